@@ -1,0 +1,27 @@
+/*
+ * cli.h — the verbs of the gale command. Each takes the arguments after
+ * the verb and returns the process exit code.
+ */
+#ifndef GALE_CLI_CLI_H
+#define GALE_CLI_CLI_H
+
+#include "gale/gale.h"
+#include "topology/topology.h"
+
+int gale__cli_local(int argc, char **argv);
+int gale__cli_conf(int argc, char **argv);
+
+/**
+ * @brief dlopen path, call entry with argv, return the validated,
+ * task-assigned topology it submitted. Prints one line and returns 1 on
+ * any error (missing file, not a library, missing entry, invalid topology).
+ * *lib stays open for the topology's symbols: dlclose it when done.
+ */
+int gale__load_topology(const char *path, const char *entry, int argc, char **argv, void **lib,
+                        gale__topology_t **out);
+
+/** @brief The gale command: argv[0] is the program, argv[1] the verb.
+ * Exported so the thin `gale` binary shares libgale with topologies. */
+GALE_EXPORT int gale_cli_main(int argc, char **argv);
+
+#endif

@@ -1,0 +1,248 @@
+/*
+ * local.c — `gale local <topology.so> <EntryFunction> [args...]`, Storm's
+ * `storm local`: load the library, call the entry, validate the topology
+ * and run it in this process until the TTL, a signal, or (--until-done)
+ * every finite spout reports that all it read was acked.
+ *
+ * Gale's own options are recognised anywhere after the verb, `--` ends
+ * them, and every other argument after EntryFunction goes to the entry in
+ * order. Nothing starts unless the library, entry and topology are valid.
+ */
+#include <dlfcn.h>
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+
+#include "cli/cli.h"
+#include "common/config.h"
+#include "common/log.h"
+#include "worker/runtime.h"
+
+struct gale_submit {
+    gale__topology_t *topo;
+    int calls;
+    void *lib;
+};
+
+static const void *resolve_symbol(void *ud, const char *symbol) {
+    void *lib = ud;
+    const void *p = lib ? dlsym(lib, symbol) : NULL;
+    return p ? p : dlsym(RTLD_DEFAULT, symbol);
+}
+
+int gale_submit(gale_submit_t *s, const char *name, gale_conf_t *conf, gale_builder_t *b) {
+    char err[512] = "";
+    if (!s || s->calls++) {
+        gale_conf_destroy(conf);
+        gale_builder_destroy(b);
+        GALE_ERROR(NULL, 0, "gale_submit called more than once: an entry submits one topology");
+        return GALE_ESTATE;
+    }
+    gale__topology_t *t = NULL;
+    int rc = gale__builder_finish(b, name, conf, &t, err, sizeof err);
+    if (!rc) rc = gale__topology_validate(t, resolve_symbol, s->lib, err, sizeof err);
+    if (!rc) {
+        rc = gale__conf_validate(t->conf, "topology conf", err, sizeof err);
+        for (size_t i = 0; !rc && i < t->n_components; i++) {
+            char origin[160];
+            snprintf(origin, sizeof origin, "component '%s' conf", t->components[i].id);
+            rc = gale__conf_validate(t->components[i].conf, origin, err, sizeof err);
+        }
+    }
+    if (rc) {
+        gale__topology_destroy(t);
+        fprintf(stderr, "gale: invalid topology: %s\n", err);
+        return rc;
+    }
+    gale__topology_assign_tasks(t);
+    s->topo = t;
+    return 0;
+}
+
+int gale__load_topology(const char *path, const char *entry, int argc, char **argv, void **lib_out,
+                        gale__topology_t **out) {
+    *out = NULL;
+    *lib_out = NULL;
+    struct stat st;
+    if (stat(path, &st) != 0) {
+        fprintf(stderr, "gale: cannot read topology library '%s': %s\n", path, strerror(errno));
+        return 1;
+    }
+    /* A path without a slash would make dlopen search the library path. */
+    char buf[4096];
+    if (!strchr(path, '/')) {
+        snprintf(buf, sizeof buf, "./%s", path);
+        path = buf;
+    }
+    void *lib = dlopen(path, RTLD_NOW | RTLD_LOCAL);
+    if (!lib) {
+        fprintf(stderr, "gale: '%s' is not a loadable shared library (%s): build it with "
+                "cc -shared -fPIC $(pkg-config --cflags --libs gale)\n", path, dlerror());
+        return 1;
+    }
+    gale_entry_fn fn;
+    *(void **)&fn = dlsym(lib, entry);
+    if (!fn) {
+        fprintf(stderr, "gale: entry function '%s' not found in '%s': export "
+                "int %s(gale_submit_t *s, int argc, char **argv)\n", entry, path, entry);
+        dlclose(lib);
+        return 1;
+    }
+    struct gale_submit s = {NULL, 0, lib};
+    int rc = fn(&s, argc, argv);
+    if (rc || !s.topo) {
+        if (!s.calls)
+            fprintf(stderr, "gale: entry '%s' returned %d without calling gale_submit: it must "
+                    "submit exactly one topology\n", entry, rc);
+        else if (s.topo)
+            fprintf(stderr, "gale: entry '%s' failed (returned %d)\n", entry, rc);
+        gale__topology_destroy(s.topo);
+        dlclose(lib);
+        return 1;
+    }
+    *lib_out = lib;
+    *out = s.topo;
+    return 0;
+}
+
+static void usage_local(void) {
+    fprintf(stderr,
+            "usage: gale local <topology.so> <EntryFunction> [args...]\n"
+            "  --config FILE     gale.yaml to read (default: none)\n"
+            "  -c key=value      override a config key (repeatable)\n"
+            "  --local-ttl SECS  run this long, then stop (default 20)\n"
+            "  --until-done      stop once every finite spout's tuples were all acked\n"
+            "  --                end of gale options\n");
+}
+
+static void log_summary(gale__rt_t *rt) {
+    for (size_t i = 0; i < rt->n_comps; i++) {
+        gale__stats_t s;
+        gale__rt_stats(rt, rt->comps[i].id, &s);
+        GALE_INFO(rt->comps[i].id, 0,
+                  "emitted=%llu executed=%llu acked=%llu failed(timeout)=%llu "
+                  "failed(failed)=%llu backpressure_waits=%llu",
+                  (unsigned long long)s.emitted, (unsigned long long)s.executed,
+                  (unsigned long long)s.acked, (unsigned long long)s.failed_timeout,
+                  (unsigned long long)s.failed_explicit, (unsigned long long)s.backpressure_waits);
+    }
+}
+
+int gale__cli_local(int argc, char **argv) {
+    const char *config = NULL;
+    long ttl = 20;
+    bool until_done = false, opts = true;
+    char err[512] = "";
+    char **pos = calloc((size_t)argc + 1, sizeof(char *));
+    int npos = 0, rc = 1;
+    gale_conf_t *overrides = gale_conf_new(), *base = gale_conf_new();
+    void *lib = NULL;
+    gale__topology_t *topo = NULL;
+    gale__rt_t *rt = NULL;
+    if (!pos || !overrides || !base) goto out;
+    for (int i = 0; i < argc; i++) {
+        const char *a = argv[i];
+        bool has_val = i + 1 < argc;
+        if (!opts || a[0] != '-') {
+            pos[npos++] = argv[i];
+        } else if (strcmp(a, "--") == 0) {
+            opts = false;
+        } else if (strcmp(a, "--config") == 0 && has_val) {
+            config = argv[++i];
+        } else if (strcmp(a, "-c") == 0 && has_val) {
+            if (gale__conf_parse_kv(overrides, argv[++i], err, sizeof err)) {
+                fprintf(stderr, "gale: %s\n", err);
+                goto out;
+            }
+        } else if (strcmp(a, "--local-ttl") == 0 && has_val) {
+            char *end;
+            ttl = strtol(argv[++i], &end, 10);
+            if (*end || ttl <= 0) {
+                fprintf(stderr, "gale: --local-ttl '%s': expected a positive number of "
+                        "seconds\n", argv[i]);
+                goto out;
+            }
+        } else if (strcmp(a, "--until-done") == 0) {
+            until_done = true;
+        } else if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) {
+            usage_local();
+            rc = 0;
+            goto out;
+        } else if (npos < 2) {
+            fprintf(stderr, "gale local: unknown option '%s' (or it needs a value)\n", a);
+            usage_local();
+            goto out;
+        } else {
+            pos[npos++] = argv[i]; /* an option of the entry's own */
+        }
+    }
+    if (npos < 2) {
+        fprintf(stderr, "gale local: expected <topology.so> <EntryFunction>\n");
+        usage_local();
+        goto out;
+    }
+    if (config && gale__conf_load_yaml(base, config, err, sizeof err)) {
+        fprintf(stderr, "gale: %s\n", err);
+        goto out;
+    }
+    const char *lvl = gale_conf_get_str(overrides, GALE_CONF_LOG_LEVEL,
+                                        gale_conf_get_str(base, GALE_CONF_LOG_LEVEL, NULL));
+    if (lvl) {
+        static const char *const names[] = {"debug", "info", "warn", "error"};
+        for (int k = 0; k < 4; k++)
+            if (strcmp(lvl, names[k]) == 0) gale__log_set_level((gale_log_level_t)k);
+    }
+    if (gale__load_topology(pos[0], pos[1], npos - 2, pos + 2, &lib, &topo)) goto out;
+
+    /* Signals go to sigtimedwait below; threads inherit the blocked mask. */
+    sigset_t sigs;
+    sigemptyset(&sigs);
+    sigaddset(&sigs, SIGINT);
+    sigaddset(&sigs, SIGTERM);
+    pthread_sigmask(SIG_BLOCK, &sigs, NULL);
+
+    int64_t timeout_s = gale_conf_get_int(topo->conf, GALE_CONF_TOPOLOGY_MESSAGE_TIMEOUT_SECS, 30);
+    if (gale__rt_new(&rt, topo, base, overrides, resolve_symbol, lib, err, sizeof err)) {
+        fprintf(stderr, "gale: %s\n", err);
+        goto out;
+    }
+    topo = NULL; /* owned by rt */
+    if (gale__rt_start(rt, err, sizeof err)) {
+        fprintf(stderr, "gale: %s\n", err);
+        gale__rt_stop(rt, 0);
+        goto out;
+    }
+    GALE_INFO(NULL, 0, "local mode: %s", until_done ? "until done" : "running");
+    int64_t deadline = gale__now_ns() + (int64_t)ttl * 1000000000;
+    const char *why = "ttl";
+    for (;;) {
+        struct timespec tick = {0, 20000000};
+        int sig = sigtimedwait(&sigs, NULL, &tick);
+        if (sig == SIGINT || sig == SIGTERM) {
+            why = sig == SIGINT ? "SIGINT" : "SIGTERM";
+            break;
+        }
+        if (until_done && gale__rt_done(rt)) {
+            why = "done";
+            break;
+        }
+        if (!until_done && gale__now_ns() >= deadline) break;
+    }
+    GALE_INFO(NULL, 0, "stopping (%s): deactivating spouts, draining in-flight tuples", why);
+    gale__rt_stop(rt, (int)(timeout_s * 1000 < 10000 ? timeout_s * 1000 : 10000));
+    log_summary(rt);
+    GALE_INFO(NULL, 0, "stopped");
+    rc = 0;
+out:
+    gale__rt_destroy(rt);
+    gale__topology_destroy(topo);
+    if (lib) dlclose(lib);
+    gale_conf_destroy(overrides);
+    gale_conf_destroy(base);
+    free(pos);
+    return rc;
+}

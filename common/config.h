@@ -1,0 +1,126 @@
+/*
+ * config.h — the one table of configuration keys (STYLE.md "One table").
+ *
+ * Each row: name, type, default, bounds or allowed values, scope and a
+ * one-line description. The same table parses YAML (libyaml) and
+ * `-c key=value`, validates, fills defaults, prints `gale conf --list` and
+ * generates CONFIGURATION.md. No code reads a Gale key by a string literal
+ * that is not in this table: use the GALE_CONF_* name macros below.
+ *
+ * Precedence (lowest first): defaults < gale.yaml < topology conf <
+ * component conf < `-c key=value`; gale__conf_merge applies one layer.
+ *
+ * Keys outside Gale's namespaces (topology., gale., nimbus., supervisor.,
+ * worker.) are user keys: passed through untouched, never warned about.
+ * An unknown key inside those namespaces is a warning naming the nearest
+ * known key. Functions here are thread-safe (the table is constant).
+ */
+#ifndef GALE_COMMON_CONFIG_H
+#define GALE_COMMON_CONFIG_H
+
+#include <stdio.h>
+
+#include "gale/gale.h"
+
+typedef enum gale_conf_type {
+    GALE_CT_INT,    /* int64 within [min, max] */
+    GALE_CT_DOUBLE, /* double within [min, max] */
+    GALE_CT_BOOL,
+    GALE_CT_STR,      /* any string, or one of `allowed` ("a|b|c") */
+    GALE_CT_INT_LIST, /* array of ints within [min, max] */
+    GALE_CT_STR_LIST  /* array of strings */
+} gale_conf_type_t;
+
+typedef enum gale_conf_scope {
+    GALE_SCOPE_CLUSTER,  /* daemons: gale.yaml only */
+    GALE_SCOPE_TOPOLOGY, /* topology conf (and gale.yaml, -c) */
+    GALE_SCOPE_COMPONENT /* also settable per component */
+} gale_conf_scope_t;
+
+typedef struct gale_conf_key {
+    const char *name;
+    gale_conf_type_t type;
+    const char *def;     /* default as YAML scalar/flow text; NULL = unset */
+    double min, max;     /* INT/DOUBLE/INT_LIST bounds */
+    const char *allowed; /* STR: "a|b|c" or NULL for any */
+    gale_conf_scope_t scope;
+    const char *desc;
+} gale_conf_key_t;
+
+/* Key names, so code never spells a key twice. */
+#define GALE_CONF_NIMBUS_SEEDS                          "nimbus.seeds"
+#define GALE_CONF_NIMBUS_PORT                           "nimbus.port"
+#define GALE_CONF_SUPERVISOR_SLOTS_PORTS                "supervisor.slots.ports"
+#define GALE_CONF_LOCAL_DIR                             "gale.local.dir"
+#define GALE_CONF_LOG_DIR                               "gale.log.dir"
+#define GALE_CONF_LOG_LEVEL                             "gale.log.level"
+#define GALE_CONF_TOPOLOGY_WORKERS                      "topology.workers"
+#define GALE_CONF_TOPOLOGY_ACKER_EXECUTORS              "topology.acker.executors"
+#define GALE_CONF_TOPOLOGY_MESSAGE_TIMEOUT_SECS         "topology.message.timeout.secs"
+#define GALE_CONF_TOPOLOGY_ENABLE_MESSAGE_TIMEOUTS      "topology.enable.message.timeouts"
+#define GALE_CONF_TOPOLOGY_MAX_SPOUT_PENDING            "topology.max.spout.pending"
+#define GALE_CONF_TOPOLOGY_DEBUG                        "topology.debug"
+#define GALE_CONF_TOPOLOGY_TICK_TUPLE_FREQ_SECS         "topology.tick.tuple.freq.secs"
+#define GALE_CONF_TOPOLOGY_STATS_SAMPLE_RATE            "topology.stats.sample.rate"
+#define GALE_CONF_TOPOLOGY_EXECUTOR_RECEIVE_BUFFER_SIZE "topology.executor.receive.buffer.size"
+#define GALE_CONF_TOPOLOGY_TRANSFER_BUFFER_SIZE         "topology.transfer.buffer.size"
+#define GALE_CONF_TOPOLOGY_PRODUCER_BATCH_SIZE          "topology.producer.batch.size"
+#define GALE_CONF_TOPOLOGY_TRANSFER_BATCH_SIZE          "topology.transfer.batch.size"
+#define GALE_CONF_TOPOLOGY_BATCH_FLUSH_INTERVAL_MICROS  "topology.batch.flush.interval.micros"
+#define GALE_CONF_TOPOLOGY_SPOUT_WAIT_MAX_MICROS        "topology.spout.wait.max.micros"
+#define GALE_CONF_TOPOLOGY_TRANSFER_HWM                 "topology.transfer.hwm.batches"
+
+extern const gale_conf_key_t gale__conf_keys[];
+extern const size_t gale__conf_nkeys;
+
+/** @brief The row for name, or NULL. */
+const gale_conf_key_t *gale__conf_key_find(const char *name);
+
+/** @brief The known key closest to name (edit distance), or NULL. */
+const char *gale__conf_nearest_key(const char *name);
+
+/** @brief Set every key that has a default into out (replacing). */
+int gale__conf_set_defaults(gale_conf_t *out);
+
+/**
+ * @brief Merge YAML file path (a mapping of key: value) into out.
+ * On error returns GALE_E* and writes one line to err, e.g.
+ * "gale.yaml:3:7: syntax error: mapping values are not allowed here".
+ * Values are converted by the table's type for known keys, by YAML
+ * scalar inference (int, double, bool, null, string) for user keys.
+ * Validates like gale__conf_validate.
+ */
+int gale__conf_load_yaml(gale_conf_t *out, const char *path, char *err, size_t errlen);
+
+/**
+ * @brief Parse "key=value" (the -c option) into out, value typed like YAML.
+ * Validates the key's type and bounds. GALE_E* and one line in err.
+ */
+int gale__conf_parse_kv(gale_conf_t *out, const char *kv, char *err, size_t errlen);
+
+/**
+ * @brief Check every known key's type and bounds in c. `origin` names where
+ * c came from ("gale.yaml", "topology conf", "component 'split'") and is
+ * put in the message: "topology conf: topology.workers = -1 is out of
+ * range: allowed 1..1024". Unknown keys in Gale's namespaces are logged as
+ * warnings: "topology conf: unknown key 'topology.worker' (did you mean
+ * 'topology.workers'?)". Returns 0 or GALE_E* with err filled.
+ */
+int gale__conf_validate(const gale_conf_t *c, const char *origin, char *err, size_t errlen);
+
+/** @brief Copy every key of src into dst, replacing (src wins). */
+int gale__conf_merge(gale_conf_t *dst, const gale_conf_t *src);
+
+/** @brief `gale conf --list`: name, type, default, allowed, description. */
+void gale__conf_print_list(FILE *out);
+
+/** @brief The whole CONFIGURATION.md text. */
+void gale__conf_print_markdown(FILE *out);
+
+/** @brief msgpack map <-> conf (topology serialization, wire). */
+#include <msgpack.h>
+int gale__conf_pack(msgpack_packer *pk, const gale_conf_t *c);
+/* o must be a map with string keys; GALE_EPROTO otherwise. */
+int gale__conf_from_msgpack(gale_conf_t *out, const msgpack_object *o);
+
+#endif

@@ -1,0 +1,137 @@
+/*
+ * log.c — one line per event, written with a single write(2).
+ *
+ *   2026-11-22T19:07:30.123456Z INFO gale[1234] split:3 message
+ *
+ * Every process of a cluster (nimbus, supervisors, workers) writes this
+ * format, so `gale logs` and grep work the same on all of them. A line is
+ * built in a stack buffer and written at once so lines from different
+ * threads never interleave; embedded newlines become spaces so one event
+ * is always one line.
+ *
+ * The initial level comes from GALE_LOG_LEVEL (debug|info|warn|error). It
+ * is read by a load-time constructor because the GALE_* macros test
+ * gale__log_min_level before calling in here, so a lazy read on the first
+ * call would never happen for DEBUG lines. An explicit
+ * gale__log_set_level() always wins over the environment.
+ */
+#include "common/log.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+#include <unistd.h>
+
+#define LOG_LINE_MAX 4096
+
+int gale__log_min_level = GALE_LOG_INFO;
+
+static int log_fd = 2;
+static char log_process[64] = "gale";
+static pthread_once_t env_once = PTHREAD_ONCE_INIT;
+static const char *env_bad; /* an unrecognised GALE_LOG_LEVEL, reported once */
+
+static const char *const level_names[] = {"DEBUG", "INFO", "WARN", "ERROR"};
+
+static void read_env_level(void) {
+    const char *s = getenv("GALE_LOG_LEVEL");
+    if (!s || !*s) return;
+    for (int i = 0; i < 4; i++) {
+        if (strcasecmp(s, level_names[i]) == 0 || (i == 2 && strcasecmp(s, "warning") == 0)) {
+            __atomic_store_n(&gale__log_min_level, i, __ATOMIC_RELAXED);
+            return;
+        }
+    }
+    env_bad = s;
+}
+
+__attribute__((constructor)) static void log_init(void) {
+    pthread_once(&env_once, read_env_level);
+    if (env_bad)
+        gale__log_write(GALE_LOG_WARN, NULL, 0,
+                        "GALE_LOG_LEVEL=%s is not a level: use debug, info, warn or error",
+                        env_bad);
+}
+
+void gale__log_set_process(const char *name) {
+    if (!name || !*name) name = "gale";
+    snprintf(log_process, sizeof log_process, "%s", name);
+}
+
+void gale__log_set_fd(int fd) {
+    log_fd = fd;
+}
+
+void gale__log_set_level(gale_log_level_t level) {
+    pthread_once(&env_once, read_env_level);
+    if ((int)level < GALE_LOG_DEBUG) level = GALE_LOG_DEBUG;
+    if ((int)level > GALE_LOG_ERROR) level = GALE_LOG_ERROR;
+    __atomic_store_n(&gale__log_min_level, (int)level, __ATOMIC_RELAXED);
+}
+
+static void write_all(int fd, const char *p, size_t n) {
+    while (n > 0) {
+        ssize_t w = write(fd, p, n);
+        if (w < 0) {
+            if (errno == EINTR) continue;
+            return; /* nowhere left to report a failing log */
+        }
+        p += w;
+        n -= (size_t)w;
+    }
+}
+
+void gale__log_vwrite(gale_log_level_t level, const char *component, int task, const char *fmt,
+                      va_list ap) {
+    if ((int)level < __atomic_load_n(&gale__log_min_level, __ATOMIC_RELAXED)) return;
+    if ((int)level < GALE_LOG_DEBUG || (int)level > GALE_LOG_ERROR) level = GALE_LOG_ERROR;
+
+    char line[LOG_LINE_MAX];
+    struct timespec ts;
+    struct tm tm;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    gmtime_r(&ts.tv_sec, &tm);
+
+    int n = snprintf(line, sizeof line, "%04d-%02d-%02dT%02d:%02d:%02d.%06ldZ %s %s[%ld] %s",
+                     tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
+                     (long)(ts.tv_nsec / 1000), level_names[level], log_process, (long)getpid(),
+                     component ? component : "-");
+    if (n < 0) return;
+    size_t len = (size_t)n < sizeof line ? (size_t)n : sizeof line - 1;
+    if (task != 0 && len < sizeof line - 1) {
+        n = snprintf(line + len, sizeof line - len, ":%d", task);
+        if (n > 0) len += (size_t)n < sizeof line - len ? (size_t)n : sizeof line - len - 1;
+    }
+    if (len < sizeof line - 1) line[len++] = ' ';
+
+    /* Keep the last byte for the newline. */
+    size_t room = sizeof line - 1 - len;
+    size_t msg_start = len;
+    if (room > 0) {
+        n = vsnprintf(line + len, room + 1, fmt ? fmt : "", ap);
+        if (n > 0) {
+            if ((size_t)n > room) {
+                len += room;
+                if (room >= 3) memcpy(line + len - 3, "...", 3); /* mark truncation */
+            } else {
+                len += (size_t)n;
+            }
+        }
+    }
+    for (size_t i = msg_start; i < len; i++)
+        if (line[i] == '\n' || line[i] == '\r') line[i] = ' ';
+    line[len++] = '\n';
+    write_all(log_fd, line, len);
+}
+
+void gale__log_write(gale_log_level_t level, const char *component, int task, const char *fmt,
+                     ...) {
+    va_list ap;
+    va_start(ap, fmt);
+    gale__log_vwrite(level, component, task, fmt, ap);
+    va_end(ap);
+}

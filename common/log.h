@@ -1,0 +1,46 @@
+/*
+ * log.h — one line per event on stderr (or a file):
+ *
+ *   2026-11-22T19:07:30.123456Z INFO gale[1234] split:3 message
+ *
+ * <ISO-8601 UTC time with µs> <LEVEL> <process>[pid] <component>:<task>.
+ * The level is tested before anything is formatted, so disabled logging
+ * costs one compare. Thread-safe: each line is written with one write(2).
+ */
+#ifndef GALE_COMMON_LOG_H
+#define GALE_COMMON_LOG_H
+
+#include <stdarg.h>
+
+typedef enum gale_log_level {
+    GALE_LOG_DEBUG = 0,
+    GALE_LOG_INFO,
+    GALE_LOG_WARN,
+    GALE_LOG_ERROR
+} gale_log_level_t;
+
+extern int gale__log_min_level; /* lines below this level are dropped */
+
+/** @brief Set the process name printed in every line (default "gale"). */
+void gale__log_set_process(const char *name);
+/** @brief Send lines to fd (default 2). Not thread-safe: call at start-up. */
+void gale__log_set_fd(int fd);
+void gale__log_set_level(gale_log_level_t level);
+
+/* component may be NULL (printed as "-"); task 0 prints no task number. */
+void gale__log_write(gale_log_level_t level, const char *component, int task, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+void gale__log_vwrite(gale_log_level_t level, const char *component, int task, const char *fmt,
+                      va_list ap);
+
+#define GALE_LOG(level, comp, task, ...)                                                           \
+    do {                                                                                           \
+        if ((int)(level) >= gale__log_min_level)                                                   \
+            gale__log_write((level), (comp), (task), __VA_ARGS__);                                 \
+    } while (0)
+#define GALE_DEBUG(comp, task, ...) GALE_LOG(GALE_LOG_DEBUG, comp, task, __VA_ARGS__)
+#define GALE_INFO(comp, task, ...)  GALE_LOG(GALE_LOG_INFO, comp, task, __VA_ARGS__)
+#define GALE_WARN(comp, task, ...)  GALE_LOG(GALE_LOG_WARN, comp, task, __VA_ARGS__)
+#define GALE_ERROR(comp, task, ...) GALE_LOG(GALE_LOG_ERROR, comp, task, __VA_ARGS__)
+
+#endif

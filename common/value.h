@@ -1,0 +1,54 @@
+/*
+ * value.h — deep copies, msgpack conversion and hashing of gale values.
+ *
+ * Values (gale.h) are views; this module copies them into caller-provided
+ * contiguous memory (so a tuple or a conf entry is one block), converts
+ * them to and from msgpack, and hashes them for the fields grouping.
+ * All functions are thread-safe (no shared state).
+ */
+#ifndef GALE_COMMON_VALUE_H
+#define GALE_COMMON_VALUE_H
+
+#include <msgpack.h>
+
+#include "gale/gale.h"
+
+/* Nesting deeper than this is refused by decoders (stack safety). */
+#define GALE__VALUE_MAX_DEPTH 32
+
+/**
+ * @brief Bytes of out-of-line storage a deep copy of v needs (nested value
+ * arrays, then string/bytes payloads; aligned to 8 per nested array).
+ */
+size_t gale__value_extra_size(const gale_value_t *v);
+
+/**
+ * @brief Deep-copy src into *dst, placing nested arrays and payloads at
+ * *cursor (advanced). The caller reserved gale__value_extra_size(src).
+ * Strings are NUL-terminated in the copy (the extra byte is counted).
+ */
+void gale__value_copy(gale_value_t *dst, const gale_value_t *src, char **cursor);
+
+/** @brief Pack v with the canonical (smallest) msgpack encoding. 0 or -1. */
+int gale__value_pack(msgpack_packer *pk, const gale_value_t *v);
+
+/**
+ * @brief Bytes of out-of-line storage needed to convert o into a gale
+ * value, or -1 when o holds something Gale refuses (ext types, uint above
+ * INT64_MAX, nesting deeper than GALE__VALUE_MAX_DEPTH). Never trusts o.
+ */
+ssize_t gale__value_from_msgpack_size(const msgpack_object *o);
+
+/** @brief Convert o (checked by _size first) into *dst using *cursor. */
+void gale__value_from_msgpack(gale_value_t *dst, const msgpack_object *o, char **cursor);
+
+/**
+ * @brief FNV-1a 64 of the canonical msgpack encoding of vals[0..n).
+ * Fixed and unseeded: the same values hash the same in every process.
+ */
+uint64_t gale__values_hash(const gale_value_t *vals, size_t n);
+
+/** @brief Print v as compact text (strings raw, arrays [a, b]) into buf. */
+size_t gale__value_format(const gale_value_t *v, char *buf, size_t cap);
+
+#endif

@@ -1,0 +1,709 @@
+/*
+ * test_runtime.c — the worker runtime end to end inside one process:
+ * acking (fan-out, multi-anchoring), explicit fails, timeouts between T
+ * and 2T, reset_timeout, max.spout.pending, acking off, backpressure with
+ * bounded memory, ticks, direct and local-or-shuffle groupings, and the
+ * batch codec between two workers.
+ *
+ * Components are defined here and resolved by name (the test binary is
+ * linked with -rdynamic). Results travel through the globals below; each
+ * test resets them. Waits poll a condition with a deadline.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <dlfcn.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "common/codec.h"
+#include "common/config.h"
+#include "topology/topology.h"
+#include "worker/runtime.h"
+
+/* ---------- shared observations ---------- */
+
+#define MAX_MSGS 100000
+static _Atomic int64_t emitted, acked, failed_timeout, failed_failed, executed, ticks;
+static _Atomic int64_t outstanding, max_outstanding;
+static int64_t emit_ns[MAX_MSGS], fail_ns[MAX_MSGS];
+static _Atomic int spout_limit; /* how many msgs the spout emits */
+static _Atomic int cross_worker_deliveries, tick_ok;
+static gale__rt_t *current_rt;
+
+static void reset(int limit) {
+    emitted = acked = failed_timeout = failed_failed = executed = ticks = 0;
+    outstanding = max_outstanding = 0;
+    cross_worker_deliveries = tick_ok = 0;
+    spout_limit = limit;
+    memset(emit_ns, 0, sizeof emit_ns);
+    memset(fail_ns, 0, sizeof fail_ns);
+}
+
+static const void *resolve(void *ud, const char *sym) {
+    (void)ud;
+    return dlsym(RTLD_DEFAULT, sym);
+}
+
+static bool wait_until(bool (*cond)(void), int secs) {
+    int64_t deadline = gale__now_ns() + (int64_t)secs * 1000000000;
+    while (gale__now_ns() < deadline) {
+        if (cond()) return true;
+        usleep(2000);
+    }
+    return cond();
+}
+
+/* Build, validate and start a topology; the caller stops it. */
+static gale__rt_t *start(gale_builder_t *b, gale_conf_t *conf) {
+    gale__topology_t *t = NULL;
+    char err[512] = "";
+    int rc = gale__builder_finish(b, "test", conf, &t, err, sizeof err);
+    if (rc) fprintf(stderr, "finish: %s\n", err);
+    assert_int_equal(rc, 0);
+    rc = gale__topology_validate(t, resolve, NULL, err, sizeof err);
+    if (rc) fprintf(stderr, "validate: %s\n", err);
+    assert_int_equal(rc, 0);
+    gale__topology_assign_tasks(t);
+    gale__rt_t *rt = NULL;
+    rc = gale__rt_new(&rt, t, NULL, NULL, resolve, NULL, err, sizeof err);
+    if (rc) fprintf(stderr, "rt_new: %s\n", err);
+    assert_int_equal(rc, 0);
+    current_rt = rt;
+    rc = gale__rt_start(rt, err, sizeof err);
+    if (rc) fprintf(stderr, "start: %s\n", err);
+    assert_int_equal(rc, 0);
+    return rt;
+}
+
+static void finish(gale__rt_t *rt) {
+    gale__rt_stop(rt, 2000);
+    gale__rt_destroy(rt);
+    current_rt = NULL;
+}
+
+/* ---------- components ---------- */
+
+typedef struct spout_state {
+    int next;
+    int task;
+} spout_state_t;
+
+static void one_field(gale_declarer_t *d, const gale_conf_t *c) {
+    (void)c;
+    gale_declare(d, "n");
+}
+
+static int counting_open(void **st, const gale_context_t *ctx, gale_spout_collector_t *c) {
+    (void)c;
+    spout_state_t *s = calloc(1, sizeof(*s));
+    s->task = gale_context_task_id(ctx);
+    *st = s;
+    return 0;
+}
+static void counting_close(void *st) {
+    free(st);
+}
+static void note_outstanding(int64_t d) {
+    int64_t now = atomic_fetch_add(&outstanding, d) + d;
+    int64_t m = atomic_load(&max_outstanding);
+    while (now > m && !atomic_compare_exchange_weak(&max_outstanding, &m, now)) {
+    }
+}
+/* Emits msg ids 0..limit-1 reliably, one per call. */
+static void counting_next(void *st, gale_spout_collector_t *c) {
+    spout_state_t *s = st;
+    if (s->next >= atomic_load(&spout_limit)) return;
+    gale_value_t v = gale_int(s->next);
+    emit_ns[s->next] = gale__now_ns();
+    note_outstanding(1);
+    int rc = gale_spout_emit_id(c, NULL, &v, 1, (uint64_t)s->next);
+    assert_true(rc >= 0);
+    s->next++;
+    atomic_fetch_add(&emitted, 1);
+}
+static void counting_ack(void *st, uint64_t id) {
+    (void)st;
+    (void)id;
+    note_outstanding(-1);
+    atomic_fetch_add(&acked, 1);
+}
+static void counting_fail(void *st, uint64_t id, gale_fail_reason_t why) {
+    (void)st;
+    note_outstanding(-1);
+    if (id < MAX_MSGS) fail_ns[id] = gale__now_ns();
+    atomic_fetch_add(why == GALE_FAIL_TIMEOUT ? &failed_timeout : &failed_failed, 1);
+}
+const gale_spout_t t_counting_spout = {.declare = one_field,
+                                       .open = counting_open,
+                                       .next_tuple = counting_next,
+                                       .ack = counting_ack,
+                                       .fail = counting_fail,
+                                       .close = counting_close};
+
+/* Basic bolt: re-emits twice (fan-out within a task). */
+static int twice_execute(void *st, const gale_tuple_t *t, gale_collector_t *c) {
+    (void)st;
+    const gale_value_t *v = gale_tuple_value(t, 0);
+    gale_emit_values(c, NULL, NULL, v, 1);
+    gale_emit_values(c, NULL, NULL, v, 1);
+    return 0;
+}
+const gale_bolt_t t_twice_bolt = {.declare = one_field, .execute = twice_execute, .basic = true};
+
+/* Plain bolt: keeps one input, and when it has two, emits one tuple
+ * anchored to both (multi-anchoring), then acks both. */
+typedef struct pair_state {
+    const gale_tuple_t *held;
+} pair_state_t;
+static int pair_prepare(void **st, const gale_context_t *ctx, gale_collector_t *c) {
+    (void)ctx;
+    (void)c;
+    *st = calloc(1, sizeof(pair_state_t));
+    return 0;
+}
+static void pair_cleanup(void *st) {
+    free(st);
+}
+static int pair_execute(void *st, const gale_tuple_t *t, gale_collector_t *c) {
+    pair_state_t *s = st;
+    if (!s->held) {
+        s->held = t;
+        return 0;
+    }
+    const gale_tuple_t *anchors[2] = {s->held, t};
+    gale_value_t v = *gale_tuple_value(t, 0);
+    gale_emit_t e = {.values = &v, .n_values = 1, .anchors = anchors, .n_anchors = 2};
+    assert_true(gale_emit(c, &e) >= 0);
+    gale_ack(c, s->held);
+    gale_ack(c, t);
+    s->held = NULL;
+    return 0;
+}
+const gale_bolt_t t_pair_bolt = {.declare = one_field,
+                                 .prepare = pair_prepare,
+                                 .execute = pair_execute,
+                                 .cleanup = pair_cleanup};
+
+static int sink_execute(void *st, const gale_tuple_t *t, gale_collector_t *c) {
+    (void)st;
+    (void)t;
+    (void)c;
+    atomic_fetch_add(&executed, 1);
+    return 0;
+}
+const gale_bolt_t t_sink_bolt = {.execute = sink_execute, .basic = true};
+
+static int failing_execute(void *st, const gale_tuple_t *t, gale_collector_t *c) {
+    (void)st;
+    (void)t;
+    (void)c;
+    atomic_fetch_add(&executed, 1);
+    return -1; /* basic bolt: fail */
+}
+const gale_bolt_t t_failing_bolt = {.execute = failing_execute, .basic = true};
+
+/* Never acks: the tree must time out. */
+static int drop_execute(void *st, const gale_tuple_t *t, gale_collector_t *c) {
+    (void)st;
+    (void)t;
+    (void)c;
+    atomic_fetch_add(&executed, 1);
+    return 0;
+}
+const gale_bolt_t t_drop_bolt = {.execute = drop_execute};
+
+/* Holds each tuple 3 s (timeout is 1 s), resetting its timeout. */
+static int slow_execute(void *st, const gale_tuple_t *t, gale_collector_t *c) {
+    (void)st;
+    for (int i = 0; i < 15; i++) {
+        gale_reset_timeout(c, t);
+        usleep(200000);
+    }
+    atomic_fetch_add(&executed, 1);
+    gale_ack(c, t);
+    return 0;
+}
+const gale_bolt_t t_slow_bolt = {.execute = slow_execute};
+
+/* Acks after a short delay, so trees stay pending a while. */
+static int lazy_execute(void *st, const gale_tuple_t *t, gale_collector_t *c) {
+    (void)st;
+    (void)t;
+    (void)c;
+    usleep(200);
+    atomic_fetch_add(&executed, 1);
+    return 0;
+}
+const gale_bolt_t t_lazy_bolt = {.execute = lazy_execute, .basic = true};
+
+/* Unreliable firehose spout for backpressure. */
+static void hose_next(void *st, gale_spout_collector_t *c) {
+    (void)st;
+    gale_value_t v = gale_str("some data");
+    gale_spout_emit_values(c, NULL, &v, 1);
+    atomic_fetch_add(&emitted, 1);
+}
+const gale_spout_t t_hose_spout = {.declare = one_field, .next_tuple = hose_next};
+
+static int sleepy_execute(void *st, const gale_tuple_t *t, gale_collector_t *c) {
+    (void)st;
+    (void)t;
+    (void)c;
+    usleep(100);
+    atomic_fetch_add(&executed, 1);
+    return 0;
+}
+const gale_bolt_t t_sleepy_bolt = {.execute = sleepy_execute, .basic = true};
+
+/* Records whether a tuple crossed workers. */
+static int where_execute(void *st, const gale_tuple_t *t, gale_collector_t *c) {
+    (void)st;
+    (void)c;
+    gale__rt_t *rt = current_rt;
+    gale__worker_t *src = rt->execs[rt->task_exec[t->src_task]].worker;
+    gale__worker_t *dst = rt->execs[rt->task_exec[gale_tuple_int(t, 1, 0)]].worker;
+    if (src != dst) atomic_fetch_add(&cross_worker_deliveries, 1);
+    atomic_fetch_add(&executed, 1);
+    return 0;
+}
+static void where_declare(gale_declarer_t *d, const gale_conf_t *c) {
+    (void)c;
+    gale_declare(d, "n,task");
+}
+const gale_bolt_t t_where_bolt = {.declare = where_declare, .execute = where_execute, .basic = true};
+
+/* Tags each tuple with its own task id so where_bolt can check locality. */
+static int tag_execute(void *st, const gale_tuple_t *t, gale_collector_t *c) {
+    (void)st;
+    gale_value_t v[2] = {*gale_tuple_value(t, 0), gale_int(0)};
+    (void)v;
+    return 0;
+    (void)c;
+}
+
+static int tick_execute(void *st, const gale_tuple_t *t, gale_collector_t *c) {
+    (void)st;
+    (void)c;
+    if (gale_tuple_is_tick(t)) {
+        if (strcmp(gale_tuple_source_component(t), "__system") == 0 &&
+            gale_tuple_source_task(t) == -1 && strcmp(gale_tuple_stream(t), "__tick") == 0 &&
+            gale_tuple_int(t, 0, 0) == 1)
+            atomic_store(&tick_ok, 1);
+        atomic_fetch_add(&ticks, 1);
+    }
+    return 0;
+}
+const gale_bolt_t t_tick_bolt = {.execute = tick_execute, .basic = true};
+
+/* Direct emitter: a bolt that emits directly to the highest sink task. */
+static void direct_declare(gale_declarer_t *d, const gale_conf_t *c) {
+    (void)c;
+    gale_declare_stream(d, "direct", "n", true);
+    gale_declare_stream(d, "default", "n", false);
+}
+static _Atomic int direct_checks;
+static int direct_execute(void *st, const gale_tuple_t *t, gale_collector_t *c) {
+    (void)st;
+    const int *tasks;
+    size_t n = gale_context_component_tasks(NULL, "sink", &tasks);
+    (void)n;
+    (void)t;
+    (void)c;
+    return 0;
+}
+static const gale_context_t *direct_ctx;
+static int direct_prepare(void **st, const gale_context_t *ctx, gale_collector_t *c) {
+    (void)st;
+    (void)c;
+    direct_ctx = ctx;
+    return 0;
+}
+static int direct_execute2(void *st, const gale_tuple_t *t, gale_collector_t *c) {
+    (void)st;
+    const int *tasks;
+    size_t n = gale_context_component_tasks(direct_ctx, "sink", &tasks);
+    int target = tasks[n - 1], out[4] = {0};
+    gale_value_t v = *gale_tuple_value(t, 0);
+    gale_emit_t e = {.stream = "direct", .values = &v, .n_values = 1, .direct_task = target,
+                     .tasks_out = out, .tasks_cap = 4};
+    int ok = gale_emit(c, &e) == 1 && out[0] == target;
+    gale_emit_t bad1 = {.stream = "default", .values = &v, .n_values = 1, .direct_task = target};
+    gale_emit_t bad2 = {.stream = "direct", .values = &v, .n_values = 1};
+    ok = ok && gale_emit(c, &bad1) < 0 && gale_emit(c, &bad2) < 0;
+    if (ok) atomic_fetch_add(&direct_checks, 1);
+    return 0;
+}
+const gale_bolt_t t_direct_bolt = {.declare = direct_declare,
+                                   .prepare = direct_prepare,
+                                   .execute = direct_execute2,
+                                   .basic = true};
+static _Atomic int direct_wrong_task;
+static const gale_context_t *dsink_ctx[8];
+static int dsink_prepare(void **st, const gale_context_t *ctx, gale_collector_t *c) {
+    (void)c;
+    *st = (void *)ctx;
+    return 0;
+}
+static int dsink_execute(void *st, const gale_tuple_t *t, gale_collector_t *c) {
+    (void)c;
+    (void)t;
+    const gale_context_t *ctx = st;
+    const int *tasks;
+    size_t n = gale_context_component_tasks(ctx, "sink", &tasks);
+    if (gale_context_task_id(ctx) != tasks[n - 1]) atomic_fetch_add(&direct_wrong_task, 1);
+    atomic_fetch_add(&executed, 1);
+    return 0;
+}
+const gale_bolt_t t_dsink_bolt = {.prepare = dsink_prepare, .execute = dsink_execute, .basic = true};
+
+/* ---------- conditions ---------- */
+
+static int64_t want;
+static bool all_acked(void) {
+    return atomic_load(&acked) >= want;
+}
+static bool all_failed(void) {
+    return atomic_load(&failed_timeout) + atomic_load(&failed_failed) >= want;
+}
+static bool all_executed(void) {
+    return atomic_load(&executed) >= want;
+}
+static bool some_ticks(void) {
+    return atomic_load(&ticks) >= 2;
+}
+
+/* ---------- tests ---------- */
+
+static gale_conf_t *conf_with(int workers, int timeout) {
+    gale_conf_t *c = gale_conf_new();
+    gale_conf_set_int(c, GALE_CONF_TOPOLOGY_WORKERS, workers);
+    gale_conf_set_int(c, GALE_CONF_TOPOLOGY_MESSAGE_TIMEOUT_SECS, timeout);
+    return c;
+}
+
+/* spout -> twice (x3, all grouping: fan-out) -> pair (multi-anchor) -> sink */
+static void test_tree_fanout_multi_anchor(void **s) {
+    (void)s;
+    reset(2000);
+    gale_builder_t *b = gale_builder_new();
+    GALE_SPOUT(b, "spout", t_counting_spout, 1);
+    gale_all_grouping(GALE_BOLT(b, "twice", t_twice_bolt, 3), "spout", NULL);
+    gale_fields_grouping(GALE_BOLT(b, "pair", t_pair_bolt, 2), "twice", NULL, "n");
+    gale_shuffle_grouping(GALE_BOLT(b, "sink", t_sink_bolt, 2), "pair", NULL);
+    gale__rt_t *rt = start(b, conf_with(1, 60));
+    want = 2000;
+    assert_true(wait_until(all_acked, 60));
+    finish(rt);
+    assert_int_equal(acked, 2000);
+    assert_int_equal(failed_timeout + failed_failed, 0);
+    /* 2000 msgs x 3 tasks x 2 emits, paired: 6000 sink tuples */
+    assert_int_equal(executed, 6000);
+}
+
+static void test_explicit_fail_reason(void **s) {
+    (void)s;
+    reset(50);
+    gale_builder_t *b = gale_builder_new();
+    GALE_SPOUT(b, "spout", t_counting_spout, 1);
+    gale_shuffle_grouping(GALE_BOLT(b, "bolt", t_failing_bolt, 1), "spout", NULL);
+    gale__rt_t *rt = start(b, conf_with(1, 60));
+    want = 50;
+    assert_true(wait_until(all_failed, 30));
+    finish(rt);
+    assert_int_equal(failed_failed, 50);
+    assert_int_equal(failed_timeout, 0);
+    assert_int_equal(acked, 0);
+}
+
+static void test_timeout_between_t_and_2t(void **s) {
+    (void)s;
+    reset(20);
+    gale_builder_t *b = gale_builder_new();
+    GALE_SPOUT(b, "spout", t_counting_spout, 1);
+    gale_shuffle_grouping(GALE_BOLT(b, "bolt", t_drop_bolt, 1), "spout", NULL);
+    gale__rt_t *rt = start(b, conf_with(1, 1));
+    want = 20;
+    assert_true(wait_until(all_failed, 30));
+    finish(rt);
+    assert_int_equal(failed_timeout, 20);
+    assert_int_equal(failed_failed, 0);
+    for (int i = 0; i < 20; i++) {
+        int64_t age = fail_ns[i] - emit_ns[i];
+        assert_true(age >= 1000000000); /* never before T */
+        /* no later than 2T; the slack covers scheduling under sanitizers */
+        assert_true(age <= 2500000000LL);
+    }
+}
+
+static void test_reset_timeout_keeps_tree_alive(void **s) {
+    (void)s;
+    reset(1); /* one tree: a second one would wait unreset in the queue */
+    gale_builder_t *b = gale_builder_new();
+    GALE_SPOUT(b, "spout", t_counting_spout, 1);
+    gale_shuffle_grouping(GALE_BOLT(b, "bolt", t_slow_bolt, 1), "spout", NULL);
+    gale__rt_t *rt = start(b, conf_with(1, 1));
+    want = 1;
+    assert_true(wait_until(all_acked, 30));
+    finish(rt);
+    assert_int_equal(acked, 1);
+    assert_int_equal(failed_timeout, 0);
+}
+
+static void test_max_spout_pending(void **s) {
+    (void)s;
+    reset(3000);
+    gale_builder_t *b = gale_builder_new();
+    GALE_SPOUT(b, "spout", t_counting_spout, 1);
+    gale_shuffle_grouping(GALE_BOLT(b, "bolt", t_lazy_bolt, 2), "spout", NULL);
+    gale_conf_t *c = conf_with(1, 60);
+    gale_conf_set_int(c, GALE_CONF_TOPOLOGY_MAX_SPOUT_PENDING, 7);
+    gale__rt_t *rt = start(b, c);
+    want = 3000;
+    assert_true(wait_until(all_acked, 60));
+    gale__stats_t st;
+    gale__rt_stats(rt, "spout", &st);
+    finish(rt);
+    assert_true(max_outstanding <= 7);
+    assert_true(max_outstanding >= 2); /* it did run trees concurrently */
+    assert_true(st.max_pending_seen <= 7);
+}
+
+static void test_ackers_zero_acks_at_emit(void **s) {
+    (void)s;
+    reset(100);
+    gale_builder_t *b = gale_builder_new();
+    GALE_SPOUT(b, "spout", t_counting_spout, 1);
+    gale_shuffle_grouping(GALE_BOLT(b, "bolt", t_drop_bolt, 1), "spout", NULL);
+    gale_conf_t *c = conf_with(1, 60);
+    gale_conf_set_int(c, GALE_CONF_TOPOLOGY_ACKER_EXECUTORS, 0);
+    gale__rt_t *rt = start(b, c);
+    want = 100;
+    assert_true(wait_until(all_acked, 30)); /* the bolt never acks */
+    finish(rt);
+    assert_int_equal(acked, 100);
+}
+
+static int64_t mem_peak;
+static size_t depth_peak, depth_cap;
+static void test_backpressure_bounds_memory(void **s) {
+    (void)s;
+    reset(0);
+    gale_builder_t *b = gale_builder_new();
+    GALE_SPOUT(b, "spout", t_hose_spout, 1);
+    gale_shuffle_grouping(GALE_BOLT(b, "bolt", t_sleepy_bolt, 1), "spout", NULL);
+    gale_conf_t *c = conf_with(1, 60);
+    gale_conf_set_int(c, GALE_CONF_TOPOLOGY_EXECUTOR_RECEIVE_BUFFER_SIZE, 1024);
+    gale_conf_set_int(c, GALE_CONF_TOPOLOGY_ACKER_EXECUTORS, 0);
+    int64_t before = gale_mem_in_use();
+    gale__rt_t *rt = start(b, c);
+    /* Bound: both executors' queue slots, one 128-byte block per tuple
+     * that can be alive (queued, batched, or executing), plus one 64 KiB
+     * chunk of slack per pool. */
+    size_t qcap = 1024, batch = 64;
+    int64_t bound = (int64_t)(2 * qcap * sizeof(gale__slot_t) + (qcap + 2 * batch) * 128 +
+                              4 * 65536 + 2 * 1024 * sizeof(gale__pend_t));
+    mem_peak = 0;
+    depth_peak = 0;
+    want = 5000;
+    int64_t deadline = gale__now_ns() + 20 * 1000000000LL;
+    while (atomic_load(&executed) < want && gale__now_ns() < deadline) {
+        int64_t m = gale_mem_in_use() - before;
+        if (m > mem_peak) mem_peak = m;
+        size_t cap;
+        size_t d = gale__rt_max_queue_depth(rt, &cap);
+        if (d > depth_peak) {
+            depth_peak = d;
+            depth_cap = cap;
+        }
+        usleep(1000);
+    }
+    gale__stats_t st;
+    gale__rt_stats(rt, "spout", &st);
+    finish(rt);
+    assert_true(executed >= want);
+    assert_true(depth_peak <= 1024);
+    assert_true(depth_peak > 512); /* the queue did fill: the bolt is the bottleneck */
+    if (mem_peak > bound) fprintf(stderr, "mem peak %lld > bound %lld\n", (long long)mem_peak,
+                                  (long long)bound);
+    assert_true(mem_peak <= bound);
+    /* the spout was throttled: it never got far ahead of the bolt */
+    assert_true(emitted <= executed + (int64_t)(qcap + 2 * batch) + 64);
+}
+
+static void test_tick_tuples(void **s) {
+    (void)s;
+    reset(0);
+    gale_builder_t *b = gale_builder_new();
+    GALE_SPOUT(b, "spout", t_counting_spout, 1);
+    gale_component_t *bolt = GALE_BOLT(b, "bolt", t_tick_bolt, 1);
+    gale_shuffle_grouping(bolt, "spout", NULL);
+    gale_component_conf_set_int(bolt, GALE_CONF_TOPOLOGY_TICK_TUPLE_FREQ_SECS, 1);
+    gale__rt_t *rt = start(b, conf_with(1, 60));
+    assert_true(wait_until(some_ticks, 10));
+    finish(rt);
+    assert_int_equal(tick_ok, 1);
+}
+
+static void test_direct_grouping(void **s) {
+    (void)s;
+    reset(200);
+    direct_checks = direct_wrong_task = 0;
+    gale_builder_t *b = gale_builder_new();
+    GALE_SPOUT(b, "spout", t_counting_spout, 1);
+    gale_shuffle_grouping(GALE_BOLT(b, "emitter", t_direct_bolt, 1), "spout", NULL);
+    gale_direct_grouping(GALE_BOLT(b, "sink", t_dsink_bolt, 3), "emitter", "direct");
+    gale__rt_t *rt = start(b, conf_with(1, 60));
+    want = 200;
+    assert_true(wait_until(all_acked, 30));
+    assert_true(wait_until(all_executed, 30));
+    finish(rt);
+    assert_int_equal(direct_checks, 200);
+    assert_int_equal(direct_wrong_task, 0);
+}
+
+/* Tags tuples with the emitting task for the locality check. */
+static int tagger_execute(void *st, const gale_tuple_t *t, gale_collector_t *c) {
+    (void)st;
+    (void)t;
+    (void)c;
+    return 0;
+}
+
+static void test_two_workers_use_codec(void **s) {
+    (void)s;
+    reset(3000);
+    gale__codec_stats_t before, after;
+    gale__codec_stats_get(&before);
+    gale_builder_t *b = gale_builder_new();
+    GALE_SPOUT(b, "spout", t_counting_spout, 2);
+    gale_shuffle_grouping(GALE_BOLT(b, "twice", t_twice_bolt, 2), "spout", NULL);
+    gale_shuffle_grouping(GALE_BOLT(b, "sink", t_sink_bolt, 2), "twice", NULL);
+    gale__rt_t *rt = start(b, conf_with(2, 60));
+    want = 6000; /* two spout tasks x 3000 */
+    assert_true(wait_until(all_acked, 60));
+    finish(rt);
+    gale__codec_stats_get(&after);
+    assert_int_equal(acked, 6000);
+    assert_int_equal(failed_timeout + failed_failed, 0);
+    assert_true(after.tuples_encoded > before.tuples_encoded);
+    assert_true(after.tuples_decoded > before.tuples_decoded);
+    assert_int_equal(executed, 12000);
+}
+
+/* local-or-shuffle: with a target in the same worker, nothing crosses. */
+static void where_spout_next(void *st, gale_spout_collector_t *c) {
+    spout_state_t *s = st;
+    if (s->next >= atomic_load(&spout_limit)) return;
+    gale_value_t v[2] = {gale_int(s->next), gale_int(s->task)};
+    gale_spout_emit_id(c, NULL, v, 2, (uint64_t)s->next);
+    s->next++;
+}
+const gale_spout_t t_where_spout = {.declare = where_declare,
+                                    .open = counting_open,
+                                    .next_tuple = where_spout_next,
+                                    .ack = counting_ack,
+                                    .fail = counting_fail,
+                                    .close = counting_close};
+
+static void test_local_or_shuffle_stays_local(void **s) {
+    (void)s;
+    reset(1000);
+    gale_builder_t *b = gale_builder_new();
+    GALE_SPOUT(b, "spout", t_where_spout, 2);
+    gale_local_or_shuffle_grouping(GALE_BOLT(b, "bolt", t_where_bolt, 2), "spout", NULL);
+    gale__rt_t *rt = start(b, conf_with(2, 60));
+    /* each worker holds one spout and one bolt executor */
+    for (size_t w = 0; w < 2; w++) {
+        int spouts = 0, bolts = 0;
+        for (size_t i = 0; i < rt->workers[w].n_execs; i++) {
+            spouts += strcmp(rt->workers[w].execs[i]->comp->id, "spout") == 0;
+            bolts += strcmp(rt->workers[w].execs[i]->comp->id, "bolt") == 0;
+        }
+        assert_int_equal(spouts, 1);
+        assert_int_equal(bolts, 1);
+    }
+    want = 2000;
+    assert_true(wait_until(all_acked, 60));
+    finish(rt);
+    assert_int_equal(executed, 2000);
+    assert_int_equal(cross_worker_deliveries, 0);
+}
+
+static void test_acker_state_machine(void **s) {
+    (void)s;
+    gale__pendmap_t m;
+    assert_int_equal(gale__pendmap_init(&m, 16), 0);
+    int32_t to = 0;
+    /* fan-out: spout edges e1, e2; bolt acks e1 (emitting e3), e2, e3 */
+    uint64_t r = 0x1234, e1 = 11, e2 = 22, e3 = 33;
+    assert_int_equal(gale__acker_apply(&m, 0, GALE__SYS_ACK_INIT, r, e1 ^ e2, 5, &to), -1);
+    assert_int_equal(gale__acker_apply(&m, 0, GALE__SYS_ACK_ACK, r, e1 ^ e3, 0, &to), -1);
+    assert_int_equal(gale__acker_apply(&m, 0, GALE__SYS_ACK_ACK, r, e2, 0, &to), -1);
+    assert_int_equal(gale__acker_apply(&m, 0, GALE__SYS_ACK_ACK, r, e3, 0, &to),
+                     GALE__SYS_SPOUT_ACK);
+    assert_int_equal(to, 5);
+    assert_int_equal(m.count, 0);
+    /* acks before the init: complete only when the init arrives */
+    r = 0x99;
+    assert_int_equal(gale__acker_apply(&m, 0, GALE__SYS_ACK_ACK, r, e1, 0, &to), -1);
+    assert_int_equal(gale__acker_apply(&m, 0, GALE__SYS_ACK_ACK, r, e2, 0, &to), -1);
+    assert_int_equal(gale__acker_apply(&m, 0, GALE__SYS_ACK_INIT, r, e1 ^ e2, 7, &to),
+                     GALE__SYS_SPOUT_ACK);
+    assert_int_equal(to, 7);
+    /* multi-anchoring: child has edge a^b for one root (two anchors) */
+    r = 0x77;
+    uint64_t a = 101, bb = 202;
+    assert_int_equal(gale__acker_apply(&m, 0, GALE__SYS_ACK_INIT, r, e1 ^ e2, 3, &to), -1);
+    assert_int_equal(gale__acker_apply(&m, 0, GALE__SYS_ACK_ACK, r, e1 ^ a, 0, &to), -1);
+    assert_int_equal(gale__acker_apply(&m, 0, GALE__SYS_ACK_ACK, r, e2 ^ bb, 0, &to), -1);
+    assert_int_equal(gale__acker_apply(&m, 0, GALE__SYS_ACK_ACK, r, a ^ bb, 0, &to),
+                     GALE__SYS_SPOUT_ACK);
+    /* a fail before the init fails the tree when the init arrives */
+    r = 0x55;
+    assert_int_equal(gale__acker_apply(&m, 0, GALE__SYS_ACK_FAIL, r, 0, 0, &to), -1);
+    assert_int_equal(gale__acker_apply(&m, 0, GALE__SYS_ACK_INIT, r, e1, 9, &to),
+                     GALE__SYS_SPOUT_FAIL);
+    assert_int_equal(to, 9);
+    /* reset is forwarded to the spout once the init is known */
+    r = 0x66;
+    assert_int_equal(gale__acker_apply(&m, 0, GALE__SYS_ACK_INIT, r, e1, 4, &to), -1);
+    assert_int_equal(gale__acker_apply(&m, 3, GALE__SYS_ACK_RESET, r, 0, 0, &to),
+                     GALE__SYS_SPOUT_RESET);
+    assert_int_equal(gale__pendmap_get(&m, r)->gen, 3);
+    gale__pendmap_destroy(&m);
+}
+
+/* A failed assertion leaves the test's runtime running: stop it here. */
+static int teardown(void **s) {
+    (void)s;
+    if (current_rt) finish(current_rt);
+    return 0;
+}
+
+int main(void) {
+    (void)tag_execute;
+    (void)tagger_execute;
+    (void)direct_execute;
+    (void)dsink_ctx;
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_teardown(test_acker_state_machine, teardown),
+        cmocka_unit_test_teardown(test_tree_fanout_multi_anchor, teardown),
+        cmocka_unit_test_teardown(test_explicit_fail_reason, teardown),
+        cmocka_unit_test_teardown(test_timeout_between_t_and_2t, teardown),
+        cmocka_unit_test_teardown(test_reset_timeout_keeps_tree_alive, teardown),
+        cmocka_unit_test_teardown(test_max_spout_pending, teardown),
+        cmocka_unit_test_teardown(test_ackers_zero_acks_at_emit, teardown),
+        cmocka_unit_test_teardown(test_backpressure_bounds_memory, teardown),
+        cmocka_unit_test_teardown(test_tick_tuples, teardown),
+        cmocka_unit_test_teardown(test_direct_grouping, teardown),
+        cmocka_unit_test_teardown(test_two_workers_use_codec, teardown),
+        cmocka_unit_test_teardown(test_local_or_shuffle_stays_local, teardown),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

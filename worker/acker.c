@@ -1,0 +1,51 @@
+/*
+ * acker.c — the acker's state machine, apart from any thread or queue so
+ * it can be tested message by message.
+ *
+ * Per tree root the acker keeps the XOR of every value it heard. The
+ * spout's init carries the XOR of the edges it emitted and the spout task;
+ * each bolt's ack carries (input edge XOR edges emitted anchored to the
+ * input). Every edge is XORed in exactly twice — once when created, once
+ * when acked — so the running XOR is zero exactly when the tree is done.
+ * Messages may arrive in any order (an ack before the init): the tree is
+ * complete only once the init was seen and the XOR is zero.
+ */
+#include "worker/runtime.h"
+
+enum { PEND_INIT = 1, PEND_FAILED = 2 };
+
+int gale__acker_apply(gale__pendmap_t *m, uint32_t gen, int sys, uint64_t root, uint64_t val,
+                      int32_t spout_task, int32_t *to_task) {
+    gale__pend_t *p;
+    bool ins;
+    if (sys == GALE__SYS_ACK_RESET) {
+        p = gale__pendmap_get(m, root);
+        if (!p) return -1;
+        p->gen = gen;
+        *to_task = p->task;
+        return (p->flags & PEND_INIT) ? GALE__SYS_SPOUT_RESET : -1;
+    }
+    p = gale__pendmap_put(m, root, &ins);
+    if (!p) return -1; /* out of memory: the tree times out at the spout */
+    if (ins) p->gen = gen;
+    if (sys == GALE__SYS_ACK_INIT) {
+        p->a ^= val;
+        p->task = spout_task;
+        p->flags |= PEND_INIT;
+    } else if (sys == GALE__SYS_ACK_ACK) {
+        p->a ^= val;
+    } else if (sys == GALE__SYS_ACK_FAIL) {
+        p->flags |= PEND_FAILED;
+    } else {
+        return -1;
+    }
+    if (!(p->flags & PEND_INIT)) return -1;
+    int out = (p->flags & PEND_FAILED) ? GALE__SYS_SPOUT_FAIL
+              : p->a == 0              ? GALE__SYS_SPOUT_ACK
+                                       : -1;
+    if (out >= 0) {
+        *to_task = p->task;
+        gale__pendmap_del(m, p);
+    }
+    return out;
+}

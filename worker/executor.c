@@ -1,0 +1,765 @@
+/*
+ * executor.c — an executor thread: its loop, the collectors its tasks
+ * emit through, the acker's logic and the spout's pending trees.
+ *
+ * Everything here runs on the executor's own thread, except the bolt
+ * collector entry points called from another thread: those take the
+ * executor's foreign_lock, allocate from its foreign pool and push
+ * straight into the target queue (no outgoing batch).
+ */
+#include <sched.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "common/log.h"
+#include "worker/runtime.h"
+
+#define POP_BATCH 256
+#define MAX_TARGETS 1024
+#define MAX_ROOTS 64
+enum { STATE_RUNNING = 0, STATE_DRAINING = 1, STATE_STOPPING = 2 };
+
+struct gale_collector {
+    gale__task_t *task;
+};
+struct gale_spout_collector {
+    gale__task_t *task;
+};
+struct gale_context {
+    gale__task_t *task;
+};
+
+/* The executor whose thread this is (NULL elsewhere). */
+static _Thread_local gale__exec_t *tls_exec;
+
+int64_t gale__now_ns(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+static inline void stat_inc(_Atomic uint64_t *c, uint64_t n) {
+    /* single writer: a relaxed load+store is enough and cheaper than RMW */
+    atomic_store_explicit(c, atomic_load_explicit(c, memory_order_relaxed) + n,
+                          memory_order_relaxed);
+}
+
+/* ---------- lanes and outgoing batches ---------- */
+
+static gale__queue_t *lane_queue(gale__worker_t *w, int exec_idx) {
+    gale__exec_t *e = &w->rt->execs[exec_idx];
+    return e->worker == w ? &e->queue : &w->lanes[exec_idx];
+}
+
+/* Progressive backoff for a producer waiting on a full queue. */
+static void backoff(unsigned *round) {
+    if (*round < 64) {
+        /* spin */
+    } else if (*round < 128) {
+        sched_yield();
+    } else {
+        struct timespec ts = {0, *round < 1024 ? 10000 : 100000};
+        nanosleep(&ts, NULL);
+    }
+    (*round)++;
+}
+
+void gale__deliver_blocking(gale__queue_t *q, gale_tuple_t *t) {
+    unsigned round = 0;
+    void *item = t;
+    while (gale__queue_push(q, &item, 1) == 0) backoff(&round);
+}
+
+/* Push lane's outgoing batch. A bolt (block = true) waits while the lane
+ * is full; a spout keeps the rest. Stopping drops what cannot go. */
+static bool flush_lane(gale__exec_t *e, int lane, bool block) {
+    gale__outbuf_t *ob = &e->out[lane];
+    gale__queue_t *q = lane_queue(e->worker, lane);
+    size_t off = 0;
+    unsigned round = 0;
+    while (off < ob->n) {
+        size_t k = gale__queue_push(q, (void **)ob->items + off, ob->n - off);
+        off += k;
+        if (k) continue;
+        if (!block) break;
+        if (atomic_load_explicit(&e->rt->state, memory_order_relaxed) == STATE_STOPPING) {
+            for (size_t i = off; i < ob->n; i++) gale__tuple_free(ob->items[i]);
+            off = ob->n;
+            break;
+        }
+        if (round == 0) stat_inc(&e->stats.backpressure_waits, 1);
+        backoff(&round);
+    }
+    if (off && off < ob->n) memmove(ob->items, ob->items + off, (ob->n - off) * sizeof(void *));
+    ob->n -= off;
+    return ob->n == 0;
+}
+
+/* Flush every lane with pending items; true when all drained. */
+static bool flush_all(gale__exec_t *e, bool block) {
+    size_t keep = 0;
+    for (size_t i = 0; i < e->n_dirty; i++) {
+        int lane = e->dirty[i];
+        if (!flush_lane(e, lane, block)) e->dirty[keep++] = lane;
+    }
+    e->n_dirty = keep;
+    e->last_flush_ns = gale__now_ns();
+    return keep == 0;
+}
+
+static int out_append(gale__exec_t *e, int lane, gale_tuple_t *t) {
+    gale__outbuf_t *ob = &e->out[lane];
+    if (ob->n == ob->cap) {
+        size_t ncap = ob->cap ? ob->cap * 2 : e->rt->producer_batch;
+        gale_tuple_t **n = realloc(ob->items, ncap * sizeof(*n));
+        if (!n) return GALE_ENOMEM;
+        ob->items = n;
+        ob->cap = ncap;
+    }
+    if (ob->n == 0) e->dirty[e->n_dirty++] = lane;
+    ob->items[ob->n++] = t;
+    if (ob->n >= e->rt->producer_batch && flush_lane(e, lane, !e->comp->is_spout)) {
+        /* drained: drop it from the dirty list (it is usually the last) */
+        for (size_t i = e->n_dirty; i-- > 0;)
+            if (e->dirty[i] == lane) {
+                e->dirty[i] = e->dirty[--e->n_dirty];
+                break;
+            }
+    }
+    return 0;
+}
+
+/* Send t to its dest task: via the outgoing batch on the executor's own
+ * thread, straight into the queue from any other thread. */
+static void route(gale__exec_t *e, gale_tuple_t *t) {
+    int lane = e->rt->task_exec[t->dest_task];
+    if (tls_exec == e) {
+        if (out_append(e, lane, t) == 0) return;
+    }
+    gale__deliver_blocking(lane_queue(e->worker, lane), t);
+}
+
+static gale__pool_t *emit_pool(gale__exec_t *e) {
+    return tls_exec == e ? &e->pool : &e->foreign_pool;
+}
+
+/* now: skip the outgoing batch (a reset from inside a long execute must
+ * not wait for execute to return). */
+static void send_sys_now(gale__exec_t *e, int sys, int src_task, int dest_task, uint64_t a,
+                         uint64_t b, uint64_t c, size_t n, bool now) {
+    gale_value_t v[3] = {gale_int((int64_t)a), gale_int((int64_t)b), gale_int((int64_t)c)};
+    gale_tuple_t *t =
+        gale__tuple_new(emit_pool(e), &e->rt->sys[sys], src_task, dest_task, v, n, NULL, 0);
+    if (!t) {
+        GALE_ERROR(e->comp->id, src_task, "out of memory sending an ack message: tree will time out");
+        return;
+    }
+    if (now) gale__deliver_blocking(lane_queue(e->worker, e->rt->task_exec[dest_task]), t);
+    else route(e, t);
+}
+
+static void send_sys(gale__exec_t *e, int sys, int src_task, int dest_task, uint64_t a, uint64_t b,
+                     uint64_t c, size_t n) {
+    send_sys_now(e, sys, src_task, dest_task, a, b, c, n, false);
+}
+
+static int acker_task(const gale__rt_t *rt, uint64_t root) {
+    return rt->acker->tasks[root % rt->acker->n_tasks];
+}
+
+/* Foreign threads serialize on the executor's lock (bolt collectors). */
+static bool foreign_enter(gale__exec_t *e) {
+    if (tls_exec == e) return false;
+    pthread_mutex_lock(&e->foreign_lock);
+    return true;
+}
+static void foreign_leave(gale__exec_t *e, bool locked) {
+    if (locked) pthread_mutex_unlock(&e->foreign_lock);
+}
+
+/* ---------- emitting ---------- */
+
+static const gale__rstream_t *find_stream(const gale__rcomp_t *c, const char *id, size_t *idx) {
+    for (size_t i = 0; i < c->n_streams; i++)
+        if (c->streams[i].id == id || strcmp(c->streams[i].id, id) == 0) {
+            *idx = i;
+            return &c->streams[i];
+        }
+    return NULL;
+}
+
+/* Targets of one emit; 0 or GALE_E* (logged). */
+static int choose_targets(gale__task_t *tk, const gale__rstream_t *s, size_t si,
+                          const gale_emit_t *em, int *tb, size_t *nt) {
+    const char *cid = tk->comp->id;
+    *nt = 0;
+    if (em->direct_task > 0) {
+        if (!s->def->direct) {
+            GALE_ERROR(cid, tk->id, "emit_direct on stream '%s', which is not direct: declare it "
+                       "with direct = true", s->id);
+            return GALE_EINVAL;
+        }
+        for (size_t j = 0; j < s->n_subs; j++) {
+            const gale__rcomp_t *tc = s->subs[j].target;
+            if (s->subs[j].input->grouping != GALE_GROUPING_DIRECT) continue;
+            for (size_t k = 0; k < tc->n_tasks; k++)
+                if (tc->tasks[k] == em->direct_task) {
+                    tb[(*nt)++] = em->direct_task;
+                    return 0;
+                }
+        }
+        GALE_ERROR(cid, tk->id, "emit_direct to task %d, which does not subscribe to stream '%s' "
+                   "with a direct grouping", em->direct_task, s->id);
+        return GALE_EINVAL;
+    }
+    if (s->def->direct) {
+        GALE_ERROR(cid, tk->id, "stream '%s' is direct: emit on it with direct_task set", s->id);
+        return GALE_EINVAL;
+    }
+    for (size_t j = 0; j < s->n_subs; j++) {
+        gale__grouper_t *g = tk->groupers[si][j];
+        if (!g) continue; /* direct subscription */
+        size_t k = gale__grouper_choose(g, em->values, em->n_values, tb + *nt, MAX_TARGETS - *nt);
+        *nt += k < MAX_TARGETS - *nt ? k : MAX_TARGETS - *nt;
+    }
+    return 0;
+}
+
+static void spout_ack_now(gale__exec_t *e, uint64_t msg_id) {
+    if (e->n_ack_now == e->cap_ack_now) {
+        size_t ncap = e->cap_ack_now ? e->cap_ack_now * 2 : 64;
+        uint64_t *n = realloc(e->ack_now, ncap * sizeof(*n));
+        if (!n) return;
+        e->ack_now = n;
+        e->cap_ack_now = ncap;
+    }
+    e->ack_now[e->n_ack_now++] = msg_id;
+}
+
+static int emit_common(gale__task_t *tk, const gale_emit_t *em, bool spout) {
+    gale__exec_t *e = tk->exec;
+    gale__rt_t *rt = e->rt;
+    size_t si;
+    const gale__rstream_t *s = find_stream(tk->comp, em->stream ? em->stream : "default", &si);
+    if (!s) {
+        GALE_ERROR(tk->comp->id, tk->id, "emit on undeclared stream '%s': declare it in the "
+                   "component's declare()", em->stream ? em->stream : "default");
+        return GALE_ENOENT;
+    }
+    if (em->n_values != s->def->n_fields) {
+        GALE_ERROR(tk->comp->id, tk->id, "emit of %zu values on stream '%s', which declares %zu "
+                   "fields", em->n_values, s->id, s->def->n_fields);
+        return GALE_EINVAL;
+    }
+    int tb[MAX_TARGETS];
+    size_t nt;
+    int rc = choose_targets(tk, s, si, em, tb, &nt);
+    if (rc) return rc;
+    if (em->tasks_out)
+        memcpy(em->tasks_out, tb, (nt < em->tasks_cap ? nt : em->tasks_cap) * sizeof(int));
+    gale__pool_t *pool = emit_pool(e);
+
+    if (spout) {
+        bool reliable = em->msg_id && rt->acking;
+        uint64_t root = reliable ? gale__rng_next(&tk->rng) : 0, x = 0;
+        for (size_t i = 0; i < nt; i++) {
+            uint64_t ids[2] = {root, gale__rng_next(&tk->rng)};
+            x ^= ids[1];
+            gale_tuple_t *t = gale__tuple_new(pool, s, tk->id, tb[i], em->values, em->n_values,
+                                              ids, reliable ? 1 : 0);
+            if (!t) return GALE_ENOMEM;
+            route(e, t);
+        }
+        stat_inc(&e->stats.emitted, nt);
+        if (em->msg_id && (!reliable || nt == 0)) {
+            spout_ack_now(e, *em->msg_id);
+        } else if (reliable) {
+            bool ins;
+            gale__pend_t *p = gale__pendmap_put(&e->pending, root, &ins);
+            if (!p) return GALE_ENOMEM;
+            p->a = *em->msg_id;
+            p->gen = e->gen;
+            p->task = tk->id;
+            if (e->sample_every && ++e->sample_count % e->sample_every == 0)
+                p->t0 = gale__now_ns();
+            atomic_store_explicit(&e->n_pending, (int64_t)e->pending.count,
+                                  memory_order_relaxed);
+            send_sys(e, GALE__SYS_ACK_INIT, tk->id, acker_task(rt, root), root, x,
+                     (uint64_t)tk->id, 3);
+        }
+        return (int)nt;
+    }
+
+    /* Bolt: anchor to the given inputs (a basic bolt: to the current one). */
+    const gale_tuple_t *const *anchors = em->anchors;
+    size_t na = em->n_anchors;
+    const gale_tuple_t *cur = tls_exec == e ? e->current : NULL;
+    if (na == 0 && tk->comp->bolt->basic && cur) {
+        anchors = &cur;
+        na = 1;
+    }
+    bool anchored = false;
+    if (rt->acking)
+        for (size_t a = 0; a < na; a++) anchored |= anchors[a]->n_ids > 0;
+    for (size_t i = 0; i < nt; i++) {
+        uint64_t ids[2 * MAX_ROOTS];
+        size_t nids = 0;
+        if (anchored) {
+            for (size_t a = 0; a < na; a++) {
+                gale_tuple_t *an = (gale_tuple_t *)anchors[a];
+                if (!an->n_ids) continue;
+                uint64_t edge = gale__rng_next(&tk->rng);
+                atomic_fetch_xor_explicit(&an->ack_val, edge, memory_order_relaxed);
+                for (size_t r = 0; r < an->n_ids; r++) {
+                    uint64_t root = an->ids[2 * r];
+                    size_t k = 0;
+                    while (k < nids && ids[2 * k] != root) k++;
+                    if (k == nids) {
+                        if (nids == MAX_ROOTS) continue;
+                        ids[2 * k] = root;
+                        ids[2 * k + 1] = 0;
+                        nids++;
+                    }
+                    ids[2 * k + 1] ^= edge;
+                }
+            }
+        }
+        gale_tuple_t *t =
+            gale__tuple_new(pool, s, tk->id, tb[i], em->values, em->n_values, ids, nids);
+        if (!t) return GALE_ENOMEM;
+        route(e, t);
+    }
+    stat_inc(&e->stats.emitted, nt);
+    return (int)nt;
+}
+
+int gale_spout_emit(gale_spout_collector_t *c, const gale_emit_t *e) {
+    if (!c || !e || (e->n_values && !e->values)) return GALE_EINVAL;
+    if (tls_exec != c->task->exec) {
+        GALE_ERROR(c->task->comp->id, c->task->id,
+                   "spout collector used outside the spout's thread: emit only from next_tuple");
+        return GALE_ESTATE;
+    }
+    return emit_common(c->task, e, true);
+}
+
+int gale_emit(gale_collector_t *c, const gale_emit_t *e) {
+    if (!c || !e || (e->n_values && !e->values)) return GALE_EINVAL;
+    bool locked = foreign_enter(c->task->exec);
+    int rc = emit_common(c->task, e, false);
+    foreign_leave(c->task->exec, locked);
+    return rc;
+}
+
+static void ack_or_fail(gale_collector_t *c, const gale_tuple_t *ct, bool ack) {
+    if (!c || !ct || ct->stream->sys == GALE__SYS_TICK) return; /* ticks: runtime-owned */
+    gale__task_t *tk = c->task;
+    gale__exec_t *e = tk->exec;
+    gale_tuple_t *t = (gale_tuple_t *)ct;
+    bool locked = foreign_enter(e);
+    if (e->rt->acking) {
+        uint64_t av = atomic_load_explicit(&t->ack_val, memory_order_relaxed);
+        for (size_t r = 0; r < t->n_ids; r++) {
+            uint64_t root = t->ids[2 * r];
+            if (ack)
+                send_sys(e, GALE__SYS_ACK_ACK, tk->id, acker_task(e->rt, root), root,
+                         t->ids[2 * r + 1] ^ av, 0, 2);
+            else
+                send_sys(e, GALE__SYS_ACK_FAIL, tk->id, acker_task(e->rt, root), root, 0, 0, 1);
+        }
+    }
+    if (tls_exec == e && t->arrive_ns) {
+        stat_inc(&e->stats.latency_samples, 1);
+        stat_inc(&e->stats.execute_ns_sum, (uint64_t)(gale__now_ns() - t->arrive_ns));
+    }
+    if (ack) atomic_fetch_add_explicit(&e->stats.acked, 1, memory_order_relaxed);
+    else atomic_fetch_add_explicit(&e->stats.failed_explicit, 1, memory_order_relaxed);
+    foreign_leave(e, locked);
+    gale__tuple_free(t);
+}
+
+void gale_ack(gale_collector_t *c, const gale_tuple_t *t) {
+    ack_or_fail(c, t, true);
+}
+
+void gale_fail(gale_collector_t *c, const gale_tuple_t *t) {
+    ack_or_fail(c, t, false);
+}
+
+void gale_reset_timeout(gale_collector_t *c, const gale_tuple_t *t) {
+    if (!c || !t || !c->task->exec->rt->acking) return;
+    gale__exec_t *e = c->task->exec;
+    bool locked = foreign_enter(e);
+    for (size_t r = 0; r < t->n_ids; r++)
+        send_sys_now(e, GALE__SYS_ACK_RESET, c->task->id, acker_task(e->rt, t->ids[2 * r]),
+                     t->ids[2 * r], 0, 0, 1, true);
+    foreign_leave(e, locked);
+}
+
+static void report_error(gale__task_t *tk, const char *fmt, va_list ap) {
+    char msg[512];
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    atomic_fetch_add_explicit(&tk->exec->stats.errors, 1, memory_order_relaxed);
+    GALE_ERROR(tk->comp->id, tk->id, "reported error: %s", msg);
+}
+
+void gale_report_error(gale_collector_t *c, const char *fmt, ...) {
+    va_list ap;
+    va_start(ap, fmt);
+    report_error(c->task, fmt, ap);
+    va_end(ap);
+}
+
+void gale_spout_report_error(gale_spout_collector_t *c, const char *fmt, ...) {
+    va_list ap;
+    va_start(ap, fmt);
+    report_error(c->task, fmt, ap);
+    va_end(ap);
+}
+
+/* ---------- context ---------- */
+
+int gale_context_task_id(const gale_context_t *ctx) {
+    return ctx->task->id;
+}
+int gale_context_task_index(const gale_context_t *ctx) {
+    return ctx->task->index;
+}
+const char *gale_context_component_id(const gale_context_t *ctx) {
+    return ctx->task->comp->id;
+}
+const gale_conf_t *gale_context_conf(const gale_context_t *ctx) {
+    return ctx->task->comp->conf;
+}
+const char *gale_context_topology_name(const gale_context_t *ctx) {
+    return ctx->task->exec->rt->name;
+}
+size_t gale_context_component_tasks(const gale_context_t *ctx, const char *component,
+                                    const int **tasks) {
+    gale__rt_t *rt = ctx->task->exec->rt;
+    for (size_t i = 0; i < rt->n_comps; i++)
+        if (strcmp(rt->comps[i].id, component) == 0) {
+            if (tasks) *tasks = rt->comps[i].tasks;
+            return rt->comps[i].n_tasks;
+        }
+    return 0;
+}
+
+/* ---------- acker ---------- */
+
+static void acker_handle(gale__exec_t *e, gale_tuple_t *t) {
+    int32_t to = 0;
+    if (t->stream->sys < GALE__SYS_ACK_INIT || t->stream->sys > GALE__SYS_ACK_RESET ||
+        t->n_values < 1)
+        return;
+    uint64_t root = (uint64_t)t->values[0].u.i;
+    uint64_t val = t->n_values > 1 ? (uint64_t)t->values[1].u.i : 0;
+    int32_t spout_task = t->n_values > 2 ? (int32_t)t->values[2].u.i : 0;
+    int out = gale__acker_apply(&e->pending, e->gen, t->stream->sys, root, val, spout_task, &to);
+    if (out < 0) return;
+    if (to < 1 || to > e->rt->max_task || !e->rt->task_comp[to]->is_spout) {
+        GALE_ERROR(e->comp->id, t->dest_task, "ack message names task %d, which is no spout: "
+                   "dropped", to);
+        return;
+    }
+    send_sys(e, out, t->dest_task, to, root, 0, 0, 1);
+}
+
+/* ---------- rotation (timeouts) ---------- */
+
+/* Advance the generation; entries two generations old expire: they were
+ * inserted between T and 2T ago. Spouts fail them with "timeout". */
+static void rotate(gale__exec_t *e) {
+    e->gen++;
+    if (e->gen < 2) return;
+    uint32_t limit = e->gen - 2;
+    size_t n = 0, cap = 0;
+    uint64_t(*expired)[3] = NULL;
+    for (size_t i = 0; i < e->pending.cap; i++) {
+        gale__pend_t *p = &e->pending.slots[i];
+        if (!p->key || p->gen > limit) continue;
+        if (n == cap) {
+            cap = cap ? cap * 2 : 64;
+            void *nx = realloc(expired, cap * sizeof(*expired));
+            if (!nx) break;
+            expired = nx;
+        }
+        expired[n][0] = p->key;
+        expired[n][1] = p->a;
+        expired[n][2] = (uint64_t)p->task;
+        n++;
+    }
+    for (size_t i = 0; i < n; i++) {
+        gale__pend_t *p = gale__pendmap_get(&e->pending, expired[i][0]);
+        if (p) gale__pendmap_del(&e->pending, p);
+        if (!e->comp->is_spout) continue;
+        gale__task_t *tk = &e->tasks[e->rt->task_index[(int)expired[i][2]]];
+        stat_inc(&e->stats.failed_timeout, 1);
+        if (e->comp->spout->fail) e->comp->spout->fail(tk->state, expired[i][1], GALE_FAIL_TIMEOUT);
+    }
+    free(expired);
+    if (e->comp->is_spout)
+        atomic_store_explicit(&e->n_pending, (int64_t)e->pending.count, memory_order_relaxed);
+}
+
+/* ---------- spout side of the ack protocol ---------- */
+
+static void spout_handle(gale__exec_t *e, gale_tuple_t *t) {
+    if (t->stream->sys < GALE__SYS_SPOUT_ACK || t->n_values < 1) return;
+    uint64_t root = (uint64_t)t->values[0].u.i;
+    gale__pend_t *p = gale__pendmap_get(&e->pending, root);
+    if (!p) return; /* already timed out */
+    gale__task_t *tk = &e->tasks[e->rt->task_index[p->task]];
+    const gale_spout_t *sp = e->comp->spout;
+    uint64_t msg_id = p->a;
+    switch (t->stream->sys) {
+        case GALE__SYS_SPOUT_ACK:
+            if (p->t0) {
+                stat_inc(&e->stats.complete_samples, 1);
+                stat_inc(&e->stats.complete_ns_sum, (uint64_t)(gale__now_ns() - p->t0));
+            }
+            gale__pendmap_del(&e->pending, p);
+            stat_inc(&e->stats.acked, 1);
+            if (sp->ack) sp->ack(tk->state, msg_id);
+            break;
+        case GALE__SYS_SPOUT_FAIL:
+            gale__pendmap_del(&e->pending, p);
+            stat_inc(&e->stats.failed_explicit, 1);
+            if (sp->fail) sp->fail(tk->state, msg_id, GALE_FAIL_FAILED);
+            break;
+        case GALE__SYS_SPOUT_RESET:
+            p->gen = e->gen;
+            break;
+        default:
+            break;
+    }
+    atomic_store_explicit(&e->n_pending, (int64_t)e->pending.count, memory_order_relaxed);
+}
+
+/* ---------- loops ---------- */
+
+static void execute_user(gale__exec_t *e, gale_tuple_t *t) {
+    gale__task_t *tk = &e->tasks[e->rt->task_index[t->dest_task]];
+    const gale_bolt_t *b = e->comp->bolt;
+    bool tick = t->stream->sys == GALE__SYS_TICK;
+    if (e->sample_every && ++e->sample_count % e->sample_every == 0) t->arrive_ns = gale__now_ns();
+    e->current = t;
+    int rc = b->execute(tk->state, t, tk->coll);
+    e->current = NULL;
+    stat_inc(&e->stats.executed, 1);
+    gale_collector_t *c = tk->coll;
+    if (tick) {
+        gale__tuple_free(t);
+    } else if (b->basic) {
+        if (rc == 0) gale_ack(c, t);
+        else gale_fail(c, t);
+    }
+}
+
+static void fire_ticks(gale__exec_t *e, int64_t now) {
+    if (!e->tick_ns || now < e->next_tick_ns) return;
+    e->next_tick_ns = now + e->tick_ns;
+    gale_value_t v = gale_int(e->tick_ns / 1000000000);
+    for (size_t i = 0; i < e->n_tasks; i++) {
+        gale_tuple_t *t =
+            gale__tuple_new(&e->pool, &e->rt->sys[GALE__SYS_TICK], -1, e->tasks[i].id, &v, 1,
+                            NULL, 0);
+        if (t) execute_user(e, t);
+    }
+}
+
+static int64_t next_timer_us(gale__exec_t *e, int64_t now, int64_t cap_us) {
+    int64_t w = cap_us;
+    if (e->tick_ns) w = w < (e->next_tick_ns - now) / 1000 ? w : (e->next_tick_ns - now) / 1000;
+    if (e->next_rotate_ns)
+        w = w < (e->next_rotate_ns - now) / 1000 ? w : (e->next_rotate_ns - now) / 1000;
+    return w > 1 ? w : 1;
+}
+
+static void check_rotate(gale__exec_t *e, int64_t now) {
+    if (e->next_rotate_ns && now >= e->next_rotate_ns) {
+        e->next_rotate_ns = now + e->rt->timeout_ns;
+        rotate(e);
+    }
+}
+
+static void bolt_loop(gale__exec_t *e) {
+    void *buf[POP_BATCH];
+    unsigned idle = 0;
+    while (atomic_load_explicit(&e->rt->state, memory_order_relaxed) != STATE_STOPPING) {
+        size_t n = gale__queue_pop(&e->queue, buf, POP_BATCH);
+        for (size_t i = 0; i < n; i++) {
+            gale_tuple_t *t = buf[i];
+            if (e->comp->is_acker) {
+                acker_handle(e, t);
+                gale__tuple_free(t);
+            } else if (t->stream->sys >= 0 && t->stream->sys != GALE__SYS_TICK) {
+                gale__tuple_free(t); /* an ack message for a bolt: cannot happen locally */
+            } else {
+                execute_user(e, t);
+            }
+        }
+        if (e->n_dirty) flush_all(e, true);
+        int64_t now = gale__now_ns();
+        fire_ticks(e, now);
+        check_rotate(e, now);
+        if (n) {
+            idle = 0;
+        } else if (++idle > 64) {
+            gale__queue_wait(&e->queue, next_timer_us(e, now, 100000));
+        } else if (idle > 16) {
+            sched_yield();
+        }
+    }
+}
+
+static bool spout_tasks_done(gale__exec_t *e) {
+    const gale_spout_t *sp = e->comp->spout;
+    if (!sp->done) return false;
+    for (size_t i = 0; i < e->n_tasks; i++)
+        if (!sp->done(e->tasks[i].state)) return false;
+    return true;
+}
+
+static void spout_loop(gale__exec_t *e) {
+    const gale_spout_t *sp = e->comp->spout;
+    gale__rt_t *rt = e->rt;
+    void *buf[POP_BATCH];
+    unsigned idle = 0;
+    uint64_t iter = 0;
+    for (;;) {
+        int state = atomic_load_explicit(&rt->state, memory_order_relaxed);
+        if (state == STATE_STOPPING) break;
+        if (state == STATE_DRAINING && e->spout_active) {
+            e->spout_active = false;
+            for (size_t i = 0; i < e->n_tasks; i++)
+                if (sp->deactivate) sp->deactivate(e->tasks[i].state);
+        }
+        size_t n = gale__queue_pop(&e->queue, buf, POP_BATCH);
+        for (size_t i = 0; i < n; i++) {
+            spout_handle(e, buf[i]);
+            gale__tuple_free(buf[i]);
+        }
+        for (size_t i = 0; i < e->n_ack_now; i++) {
+            stat_inc(&e->stats.acked, 1);
+            if (sp->ack) sp->ack(e->tasks[0].state, e->ack_now[i]);
+        }
+        e->n_ack_now = 0;
+        int64_t now = (iter++ & 15) == 0 || n ? gale__now_ns() : 0;
+        if (now) check_rotate(e, now);
+        bool clear = e->n_dirty == 0 || flush_all(e, false);
+        bool emitted = false;
+        if (clear && e->spout_active &&
+            (!e->max_pending || (int64_t)e->pending.count < e->max_pending)) {
+            uint64_t before = atomic_load_explicit(&e->stats.emitted, memory_order_relaxed);
+            for (size_t i = 0; i < e->n_tasks; i++)
+                sp->next_tuple(e->tasks[i].state, e->tasks[i].scoll);
+            emitted = atomic_load_explicit(&e->stats.emitted, memory_order_relaxed) != before;
+        }
+        uint64_t pend = e->pending.count;
+        if (pend > atomic_load_explicit(&e->stats.max_pending_seen, memory_order_relaxed))
+            atomic_store_explicit(&e->stats.max_pending_seen, pend, memory_order_relaxed);
+        if (!emitted && e->n_dirty) flush_all(e, false);
+        else if (now && e->n_dirty && now - e->last_flush_ns >= rt->flush_ns) flush_all(e, false);
+        if (sp->done && !atomic_load_explicit(&e->done, memory_order_relaxed) &&
+            e->pending.count == 0 && spout_tasks_done(e))
+            atomic_store(&e->done, true);
+        if (emitted || n) {
+            idle = 0;
+            continue;
+        }
+        /* Idle: spin, yield, then sleep progressively (acks wake us). */
+        idle++;
+        if (idle < 64) continue;
+        if (idle < 128) {
+            sched_yield();
+            continue;
+        }
+        int64_t us = (int64_t)1 << (idle - 128 < 10 ? idle - 128 : 10);
+        if (us > rt->spout_wait_max_us) us = rt->spout_wait_max_us;
+        if (!clear) us = us < 50 ? us : 50; /* backpressure: retry soon */
+        gale__queue_wait(&e->queue, next_timer_us(e, now ? now : gale__now_ns(), us));
+    }
+}
+
+void *gale__exec_main(void *arg) {
+    gale__exec_t *e = arg;
+    tls_exec = e;
+    int64_t now = gale__now_ns();
+    e->last_flush_ns = now;
+    if (e->rt->timeout_ns && (e->comp->is_spout || e->comp->is_acker))
+        e->next_rotate_ns = now + e->rt->timeout_ns;
+    if (e->tick_ns) e->next_tick_ns = now + e->tick_ns;
+    if (e->comp->is_spout) {
+        e->spout_active = true;
+        for (size_t i = 0; i < e->n_tasks; i++)
+            if (e->comp->spout->activate) e->comp->spout->activate(e->tasks[i].state);
+        spout_loop(e);
+    } else {
+        bolt_loop(e);
+    }
+    flush_all(e, false);
+    for (size_t i = 0; i < e->n_dirty; i++) {
+        gale__outbuf_t *ob = &e->out[e->dirty[i]];
+        for (size_t k = 0; k < ob->n; k++) gale__tuple_free(ob->items[k]);
+        ob->n = 0;
+    }
+    e->n_dirty = 0;
+    gale__exec_close(e);
+    tls_exec = NULL;
+    return NULL;
+}
+
+/* ---------- open / close ---------- */
+
+/* Per task: one block holding the context and both collectors. */
+int gale__exec_open(gale__exec_t *e, char *err, size_t errlen) {
+    gale__exec_t *saved = tls_exec;
+    tls_exec = e; /* open/prepare may emit from the executor's identity */
+    int rc = 0;
+    for (size_t i = 0; i < e->n_tasks && !rc; i++) {
+        gale__task_t *tk = &e->tasks[i];
+        struct {
+            struct gale_context ctx;
+            struct gale_collector coll;
+            struct gale_spout_collector scoll;
+        } *blk = calloc(1, sizeof(*blk));
+        if (!blk) {
+            rc = GALE_ENOMEM;
+            break;
+        }
+        blk->ctx.task = blk->coll.task = blk->scoll.task = tk;
+        tk->ctx = &blk->ctx;
+        tk->coll = &blk->coll;
+        tk->scoll = &blk->scoll;
+        if (e->comp->is_acker) continue;
+        if (e->comp->is_spout) {
+            if (e->comp->spout->open)
+                rc = e->comp->spout->open(&tk->state, &blk->ctx, &blk->scoll);
+        } else if (e->comp->bolt->prepare) {
+            rc = e->comp->bolt->prepare(&tk->state, &blk->ctx, &blk->coll);
+        }
+        if (rc) {
+            snprintf(err, errlen, "component '%s' task %d: %s failed (%d): see the lines above",
+                     e->comp->id, tk->id, e->comp->is_spout ? "open" : "prepare", rc);
+            free(blk);
+            tk->ctx = NULL;
+        }
+    }
+    tls_exec = saved;
+    return rc;
+}
+
+void gale__exec_close(gale__exec_t *e) {
+    for (size_t i = 0; i < e->n_tasks; i++) {
+        gale__task_t *tk = &e->tasks[i];
+        if (!tk->ctx) continue;
+        if (e->comp->is_spout && e->comp->spout->close) e->comp->spout->close(tk->state);
+        else if (!e->comp->is_spout && !e->comp->is_acker && e->comp->bolt->cleanup)
+            e->comp->bolt->cleanup(tk->state);
+        free(tk->ctx);
+        tk->ctx = NULL;
+    }
+}

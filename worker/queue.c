@@ -1,0 +1,117 @@
+/*
+ * queue.c — bounded MPSC ring with range claims; see queue.h.
+ *
+ * Position p is ready for the consumer when slots[p & mask].seq == p + 1.
+ * Producers claim [tail, tail + k) with one CAS, bounded by the published
+ * head: the consumer reads slots strictly in order and publishes head
+ * (release) only after it has read them, so every claimed slot is free.
+ */
+#include "worker/queue.h"
+
+#include <linux/futex.h>
+#include <stdlib.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "gale/gale.h"
+
+int gale__queue_init(gale__queue_t *q, size_t capacity) {
+    if (capacity < 2 || (capacity & (capacity - 1))) return GALE_EINVAL;
+    q->slots = aligned_alloc(64, ((capacity * sizeof(gale__slot_t) + 63) / 64) * 64);
+    if (!q->slots) return GALE_ENOMEM;
+    for (size_t i = 0; i < capacity; i++) {
+        atomic_init(&q->slots[i].seq, i);
+        q->slots[i].item = NULL;
+    }
+    q->mask = capacity - 1;
+    atomic_init(&q->tail, 0);
+    atomic_init(&q->head, 0);
+    atomic_init(&q->sleeping, 0);
+    q->wake_word = &q->sleeping;
+    return 0;
+}
+
+void gale__queue_destroy(gale__queue_t *q) {
+    free(q->slots);
+    q->slots = NULL;
+}
+
+size_t gale__queue_depth(gale__queue_t *q) {
+    uint64_t t = atomic_load_explicit(&q->tail, memory_order_relaxed);
+    uint64_t h = atomic_load_explicit(&q->head, memory_order_relaxed);
+    return t > h ? (size_t)(t - h) : 0;
+}
+
+void gale__wake_word_wake(_Atomic uint32_t *word) {
+    if (atomic_exchange(word, 0))
+        syscall(SYS_futex, (uint32_t *)word, FUTEX_WAKE_PRIVATE, 1, NULL, NULL, 0);
+}
+
+void gale__wake_word_wait(_Atomic uint32_t *word, int64_t timeout_us) {
+    if (timeout_us <= 0) return;
+    struct timespec ts = {timeout_us / 1000000, (timeout_us % 1000000) * 1000};
+    syscall(SYS_futex, (uint32_t *)word, FUTEX_WAIT_PRIVATE, 1, &ts, NULL, 0);
+    atomic_store_explicit(word, 0, memory_order_relaxed);
+}
+
+void gale__queue_wake(gale__queue_t *q) {
+    gale__wake_word_wake(q->wake_word);
+}
+
+size_t gale__queue_push(gale__queue_t *q, void *const *items, size_t n) {
+    if (n == 0) return 0;
+    uint64_t cap = q->mask + 1;
+    uint64_t pos = atomic_load_explicit(&q->tail, memory_order_relaxed);
+    uint64_t k;
+    for (;;) {
+        /* The consumer publishes head (release) after freeing the slots
+         * below it, so every position < head + cap is free to claim. */
+        uint64_t head = atomic_load_explicit(&q->head, memory_order_acquire);
+        if ((int64_t)(pos - head) < 0) { /* stale tail */
+            pos = atomic_load_explicit(&q->tail, memory_order_relaxed);
+            continue;
+        }
+        uint64_t room = cap - (pos - head);
+        if (room == 0) return 0;
+        k = n < room ? n : room;
+        if (atomic_compare_exchange_weak_explicit(&q->tail, &pos, pos + k, memory_order_relaxed,
+                                                  memory_order_relaxed))
+            break;
+    }
+    for (uint64_t i = 0; i < k; i++) {
+        gale__slot_t *s = &q->slots[(pos + i) & q->mask];
+        s->item = items[i];
+        atomic_store_explicit(&s->seq, pos + i + 1, memory_order_release);
+    }
+    /* Eventcount: pairs with the fence in gale__queue_wait. */
+    atomic_thread_fence(memory_order_seq_cst);
+    if (atomic_load_explicit(q->wake_word, memory_order_relaxed)) gale__queue_wake(q);
+    return (size_t)k;
+}
+
+size_t gale__queue_pop(gale__queue_t *q, void **out, size_t max) {
+    uint64_t head = atomic_load_explicit(&q->head, memory_order_relaxed);
+    size_t n = 0;
+    while (n < max) {
+        gale__slot_t *s = &q->slots[head & q->mask];
+        if (atomic_load_explicit(&s->seq, memory_order_acquire) != head + 1) break;
+        /* No need to reset seq: next lap waits for head + cap + 1. */
+        out[n++] = s->item;
+        head++;
+    }
+    if (n) atomic_store_explicit(&q->head, head, memory_order_release);
+    return n;
+}
+
+void gale__queue_wait(gale__queue_t *q, int64_t timeout_us) {
+    if (timeout_us <= 0) return;
+    atomic_store_explicit(&q->sleeping, 1, memory_order_relaxed);
+    atomic_thread_fence(memory_order_seq_cst);
+    uint64_t head = atomic_load_explicit(&q->head, memory_order_relaxed);
+    if (atomic_load_explicit(&q->slots[head & q->mask].seq, memory_order_acquire) == head + 1) {
+        atomic_store_explicit(&q->sleeping, 0, memory_order_relaxed);
+        return;
+    }
+    gale__wake_word_wait(&q->sleeping, timeout_us);
+}

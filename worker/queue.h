@@ -1,0 +1,78 @@
+/*
+ * queue.h — the bounded multi-producer single-consumer ring that carries
+ * tuple pointers into an executor (and into a worker's per-destination
+ * transfer lanes).
+ *
+ * Vyukov's bounded queue, specialised: each slot has a sequence number;
+ * a producer claims a contiguous range of slots with one CAS on the tail
+ * (so a batch of n tuples costs one atomic claim), writes them and
+ * publishes each slot with a release store. The single consumer reads in
+ * order without atomics read-modify-write. Never allocates after init.
+ *
+ * Waiting: a consumer with nothing to do sleeps on a futex (eventcount);
+ * producers wake it only when it announced it sleeps, so the busy path
+ * costs one relaxed load per batch.
+ *
+ * Threads: push from any thread; pop/wait only from the consumer thread.
+ */
+#ifndef GALE_WORKER_QUEUE_H
+#define GALE_WORKER_QUEUE_H
+
+#include <stdatomic.h>
+#include <stddef.h>
+#include <stdint.h>
+
+typedef struct gale__slot {
+    _Atomic uint64_t seq;
+    void *item;
+} gale__slot_t;
+
+typedef struct gale__queue {
+    _Alignas(64) _Atomic uint64_t tail; /* producers */
+    _Alignas(64) _Atomic uint64_t head; /* consumer; read by producers for space */
+    _Alignas(64) _Atomic uint32_t sleeping; /* futex word: consumer waits */
+    _Atomic uint32_t *wake_word; /* &sleeping, or a word shared by queues */
+    uint64_t mask;
+    gale__slot_t *slots;
+} gale__queue_t;
+
+/** @brief capacity must be a power of two >= 2. 0 or GALE_ENOMEM. */
+int gale__queue_init(gale__queue_t *q, size_t capacity);
+void gale__queue_destroy(gale__queue_t *q);
+
+static inline size_t gale__queue_capacity(const gale__queue_t *q) {
+    return (size_t)q->mask + 1;
+}
+
+/** @brief Items in the queue now (approximate under concurrency). */
+size_t gale__queue_depth(gale__queue_t *q);
+
+/**
+ * @brief Push up to n items in order; returns how many were pushed (0 when
+ * full). Never blocks. Wakes a sleeping consumer.
+ */
+size_t gale__queue_push(gale__queue_t *q, void *const *items, size_t n);
+
+/** @brief Pop up to max items in order; returns how many. Consumer only. */
+size_t gale__queue_pop(gale__queue_t *q, void **out, size_t max);
+
+/**
+ * @brief Consumer: sleep until an item arrives, a wake, or timeout_us
+ * passes (may return early). Returns at once if the queue is non-empty.
+ */
+void gale__queue_wait(gale__queue_t *q, int64_t timeout_us);
+
+/** @brief Wake the consumer (e.g. to stop). Any thread. */
+void gale__queue_wake(gale__queue_t *q);
+
+/* One consumer draining several queues (a transfer thread) sleeps on one
+ * shared word: producers of every queue wake it. */
+static inline void gale__queue_share_wake(gale__queue_t *q, _Atomic uint32_t *word) {
+    q->wake_word = word;
+}
+/** @brief Sleep on a shared word until woken or timeout_us (0: no wait). */
+void gale__wake_word_wait(_Atomic uint32_t *word, int64_t timeout_us);
+/** @brief Wake whoever sleeps on word. */
+void gale__wake_word_wake(_Atomic uint32_t *word);
+
+#endif

@@ -1,0 +1,482 @@
+/*
+ * runtime.c — building a topology's runtime: merged confs, components
+ * resolved by symbol, the acker, executors and their tasks, placement of
+ * executors on workers, groupers; starting and stopping it.
+ *
+ * Placement (same as Storm's even scheduler): executors are listed by
+ * component id then task, and dealt round-robin over the workers; acker
+ * executor i goes to worker i % workers, so by default each worker has
+ * its own acker.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <zmq.h>
+
+#include "common/config.h"
+#include "common/log.h"
+#include "worker/runtime.h"
+
+#define ACKER_ID "__acker"
+
+static const char *const sys_stream_names[GALE__SYS_COUNT] = {
+    "__tick", "__ack_init", "__ack_ack", "__ack_fail", "__ack_reset",
+    "__spout_ack", "__spout_fail", "__spout_reset"};
+
+static int merged_conf(gale_conf_t **out, const gale_conf_t *const *layers, size_t n) {
+    gale_conf_t *c = gale_conf_new();
+    if (!c) return GALE_ENOMEM;
+    for (size_t i = 0; i < n; i++)
+        if (layers[i] && gale__conf_merge(c, layers[i])) {
+            gale_conf_destroy(c);
+            return GALE_ENOMEM;
+        }
+    *out = c;
+    return 0;
+}
+
+static int64_t conf_int(const gale_conf_t *c, const char *key, int64_t def) {
+    return gale_conf_get_int(c, key, def);
+}
+
+/* Subscriptions of stream s of component c, from every component's inputs. */
+static int collect_subs(gale__rt_t *rt, gale__rcomp_t *c, gale__rstream_t *s) {
+    for (size_t i = 0; i < rt->topo->n_components; i++) {
+        const gale__component_t *tc = &rt->topo->components[i];
+        for (size_t j = 0; j < tc->n_inputs; j++) {
+            const gale__input_t *in = &tc->inputs[j];
+            if (strcmp(in->source, c->id) || strcmp(in->stream, s->id)) continue;
+            gale__sub_t *n = realloc(s->subs, (s->n_subs + 1) * sizeof(*n));
+            if (!n) return GALE_ENOMEM;
+            s->subs = n;
+            s->subs[s->n_subs].input = in;
+            s->subs[s->n_subs].target = &rt->comps[i];
+            s->n_subs++;
+        }
+    }
+    return 0;
+}
+
+static int setup_components(gale__rt_t *rt, const gale_conf_t *overrides, char *err,
+                            size_t errlen) {
+    gale__topology_t *t = rt->topo;
+    for (size_t i = 0; i < t->n_components; i++) {
+        gale__component_t *d = &t->components[i];
+        gale__rcomp_t *c = &rt->comps[i];
+        c->def = d;
+        c->id = d->id;
+        c->is_spout = d->is_spout;
+        const void *impl = rt->resolve(rt->resolve_ud, d->symbol);
+        if (!impl) {
+            snprintf(err, errlen, "component '%s': implementation symbol '%s' not found",
+                     d->id, d->symbol);
+            return GALE_ENOENT;
+        }
+        if (c->is_spout) c->spout = impl;
+        else c->bolt = impl;
+        if ((c->is_spout && !c->spout->next_tuple) || (!c->is_spout && !c->bolt->execute)) {
+            snprintf(err, errlen, "component '%s': '%s' has no %s callback", d->id, d->symbol,
+                     c->is_spout ? "next_tuple" : "execute");
+            return GALE_EINVAL;
+        }
+        const gale_conf_t *layers[] = {rt->conf, d->conf, overrides};
+        if (merged_conf(&c->conf, layers, 3)) return GALE_ENOMEM;
+        c->n_tasks = (size_t)d->tasks;
+        c->tasks = malloc(c->n_tasks * sizeof(int));
+        if (!c->tasks) return GALE_ENOMEM;
+        for (size_t k = 0; k < c->n_tasks; k++) c->tasks[k] = d->first_task + (int)k;
+        c->n_streams = d->n_streams;
+        c->streams = calloc(d->n_streams ? d->n_streams : 1, sizeof(gale__rstream_t));
+        if (!c->streams) return GALE_ENOMEM;
+        for (size_t k = 0; k < d->n_streams; k++) {
+            gale__rstream_t *s = &c->streams[k];
+            s->component = c->id;
+            s->id = d->streams[k].id;
+            s->def = &d->streams[k];
+            s->sys = -1;
+        }
+    }
+    for (size_t i = 0; i < t->n_components; i++)
+        for (size_t k = 0; k < rt->comps[i].n_streams; k++)
+            if (collect_subs(rt, &rt->comps[i], &rt->comps[i].streams[k])) return GALE_ENOMEM;
+    return 0;
+}
+
+/* Executors of a component: tasks split into `par` contiguous runs. */
+static int add_executors(gale__rt_t *rt, gale__rcomp_t *c, int par, size_t *next) {
+    for (int k = 0; k < par; k++) {
+        gale__exec_t *e = &rt->execs[(*next)++];
+        size_t lo = c->n_tasks * (size_t)k / (size_t)par;
+        size_t hi = c->n_tasks * (size_t)(k + 1) / (size_t)par;
+        e->index = (int)(e - rt->execs);
+        e->rt = rt;
+        e->comp = c;
+        e->n_tasks = hi - lo;
+        e->tasks = calloc(e->n_tasks, sizeof(gale__task_t));
+        if (!e->tasks) return GALE_ENOMEM;
+        for (size_t j = 0; j < e->n_tasks; j++) {
+            gale__task_t *tk = &e->tasks[j];
+            tk->id = c->tasks[lo + j];
+            tk->index = (int)(lo + j);
+            tk->exec = e;
+            tk->comp = c;
+            tk->rng = 0x9E3779B97F4A7C15ULL ^ ((uint64_t)tk->id << 32) ^
+                      (uint64_t)gale__now_ns() ^ (uint64_t)(uintptr_t)tk;
+            if (!tk->rng) tk->rng = 1;
+            rt->task_exec[tk->id] = e->index;
+            rt->task_index[tk->id] = (int)j;
+            rt->task_comp[tk->id] = c;
+        }
+    }
+    return 0;
+}
+
+static int setup_groupers(gale__rt_t *rt, gale__exec_t *e, char *err, size_t errlen) {
+    gale__rcomp_t *c = e->comp;
+    for (size_t j = 0; j < e->n_tasks; j++) {
+        gale__task_t *tk = &e->tasks[j];
+        if (!c->n_streams) continue;
+        tk->groupers = calloc(c->n_streams, sizeof(*tk->groupers));
+        if (!tk->groupers) return GALE_ENOMEM;
+        for (size_t si = 0; si < c->n_streams; si++) {
+            gale__rstream_t *s = &c->streams[si];
+            if (!s->n_subs) continue;
+            tk->groupers[si] = calloc(s->n_subs, sizeof(gale__grouper_t *));
+            if (!tk->groupers[si]) return GALE_ENOMEM;
+            for (size_t k = 0; k < s->n_subs; k++) {
+                const gale__input_t *in = s->subs[k].input;
+                gale__rcomp_t *tc = s->subs[k].target;
+                if (in->grouping == GALE_GROUPING_DIRECT) continue;
+                int *local = malloc(tc->n_tasks * sizeof(int));
+                if (!local) return GALE_ENOMEM;
+                size_t nl = 0;
+                for (size_t q = 0; q < tc->n_tasks; q++)
+                    if (rt->execs[rt->task_exec[tc->tasks[q]]].worker == e->worker)
+                        local[nl++] = tc->tasks[q];
+                const gale_grouping_t *custom = NULL;
+                if (in->grouping == GALE_GROUPING_CUSTOM) {
+                    custom = rt->resolve(rt->resolve_ud, in->custom_symbol);
+                    if (!custom) {
+                        free(local);
+                        snprintf(err, errlen, "component '%s': custom grouping symbol '%s' "
+                                 "not found", tc->id, in->custom_symbol);
+                        return GALE_ENOENT;
+                    }
+                }
+                gale__grouper_t *g = calloc(1, sizeof(*g));
+                int rc = g ? gale__grouper_init(g, in, s->def, tc->tasks, tc->n_tasks, local, nl,
+                                                (uint64_t)tk->id * 0x9E3779B97F4A7C15ULL + k + 1,
+                                                custom)
+                           : GALE_ENOMEM;
+                free(local);
+                if (rc) {
+                    free(g);
+                    snprintf(err, errlen, "component '%s': cannot set up %s grouping from '%s' "
+                             "(%s)", tc->id, gale__grouping_name(in->grouping), c->id,
+                             gale_strerror(rc));
+                    return rc;
+                }
+                tk->groupers[si][k] = g;
+            }
+        }
+    }
+    return 0;
+}
+
+static int init_exec(gale__rt_t *rt, gale__exec_t *e) {
+    gale__rcomp_t *c = e->comp;
+    int64_t qcap = conf_int(c->conf, GALE_CONF_TOPOLOGY_EXECUTOR_RECEIVE_BUFFER_SIZE, 32768);
+    if (gale__queue_init(&e->queue, (size_t)qcap)) return GALE_ENOMEM;
+    gale__mem_add(qcap * (int64_t)sizeof(gale__slot_t));
+    gale__pool_init(&e->pool);
+    gale__pool_init(&e->foreign_pool);
+    pthread_mutex_init(&e->foreign_lock, NULL);
+    e->out = calloc(rt->n_execs, sizeof(*e->out));
+    e->dirty = calloc(rt->n_execs, sizeof(int));
+    if (!e->out || !e->dirty) return GALE_ENOMEM;
+    if ((c->is_spout || c->is_acker) && gale__pendmap_init(&e->pending, 1024)) return GALE_ENOMEM;
+    if (c->is_spout) {
+        int64_t mp = conf_int(c->conf, GALE_CONF_TOPOLOGY_MAX_SPOUT_PENDING, 0);
+        e->max_pending = mp > 0 ? mp * (int64_t)e->n_tasks : 0;
+    } else if (!c->is_acker) {
+        int64_t tick = conf_int(c->conf, GALE_CONF_TOPOLOGY_TICK_TUPLE_FREQ_SECS, 0);
+        e->tick_ns = tick > 0 ? tick * 1000000000 : 0;
+    }
+    double rate = gale_conf_get_double(c->conf, GALE_CONF_TOPOLOGY_STATS_SAMPLE_RATE, 0.05);
+    e->sample_every = rate > 0 ? (uint64_t)(1.0 / rate + 0.5) : 0;
+    return 0;
+}
+
+int gale__rt_new(gale__rt_t **out, gale__topology_t *topo, const gale_conf_t *base,
+                 const gale_conf_t *overrides, gale__resolve_fn resolve, void *ud, char *err,
+                 size_t errlen) {
+    *out = NULL;
+    gale__rt_t *rt = calloc(1, sizeof(*rt));
+    if (!rt) {
+        gale__topology_destroy(topo);
+        return GALE_ENOMEM;
+    }
+    rt->topo = topo;
+    rt->name = topo->name;
+    rt->resolve = resolve;
+    rt->resolve_ud = ud;
+    int rc = GALE_ENOMEM;
+    gale_conf_t *defaults = gale_conf_new();
+    if (!defaults || gale__conf_set_defaults(defaults)) goto fail;
+    const gale_conf_t *layers[] = {defaults, base, topo->conf, overrides};
+    rc = merged_conf(&rt->conf, layers, 4);
+    if (rc) goto fail;
+
+    int workers = (int)conf_int(rt->conf, GALE_CONF_TOPOLOGY_WORKERS, 1);
+    int ackers = (int)conf_int(rt->conf, GALE_CONF_TOPOLOGY_ACKER_EXECUTORS, workers);
+    rt->acking = ackers > 0;
+    bool timeouts = gale_conf_get_bool(rt->conf, GALE_CONF_TOPOLOGY_ENABLE_MESSAGE_TIMEOUTS, true);
+    rt->timeout_ns =
+        timeouts ? conf_int(rt->conf, GALE_CONF_TOPOLOGY_MESSAGE_TIMEOUT_SECS, 30) * 1000000000
+                 : 0;
+    rt->producer_batch = (size_t)conf_int(rt->conf, GALE_CONF_TOPOLOGY_PRODUCER_BATCH_SIZE, 64);
+    rt->flush_ns = conf_int(rt->conf, GALE_CONF_TOPOLOGY_BATCH_FLUSH_INTERVAL_MICROS, 1000) * 1000;
+    rt->spout_wait_max_us = conf_int(rt->conf, GALE_CONF_TOPOLOGY_SPOUT_WAIT_MAX_MICROS, 1000);
+
+    rt->n_comps = topo->n_components + (rt->acking ? 1 : 0);
+    rt->comps = calloc(rt->n_comps, sizeof(*rt->comps));
+    rt->max_task = topo->n_tasks + (rt->acking ? ackers : 0);
+    rt->task_comp = calloc((size_t)rt->max_task + 1, sizeof(*rt->task_comp));
+    rt->task_exec = calloc((size_t)rt->max_task + 1, sizeof(int));
+    rt->task_index = calloc((size_t)rt->max_task + 1, sizeof(int));
+    if (!rt->comps || !rt->task_comp || !rt->task_exec || !rt->task_index) goto fail;
+    rc = setup_components(rt, overrides, err, errlen);
+    if (rc) goto fail;
+    rc = GALE_ENOMEM;
+    for (int s = 0; s < GALE__SYS_COUNT; s++) {
+        rt->sys[s].component = s == GALE__SYS_TICK ? GALE_SYSTEM_COMPONENT : ACKER_ID;
+        rt->sys[s].id = sys_stream_names[s];
+        rt->sys[s].sys = s;
+    }
+    if (rt->acking) {
+        gale__rcomp_t *a = rt->acker = &rt->comps[rt->n_comps - 1];
+        a->id = ACKER_ID;
+        a->is_acker = true;
+        const gale_conf_t *al[] = {rt->conf, overrides};
+        if (merged_conf(&a->conf, al, 2)) goto fail;
+        a->n_tasks = (size_t)ackers;
+        a->tasks = malloc(a->n_tasks * sizeof(int));
+        a->streams = calloc(1, sizeof(gale__rstream_t));
+        if (!a->tasks || !a->streams) goto fail;
+        for (int k = 0; k < ackers; k++) a->tasks[k] = topo->n_tasks + 1 + k;
+    }
+
+    for (size_t i = 0; i < topo->n_components; i++)
+        rt->n_execs += (size_t)topo->components[i].parallelism;
+    rt->n_execs += rt->acking ? (size_t)ackers : 0;
+    rt->execs = calloc(rt->n_execs, sizeof(*rt->execs));
+    rt->n_workers = (size_t)workers;
+    rt->workers = calloc(rt->n_workers, sizeof(*rt->workers));
+    if (!rt->execs || !rt->workers) goto fail;
+    size_t next = 0;
+    for (size_t i = 0; i < topo->n_components; i++)
+        if (add_executors(rt, &rt->comps[i], topo->components[i].parallelism, &next)) goto fail;
+    size_t first_acker = next;
+    if (rt->acking && add_executors(rt, rt->acker, ackers, &next)) goto fail;
+
+    for (size_t w = 0; w < rt->n_workers; w++) {
+        rt->workers[w].index = (int)w;
+        rt->workers[w].rt = rt;
+        rt->workers[w].local = true;
+        rt->workers[w].execs = calloc(rt->n_execs, sizeof(gale__exec_t *));
+        if (!rt->workers[w].execs) goto fail;
+    }
+    for (size_t i = 0; i < rt->n_execs; i++) {
+        size_t w = i < first_acker ? i % rt->n_workers : (i - first_acker) % rt->n_workers;
+        gale__worker_t *wk = &rt->workers[w];
+        rt->execs[i].worker = wk;
+        wk->execs[wk->n_execs++] = &rt->execs[i];
+    }
+    for (size_t i = 0; i < rt->n_execs; i++) {
+        if (init_exec(rt, &rt->execs[i])) goto fail;
+        rc = setup_groupers(rt, &rt->execs[i], err, errlen);
+        if (rc) goto fail;
+        rc = GALE_ENOMEM;
+    }
+    gale_conf_destroy(defaults);
+    *out = rt;
+    return 0;
+fail:
+    if (rc == GALE_ENOMEM && !err[0]) snprintf(err, errlen, "out of memory building the runtime");
+    gale_conf_destroy(defaults);
+    gale__rt_destroy(rt);
+    return rc;
+}
+
+int gale__rt_start(gale__rt_t *rt, char *err, size_t errlen) {
+    for (size_t i = 0; i < rt->n_execs; i++) {
+        int rc = gale__exec_open(&rt->execs[i], err, errlen);
+        if (rc) return rc;
+    }
+    for (size_t w = 0; w < rt->n_workers && rt->n_workers > 1; w++) {
+        int rc = gale__transfer_start(rt, &rt->workers[w], err, errlen);
+        if (rc) return rc;
+    }
+    for (size_t i = 0; i < rt->n_execs; i++) {
+        gale__exec_t *e = &rt->execs[i];
+        if (pthread_create(&e->thread, NULL, gale__exec_main, e)) {
+            snprintf(err, errlen, "cannot start executor thread for '%s'", e->comp->id);
+            return GALE_ENOMEM;
+        }
+        e->started = true;
+    }
+    GALE_INFO(NULL, 0, "topology '%s' running: %zu executors in %zu worker(s), %d acker(s)",
+              rt->name, rt->n_execs, rt->n_workers,
+              rt->acking ? (int)rt->acker->n_tasks : 0);
+    return 0;
+}
+
+bool gale__rt_done(gale__rt_t *rt) {
+    bool any = false;
+    for (size_t i = 0; i < rt->n_execs; i++) {
+        gale__exec_t *e = &rt->execs[i];
+        if (!e->comp->is_spout || !e->comp->spout->done) continue;
+        any = true;
+        if (!atomic_load(&e->done)) return false;
+    }
+    return any;
+}
+
+static int64_t pending_trees(gale__rt_t *rt) {
+    int64_t n = 0;
+    for (size_t i = 0; i < rt->n_execs; i++)
+        if (rt->execs[i].comp->is_spout) n += atomic_load(&rt->execs[i].n_pending);
+    return n;
+}
+
+void gale__rt_stop(gale__rt_t *rt, int drain_ms) {
+    atomic_store(&rt->state, 1);
+    int64_t deadline = gale__now_ns() + (int64_t)drain_ms * 1000000;
+    /* Not a test: a bounded wait for in-flight trees to complete. */
+    while (pending_trees(rt) > 0 && gale__now_ns() < deadline) {
+        struct timespec ts = {0, 1000000};
+        nanosleep(&ts, NULL);
+    }
+    if (pending_trees(rt) > 0)
+        GALE_WARN(NULL, 0, "stopping with %lld tuple tree(s) still in flight",
+                  (long long)pending_trees(rt));
+    atomic_store(&rt->state, 2);
+    for (size_t i = 0; i < rt->n_execs; i++) {
+        gale__exec_t *e = &rt->execs[i];
+        gale__queue_wake(&e->queue);
+        if (e->started) pthread_join(e->thread, NULL);
+        e->started = false;
+    }
+    for (size_t w = 0; w < rt->n_workers; w++) gale__transfer_stop(&rt->workers[w]);
+}
+
+static void drain_queue(gale__queue_t *q) {
+    void *buf[256];
+    size_t n;
+    if (!q->slots) return;
+    while ((n = gale__queue_pop(q, buf, 256)) > 0)
+        for (size_t i = 0; i < n; i++) gale__tuple_free(buf[i]);
+}
+
+void gale__rt_destroy(gale__rt_t *rt) {
+    if (!rt) return;
+    for (size_t i = 0; rt->execs && i < rt->n_execs; i++) {
+        gale__exec_t *e = &rt->execs[i];
+        if (e->tasks && e->tasks[0].ctx) gale__exec_close(e); /* never started */
+    }
+    for (size_t w = 0; rt->workers && w < rt->n_workers; w++)
+        gale__transfer_stop(&rt->workers[w]); /* when start failed midway */
+    for (size_t w = 0; rt->workers && w < rt->n_workers; w++) {
+        gale__worker_t *wk = &rt->workers[w];
+        if (wk->lanes)
+            for (size_t i = 0; i < rt->n_execs; i++) {
+                if (!wk->lanes[i].slots) continue;
+                drain_queue(&wk->lanes[i]);
+                gale__queue_destroy(&wk->lanes[i]);
+            }
+        free(wk->lanes);
+        free(wk->credits);
+        free(wk->execs);
+    }
+    for (size_t i = 0; rt->execs && i < rt->n_execs; i++) {
+        gale__exec_t *e = &rt->execs[i];
+        drain_queue(&e->queue);
+        if (e->queue.slots)
+            gale__mem_add(-(int64_t)(gale__queue_capacity(&e->queue) * sizeof(gale__slot_t)));
+        gale__queue_destroy(&e->queue);
+        for (size_t l = 0; e->out && l < rt->n_execs; l++) {
+            for (size_t k = 0; k < e->out[l].n; k++) gale__tuple_free(e->out[l].items[k]);
+            free(e->out[l].items);
+        }
+        free(e->out);
+        free(e->dirty);
+        free(e->ack_now);
+        if (e->pending.slots) gale__pendmap_destroy(&e->pending);
+        for (size_t j = 0; e->tasks && j < e->n_tasks; j++) {
+            gale__task_t *tk = &e->tasks[j];
+            for (size_t si = 0; tk->groupers && si < e->comp->n_streams; si++) {
+                for (size_t k = 0; tk->groupers[si] && k < e->comp->streams[si].n_subs; k++) {
+                    if (!tk->groupers[si][k]) continue;
+                    gale__grouper_destroy(tk->groupers[si][k]);
+                    free(tk->groupers[si][k]);
+                }
+                free(tk->groupers[si]);
+            }
+            free(tk->groupers);
+        }
+        free(e->tasks);
+    }
+    /* Pools last: tuples freed above went back to them. */
+    for (size_t w = 0; rt->workers && w < rt->n_workers; w++) gale__transfer_free(&rt->workers[w]);
+    if (rt->zctx) zmq_ctx_term(rt->zctx);
+    for (size_t i = 0; rt->execs && i < rt->n_execs; i++) {
+        gale__pool_destroy(&rt->execs[i].pool);
+        gale__pool_destroy(&rt->execs[i].foreign_pool);
+        if (rt->execs[i].out) pthread_mutex_destroy(&rt->execs[i].foreign_lock);
+    }
+    free(rt->execs);
+    free(rt->workers);
+    for (size_t i = 0; rt->comps && i < rt->n_comps; i++) {
+        gale__rcomp_t *c = &rt->comps[i];
+        for (size_t k = 0; c->streams && k < c->n_streams; k++) free(c->streams[k].subs);
+        free(c->streams);
+        free(c->tasks);
+        gale_conf_destroy(c->conf);
+    }
+    free(rt->comps);
+    free(rt->task_comp);
+    free(rt->task_exec);
+    free(rt->task_index);
+    gale_conf_destroy(rt->conf);
+    gale__topology_destroy(rt->topo);
+    free(rt);
+}
+
+static void stats_add(gale__stats_t *sum, gale__stats_t *s) {
+    _Atomic uint64_t *d = (_Atomic uint64_t *)sum, *x = (_Atomic uint64_t *)s;
+    size_t n = sizeof(*s) / sizeof(uint64_t);
+    for (size_t i = 0; i < n; i++)
+        atomic_store_explicit(&d[i], atomic_load(&d[i]) + atomic_load(&x[i]),
+                              memory_order_relaxed);
+}
+
+void gale__rt_stats(gale__rt_t *rt, const char *component, gale__stats_t *sum) {
+    memset(sum, 0, sizeof(*sum));
+    for (size_t i = 0; i < rt->n_execs; i++)
+        if (!component || strcmp(rt->execs[i].comp->id, component) == 0)
+            stats_add(sum, &rt->execs[i].stats);
+}
+
+size_t gale__rt_max_queue_depth(gale__rt_t *rt, size_t *capacity) {
+    size_t best = 0;
+    if (capacity) *capacity = 0;
+    for (size_t i = 0; i < rt->n_execs; i++) {
+        size_t d = gale__queue_depth(&rt->execs[i].queue);
+        if (d >= best) {
+            best = d;
+            if (capacity) *capacity = gale__queue_capacity(&rt->execs[i].queue);
+        }
+    }
+    return best;
+}

@@ -1,0 +1,303 @@
+/*
+ * runtime.h — the worker runtime: the executors, tasks, tuples, lanes and
+ * acking of one topology inside one process.
+ *
+ * A runtime hosts some workers of a topology (all of them in `gale local`,
+ * one in a cluster worker process). Each worker owns executors (threads)
+ * that run the tasks of one component each.
+ *
+ * Data path. An emit picks target tasks with the stream's groupers, builds
+ * one tuple per target in the emitting thread's pool and appends it to the
+ * producer's outgoing batch for the target's *lane*: the target
+ * executor's receive queue when it is in the same worker (pointer passing,
+ * no serialization), or this worker's transfer lane for that remote
+ * executor. Batches flush when full, when the producer goes idle and at
+ * the end of each input batch. The transfer thread (transfer.c) drains
+ * remote lanes as far as the receiver's credits allow, encodes msgpack
+ * batches and sends them over ZeroMQ; the receiver's receive thread
+ * decodes them into tuples and delivers them to executor queues.
+ *
+ * Backpressure. Every queue is bounded. A bolt whose target lane is full
+ * waits (its own queue then fills, and so on upstream). A spout never
+ * waits: what it could not deliver stays in its outgoing batch and
+ * next_tuple is not called again until it drained. Remote delivery is
+ * credit-based per destination executor, so neither the transfer nor the
+ * receive thread ever blocks on one slow executor (no head-of-line
+ * deadlock). Waits-for edges follow the data flow (bolt -> downstream,
+ * bolt -> acker -> spout) and topologies are acyclic, so nothing
+ * deadlocks.
+ *
+ * Acking (Storm's XOR scheme). A spout tuple with a message id gets a
+ * random 64-bit root; each edge (tuple sent to one task) a random id.
+ * The acker task (root % ackers) XORs what it hears: the spout's init
+ * (XOR of its edges), each bolt's ack (the input's edge XOR the edges it
+ * emitted anchored to it). Zero means the tree completed; the acker tells
+ * the spout task, which calls ack(msg_id). Timeouts live in the spout's
+ * pending map, rotated every timeout T: a tree fails between T and 2T.
+ */
+#ifndef GALE_WORKER_RUNTIME_H
+#define GALE_WORKER_RUNTIME_H
+
+#include <msgpack.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+
+#include "gale/gale.h"
+#include "topology/grouping.h"
+#include "topology/topology.h"
+#include "worker/pool.h"
+#include "worker/queue.h"
+
+typedef struct gale__rt gale__rt_t;
+typedef struct gale__exec gale__exec_t;
+typedef struct gale__worker gale__worker_t;
+
+/* System streams of the acker protocol (values are int64 bit patterns). */
+enum {
+    GALE__SYS_TICK = 0,     /* [freq_secs] */
+    GALE__SYS_ACK_INIT,     /* spout -> acker: [root, xor, spout_task] */
+    GALE__SYS_ACK_ACK,      /* bolt -> acker: [root, xor] */
+    GALE__SYS_ACK_FAIL,     /* bolt -> acker: [root] */
+    GALE__SYS_ACK_RESET,    /* bolt -> acker: [root] */
+    GALE__SYS_SPOUT_ACK,    /* acker -> spout: [root] */
+    GALE__SYS_SPOUT_FAIL,   /* acker -> spout: [root] */
+    GALE__SYS_SPOUT_RESET,  /* acker -> spout: [root] */
+    GALE__SYS_COUNT
+};
+
+typedef struct gale__rstream gale__rstream_t;
+
+/* One subscription of a component to a stream. */
+typedef struct gale__sub {
+    const gale__input_t *input;
+    struct gale__rcomp *target;
+} gale__sub_t;
+
+/* A stream at run time: what tuples point at for names and fields. */
+struct gale__rstream {
+    const char *component;
+    const char *id;
+    const gale__stream_t *def; /* NULL for system streams */
+    int sys;                   /* GALE__SYS_* or -1 */
+    gale__sub_t *subs;
+    size_t n_subs;
+};
+
+typedef struct gale__rcomp {
+    const gale__component_t *def; /* NULL for the acker */
+    const char *id;
+    bool is_spout, is_acker;
+    const gale_spout_t *spout;
+    const gale_bolt_t *bolt;
+    gale_conf_t *conf; /* merged: base < topology < component < overrides */
+    gale__rstream_t *streams;
+    size_t n_streams;
+    int *tasks; /* sorted */
+    size_t n_tasks;
+} gale__rcomp_t;
+
+/* The tuple: one block from a pool, values and payload inline. */
+struct gale_tuple {
+    gale__alloc_hdr_t hdr;
+    const gale__rstream_t *stream;
+    int32_t src_task;
+    int32_t dest_task;
+    uint32_t n_values;
+    uint32_t n_ids;
+    _Atomic uint64_t ack_val; /* XOR of edges emitted anchored to this */
+    int64_t arrive_ns;        /* sampled execute latency, 0 = not sampled */
+    uint64_t *ids;            /* n_ids pairs (root, edge) */
+    gale_value_t values[];    /* then ids, then payload */
+};
+
+/** @brief Allocate a tuple from pool p (NULL: malloc) with values deep-copied. */
+gale_tuple_t *gale__tuple_new(gale__pool_t *p, const gale__rstream_t *s, int src_task,
+                              int dest_task, const gale_value_t *vals, size_t n,
+                              const uint64_t *ids, size_t n_ids);
+void gale__tuple_free(gale_tuple_t *t);
+/** @brief A tuple from a decoded wire batch (values: a msgpack array that
+ * gale__batch_decode already checked). NULL on out of memory. */
+gale_tuple_t *gale__tuple_from_wire(gale__pool_t *p, const gale__rstream_t *s, int src_task,
+                                    int dest_task, const msgpack_object *values,
+                                    const uint64_t *ids, size_t n_ids);
+
+/* Per-executor counters; written by the executor thread only, read by
+ * samplers (relaxed atomics so readers never tear). */
+typedef struct gale__stats {
+    _Atomic uint64_t emitted, transferred, executed, acked, failed_timeout, failed_explicit;
+    _Atomic uint64_t latency_samples, execute_ns_sum, complete_ns_sum, complete_samples;
+    _Atomic uint64_t backpressure_waits, errors;
+    _Atomic uint64_t max_pending_seen; /* spouts: highest pending count */
+} gale__stats_t;
+
+/* Open-addressing map of uint64 keys (never 0) for pending trees. */
+typedef struct gale__pend {
+    uint64_t key;
+    uint64_t a;   /* spout: msg_id; acker: xor */
+    int64_t t0;   /* spout: emit time (ns) when sampled */
+    int32_t task; /* acker: spout task (0 = unknown yet) */
+    uint32_t gen; /* bucket: rotation generation at insert/reset */
+    uint8_t flags;
+} gale__pend_t;
+
+typedef struct gale__pendmap {
+    gale__pend_t *slots;
+    size_t cap, count;
+} gale__pendmap_t;
+
+int gale__pendmap_init(gale__pendmap_t *m, size_t cap_pow2);
+void gale__pendmap_destroy(gale__pendmap_t *m);
+gale__pend_t *gale__pendmap_get(gale__pendmap_t *m, uint64_t key);
+/** @brief Find or insert (zeroed, key set); NULL on out of memory. */
+gale__pend_t *gale__pendmap_put(gale__pendmap_t *m, uint64_t key, bool *inserted);
+void gale__pendmap_del(gale__pendmap_t *m, gale__pend_t *e);
+
+/**
+ * @brief Apply one acker message (GALE__SYS_ACK_*) for root. Returns the
+ * message to send to spout task *to_task (GALE__SYS_SPOUT_ACK, _FAIL or
+ * _RESET), or -1 for none. A finished tree is removed. acker.c.
+ */
+int gale__acker_apply(gale__pendmap_t *m, uint32_t gen, int sys, uint64_t root, uint64_t val,
+                      int32_t spout_task, int32_t *to_task);
+
+/* A producer's outgoing batch to one lane. */
+typedef struct gale__outbuf {
+    gale_tuple_t **items;
+    size_t n, cap;
+} gale__outbuf_t;
+
+/* One task: a spout/bolt instance with its context and collector. */
+typedef struct gale__task {
+    int id, index;
+    gale__exec_t *exec;
+    gale__rcomp_t *comp;
+    void *state;
+    gale__grouper_t ***groupers; /* [stream][sub]; NULL for direct */
+    struct gale_context *ctx; /* the block also holds coll and scoll */
+    struct gale_collector *coll;
+    struct gale_spout_collector *scoll;
+    uint64_t rng;
+} gale__task_t;
+
+struct gale__exec {
+    int index; /* global executor index */
+    gale__worker_t *worker;
+    gale__rt_t *rt;
+    gale__rcomp_t *comp;
+    gale__task_t *tasks;
+    size_t n_tasks;
+    gale__queue_t queue;
+    gale__pool_t pool;
+    gale__outbuf_t *out; /* per global executor index (lane) */
+    int *dirty;          /* lanes with items in out */
+    size_t n_dirty;
+    pthread_t thread;
+    bool started;
+    gale__stats_t stats;
+    gale__pendmap_t pending; /* spout: root -> msg_id; acker: root -> xor */
+    uint32_t gen;            /* rotation generation */
+    int64_t next_rotate_ns, next_tick_ns, tick_ns;
+    int64_t max_pending; /* spouts; 0 = unbounded */
+    uint64_t sample_every; /* 1/sample rate; 0 = never */
+    uint64_t sample_count;
+    const gale_tuple_t *current; /* basic bolt: input being executed */
+    pthread_mutex_t foreign_lock; /* bolt collector used off-thread */
+    gale__pool_t foreign_pool;
+    bool spout_active;       /* executor thread only */
+    _Atomic int64_t n_pending; /* mirror of pending.count for other threads */
+    atomic_bool done;          /* finite spouts: every task reports done */
+    uint64_t *ack_now;         /* spouts: msg ids to ack at once (no acking) */
+    size_t n_ack_now, cap_ack_now;
+    int64_t last_flush_ns;
+};
+
+struct gale__worker {
+    int index;
+    gale__rt_t *rt;
+    gale__exec_t **execs; /* executors in this worker */
+    size_t n_execs;
+    bool local; /* runs in this process */
+    /* remote lanes: per global executor index not in this worker */
+    gale__queue_t *lanes;
+    _Atomic int64_t *credits; /* per global executor index */
+    _Atomic uint32_t transfer_wake; /* shared wake word of the lanes */
+    struct gale__xfer *transfer;    /* transfer.c state */
+};
+
+struct gale__rt {
+    gale__topology_t *topo;
+    gale_conf_t *conf; /* merged topology conf */
+    char *name;
+    gale__rcomp_t *comps; /* user components then the acker (if any) */
+    size_t n_comps;
+    gale__rcomp_t *acker;
+    gale__rstream_t sys[GALE__SYS_COUNT];
+    int max_task;
+    gale__rcomp_t **task_comp; /* by task id */
+    int *task_exec;            /* by task id: global executor index */
+    int *task_index;           /* by task id: index within its executor */
+    gale__exec_t *execs;
+    size_t n_execs;
+    gale__worker_t *workers;
+    size_t n_workers;
+    bool acking;
+    int64_t timeout_ns; /* 0: timeouts disabled */
+    size_t producer_batch;
+    int64_t flush_ns;
+    int64_t spout_wait_max_us;
+    void *zctx;
+    gale__resolve_fn resolve;
+    void *resolve_ud;
+    atomic_int state; /* 0 running, 1 deactivated (draining), 2 stopping */
+};
+
+/**
+ * @brief Build the runtime for a validated, task-assigned topology.
+ * overrides: -c values applied last (may be NULL). workers_here: which
+ * worker indexes run in this process (NULL: all, local mode). Takes
+ * ownership of topo. GALE_E* with one line in err.
+ */
+int gale__rt_new(gale__rt_t **out, gale__topology_t *topo, const gale_conf_t *base,
+                 const gale_conf_t *overrides, gale__resolve_fn resolve, void *ud, char *err,
+                 size_t errlen);
+/** @brief Open every task (prepare/open) and start the threads. */
+int gale__rt_start(gale__rt_t *rt, char *err, size_t errlen);
+/** @brief True once every finite spout reports done (and at least one is finite). */
+bool gale__rt_done(gale__rt_t *rt);
+/** @brief Deactivate spouts, drain in-flight trees up to drain_ms, stop and
+ * join every thread, close/cleanup every component. */
+void gale__rt_stop(gale__rt_t *rt, int drain_ms);
+void gale__rt_destroy(gale__rt_t *rt);
+
+/** @brief Sum of the executors' counters of one component (NULL: all). */
+void gale__rt_stats(gale__rt_t *rt, const char *component, gale__stats_t *sum);
+/** @brief Current and capacity of every executor queue: max depth/capacity ratio. */
+size_t gale__rt_max_queue_depth(gale__rt_t *rt, size_t *capacity);
+
+/* executor.c */
+void *gale__exec_main(void *arg);
+int gale__exec_open(gale__exec_t *e, char *err, size_t errlen);
+void gale__exec_close(gale__exec_t *e);
+/* Deliver a tuple built by another thread into lane `lane` (blocking
+ * with backoff when full unless nonblocking); used by receive. */
+void gale__deliver_blocking(gale__queue_t *q, gale_tuple_t *t);
+
+/* transfer.c: cross-worker transport (ZeroMQ inproc/tcp). */
+int gale__transfer_start(gale__rt_t *rt, gale__worker_t *w, char *err, size_t errlen);
+void gale__transfer_stop(gale__worker_t *w);
+/** @brief Free the transfer state once no tuple of its pool is alive. */
+void gale__transfer_free(gale__worker_t *w);
+
+int64_t gale__now_ns(void);
+static inline uint64_t gale__rng_next(uint64_t *s) { /* xorshift64*, never 0 */
+    uint64_t x = *s;
+    x ^= x >> 12;
+    x ^= x << 25;
+    x ^= x >> 27;
+    *s = x;
+    uint64_t r = x * 0x2545F4914F6CDD1DULL;
+    return r ? r : 1;
+}
+
+#endif

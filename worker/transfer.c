@@ -1,0 +1,492 @@
+/*
+ * transfer.c — moving tuples between workers over ZeroMQ.
+ *
+ * Each worker binds one PULL socket (inproc:// in `gale local`; tcp:// in
+ * a cluster) and has a PUSH socket to every peer for data (owned by its
+ * transfer thread) and another for credits (owned by its receive thread).
+ * Frames: [header {"v":1,"t":"batch"|"credit"}, body].
+ *
+ * Flow control is credit-based per destination executor. A sender may
+ * have at most `window` tuples to executor E that E's worker has not yet
+ * put into E's queue. The transfer thread drains a remote lane only while
+ * it has credits for it, so it never blocks on one slow executor; the
+ * receive thread never blocks either: what does not fit in E's queue
+ * waits in E's overflow list — bounded by the windows — and credits go
+ * back only when tuples enter the queue.
+ *
+ * Credit body: [[exec_index, n], ...]. The sender of a tuple is the worker
+ * of its src_task, so batches need no sender field.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <zmq.h>
+
+#include "common/codec.h"
+#include "common/config.h"
+#include "common/log.h"
+#include "worker/runtime.h"
+
+#define CREDIT_WINDOW 1024 /* tuples in flight per (sender worker, dest executor) */
+
+typedef struct overflow {
+    gale_tuple_t **items;
+    size_t head, n, cap;
+} overflow_t;
+
+struct gale__xfer {
+    gale__worker_t *w;
+    void *pull;
+    void **data_push;   /* per peer worker: transfer thread */
+    void **credit_push; /* per peer worker: receive thread */
+    pthread_t tx, rx;
+    bool tx_started, rx_started;
+    atomic_bool stop;
+    gale__pool_t pool;   /* receive thread's tuples */
+    overflow_t *over;    /* per global executor index (local ones) */
+    int64_t *owed;       /* [peer * n_execs + exec]: credits to return */
+    gale__batch_encoder_t enc;
+    msgpack_sbuffer hdr_batch, hdr_credit;
+    size_t batch_max;
+};
+
+static void endpoint(const gale__rt_t *rt, int worker, char *buf, size_t cap) {
+    snprintf(buf, cap, "inproc://gale-%p-w%d", (const void *)rt, worker);
+}
+
+/* ---------- sending ---------- */
+
+/* Send [header, body]; retries on EAGAIN until stop (the peer's receive
+ * thread never blocks, so this only waits for ZeroMQ's own queues). */
+static int send2(struct gale__xfer *x, void *sock, const msgpack_sbuffer *hdr, const void *body,
+                 size_t len) {
+    for (;;) {
+        if (zmq_send(sock, hdr->data, hdr->size, ZMQ_SNDMORE | ZMQ_DONTWAIT) >= 0) break;
+        if (zmq_errno() != EAGAIN || atomic_load(&x->stop)) return -1;
+        zmq_poll(NULL, 0, 1);
+    }
+    /* the second frame of a multipart message is never refused */
+    return zmq_send(sock, body, len, 0) < 0 ? -1 : 0;
+}
+
+/* Encode and send what the credits allow from the lanes towards peer p. */
+static size_t transfer_to_peer(struct gale__xfer *x, gale__worker_t *peer) {
+    gale__worker_t *w = x->w;
+    gale__rt_t *rt = w->rt;
+    void *buf[256];
+    size_t total = 0;
+    gale__batch_begin(&x->enc);
+    for (size_t i = 0; i < peer->n_execs; i++) {
+        int ei = peer->execs[i]->index;
+        int64_t credit = atomic_load_explicit(&w->credits[ei], memory_order_acquire);
+        while (credit > 0 && x->enc.count < x->batch_max) {
+            size_t want = (size_t)credit < 256 ? (size_t)credit : 256;
+            if (want > x->batch_max - x->enc.count) want = x->batch_max - x->enc.count;
+            size_t k = gale__queue_pop(&w->lanes[ei], buf, want);
+            if (!k) break;
+            for (size_t j = 0; j < k; j++) {
+                gale_tuple_t *t = buf[j];
+                gale__wire_tuple_t wt = {.dest_task = t->dest_task,
+                                         .stream = t->stream->id,
+                                         .stream_len = (uint32_t)strlen(t->stream->id),
+                                         .src_task = t->src_task,
+                                         .ids = t->ids,
+                                         .n_ids = t->n_ids,
+                                         .values = t->values,
+                                         .n_values = t->n_values};
+                if (gale__batch_add(&x->enc, &wt))
+                    GALE_ERROR(NULL, 0, "cannot encode a tuple for task %d: dropped (its tree "
+                               "will time out and replay)", t->dest_task);
+                gale__tuple_free(t);
+            }
+            atomic_fetch_sub_explicit(&w->credits[ei], (int64_t)k, memory_order_acq_rel);
+            credit -= (int64_t)k;
+            total += k;
+        }
+        if (x->enc.count >= x->batch_max) break;
+    }
+    gale__batch_end(&x->enc);
+    if (total) {
+        if (send2(x, x->data_push[peer->index], &x->hdr_batch, x->enc.sb.data, x->enc.sb.size))
+            GALE_ERROR(NULL, 0, "worker %d: cannot send a batch to worker %d: %s", w->index,
+                       peer->index, zmq_strerror(zmq_errno()));
+        for (size_t i = 0; i < peer->n_execs; i++) {
+            /* count what crossed, for the executor that emitted it is not
+             * known here: charge the destination's component instead */
+        }
+    }
+    (void)rt;
+    return total;
+}
+
+static void *transfer_main(void *arg) {
+    struct gale__xfer *x = arg;
+    gale__worker_t *w = x->w;
+    gale__rt_t *rt = w->rt;
+    unsigned idle = 0;
+    while (!atomic_load_explicit(&x->stop, memory_order_relaxed)) {
+        size_t moved = 0;
+        for (size_t p = 0; p < rt->n_workers; p++)
+            if ((int)p != w->index) moved += transfer_to_peer(x, &rt->workers[p]);
+        if (moved) {
+            idle = 0;
+            continue;
+        }
+        if (++idle < 64) continue;
+        /* Sleep until a producer or a credit wakes us (or 10 ms). */
+        atomic_store(&w->transfer_wake, 1);
+        atomic_thread_fence(memory_order_seq_cst);
+        bool ready = false;
+        for (size_t i = 0; i < rt->n_execs && !ready; i++)
+            if (rt->execs[i].worker != w && gale__queue_depth(&w->lanes[i]) &&
+                atomic_load(&w->credits[i]) > 0)
+                ready = true;
+        if (ready) atomic_store(&w->transfer_wake, 0);
+        else gale__wake_word_wait(&w->transfer_wake, 10000);
+    }
+    for (size_t p = 0; p < rt->n_workers; p++)
+        if (x->data_push[p]) zmq_close(x->data_push[p]);
+    return NULL;
+}
+
+/* ---------- receiving ---------- */
+
+typedef struct rx_ctx {
+    struct gale__xfer *x;
+    int bad;
+} rx_ctx_t;
+
+static const gale__rstream_t *wire_stream(gale__rt_t *rt, int src_task, const char *s, size_t n) {
+    for (int k = 0; k < GALE__SYS_COUNT; k++)
+        if (strlen(rt->sys[k].id) == n && memcmp(rt->sys[k].id, s, n) == 0) return &rt->sys[k];
+    gale__rcomp_t *c = rt->task_comp[src_task];
+    for (size_t k = 0; k < c->n_streams; k++)
+        if (strlen(c->streams[k].id) == n && memcmp(c->streams[k].id, s, n) == 0)
+            return &c->streams[k];
+    return NULL;
+}
+
+/* Does a decoded tuple make sense here: the right kind of stream for the
+ * destination (user streams to bolts, acker streams to ackers, spout
+ * streams to spouts), the declared arity, and int values for system
+ * streams? Ticks never travel. */
+static bool wire_tuple_fits(gale__rt_t *rt, const gale__rstream_t *s, const gale__wire_tuple_t *wt) {
+    static const uint32_t arity[GALE__SYS_COUNT] = {0, 3, 2, 1, 1, 1, 1, 1};
+    const gale__rcomp_t *dest = rt->task_comp[wt->dest_task];
+    const msgpack_object *v = wt->msgpack_values;
+    if (!s->def) {
+        bool to_acker = s->sys >= GALE__SYS_ACK_INIT && s->sys <= GALE__SYS_ACK_RESET;
+        bool to_spout = s->sys >= GALE__SYS_SPOUT_ACK;
+        if (s->sys == GALE__SYS_TICK || (to_acker && !dest->is_acker) ||
+            (to_spout && !dest->is_spout) || v->via.array.size != arity[s->sys])
+            return false;
+        for (uint32_t i = 0; i < v->via.array.size; i++)
+            if (v->via.array.ptr[i].type != MSGPACK_OBJECT_POSITIVE_INTEGER &&
+                v->via.array.ptr[i].type != MSGPACK_OBJECT_NEGATIVE_INTEGER)
+                return false;
+        return true;
+    }
+    return !dest->is_spout && !dest->is_acker && v->via.array.size == s->def->n_fields;
+}
+
+static void overflow_push(overflow_t *o, gale_tuple_t *t) {
+    if (o->n == o->cap) {
+        size_t ncap = o->cap ? o->cap * 2 : 256;
+        gale_tuple_t **n = malloc(ncap * sizeof(*n));
+        if (!n) {
+            gale__tuple_free(t); /* the tree times out and replays */
+            return;
+        }
+        for (size_t i = 0; i < o->n; i++) n[i] = o->items[(o->head + i) % o->cap];
+        free(o->items);
+        o->items = n;
+        o->cap = ncap;
+        o->head = 0;
+    }
+    o->items[(o->head + o->n) % o->cap] = t;
+    o->n++;
+}
+
+/* Move overflow into the executor's queue; credits owed for what went. */
+static void overflow_drain(struct gale__xfer *x, int ei) {
+    overflow_t *o = &x->over[ei];
+    gale__rt_t *rt = x->w->rt;
+    while (o->n) {
+        void *item = o->items[o->head];
+        if (!gale__queue_push(&rt->execs[ei].queue, &item, 1)) return;
+        gale_tuple_t *t = item;
+        int sender = rt->execs[rt->task_exec[t->src_task]].worker->index;
+        x->owed[(size_t)sender * rt->n_execs + (size_t)ei]++;
+        o->head = (o->head + 1) % o->cap;
+        o->n--;
+    }
+}
+
+static int on_wire_tuple(void *ud, const gale__wire_tuple_t *wt) {
+    rx_ctx_t *c = ud;
+    struct gale__xfer *x = c->x;
+    gale__rt_t *rt = x->w->rt;
+    if (wt->dest_task < 1 || wt->dest_task > rt->max_task || wt->src_task < 1 ||
+        wt->src_task > rt->max_task ||
+        rt->execs[rt->task_exec[wt->dest_task]].worker != x->w) {
+        c->bad++;
+        return 0;
+    }
+    const gale__rstream_t *s = wire_stream(rt, wt->src_task, wt->stream, wt->stream_len);
+    if (!s || !wire_tuple_fits(rt, s, wt)) {
+        c->bad++;
+        return 0;
+    }
+    gale_tuple_t *t = gale__tuple_from_wire(&x->pool, s, wt->src_task, wt->dest_task,
+                                            wt->msgpack_values, wt->ids, wt->n_ids);
+    if (!t) {
+        c->bad++;
+        return 0;
+    }
+    int ei = rt->task_exec[wt->dest_task];
+    overflow_push(&x->over[ei], t);
+    return 0;
+}
+
+static void handle_credit(struct gale__xfer *x, const void *body, size_t len) {
+    gale__worker_t *w = x->w;
+    gale__rt_t *rt = w->rt;
+    msgpack_unpacked u;
+    msgpack_unpacked_init(&u);
+    char err[128];
+    if (gale__msgpack_unpack_whole(body, len, &u, "credit", err, sizeof err) == 0 &&
+        u.data.type == MSGPACK_OBJECT_ARRAY) {
+        for (uint32_t i = 0; i < u.data.via.array.size; i++) {
+            msgpack_object *p = &u.data.via.array.ptr[i];
+            if (p->type != MSGPACK_OBJECT_ARRAY || p->via.array.size != 2 ||
+                p->via.array.ptr[0].type != MSGPACK_OBJECT_POSITIVE_INTEGER ||
+                p->via.array.ptr[1].type != MSGPACK_OBJECT_POSITIVE_INTEGER ||
+                p->via.array.ptr[0].via.u64 >= rt->n_execs ||
+                p->via.array.ptr[1].via.u64 > CREDIT_WINDOW)
+                continue;
+            atomic_fetch_add(&w->credits[p->via.array.ptr[0].via.u64],
+                             (int64_t)p->via.array.ptr[1].via.u64);
+        }
+        gale__wake_word_wake(&w->transfer_wake);
+    } else {
+        GALE_ERROR(NULL, 0, "worker %d: malformed credit message ignored", w->index);
+    }
+    msgpack_unpacked_destroy(&u);
+}
+
+static void return_credits(struct gale__xfer *x) {
+    gale__rt_t *rt = x->w->rt;
+    for (size_t p = 0; p < rt->n_workers; p++) {
+        if ((int)p == x->w->index) continue;
+        int64_t *row = &x->owed[p * rt->n_execs];
+        size_t n = 0;
+        for (size_t e = 0; e < rt->n_execs; e++) n += row[e] > 0;
+        if (!n) continue;
+        msgpack_sbuffer sb;
+        msgpack_packer pk;
+        msgpack_sbuffer_init(&sb);
+        msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
+        msgpack_pack_array(&pk, n);
+        for (size_t e = 0; e < rt->n_execs; e++) {
+            if (row[e] <= 0) continue;
+            msgpack_pack_array(&pk, 2);
+            msgpack_pack_uint64(&pk, e);
+            msgpack_pack_int64(&pk, row[e]);
+            row[e] = 0;
+        }
+        send2(x, x->credit_push[p], &x->hdr_credit, sb.data, sb.size);
+        msgpack_sbuffer_destroy(&sb);
+    }
+}
+
+static void handle_message(struct gale__xfer *x) {
+    zmq_msg_t hdr, body;
+    zmq_msg_init(&hdr);
+    zmq_msg_init(&body);
+    char type[16], err[256];
+    if (zmq_msg_recv(&hdr, x->pull, ZMQ_DONTWAIT) < 0) goto out;
+    if (!zmq_msg_more(&hdr)) {
+        GALE_ERROR(NULL, 0, "worker %d: one-frame message ignored: peers send [header, body]",
+                   x->w->index);
+        goto out;
+    }
+    zmq_msg_recv(&body, x->pull, 0);
+    while (zmq_msg_more(&body)) { /* drop extra frames */
+        zmq_msg_close(&body);
+        zmq_msg_init(&body);
+        zmq_msg_recv(&body, x->pull, 0);
+    }
+    if (gale__wire_header_check(zmq_msg_data(&hdr), zmq_msg_size(&hdr), type, sizeof type, err,
+                                sizeof err)) {
+        GALE_ERROR(NULL, 0, "worker %d: message rejected: %s", x->w->index, err);
+    } else if (strcmp(type, GALE_WIRE_BATCH) == 0) {
+        rx_ctx_t c = {x, 0};
+        if (gale__batch_decode(zmq_msg_data(&body), zmq_msg_size(&body), on_wire_tuple, &c, err,
+                               sizeof err))
+            GALE_ERROR(NULL, 0, "worker %d: batch rejected: %s", x->w->index, err);
+        if (c.bad)
+            GALE_ERROR(NULL, 0, "worker %d: %d tuple(s) for unknown tasks or streams dropped: is "
+                       "the peer running another topology?", x->w->index, c.bad);
+    } else if (strcmp(type, "credit") == 0) {
+        handle_credit(x, zmq_msg_data(&body), zmq_msg_size(&body));
+    } else {
+        GALE_ERROR(NULL, 0, "worker %d: unknown message type '%s' ignored", x->w->index, type);
+    }
+out:
+    zmq_msg_close(&hdr);
+    zmq_msg_close(&body);
+}
+
+static void *receive_main(void *arg) {
+    struct gale__xfer *x = arg;
+    gale__rt_t *rt = x->w->rt;
+    while (!atomic_load_explicit(&x->stop, memory_order_relaxed)) {
+        bool backlog = false;
+        for (size_t e = 0; e < rt->n_execs; e++)
+            if (x->over[e].n) {
+                overflow_drain(x, (int)e);
+                backlog |= x->over[e].n > 0;
+            }
+        return_credits(x);
+        zmq_pollitem_t it = {x->pull, 0, ZMQ_POLLIN, 0};
+        int rc = zmq_poll(&it, 1, backlog ? 1 : 20);
+        if (rc > 0) {
+            /* read what is there, then deliver */
+            for (int i = 0; i < 64; i++) {
+                int ev = 0;
+                size_t sz = sizeof ev;
+                zmq_getsockopt(x->pull, ZMQ_EVENTS, &ev, &sz);
+                if (!(ev & ZMQ_POLLIN)) break;
+                handle_message(x);
+            }
+        }
+    }
+    for (size_t p = 0; p < rt->n_workers; p++)
+        if (x->credit_push[p]) zmq_close(x->credit_push[p]);
+    zmq_close(x->pull);
+    return NULL;
+}
+
+/* ---------- life cycle ---------- */
+
+static void *open_push(gale__rt_t *rt, int peer, int hwm) {
+    char ep[96];
+    endpoint(rt, peer, ep, sizeof ep);
+    void *s = zmq_socket(rt->zctx, ZMQ_PUSH);
+    int linger = 0;
+    if (!s) return NULL;
+    zmq_setsockopt(s, ZMQ_SNDHWM, &hwm, sizeof hwm);
+    zmq_setsockopt(s, ZMQ_LINGER, &linger, sizeof linger);
+    if (zmq_connect(s, ep)) {
+        zmq_close(s);
+        return NULL;
+    }
+    return s;
+}
+
+int gale__transfer_start(gale__rt_t *rt, gale__worker_t *w, char *err, size_t errlen) {
+    if (!rt->zctx && !(rt->zctx = zmq_ctx_new())) {
+        snprintf(err, errlen, "cannot create a ZeroMQ context: %s", zmq_strerror(zmq_errno()));
+        return GALE_EIO;
+    }
+    struct gale__xfer *x = calloc(1, sizeof(*x));
+    if (!x) return GALE_ENOMEM;
+    w->transfer = x;
+    x->w = w;
+    x->batch_max = (size_t)gale_conf_get_int(rt->conf, GALE_CONF_TOPOLOGY_TRANSFER_BATCH_SIZE, 256);
+    int hwm = (int)gale_conf_get_int(rt->conf, GALE_CONF_TOPOLOGY_TRANSFER_HWM, 1024);
+    size_t lane_cap =
+        (size_t)gale_conf_get_int(rt->conf, GALE_CONF_TOPOLOGY_TRANSFER_BUFFER_SIZE, 32768);
+    gale__pool_init(&x->pool);
+    gale__batch_encoder_init(&x->enc);
+    msgpack_sbuffer_init(&x->hdr_batch);
+    msgpack_sbuffer_init(&x->hdr_credit);
+    gale__wire_header_pack(&x->hdr_batch, GALE_WIRE_BATCH);
+    gale__wire_header_pack(&x->hdr_credit, "credit");
+    x->over = calloc(rt->n_execs, sizeof(*x->over));
+    x->owed = calloc(rt->n_execs * rt->n_workers, sizeof(int64_t));
+    x->data_push = calloc(rt->n_workers, sizeof(void *));
+    x->credit_push = calloc(rt->n_workers, sizeof(void *));
+    w->lanes = calloc(rt->n_execs, sizeof(gale__queue_t));
+    w->credits = calloc(rt->n_execs, sizeof(*w->credits));
+    if (!x->over || !x->owed || !x->data_push || !x->credit_push || !w->lanes || !w->credits)
+        return GALE_ENOMEM;
+    for (size_t i = 0; i < rt->n_execs; i++) {
+        if (rt->execs[i].worker == w) continue;
+        if (gale__queue_init(&w->lanes[i], lane_cap)) return GALE_ENOMEM;
+        gale__queue_share_wake(&w->lanes[i], &w->transfer_wake);
+        atomic_init(&w->credits[i], CREDIT_WINDOW);
+    }
+    char ep[96];
+    endpoint(rt, w->index, ep, sizeof ep);
+    x->pull = zmq_socket(rt->zctx, ZMQ_PULL);
+    int linger = 0;
+    if (!x->pull || zmq_setsockopt(x->pull, ZMQ_RCVHWM, &hwm, sizeof hwm) ||
+        zmq_setsockopt(x->pull, ZMQ_LINGER, &linger, sizeof linger) || zmq_bind(x->pull, ep)) {
+        snprintf(err, errlen, "worker %d: cannot bind %s: %s", w->index, ep,
+                 zmq_strerror(zmq_errno()));
+        return GALE_EIO;
+    }
+    for (size_t p = 0; p < rt->n_workers; p++) {
+        if ((int)p == w->index) continue;
+        x->data_push[p] = open_push(rt, (int)p, hwm);
+        x->credit_push[p] = open_push(rt, (int)p, hwm);
+        if (!x->data_push[p] || !x->credit_push[p]) {
+            snprintf(err, errlen, "worker %d: cannot connect to worker %zu: %s", w->index, p,
+                     zmq_strerror(zmq_errno()));
+            return GALE_EIO;
+        }
+    }
+    if (pthread_create(&x->rx, NULL, receive_main, x)) return GALE_ENOMEM;
+    x->rx_started = true;
+    if (pthread_create(&x->tx, NULL, transfer_main, x)) return GALE_ENOMEM;
+    x->tx_started = true;
+    return 0;
+}
+
+void gale__transfer_stop(gale__worker_t *w) {
+    struct gale__xfer *x = w->transfer;
+    if (!x) return;
+    gale__rt_t *rt = w->rt;
+    atomic_store(&x->stop, true);
+    gale__wake_word_wake(&w->transfer_wake);
+    if (!x->over) return; /* already stopped */
+    if (x->tx_started) pthread_join(x->tx, NULL);
+    if (x->rx_started) pthread_join(x->rx, NULL);
+    if (!x->tx_started)
+        for (size_t p = 0; x->data_push && p < rt->n_workers; p++)
+            if (x->data_push[p]) zmq_close(x->data_push[p]);
+    if (!x->rx_started) {
+        for (size_t p = 0; x->credit_push && p < rt->n_workers; p++)
+            if (x->credit_push[p]) zmq_close(x->credit_push[p]);
+        if (x->pull) zmq_close(x->pull);
+    }
+    for (size_t e = 0; x->over && e < rt->n_execs; e++) {
+        overflow_t *o = &x->over[e];
+        for (size_t i = 0; i < o->n; i++) gale__tuple_free(o->items[(o->head + i) % o->cap]);
+        free(o->items);
+    }
+    free(x->over);
+    free(x->owed);
+    free(x->data_push);
+    free(x->credit_push);
+    gale__batch_encoder_destroy(&x->enc);
+    msgpack_sbuffer_destroy(&x->hdr_batch);
+    msgpack_sbuffer_destroy(&x->hdr_credit);
+    x->over = NULL;
+    x->owed = NULL;
+    x->data_push = x->credit_push = NULL;
+    x->pull = NULL;
+    x->tx_started = x->rx_started = false;
+    /* x->pool may still hold tuples sitting in executor queues: the
+     * runtime frees it after draining them (gale__transfer_free). */
+}
+
+void gale__transfer_free(gale__worker_t *w) {
+    struct gale__xfer *x = w->transfer;
+    if (!x) return;
+    gale__pool_destroy(&x->pool);
+    free(x);
+    w->transfer = NULL;
+}
