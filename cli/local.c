@@ -80,15 +80,19 @@ int gale__load_topology(const char *path, const char *entry, int argc, char **ar
     }
     void *lib = dlopen(path, RTLD_NOW | RTLD_LOCAL);
     if (!lib) {
-        fprintf(stderr, "gale: '%s' is not a loadable shared library (%s): build it with "
-                "cc -shared -fPIC $(pkg-config --cflags --libs gale)\n", path, dlerror());
+        fprintf(stderr,
+                "gale: '%s' is not a loadable shared library (%s): build it with "
+                "cc -shared -fPIC $(pkg-config --cflags --libs gale)\n",
+                path, dlerror());
         return 1;
     }
     gale_entry_fn fn;
     *(void **)&fn = dlsym(lib, entry);
     if (!fn) {
-        fprintf(stderr, "gale: entry function '%s' not found in '%s': export "
-                "int %s(gale_submit_t *s, int argc, char **argv)\n", entry, path, entry);
+        fprintf(stderr,
+                "gale: entry function '%s' not found in '%s': export "
+                "int %s(gale_submit_t *s, int argc, char **argv)\n",
+                entry, path, entry);
         dlclose(lib);
         return 1;
     }
@@ -96,8 +100,10 @@ int gale__load_topology(const char *path, const char *entry, int argc, char **ar
     int rc = fn(&s, argc, argv);
     if (rc || !s.topo) {
         if (!s.calls)
-            fprintf(stderr, "gale: entry '%s' returned %d without calling gale_submit: it must "
-                    "submit exactly one topology\n", entry, rc);
+            fprintf(stderr,
+                    "gale: entry '%s' returned %d without calling gale_submit: it must "
+                    "submit exactly one topology\n",
+                    entry, rc);
         else if (s.topo)
             fprintf(stderr, "gale: entry '%s' failed (returned %d)\n", entry, rc);
         gale__topology_destroy(s.topo);
@@ -110,13 +116,12 @@ int gale__load_topology(const char *path, const char *entry, int argc, char **ar
 }
 
 static void usage_local(void) {
-    fprintf(stderr,
-            "usage: gale local <topology.so> <EntryFunction> [args...]\n"
-            "  --config FILE     gale.yaml to read (default: none)\n"
-            "  -c key=value      override a config key (repeatable)\n"
-            "  --local-ttl SECS  run this long, then stop (default 20)\n"
-            "  --until-done      stop once every finite spout's tuples were all acked\n"
-            "  --                end of gale options\n");
+    fprintf(stderr, "usage: gale local <topology.so> <EntryFunction> [args...]\n"
+                    "  --config FILE     gale.yaml to read (default: none)\n"
+                    "  -c key=value      override a config key (repeatable)\n"
+                    "  --local-ttl SECS  run this long, then stop (default 20)\n"
+                    "  --until-done      stop once every finite spout's tuples were all acked\n"
+                    "  --                end of gale options\n");
 }
 
 static void log_summary(gale__rt_t *rt) {
@@ -162,8 +167,10 @@ int gale__cli_local(int argc, char **argv) {
             char *end;
             ttl = strtol(argv[++i], &end, 10);
             if (*end || ttl <= 0) {
-                fprintf(stderr, "gale: --local-ttl '%s': expected a positive number of "
-                        "seconds\n", argv[i]);
+                fprintf(stderr,
+                        "gale: --local-ttl '%s': expected a positive number of "
+                        "seconds\n",
+                        argv[i]);
                 goto out;
             }
         } else if (strcmp(a, "--until-done") == 0) {

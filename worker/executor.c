@@ -16,9 +16,9 @@
 #include "common/log.h"
 #include "worker/runtime.h"
 
-#define POP_BATCH 256
+#define POP_BATCH   256
 #define MAX_TARGETS 1024
-#define MAX_ROOTS 64
+#define MAX_ROOTS   64
 enum { STATE_RUNNING = 0, STATE_DRAINING = 1, STATE_STOPPING = 2 };
 
 struct gale_collector {
@@ -153,11 +153,14 @@ static void send_sys_now(gale__exec_t *e, int sys, int src_task, int dest_task, 
     gale_tuple_t *t =
         gale__tuple_new(emit_pool(e), &e->rt->sys[sys], src_task, dest_task, v, n, NULL, 0);
     if (!t) {
-        GALE_ERROR(e->comp->id, src_task, "out of memory sending an ack message: tree will time out");
+        GALE_ERROR(e->comp->id, src_task,
+                   "out of memory sending an ack message: tree will time out");
         return;
     }
-    if (now) gale__deliver_blocking(lane_queue(e->worker, e->rt->task_exec[dest_task]), t);
-    else route(e, t);
+    if (now)
+        gale__deliver_blocking(lane_queue(e->worker, e->rt->task_exec[dest_task]), t);
+    else
+        route(e, t);
 }
 
 static void send_sys(gale__exec_t *e, int sys, int src_task, int dest_task, uint64_t a, uint64_t b,
@@ -197,8 +200,10 @@ static int choose_targets(gale__task_t *tk, const gale__rstream_t *s, size_t si,
     *nt = 0;
     if (em->direct_task > 0) {
         if (!s->def->direct) {
-            GALE_ERROR(cid, tk->id, "emit_direct on stream '%s', which is not direct: declare it "
-                       "with direct = true", s->id);
+            GALE_ERROR(cid, tk->id,
+                       "emit_direct on stream '%s', which is not direct: declare it "
+                       "with direct = true",
+                       s->id);
             return GALE_EINVAL;
         }
         for (size_t j = 0; j < s->n_subs; j++) {
@@ -210,8 +215,10 @@ static int choose_targets(gale__task_t *tk, const gale__rstream_t *s, size_t si,
                     return 0;
                 }
         }
-        GALE_ERROR(cid, tk->id, "emit_direct to task %d, which does not subscribe to stream '%s' "
-                   "with a direct grouping", em->direct_task, s->id);
+        GALE_ERROR(cid, tk->id,
+                   "emit_direct to task %d, which does not subscribe to stream '%s' "
+                   "with a direct grouping",
+                   em->direct_task, s->id);
         return GALE_EINVAL;
     }
     if (s->def->direct) {
@@ -244,13 +251,17 @@ static int emit_common(gale__task_t *tk, const gale_emit_t *em, bool spout) {
     size_t si;
     const gale__rstream_t *s = find_stream(tk->comp, em->stream ? em->stream : "default", &si);
     if (!s) {
-        GALE_ERROR(tk->comp->id, tk->id, "emit on undeclared stream '%s': declare it in the "
-                   "component's declare()", em->stream ? em->stream : "default");
+        GALE_ERROR(tk->comp->id, tk->id,
+                   "emit on undeclared stream '%s': declare it in the "
+                   "component's declare()",
+                   em->stream ? em->stream : "default");
         return GALE_ENOENT;
     }
     if (em->n_values != s->def->n_fields) {
-        GALE_ERROR(tk->comp->id, tk->id, "emit of %zu values on stream '%s', which declares %zu "
-                   "fields", em->n_values, s->id, s->def->n_fields);
+        GALE_ERROR(tk->comp->id, tk->id,
+                   "emit of %zu values on stream '%s', which declares %zu "
+                   "fields",
+                   em->n_values, s->id, s->def->n_fields);
         return GALE_EINVAL;
     }
     int tb[MAX_TARGETS];
@@ -267,8 +278,8 @@ static int emit_common(gale__task_t *tk, const gale_emit_t *em, bool spout) {
         for (size_t i = 0; i < nt; i++) {
             uint64_t ids[2] = {root, gale__rng_next(&tk->rng)};
             x ^= ids[1];
-            gale_tuple_t *t = gale__tuple_new(pool, s, tk->id, tb[i], em->values, em->n_values,
-                                              ids, reliable ? 1 : 0);
+            gale_tuple_t *t = gale__tuple_new(pool, s, tk->id, tb[i], em->values, em->n_values, ids,
+                                              reliable ? 1 : 0);
             if (!t) return GALE_ENOMEM;
             route(e, t);
         }
@@ -282,12 +293,10 @@ static int emit_common(gale__task_t *tk, const gale_emit_t *em, bool spout) {
             p->a = *em->msg_id;
             p->gen = e->gen;
             p->task = tk->id;
-            if (e->sample_every && ++e->sample_count % e->sample_every == 0)
-                p->t0 = gale__now_ns();
-            atomic_store_explicit(&e->n_pending, (int64_t)e->pending.count,
-                                  memory_order_relaxed);
-            send_sys(e, GALE__SYS_ACK_INIT, tk->id, acker_task(rt, root), root, x,
-                     (uint64_t)tk->id, 3);
+            if (e->sample_every && ++e->sample_count % e->sample_every == 0) p->t0 = gale__now_ns();
+            atomic_store_explicit(&e->n_pending, (int64_t)e->pending.count, memory_order_relaxed);
+            send_sys(e, GALE__SYS_ACK_INIT, tk->id, acker_task(rt, root), root, x, (uint64_t)tk->id,
+                     3);
         }
         return (int)nt;
     }
@@ -374,8 +383,10 @@ static void ack_or_fail(gale_collector_t *c, const gale_tuple_t *ct, bool ack) {
         stat_inc(&e->stats.latency_samples, 1);
         stat_inc(&e->stats.execute_ns_sum, (uint64_t)(gale__now_ns() - t->arrive_ns));
     }
-    if (ack) atomic_fetch_add_explicit(&e->stats.acked, 1, memory_order_relaxed);
-    else atomic_fetch_add_explicit(&e->stats.failed_explicit, 1, memory_order_relaxed);
+    if (ack)
+        atomic_fetch_add_explicit(&e->stats.acked, 1, memory_order_relaxed);
+    else
+        atomic_fetch_add_explicit(&e->stats.failed_explicit, 1, memory_order_relaxed);
     foreign_leave(e, locked);
     gale__tuple_free(t);
 }
@@ -460,8 +471,10 @@ static void acker_handle(gale__exec_t *e, gale_tuple_t *t) {
     int out = gale__acker_apply(&e->pending, e->gen, t->stream->sys, root, val, spout_task, &to);
     if (out < 0) return;
     if (to < 1 || to > e->rt->max_task || !e->rt->task_comp[to]->is_spout) {
-        GALE_ERROR(e->comp->id, t->dest_task, "ack message names task %d, which is no spout: "
-                   "dropped", to);
+        GALE_ERROR(e->comp->id, t->dest_task,
+                   "ack message names task %d, which is no spout: "
+                   "dropped",
+                   to);
         return;
     }
     send_sys(e, out, t->dest_task, to, root, 0, 0, 1);
@@ -553,8 +566,10 @@ static void execute_user(gale__exec_t *e, gale_tuple_t *t) {
     if (tick) {
         gale__tuple_free(t);
     } else if (b->basic) {
-        if (rc == 0) gale_ack(c, t);
-        else gale_fail(c, t);
+        if (rc == 0)
+            gale_ack(c, t);
+        else
+            gale_fail(c, t);
     }
 }
 
@@ -563,9 +578,8 @@ static void fire_ticks(gale__exec_t *e, int64_t now) {
     e->next_tick_ns = now + e->tick_ns;
     gale_value_t v = gale_int(e->tick_ns / 1000000000);
     for (size_t i = 0; i < e->n_tasks; i++) {
-        gale_tuple_t *t =
-            gale__tuple_new(&e->pool, &e->rt->sys[GALE__SYS_TICK], -1, e->tasks[i].id, &v, 1,
-                            NULL, 0);
+        gale_tuple_t *t = gale__tuple_new(&e->pool, &e->rt->sys[GALE__SYS_TICK], -1, e->tasks[i].id,
+                                          &v, 1, NULL, 0);
         if (t) execute_user(e, t);
     }
 }
@@ -661,8 +675,10 @@ static void spout_loop(gale__exec_t *e) {
         uint64_t pend = e->pending.count;
         if (pend > atomic_load_explicit(&e->stats.max_pending_seen, memory_order_relaxed))
             atomic_store_explicit(&e->stats.max_pending_seen, pend, memory_order_relaxed);
-        if (!emitted && e->n_dirty) flush_all(e, false);
-        else if (now && e->n_dirty && now - e->last_flush_ns >= rt->flush_ns) flush_all(e, false);
+        if (!emitted && e->n_dirty)
+            flush_all(e, false);
+        else if (now && e->n_dirty && now - e->last_flush_ns >= rt->flush_ns)
+            flush_all(e, false);
         if (sp->done && !atomic_load_explicit(&e->done, memory_order_relaxed) &&
             e->pending.count == 0 && spout_tasks_done(e))
             atomic_store(&e->done, true);
@@ -736,8 +752,7 @@ int gale__exec_open(gale__exec_t *e, char *err, size_t errlen) {
         tk->scoll = &blk->scoll;
         if (e->comp->is_acker) continue;
         if (e->comp->is_spout) {
-            if (e->comp->spout->open)
-                rc = e->comp->spout->open(&tk->state, &blk->ctx, &blk->scoll);
+            if (e->comp->spout->open) rc = e->comp->spout->open(&tk->state, &blk->ctx, &blk->scoll);
         } else if (e->comp->bolt->prepare) {
             rc = e->comp->bolt->prepare(&tk->state, &blk->ctx, &blk->coll);
         }
@@ -756,7 +771,8 @@ void gale__exec_close(gale__exec_t *e) {
     for (size_t i = 0; i < e->n_tasks; i++) {
         gale__task_t *tk = &e->tasks[i];
         if (!tk->ctx) continue;
-        if (e->comp->is_spout && e->comp->spout->close) e->comp->spout->close(tk->state);
+        if (e->comp->is_spout && e->comp->spout->close)
+            e->comp->spout->close(tk->state);
         else if (!e->comp->is_spout && !e->comp->is_acker && e->comp->bolt->cleanup)
             e->comp->bolt->cleanup(tk->state);
         free(tk->ctx);

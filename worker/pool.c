@@ -7,7 +7,7 @@
 
 #include "gale/gale.h"
 
-#define CHUNK_BYTES (64 * 1024)
+#define CHUNK_BYTES     (64 * 1024)
 #define MIN_CLASS_SHIFT 7 /* 128 bytes */
 
 static _Atomic int64_t mem_in_use;
@@ -110,6 +110,6 @@ void gale__pool_free(void *block) {
     gale__block_t *top = atomic_load_explicit(&p->remote[cls], memory_order_relaxed);
     do {
         b->next = top;
-    } while (!atomic_compare_exchange_weak_explicit(&p->remote[cls], &top, b,
-                                                    memory_order_release, memory_order_relaxed));
+    } while (!atomic_compare_exchange_weak_explicit(&p->remote[cls], &top, b, memory_order_release,
+                                                    memory_order_relaxed));
 }

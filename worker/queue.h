@@ -28,10 +28,10 @@ typedef struct gale__slot {
 } gale__slot_t;
 
 typedef struct gale__queue {
-    _Alignas(64) _Atomic uint64_t tail; /* producers */
-    _Alignas(64) _Atomic uint64_t head; /* consumer; read by producers for space */
+    _Alignas(64) _Atomic uint64_t tail;     /* producers */
+    _Alignas(64) _Atomic uint64_t head;     /* consumer; read by producers for space */
     _Alignas(64) _Atomic uint32_t sleeping; /* futex word: consumer waits */
-    _Atomic uint32_t *wake_word; /* &sleeping, or a word shared by queues */
+    _Atomic uint32_t *wake_word;            /* &sleeping, or a word shared by queues */
     uint64_t mask;
     gale__slot_t *slots;
 } gale__queue_t;

@@ -21,8 +21,8 @@
 #define ACKER_ID "__acker"
 
 static const char *const sys_stream_names[GALE__SYS_COUNT] = {
-    "__tick", "__ack_init", "__ack_ack", "__ack_fail", "__ack_reset",
-    "__spout_ack", "__spout_fail", "__spout_reset"};
+    "__tick",      "__ack_init",  "__ack_ack",    "__ack_fail",
+    "__ack_reset", "__spout_ack", "__spout_fail", "__spout_reset"};
 
 static int merged_conf(gale_conf_t **out, const gale_conf_t *const *layers, size_t n) {
     gale_conf_t *c = gale_conf_new();
@@ -69,12 +69,14 @@ static int setup_components(gale__rt_t *rt, const gale_conf_t *overrides, char *
         c->is_spout = d->is_spout;
         const void *impl = rt->resolve(rt->resolve_ud, d->symbol);
         if (!impl) {
-            snprintf(err, errlen, "component '%s': implementation symbol '%s' not found",
-                     d->id, d->symbol);
+            snprintf(err, errlen, "component '%s': implementation symbol '%s' not found", d->id,
+                     d->symbol);
             return GALE_ENOENT;
         }
-        if (c->is_spout) c->spout = impl;
-        else c->bolt = impl;
+        if (c->is_spout)
+            c->spout = impl;
+        else
+            c->bolt = impl;
         if ((c->is_spout && !c->spout->next_tuple) || (!c->is_spout && !c->bolt->execute)) {
             snprintf(err, errlen, "component '%s': '%s' has no %s callback", d->id, d->symbol,
                      c->is_spout ? "next_tuple" : "execute");
@@ -121,8 +123,8 @@ static int add_executors(gale__rt_t *rt, gale__rcomp_t *c, int par, size_t *next
             tk->index = (int)(lo + j);
             tk->exec = e;
             tk->comp = c;
-            tk->rng = 0x9E3779B97F4A7C15ULL ^ ((uint64_t)tk->id << 32) ^
-                      (uint64_t)gale__now_ns() ^ (uint64_t)(uintptr_t)tk;
+            tk->rng = 0x9E3779B97F4A7C15ULL ^ ((uint64_t)tk->id << 32) ^ (uint64_t)gale__now_ns() ^
+                      (uint64_t)(uintptr_t)tk;
             if (!tk->rng) tk->rng = 1;
             rt->task_exec[tk->id] = e->index;
             rt->task_index[tk->id] = (int)j;
@@ -159,22 +161,25 @@ static int setup_groupers(gale__rt_t *rt, gale__exec_t *e, char *err, size_t err
                     custom = rt->resolve(rt->resolve_ud, in->custom_symbol);
                     if (!custom) {
                         free(local);
-                        snprintf(err, errlen, "component '%s': custom grouping symbol '%s' "
-                                 "not found", tc->id, in->custom_symbol);
+                        snprintf(err, errlen,
+                                 "component '%s': custom grouping symbol '%s' "
+                                 "not found",
+                                 tc->id, in->custom_symbol);
                         return GALE_ENOENT;
                     }
                 }
                 gale__grouper_t *g = calloc(1, sizeof(*g));
-                int rc = g ? gale__grouper_init(g, in, s->def, tc->tasks, tc->n_tasks, local, nl,
-                                                (uint64_t)tk->id * 0x9E3779B97F4A7C15ULL + k + 1,
-                                                custom)
-                           : GALE_ENOMEM;
+                int rc =
+                    g ? gale__grouper_init(g, in, s->def, tc->tasks, tc->n_tasks, local, nl,
+                                           (uint64_t)tk->id * 0x9E3779B97F4A7C15ULL + k + 1, custom)
+                      : GALE_ENOMEM;
                 free(local);
                 if (rc) {
                     free(g);
-                    snprintf(err, errlen, "component '%s': cannot set up %s grouping from '%s' "
-                             "(%s)", tc->id, gale__grouping_name(in->grouping), c->id,
-                             gale_strerror(rc));
+                    snprintf(err, errlen,
+                             "component '%s': cannot set up %s grouping from '%s' "
+                             "(%s)",
+                             tc->id, gale__grouping_name(in->grouping), c->id, gale_strerror(rc));
                     return rc;
                 }
                 tk->groupers[si][k] = g;
@@ -233,8 +238,7 @@ int gale__rt_new(gale__rt_t **out, gale__topology_t *topo, const gale_conf_t *ba
     rt->acking = ackers > 0;
     bool timeouts = gale_conf_get_bool(rt->conf, GALE_CONF_TOPOLOGY_ENABLE_MESSAGE_TIMEOUTS, true);
     rt->timeout_ns =
-        timeouts ? conf_int(rt->conf, GALE_CONF_TOPOLOGY_MESSAGE_TIMEOUT_SECS, 30) * 1000000000
-                 : 0;
+        timeouts ? conf_int(rt->conf, GALE_CONF_TOPOLOGY_MESSAGE_TIMEOUT_SECS, 30) * 1000000000 : 0;
     rt->producer_batch = (size_t)conf_int(rt->conf, GALE_CONF_TOPOLOGY_PRODUCER_BATCH_SIZE, 64);
     rt->flush_ns = conf_int(rt->conf, GALE_CONF_TOPOLOGY_BATCH_FLUSH_INTERVAL_MICROS, 1000) * 1000;
     rt->spout_wait_max_us = conf_int(rt->conf, GALE_CONF_TOPOLOGY_SPOUT_WAIT_MAX_MICROS, 1000);
@@ -327,8 +331,7 @@ int gale__rt_start(gale__rt_t *rt, char *err, size_t errlen) {
         e->started = true;
     }
     GALE_INFO(NULL, 0, "topology '%s' running: %zu executors in %zu worker(s), %d acker(s)",
-              rt->name, rt->n_execs, rt->n_workers,
-              rt->acking ? (int)rt->acker->n_tasks : 0);
+              rt->name, rt->n_execs, rt->n_workers, rt->acking ? (int)rt->acker->n_tasks : 0);
     return 0;
 }
 
@@ -457,8 +460,7 @@ static void stats_add(gale__stats_t *sum, gale__stats_t *s) {
     _Atomic uint64_t *d = (_Atomic uint64_t *)sum, *x = (_Atomic uint64_t *)s;
     size_t n = sizeof(*s) / sizeof(uint64_t);
     for (size_t i = 0; i < n; i++)
-        atomic_store_explicit(&d[i], atomic_load(&d[i]) + atomic_load(&x[i]),
-                              memory_order_relaxed);
+        atomic_store_explicit(&d[i], atomic_load(&d[i]) + atomic_load(&x[i]), memory_order_relaxed);
 }
 
 void gale__rt_stats(gale__rt_t *rt, const char *component, gale__stats_t *sum) {

@@ -55,14 +55,14 @@ typedef struct gale__worker gale__worker_t;
 
 /* System streams of the acker protocol (values are int64 bit patterns). */
 enum {
-    GALE__SYS_TICK = 0,     /* [freq_secs] */
-    GALE__SYS_ACK_INIT,     /* spout -> acker: [root, xor, spout_task] */
-    GALE__SYS_ACK_ACK,      /* bolt -> acker: [root, xor] */
-    GALE__SYS_ACK_FAIL,     /* bolt -> acker: [root] */
-    GALE__SYS_ACK_RESET,    /* bolt -> acker: [root] */
-    GALE__SYS_SPOUT_ACK,    /* acker -> spout: [root] */
-    GALE__SYS_SPOUT_FAIL,   /* acker -> spout: [root] */
-    GALE__SYS_SPOUT_RESET,  /* acker -> spout: [root] */
+    GALE__SYS_TICK = 0,    /* [freq_secs] */
+    GALE__SYS_ACK_INIT,    /* spout -> acker: [root, xor, spout_task] */
+    GALE__SYS_ACK_ACK,     /* bolt -> acker: [root, xor] */
+    GALE__SYS_ACK_FAIL,    /* bolt -> acker: [root] */
+    GALE__SYS_ACK_RESET,   /* bolt -> acker: [root] */
+    GALE__SYS_SPOUT_ACK,   /* acker -> spout: [root] */
+    GALE__SYS_SPOUT_FAIL,  /* acker -> spout: [root] */
+    GALE__SYS_SPOUT_RESET, /* acker -> spout: [root] */
     GALE__SYS_COUNT
 };
 
@@ -174,7 +174,7 @@ typedef struct gale__task {
     gale__rcomp_t *comp;
     void *state;
     gale__grouper_t ***groupers; /* [stream][sub]; NULL for direct */
-    struct gale_context *ctx; /* the block also holds coll and scoll */
+    struct gale_context *ctx;    /* the block also holds coll and scoll */
     struct gale_collector *coll;
     struct gale_spout_collector *scoll;
     uint64_t rng;
@@ -198,13 +198,13 @@ struct gale__exec {
     gale__pendmap_t pending; /* spout: root -> msg_id; acker: root -> xor */
     uint32_t gen;            /* rotation generation */
     int64_t next_rotate_ns, next_tick_ns, tick_ns;
-    int64_t max_pending; /* spouts; 0 = unbounded */
+    int64_t max_pending;   /* spouts; 0 = unbounded */
     uint64_t sample_every; /* 1/sample rate; 0 = never */
     uint64_t sample_count;
-    const gale_tuple_t *current; /* basic bolt: input being executed */
+    const gale_tuple_t *current;  /* basic bolt: input being executed */
     pthread_mutex_t foreign_lock; /* bolt collector used off-thread */
     gale__pool_t foreign_pool;
-    bool spout_active;       /* executor thread only */
+    bool spout_active;         /* executor thread only */
     _Atomic int64_t n_pending; /* mirror of pending.count for other threads */
     atomic_bool done;          /* finite spouts: every task reports done */
     uint64_t *ack_now;         /* spouts: msg ids to ack at once (no acking) */
@@ -220,7 +220,7 @@ struct gale__worker {
     bool local; /* runs in this process */
     /* remote lanes: per global executor index not in this worker */
     gale__queue_t *lanes;
-    _Atomic int64_t *credits; /* per global executor index */
+    _Atomic int64_t *credits;       /* per global executor index */
     _Atomic uint32_t transfer_wake; /* shared wake word of the lanes */
     struct gale__xfer *transfer;    /* transfer.c state */
 };

@@ -43,9 +43,9 @@ struct gale__xfer {
     pthread_t tx, rx;
     bool tx_started, rx_started;
     atomic_bool stop;
-    gale__pool_t pool;   /* receive thread's tuples */
-    overflow_t *over;    /* per global executor index (local ones) */
-    int64_t *owed;       /* [peer * n_execs + exec]: credits to return */
+    gale__pool_t pool; /* receive thread's tuples */
+    overflow_t *over;  /* per global executor index (local ones) */
+    int64_t *owed;     /* [peer * n_execs + exec]: credits to return */
     gale__batch_encoder_t enc;
     msgpack_sbuffer hdr_batch, hdr_credit;
     size_t batch_max;
@@ -96,8 +96,10 @@ static size_t transfer_to_peer(struct gale__xfer *x, gale__worker_t *peer) {
                                          .values = t->values,
                                          .n_values = t->n_values};
                 if (gale__batch_add(&x->enc, &wt))
-                    GALE_ERROR(NULL, 0, "cannot encode a tuple for task %d: dropped (its tree "
-                               "will time out and replay)", t->dest_task);
+                    GALE_ERROR(NULL, 0,
+                               "cannot encode a tuple for task %d: dropped (its tree "
+                               "will time out and replay)",
+                               t->dest_task);
                 gale__tuple_free(t);
             }
             atomic_fetch_sub_explicit(&w->credits[ei], (int64_t)k, memory_order_acq_rel);
@@ -142,8 +144,10 @@ static void *transfer_main(void *arg) {
             if (rt->execs[i].worker != w && gale__queue_depth(&w->lanes[i]) &&
                 atomic_load(&w->credits[i]) > 0)
                 ready = true;
-        if (ready) atomic_store(&w->transfer_wake, 0);
-        else gale__wake_word_wait(&w->transfer_wake, 10000);
+        if (ready)
+            atomic_store(&w->transfer_wake, 0);
+        else
+            gale__wake_word_wait(&w->transfer_wake, 10000);
     }
     for (size_t p = 0; p < rt->n_workers; p++)
         if (x->data_push[p]) zmq_close(x->data_push[p]);
@@ -171,7 +175,8 @@ static const gale__rstream_t *wire_stream(gale__rt_t *rt, int src_task, const ch
  * destination (user streams to bolts, acker streams to ackers, spout
  * streams to spouts), the declared arity, and int values for system
  * streams? Ticks never travel. */
-static bool wire_tuple_fits(gale__rt_t *rt, const gale__rstream_t *s, const gale__wire_tuple_t *wt) {
+static bool wire_tuple_fits(gale__rt_t *rt, const gale__rstream_t *s,
+                            const gale__wire_tuple_t *wt) {
     static const uint32_t arity[GALE__SYS_COUNT] = {0, 3, 2, 1, 1, 1, 1, 1};
     const gale__rcomp_t *dest = rt->task_comp[wt->dest_task];
     const msgpack_object *v = wt->msgpack_values;
@@ -228,8 +233,7 @@ static int on_wire_tuple(void *ud, const gale__wire_tuple_t *wt) {
     struct gale__xfer *x = c->x;
     gale__rt_t *rt = x->w->rt;
     if (wt->dest_task < 1 || wt->dest_task > rt->max_task || wt->src_task < 1 ||
-        wt->src_task > rt->max_task ||
-        rt->execs[rt->task_exec[wt->dest_task]].worker != x->w) {
+        wt->src_task > rt->max_task || rt->execs[rt->task_exec[wt->dest_task]].worker != x->w) {
         c->bad++;
         return 0;
     }
@@ -326,8 +330,10 @@ static void handle_message(struct gale__xfer *x) {
                                sizeof err))
             GALE_ERROR(NULL, 0, "worker %d: batch rejected: %s", x->w->index, err);
         if (c.bad)
-            GALE_ERROR(NULL, 0, "worker %d: %d tuple(s) for unknown tasks or streams dropped: is "
-                       "the peer running another topology?", x->w->index, c.bad);
+            GALE_ERROR(NULL, 0,
+                       "worker %d: %d tuple(s) for unknown tasks or streams dropped: is "
+                       "the peer running another topology?",
+                       x->w->index, c.bad);
     } else if (strcmp(type, "credit") == 0) {
         handle_credit(x, zmq_msg_data(&body), zmq_msg_size(&body));
     } else {

@@ -14,8 +14,8 @@ gale_tuple_t *gale__tuple_new(gale__pool_t *p, const gale__rstream_t *s, int src
                               const uint64_t *ids, size_t n_ids) {
     size_t extra = 0;
     for (size_t i = 0; i < n; i++) extra += gale__value_extra_size(&vals[i]);
-    size_t size = sizeof(gale_tuple_t) + n * sizeof(gale_value_t) + n_ids * 2 * sizeof(uint64_t) +
-                  extra;
+    size_t size =
+        sizeof(gale_tuple_t) + n * sizeof(gale_value_t) + n_ids * 2 * sizeof(uint64_t) + extra;
     gale_tuple_t *t = gale__pool_alloc(p, size);
     if (!t) return NULL;
     t->stream = s;
@@ -91,8 +91,8 @@ gale_tuple_t *gale__tuple_from_wire(gale__pool_t *p, const gale__rstream_t *s, i
         if (x < 0) return NULL;
         extra += (size_t)x;
     }
-    size_t size = sizeof(gale_tuple_t) + n * sizeof(gale_value_t) + n_ids * 2 * sizeof(uint64_t) +
-                  extra;
+    size_t size =
+        sizeof(gale_tuple_t) + n * sizeof(gale_value_t) + n_ids * 2 * sizeof(uint64_t) + extra;
     gale_tuple_t *t = gale__pool_alloc(p, size);
     if (!t) return NULL;
     t->stream = s;

@@ -31,7 +31,7 @@
 #define MAX_MSGS 100000
 static _Atomic int64_t emitted, acked, failed_timeout, failed_failed, executed, ticks;
 static _Atomic int64_t outstanding, max_outstanding;
-static int64_t emit_ns[MAX_MSGS], fail_ns[MAX_MSGS];
+static _Atomic int64_t emit_ns[MAX_MSGS], fail_ns[MAX_MSGS];
 static _Atomic int spout_limit; /* how many msgs the spout emits */
 static _Atomic int cross_worker_deliveries, tick_ok;
 static gale__rt_t *current_rt;
@@ -41,8 +41,7 @@ static void reset(int limit) {
     outstanding = max_outstanding = 0;
     cross_worker_deliveries = tick_ok = 0;
     spout_limit = limit;
-    memset(emit_ns, 0, sizeof emit_ns);
-    memset(fail_ns, 0, sizeof fail_ns);
+    for (int i = 0; i < MAX_MSGS; i++) emit_ns[i] = fail_ns[i] = 0;
 }
 
 static const void *resolve(void *ud, const char *sym) {
@@ -276,7 +275,8 @@ static void where_declare(gale_declarer_t *d, const gale_conf_t *c) {
     (void)c;
     gale_declare(d, "n,task");
 }
-const gale_bolt_t t_where_bolt = {.declare = where_declare, .execute = where_execute, .basic = true};
+const gale_bolt_t t_where_bolt = {
+    .declare = where_declare, .execute = where_execute, .basic = true};
 
 /* Tags each tuple with its own task id so where_bolt can check locality. */
 static int tag_execute(void *st, const gale_tuple_t *t, gale_collector_t *c) {
@@ -330,8 +330,12 @@ static int direct_execute2(void *st, const gale_tuple_t *t, gale_collector_t *c)
     size_t n = gale_context_component_tasks(direct_ctx, "sink", &tasks);
     int target = tasks[n - 1], out[4] = {0};
     gale_value_t v = *gale_tuple_value(t, 0);
-    gale_emit_t e = {.stream = "direct", .values = &v, .n_values = 1, .direct_task = target,
-                     .tasks_out = out, .tasks_cap = 4};
+    gale_emit_t e = {.stream = "direct",
+                     .values = &v,
+                     .n_values = 1,
+                     .direct_task = target,
+                     .tasks_out = out,
+                     .tasks_cap = 4};
     int ok = gale_emit(c, &e) == 1 && out[0] == target;
     gale_emit_t bad1 = {.stream = "default", .values = &v, .n_values = 1, .direct_task = target};
     gale_emit_t bad2 = {.stream = "direct", .values = &v, .n_values = 1};
@@ -360,7 +364,8 @@ static int dsink_execute(void *st, const gale_tuple_t *t, gale_collector_t *c) {
     atomic_fetch_add(&executed, 1);
     return 0;
 }
-const gale_bolt_t t_dsink_bolt = {.prepare = dsink_prepare, .execute = dsink_execute, .basic = true};
+const gale_bolt_t t_dsink_bolt = {
+    .prepare = dsink_prepare, .execute = dsink_execute, .basic = true};
 
 /* ---------- conditions ---------- */
 
@@ -529,8 +534,8 @@ static void test_backpressure_bounds_memory(void **s) {
     assert_true(executed >= want);
     assert_true(depth_peak <= 1024);
     assert_true(depth_peak > 512); /* the queue did fill: the bolt is the bottleneck */
-    if (mem_peak > bound) fprintf(stderr, "mem peak %lld > bound %lld\n", (long long)mem_peak,
-                                  (long long)bound);
+    if (mem_peak > bound)
+        fprintf(stderr, "mem peak %lld > bound %lld\n", (long long)mem_peak, (long long)bound);
     assert_true(mem_peak <= bound);
     /* the spout was throttled: it never got far ahead of the bolt */
     assert_true(emitted <= executed + (int64_t)(qcap + 2 * batch) + 64);
