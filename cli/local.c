@@ -223,6 +223,13 @@ int gale__cli_local(int argc, char **argv) {
         gale__rt_stop(rt, 0);
         goto out;
     }
+    if (until_done && !gale__rt_has_finite_spouts(rt)) {
+        GALE_WARN(NULL, 0,
+                  "--until-done: no spout of this topology is finite; stopping after "
+                  "--local-ttl %ld s instead",
+                  ttl);
+        until_done = false;
+    }
     GALE_INFO(NULL, 0, "local mode: %s", until_done ? "until done" : "running");
     int64_t deadline = gale__now_ns() + (int64_t)ttl * 1000000000;
     const char *why = "ttl";

@@ -12,12 +12,7 @@
 
 #include <stdarg.h>
 
-typedef enum gale_log_level {
-    GALE_LOG_DEBUG = 0,
-    GALE_LOG_INFO,
-    GALE_LOG_WARN,
-    GALE_LOG_ERROR
-} gale_log_level_t;
+#include "gale/gale.h" /* gale_log_level_t */
 
 extern int gale__log_min_level; /* lines below this level are dropped */
 

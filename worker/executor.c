@@ -8,6 +8,7 @@
  * straight into the target queue (no outgoing batch).
  */
 #include <sched.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -234,15 +235,16 @@ static int choose_targets(gale__task_t *tk, const gale__rstream_t *s, size_t si,
     return 0;
 }
 
-static void spout_ack_now(gale__exec_t *e, uint64_t msg_id) {
+static void spout_ack_now(gale__exec_t *e, int task_index, uint64_t msg_id) {
     if (e->n_ack_now == e->cap_ack_now) {
         size_t ncap = e->cap_ack_now ? e->cap_ack_now * 2 : 64;
-        uint64_t *n = realloc(e->ack_now, ncap * sizeof(*n));
+        __typeof__(e->ack_now) n = realloc(e->ack_now, ncap * sizeof(*n));
         if (!n) return;
         e->ack_now = n;
         e->cap_ack_now = ncap;
     }
-    e->ack_now[e->n_ack_now++] = msg_id;
+    e->ack_now[e->n_ack_now].task_index = task_index;
+    e->ack_now[e->n_ack_now++].msg_id = msg_id;
 }
 
 static int emit_common(gale__task_t *tk, const gale_emit_t *em, bool spout) {
@@ -283,9 +285,10 @@ static int emit_common(gale__task_t *tk, const gale_emit_t *em, bool spout) {
             if (!t) return GALE_ENOMEM;
             route(e, t);
         }
-        stat_inc(&e->stats.emitted, nt);
+        stat_inc(&e->stats.emitted, 1);
+        stat_inc(&e->stats.transferred, nt);
         if (em->msg_id && (!reliable || nt == 0)) {
-            spout_ack_now(e, *em->msg_id);
+            spout_ack_now(e, tk->index - e->tasks[0].index, *em->msg_id);
         } else if (reliable) {
             bool ins;
             gale__pend_t *p = gale__pendmap_put(&e->pending, root, &ins);
@@ -340,7 +343,13 @@ static int emit_common(gale__task_t *tk, const gale_emit_t *em, bool spout) {
         if (!t) return GALE_ENOMEM;
         route(e, t);
     }
-    stat_inc(&e->stats.emitted, nt);
+    if (tls_exec == e) {
+        stat_inc(&e->stats.emitted, 1);
+        stat_inc(&e->stats.transferred, nt);
+    } else {
+        atomic_fetch_add_explicit(&e->stats.emitted, 1, memory_order_relaxed);
+        atomic_fetch_add_explicit(&e->stats.transferred, nt, memory_order_relaxed);
+    }
     return (int)nt;
 }
 
@@ -379,14 +388,16 @@ static void ack_or_fail(gale_collector_t *c, const gale_tuple_t *ct, bool ack) {
                 send_sys(e, GALE__SYS_ACK_FAIL, tk->id, acker_task(e->rt, root), root, 0, 0, 1);
         }
     }
-    if (tls_exec == e && t->arrive_ns) {
-        stat_inc(&e->stats.latency_samples, 1);
-        stat_inc(&e->stats.execute_ns_sum, (uint64_t)(gale__now_ns() - t->arrive_ns));
+    if (tls_exec == e) {
+        if (t->arrive_ns) {
+            stat_inc(&e->stats.process_samples, 1);
+            stat_inc(&e->stats.process_ns_sum, (uint64_t)(gale__now_ns() - t->arrive_ns));
+        }
+        stat_inc(ack ? &e->stats.acked : &e->stats.failed_explicit, 1);
+    } else {
+        atomic_fetch_add_explicit(ack ? &e->stats.acked : &e->stats.failed_explicit, 1,
+                                  memory_order_relaxed);
     }
-    if (ack)
-        atomic_fetch_add_explicit(&e->stats.acked, 1, memory_order_relaxed);
-    else
-        atomic_fetch_add_explicit(&e->stats.failed_explicit, 1, memory_order_relaxed);
     foreign_leave(e, locked);
     gale__tuple_free(t);
 }
@@ -456,6 +467,14 @@ size_t gale_context_component_tasks(const gale_context_t *ctx, const char *compo
             return rt->comps[i].n_tasks;
         }
     return 0;
+}
+
+void gale_log(const gale_context_t *ctx, gale_log_level_t level, const char *fmt, ...) {
+    if ((int)level < gale__log_min_level) return;
+    va_list ap;
+    va_start(ap, fmt);
+    gale__log_vwrite(level, ctx ? ctx->task->comp->id : NULL, ctx ? ctx->task->id : 0, fmt, ap);
+    va_end(ap);
 }
 
 /* ---------- acker ---------- */
@@ -557,11 +576,19 @@ static void execute_user(gale__exec_t *e, gale_tuple_t *t) {
     gale__task_t *tk = &e->tasks[e->rt->task_index[t->dest_task]];
     const gale_bolt_t *b = e->comp->bolt;
     bool tick = t->stream->sys == GALE__SYS_TICK;
-    if (e->sample_every && ++e->sample_count % e->sample_every == 0) t->arrive_ns = gale__now_ns();
+    bool sampled = e->sample_every && ++e->sample_count % e->sample_every == 0;
+    int64_t t0 = sampled ? gale__now_ns() : 0;
+    t->arrive_ns = t0;
     e->current = t;
+    /* A plain bolt may ack (and so free) t inside execute: t is not
+     * touched after the call unless the runtime still owns it. */
     int rc = b->execute(tk->state, t, tk->coll);
     e->current = NULL;
     stat_inc(&e->stats.executed, 1);
+    if (sampled) {
+        stat_inc(&e->stats.execute_samples, 1);
+        stat_inc(&e->stats.execute_ns_sum, (uint64_t)(gale__now_ns() - t0));
+    }
     gale_collector_t *c = tk->coll;
     if (tick) {
         gale__tuple_free(t);
@@ -658,7 +685,7 @@ static void spout_loop(gale__exec_t *e) {
         }
         for (size_t i = 0; i < e->n_ack_now; i++) {
             stat_inc(&e->stats.acked, 1);
-            if (sp->ack) sp->ack(e->tasks[0].state, e->ack_now[i]);
+            if (sp->ack) sp->ack(e->tasks[e->ack_now[i].task_index].state, e->ack_now[i].msg_id);
         }
         e->n_ack_now = 0;
         int64_t now = (iter++ & 15) == 0 || n ? gale__now_ns() : 0;

@@ -335,6 +335,12 @@ int gale__rt_start(gale__rt_t *rt, char *err, size_t errlen) {
     return 0;
 }
 
+bool gale__rt_has_finite_spouts(gale__rt_t *rt) {
+    for (size_t i = 0; i < rt->n_comps; i++)
+        if (rt->comps[i].is_spout && rt->comps[i].spout->done) return true;
+    return false;
+}
+
 bool gale__rt_done(gale__rt_t *rt) {
     bool any = false;
     for (size_t i = 0; i < rt->n_execs; i++) {

@@ -122,11 +122,16 @@ gale_tuple_t *gale__tuple_from_wire(gale__pool_t *p, const gale__rstream_t *s, i
                                     int dest_task, const msgpack_object *values,
                                     const uint64_t *ids, size_t n_ids);
 
-/* Per-executor counters; written by the executor thread only, read by
- * samplers (relaxed atomics so readers never tear). */
+/* Per-executor counters (Storm's names); written by the executor thread
+ * (foreign-thread acks use atomic adds), read by samplers with relaxed
+ * loads. emitted counts emit calls, transferred the tuples sent to target
+ * tasks. Latencies are sums over sampled tuples (topology.stats.sample.rate):
+ * execute = time inside execute(), process = arrival to ack/fail,
+ * complete = spout emit to the spout's ack. */
 typedef struct gale__stats {
     _Atomic uint64_t emitted, transferred, executed, acked, failed_timeout, failed_explicit;
-    _Atomic uint64_t latency_samples, execute_ns_sum, complete_ns_sum, complete_samples;
+    _Atomic uint64_t execute_samples, execute_ns_sum, process_samples, process_ns_sum;
+    _Atomic uint64_t complete_samples, complete_ns_sum;
     _Atomic uint64_t backpressure_waits, errors;
     _Atomic uint64_t max_pending_seen; /* spouts: highest pending count */
 } gale__stats_t;
@@ -207,7 +212,10 @@ struct gale__exec {
     bool spout_active;         /* executor thread only */
     _Atomic int64_t n_pending; /* mirror of pending.count for other threads */
     atomic_bool done;          /* finite spouts: every task reports done */
-    uint64_t *ack_now;         /* spouts: msg ids to ack at once (no acking) */
+    struct {
+        int task_index; /* into tasks[] */
+        uint64_t msg_id;
+    } * ack_now; /* spouts: msg ids to ack at once (no acking or no target) */
     size_t n_ack_now, cap_ack_now;
     int64_t last_flush_ns;
 };
@@ -265,6 +273,7 @@ int gale__rt_new(gale__rt_t **out, gale__topology_t *topo, const gale_conf_t *ba
 int gale__rt_start(gale__rt_t *rt, char *err, size_t errlen);
 /** @brief True once every finite spout reports done (and at least one is finite). */
 bool gale__rt_done(gale__rt_t *rt);
+bool gale__rt_has_finite_spouts(gale__rt_t *rt);
 /** @brief Deactivate spouts, drain in-flight trees up to drain_ms, stop and
  * join every thread, close/cleanup every component. */
 void gale__rt_stop(gale__rt_t *rt, int drain_ms);

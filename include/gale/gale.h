@@ -245,6 +245,20 @@ GALE_EXPORT size_t gale_context_component_tasks(const gale_context_t *ctx, const
 GALE_EXPORT const gale_conf_t *gale_context_conf(const gale_context_t *ctx);
 GALE_EXPORT const char *gale_context_topology_name(const gale_context_t *ctx);
 
+typedef enum gale_log_level {
+    GALE_LOG_DEBUG = 0,
+    GALE_LOG_INFO,
+    GALE_LOG_WARN,
+    GALE_LOG_ERROR
+} gale_log_level_t;
+
+/**
+ * @brief Log one line as this task: `<time> <LEVEL> <process>[pid]
+ * <component>:<task> <message>`. Cheap when the level is disabled.
+ */
+GALE_EXPORT void gale_log(const gale_context_t *ctx, gale_log_level_t level, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
 /* ------------------------------------------------------------------ */
 /* Emitting                                                             */
 /* ------------------------------------------------------------------ */
@@ -353,7 +367,8 @@ typedef struct gale_spout {
 /*
  * A bolt. prepare/execute/cleanup run on the bolt's executor thread.
  * A basic bolt (basic = true) anchors every emit made during execute to
- * the input, acks the input when execute returns 0 and fails it otherwise.
+ * the input, acks the input when execute returns 0 and fails it otherwise
+ * (so it must not call gale_ack/gale_fail on its input itself).
  * A plain bolt's execute result is ignored except for logging.
  */
 typedef struct gale_bolt {

@@ -1,0 +1,292 @@
+/*
+ * file_lines.c — gale_file_lines_spout, the reliable file spout.
+ *
+ * Each task reads the file named by conf "file.path" and owns the lines
+ * whose (line_no - 1) % n_tasks equals its task index, so the tasks of
+ * the component split the file without coordinating. A line is emitted
+ * as [line_no, line] with message id line_no and kept (line_no -> text)
+ * until it is acked; a failed line goes on a replay queue that next_tuple
+ * serves before reading further, so every line is processed at least
+ * once. next_tuple emits at most one line per call, which lets
+ * topology.max.spout.pending and backpressure bound what is in flight.
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/log.h"
+#include "gale/gale.h"
+
+#define CONF_FILE_PATH "file.path"
+
+/* A kept line: key is its line_no (never 0, so 0 marks a free slot). */
+typedef struct kept {
+    uint64_t key;
+    char *text;
+    size_t len;
+} kept_t;
+
+typedef struct file_state {
+    const char *comp; /* owned by the runtime */
+    int task;
+    char *path;
+    FILE *f;
+    int index, n_tasks;
+    uint64_t line_no; /* lines read so far (all tasks' lines) */
+    uint64_t mine;    /* lines of this task read so far */
+    bool eof;
+    bool held; /* s->buf holds line line_no, not yet kept (out of memory) */
+    size_t held_len;
+    /* emitted but not yet acked: open addressing, linear probing */
+    kept_t *slots;
+    size_t cap, count;
+    /* failed ids waiting to be emitted again: a ring */
+    uint64_t *replay;
+    size_t rcap, rhead, rlen;
+    char *buf; /* getline's buffer */
+    size_t bufcap;
+} file_state_t;
+
+static size_t slot_of(const file_state_t *s, uint64_t key) {
+    uint64_t h = key * 0x9E3779B97F4A7C15ULL;
+    return (size_t)(h >> 7) & (s->cap - 1);
+}
+
+static kept_t *kept_get(file_state_t *s, uint64_t key) {
+    for (size_t i = slot_of(s, key);; i = (i + 1) & (s->cap - 1)) {
+        if (s->slots[i].key == key) return &s->slots[i];
+        if (!s->slots[i].key) return NULL;
+    }
+}
+
+static int kept_grow(file_state_t *s) {
+    size_t ncap = s->cap * 2;
+    kept_t *old = s->slots, *n = calloc(ncap, sizeof(*n));
+    if (!n) return GALE_ENOMEM;
+    size_t ocap = s->cap;
+    s->slots = n;
+    s->cap = ncap;
+    for (size_t i = 0; i < ocap; i++) {
+        if (!old[i].key) continue;
+        size_t j = slot_of(s, old[i].key);
+        while (n[j].key) j = (j + 1) & (ncap - 1);
+        n[j] = old[i];
+    }
+    free(old);
+    return 0;
+}
+
+/* Takes ownership of text on success. */
+static int kept_put(file_state_t *s, uint64_t key, char *text, size_t len) {
+    if ((s->count + 1) * 4 > s->cap * 3 && kept_grow(s)) return GALE_ENOMEM;
+    size_t i = slot_of(s, key);
+    while (s->slots[i].key && s->slots[i].key != key) i = (i + 1) & (s->cap - 1);
+    if (s->slots[i].key) {
+        free(s->slots[i].text);
+    } else {
+        s->count++;
+    }
+    s->slots[i] = (kept_t){key, text, len};
+    return 0;
+}
+
+/* Backward-shift deletion keeps probe chains intact without tombstones. */
+static void kept_del(file_state_t *s, kept_t *e) {
+    size_t i = (size_t)(e - s->slots), mask = s->cap - 1;
+    free(e->text);
+    s->count--;
+    for (size_t j = (i + 1) & mask;; j = (j + 1) & mask) {
+        if (!s->slots[j].key) break;
+        size_t home = slot_of(s, s->slots[j].key);
+        /* move j into the hole at i when its home is not in (i, j] */
+        if (((j - home) & mask) >= ((j - i) & mask)) {
+            s->slots[i] = s->slots[j];
+            i = j;
+        }
+    }
+    s->slots[i] = (kept_t){0, NULL, 0};
+}
+
+static int replay_push(file_state_t *s, uint64_t id) {
+    if (s->rlen == s->rcap) {
+        size_t ncap = s->rcap ? s->rcap * 2 : 64;
+        uint64_t *n = malloc(ncap * sizeof(*n));
+        if (!n) return GALE_ENOMEM;
+        for (size_t i = 0; i < s->rlen; i++) n[i] = s->replay[(s->rhead + i) % s->rcap];
+        free(s->replay);
+        s->replay = n;
+        s->rcap = ncap;
+        s->rhead = 0;
+    }
+    s->replay[(s->rhead + s->rlen) % s->rcap] = id;
+    s->rlen++;
+    return 0;
+}
+
+static uint64_t replay_pop(file_state_t *s) {
+    uint64_t id = s->replay[s->rhead];
+    s->rhead = (s->rhead + 1) % s->rcap;
+    s->rlen--;
+    return id;
+}
+
+static void file_declare(gale_declarer_t *d, const gale_conf_t *conf) {
+    (void)conf;
+    gale_declare(d, "line_no,line");
+}
+
+static void file_close(void *state) {
+    file_state_t *s = state;
+    if (!s) return;
+    if (s->f) fclose(s->f);
+    for (size_t i = 0; i < s->cap; i++) free(s->slots[i].text);
+    free(s->slots);
+    free(s->replay);
+    free(s->buf);
+    free(s->path);
+    free(s);
+}
+
+static int file_open(void **state, const gale_context_t *ctx, gale_spout_collector_t *c) {
+    (void)c;
+    const char *comp = gale_context_component_id(ctx);
+    int task = gale_context_task_id(ctx);
+    const char *path = gale_conf_get_str(gale_context_conf(ctx), CONF_FILE_PATH, NULL);
+    if (!path || !*path) {
+        GALE_ERROR(comp, task,
+                   "component '%s': conf " CONF_FILE_PATH
+                   " is required: set it with gale_component_conf_set_str",
+                   comp);
+        return GALE_EINVAL;
+    }
+    file_state_t *s = calloc(1, sizeof(*s));
+    if (!s) return GALE_ENOMEM;
+    s->comp = comp;
+    s->task = task;
+    s->index = gale_context_task_index(ctx);
+    s->n_tasks = (int)gale_context_component_tasks(ctx, comp, NULL);
+    if (s->n_tasks < 1) s->n_tasks = 1;
+    s->cap = 64;
+    s->slots = calloc(s->cap, sizeof(*s->slots));
+    s->path = strdup(path);
+    if (!s->slots || !s->path) {
+        file_close(s);
+        return GALE_ENOMEM;
+    }
+    s->f = fopen(path, "r");
+    if (!s->f) {
+        GALE_ERROR(comp, task, "component '%s': cannot open " CONF_FILE_PATH " '%s': %s", comp,
+                   path, strerror(errno));
+        file_close(s);
+        return GALE_EIO;
+    }
+    *state = s;
+    return 0;
+}
+
+static void emit_line(file_state_t *s, gale_spout_collector_t *c, uint64_t line_no,
+                      const kept_t *k) {
+    gale_value_t v[2] = {gale_int((int64_t)line_no), gale_strn(k->text, k->len)};
+    int rc = gale_spout_emit_id(c, NULL, v, 2, line_no);
+    if (rc < 0) {
+        /* Keep it: it goes out again on a later call. */
+        gale_spout_report_error(c, "emitting line %" PRIu64 " of '%s': %s", line_no, s->path,
+                                gale_strerror(rc));
+        replay_push(s, line_no);
+    }
+}
+
+/* Keep the line in s->buf (length len) and emit it. On out of memory the
+ * line stays held in s->buf and the next call retries it. */
+static void keep_and_emit(file_state_t *s, gale_spout_collector_t *c, uint64_t line_no,
+                          size_t len) {
+    char *text = malloc(len + 1);
+    if (text) {
+        memcpy(text, s->buf, len);
+        text[len] = '\0';
+    }
+    if (!text || kept_put(s, line_no, text, len)) {
+        free(text);
+        if (!s->held)
+            gale_spout_report_error(c, "out of memory keeping line %" PRIu64 ": will retry",
+                                    line_no);
+        s->held = true;
+        s->held_len = len;
+        return;
+    }
+    s->held = false;
+    emit_line(s, c, line_no, kept_get(s, line_no));
+}
+
+/* Read on to this task's next line and emit it. */
+static void read_own_line(file_state_t *s, gale_spout_collector_t *c) {
+    if (s->held) {
+        keep_and_emit(s, c, s->line_no, s->held_len);
+        return;
+    }
+    for (;;) {
+        errno = 0;
+        ssize_t n = getline(&s->buf, &s->bufcap, s->f);
+        if (n < 0) {
+            if (ferror(s->f))
+                gale_spout_report_error(c, "reading '%s' after line %" PRIu64 ": %s", s->path,
+                                        s->line_no, strerror(errno ? errno : EIO));
+            s->eof = true;
+            GALE_INFO(s->comp, s->task,
+                      "reached end of '%s': %" PRIu64 " lines, %" PRIu64 " of them this task's",
+                      s->path, s->line_no, s->mine);
+            return;
+        }
+        uint64_t line_no = ++s->line_no;
+        if ((line_no - 1) % (uint64_t)s->n_tasks != (uint64_t)s->index) continue;
+        s->mine++;
+        size_t len = (size_t)n;
+        if (len && s->buf[len - 1] == '\n') len--;
+        keep_and_emit(s, c, line_no, len);
+        return;
+    }
+}
+
+static void file_next(void *state, gale_spout_collector_t *c) {
+    file_state_t *s = state;
+    while (s->rlen) {
+        uint64_t id = replay_pop(s);
+        kept_t *k = kept_get(s, id);
+        if (!k) continue; /* acked after all (a late ack of an earlier emit) */
+        emit_line(s, c, id, k);
+        return;
+    }
+    if (!s->eof) read_own_line(s, c);
+}
+
+static void file_ack(void *state, uint64_t msg_id) {
+    file_state_t *s = state;
+    kept_t *k = msg_id ? kept_get(s, msg_id) : NULL;
+    if (k) kept_del(s, k);
+}
+
+static void file_fail(void *state, uint64_t msg_id, gale_fail_reason_t why) {
+    file_state_t *s = state;
+    if (!msg_id || !kept_get(s, msg_id)) return;
+    GALE_DEBUG(s->comp, s->task, "line %" PRIu64 " failed (%s): replaying it", msg_id,
+               gale_fail_reason_str(why));
+    if (replay_push(s, msg_id))
+        GALE_ERROR(s->comp, s->task, "out of memory queueing line %" PRIu64 " for replay", msg_id);
+}
+
+static bool file_done(void *state) {
+    const file_state_t *s = state;
+    return s->eof && s->rlen == 0 && s->count == 0;
+}
+
+GALE_EXPORT const gale_spout_t gale_file_lines_spout = {
+    .declare = file_declare,
+    .open = file_open,
+    .next_tuple = file_next,
+    .ack = file_ack,
+    .fail = file_fail,
+    .close = file_close,
+    .done = file_done,
+};

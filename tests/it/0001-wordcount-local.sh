@@ -1,0 +1,102 @@
+#!/usr/bin/env bash
+# 0001 — word count in local mode, exactly checked.
+#
+# A fixed-seed corpus of 50,000 lines goes through WordCountTopology with
+# the reliable file spout and a file sink, for 1 and 2 workers. What must
+# hold: the run finishes by itself (--until-done) with exit 0; every
+# (line_no, word_idx) of the corpus reaches the sink (at least once); the
+# word counts from the sink's unique (line_no, word_idx, word) triples
+# equal the corpus's; and the spout reports no failed trees.
+set -euo pipefail
+
+: "${GALE_BIN:?set GALE_BIN to the gale binary}"
+: "${GALE_BUILD:?set GALE_BUILD to the build directory}"
+LIB="$GALE_BUILD/starter/word_count.so"
+LINES=50000
+
+TMP=$(mktemp -d)
+PID=
+cleanup() {
+    if [[ -n "$PID" ]] && kill -0 "$PID" 2>/dev/null; then
+        kill -TERM -- "-$PID" 2>/dev/null || true
+        wait "$PID" 2>/dev/null || true
+    fi
+    rm -rf "$TMP"
+}
+trap 'cleanup' EXIT
+
+fail() {
+    echo "FAIL: $*" >&2
+    exit 1
+}
+
+# Lowercase words from a vocabulary of 200, 1-12 per line, single spaces.
+awk -v n="$LINES" 'BEGIN {
+    srand(42)
+    split("a b c d e f g h i j k l m n o p q r s t u v w x y z", al, " ")
+    for (i = 1; i <= 200; i++) {
+        w = ""
+        len = 2 + int(rand() * 7)
+        for (j = 0; j < len; j++) w = w al[1 + int(rand() * 26)]
+        vocab[i] = w
+    }
+    for (l = 1; l <= n; l++) {
+        k = 1 + int(rand() * 12)
+        line = vocab[1 + int(rand() * 200)]
+        for (j = 2; j <= k; j++) line = line " " vocab[1 + int(rand() * 200)]
+        print line
+    }
+}' >"$TMP/corpus"
+echo "corpus: $(wc -l <"$TMP/corpus") lines, $(wc -w <"$TMP/corpus") words"
+
+awk '{ for (i = 1; i <= NF; i++) print NR, i - 1 }' "$TMP/corpus" | sort -u >"$TMP/expected_pairs"
+tr ' ' '\n' <"$TMP/corpus" | sort | uniq -c | awk '{ print $2, $1 }' >"$TMP/expected_counts"
+
+for workers in 1 2; do
+    sink="$TMP/sink.$workers"
+    log="$TMP/log.$workers"
+    : >"$sink"
+    echo "== topology.workers=$workers"
+    start=$(date +%s.%N)
+    set +e
+    # Own process group, so cleanup can stop it and anything it started.
+    setsid timeout 100 "$GALE_BIN" local "$LIB" WordCountTopology "$TMP/corpus" "$sink" \
+        --until-done -c topology.workers="$workers" \
+        -c topology.message.timeout.secs=60 >"$log" 2>&1 &
+    PID=$!
+    wait "$PID"
+    rc=$?
+    PID=
+    set -e
+    end=$(date +%s.%N)
+    echo "run took $(awk -v a="$start" -v b="$end" 'BEGIN { printf "%.1f", b - a }') s, exit $rc"
+    if [[ $rc -ne 0 ]]; then
+        tail -n 20 "$log" >&2
+        fail "workers=$workers: gale local exited $rc (124 = still running after 100 s)"
+    fi
+
+    echo "check: every (line_no, word_idx) of the corpus is in the sink, and nothing else"
+    awk '{ print $1, $2 }' "$sink" | sort -u >"$TMP/got_pairs"
+    if ! diff -q "$TMP/expected_pairs" "$TMP/got_pairs" >/dev/null; then
+        diff "$TMP/expected_pairs" "$TMP/got_pairs" | head -n 10 >&2
+        fail "workers=$workers: sink pairs differ from the corpus" \
+            "($(wc -l <"$TMP/got_pairs") got, $(wc -l <"$TMP/expected_pairs") expected)"
+    fi
+
+    echo "check: word counts from the unique sink triples equal the corpus's"
+    sort -u "$sink" | awk '{ print $3 }' | sort | uniq -c | awk '{ print $2, $1 }' >"$TMP/got_counts"
+    if ! diff -q "$TMP/expected_counts" "$TMP/got_counts" >/dev/null; then
+        diff "$TMP/expected_counts" "$TMP/got_counts" | head -n 10 >&2
+        fail "workers=$workers: word counts differ"
+    fi
+
+    echo "check: the spout's summary shows no failed trees"
+    summary=$(grep -E ' spout emitted=[0-9]+ ' "$log" | tail -n 1 || true)
+    [[ -n "$summary" ]] || fail "workers=$workers: no summary line for component 'spout' in the log"
+    echo "  $summary"
+    [[ "$summary" == *"failed(timeout)=0 "* ]] || fail "workers=$workers: spout trees timed out"
+    [[ "$summary" == *"failed(failed)=0 "* ]] || fail "workers=$workers: spout trees failed"
+    dups=$(($(wc -l <"$sink") - $(sort -u "$sink" | wc -l)))
+    echo "  sink: $(wc -l <"$sink") lines ($dups duplicates from replays)"
+done
+echo "PASS"

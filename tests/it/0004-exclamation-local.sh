@@ -1,0 +1,67 @@
+#!/usr/bin/env bash
+# 0004 — ExclamationTopology in local mode with a file spout and a sink.
+#
+# Lines go through two plain exclamation bolts that anchor their emits and
+# ack explicitly. What must hold: the run finishes by itself
+# (--until-done) with exit 0, every input line reaches the sink with
+# "!!!!!!" appended (one "!!!" per stage) and nothing else does, and the
+# spout reports no failed trees (so the explicit anchoring and acking
+# completed every tree).
+set -euo pipefail
+
+: "${GALE_BIN:?set GALE_BIN to the gale binary}"
+: "${GALE_BUILD:?set GALE_BUILD to the build directory}"
+LIB="$GALE_BUILD/starter/exclamation.so"
+
+TMP=$(mktemp -d)
+PID=
+cleanup() {
+    if [[ -n "$PID" ]] && kill -0 "$PID" 2>/dev/null; then
+        kill -TERM -- "-$PID" 2>/dev/null || true
+        wait "$PID" 2>/dev/null || true
+    fi
+    rm -rf "$TMP"
+}
+trap 'cleanup' EXIT
+
+fail() {
+    echo "FAIL: $*" >&2
+    exit 1
+}
+
+# Distinct lines, some with spaces and punctuation, one number-only line.
+{
+    for i in $(seq 1 500); do echo "line $i: hello, world"; done
+    echo "nathan"
+    echo "42"
+} >"$TMP/in"
+
+echo "run ExclamationTopology over $(wc -l <"$TMP/in") lines"
+rc=0
+setsid timeout 60 "$GALE_BIN" local "$LIB" ExclamationTopology "$TMP/in" "$TMP/sink" \
+    --until-done >"$TMP/log" 2>&1 &
+PID=$!
+wait "$PID" || rc=$?
+PID=
+if [[ $rc -ne 0 ]]; then
+    tail -n 20 "$TMP/log" >&2
+    fail "gale local exited $rc (124 = still running after 60 s)"
+fi
+
+echo "check: every input line is in the sink with !!!!!! appended, and nothing else"
+[[ -f "$TMP/sink" ]] || fail "no sink file written"
+sed 's/$/!!!!!!/' "$TMP/in" | sort -u >"$TMP/want"
+sort -u "$TMP/sink" >"$TMP/got"
+if ! diff -q "$TMP/want" "$TMP/got" >/dev/null; then
+    diff "$TMP/want" "$TMP/got" | head -n 10 >&2
+    fail "sink differs from the exclaimed input"
+fi
+
+echo "check: the spout's summary shows no failed trees"
+summary=$(grep -E ' word emitted=[0-9]+ ' "$TMP/log" | tail -n 1 || true)
+[[ -n "$summary" ]] || fail "no summary line for component 'word' in the log"
+echo "  $summary"
+[[ "$summary" == *"failed(timeout)=0 "* ]] || fail "spout trees timed out"
+[[ "$summary" == *"failed(failed)=0 "* ]] || fail "spout trees failed"
+[[ "$summary" == *"acked=$(wc -l <"$TMP/in") "* ]] || fail "spout did not ack every line"
+echo "PASS"
