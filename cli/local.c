@@ -137,6 +137,21 @@ static void log_summary(gale__rt_t *rt) {
     }
 }
 
+/* Every 10 s: what the spouts did so far, so long runs show progress. */
+static void log_progress(gale__rt_t *rt) {
+    gale__stats_t s;
+    uint64_t emitted = 0, acked = 0, failed = 0;
+    for (size_t i = 0; i < rt->n_comps; i++) {
+        if (!rt->comps[i].is_spout) continue;
+        gale__rt_stats(rt, rt->comps[i].id, &s);
+        emitted += s.emitted;
+        acked += s.acked;
+        failed += s.failed_timeout + s.failed_explicit;
+    }
+    GALE_INFO(NULL, 0, "progress: spouts emitted=%llu acked=%llu failed=%llu",
+              (unsigned long long)emitted, (unsigned long long)acked, (unsigned long long)failed);
+}
+
 int gale__cli_local(int argc, char **argv) {
     const char *config = NULL;
     long ttl = 20;
@@ -233,6 +248,7 @@ int gale__cli_local(int argc, char **argv) {
     GALE_INFO(NULL, 0, "local mode: %s", until_done ? "until done" : "running");
     int64_t deadline = gale__now_ns() + (int64_t)ttl * 1000000000;
     const char *why = "ttl";
+    int64_t next_progress = gale__now_ns() + 10 * 1000000000LL;
     for (;;) {
         struct timespec tick = {0, 20000000};
         int sig = sigtimedwait(&sigs, NULL, &tick);
@@ -245,6 +261,10 @@ int gale__cli_local(int argc, char **argv) {
             break;
         }
         if (!until_done && gale__now_ns() >= deadline) break;
+        if (gale__now_ns() >= next_progress) {
+            next_progress += 10 * 1000000000LL;
+            log_progress(rt);
+        }
     }
     GALE_INFO(NULL, 0, "stopping (%s): deactivating spouts, draining in-flight tuples", why);
     gale__rt_stop(rt, (int)(timeout_s * 1000 < 10000 ? timeout_s * 1000 : 10000));

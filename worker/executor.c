@@ -15,6 +15,7 @@
 #include <time.h>
 
 #include "common/log.h"
+#include "common/value.h"
 #include "worker/runtime.h"
 
 #define POP_BATCH   256
@@ -194,14 +195,25 @@ static const gale__rstream_t *find_stream(const gale__rcomp_t *c, const char *id
     return NULL;
 }
 
+/* Emit errors are programming errors that repeat per tuple: log the first
+ * ten of a task, then one in 10000, so the log stays readable. */
+static bool emit_error_logged(gale__task_t *tk) {
+    uint64_t n = atomic_fetch_add_explicit(&tk->emit_errors, 1, memory_order_relaxed) + 1;
+    atomic_fetch_add_explicit(&tk->exec->stats.errors, 1, memory_order_relaxed);
+    return n <= 10 || n % 10000 == 0;
+}
+#define EMIT_ERROR(tk, ...)                                                                        \
+    do {                                                                                           \
+        if (emit_error_logged(tk)) GALE_ERROR((tk)->comp->id, (tk)->id, __VA_ARGS__);              \
+    } while (0)
+
 /* Targets of one emit; 0 or GALE_E* (logged). */
 static int choose_targets(gale__task_t *tk, const gale__rstream_t *s, size_t si,
                           const gale_emit_t *em, int *tb, size_t *nt) {
-    const char *cid = tk->comp->id;
     *nt = 0;
     if (em->direct_task > 0) {
         if (!s->def->direct) {
-            GALE_ERROR(cid, tk->id,
+            EMIT_ERROR(tk,
                        "emit_direct on stream '%s', which is not direct: declare it "
                        "with direct = true",
                        s->id);
@@ -216,14 +228,14 @@ static int choose_targets(gale__task_t *tk, const gale__rstream_t *s, size_t si,
                     return 0;
                 }
         }
-        GALE_ERROR(cid, tk->id,
+        EMIT_ERROR(tk,
                    "emit_direct to task %d, which does not subscribe to stream '%s' "
                    "with a direct grouping",
                    em->direct_task, s->id);
         return GALE_EINVAL;
     }
     if (s->def->direct) {
-        GALE_ERROR(cid, tk->id, "stream '%s' is direct: emit on it with direct_task set", s->id);
+        EMIT_ERROR(tk, "stream '%s' is direct: emit on it with direct_task set", s->id);
         return GALE_EINVAL;
     }
     for (size_t j = 0; j < s->n_subs; j++) {
@@ -253,14 +265,14 @@ static int emit_common(gale__task_t *tk, const gale_emit_t *em, bool spout) {
     size_t si;
     const gale__rstream_t *s = find_stream(tk->comp, em->stream ? em->stream : "default", &si);
     if (!s) {
-        GALE_ERROR(tk->comp->id, tk->id,
+        EMIT_ERROR(tk,
                    "emit on undeclared stream '%s': declare it in the "
                    "component's declare()",
                    em->stream ? em->stream : "default");
         return GALE_ENOENT;
     }
     if (em->n_values != s->def->n_fields) {
-        GALE_ERROR(tk->comp->id, tk->id,
+        EMIT_ERROR(tk,
                    "emit of %zu values on stream '%s', which declares %zu "
                    "fields",
                    em->n_values, s->id, s->def->n_fields);
@@ -270,6 +282,12 @@ static int emit_common(gale__task_t *tk, const gale_emit_t *em, bool spout) {
     size_t nt;
     int rc = choose_targets(tk, s, si, em, tb, &nt);
     if (rc) return rc;
+    if (tk->comp->debug) {
+        char buf[512];
+        gale_value_t all = gale_array(em->values, em->n_values);
+        gale__value_format(&all, buf, sizeof buf);
+        GALE_INFO(tk->comp->id, tk->id, "Emitting: %s %s to %zu task(s)", s->id, buf, nt);
+    }
     if (em->tasks_out)
         memcpy(em->tasks_out, tb, (nt < em->tasks_cap ? nt : em->tasks_cap) * sizeof(int));
     gale__pool_t *pool = emit_pool(e);

@@ -84,6 +84,7 @@ static int setup_components(gale__rt_t *rt, const gale_conf_t *overrides, char *
         }
         const gale_conf_t *layers[] = {rt->conf, d->conf, overrides};
         if (merged_conf(&c->conf, layers, 3)) return GALE_ENOMEM;
+        c->debug = gale_conf_get_bool(c->conf, GALE_CONF_TOPOLOGY_DEBUG, false);
         c->n_tasks = (size_t)d->tasks;
         c->tasks = malloc(c->n_tasks * sizeof(int));
         if (!c->tasks) return GALE_ENOMEM;

@@ -88,6 +88,7 @@ typedef struct gale__rcomp {
     const gale__component_t *def; /* NULL for the acker */
     const char *id;
     bool is_spout, is_acker;
+    bool debug; /* topology.debug: log every emit */
     const gale_spout_t *spout;
     const gale_bolt_t *bolt;
     gale_conf_t *conf; /* merged: base < topology < component < overrides */
@@ -183,6 +184,7 @@ typedef struct gale__task {
     struct gale_collector *coll;
     struct gale_spout_collector *scoll;
     uint64_t rng;
+    _Atomic uint64_t emit_errors; /* for rate-limited error logs */
 } gale__task_t;
 
 struct gale__exec {

@@ -15,6 +15,8 @@
 #include <stdint.h>
 #include <cmocka.h>
 #include <dlfcn.h>
+#include <pthread.h>
+#include <stdlib.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
@@ -367,6 +369,57 @@ static int dsink_execute(void *st, const gale_tuple_t *t, gale_collector_t *c) {
 const gale_bolt_t t_dsink_bolt = {
     .prepare = dsink_prepare, .execute = dsink_execute, .basic = true};
 
+/* A bolt that acks from its own thread: execute hands the tuple to a
+ * mailbox; a thread started in prepare emits anchored and acks. */
+typedef struct async_state {
+    gale__queue_t mailbox;
+    gale_collector_t *c;
+    pthread_t th;
+    atomic_bool stop;
+} async_state_t;
+static void *async_main(void *arg) {
+    async_state_t *a = arg;
+    void *buf[64];
+    while (!atomic_load(&a->stop)) {
+        size_t n = gale__queue_pop(&a->mailbox, buf, 64);
+        if (!n) gale__queue_wait(&a->mailbox, 1000);
+        for (size_t i = 0; i < n; i++) {
+            const gale_tuple_t *t = buf[i];
+            gale_emit_values(a->c, NULL, t, gale_tuple_value(t, 0), 1);
+            gale_ack(a->c, t);
+        }
+    }
+    return NULL;
+}
+static int async_prepare(void **st, const gale_context_t *ctx, gale_collector_t *c) {
+    (void)ctx;
+    async_state_t *a = calloc(1, sizeof(*a));
+    gale__queue_init(&a->mailbox, 8192);
+    a->c = c;
+    pthread_create(&a->th, NULL, async_main, a);
+    *st = a;
+    return 0;
+}
+static int async_execute(void *st, const gale_tuple_t *t, gale_collector_t *c) {
+    (void)c;
+    async_state_t *a = st;
+    void *item = (void *)t;
+    while (!gale__queue_push(&a->mailbox, &item, 1)) usleep(100);
+    return 0;
+}
+static void async_cleanup(void *st) {
+    async_state_t *a = st;
+    atomic_store(&a->stop, true);
+    gale__queue_wake(&a->mailbox);
+    pthread_join(a->th, NULL);
+    gale__queue_destroy(&a->mailbox);
+    free(a);
+}
+const gale_bolt_t t_async_bolt = {.declare = one_field,
+                                  .prepare = async_prepare,
+                                  .execute = async_execute,
+                                  .cleanup = async_cleanup};
+
 /* ---------- conditions ---------- */
 
 static int64_t want;
@@ -640,6 +693,22 @@ static void test_local_or_shuffle_stays_local(void **s) {
     assert_int_equal(cross_worker_deliveries, 0);
 }
 
+static void test_bolt_collector_from_another_thread(void **s) {
+    (void)s;
+    reset(3000);
+    gale_builder_t *b = gale_builder_new();
+    GALE_SPOUT(b, "spout", t_counting_spout, 1);
+    gale_shuffle_grouping(GALE_BOLT(b, "async", t_async_bolt, 2), "spout", NULL);
+    gale_shuffle_grouping(GALE_BOLT(b, "sink", t_sink_bolt, 1), "async", NULL);
+    gale__rt_t *rt = start(b, conf_with(1, 60));
+    want = 3000;
+    assert_true(wait_until(all_acked, 60));
+    finish(rt);
+    assert_int_equal(acked, 3000);
+    assert_int_equal(executed, 3000);
+    assert_int_equal(failed_timeout + failed_failed, 0);
+}
+
 static void test_acker_state_machine(void **s) {
     (void)s;
     gale__pendmap_t m;
@@ -709,6 +778,7 @@ int main(void) {
         cmocka_unit_test_teardown(test_direct_grouping, teardown),
         cmocka_unit_test_teardown(test_two_workers_use_codec, teardown),
         cmocka_unit_test_teardown(test_local_or_shuffle_stays_local, teardown),
+        cmocka_unit_test_teardown(test_bolt_collector_from_another_thread, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
