@@ -15,11 +15,10 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "common/builtin.h"
 #include "common/log.h"
 #include "common/value.h"
 #include "gale/gale.h"
-
-#define CONF_FILE_PATH "file.path"
 
 typedef struct sink_state {
     int fd;
@@ -34,16 +33,8 @@ static void sink_declare(gale_declarer_t *d, const gale_conf_t *conf) {
 
 static int sink_prepare(void **state, const gale_context_t *ctx, gale_collector_t *c) {
     (void)c;
-    const char *comp = gale_context_component_id(ctx);
-    int task = gale_context_task_id(ctx);
-    const char *path = gale_conf_get_str(gale_context_conf(ctx), CONF_FILE_PATH, NULL);
-    if (!path || !*path) {
-        GALE_ERROR(comp, task,
-                   "component '%s': conf " CONF_FILE_PATH
-                   " is required: set it with gale_component_conf_set_str",
-                   comp);
-        return GALE_EINVAL;
-    }
+    const char *path = gale__builtin_file_path(ctx);
+    if (!path) return GALE_EINVAL;
     sink_state_t *s = calloc(1, sizeof(*s));
     if (!s) return GALE_ENOMEM;
     s->cap = 256;
@@ -54,8 +45,7 @@ static int sink_prepare(void **state, const gale_context_t *ctx, gale_collector_
     }
     s->fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
     if (s->fd < 0) {
-        GALE_ERROR(comp, task, "component '%s': cannot open " CONF_FILE_PATH " '%s': %s", comp,
-                   path, strerror(errno));
+        gale__builtin_open_failed(ctx, path);
         free(s->buf);
         free(s);
         return GALE_EIO;
@@ -113,7 +103,7 @@ static int sink_execute(void *state, const gale_tuple_t *t, gale_collector_t *c)
         return GALE_ENOMEM;
     }
     if (write_all(s->fd, s->buf, (size_t)len)) {
-        gale_report_error(c, "write to " CONF_FILE_PATH " failed: %s: failing the tuple",
+        gale_report_error(c, "write to " GALE_BUILTIN_FILE_PATH " failed: %s: failing the tuple",
                           strerror(errno));
         gale_fail(c, t);
         return GALE_EIO;

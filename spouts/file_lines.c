@@ -16,10 +16,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/builtin.h"
 #include "common/log.h"
 #include "gale/gale.h"
-
-#define CONF_FILE_PATH "file.path"
 
 /* A kept line: key is its line_no (never 0, so 0 marks a free slot). */
 typedef struct kept {
@@ -153,14 +152,8 @@ static int file_open(void **state, const gale_context_t *ctx, gale_spout_collect
     (void)c;
     const char *comp = gale_context_component_id(ctx);
     int task = gale_context_task_id(ctx);
-    const char *path = gale_conf_get_str(gale_context_conf(ctx), CONF_FILE_PATH, NULL);
-    if (!path || !*path) {
-        GALE_ERROR(comp, task,
-                   "component '%s': conf " CONF_FILE_PATH
-                   " is required: set it with gale_component_conf_set_str",
-                   comp);
-        return GALE_EINVAL;
-    }
+    const char *path = gale__builtin_file_path(ctx);
+    if (!path) return GALE_EINVAL;
     file_state_t *s = calloc(1, sizeof(*s));
     if (!s) return GALE_ENOMEM;
     s->comp = comp;
@@ -177,8 +170,7 @@ static int file_open(void **state, const gale_context_t *ctx, gale_spout_collect
     }
     s->f = fopen(path, "r");
     if (!s->f) {
-        GALE_ERROR(comp, task, "component '%s': cannot open " CONF_FILE_PATH " '%s': %s", comp,
-                   path, strerror(errno));
+        gale__builtin_open_failed(ctx, path);
         file_close(s);
         return GALE_EIO;
     }

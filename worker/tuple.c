@@ -9,11 +9,12 @@
 #include "common/value.h"
 #include "worker/runtime.h"
 
-gale_tuple_t *gale__tuple_new(gale__pool_t *p, const gale__rstream_t *s, int src_task,
-                              int dest_task, const gale_value_t *vals, size_t n,
-                              const uint64_t *ids, size_t n_ids) {
-    size_t extra = 0;
-    for (size_t i = 0; i < n; i++) extra += gale__value_extra_size(&vals[i]);
+/* Allocate a tuple with room for n values, n_ids id pairs and `extra`
+ * payload bytes, fill its header and ids; *cursor is where the payload
+ * goes. NULL on out of memory. */
+static gale_tuple_t *tuple_alloc(gale__pool_t *p, const gale__rstream_t *s, int src_task,
+                                 int dest_task, size_t n, const uint64_t *ids, size_t n_ids,
+                                 size_t extra, char **cursor) {
     size_t size =
         sizeof(gale_tuple_t) + n * sizeof(gale_value_t) + n_ids * 2 * sizeof(uint64_t) + extra;
     gale_tuple_t *t = gale__pool_alloc(p, size);
@@ -27,7 +28,18 @@ gale_tuple_t *gale__tuple_new(gale__pool_t *p, const gale__rstream_t *s, int src
     t->arrive_ns = 0;
     t->ids = (uint64_t *)(t->values + n);
     if (n_ids) memcpy(t->ids, ids, n_ids * 2 * sizeof(uint64_t));
-    char *cursor = (char *)(t->ids + 2 * n_ids);
+    *cursor = (char *)(t->ids + 2 * n_ids);
+    return t;
+}
+
+gale_tuple_t *gale__tuple_new(gale__pool_t *p, const gale__rstream_t *s, int src_task,
+                              int dest_task, const gale_value_t *vals, size_t n,
+                              const uint64_t *ids, size_t n_ids) {
+    size_t extra = 0;
+    for (size_t i = 0; i < n; i++) extra += gale__value_extra_size(&vals[i]);
+    char *cursor;
+    gale_tuple_t *t = tuple_alloc(p, s, src_task, dest_task, n, ids, n_ids, extra, &cursor);
+    if (!t) return NULL;
     for (size_t i = 0; i < n; i++) gale__value_copy(&t->values[i], &vals[i], &cursor);
     return t;
 }
@@ -91,20 +103,9 @@ gale_tuple_t *gale__tuple_from_wire(gale__pool_t *p, const gale__rstream_t *s, i
         if (x < 0) return NULL;
         extra += (size_t)x;
     }
-    size_t size =
-        sizeof(gale_tuple_t) + n * sizeof(gale_value_t) + n_ids * 2 * sizeof(uint64_t) + extra;
-    gale_tuple_t *t = gale__pool_alloc(p, size);
+    char *cursor;
+    gale_tuple_t *t = tuple_alloc(p, s, src_task, dest_task, n, ids, n_ids, extra, &cursor);
     if (!t) return NULL;
-    t->stream = s;
-    t->src_task = src_task;
-    t->dest_task = dest_task;
-    t->n_values = (uint32_t)n;
-    t->n_ids = (uint32_t)n_ids;
-    atomic_init(&t->ack_val, 0);
-    t->arrive_ns = 0;
-    t->ids = (uint64_t *)(t->values + n);
-    if (n_ids) memcpy(t->ids, ids, n_ids * 2 * sizeof(uint64_t));
-    char *cursor = (char *)(t->ids + 2 * n_ids);
     for (size_t i = 0; i < n; i++)
         gale__value_from_msgpack(&t->values[i], &values->via.array.ptr[i], &cursor);
     return t;

@@ -7,28 +7,10 @@
 # (line_no, word_idx) of the corpus reaches the sink (at least once); the
 # word counts from the sink's unique (line_no, word_idx, word) triples
 # equal the corpus's; and the spout reports no failed trees.
-set -euo pipefail
-
-: "${GALE_BIN:?set GALE_BIN to the gale binary}"
-: "${GALE_BUILD:?set GALE_BUILD to the build directory}"
+# shellcheck source=tests/it/lib.sh
+source "$(dirname "$0")/lib.sh"
 LIB="$GALE_BUILD/starter/word_count.so"
 LINES=50000
-
-TMP=$(mktemp -d)
-PID=
-cleanup() {
-    if [[ -n "$PID" ]] && kill -0 "$PID" 2>/dev/null; then
-        kill -TERM -- "-$PID" 2>/dev/null || true
-        wait "$PID" 2>/dev/null || true
-    fi
-    rm -rf "$TMP"
-}
-trap 'cleanup' EXIT
-
-fail() {
-    echo "FAIL: $*" >&2
-    exit 1
-}
 
 # Lowercase words from a vocabulary of 200, 1-12 per line, single spaces.
 awk -v n="$LINES" 'BEGIN {

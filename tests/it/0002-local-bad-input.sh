@@ -6,23 +6,10 @@
 # unknown component, an entry that never calls gale_submit) what must
 # hold: a nonzero exit, exactly one line on stderr naming the problem,
 # and no "local mode:" line (the runtime never started).
-set -euo pipefail
-
-: "${GALE_BIN:?set GALE_BIN to the gale binary}"
-: "${GALE_BUILD:?set GALE_BUILD to the build directory}"
+# shellcheck source=tests/it/lib.sh
+source "$(dirname "$0")/lib.sh"
 WC="$GALE_BUILD/starter/word_count.so"
 BAD="$GALE_BUILD/tests/topo_bad.so"
-
-TMP=$(mktemp -d)
-PID=
-cleanup() {
-    if [[ -n "$PID" ]] && kill -0 "$PID" 2>/dev/null; then
-        kill -TERM -- "-$PID" 2>/dev/null || true
-        wait "$PID" 2>/dev/null || true
-    fi
-    rm -rf "$TMP"
-}
-trap 'cleanup' EXIT
 
 failures=0
 # expect_refused TITLE PATTERN ARGS...: PATTERN is an extended regex the

@@ -6,26 +6,8 @@
 # the installed `gale local ... --until-done`. What must hold: the
 # installed binary runs from its prefix as is (no LD_LIBRARY_PATH), the
 # topology builds, the run exits 0 and the file sink has all 100 lines.
-set -euo pipefail
-
-: "${GALE_BIN:?set GALE_BIN to the gale binary}"
-: "${GALE_BUILD:?set GALE_BUILD to the build directory}"
-
-TMP=$(mktemp -d)
-PID=
-cleanup() {
-    if [[ -n "$PID" ]] && kill -0 "$PID" 2>/dev/null; then
-        kill -TERM -- "-$PID" 2>/dev/null || true
-        wait "$PID" 2>/dev/null || true
-    fi
-    rm -rf "$TMP"
-}
-trap 'cleanup' EXIT
-
-fail() {
-    echo "FAIL: $*" >&2
-    exit 1
-}
+# shellcheck source=tests/it/lib.sh
+source "$(dirname "$0")/lib.sh"
 
 PREFIX="$TMP/prefix"
 echo "install into $PREFIX"

@@ -7,27 +7,9 @@
 # "!!!!!!" appended (one "!!!" per stage) and nothing else does, and the
 # spout reports no failed trees (so the explicit anchoring and acking
 # completed every tree).
-set -euo pipefail
-
-: "${GALE_BIN:?set GALE_BIN to the gale binary}"
-: "${GALE_BUILD:?set GALE_BUILD to the build directory}"
+# shellcheck source=tests/it/lib.sh
+source "$(dirname "$0")/lib.sh"
 LIB="$GALE_BUILD/starter/exclamation.so"
-
-TMP=$(mktemp -d)
-PID=
-cleanup() {
-    if [[ -n "$PID" ]] && kill -0 "$PID" 2>/dev/null; then
-        kill -TERM -- "-$PID" 2>/dev/null || true
-        wait "$PID" 2>/dev/null || true
-    fi
-    rm -rf "$TMP"
-}
-trap 'cleanup' EXIT
-
-fail() {
-    echo "FAIL: $*" >&2
-    exit 1
-}
 
 # Distinct lines, some with spaces and punctuation, one number-only line.
 {
