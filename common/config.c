@@ -854,8 +854,8 @@ static int load_mapping(gale_conf_t *scratch, yaml_document_t *doc, yaml_node_t 
 
 int gale__conf_load_yaml(gale_conf_t *out, const char *path, char *err, size_t errlen) {
     if (!out || !path) return GALE_EINVAL;
-    char *text;
-    size_t len;
+    char *text = NULL;
+    size_t len = 0;
     int rc = read_file(path, &text, &len, err, errlen);
     if (rc) return rc;
     yaml_parser_t p;

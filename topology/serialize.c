@@ -389,7 +389,7 @@ static int get_grouping(dec_t *d, const msgpack_object *o, gale__grouping_t *out
 
 static int dec_stream(dec_t *d, const msgpack_object *o, gale__stream_t *s) {
     static const char *const keys[] = {"id", "direct", "fields"};
-    const msgpack_object *v[3];
+    const msgpack_object *v[3] = {0};
     int rc = map_fields(d, o, "stream", keys, 3, v);
     if (!rc) rc = get_str(d, v[0], "id", &s->id);
     if (!rc) rc = get_bool(d, v[1], "direct", &s->direct);
@@ -399,7 +399,7 @@ static int dec_stream(dec_t *d, const msgpack_object *o, gale__stream_t *s) {
 
 static int dec_input(dec_t *d, const msgpack_object *o, gale__input_t *in) {
     static const char *const keys[] = {"source", "stream", "grouping", "fields", "custom"};
-    const msgpack_object *v[5];
+    const msgpack_object *v[5] = {0};
     int rc = map_fields(d, o, "input", keys, 5, v);
     if (!rc) rc = get_str(d, v[0], "source", &in->source);
     if (!rc) rc = get_str(d, v[1], "stream", &in->stream);
@@ -413,7 +413,7 @@ static int dec_input(dec_t *d, const msgpack_object *o, gale__input_t *in) {
 static int dec_component(dec_t *d, const msgpack_object *o, gale__component_t *c) {
     static const char *const keys[] = {"id",         "spout", "symbol",  "parallelism", "tasks",
                                        "first_task", "conf",  "streams", "inputs"};
-    const msgpack_object *v[9];
+    const msgpack_object *v[9] = {0};
     int rc = map_fields(d, o, "component", keys, 9, v);
     if (!rc) rc = get_str(d, v[0], "id", &c->id);
     if (!rc) {
@@ -487,7 +487,7 @@ static int check_tasks(dec_t *d, gale__topology_t *t) {
 
 static int dec_topology(dec_t *d, const msgpack_object *o, gale__topology_t *t) {
     static const char *const keys[] = {"name", "conf", "components"};
-    const msgpack_object *v[3];
+    const msgpack_object *v[3] = {0};
     int rc = map_fields(d, o, "the topology", keys, 3, v);
     if (!rc) rc = get_str(d, v[0], "name", &t->name);
     if (!rc) rc = get_conf(d, v[1], &t->conf);
