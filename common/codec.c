@@ -199,7 +199,7 @@ static const char *scan_msgpack(const unsigned char *buf, size_t len, size_t *us
 }
 
 int gale__msgpack_unpack_whole(const void *buf, size_t len, msgpack_unpacked *u, const char *what,
-                        char *err, size_t errlen) {
+                               char *err, size_t errlen) {
     size_t used = 0;
     const char *why = buf ? scan_msgpack(buf, len, &used) : "empty";
     if (why) return proto_err(err, errlen, "%s: malformed msgpack (%s)", what, why);
