@@ -22,6 +22,7 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+#include <zmq.h>
 
 #include "common/codec.h"
 #include "common/config.h"
@@ -709,6 +710,100 @@ static void test_bolt_collector_from_another_thread(void **s) {
     assert_int_equal(failed_timeout + failed_failed, 0);
 }
 
+/* Cross-worker backpressure: a slow bolt in one worker throttles a
+ * firehose spout in the other through the credit window; memory stays
+ * under a bound computed from the queue, lane and window sizes. */
+static void test_backpressure_across_workers(void **s) {
+    (void)s;
+    reset(0);
+    gale_builder_t *b = gale_builder_new();
+    GALE_SPOUT(b, "spout", t_hose_spout, 1);
+    gale_shuffle_grouping(GALE_BOLT(b, "bolt", t_sleepy_bolt, 1), "spout", NULL);
+    gale_conf_t *c = conf_with(2, 60);
+    gale_conf_set_int(c, GALE_CONF_TOPOLOGY_EXECUTOR_RECEIVE_BUFFER_SIZE, 1024);
+    gale_conf_set_int(c, GALE_CONF_TOPOLOGY_TRANSFER_BUFFER_SIZE, 1024);
+    gale_conf_set_int(c, GALE_CONF_TOPOLOGY_ACKER_EXECUTORS, 0);
+    int64_t before = gale_mem_in_use();
+    gale__rt_t *rt = start(b, c);
+    assert_ptr_not_equal(rt->execs[0].worker, rt->execs[1].worker);
+    /* queues and lanes (2 workers x 2 executors each way) + tuples that can
+     * be alive: bolt queue, lane, credit window (1024), receive overflow,
+     * batches + a chunk of slack per pool (executors, foreign, receive) */
+    size_t qcap = 1024, lane = 1024, window = 1024, batch = 256;
+    int64_t bound = (int64_t)(4 * qcap * sizeof(gale__slot_t) + 4 * lane * sizeof(gale__slot_t) +
+                              (qcap + lane + 2 * window + 2 * batch) * 128 + 8 * 65536);
+    mem_peak = 0;
+    want = 5000;
+    int64_t deadline = gale__now_ns() + 30 * 1000000000LL;
+    while (atomic_load(&executed) < want && gale__now_ns() < deadline) {
+        int64_t m = gale_mem_in_use() - before;
+        if (m > mem_peak) mem_peak = m;
+        usleep(1000);
+    }
+    finish(rt);
+    assert_true(executed >= want);
+    if (mem_peak > bound)
+        fprintf(stderr, "mem peak %lld > bound %lld\n", (long long)mem_peak, (long long)bound);
+    assert_true(mem_peak <= bound);
+    assert_true(emitted <= executed + (int64_t)(qcap + lane + 2 * window + 2 * batch) + 64);
+}
+
+/* Garbage on a worker's data socket is logged and dropped; the worker
+ * keeps running and every tree still completes. */
+static void send_frames(void *sock, const void *a, size_t na, const void *b, size_t nb) {
+    zmq_send(sock, a, na, b ? ZMQ_SNDMORE : 0);
+    if (b) zmq_send(sock, b, nb, 0);
+}
+
+static void test_garbage_on_the_wire(void **s) {
+    (void)s;
+    reset(2000);
+    gale_builder_t *b = gale_builder_new();
+    GALE_SPOUT(b, "spout", t_counting_spout, 1);
+    gale_shuffle_grouping(GALE_BOLT(b, "sink", t_sink_bolt, 2), "spout", NULL);
+    gale__rt_t *rt = start(b, conf_with(2, 60));
+    char ep[96];
+    snprintf(ep, sizeof ep, "inproc://gale-%p-w%d", (void *)rt, 0);
+    void *push = zmq_socket(rt->zctx, ZMQ_PUSH);
+    int linger = 0;
+    zmq_setsockopt(push, ZMQ_LINGER, &linger, sizeof linger);
+    assert_int_equal(zmq_connect(push, ep), 0);
+    msgpack_sbuffer hdr;
+    msgpack_sbuffer_init(&hdr);
+    gale__wire_header_pack(&hdr, GALE_WIRE_BATCH);
+    const char junk[] = "\xdd\xff\xff\xff\xffjunk";
+    send_frames(push, junk, sizeof junk, NULL, 0);            /* one frame */
+    send_frames(push, junk, sizeof junk, junk, sizeof junk);  /* bad header */
+    send_frames(push, hdr.data, hdr.size, junk, sizeof junk); /* bad body */
+    /* a well-formed batch for a task that does not exist */
+    gale__batch_encoder_t enc;
+    gale__batch_encoder_init(&enc);
+    gale__batch_begin(&enc);
+    gale_value_t v = gale_int(1);
+    gale__wire_tuple_t wt = {.dest_task = 999,
+                             .stream = "default",
+                             .stream_len = 7,
+                             .src_task = 1,
+                             .values = &v,
+                             .n_values = 1};
+    assert_int_equal(gale__batch_add(&enc, &wt), 0);
+    gale__batch_end(&enc);
+    send_frames(push, hdr.data, hdr.size, enc.sb.data, enc.sb.size);
+    msgpack_sbuffer hdr2;
+    msgpack_sbuffer_init(&hdr2);
+    gale__wire_header_pack(&hdr2, "credit");
+    send_frames(push, hdr2.data, hdr2.size, junk, sizeof junk); /* bad credit */
+    zmq_close(push);
+    gale__batch_encoder_destroy(&enc);
+    msgpack_sbuffer_destroy(&hdr);
+    msgpack_sbuffer_destroy(&hdr2);
+    want = 2000;
+    assert_true(wait_until(all_acked, 60));
+    finish(rt);
+    assert_int_equal(acked, 2000);
+    assert_int_equal(executed, 2000);
+}
+
 static void test_acker_state_machine(void **s) {
     (void)s;
     gale__pendmap_t m;
@@ -779,6 +874,8 @@ int main(void) {
         cmocka_unit_test_teardown(test_two_workers_use_codec, teardown),
         cmocka_unit_test_teardown(test_local_or_shuffle_stays_local, teardown),
         cmocka_unit_test_teardown(test_bolt_collector_from_another_thread, teardown),
+        cmocka_unit_test_teardown(test_backpressure_across_workers, teardown),
+        cmocka_unit_test_teardown(test_garbage_on_the_wire, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
