@@ -124,16 +124,25 @@ static void usage_local(void) {
                     "  --                end of gale options\n");
 }
 
+static double mean_us(uint64_t ns_sum, uint64_t samples) {
+    return samples ? (double)ns_sum / (double)samples / 1000.0 : 0.0;
+}
+
 static void log_summary(gale__rt_t *rt) {
     for (size_t i = 0; i < rt->n_comps; i++) {
         gale__stats_t s;
         gale__rt_stats(rt, rt->comps[i].id, &s);
         GALE_INFO(rt->comps[i].id, 0,
-                  "emitted=%llu executed=%llu acked=%llu failed(timeout)=%llu "
-                  "failed(failed)=%llu backpressure_waits=%llu",
-                  (unsigned long long)s.emitted, (unsigned long long)s.executed,
-                  (unsigned long long)s.acked, (unsigned long long)s.failed_timeout,
-                  (unsigned long long)s.failed_explicit, (unsigned long long)s.backpressure_waits);
+                  "emitted=%llu transferred=%llu executed=%llu acked=%llu failed(timeout)=%llu "
+                  "failed(failed)=%llu backpressure_waits=%llu execute_us=%.1f process_us=%.1f "
+                  "complete_us=%.1f",
+                  (unsigned long long)s.emitted, (unsigned long long)s.transferred,
+                  (unsigned long long)s.executed, (unsigned long long)s.acked,
+                  (unsigned long long)s.failed_timeout, (unsigned long long)s.failed_explicit,
+                  (unsigned long long)s.backpressure_waits,
+                  mean_us(s.execute_ns_sum, s.execute_samples),
+                  mean_us(s.process_ns_sum, s.process_samples),
+                  mean_us(s.complete_ns_sum, s.complete_samples));
     }
 }
 
