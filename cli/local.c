@@ -236,7 +236,6 @@ int gale__cli_local(int argc, char **argv) {
     sigaddset(&sigs, SIGTERM);
     pthread_sigmask(SIG_BLOCK, &sigs, NULL);
 
-    int64_t timeout_s = gale_conf_get_int(topo->conf, GALE_CONF_TOPOLOGY_MESSAGE_TIMEOUT_SECS, 30);
     if (gale__rt_new(&rt, topo, base, overrides, resolve_symbol, lib, err, sizeof err)) {
         fprintf(stderr, "gale: %s\n", err);
         goto out;
@@ -276,6 +275,9 @@ int gale__cli_local(int argc, char **argv) {
         }
     }
     GALE_INFO(NULL, 0, "stopping (%s): deactivating spouts, draining in-flight tuples", why);
+    /* drain for at most the message timeout (capped): trees still in
+     * flight then would time out anyway */
+    int64_t timeout_s = gale_conf_get_int(rt->conf, GALE_CONF_TOPOLOGY_MESSAGE_TIMEOUT_SECS, 30);
     gale__rt_stop(rt, (int)(timeout_s * 1000 < 10000 ? timeout_s * 1000 : 10000));
     log_summary(rt);
     GALE_INFO(NULL, 0, "stopped");

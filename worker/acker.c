@@ -12,7 +12,6 @@
  */
 #include "worker/runtime.h"
 
-enum { PEND_INIT = 1, PEND_FAILED = 2 };
 
 int gale__acker_apply(gale__pendmap_t *m, uint32_t gen, int sys, uint64_t root, uint64_t val,
                       int32_t spout_task, int32_t *to_task) {
@@ -23,7 +22,7 @@ int gale__acker_apply(gale__pendmap_t *m, uint32_t gen, int sys, uint64_t root, 
         if (!p) return -1;
         p->gen = gen;
         *to_task = p->task;
-        return (p->flags & PEND_INIT) ? GALE__SYS_SPOUT_RESET : -1;
+        return (p->flags & GALE__PEND_INIT) ? GALE__SYS_SPOUT_RESET : -1;
     }
     p = gale__pendmap_put(m, root, &ins);
     if (!p) return -1; /* out of memory: the tree times out at the spout */
@@ -31,16 +30,16 @@ int gale__acker_apply(gale__pendmap_t *m, uint32_t gen, int sys, uint64_t root, 
     if (sys == GALE__SYS_ACK_INIT) {
         p->a ^= val;
         p->task = spout_task;
-        p->flags |= PEND_INIT;
+        p->flags |= GALE__PEND_INIT;
     } else if (sys == GALE__SYS_ACK_ACK) {
         p->a ^= val;
     } else if (sys == GALE__SYS_ACK_FAIL) {
-        p->flags |= PEND_FAILED;
+        p->flags |= GALE__PEND_FAILED;
     } else {
         return -1;
     }
-    if (!(p->flags & PEND_INIT)) return -1;
-    int out = (p->flags & PEND_FAILED) ? GALE__SYS_SPOUT_FAIL
+    if (!(p->flags & GALE__PEND_INIT)) return -1;
+    int out = (p->flags & GALE__PEND_FAILED) ? GALE__SYS_SPOUT_FAIL
               : p->a == 0              ? GALE__SYS_SPOUT_ACK
                                        : -1;
     if (out >= 0) {

@@ -14,13 +14,14 @@
 #include <string.h>
 #include <time.h>
 
+#include "common/codec.h"
 #include "common/log.h"
 #include "common/value.h"
 #include "worker/runtime.h"
 
 #define POP_BATCH   256
 #define MAX_TARGETS 1024
-#define MAX_ROOTS   64
+#define MAX_ROOTS   GALE_WIRE_MAX_IDS /* a tuple must fit on the wire */
 enum { STATE_RUNNING = 0, STATE_DRAINING = 1, STATE_STOPPING = 2 };
 
 struct gale_collector {
@@ -68,10 +69,16 @@ static void backoff(unsigned *round) {
     (*round)++;
 }
 
-void gale__deliver_blocking(gale__queue_t *q, gale_tuple_t *t) {
+void gale__deliver_blocking(gale__rt_t *rt, gale__queue_t *q, gale_tuple_t *t) {
     unsigned round = 0;
     void *item = t;
-    while (gale__queue_push(q, &item, 1) == 0) backoff(&round);
+    while (gale__queue_push(q, &item, 1) == 0) {
+        if (atomic_load_explicit(&rt->state, memory_order_relaxed) == STATE_STOPPING) {
+            gale__tuple_free(t); /* nobody consumes any more */
+            return;
+        }
+        backoff(&round);
+    }
 }
 
 /* Push lane's outgoing batch. A bolt (block = true) waits while the lane
@@ -122,7 +129,8 @@ static int out_append(gale__exec_t *e, int lane, gale_tuple_t *t) {
     }
     if (ob->n == 0) e->dirty[e->n_dirty++] = lane;
     ob->items[ob->n++] = t;
-    if (ob->n >= e->rt->producer_batch && flush_lane(e, lane, !e->comp->is_spout)) {
+    /* While opening, consumers are not running yet: only collect. */
+    if (ob->n >= e->rt->producer_batch && !e->opening && flush_lane(e, lane, !e->comp->is_spout)) {
         /* drained: drop it from the dirty list (it is usually the last) */
         for (size_t i = e->n_dirty; i-- > 0;)
             if (e->dirty[i] == lane) {
@@ -140,11 +148,22 @@ static void route(gale__exec_t *e, gale_tuple_t *t) {
     if (tls_exec == e) {
         if (out_append(e, lane, t) == 0) return;
     }
-    gale__deliver_blocking(lane_queue(e->worker, lane), t);
+    gale__deliver_blocking(e->rt, lane_queue(e->worker, lane), t);
+}
+
+/* Side 0 is the executor's own thread, side 1 any other thread (under
+ * foreign_lock): each side has its own pool, groupers, rng and counters,
+ * so the two never share mutable state. */
+static inline int side(const gale__exec_t *e) {
+    return tls_exec == e ? 0 : 1;
 }
 
 static gale__pool_t *emit_pool(gale__exec_t *e) {
-    return tls_exec == e ? &e->pool : &e->foreign_pool;
+    return side(e) ? &e->foreign_pool : &e->pool;
+}
+
+static gale__stats_t *side_stats(gale__exec_t *e) {
+    return side(e) ? &e->foreign_stats : &e->stats;
 }
 
 /* now: skip the outgoing batch (a reset from inside a long execute must
@@ -160,7 +179,7 @@ static void send_sys_now(gale__exec_t *e, int sys, int src_task, int dest_task, 
         return;
     }
     if (now)
-        gale__deliver_blocking(lane_queue(e->worker, e->rt->task_exec[dest_task]), t);
+        gale__deliver_blocking(e->rt, lane_queue(e->worker, e->rt->task_exec[dest_task]), t);
     else
         route(e, t);
 }
@@ -207,6 +226,27 @@ static bool emit_error_logged(gale__task_t *tk) {
         if (emit_error_logged(tk)) GALE_ERROR((tk)->comp->id, (tk)->id, __VA_ARGS__);              \
     } while (0)
 
+/* A custom grouping is user code: keep only the task ids it returned that
+ * are tasks of the subscriber (sorted: binary search), log the others. */
+static size_t keep_subscribed(gale__task_t *tk, const gale__rstream_t *s, size_t sub, int *ids,
+                              size_t n) {
+    const gale__rcomp_t *tc = s->subs[sub].target;
+    size_t kept = 0;
+    for (size_t i = 0; i < n; i++) {
+        size_t lo = 0, hi = tc->n_tasks;
+        while (lo < hi) {
+            size_t mid = (lo + hi) / 2;
+            if (tc->tasks[mid] < ids[i]) lo = mid + 1;
+            else hi = mid;
+        }
+        if (lo < tc->n_tasks && tc->tasks[lo] == ids[i]) ids[kept++] = ids[i];
+        else
+            EMIT_ERROR(tk, "custom grouping to '%s' chose task %d, which is not one of its "
+                       "tasks: dropped (choose() must return ids from targets)", tc->id, ids[i]);
+    }
+    return kept;
+}
+
 /* Targets of one emit; 0 or GALE_E* (logged). */
 static int choose_targets(gale__task_t *tk, const gale__rstream_t *s, size_t si,
                           const gale_emit_t *em, int *tb, size_t *nt) {
@@ -239,10 +279,17 @@ static int choose_targets(gale__task_t *tk, const gale__rstream_t *s, size_t si,
         return GALE_EINVAL;
     }
     for (size_t j = 0; j < s->n_subs; j++) {
-        gale__grouper_t *g = tk->groupers[si][j];
+        gale__grouper_t *g = tk->groupers[side(tk->exec)][si][j];
         if (!g) continue; /* direct subscription */
-        size_t k = gale__grouper_choose(g, em->values, em->n_values, tb + *nt, MAX_TARGETS - *nt);
-        *nt += k < MAX_TARGETS - *nt ? k : MAX_TARGETS - *nt;
+        size_t room = MAX_TARGETS - *nt;
+        size_t k = gale__grouper_choose(g, em->values, em->n_values, tb + *nt, room);
+        if (k > room) {
+            EMIT_ERROR(tk, "emit on stream '%s' has more than %d targets: the rest are dropped",
+                       s->id, MAX_TARGETS);
+            k = room;
+        }
+        if (g->kind == GALE_GROUPING_CUSTOM) k = keep_subscribed(tk, s, j, tb + *nt, k);
+        *nt += k;
     }
     return 0;
 }
@@ -294,9 +341,9 @@ static int emit_common(gale__task_t *tk, const gale_emit_t *em, bool spout) {
 
     if (spout) {
         bool reliable = em->msg_id && rt->acking;
-        uint64_t root = reliable ? gale__rng_next(&tk->rng) : 0, x = 0;
+        uint64_t root = reliable ? gale__rng_next(&tk->rng[side(e)]) : 0, x = 0;
         for (size_t i = 0; i < nt; i++) {
-            uint64_t ids[2] = {root, gale__rng_next(&tk->rng)};
+            uint64_t ids[2] = {root, gale__rng_next(&tk->rng[side(e)])};
             x ^= ids[1];
             gale_tuple_t *t = gale__tuple_new(pool, s, tk->id, tb[i], em->values, em->n_values, ids,
                                               reliable ? 1 : 0);
@@ -314,6 +361,7 @@ static int emit_common(gale__task_t *tk, const gale_emit_t *em, bool spout) {
             p->a = *em->msg_id;
             p->gen = e->gen;
             p->task = tk->id;
+            tk->pending++;
             if (e->sample_every && ++e->sample_count % e->sample_every == 0) p->t0 = gale__now_ns();
             atomic_store_explicit(&e->n_pending, (int64_t)e->pending.count, memory_order_relaxed);
             send_sys(e, GALE__SYS_ACK_INIT, tk->id, acker_task(rt, root), root, x, (uint64_t)tk->id,
@@ -340,14 +388,22 @@ static int emit_common(gale__task_t *tk, const gale_emit_t *em, bool spout) {
             for (size_t a = 0; a < na; a++) {
                 gale_tuple_t *an = (gale_tuple_t *)anchors[a];
                 if (!an->n_ids) continue;
-                uint64_t edge = gale__rng_next(&tk->rng);
+                uint64_t edge = gale__rng_next(&tk->rng[side(e)]);
                 atomic_fetch_xor_explicit(&an->ack_val, edge, memory_order_relaxed);
                 for (size_t r = 0; r < an->n_ids; r++) {
                     uint64_t root = an->ids[2 * r];
                     size_t k = 0;
                     while (k < nids && ids[2 * k] != root) k++;
                     if (k == nids) {
-                        if (nids == MAX_ROOTS) continue;
+                        if (nids == MAX_ROOTS) {
+                            /* cannot carry this tree: fail it now rather
+                             * than let it hang until its timeout */
+                            EMIT_ERROR(tk, "emit anchored to more than %d tuple trees: tree %llx "
+                                       "is failed", MAX_ROOTS, (unsigned long long)root);
+                            send_sys(e, GALE__SYS_ACK_FAIL, tk->id, acker_task(rt, root), root,
+                                     0, 0, 1);
+                            continue;
+                        }
                         ids[2 * k] = root;
                         ids[2 * k + 1] = 0;
                         nids++;
@@ -361,13 +417,8 @@ static int emit_common(gale__task_t *tk, const gale_emit_t *em, bool spout) {
         if (!t) return GALE_ENOMEM;
         route(e, t);
     }
-    if (tls_exec == e) {
-        stat_inc(&e->stats.emitted, 1);
-        stat_inc(&e->stats.transferred, nt);
-    } else {
-        atomic_fetch_add_explicit(&e->stats.emitted, 1, memory_order_relaxed);
-        atomic_fetch_add_explicit(&e->stats.transferred, nt, memory_order_relaxed);
-    }
+    stat_inc(&side_stats(e)->emitted, 1);
+    stat_inc(&side_stats(e)->transferred, nt);
     return (int)nt;
 }
 
@@ -406,16 +457,12 @@ static void ack_or_fail(gale_collector_t *c, const gale_tuple_t *ct, bool ack) {
                 send_sys(e, GALE__SYS_ACK_FAIL, tk->id, acker_task(e->rt, root), root, 0, 0, 1);
         }
     }
-    if (tls_exec == e) {
-        if (t->arrive_ns) {
-            stat_inc(&e->stats.process_samples, 1);
-            stat_inc(&e->stats.process_ns_sum, (uint64_t)(gale__now_ns() - t->arrive_ns));
-        }
-        stat_inc(ack ? &e->stats.acked : &e->stats.failed_explicit, 1);
-    } else {
-        atomic_fetch_add_explicit(ack ? &e->stats.acked : &e->stats.failed_explicit, 1,
-                                  memory_order_relaxed);
+    gale__stats_t *st = side_stats(e);
+    if (t->arrive_ns) {
+        stat_inc(&st->process_samples, 1);
+        stat_inc(&st->process_ns_sum, (uint64_t)(gale__now_ns() - t->arrive_ns));
     }
+    stat_inc(ack ? &st->acked : &st->failed_explicit, 1);
     foreign_leave(e, locked);
     gale__tuple_free(t);
 }
@@ -520,16 +567,21 @@ static void acker_handle(gale__exec_t *e, gale_tuple_t *t) {
 /* ---------- rotation (timeouts) ---------- */
 
 /* Advance the generation; entries two generations old expire: they were
- * inserted between T and 2T ago. Spouts fail them with "timeout". */
+ * inserted between T and 2T ago. Spouts fail them with "timeout". With
+ * timeouts disabled only the acker rotates (every 30 s), and only to drop
+ * entries whose init never came (late acks of a tree that already
+ * failed), so its map cannot grow without bound. */
 static void rotate(gale__exec_t *e) {
     e->gen++;
     if (e->gen < 2) return;
     uint32_t limit = e->gen - 2;
+    bool orphans_only = e->rt->timeout_ns == 0;
     size_t n = 0, cap = 0;
     uint64_t(*expired)[3] = NULL;
     for (size_t i = 0; i < e->pending.cap; i++) {
         gale__pend_t *p = &e->pending.slots[i];
         if (!p->key || p->gen > limit) continue;
+        if (orphans_only && (p->flags & GALE__PEND_INIT)) continue;
         if (n == cap) {
             cap = cap ? cap * 2 : 64;
             void *nx = realloc(expired, cap * sizeof(*expired));
@@ -546,6 +598,7 @@ static void rotate(gale__exec_t *e) {
         if (p) gale__pendmap_del(&e->pending, p);
         if (!e->comp->is_spout) continue;
         gale__task_t *tk = &e->tasks[e->rt->task_index[(int)expired[i][2]]];
+        tk->pending--;
         stat_inc(&e->stats.failed_timeout, 1);
         if (e->comp->spout->fail) e->comp->spout->fail(tk->state, expired[i][1], GALE_FAIL_TIMEOUT);
     }
@@ -564,6 +617,7 @@ static void spout_handle(gale__exec_t *e, gale_tuple_t *t) {
     gale__task_t *tk = &e->tasks[e->rt->task_index[p->task]];
     const gale_spout_t *sp = e->comp->spout;
     uint64_t msg_id = p->a;
+    if (t->stream->sys != GALE__SYS_SPOUT_RESET) tk->pending--;
     switch (t->stream->sys) {
         case GALE__SYS_SPOUT_ACK:
             if (p->t0) {
@@ -637,9 +691,11 @@ static int64_t next_timer_us(gale__exec_t *e, int64_t now, int64_t cap_us) {
     return w > 1 ? w : 1;
 }
 
+#define ORPHAN_ROTATE_NS (30 * 1000000000LL)
+
 static void check_rotate(gale__exec_t *e, int64_t now) {
     if (e->next_rotate_ns && now >= e->next_rotate_ns) {
-        e->next_rotate_ns = now + e->rt->timeout_ns;
+        e->next_rotate_ns = now + (e->rt->timeout_ns ? e->rt->timeout_ns : ORPHAN_ROTATE_NS);
         rotate(e);
     }
 }
@@ -710,16 +766,19 @@ static void spout_loop(gale__exec_t *e) {
         if (now) check_rotate(e, now);
         bool clear = e->n_dirty == 0 || flush_all(e, false);
         bool emitted = false;
-        if (clear && e->spout_active &&
-            (!e->max_pending || (int64_t)e->pending.count < e->max_pending)) {
+        if (clear && e->spout_active) {
             uint64_t before = atomic_load_explicit(&e->stats.emitted, memory_order_relaxed);
-            for (size_t i = 0; i < e->n_tasks; i++)
-                sp->next_tuple(e->tasks[i].state, e->tasks[i].scoll);
+            for (size_t i = 0; i < e->n_tasks; i++) {
+                gale__task_t *tk = &e->tasks[i];
+                /* topology.max.spout.pending bounds each task's trees */
+                if (e->max_pending && tk->pending >= e->max_pending) continue;
+                sp->next_tuple(tk->state, tk->scoll);
+                uint64_t pend = (uint64_t)tk->pending;
+                if (pend > atomic_load_explicit(&e->stats.max_pending_seen, memory_order_relaxed))
+                    atomic_store_explicit(&e->stats.max_pending_seen, pend, memory_order_relaxed);
+            }
             emitted = atomic_load_explicit(&e->stats.emitted, memory_order_relaxed) != before;
         }
-        uint64_t pend = e->pending.count;
-        if (pend > atomic_load_explicit(&e->stats.max_pending_seen, memory_order_relaxed))
-            atomic_store_explicit(&e->stats.max_pending_seen, pend, memory_order_relaxed);
         if (!emitted && e->n_dirty)
             flush_all(e, false);
         else if (now && e->n_dirty && now - e->last_flush_ns >= rt->flush_ns)
@@ -752,6 +811,8 @@ void *gale__exec_main(void *arg) {
     e->last_flush_ns = now;
     if (e->rt->timeout_ns && (e->comp->is_spout || e->comp->is_acker))
         e->next_rotate_ns = now + e->rt->timeout_ns;
+    else if (e->comp->is_acker)
+        e->next_rotate_ns = now + ORPHAN_ROTATE_NS;
     if (e->tick_ns) e->next_tick_ns = now + e->tick_ns;
     if (e->comp->is_spout) {
         e->spout_active = true;
@@ -779,6 +840,7 @@ void *gale__exec_main(void *arg) {
 int gale__exec_open(gale__exec_t *e, char *err, size_t errlen) {
     gale__exec_t *saved = tls_exec;
     tls_exec = e; /* open/prepare may emit from the executor's identity */
+    e->opening = true;
     int rc = 0;
     for (size_t i = 0; i < e->n_tasks && !rc; i++) {
         gale__task_t *tk = &e->tasks[i];
@@ -808,6 +870,7 @@ int gale__exec_open(gale__exec_t *e, char *err, size_t errlen) {
             tk->ctx = NULL;
         }
     }
+    e->opening = false;
     tls_exec = saved;
     return rc;
 }

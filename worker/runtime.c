@@ -124,9 +124,12 @@ static int add_executors(gale__rt_t *rt, gale__rcomp_t *c, int par, size_t *next
             tk->index = (int)(lo + j);
             tk->exec = e;
             tk->comp = c;
-            tk->rng = 0x9E3779B97F4A7C15ULL ^ ((uint64_t)tk->id << 32) ^ (uint64_t)gale__now_ns() ^
-                      (uint64_t)(uintptr_t)tk;
-            if (!tk->rng) tk->rng = 1;
+            for (int side = 0; side < 2; side++) {
+                tk->rng[side] = 0x9E3779B97F4A7C15ULL ^ ((uint64_t)tk->id << 32) ^
+                                (uint64_t)gale__now_ns() ^ (uint64_t)(uintptr_t)tk ^
+                                ((uint64_t)side << 62);
+                if (!tk->rng[side]) tk->rng[side] = 1;
+            }
             rt->task_exec[tk->id] = e->index;
             rt->task_index[tk->id] = (int)j;
             rt->task_comp[tk->id] = c;
@@ -135,55 +138,64 @@ static int add_executors(gale__rt_t *rt, gale__rcomp_t *c, int par, size_t *next
     return 0;
 }
 
+/* One grouper per (side, stream, subscription): side 0 for the executor's
+ * thread, side 1 for other threads (see executor.c), so neither shares the
+ * round-robin or load state of the other. */
+static int make_grouper(gale__rt_t *rt, gale__exec_t *e, gale__task_t *tk, gale__rstream_t *s,
+                        size_t k, int side, gale__grouper_t **out, char *err, size_t errlen) {
+    const gale__input_t *in = s->subs[k].input;
+    gale__rcomp_t *tc = s->subs[k].target;
+    *out = NULL;
+    if (in->grouping == GALE_GROUPING_DIRECT) return 0;
+    const gale_grouping_t *custom = NULL;
+    if (in->grouping == GALE_GROUPING_CUSTOM &&
+        !(custom = rt->resolve(rt->resolve_ud, in->custom_symbol))) {
+        snprintf(err, errlen, "component '%s': custom grouping symbol '%s' not found", tc->id,
+                 in->custom_symbol);
+        return GALE_ENOENT;
+    }
+    int *local = malloc(tc->n_tasks * sizeof(int));
+    gale__grouper_t *g = calloc(1, sizeof(*g));
+    if (!local || !g) {
+        free(local);
+        free(g);
+        return GALE_ENOMEM;
+    }
+    size_t nl = 0;
+    for (size_t q = 0; q < tc->n_tasks; q++)
+        if (rt->execs[rt->task_exec[tc->tasks[q]]].worker == e->worker)
+            local[nl++] = tc->tasks[q];
+    uint64_t seed = ((uint64_t)tk->id * 0x9E3779B97F4A7C15ULL + k + 1) ^ ((uint64_t)side << 63);
+    int rc = gale__grouper_init(g, in, s->def, tc->tasks, tc->n_tasks, local, nl, seed, custom);
+    free(local);
+    if (rc) {
+        free(g);
+        snprintf(err, errlen, "component '%s': cannot set up %s grouping from '%s' (%s)", tc->id,
+                 gale__grouping_name(in->grouping), e->comp->id, gale_strerror(rc));
+        return rc;
+    }
+    *out = g;
+    return 0;
+}
+
 static int setup_groupers(gale__rt_t *rt, gale__exec_t *e, char *err, size_t errlen) {
     gale__rcomp_t *c = e->comp;
+    if (!c->n_streams) return 0;
     for (size_t j = 0; j < e->n_tasks; j++) {
         gale__task_t *tk = &e->tasks[j];
-        if (!c->n_streams) continue;
-        tk->groupers = calloc(c->n_streams, sizeof(*tk->groupers));
-        if (!tk->groupers) return GALE_ENOMEM;
-        for (size_t si = 0; si < c->n_streams; si++) {
-            gale__rstream_t *s = &c->streams[si];
-            if (!s->n_subs) continue;
-            tk->groupers[si] = calloc(s->n_subs, sizeof(gale__grouper_t *));
-            if (!tk->groupers[si]) return GALE_ENOMEM;
-            for (size_t k = 0; k < s->n_subs; k++) {
-                const gale__input_t *in = s->subs[k].input;
-                gale__rcomp_t *tc = s->subs[k].target;
-                if (in->grouping == GALE_GROUPING_DIRECT) continue;
-                int *local = malloc(tc->n_tasks * sizeof(int));
-                if (!local) return GALE_ENOMEM;
-                size_t nl = 0;
-                for (size_t q = 0; q < tc->n_tasks; q++)
-                    if (rt->execs[rt->task_exec[tc->tasks[q]]].worker == e->worker)
-                        local[nl++] = tc->tasks[q];
-                const gale_grouping_t *custom = NULL;
-                if (in->grouping == GALE_GROUPING_CUSTOM) {
-                    custom = rt->resolve(rt->resolve_ud, in->custom_symbol);
-                    if (!custom) {
-                        free(local);
-                        snprintf(err, errlen,
-                                 "component '%s': custom grouping symbol '%s' "
-                                 "not found",
-                                 tc->id, in->custom_symbol);
-                        return GALE_ENOENT;
-                    }
+        for (int side = 0; side < 2; side++) {
+            tk->groupers[side] = calloc(c->n_streams, sizeof(*tk->groupers[side]));
+            if (!tk->groupers[side]) return GALE_ENOMEM;
+            for (size_t si = 0; si < c->n_streams; si++) {
+                gale__rstream_t *s = &c->streams[si];
+                if (!s->n_subs) continue;
+                tk->groupers[side][si] = calloc(s->n_subs, sizeof(gale__grouper_t *));
+                if (!tk->groupers[side][si]) return GALE_ENOMEM;
+                for (size_t k = 0; k < s->n_subs; k++) {
+                    int rc = make_grouper(rt, e, tk, s, k, side, &tk->groupers[side][si][k], err,
+                                          errlen);
+                    if (rc) return rc;
                 }
-                gale__grouper_t *g = calloc(1, sizeof(*g));
-                int rc =
-                    g ? gale__grouper_init(g, in, s->def, tc->tasks, tc->n_tasks, local, nl,
-                                           (uint64_t)tk->id * 0x9E3779B97F4A7C15ULL + k + 1, custom)
-                      : GALE_ENOMEM;
-                free(local);
-                if (rc) {
-                    free(g);
-                    snprintf(err, errlen,
-                             "component '%s': cannot set up %s grouping from '%s' "
-                             "(%s)",
-                             tc->id, gale__grouping_name(in->grouping), c->id, gale_strerror(rc));
-                    return rc;
-                }
-                tk->groupers[si][k] = g;
             }
         }
     }
@@ -204,7 +216,7 @@ static int init_exec(gale__rt_t *rt, gale__exec_t *e) {
     if ((c->is_spout || c->is_acker) && gale__pendmap_init(&e->pending, 1024)) return GALE_ENOMEM;
     if (c->is_spout) {
         int64_t mp = conf_int(c->conf, GALE_CONF_TOPOLOGY_MAX_SPOUT_PENDING, 0);
-        e->max_pending = mp > 0 ? mp * (int64_t)e->n_tasks : 0;
+        e->max_pending = mp > 0 ? mp : 0; /* per task, as in Storm */
     } else if (!c->is_acker) {
         int64_t tick = conf_int(c->conf, GALE_CONF_TOPOLOGY_TICK_TUPLE_FREQ_SECS, 0);
         e->tick_ns = tick > 0 ? tick * 1000000000 : 0;
@@ -298,6 +310,8 @@ int gale__rt_new(gale__rt_t **out, gale__topology_t *topo, const gale_conf_t *ba
         rt->execs[i].worker = wk;
         wk->execs[wk->n_execs++] = &rt->execs[i];
     }
+    for (size_t w = 0; w < rt->n_workers && rt->n_workers > 1; w++)
+        if (gale__transfer_lanes_init(rt, &rt->workers[w])) goto fail;
     for (size_t i = 0; i < rt->n_execs; i++) {
         if (init_exec(rt, &rt->execs[i])) goto fail;
         rc = setup_groupers(rt, &rt->execs[i], err, errlen);
@@ -425,15 +439,18 @@ void gale__rt_destroy(gale__rt_t *rt) {
         if (e->pending.slots) gale__pendmap_destroy(&e->pending);
         for (size_t j = 0; e->tasks && j < e->n_tasks; j++) {
             gale__task_t *tk = &e->tasks[j];
-            for (size_t si = 0; tk->groupers && si < e->comp->n_streams; si++) {
-                for (size_t k = 0; tk->groupers[si] && k < e->comp->streams[si].n_subs; k++) {
-                    if (!tk->groupers[si][k]) continue;
-                    gale__grouper_destroy(tk->groupers[si][k]);
-                    free(tk->groupers[si][k]);
+            for (int side = 0; side < 2; side++) {
+                gale__grouper_t ***gs = tk->groupers[side];
+                for (size_t si = 0; gs && si < e->comp->n_streams; si++) {
+                    for (size_t k = 0; gs[si] && k < e->comp->streams[si].n_subs; k++) {
+                        if (!gs[si][k]) continue;
+                        gale__grouper_destroy(gs[si][k]);
+                        free(gs[si][k]);
+                    }
+                    free(gs[si]);
                 }
-                free(tk->groupers[si]);
+                free(gs);
             }
-            free(tk->groupers);
         }
         free(e->tasks);
     }
@@ -473,8 +490,10 @@ static void stats_add(gale__stats_t *sum, gale__stats_t *s) {
 void gale__rt_stats(gale__rt_t *rt, const char *component, gale__stats_t *sum) {
     memset(sum, 0, sizeof(*sum));
     for (size_t i = 0; i < rt->n_execs; i++)
-        if (!component || strcmp(rt->execs[i].comp->id, component) == 0)
+        if (!component || strcmp(rt->execs[i].comp->id, component) == 0) {
             stats_add(sum, &rt->execs[i].stats);
+            stats_add(sum, &rt->execs[i].foreign_stats);
+        }
 }
 
 size_t gale__rt_max_queue_depth(gale__rt_t *rt, size_t *capacity) {

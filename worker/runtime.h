@@ -134,7 +134,7 @@ typedef struct gale__stats {
     _Atomic uint64_t execute_samples, execute_ns_sum, process_samples, process_ns_sum;
     _Atomic uint64_t complete_samples, complete_ns_sum;
     _Atomic uint64_t backpressure_waits, errors;
-    _Atomic uint64_t max_pending_seen; /* spouts: highest pending count */
+    _Atomic uint64_t max_pending_seen; /* spouts: highest pending count of a task */
 } gale__stats_t;
 
 /* Open-addressing map of uint64 keys (never 0) for pending trees. */
@@ -146,6 +146,8 @@ typedef struct gale__pend {
     uint32_t gen; /* bucket: rotation generation at insert/reset */
     uint8_t flags;
 } gale__pend_t;
+
+enum { GALE__PEND_INIT = 1, GALE__PEND_FAILED = 2 }; /* gale__pend_t flags (acker) */
 
 typedef struct gale__pendmap {
     gale__pend_t *slots;
@@ -179,11 +181,12 @@ typedef struct gale__task {
     gale__exec_t *exec;
     gale__rcomp_t *comp;
     void *state;
-    gale__grouper_t ***groupers; /* [stream][sub]; NULL for direct */
+    gale__grouper_t ***groupers[2]; /* [side][stream][sub]; NULL for direct */
     struct gale_context *ctx;    /* the block also holds coll and scoll */
     struct gale_collector *coll;
     struct gale_spout_collector *scoll;
-    uint64_t rng;
+    uint64_t rng[2]; /* [side]: 0 executor thread, 1 other threads */
+    int64_t pending; /* spouts: trees in flight of this task */
     _Atomic uint64_t emit_errors; /* for rate-limited error logs */
 } gale__task_t;
 
@@ -202,6 +205,8 @@ struct gale__exec {
     pthread_t thread;
     bool started;
     gale__stats_t stats;
+    gale__stats_t foreign_stats; /* bolt collector used by other threads */
+    bool opening;                /* open/prepare running: collect, never flush */
     gale__pendmap_t pending; /* spout: root -> msg_id; acker: root -> xor */
     uint32_t gen;            /* rotation generation */
     int64_t next_rotate_ns, next_tick_ns, tick_ns;
@@ -290,11 +295,13 @@ size_t gale__rt_max_queue_depth(gale__rt_t *rt, size_t *capacity);
 void *gale__exec_main(void *arg);
 int gale__exec_open(gale__exec_t *e, char *err, size_t errlen);
 void gale__exec_close(gale__exec_t *e);
-/* Deliver a tuple built by another thread into lane `lane` (blocking
- * with backoff when full unless nonblocking); used by receive. */
-void gale__deliver_blocking(gale__queue_t *q, gale_tuple_t *t);
+/* Push one tuple into q, waiting with backoff while it is full; frees the
+ * tuple instead once the runtime is stopping (nobody consumes then). */
+void gale__deliver_blocking(gale__rt_t *rt, gale__queue_t *q, gale_tuple_t *t);
 
 /* transfer.c: cross-worker transport (ZeroMQ inproc/tcp). */
+/** @brief Allocate w's remote lanes and credits (rt_new, before any open). */
+int gale__transfer_lanes_init(gale__rt_t *rt, gale__worker_t *w);
 int gale__transfer_start(gale__rt_t *rt, gale__worker_t *w, char *err, size_t errlen);
 void gale__transfer_stop(gale__worker_t *w);
 /** @brief Free the transfer state once no tuple of its pool is alive. */

@@ -85,6 +85,7 @@ static size_t transfer_to_peer(struct gale__xfer *x, gale__worker_t *peer) {
             if (want > x->batch_max - x->enc.count) want = x->batch_max - x->enc.count;
             size_t k = gale__queue_pop(&w->lanes[ei], buf, want);
             if (!k) break;
+            size_t sent = 0;
             for (size_t j = 0; j < k; j++) {
                 gale_tuple_t *t = buf[j];
                 gale__wire_tuple_t wt = {.dest_task = t->dest_task,
@@ -95,16 +96,19 @@ static size_t transfer_to_peer(struct gale__xfer *x, gale__worker_t *peer) {
                                          .n_ids = t->n_ids,
                                          .values = t->values,
                                          .n_values = t->n_values};
-                if (gale__batch_add(&x->enc, &wt))
-                    GALE_ERROR(NULL, 0,
-                               "cannot encode a tuple for task %d: dropped (its tree "
-                               "will time out and replay)",
+                if (gale__batch_add(&x->enc, &wt) == 0)
+                    sent++;
+                else
+                    GALE_ERROR(t->stream->component, t->src_task,
+                               "cannot encode a tuple for task %d (a value nested too deep for "
+                               "the wire?): dropped, its tree fails by timeout",
                                t->dest_task);
                 gale__tuple_free(t);
             }
-            atomic_fetch_sub_explicit(&w->credits[ei], (int64_t)k, memory_order_acq_rel);
-            credit -= (int64_t)k;
-            total += k;
+            /* only what went on the wire uses the receiver's credits */
+            atomic_fetch_sub_explicit(&w->credits[ei], (int64_t)sent, memory_order_acq_rel);
+            credit -= (int64_t)sent;
+            total += sent;
         }
         if (x->enc.count >= x->batch_max) break;
     }
@@ -195,13 +199,14 @@ static bool wire_tuple_fits(gale__rt_t *rt, const gale__rstream_t *s,
     return !dest->is_spout && !dest->is_acker && v->via.array.size == s->def->n_fields;
 }
 
-static void overflow_push(overflow_t *o, gale_tuple_t *t) {
+/* false (and t freed) when out of memory: the tree times out and replays */
+static bool overflow_push(overflow_t *o, gale_tuple_t *t) {
     if (o->n == o->cap) {
         size_t ncap = o->cap ? o->cap * 2 : 256;
         gale_tuple_t **n = malloc(ncap * sizeof(*n));
         if (!n) {
-            gale__tuple_free(t); /* the tree times out and replays */
-            return;
+            gale__tuple_free(t);
+            return false;
         }
         for (size_t i = 0; i < o->n; i++) n[i] = o->items[(o->head + i) % o->cap];
         free(o->items);
@@ -211,6 +216,7 @@ static void overflow_push(overflow_t *o, gale_tuple_t *t) {
     }
     o->items[(o->head + o->n) % o->cap] = t;
     o->n++;
+    return true;
 }
 
 /* Move overflow into the executor's queue; credits owed for what went. */
@@ -237,19 +243,19 @@ static int on_wire_tuple(void *ud, const gale__wire_tuple_t *wt) {
         c->bad++;
         return 0;
     }
-    const gale__rstream_t *s = wire_stream(rt, wt->src_task, wt->stream, wt->stream_len);
-    if (!s || !wire_tuple_fits(rt, s, wt)) {
-        c->bad++;
-        return 0;
-    }
-    gale_tuple_t *t = gale__tuple_from_wire(&x->pool, s, wt->src_task, wt->dest_task,
-                                            wt->msgpack_values, wt->ids, wt->n_ids);
-    if (!t) {
-        c->bad++;
-        return 0;
-    }
     int ei = rt->task_exec[wt->dest_task];
-    overflow_push(&x->over[ei], t);
+    const gale__rstream_t *s = wire_stream(rt, wt->src_task, wt->stream, wt->stream_len);
+    gale_tuple_t *t = s && wire_tuple_fits(rt, s, wt)
+                          ? gale__tuple_from_wire(&x->pool, s, wt->src_task, wt->dest_task,
+                                                  wt->msgpack_values, wt->ids, wt->n_ids)
+                          : NULL;
+    if (!t || !overflow_push(&x->over[ei], t)) {
+        /* dropped: its credit goes back to the sender all the same, or
+         * the sender's window to this executor would shrink for good */
+        int sender = rt->execs[rt->task_exec[wt->src_task]].worker->index;
+        x->owed[(size_t)sender * rt->n_execs + (size_t)ei]++;
+        c->bad++;
+    }
     return 0;
 }
 
@@ -391,6 +397,21 @@ static void *open_push(gale__rt_t *rt, int peer, int hwm) {
     return s;
 }
 
+int gale__transfer_lanes_init(gale__rt_t *rt, gale__worker_t *w) {
+    size_t lane_cap =
+        (size_t)gale_conf_get_int(rt->conf, GALE_CONF_TOPOLOGY_TRANSFER_BUFFER_SIZE, 32768);
+    w->lanes = calloc(rt->n_execs, sizeof(gale__queue_t));
+    w->credits = calloc(rt->n_execs, sizeof(*w->credits));
+    if (!w->lanes || !w->credits) return GALE_ENOMEM;
+    for (size_t i = 0; i < rt->n_execs; i++) {
+        if (rt->execs[i].worker == w) continue;
+        if (gale__queue_init(&w->lanes[i], lane_cap)) return GALE_ENOMEM;
+        gale__queue_share_wake(&w->lanes[i], &w->transfer_wake);
+        atomic_init(&w->credits[i], CREDIT_WINDOW);
+    }
+    return 0;
+}
+
 int gale__transfer_start(gale__rt_t *rt, gale__worker_t *w, char *err, size_t errlen) {
     if (!rt->zctx && !(rt->zctx = zmq_ctx_new())) {
         snprintf(err, errlen, "cannot create a ZeroMQ context: %s", zmq_strerror(zmq_errno()));
@@ -402,8 +423,6 @@ int gale__transfer_start(gale__rt_t *rt, gale__worker_t *w, char *err, size_t er
     x->w = w;
     x->batch_max = (size_t)gale_conf_get_int(rt->conf, GALE_CONF_TOPOLOGY_TRANSFER_BATCH_SIZE, 256);
     int hwm = (int)gale_conf_get_int(rt->conf, GALE_CONF_TOPOLOGY_TRANSFER_HWM, 1024);
-    size_t lane_cap =
-        (size_t)gale_conf_get_int(rt->conf, GALE_CONF_TOPOLOGY_TRANSFER_BUFFER_SIZE, 32768);
     gale__pool_init(&x->pool);
     gale__batch_encoder_init(&x->enc);
     msgpack_sbuffer_init(&x->hdr_batch);
@@ -414,16 +433,8 @@ int gale__transfer_start(gale__rt_t *rt, gale__worker_t *w, char *err, size_t er
     x->owed = calloc(rt->n_execs * rt->n_workers, sizeof(int64_t));
     x->data_push = calloc(rt->n_workers, sizeof(void *));
     x->credit_push = calloc(rt->n_workers, sizeof(void *));
-    w->lanes = calloc(rt->n_execs, sizeof(gale__queue_t));
-    w->credits = calloc(rt->n_execs, sizeof(*w->credits));
     if (!x->over || !x->owed || !x->data_push || !x->credit_push || !w->lanes || !w->credits)
         return GALE_ENOMEM;
-    for (size_t i = 0; i < rt->n_execs; i++) {
-        if (rt->execs[i].worker == w) continue;
-        if (gale__queue_init(&w->lanes[i], lane_cap)) return GALE_ENOMEM;
-        gale__queue_share_wake(&w->lanes[i], &w->transfer_wake);
-        atomic_init(&w->credits[i], CREDIT_WINDOW);
-    }
     char ep[96];
     endpoint(rt, w->index, ep, sizeof ep);
     x->pull = zmq_socket(rt->zctx, ZMQ_PULL);

@@ -203,7 +203,9 @@ GALE_EXPORT const char *gale_conf_key_at(const gale_conf_t *c, size_t i, const g
 /*
  * A tuple handed to a bolt's execute stays valid until the bolt acks or
  * fails it (a basic bolt does both automatically on return). The bolt
- * must ack or fail every tuple it receives, as in Storm.
+ * must ack or fail every tuple it receives, as in Storm. Tick tuples are
+ * the exception: they belong to the runtime, are valid only during
+ * execute, and acking them is optional (a no-op).
  */
 typedef struct gale_tuple gale_tuple_t;
 
