@@ -12,7 +12,6 @@
  */
 #include "worker/runtime.h"
 
-
 int gale__acker_apply(gale__pendmap_t *m, uint32_t gen, int sys, uint64_t root, uint64_t val,
                       int32_t spout_task, int32_t *to_task) {
     gale__pend_t *p;
@@ -40,8 +39,8 @@ int gale__acker_apply(gale__pendmap_t *m, uint32_t gen, int sys, uint64_t root, 
     }
     if (!(p->flags & GALE__PEND_INIT)) return -1;
     int out = (p->flags & GALE__PEND_FAILED) ? GALE__SYS_SPOUT_FAIL
-              : p->a == 0              ? GALE__SYS_SPOUT_ACK
-                                       : -1;
+              : p->a == 0                    ? GALE__SYS_SPOUT_ACK
+                                             : -1;
     if (out >= 0) {
         *to_task = p->task;
         gale__pendmap_del(m, p);

@@ -236,13 +236,18 @@ static size_t keep_subscribed(gale__task_t *tk, const gale__rstream_t *s, size_t
         size_t lo = 0, hi = tc->n_tasks;
         while (lo < hi) {
             size_t mid = (lo + hi) / 2;
-            if (tc->tasks[mid] < ids[i]) lo = mid + 1;
-            else hi = mid;
+            if (tc->tasks[mid] < ids[i])
+                lo = mid + 1;
+            else
+                hi = mid;
         }
-        if (lo < tc->n_tasks && tc->tasks[lo] == ids[i]) ids[kept++] = ids[i];
+        if (lo < tc->n_tasks && tc->tasks[lo] == ids[i])
+            ids[kept++] = ids[i];
         else
-            EMIT_ERROR(tk, "custom grouping to '%s' chose task %d, which is not one of its "
-                       "tasks: dropped (choose() must return ids from targets)", tc->id, ids[i]);
+            EMIT_ERROR(tk,
+                       "custom grouping to '%s' chose task %d, which is not one of its "
+                       "tasks: dropped (choose() must return ids from targets)",
+                       tc->id, ids[i]);
     }
     return kept;
 }
@@ -398,10 +403,12 @@ static int emit_common(gale__task_t *tk, const gale_emit_t *em, bool spout) {
                         if (nids == MAX_ROOTS) {
                             /* cannot carry this tree: fail it now rather
                              * than let it hang until its timeout */
-                            EMIT_ERROR(tk, "emit anchored to more than %d tuple trees: tree %llx "
-                                       "is failed", MAX_ROOTS, (unsigned long long)root);
-                            send_sys(e, GALE__SYS_ACK_FAIL, tk->id, acker_task(rt, root), root,
-                                     0, 0, 1);
+                            EMIT_ERROR(tk,
+                                       "emit anchored to more than %d tuple trees: tree %llx "
+                                       "is failed",
+                                       MAX_ROOTS, (unsigned long long)root);
+                            send_sys(e, GALE__SYS_ACK_FAIL, tk->id, acker_task(rt, root), root, 0,
+                                     0, 1);
                             continue;
                         }
                         ids[2 * k] = root;

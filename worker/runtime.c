@@ -163,8 +163,7 @@ static int make_grouper(gale__rt_t *rt, gale__exec_t *e, gale__task_t *tk, gale_
     }
     size_t nl = 0;
     for (size_t q = 0; q < tc->n_tasks; q++)
-        if (rt->execs[rt->task_exec[tc->tasks[q]]].worker == e->worker)
-            local[nl++] = tc->tasks[q];
+        if (rt->execs[rt->task_exec[tc->tasks[q]]].worker == e->worker) local[nl++] = tc->tasks[q];
     uint64_t seed = ((uint64_t)tk->id * 0x9E3779B97F4A7C15ULL + k + 1) ^ ((uint64_t)side << 63);
     int rc = gale__grouper_init(g, in, s->def, tc->tasks, tc->n_tasks, local, nl, seed, custom);
     free(local);

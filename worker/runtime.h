@@ -182,11 +182,11 @@ typedef struct gale__task {
     gale__rcomp_t *comp;
     void *state;
     gale__grouper_t ***groupers[2]; /* [side][stream][sub]; NULL for direct */
-    struct gale_context *ctx;    /* the block also holds coll and scoll */
+    struct gale_context *ctx;       /* the block also holds coll and scoll */
     struct gale_collector *coll;
     struct gale_spout_collector *scoll;
-    uint64_t rng[2]; /* [side]: 0 executor thread, 1 other threads */
-    int64_t pending; /* spouts: trees in flight of this task */
+    uint64_t rng[2];              /* [side]: 0 executor thread, 1 other threads */
+    int64_t pending;              /* spouts: trees in flight of this task */
     _Atomic uint64_t emit_errors; /* for rate-limited error logs */
 } gale__task_t;
 
@@ -207,8 +207,8 @@ struct gale__exec {
     gale__stats_t stats;
     gale__stats_t foreign_stats; /* bolt collector used by other threads */
     bool opening;                /* open/prepare running: collect, never flush */
-    gale__pendmap_t pending; /* spout: root -> msg_id; acker: root -> xor */
-    uint32_t gen;            /* rotation generation */
+    gale__pendmap_t pending;     /* spout: root -> msg_id; acker: root -> xor */
+    uint32_t gen;                /* rotation generation */
     int64_t next_rotate_ns, next_tick_ns, tick_ns;
     int64_t max_pending;   /* spouts; 0 = unbounded */
     uint64_t sample_every; /* 1/sample rate; 0 = never */

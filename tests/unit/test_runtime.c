@@ -402,8 +402,10 @@ static int async_prepare(void **st, const gale_context_t *ctx, gale_collector_t 
     return 0;
 }
 static int async_execute(void *st, const gale_tuple_t *t, gale_collector_t *c) {
-    (void)c;
     async_state_t *a = st;
+    /* the executor thread emits too, concurrently with the bolt's thread
+     * (unanchored: the other thread may already own the input) */
+    gale_emit_values(c, NULL, NULL, gale_tuple_value(t, 0), 1);
     void *item = (void *)t;
     while (!gale__queue_push(&a->mailbox, &item, 1)) usleep(100);
     return 0;
@@ -429,6 +431,9 @@ static bool all_acked(void) {
 }
 static bool all_failed(void) {
     return atomic_load(&failed_timeout) + atomic_load(&failed_failed) >= want;
+}
+static bool all_acked_or_failed(void) {
+    return atomic_load(&acked) + atomic_load(&failed_failed) + atomic_load(&failed_timeout) >= want;
 }
 static bool all_executed(void) {
     return atomic_load(&executed) >= want;
@@ -704,9 +709,11 @@ static void test_bolt_collector_from_another_thread(void **s) {
     gale__rt_t *rt = start(b, conf_with(1, 60));
     want = 3000;
     assert_true(wait_until(all_acked, 60));
+    want = 6000;
+    assert_true(wait_until(all_executed, 60));
     finish(rt);
     assert_int_equal(acked, 3000);
-    assert_int_equal(executed, 3000);
+    assert_int_equal(executed, 6000); /* one emit from each thread per input */
     assert_int_equal(failed_timeout + failed_failed, 0);
 }
 
@@ -804,6 +811,193 @@ static void test_garbage_on_the_wire(void **s) {
     assert_int_equal(executed, 2000);
 }
 
+/* Review finding: a thread blocked emitting into a full queue must not
+ * keep the runtime from stopping. The bolt's own thread floods a sink
+ * with a tiny queue; stop must still return (else the test times out). */
+typedef struct flood_state {
+    gale_collector_t *c;
+    pthread_t th;
+    atomic_bool stop;
+} flood_state_t;
+static void *flood_main(void *arg) {
+    flood_state_t *f = arg;
+    gale_value_t v = gale_int(1);
+    while (!atomic_load(&f->stop)) gale_emit_values(f->c, NULL, NULL, &v, 1);
+    return NULL;
+}
+static int flood_prepare(void **st, const gale_context_t *ctx, gale_collector_t *c) {
+    (void)ctx;
+    flood_state_t *f = calloc(1, sizeof(*f));
+    f->c = c;
+    pthread_create(&f->th, NULL, flood_main, f);
+    *st = f;
+    return 0;
+}
+static int flood_execute(void *st, const gale_tuple_t *t, gale_collector_t *c) {
+    (void)st;
+    (void)t;
+    (void)c;
+    return 0;
+}
+static void flood_cleanup(void *st) {
+    flood_state_t *f = st;
+    atomic_store(&f->stop, true);
+    pthread_join(f->th, NULL);
+    free(f);
+}
+const gale_bolt_t t_flood_bolt = {.declare = one_field,
+                                  .prepare = flood_prepare,
+                                  .execute = flood_execute,
+                                  .cleanup = flood_cleanup,
+                                  .basic = true};
+
+static void test_stop_with_a_blocked_producer_thread(void **s) {
+    (void)s;
+    reset(0);
+    gale_builder_t *b = gale_builder_new();
+    GALE_SPOUT(b, "spout", t_counting_spout, 1);
+    gale_shuffle_grouping(GALE_BOLT(b, "flood", t_flood_bolt, 1), "spout", NULL);
+    gale_shuffle_grouping(GALE_BOLT(b, "sink", t_sleepy_bolt, 1), "flood", NULL);
+    gale_conf_t *c = conf_with(1, 60);
+    gale_conf_set_int(c, GALE_CONF_TOPOLOGY_EXECUTOR_RECEIVE_BUFFER_SIZE, 16);
+    gale__rt_t *rt = start(b, c);
+    want = 100;
+    assert_true(wait_until(all_executed, 30)); /* the sink is busy, its queue full */
+    finish(rt);                                /* returns: nothing blocks stop */
+    assert_true(executed >= 100);
+}
+
+/* Review finding: a tuple the wire cannot carry (nested deeper than the
+ * codec allows) is dropped without costing its credit, so later tuples to
+ * the same executor still flow. */
+static void deep_next(void *st, gale_spout_collector_t *c) {
+    spout_state_t *s = st;
+    if (s->next >= 1100 + 3000) return;
+    gale_value_t nest[40];
+    nest[0] = gale_int(1);
+    for (int i = 1; i < 40; i++) nest[i] = gale_array(&nest[i - 1], 1);
+    gale_value_t v = s->next < 1100 ? nest[39] : gale_int(s->next);
+    gale_spout_emit_values(c, NULL, &v, 1);
+    s->next++;
+}
+const gale_spout_t t_deep_spout = {
+    .declare = one_field, .open = counting_open, .next_tuple = deep_next, .close = counting_close};
+
+static void test_undeliverable_tuples_keep_credits(void **s) {
+    (void)s;
+    reset(0);
+    gale_builder_t *b = gale_builder_new();
+    GALE_SPOUT(b, "spout", t_deep_spout, 1);
+    gale_shuffle_grouping(GALE_BOLT(b, "bolt", t_sink_bolt, 1), "spout", NULL);
+    gale_conf_t *c = conf_with(2, 60);
+    gale_conf_set_int(c, GALE_CONF_TOPOLOGY_ACKER_EXECUTORS, 0);
+    gale__rt_t *rt = start(b, c);
+    assert_ptr_not_equal(rt->execs[0].worker, rt->execs[1].worker);
+    want = 3000;
+    assert_true(wait_until(all_executed, 30));
+    finish(rt);
+    assert_int_equal(executed, 3000); /* every int arrived; the deep ones did not */
+}
+
+/* Review finding: an emit anchored to more trees than a tuple can carry
+ * fails the extra trees at once instead of leaving them to time out. */
+typedef struct many_state {
+    const gale_tuple_t *held[100];
+    int n;
+} many_state_t;
+static int many_prepare(void **st, const gale_context_t *ctx, gale_collector_t *c) {
+    (void)ctx;
+    (void)c;
+    *st = calloc(1, sizeof(many_state_t));
+    return 0;
+}
+static int many_execute(void *st, const gale_tuple_t *t, gale_collector_t *c) {
+    many_state_t *m = st;
+    m->held[m->n++] = t;
+    if (m->n < 100) return 0;
+    gale_value_t v = gale_int(0);
+    gale_emit_t e = {.values = &v, .n_values = 1, .anchors = m->held, .n_anchors = 100};
+    gale_emit(c, &e);
+    for (int i = 0; i < 100; i++) gale_ack(c, m->held[i]);
+    m->n = 0;
+    return 0;
+}
+const gale_bolt_t t_many_bolt = {.declare = one_field,
+                                 .prepare = many_prepare,
+                                 .execute = many_execute,
+                                 .cleanup = pair_cleanup};
+
+static void test_anchor_limit_fails_extra_trees(void **s) {
+    (void)s;
+    reset(100);
+    gale_builder_t *b = gale_builder_new();
+    GALE_SPOUT(b, "spout", t_counting_spout, 1);
+    gale_shuffle_grouping(GALE_BOLT(b, "many", t_many_bolt, 1), "spout", NULL);
+    gale_shuffle_grouping(GALE_BOLT(b, "sink", t_sink_bolt, 1), "many", NULL);
+    gale__rt_t *rt = start(b, conf_with(1, 60));
+    want = 100;
+    assert_true(wait_until(all_acked_or_failed, 30)); /* well before the 60 s timeout */
+    finish(rt);
+    assert_int_equal(acked, GALE_WIRE_MAX_IDS);
+    assert_int_equal(failed_failed, 100 - GALE_WIRE_MAX_IDS);
+    assert_int_equal(failed_timeout, 0);
+}
+
+/* Review finding: task ids a custom grouping returns are checked. */
+static size_t bad_choose(void *st, const int *targets, size_t n, const gale_value_t *v, size_t nv,
+                         int *out, size_t cap) {
+    (void)st;
+    (void)v;
+    (void)nv;
+    if (cap < 2) return 0;
+    out[0] = targets[n - 1]; /* a real task */
+    out[1] = 100000;         /* not a task */
+    return 2;
+}
+const gale_grouping_t t_bad_grouping = {.choose = bad_choose};
+
+static void test_custom_grouping_ids_are_checked(void **s) {
+    (void)s;
+    reset(500);
+    gale_builder_t *b = gale_builder_new();
+    GALE_SPOUT(b, "spout", t_counting_spout, 1);
+    GALE_CUSTOM_GROUPING(GALE_BOLT(b, "sink", t_sink_bolt, 2), "spout", NULL, t_bad_grouping);
+    gale__rt_t *rt = start(b, conf_with(1, 60));
+    want = 500;
+    assert_true(wait_until(all_acked, 30));
+    finish(rt);
+    assert_int_equal(executed, 500); /* only the valid target got each tuple */
+}
+
+/* Review finding: emitting from open() with several workers is safe. */
+static int eager_open(void **st, const gale_context_t *ctx, gale_spout_collector_t *c) {
+    counting_open(st, ctx, c);
+    for (int i = 0; i < 300; i++) {
+        gale_value_t v = gale_int(i);
+        gale_spout_emit_values(c, NULL, &v, 1);
+    }
+    return 0;
+}
+static void idle_next(void *st, gale_spout_collector_t *c) {
+    (void)st;
+    (void)c;
+}
+const gale_spout_t t_eager_spout = {
+    .declare = one_field, .open = eager_open, .next_tuple = idle_next, .close = counting_close};
+
+static void test_emit_from_open_across_workers(void **s) {
+    (void)s;
+    reset(0);
+    gale_builder_t *b = gale_builder_new();
+    GALE_SPOUT(b, "spout", t_eager_spout, 1);
+    gale_shuffle_grouping(GALE_BOLT(b, "bolt", t_sink_bolt, 1), "spout", NULL);
+    gale__rt_t *rt = start(b, conf_with(2, 60));
+    want = 300;
+    assert_true(wait_until(all_executed, 30));
+    finish(rt);
+    assert_int_equal(executed, 300);
+}
+
 static void test_acker_state_machine(void **s) {
     (void)s;
     gale__pendmap_t m;
@@ -876,6 +1070,11 @@ int main(void) {
         cmocka_unit_test_teardown(test_bolt_collector_from_another_thread, teardown),
         cmocka_unit_test_teardown(test_backpressure_across_workers, teardown),
         cmocka_unit_test_teardown(test_garbage_on_the_wire, teardown),
+        cmocka_unit_test_teardown(test_stop_with_a_blocked_producer_thread, teardown),
+        cmocka_unit_test_teardown(test_undeliverable_tuples_keep_credits, teardown),
+        cmocka_unit_test_teardown(test_anchor_limit_fails_extra_trees, teardown),
+        cmocka_unit_test_teardown(test_custom_grouping_ids_are_checked, teardown),
+        cmocka_unit_test_teardown(test_emit_from_open_across_workers, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
