@@ -44,6 +44,7 @@ finish() {
     for line in "${SUMMARY[@]}"; do echo "$line"; done
     if [ "$rc" -eq 0 ]; then
         echo "  all $STEPS_TOTAL steps passed in $(fmt_secs $((end - RUN_T0)))"
+        test_totals
     else
         echo "  FAILED at step: ${CURRENT:-?} (exit $rc) after $(fmt_secs $((end - RUN_T0)))"
         echo "  steps after it did not run"
@@ -107,7 +108,8 @@ step_asan() {
     # RUN_SERIAL scenario tests are serialised by ctest itself under -j2.
     ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
         UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
-        ctest --test-dir build-asan --output-on-failure --timeout 120 -j2
+        ctest --test-dir build-asan --output-on-failure --timeout 120 -j2 |
+        tee "$WORK/ctest-asan.log"
 }
 
 step_docs() {
@@ -177,7 +179,21 @@ step_tsan() {
         echo "WARNING: no test matches '$TSAN_REGEX' yet: nothing ran under ThreadSanitizer"
     fi
     TSAN_OPTIONS=halt_on_error=1 \
-        ctest --test-dir build-tsan -R "$TSAN_REGEX" --output-on-failure
+        ctest --test-dir build-tsan -R "$TSAN_REGEX" --output-on-failure |
+        tee "$WORK/ctest-tsan.log"
+}
+
+# "N passed, M failed" over both ctest runs, from their closing lines.
+test_totals() {
+    local pass=0 fail=0 log p f
+    for log in "$WORK"/ctest-*.log; do
+        [ -f "$log" ] || continue
+        read -r p f < <(sed -n 's/^[0-9]*% tests passed, \([0-9]*\) tests failed out of \([0-9]*\).*/\2 \1/p' "$log" |
+            awk '{print $1 - $2, $2}')
+        pass=$((pass + ${p:-0}))
+        fail=$((fail + ${f:-0}))
+    done
+    echo "tests: $pass passed, $fail failed"
 }
 
 echo "gale test suite: $(nproc) cores, CI=${CI:-false}, fuzz ${FUZZ_SECS}s per target"
