@@ -130,13 +130,16 @@ static int out_append(gale__exec_t *e, int lane, gale_tuple_t *t) {
     if (ob->n == 0) e->dirty[e->n_dirty++] = lane;
     ob->items[ob->n++] = t;
     /* While opening, consumers are not running yet: only collect. */
-    if (ob->n >= e->rt->producer_batch && !e->opening && flush_lane(e, lane, !e->comp->is_spout)) {
+    if (ob->n < e->rt->producer_batch || e->opening) return 0;
+    if (flush_lane(e, lane, !e->comp->is_spout)) {
         /* drained: drop it from the dirty list (it is usually the last) */
         for (size_t i = e->n_dirty; i-- > 0;)
             if (e->dirty[i] == lane) {
                 e->dirty[i] = e->dirty[--e->n_dirty];
                 break;
             }
+    } else {
+        e->backlog = true; /* a spout's lane is full: hold next_tuple */
     }
     return 0;
 }
@@ -769,9 +772,14 @@ static void spout_loop(gale__exec_t *e) {
             if (sp->ack) sp->ack(e->tasks[e->ack_now[i].task_index].state, e->ack_now[i].msg_id);
         }
         e->n_ack_now = 0;
-        int64_t now = (iter++ & 15) == 0 || n ? gale__now_ns() : 0;
+        /* the clock costs ~30 ns: read it every 16th turn (rotation and the
+         * flush interval need no finer grain) */
+        int64_t now = (iter++ & 15) == 0 ? gale__now_ns() : 0;
         if (now) check_rotate(e, now);
-        bool clear = e->n_dirty == 0 || flush_all(e, false);
+        /* Batches build up across next_tuple calls; only what a full lane
+         * refused earlier (backpressure) is retried before emitting more. */
+        bool clear = !e->backlog || flush_all(e, false);
+        e->backlog = !clear;
         bool emitted = false;
         if (clear && e->spout_active) {
             uint64_t before = atomic_load_explicit(&e->stats.emitted, memory_order_relaxed);
@@ -786,10 +794,8 @@ static void spout_loop(gale__exec_t *e) {
             }
             emitted = atomic_load_explicit(&e->stats.emitted, memory_order_relaxed) != before;
         }
-        if (!emitted && e->n_dirty)
-            flush_all(e, false);
-        else if (now && e->n_dirty && now - e->last_flush_ns >= rt->flush_ns)
-            flush_all(e, false);
+        if (e->n_dirty && (!emitted || (now && now - e->last_flush_ns >= rt->flush_ns)))
+            e->backlog = !flush_all(e, false); /* idle, or the flush interval passed */
         if (sp->done && !atomic_load_explicit(&e->done, memory_order_relaxed) &&
             e->pending.count == 0 && spout_tasks_done(e))
             atomic_store(&e->done, true);
@@ -799,14 +805,14 @@ static void spout_loop(gale__exec_t *e) {
         }
         /* Idle: spin, yield, then sleep progressively (acks wake us). */
         idle++;
-        if (idle < 64) continue;
-        if (idle < 128) {
+        if (idle < 16) continue;
+        if (idle < 32) {
             sched_yield();
             continue;
         }
-        int64_t us = (int64_t)1 << (idle - 128 < 10 ? idle - 128 : 10);
+        int64_t us = (int64_t)1 << (idle - 32 < 10 ? idle - 32 : 10);
         if (us > rt->spout_wait_max_us) us = rt->spout_wait_max_us;
-        if (!clear) us = us < 50 ? us : 50; /* backpressure: retry soon */
+        if (e->backlog) us = us < 50 ? us : 50; /* backpressure: retry soon */
         gale__queue_wait(&e->queue, next_timer_us(e, now ? now : gale__now_ns(), us));
     }
 }

@@ -207,6 +207,7 @@ struct gale__exec {
     gale__stats_t stats;
     gale__stats_t foreign_stats; /* bolt collector used by other threads */
     bool opening;                /* open/prepare running: collect, never flush */
+    bool backlog;                /* spouts: a lane refused part of a batch */
     gale__pendmap_t pending;     /* spout: root -> msg_id; acker: root -> xor */
     uint32_t gen;                /* rotation generation */
     int64_t next_rotate_ns, next_tick_ns, tick_ns;
