@@ -53,6 +53,9 @@ static size_t layout_size(size_t arrays, size_t payloads) {
 }
 
 size_t gale__value_extra_size(const gale_value_t *v) {
+    /* fast paths: the hot path copies scalars and strings */
+    if (v->type < GALE_T_STR) return 0;
+    if (v->type != GALE_T_ARRAY && v->type != GALE_T_MAP) return (size_t)v->len + 1;
     size_t arrays = 0, payloads = 0;
     value_sizes(v, &arrays, &payloads);
     return layout_size(arrays, payloads);
@@ -91,6 +94,16 @@ static void copy_rec(gale_value_t *dst, const gale_value_t *src, char **acur, ch
 }
 
 void gale__value_copy(gale_value_t *dst, const gale_value_t *src, char **cursor) {
+    *dst = *src;
+    if (src->type < GALE_T_STR) return;
+    if (src->type != GALE_T_ARRAY && src->type != GALE_T_MAP) {
+        char *p = *cursor;
+        if (src->len) memcpy(p, src->u.s, src->len);
+        p[src->len] = '\0';
+        dst->u.s = p;
+        *cursor = p + src->len + 1;
+        return;
+    }
     size_t arrays = 0, payloads = 0;
     value_sizes(src, &arrays, &payloads);
     char *acur = arrays ? align8(*cursor) : *cursor;

@@ -208,7 +208,14 @@ static void foreign_leave(gale__exec_t *e, bool locked) {
 
 /* ---------- emitting ---------- */
 
+/* The stream an emit names. NULL means "default", whose index the
+ * component keeps (no string compare on the common path). */
 static const gale__rstream_t *find_stream(const gale__rcomp_t *c, const char *id, size_t *idx) {
+    if (!id && c->default_stream >= 0) {
+        *idx = (size_t)c->default_stream;
+        return &c->streams[*idx];
+    }
+    if (!id) id = GALE_DEFAULT_STREAM;
     for (size_t i = 0; i < c->n_streams; i++)
         if (c->streams[i].id == id || strcmp(c->streams[i].id, id) == 0) {
             *idx = i;
@@ -318,7 +325,7 @@ static int emit_common(gale__task_t *tk, const gale_emit_t *em, bool spout) {
     gale__exec_t *e = tk->exec;
     gale__rt_t *rt = e->rt;
     size_t si;
-    const gale__rstream_t *s = find_stream(tk->comp, em->stream ? em->stream : "default", &si);
+    const gale__rstream_t *s = find_stream(tk->comp, em->stream, &si);
     if (!s) {
         EMIT_ERROR(tk,
                    "emit on undeclared stream '%s': declare it in the "
@@ -351,7 +358,7 @@ static int emit_common(gale__task_t *tk, const gale_emit_t *em, bool spout) {
         bool reliable = em->msg_id && rt->acking;
         uint64_t root = reliable ? gale__rng_next(&tk->rng[side(e)]) : 0, x = 0;
         for (size_t i = 0; i < nt; i++) {
-            uint64_t ids[2] = {root, gale__rng_next(&tk->rng[side(e)])};
+            uint64_t ids[2] = {root, reliable ? gale__rng_next(&tk->rng[side(e)]) : 0};
             x ^= ids[1];
             gale_tuple_t *t = gale__tuple_new(pool, s, tk->id, tb[i], em->values, em->n_values, ids,
                                               reliable ? 1 : 0);

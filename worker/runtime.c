@@ -90,6 +90,7 @@ static int setup_components(gale__rt_t *rt, const gale_conf_t *overrides, char *
         if (!c->tasks) return GALE_ENOMEM;
         for (size_t k = 0; k < c->n_tasks; k++) c->tasks[k] = d->first_task + (int)k;
         c->n_streams = d->n_streams;
+        c->default_stream = -1;
         c->streams = calloc(d->n_streams ? d->n_streams : 1, sizeof(gale__rstream_t));
         if (!c->streams) return GALE_ENOMEM;
         for (size_t k = 0; k < d->n_streams; k++) {
@@ -98,6 +99,7 @@ static int setup_components(gale__rt_t *rt, const gale_conf_t *overrides, char *
             s->id = d->streams[k].id;
             s->def = &d->streams[k];
             s->sys = -1;
+            if (strcmp(s->id, GALE_DEFAULT_STREAM) == 0) c->default_stream = (int)k;
         }
     }
     for (size_t i = 0; i < t->n_components; i++)
@@ -274,6 +276,7 @@ int gale__rt_new(gale__rt_t **out, gale__topology_t *topo, const gale_conf_t *ba
         gale__rcomp_t *a = rt->acker = &rt->comps[rt->n_comps - 1];
         a->id = ACKER_ID;
         a->is_acker = true;
+        a->default_stream = -1;
         const gale_conf_t *al[] = {rt->conf, overrides};
         if (merged_conf(&a->conf, al, 2)) goto fail;
         a->n_tasks = (size_t)ackers;

@@ -94,7 +94,8 @@ typedef struct gale__rcomp {
     gale_conf_t *conf; /* merged: base < topology < component < overrides */
     gale__rstream_t *streams;
     size_t n_streams;
-    int *tasks; /* sorted */
+    int default_stream; /* index of "default" in streams, or -1 */
+    int *tasks;         /* sorted */
     size_t n_tasks;
 } gale__rcomp_t;
 
