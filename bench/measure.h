@@ -1,0 +1,33 @@
+/*
+ * measure.h — the clocks both benchmark programs read: CPU time of this
+ * process and busy time of the whole machine (so a run can say how much
+ * of the machine other processes or the hypervisor took).
+ */
+#ifndef GALE_BENCH_MEASURE_H
+#define GALE_BENCH_MEASURE_H
+
+#include <stdio.h>
+#include <sys/resource.h>
+#include <unistd.h>
+
+static inline double cpu_s(void) {
+    struct rusage ru;
+    getrusage(RUSAGE_SELF, &ru);
+    return (double)ru.ru_utime.tv_sec + (double)ru.ru_utime.tv_usec / 1e6 +
+           (double)ru.ru_stime.tv_sec + (double)ru.ru_stime.tv_usec / 1e6;
+}
+
+/* CPU-seconds every CPU of the machine spent busy (from /proc/stat). */
+static inline double machine_busy_s(void) {
+    FILE *f = fopen("/proc/stat", "r");
+    unsigned long long v[8] = {0};
+    if (!f) return 0;
+    int n = fscanf(f, "cpu %llu %llu %llu %llu %llu %llu %llu %llu", &v[0], &v[1], &v[2], &v[3],
+                   &v[4], &v[5], &v[6], &v[7]);
+    fclose(f);
+    if (n < 8) return 0;
+    /* user nice system [idle iowait] irq softirq steal */
+    return (double)(v[0] + v[1] + v[2] + v[5] + v[6] + v[7]) / (double)sysconf(_SC_CLK_TCK);
+}
+
+#endif
