@@ -22,6 +22,7 @@
 
 typedef struct sink_state {
     int fd;
+    const char *path; /* owned by the component conf */
     char *buf;
     size_t cap;
 } sink_state_t;
@@ -43,6 +44,7 @@ static int sink_prepare(void **state, const gale_context_t *ctx, gale_collector_
         free(s);
         return GALE_ENOMEM;
     }
+    s->path = path;
     s->fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
     if (s->fd < 0) {
         gale__builtin_open_failed(ctx, path);
@@ -103,7 +105,7 @@ static int sink_execute(void *state, const gale_tuple_t *t, gale_collector_t *c)
         return GALE_ENOMEM;
     }
     if (write_all(s->fd, s->buf, (size_t)len)) {
-        gale_report_error(c, "write to " GALE_BUILTIN_FILE_PATH " failed: %s: failing the tuple",
+        gale_report_error(c, "write to '%s' failed: %s: failing the tuple", s->path,
                           strerror(errno));
         gale_fail(c, t);
         return GALE_EIO;

@@ -43,7 +43,13 @@ int gale_submit(gale_submit_t *s, const char *name, gale_conf_t *conf, gale_buil
         return GALE_ESTATE;
     }
     gale__topology_t *t = NULL;
-    int rc = gale__builder_finish(b, name, conf, &t, err, sizeof err);
+    int rc = gale__builder_check_impls(b, resolve_symbol, s->lib, err, sizeof err);
+    if (rc) {
+        gale_builder_destroy(b);
+        gale_conf_destroy(conf);
+    } else {
+        rc = gale__builder_finish(b, name, conf, &t, err, sizeof err);
+    }
     if (!rc) rc = gale__topology_validate(t, resolve_symbol, s->lib, err, sizeof err);
     if (!rc) {
         rc = gale__conf_validate(t->conf, "topology conf", err, sizeof err);
@@ -115,12 +121,15 @@ int gale__load_topology(const char *path, const char *entry, int argc, char **ar
     return 0;
 }
 
+#define MAX_TTL_SECS 1000000000 /* keeps the deadline in range */
+
 static void usage_local(void) {
     fprintf(stderr, "usage: gale local <topology.so> <EntryFunction> [args...]\n"
                     "  --config FILE     gale.yaml to read (default: none)\n"
                     "  -c key=value      override a config key (repeatable)\n"
                     "  --local-ttl SECS  run this long, then stop (default 20)\n"
                     "  --until-done      stop once every finite spout's tuples were all acked\n"
+                    "                    (with an explicit --local-ttl: fail if not done by then)\n"
                     "  --                end of gale options\n");
 }
 
@@ -146,6 +155,12 @@ static void log_summary(gale__rt_t *rt) {
     }
 }
 
+static void set_log_level(const char *lvl) {
+    static const char *const names[] = {"debug", "info", "warn", "error"};
+    for (int k = 0; lvl && k < 4; k++)
+        if (strcmp(lvl, names[k]) == 0) gale__log_set_level((gale_log_level_t)k);
+}
+
 /* Every 10 s: what the spouts did so far, so long runs show progress. */
 static void log_progress(gale__rt_t *rt) {
     gale__stats_t s;
@@ -164,7 +179,7 @@ static void log_progress(gale__rt_t *rt) {
 int gale__cli_local(int argc, char **argv) {
     const char *config = NULL;
     long ttl = 20;
-    bool until_done = false, opts = true;
+    bool ttl_given = false, until_done = false, opts = true;
     char err[512] = "";
     char **pos = calloc((size_t)argc + 1, sizeof(char *));
     int npos = 0, rc = 1;
@@ -189,12 +204,12 @@ int gale__cli_local(int argc, char **argv) {
             }
         } else if (strcmp(a, "--local-ttl") == 0 && has_val) {
             char *end;
+            errno = 0;
             ttl = strtol(argv[++i], &end, 10);
-            if (*end || ttl <= 0) {
-                fprintf(stderr,
-                        "gale: --local-ttl '%s': expected a positive number of "
-                        "seconds\n",
-                        argv[i]);
+            ttl_given = true;
+            if (*end || errno || ttl <= 0 || ttl > MAX_TTL_SECS) {
+                fprintf(stderr, "gale: --local-ttl '%s': expected whole seconds from 1 to %d\n",
+                        argv[i], MAX_TTL_SECS);
                 goto out;
             }
         } else if (strcmp(a, "--until-done") == 0) {
@@ -220,27 +235,26 @@ int gale__cli_local(int argc, char **argv) {
         fprintf(stderr, "gale: %s\n", err);
         goto out;
     }
-    const char *lvl = gale_conf_get_str(overrides, GALE_CONF_LOG_LEVEL,
-                                        gale_conf_get_str(base, GALE_CONF_LOG_LEVEL, NULL));
-    if (lvl) {
-        static const char *const names[] = {"debug", "info", "warn", "error"};
-        for (int k = 0; k < 4; k++)
-            if (strcmp(lvl, names[k]) == 0) gale__log_set_level((gale_log_level_t)k);
-    }
+    set_log_level(gale_conf_get_str(overrides, GALE_CONF_LOG_LEVEL,
+                                    gale_conf_get_str(base, GALE_CONF_LOG_LEVEL, NULL)));
     if (gale__load_topology(pos[0], pos[1], npos - 2, pos + 2, &lib, &topo)) goto out;
 
-    /* Signals go to sigtimedwait below; threads inherit the blocked mask. */
+    int rc_new = gale__rt_new(&rt, topo, base, overrides, resolve_symbol, lib, err, sizeof err);
+    topo = NULL; /* owned (or already freed) by gale__rt_new */
+    if (rc_new) {
+        fprintf(stderr, "gale: %s\n", err);
+        goto out;
+    }
+    /* the topology conf may set the level too (it is merged now) */
+    set_log_level(gale_conf_get_str(rt->conf, GALE_CONF_LOG_LEVEL, NULL));
+
+    /* Signals go to sigtimedwait below; executor threads inherit the
+     * blocked mask. Until here Ctrl-C simply ends the process. */
     sigset_t sigs;
     sigemptyset(&sigs);
     sigaddset(&sigs, SIGINT);
     sigaddset(&sigs, SIGTERM);
     pthread_sigmask(SIG_BLOCK, &sigs, NULL);
-
-    if (gale__rt_new(&rt, topo, base, overrides, resolve_symbol, lib, err, sizeof err)) {
-        fprintf(stderr, "gale: %s\n", err);
-        goto out;
-    }
-    topo = NULL; /* owned by rt */
     if (gale__rt_start(rt, err, sizeof err)) {
         fprintf(stderr, "gale: %s\n", err);
         gale__rt_stop(rt, 0);
@@ -268,7 +282,13 @@ int gale__cli_local(int argc, char **argv) {
             why = "done";
             break;
         }
-        if (!until_done && gale__now_ns() >= deadline) break;
+        if ((!until_done || ttl_given) && gale__now_ns() >= deadline) {
+            if (until_done) {
+                why = "ttl before done";
+                rc = 3;
+            }
+            break;
+        }
         if (gale__now_ns() >= next_progress) {
             next_progress += 10 * 1000000000LL;
             log_progress(rt);
@@ -280,8 +300,14 @@ int gale__cli_local(int argc, char **argv) {
     int64_t timeout_s = gale_conf_get_int(rt->conf, GALE_CONF_TOPOLOGY_MESSAGE_TIMEOUT_SECS, 30);
     gale__rt_stop(rt, (int)(timeout_s * 1000 < 10000 ? timeout_s * 1000 : 10000));
     log_summary(rt);
+    if (rc == 3)
+        GALE_ERROR(NULL, 0,
+                   "--until-done: not every spout was done after --local-ttl %ld s: "
+                   "see failed counts above; raise --local-ttl if the input is just large",
+                   ttl);
+    else
+        rc = 0;
     GALE_INFO(NULL, 0, "stopped");
-    rc = 0;
 out:
     gale__rt_destroy(rt);
     gale__topology_destroy(topo);

@@ -75,10 +75,21 @@ gale_conf_t *gale_conf_dup(const gale_conf_t *c) {
     return d;
 }
 
+/* A caller's value is checked all the way down (types, NULL payloads,
+ * depth) before it is copied: the copy trusts what it walks. */
+static bool value_type_ok_at(const gale_value_t *v, int depth) {
+    if (v->type > GALE_T_MAP || depth > GALE__VALUE_MAX_DEPTH) return false;
+    if (v->type < GALE_T_STR || v->len == 0) return true;
+    if (!v->u.s) return false;
+    if (v->type != GALE_T_ARRAY && v->type != GALE_T_MAP) return true;
+    size_t n = v->type == GALE_T_MAP ? 2 * (size_t)v->len : v->len;
+    for (size_t i = 0; i < n; i++)
+        if (!value_type_ok_at(&v->u.a[i], depth + 1)) return false;
+    return true;
+}
+
 static bool value_type_ok(const gale_value_t *v) {
-    return v->type <= GALE_T_MAP && ((v->type != GALE_T_STR && v->type != GALE_T_BYTES &&
-                                      v->type != GALE_T_ARRAY && v->type != GALE_T_MAP) ||
-                                     v->len == 0 || v->u.s != NULL);
+    return value_type_ok_at(v, 0);
 }
 
 int gale_conf_set(gale_conf_t *c, const char *key, gale_value_t v) {

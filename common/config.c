@@ -831,6 +831,9 @@ static int load_mapping(gale_conf_t *scratch, yaml_document_t *doc, yaml_node_t 
                     "%s: expected a mapping of key: value at the top level, e.g. "
                     "topology.workers: 2",
                     path);
+    /* One node budget for the whole file: aliases may not multiply it
+     * across keys (thousands of keys each expanding a big alias). */
+    size_t budget = YAML_NODE_BUDGET;
     for (yaml_node_pair_t *p = root->data.mapping.pairs.start; p < root->data.mapping.pairs.top;
          p++) {
         yaml_node_t *k = yaml_document_get_node(doc, p->key);
@@ -842,10 +845,11 @@ static int load_mapping(gale_conf_t *scratch, yaml_document_t *doc, yaml_node_t 
                         "%s:%zu:%zu: a key must be a non-empty string, e.g. topology.workers", path,
                         k->start_mark.line + 1, k->start_mark.column + 1);
         const char *key = (const char *)k->data.scalar.value;
-        yctx_t cx = {doc, path, key, err, errlen, YAML_NODE_BUDGET, NULL, 0, 0};
+        yctx_t cx = {doc, path, key, err, errlen, budget, NULL, 0, 0};
         gale_value_t val;
         int rc = convert_node(&cx, gale__conf_key_find(key), v, &val);
         if (!rc) rc = gale_conf_set(scratch, key, val); /* a repeated key: the last wins */
+        budget = cx.budget;
         tmp_free(&cx);
         if (rc) return rc;
     }

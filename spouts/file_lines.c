@@ -15,6 +15,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <time.h>
 
 #include "common/builtin.h"
 #include "common/log.h"
@@ -36,6 +38,8 @@ typedef struct file_state {
     uint64_t line_no; /* lines read so far (all tasks' lines) */
     uint64_t mine;    /* lines of this task read so far */
     bool eof;
+    bool read_failed;                        /* a read error: never done, nothing more is read */
+    int64_t replay_delay_ns, next_replay_ns; /* backoff while lines keep failing */
     bool held; /* s->buf holds line line_no, not yet kept (out of memory) */
     size_t held_len;
     /* emitted but not yet acked: open addressing, linear probing */
@@ -174,6 +178,13 @@ static int file_open(void **state, const gale_context_t *ctx, gale_spout_collect
         file_close(s);
         return GALE_EIO;
     }
+    struct stat st;
+    if (fstat(fileno(s->f), &st) == 0 && S_ISDIR(st.st_mode)) {
+        GALE_ERROR(comp, task, "component '%s': file.path '%s' is a directory: name a file", comp,
+                   path);
+        file_close(s);
+        return GALE_EINVAL;
+    }
     *state = s;
     return 0;
 }
@@ -222,9 +233,13 @@ static void read_own_line(file_state_t *s, gale_spout_collector_t *c) {
         errno = 0;
         ssize_t n = getline(&s->buf, &s->bufcap, s->f);
         if (n < 0) {
-            if (ferror(s->f))
+            if (ferror(s->f)) {
+                /* not the end: done() stays false so nothing claims success */
                 gale_spout_report_error(c, "reading '%s' after line %" PRIu64 ": %s", s->path,
                                         s->line_no, strerror(errno ? errno : EIO));
+                s->read_failed = true;
+                return;
+            }
             s->eof = true;
             GALE_INFO(s->comp, s->task,
                       "reached end of '%s': %" PRIu64 " lines, %" PRIu64 " of them this task's",
@@ -241,8 +256,19 @@ static void read_own_line(file_state_t *s, gale_spout_collector_t *c) {
     }
 }
 
+static int64_t mono_ns(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
 static void file_next(void *state, gale_spout_collector_t *c) {
     file_state_t *s = state;
+    if (s->rlen && s->replay_delay_ns) {
+        int64_t now = mono_ns();
+        if (now < s->next_replay_ns) return; /* failing again and again: slow down */
+        s->next_replay_ns = now + s->replay_delay_ns;
+    }
     while (s->rlen) {
         uint64_t id = replay_pop(s);
         kept_t *k = kept_get(s, id);
@@ -250,13 +276,14 @@ static void file_next(void *state, gale_spout_collector_t *c) {
         emit_line(s, c, id, k);
         return;
     }
-    if (!s->eof) read_own_line(s, c);
+    if (!s->eof && !s->read_failed) read_own_line(s, c);
 }
 
 static void file_ack(void *state, uint64_t msg_id) {
     file_state_t *s = state;
     kept_t *k = msg_id ? kept_get(s, msg_id) : NULL;
     if (k) kept_del(s, k);
+    s->replay_delay_ns = 0; /* things go through again: replay at full speed */
 }
 
 static void file_fail(void *state, uint64_t msg_id, gale_fail_reason_t why) {
@@ -264,13 +291,17 @@ static void file_fail(void *state, uint64_t msg_id, gale_fail_reason_t why) {
     if (!msg_id || !kept_get(s, msg_id)) return;
     GALE_DEBUG(s->comp, s->task, "line %" PRIu64 " failed (%s): replaying it", msg_id,
                gale_fail_reason_str(why));
+    /* Fails with no ack in between double the pause between replays, from
+     * 1 ms up to 1 s, so a downstream that fails everything is not hammered. */
+    s->replay_delay_ns = s->replay_delay_ns ? s->replay_delay_ns * 2 : 1000000;
+    if (s->replay_delay_ns > 1000000000) s->replay_delay_ns = 1000000000;
     if (replay_push(s, msg_id))
         GALE_ERROR(s->comp, s->task, "out of memory queueing line %" PRIu64 " for replay", msg_id);
 }
 
 static bool file_done(void *state) {
     const file_state_t *s = state;
-    return s->eof && s->rlen == 0 && s->count == 0;
+    return s->eof && !s->read_failed && s->rlen == 0 && s->count == 0;
 }
 
 GALE_EXPORT const gale_spout_t gale_file_lines_spout = {

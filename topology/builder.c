@@ -184,6 +184,10 @@ static gale_component_t *add_component(gale_builder_t *b, const char *id, bool i
     if (!symbol || !*symbol)
         remember(b, GALE_EINVAL,
                  "component '%s': no implementation symbol — add it with GALE_SPOUT/GALE_BOLT", id);
+    if (!impl)
+        remember(b, GALE_EINVAL,
+                 "component '%s': the %s implementation is NULL — pass the exported struct", id,
+                 kind);
 
     if (b->n == b->cap) {
         size_t cap = b->cap ? b->cap * 2 : 8;
@@ -531,4 +535,20 @@ done:
     gale_conf_destroy(conf);
     gale_builder_destroy(b);
     return rc;
+}
+
+int gale__builder_check_impls(const gale_builder_t *b, gale__resolve_fn resolve, void *ud,
+                              char *err, size_t errlen) {
+    for (size_t i = 0; b && i < b->n; i++) {
+        const gale_component_t *c = b->comps[i];
+        const void *found = c->impl && c->symbol ? resolve(ud, c->symbol) : NULL;
+        if (found && found != c->impl) {
+            set_err(err, errlen,
+                    "component '%s': symbol '%s' is not the %s passed with it — add components "
+                    "with GALE_SPOUT/GALE_BOLT, which record the matching symbol",
+                    c->id, c->symbol, c->is_spout ? "spout" : "bolt");
+            return GALE_EINVAL;
+        }
+    }
+    return 0;
 }

@@ -401,6 +401,14 @@ static int check_components(const gale__topology_t *t, const id_ix_t *ix, char *
                         "component '%s': ids starting with '__' are reserved for Gale's own "
                         "components — rename it",
                         c->id);
+        /* ids appear in log lines as "<component>:<task>": keep them one
+         * printable word without ':' */
+        for (const char *p = nz(c->id); *p; p++)
+            if ((unsigned char)*p <= ' ' || *p == ':' || *p == 0x7f)
+                return fail(err, errlen,
+                            "component id '%s' has a space, ':' or control character: use "
+                            "letters, digits and punctuation such as '-', '_' or '.'",
+                            c->id);
         if (c->parallelism < 1)
             return fail(err, errlen, "component '%s': parallelism %d must be at least 1", c->id,
                         c->parallelism);

@@ -91,6 +91,15 @@ int gale__builder_finish(gale_builder_t *b, const char *name, gale_conf_t *conf,
                          gale__topology_t **out, char *err, size_t errlen);
 
 /**
+ * @brief Check that every component's symbol resolves to the very object
+ * it was added with (so workers, which resolve by name, run what was
+ * built — and a bolt's symbol can never be run as a spout). A symbol that
+ * does not resolve is left to gale__topology_validate. GALE_EINVAL + err.
+ */
+int gale__builder_check_impls(const gale_builder_t *b, gale__resolve_fn resolve, void *ud,
+                              char *err, size_t errlen);
+
+/**
  * @brief Check the graph. One line in err naming the component, stream
  * or field and what to change, e.g.
  *   "component 'count': input from unknown component 'splt' (known: spout, split)"

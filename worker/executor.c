@@ -224,7 +224,7 @@ static const gale__rstream_t *find_stream(const gale__rcomp_t *c, const char *id
     return NULL;
 }
 
-/* Emit errors are programming errors that repeat per tuple: log the first
+/* Errors that repeat per tuple (bad emits, reported errors): log the first
  * ten of a task, then one in 10000, so the log stays readable. */
 static bool emit_error_logged(gale__task_t *tk) {
     uint64_t n = atomic_fetch_add_explicit(&tk->emit_errors, 1, memory_order_relaxed) + 1;
@@ -502,11 +502,15 @@ void gale_reset_timeout(gale_collector_t *c, const gale_tuple_t *t) {
     foreign_leave(e, locked);
 }
 
+/* Reported errors are rate-limited like emit errors: a component failing
+ * every tuple must not flood the log. */
 static void report_error(gale__task_t *tk, const char *fmt, va_list ap) {
+    if (!emit_error_logged(tk)) return;
     char msg[512];
     vsnprintf(msg, sizeof msg, fmt, ap);
-    atomic_fetch_add_explicit(&tk->exec->stats.errors, 1, memory_order_relaxed);
-    GALE_ERROR(tk->comp->id, tk->id, "reported error: %s", msg);
+    uint64_t n = atomic_load_explicit(&tk->emit_errors, memory_order_relaxed);
+    GALE_ERROR(tk->comp->id, tk->id, "reported error: %s%s", msg,
+               n == 10 ? " (further errors of this task: one in 10000 logged)" : "");
 }
 
 void gale_report_error(gale_collector_t *c, const char *fmt, ...) {

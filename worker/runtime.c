@@ -18,7 +18,8 @@
 #include "common/log.h"
 #include "worker/runtime.h"
 
-#define ACKER_ID "__acker"
+#define ACKER_ID                 "__acker"
+#define MAX_EXECUTORS_PER_WORKER 1024
 
 static const char *const sys_stream_names[GALE__SYS_COUNT] = {
     "__tick",      "__ack_init",  "__ack_ack",    "__ack_fail",
@@ -289,6 +290,16 @@ int gale__rt_new(gale__rt_t **out, gale__topology_t *topo, const gale_conf_t *ba
     for (size_t i = 0; i < topo->n_components; i++)
         rt->n_execs += (size_t)topo->components[i].parallelism;
     rt->n_execs += rt->acking ? (size_t)ackers : 0;
+    /* executors are threads with their own queues: refuse absurd counts
+     * with a clear line rather than exhausting memory */
+    if (rt->n_execs > (size_t)MAX_EXECUTORS_PER_WORKER * (size_t)workers) {
+        snprintf(err, errlen,
+                 "topology needs %zu executors for %zu worker(s); at most %d run in one worker: "
+                 "lower the parallelism hints or raise topology.workers",
+                 rt->n_execs, (size_t)workers, MAX_EXECUTORS_PER_WORKER);
+        rc = GALE_ERANGE;
+        goto fail;
+    }
     rt->execs = calloc(rt->n_execs, sizeof(*rt->execs));
     rt->n_workers = (size_t)workers;
     rt->workers = calloc(rt->n_workers, sizeof(*rt->workers));

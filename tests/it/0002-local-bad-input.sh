@@ -64,6 +64,9 @@ expect_refused "a component whose symbol is missing" "no_such_bolt_symbol.*not f
 expect_refused "a grouping on an unknown component" "unknown component 'no-such-component'" \
     "$BAD" InvalidGrouping
 expect_refused "an entry that never calls gale_submit" "NoSubmit.*gale_submit" "$BAD" NoSubmit
+expect_refused "a spout without next_tuple" "no_next_spout.*next_tuple" "$BAD" NoNextTuple
+expect_refused "a spout added under a bolt's symbol" "gale_printer_bolt.*not the spout" \
+    "$BAD" SymbolMismatch
 
 if [[ $failures -ne 0 ]]; then
     echo "FAIL: $failures case(s) above" >&2
