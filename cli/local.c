@@ -53,10 +53,12 @@ int gale_submit(gale_submit_t *s, const char *name, gale_conf_t *conf, gale_buil
     if (!rc) rc = gale__topology_validate(t, resolve_symbol, s->lib, err, sizeof err);
     if (!rc) {
         rc = gale__conf_validate(t->conf, "topology conf", err, sizeof err);
+        if (!rc) gale__conf_warn_scope(t->conf, "topology conf", GALE_SCOPE_TOPOLOGY);
         for (size_t i = 0; !rc && i < t->n_components; i++) {
             char origin[160];
             snprintf(origin, sizeof origin, "component '%s' conf", t->components[i].id);
             rc = gale__conf_validate(t->components[i].conf, origin, err, sizeof err);
+            if (!rc) gale__conf_warn_scope(t->components[i].conf, origin, GALE_SCOPE_COMPONENT);
         }
     }
     if (rc) {

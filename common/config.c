@@ -509,8 +509,16 @@ static const char *expected_text(gale_conf_type_t t) {
     return "?";
 }
 
+static int out_of_range(char *err, size_t errlen, const char *origin, const gale_conf_key_t *row,
+                        const gale_value_t *v);
+
 static int wrong_type(char *err, size_t errlen, const char *origin, const gale_conf_key_t *row,
                       const gale_value_t *shown) {
+    /* an integer too large for 64 bits parses as a double: it is out of
+     * range, not of the wrong type */
+    if ((row->type == GALE_CT_INT || row->type == GALE_CT_INT_LIST) &&
+        shown->type == GALE_T_DOUBLE && !(fabs(shown->u.d) < 9.2e18))
+        return out_of_range(err, errlen, origin, row, shown);
     char text[160];
     sbuf_t sb = {text, sizeof(text), 0};
     text[0] = '\0';
@@ -1088,4 +1096,16 @@ int gale__conf_from_msgpack(gale_conf_t *out, const msgpack_object *o) {
     if (!rc) rc = gale__conf_merge(out, scratch);
     gale_conf_destroy(scratch);
     return rc;
+}
+
+void gale__conf_warn_scope(const gale_conf_t *c, const char *origin, gale_conf_scope_t where) {
+    static const char *const places[] = {"gale.yaml", "the topology conf", "a component conf"};
+    for (size_t i = 0; i < gale_conf_count(c); i++) {
+        const char *key = gale_conf_key_at(c, i, NULL);
+        const gale_conf_key_t *row = gale__conf_key_find(key);
+        /* scopes nest: a component key is fine anywhere above a component */
+        if (!row || row->scope >= where) continue;
+        GALE_WARN(NULL, 0, "%s: '%s' is ignored here: set it in %s", origin, key,
+                  places[row->scope]);
+    }
 }

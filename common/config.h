@@ -108,6 +108,13 @@ int gale__conf_parse_kv(gale_conf_t *out, const char *kv, char *err, size_t errl
  */
 int gale__conf_validate(const gale_conf_t *c, const char *origin, char *err, size_t errlen);
 
+/**
+ * @brief Warn (log) about each known key of c whose scope does not reach
+ * `where`: e.g. topology.workers in a component conf, nimbus.port in a
+ * topology conf. Such keys are ignored there.
+ */
+void gale__conf_warn_scope(const gale_conf_t *c, const char *origin, gale_conf_scope_t where);
+
 /** @brief Copy every key of src into dst, replacing (src wins). */
 int gale__conf_merge(gale_conf_t *dst, const gale_conf_t *src);
 

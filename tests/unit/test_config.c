@@ -341,6 +341,11 @@ static void test_error_out_of_range(void **state) {
                               "0..1"));
     assert_int_equal(gale__conf_parse_kv(c, "topology.stats.sample.rate=.nan", err, sizeof(err)),
                      GALE_ERANGE);
+    /* an integer beyond 64 bits is out of range, not of the wrong type */
+    assert_int_equal(
+        gale__conf_parse_kv(c, "topology.workers=99999999999999999999", err, sizeof(err)),
+        GALE_ERANGE);
+    assert_true(contains(err, "topology.workers = 1e+20 is out of range: allowed 1..1024"));
     assert_int_equal(gale__conf_parse_kv(c, "supervisor.slots.ports=[6700, 0]", err, sizeof(err)),
                      GALE_ERANGE);
     assert_true(contains(err, "supervisor.slots.ports = [6700, 0] is out of range: allowed "
@@ -508,6 +513,30 @@ static void test_unknown_key_warning(void **state) {
     free(log);
     fclose(f);
     gale_conf_destroy(c);
+}
+
+static void test_scope_warning(void **state) {
+    (void)state;
+    FILE *f = tmpfile();
+    assert_non_null(f);
+    gale__log_set_fd(fileno(f));
+    gale_conf_t *comp = gale_conf_new(), *topo = gale_conf_new();
+    gale_conf_set_int(comp, GALE_CONF_TOPOLOGY_WORKERS, 2);              /* topology-wide */
+    gale_conf_set_int(comp, GALE_CONF_TOPOLOGY_TICK_TUPLE_FREQ_SECS, 1); /* fine */
+    gale_conf_set_int(topo, GALE_CONF_NIMBUS_PORT, 7000);                /* cluster */
+    gale__conf_warn_scope(comp, "component 'split' conf", GALE_SCOPE_COMPONENT);
+    gale__conf_warn_scope(topo, "topology conf", GALE_SCOPE_TOPOLOGY);
+    gale__log_set_fd(2);
+    fseek(f, 0, SEEK_END);
+    char *log = read_all(f);
+    assert_true(contains(log, "component 'split' conf: 'topology.workers' is ignored here: set "
+                              "it in the topology conf"));
+    assert_true(contains(log, "topology conf: 'nimbus.port' is ignored here: set it in gale.yaml"));
+    assert_null(strstr(log, "tick.tuple"));
+    free(log);
+    fclose(f);
+    gale_conf_destroy(comp);
+    gale_conf_destroy(topo);
 }
 
 /* ------------------------------------------------------------------ */
@@ -779,16 +808,27 @@ static void test_print(void **state) {
 
 int main(void) {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_table_sane),         cmocka_unit_test(test_defaults),
-        cmocka_unit_test(test_yaml_good),          cmocka_unit_test(test_yaml_empty_file),
-        cmocka_unit_test(test_precedence),         cmocka_unit_test(test_parse_kv),
-        cmocka_unit_test(test_error_wrong_type),   cmocka_unit_test(test_error_out_of_range),
-        cmocka_unit_test(test_error_not_allowed),  cmocka_unit_test(test_error_power_of_two),
-        cmocka_unit_test(test_error_yaml_syntax),  cmocka_unit_test(test_error_nesting),
-        cmocka_unit_test(test_error_missing_file), cmocka_unit_test(test_error_kv_without_equals),
-        cmocka_unit_test(test_nearest_key),        cmocka_unit_test(test_unknown_key_warning),
-        cmocka_unit_test(test_pack_roundtrip),     cmocka_unit_test(test_from_msgpack_garbage),
-        cmocka_unit_test(test_conf_api),           cmocka_unit_test(test_print),
+        cmocka_unit_test(test_table_sane),
+        cmocka_unit_test(test_defaults),
+        cmocka_unit_test(test_yaml_good),
+        cmocka_unit_test(test_yaml_empty_file),
+        cmocka_unit_test(test_precedence),
+        cmocka_unit_test(test_parse_kv),
+        cmocka_unit_test(test_error_wrong_type),
+        cmocka_unit_test(test_error_out_of_range),
+        cmocka_unit_test(test_error_not_allowed),
+        cmocka_unit_test(test_error_power_of_two),
+        cmocka_unit_test(test_error_yaml_syntax),
+        cmocka_unit_test(test_error_nesting),
+        cmocka_unit_test(test_error_missing_file),
+        cmocka_unit_test(test_error_kv_without_equals),
+        cmocka_unit_test(test_nearest_key),
+        cmocka_unit_test(test_unknown_key_warning),
+        cmocka_unit_test(test_scope_warning),
+        cmocka_unit_test(test_pack_roundtrip),
+        cmocka_unit_test(test_from_msgpack_garbage),
+        cmocka_unit_test(test_conf_api),
+        cmocka_unit_test(test_print),
     };
     return cmocka_run_group_tests(tests, setup_dir, teardown_dir);
 }
