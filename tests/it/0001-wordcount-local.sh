@@ -40,16 +40,9 @@ for workers in 1 2; do
     : >"$sink"
     echo "== topology.workers=$workers"
     start=$(date +%s.%N)
-    set +e
-    # Own process group, so cleanup can stop it and anything it started.
-    setsid timeout 100 "$GALE_BIN" local "$LIB" WordCountTopology "$TMP/corpus" "$sink" \
-        --until-done -c topology.workers="$workers" \
-        -c topology.message.timeout.secs=60 >"$log" 2>&1 &
-    PID=$!
-    wait "$PID"
-    rc=$?
-    PID=
-    set -e
+    run_bg 100 "$log" "$GALE_BIN" local "$LIB" WordCountTopology "$TMP/corpus" "$sink" \
+        --until-done -c topology.workers="$workers" -c topology.message.timeout.secs=60
+    rc=$RC
     end=$(date +%s.%N)
     echo "run took $(awk -v a="$start" -v b="$end" 'BEGIN { printf "%.1f", b - a }') s, exit $rc"
     if [[ $rc -ne 0 ]]; then
@@ -59,18 +52,12 @@ for workers in 1 2; do
 
     echo "check: every (line_no, word_idx) of the corpus is in the sink, and nothing else"
     awk '{ print $1, $2 }' "$sink" | sort -u >"$TMP/got_pairs"
-    if ! diff -q "$TMP/expected_pairs" "$TMP/got_pairs" >/dev/null; then
-        diff "$TMP/expected_pairs" "$TMP/got_pairs" | head -n 10 >&2
-        fail "workers=$workers: sink pairs differ from the corpus" \
-            "($(wc -l <"$TMP/got_pairs") got, $(wc -l <"$TMP/expected_pairs") expected)"
-    fi
+    expect_same "$TMP/expected_pairs" "$TMP/got_pairs" \
+        "workers=$workers: sink pairs differ from the corpus ($(wc -l <"$TMP/got_pairs") got, $(wc -l <"$TMP/expected_pairs") expected)"
 
     echo "check: word counts from the unique sink triples equal the corpus's"
     sort -u "$sink" | awk '{ print $3 }' | sort | uniq -c | awk '{ print $2, $1 }' >"$TMP/got_counts"
-    if ! diff -q "$TMP/expected_counts" "$TMP/got_counts" >/dev/null; then
-        diff "$TMP/expected_counts" "$TMP/got_counts" | head -n 10 >&2
-        fail "workers=$workers: word counts differ"
-    fi
+    expect_same "$TMP/expected_counts" "$TMP/got_counts" "workers=$workers: word counts differ"
 
     echo "check: the spout's summary shows no failed trees"
     summary=$(grep -E ' spout emitted=[0-9]+ ' "$log" | tail -n 1 || true)

@@ -55,12 +55,8 @@ cc -std=c11 -Wall -Wextra -Werror "${SAN[@]}" -shared -fPIC -o "$TMP/t.so" "$TMP
 
 seq 1 100 | awk '{ print "line number " $1 " of the out-of-tree test" }' >"$TMP/in"
 echo "check: the installed gale runs it to completion"
-rc=0
-setsid timeout 60 "$GALE" local "$TMP/t.so" Entry "$TMP/in" "$TMP/sink" --until-done \
-    >"$TMP/log" 2>&1 &
-PID=$!
-wait "$PID" || rc=$?
-PID=
+run_bg 60 "$TMP/log" "$GALE" local "$TMP/t.so" Entry "$TMP/in" "$TMP/sink" --until-done
+rc=$RC
 if [[ $rc -ne 0 ]]; then
     tail -n 20 "$TMP/log" >&2
     fail "gale local exited $rc (124 = still running after 60 s)"
@@ -70,10 +66,8 @@ echo "check: the sink has all 100 lines"
 [[ -f "$TMP/sink" ]] || fail "no sink file written"
 awk '{ print $1 }' "$TMP/sink" | sort -n -u >"$TMP/got_ids"
 seq 1 100 >"$TMP/want_ids"
-diff -q "$TMP/want_ids" "$TMP/got_ids" >/dev/null ||
-    fail "sink line numbers differ from 1..100: $(diff "$TMP/want_ids" "$TMP/got_ids" | head -n 5)"
+expect_same "$TMP/want_ids" "$TMP/got_ids" "sink line numbers differ from 1..100"
 cut -d' ' -f2- "$TMP/sink" | sort -u >"$TMP/got_text"
 sort -u "$TMP/in" >"$TMP/want_text"
-diff -q "$TMP/want_text" "$TMP/got_text" >/dev/null ||
-    fail "sink text differs from the input: $(diff "$TMP/want_text" "$TMP/got_text" | head -n 5)"
+expect_same "$TMP/want_text" "$TMP/got_text" "sink text differs from the input"
 echo "PASS"

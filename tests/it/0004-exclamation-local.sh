@@ -19,12 +19,8 @@ LIB="$GALE_BUILD/starter/exclamation.so"
 } >"$TMP/in"
 
 echo "run ExclamationTopology over $(wc -l <"$TMP/in") lines"
-rc=0
-setsid timeout 60 "$GALE_BIN" local "$LIB" ExclamationTopology "$TMP/in" "$TMP/sink" \
-    --until-done >"$TMP/log" 2>&1 &
-PID=$!
-wait "$PID" || rc=$?
-PID=
+run_bg 60 "$TMP/log" "$GALE_BIN" local "$LIB" ExclamationTopology "$TMP/in" "$TMP/sink" --until-done
+rc=$RC
 if [[ $rc -ne 0 ]]; then
     tail -n 20 "$TMP/log" >&2
     fail "gale local exited $rc (124 = still running after 60 s)"
@@ -34,10 +30,7 @@ echo "check: every input line is in the sink with !!!!!! appended, and nothing e
 [[ -f "$TMP/sink" ]] || fail "no sink file written"
 sed 's/$/!!!!!!/' "$TMP/in" | sort -u >"$TMP/want"
 sort -u "$TMP/sink" >"$TMP/got"
-if ! diff -q "$TMP/want" "$TMP/got" >/dev/null; then
-    diff "$TMP/want" "$TMP/got" | head -n 10 >&2
-    fail "sink differs from the exclaimed input"
-fi
+expect_same "$TMP/want" "$TMP/got" "sink differs from the exclaimed input"
 
 echo "check: the spout's summary shows no failed trees"
 summary=$(grep -E ' word emitted=[0-9]+ ' "$TMP/log" | tail -n 1 || true)

@@ -13,12 +13,9 @@ LIB="$GALE_BUILD/starter/word_count.so"
 
 seq 1 50 | sed 's/^/w /' >"$TMP/in.txt"
 echo "check: stops at --local-ttl with exit 3"
-rc=0
-setsid timeout 60 "$GALE_BIN" local "$LIB" WordCountTopology "$TMP/in.txt" /dev/full \
-    --until-done --local-ttl 3 >"$TMP/out" 2>"$TMP/err" &
-PID=$!
-wait "$PID" || rc=$?
-PID=
+run_bg 60 "$TMP/err" "$GALE_BIN" local "$LIB" WordCountTopology "$TMP/in.txt" /dev/full \
+    --until-done --local-ttl 3
+rc=$RC
 [[ $rc -eq 3 ]] || fail "expected exit 3, got $rc (last lines: $(tail -3 "$TMP/err"))"
 grep -q "not every spout was done" "$TMP/err" || fail "no 'not done' error line"
 echo "check: the log stays small"

@@ -23,3 +23,24 @@ fail() {
     echo "FAIL: $*" >&2
     exit 1
 }
+
+# run_bg SECS LOG CMD...: run CMD in its own process group (cleanup kills
+# the group if the test dies) with a wall-clock guard of SECS; output to
+# LOG; its exit status in RC (124: still running after SECS).
+run_bg() {
+    local secs=$1 log=$2
+    shift 2
+    RC=0
+    setsid timeout "$secs" "$@" >"$log" 2>&1 &
+    PID=$!
+    wait "$PID" || RC=$?
+    PID=
+}
+
+# expect_same WANT GOT MESSAGE: fail showing the first differences unless
+# the two files are equal.
+expect_same() {
+    diff -q "$1" "$2" >/dev/null && return 0
+    diff "$1" "$2" | head -n 10 >&2
+    fail "$3"
+}
