@@ -164,15 +164,6 @@ static int run_spsc(double warmup, double secs) {
     return 0;
 }
 
-static bool parse_num(const char *s, double lo, double *out) {
-    char *end;
-    errno = 0;
-    double v = strtod(s, &end);
-    if (errno || *end || end == s || !(v >= lo)) return false;
-    *out = v;
-    return true;
-}
-
 int main(int argc, char **argv) {
     double warmup = 5, secs = 30;
     bool loop = false, spsc = false;

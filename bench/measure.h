@@ -6,7 +6,10 @@
 #ifndef GALE_BENCH_MEASURE_H
 #define GALE_BENCH_MEASURE_H
 
+#include <errno.h>
+#include <stdbool.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <sys/resource.h>
 #include <unistd.h>
 
@@ -28,6 +31,16 @@ static inline double machine_busy_s(void) {
     if (n < 8) return 0;
     /* user nice system [idle iowait] irq softirq steal */
     return (double)(v[0] + v[1] + v[2] + v[5] + v[6] + v[7]) / (double)sysconf(_SC_CLK_TCK);
+}
+
+/* A number >= lo from a command-line option. */
+static inline bool parse_num(const char *s, double lo, double *out) {
+    char *end;
+    errno = 0;
+    double v = strtod(s, &end);
+    if (errno || *end || end == s || !(v >= lo)) return false;
+    *out = v;
+    return true;
 }
 
 #endif

@@ -462,15 +462,6 @@ static void usage(void) {
     fprintf(stderr, "\n");
 }
 
-static bool parse_num(const char *s, double lo, double *out) {
-    char *end;
-    errno = 0;
-    double v = strtod(s, &end);
-    if (errno || *end || end == s || !(v >= lo)) return false;
-    *out = v;
-    return true;
-}
-
 int main(int argc, char **argv) {
     opts_t o = {5, 30, 1000, 0, 0.05};
     bool want[N_BENCHES] = {0}, any = false;

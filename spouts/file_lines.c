@@ -16,9 +16,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <time.h>
 
 #include "common/builtin.h"
+#include "common/clock.h"
 #include "common/log.h"
 #include "gale/gale.h"
 
@@ -256,16 +256,10 @@ static void read_own_line(file_state_t *s, gale_spout_collector_t *c) {
     }
 }
 
-static int64_t mono_ns(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
-
 static void file_next(void *state, gale_spout_collector_t *c) {
     file_state_t *s = state;
     if (s->rlen && s->replay_delay_ns) {
-        int64_t now = mono_ns();
+        int64_t now = gale__now_ns();
         if (now < s->next_replay_ns) return; /* failing again and again: slow down */
         s->next_replay_ns = now + s->replay_delay_ns;
     }

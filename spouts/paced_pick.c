@@ -13,8 +13,8 @@
  */
 #include <stdint.h>
 #include <stdlib.h>
-#include <time.h>
 
+#include "common/clock.h"
 #include "gale/gale.h"
 
 #define INTERVAL_NS 100000000LL
@@ -39,21 +39,15 @@ typedef struct pick_state {
     uint64_t next_id;
 } pick_state_t;
 
-static int64_t mono_ns(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
-
 static int pick_open(const pick_list_t *list, void **state, const gale_context_t *ctx) {
     pick_state_t *s = calloc(1, sizeof(*s));
     if (!s) return GALE_ENOMEM;
     s->list = list;
     /* Different tasks pick different sequences; never 0 for xorshift. */
-    s->rng =
-        0x9E3779B97F4A7C15ULL ^ ((uint64_t)gale_context_task_id(ctx) << 17) ^ (uint64_t)mono_ns();
+    s->rng = 0x9E3779B97F4A7C15ULL ^ ((uint64_t)gale_context_task_id(ctx) << 17) ^
+             (uint64_t)gale__now_ns();
     if (!s->rng) s->rng = 1;
-    s->next_ns = mono_ns();
+    s->next_ns = gale__now_ns();
     s->next_id = 1;
     *state = s;
     return 0;
@@ -61,7 +55,7 @@ static int pick_open(const pick_list_t *list, void **state, const gale_context_t
 
 static void pick_next(void *state, gale_spout_collector_t *c) {
     pick_state_t *s = state;
-    int64_t now = mono_ns();
+    int64_t now = gale__now_ns();
     if (now < s->next_ns) return;
     s->next_ns += INTERVAL_NS;
     if (s->next_ns < now) s->next_ns = now + INTERVAL_NS; /* do not catch up after a stall */

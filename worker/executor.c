@@ -37,12 +37,6 @@ struct gale_context {
 /* The executor whose thread this is (NULL elsewhere). */
 static _Thread_local gale__exec_t *tls_exec;
 
-int64_t gale__now_ns(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
-
 static inline void stat_inc(_Atomic uint64_t *c, uint64_t n) {
     /* single writer: a relaxed load+store is enough and cheaper than RMW */
     atomic_store_explicit(c, atomic_load_explicit(c, memory_order_relaxed) + n,

@@ -43,6 +43,7 @@
 #include <stdatomic.h>
 #include <stdbool.h>
 
+#include "common/clock.h"
 #include "gale/gale.h"
 #include "topology/grouping.h"
 #include "topology/topology.h"
@@ -309,7 +310,6 @@ void gale__transfer_stop(gale__worker_t *w);
 /** @brief Free the transfer state once no tuple of its pool is alive. */
 void gale__transfer_free(gale__worker_t *w);
 
-int64_t gale__now_ns(void);
 static inline uint64_t gale__rng_next(uint64_t *s) { /* xorshift64*, never 0 */
     uint64_t x = *s;
     x ^= x >> 12;

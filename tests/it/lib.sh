@@ -44,3 +44,10 @@ expect_same() {
     diff "$1" "$2" | head -n 10 >&2
     fail "$3"
 }
+
+# expect_ok LOG WHAT: fail, showing LOG's last lines, unless RC is 0.
+expect_ok() {
+    [[ $RC -eq 0 ]] && return 0
+    tail -n 20 "$1" >&2
+    fail "$2: gale local exited $RC (124 = still running at its time limit)"
+}
