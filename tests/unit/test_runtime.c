@@ -263,14 +263,31 @@ static int sleepy_execute(void *st, const gale_tuple_t *t, gale_collector_t *c) 
 }
 const gale_bolt_t t_sleepy_bolt = {.execute = sleepy_execute, .basic = true};
 
-/* Records whether a tuple crossed workers. */
-static int where_execute(void *st, const gale_tuple_t *t, gale_collector_t *c) {
-    (void)st;
+/* Counts tuples that crossed workers: from the emitting task's worker
+ * (the tuple's source, also carried in field "task") to the worker of the
+ * task executing it (its context's, not the tuple's). */
+static _Atomic int where_received[8]; /* by this bolt's task index */
+static int where_prepare(void **st, const gale_context_t *ctx, gale_collector_t *c) {
     (void)c;
+    int *s = malloc(2 * sizeof(int));
+    s[0] = gale_context_task_id(ctx);
+    s[1] = gale_context_task_index(ctx);
+    *st = s;
+    return 0;
+}
+static void where_cleanup(void *st) {
+    free(st);
+}
+static int where_execute(void *st, const gale_tuple_t *t, gale_collector_t *c) {
+    (void)c;
+    const int *me = st;
     gale__rt_t *rt = current_rt;
-    gale__worker_t *src = rt->execs[rt->task_exec[t->src_task]].worker;
-    gale__worker_t *dst = rt->execs[rt->task_exec[gale_tuple_int(t, 1, 0)]].worker;
+    int from = (int)gale_tuple_int(t, 1, 0);
+    assert_int_equal(from, gale_tuple_source_task(t));
+    gale__worker_t *src = rt->execs[rt->task_exec[from]].worker;
+    gale__worker_t *dst = rt->execs[rt->task_exec[me[0]]].worker;
     if (src != dst) atomic_fetch_add(&cross_worker_deliveries, 1);
+    if (me[1] < 8) atomic_fetch_add(&where_received[me[1]], 1);
     atomic_fetch_add(&executed, 1);
     return 0;
 }
@@ -278,8 +295,11 @@ static void where_declare(gale_declarer_t *d, const gale_conf_t *c) {
     (void)c;
     gale_declare(d, "n,task");
 }
-const gale_bolt_t t_where_bolt = {
-    .declare = where_declare, .execute = where_execute, .basic = true};
+const gale_bolt_t t_where_bolt = {.declare = where_declare,
+                                  .prepare = where_prepare,
+                                  .execute = where_execute,
+                                  .cleanup = where_cleanup,
+                                  .basic = true};
 
 /* Tags each tuple with its own task id so where_bolt can check locality. */
 static int tag_execute(void *st, const gale_tuple_t *t, gale_collector_t *c) {
@@ -451,7 +471,72 @@ static gale_conf_t *conf_with(int workers, int timeout) {
     return c;
 }
 
-/* spout -> twice (x3, all grouping: fan-out) -> pair (multi-anchor) -> sink */
+/* Early completion. The gate bolt acks every input at once except the
+ * first one while hold_first is set, which it keeps for the test thread to
+ * ack; the gate spout notes the order of its acks. */
+static _Atomic int hold_first;
+static gale_collector_t *_Atomic held_coll;
+static const gale_tuple_t *_Atomic held_tuple;
+static _Atomic int64_t ack_seq, acked_at[8]; /* acked_at[msg id]: 1 + ack order */
+static int gate_execute(void *st, const gale_tuple_t *t, gale_collector_t *c) {
+    (void)st;
+    atomic_fetch_add(&executed, 1);
+    int expect = 1;
+    if (atomic_compare_exchange_strong(&hold_first, &expect, 0)) {
+        atomic_store(&held_coll, c);
+        atomic_store(&held_tuple, t);
+        return 0;
+    }
+    gale_ack(c, t);
+    return 0;
+}
+const gale_bolt_t t_gate_bolt = {.execute = gate_execute};
+static void gate_ack(void *st, uint64_t id) {
+    if (id < 8) atomic_store(&acked_at[id], atomic_fetch_add(&ack_seq, 1) + 1);
+    counting_ack(st, id);
+}
+const gale_spout_t t_gate_spout = {.declare = one_field,
+                                   .open = counting_open,
+                                   .next_tuple = counting_next,
+                                   .ack = gate_ack,
+                                   .fail = counting_fail,
+                                   .close = counting_close};
+static bool markers_acked(void) {
+    return atomic_load(&acked_at[2]) && atomic_load(&acked_at[3]);
+}
+
+/* A tree is acked only once its last edge is: spout -> pair -> gate, one
+ * task each, so pair anchors each output to two consecutive spout tuples,
+ * i.e. to two trees. The gate holds the child of trees 0 and 1; trees 2
+ * and 3 complete meanwhile. Every executor sends its messages for 0 and 1
+ * before those for 2 and 3, and the acker tells the spout in order, so
+ * had 0 or 1 completed early, its ack would have come before 2's and 3's. */
+static void check_no_early_completion(void) {
+    reset(4);
+    ack_seq = 0;
+    for (int i = 0; i < 8; i++) acked_at[i] = 0;
+    atomic_store(&held_tuple, NULL);
+    atomic_store(&hold_first, 1);
+    gale_builder_t *b = gale_builder_new();
+    GALE_SPOUT(b, "spout", t_gate_spout, 1);
+    gale_shuffle_grouping(GALE_BOLT(b, "pair", t_pair_bolt, 1), "spout", NULL);
+    gale_shuffle_grouping(GALE_BOLT(b, "gate", t_gate_bolt, 1), "pair", NULL);
+    gale__rt_t *rt = start(b, conf_with(1, 60));
+    assert_true(wait_until(markers_acked, 30));
+    assert_non_null(atomic_load(&held_tuple));
+    assert_int_equal(acked_at[0], 0); /* its last edge is still held */
+    assert_int_equal(acked_at[1], 0);
+    gale_ack(atomic_load(&held_coll), atomic_load(&held_tuple)); /* release it */
+    want = 4;
+    assert_true(wait_until(all_acked, 30));
+    finish(rt);
+    assert_true(acked_at[0] > 2 && acked_at[1] > 2);
+    assert_int_equal(failed_timeout + failed_failed, 0);
+    assert_int_equal(executed, 2);
+}
+
+/* spout -> twice (x3, all grouping: fan-out) -> pair (multi-anchor) -> sink,
+ * then no tree completes before its last edge is acked. */
 static void test_tree_fanout_multi_anchor(void **s) {
     (void)s;
     reset(2000);
@@ -468,6 +553,8 @@ static void test_tree_fanout_multi_anchor(void **s) {
     assert_int_equal(failed_timeout + failed_failed, 0);
     /* 2000 msgs x 3 tasks x 2 emits, paired: 6000 sink tuples */
     assert_int_equal(executed, 6000);
+
+    check_no_early_completion();
 }
 
 static void test_explicit_fail_reason(void **s) {
@@ -519,23 +606,98 @@ static void test_reset_timeout_keeps_tree_alive(void **s) {
     assert_int_equal(failed_timeout, 0);
 }
 
-static void test_max_spout_pending(void **s) {
-    (void)s;
-    reset(3000);
+/* max.spout.pending: next_tuple of a task is called only while the task
+ * has fewer trees in flight than the bound (a call may then emit several,
+ * as in Storm). The burst spout emits `burst` trees per call and notes, per
+ * task, its trees in flight when called and after the call, and the
+ * executor's (all its tasks') when called. */
+#define BURST_TASKS 3
+static _Atomic int burst;
+static _Atomic int64_t at_call[BURST_TASKS], after_call[BURST_TASKS], exec_at_call, exec_inflight;
+typedef struct burst_state {
+    int next, index;
+    int64_t inflight;
+} burst_state_t;
+static void note_max(_Atomic int64_t *m, int64_t v) {
+    int64_t cur = atomic_load(m);
+    while (v > cur && !atomic_compare_exchange_weak(m, &cur, v)) {
+    }
+}
+static int burst_open(void **st, const gale_context_t *ctx, gale_spout_collector_t *c) {
+    (void)c;
+    burst_state_t *s = calloc(1, sizeof(*s));
+    s->index = gale_context_task_index(ctx);
+    assert_true(s->index < BURST_TASKS);
+    *st = s;
+    return 0;
+}
+static void burst_next(void *st, gale_spout_collector_t *c) {
+    burst_state_t *s = st;
+    note_max(&at_call[s->index], s->inflight);
+    note_max(&exec_at_call, atomic_load(&exec_inflight));
+    for (int i = 0; i < atomic_load(&burst) && s->next < atomic_load(&spout_limit); i++) {
+        gale_value_t v = gale_int(s->next);
+        s->inflight++;
+        atomic_fetch_add(&exec_inflight, 1);
+        assert_true(gale_spout_emit_id(c, NULL, &v, 1, (uint64_t)s->next++) >= 0);
+        atomic_fetch_add(&emitted, 1);
+    }
+    note_max(&after_call[s->index], s->inflight);
+}
+static void burst_done(void *st) {
+    ((burst_state_t *)st)->inflight--;
+    atomic_fetch_sub(&exec_inflight, 1);
+}
+static void burst_ack(void *st, uint64_t id) {
+    burst_done(st);
+    counting_ack(st, id);
+}
+static void burst_fail(void *st, uint64_t id, gale_fail_reason_t why) {
+    burst_done(st);
+    counting_fail(st, id, why);
+}
+const gale_spout_t t_burst_spout = {.declare = one_field,
+                                    .open = burst_open,
+                                    .next_tuple = burst_next,
+                                    .ack = burst_ack,
+                                    .fail = burst_fail,
+                                    .close = counting_close};
+
+/* One executor running `tasks` spout tasks that emit `per_call` trees per
+ * call, each task `limit` trees, with max.spout.pending = max. */
+static void run_pending(int tasks, int per_call, int limit, int max) {
+    reset(limit);
+    burst = per_call;
+    exec_at_call = exec_inflight = 0;
+    for (int i = 0; i < BURST_TASKS; i++) at_call[i] = after_call[i] = 0;
     gale_builder_t *b = gale_builder_new();
-    GALE_SPOUT(b, "spout", t_counting_spout, 1);
+    gale_component_set_tasks(GALE_SPOUT(b, "spout", t_burst_spout, 1), tasks);
     gale_shuffle_grouping(GALE_BOLT(b, "bolt", t_lazy_bolt, 2), "spout", NULL);
     gale_conf_t *c = conf_with(1, 60);
-    gale_conf_set_int(c, GALE_CONF_TOPOLOGY_MAX_SPOUT_PENDING, 7);
+    gale_conf_set_int(c, GALE_CONF_TOPOLOGY_MAX_SPOUT_PENDING, max);
     gale__rt_t *rt = start(b, c);
-    want = 3000;
+    assert_int_equal(rt->n_execs, 4); /* the spout's tasks share one executor */
+    want = (int64_t)tasks * limit;
     assert_true(wait_until(all_acked, 60));
     gale__stats_t st;
     gale__rt_stats(rt, "spout", &st);
     finish(rt);
-    assert_true(max_outstanding <= 7);
-    assert_true(max_outstanding >= 2); /* it did run trees concurrently */
-    assert_true(st.max_pending_seen <= 7);
+    assert_int_equal(acked, want);
+    assert_int_equal(failed_timeout + failed_failed, 0);
+    for (int i = 0; i < tasks; i++) {
+        assert_true(at_call[i] < max);                    /* never called at the bound */
+        assert_true(after_call[i] <= max - 1 + per_call); /* so never further above */
+        assert_true(after_call[i] >= 2);                  /* it did run trees concurrently */
+    }
+    assert_true(st.max_pending_seen <= (uint64_t)(max - 1 + per_call));
+    /* the bound is per task: the executor went on calling with more in flight */
+    if (tasks > 1) assert_true(exec_at_call >= max);
+}
+
+static void test_max_spout_pending(void **s) {
+    (void)s;
+    run_pending(1, 1, 3000, 7);
+    run_pending(BURST_TASKS, 3, 1000, 7);
 }
 
 static void test_ackers_zero_acks_at_emit(void **s) {
@@ -678,6 +840,7 @@ const gale_spout_t t_where_spout = {.declare = where_declare,
 static void test_local_or_shuffle_stays_local(void **s) {
     (void)s;
     reset(1000);
+    for (int i = 0; i < 8; i++) where_received[i] = 0;
     gale_builder_t *b = gale_builder_new();
     GALE_SPOUT(b, "spout", t_where_spout, 2);
     gale_local_or_shuffle_grouping(GALE_BOLT(b, "bolt", t_where_bolt, 2), "spout", NULL);
@@ -697,6 +860,9 @@ static void test_local_or_shuffle_stays_local(void **s) {
     finish(rt);
     assert_int_equal(executed, 2000);
     assert_int_equal(cross_worker_deliveries, 0);
+    /* so each bolt task got exactly its worker's spout's 1000 */
+    assert_int_equal(where_received[0], 1000);
+    assert_int_equal(where_received[1], 1000);
 }
 
 static void test_bolt_collector_from_another_thread(void **s) {
@@ -985,17 +1151,32 @@ static void idle_next(void *st, gale_spout_collector_t *c) {
 const gale_spout_t t_eager_spout = {
     .declare = one_field, .open = eager_open, .next_tuple = idle_next, .close = counting_close};
 
+/* The worker that runs the (first) task of a component. */
+static gale__worker_t *worker_of(gale__rt_t *rt, const char *component) {
+    for (size_t i = 0; i < rt->n_comps; i++)
+        if (strcmp(rt->comps[i].id, component) == 0)
+            return rt->execs[rt->task_exec[rt->comps[i].tasks[0]]].worker;
+    fail_msg("no component %s", component);
+    return NULL;
+}
+
 static void test_emit_from_open_across_workers(void **s) {
     (void)s;
     reset(0);
+    gale__codec_stats_t before, after;
+    gale__codec_stats_get(&before);
     gale_builder_t *b = gale_builder_new();
     GALE_SPOUT(b, "spout", t_eager_spout, 1);
     gale_shuffle_grouping(GALE_BOLT(b, "bolt", t_sink_bolt, 1), "spout", NULL);
     gale__rt_t *rt = start(b, conf_with(2, 60));
+    assert_ptr_not_equal(worker_of(rt, "spout"), worker_of(rt, "bolt"));
     want = 300;
     assert_true(wait_until(all_executed, 30));
     finish(rt);
+    gale__codec_stats_get(&after);
     assert_int_equal(executed, 300);
+    /* all 300 went over the wire */
+    assert_true(after.tuples_decoded - before.tuples_decoded >= 300);
 }
 
 static void test_acker_state_machine(void **s) {
