@@ -490,7 +490,15 @@ static int gate_execute(void *st, const gale_tuple_t *t, gale_collector_t *c) {
     gale_ack(c, t);
     return 0;
 }
-const gale_bolt_t t_gate_bolt = {.execute = gate_execute};
+/* The test thread acks the held tuple, then sets released; loading it here
+ * orders that use of the collector before the runtime frees it after
+ * cleanup (as a bolt joins its own threads in cleanup). */
+static _Atomic int released;
+static void gate_cleanup(void *st) {
+    (void)st;
+    (void)atomic_load(&released);
+}
+const gale_bolt_t t_gate_bolt = {.execute = gate_execute, .cleanup = gate_cleanup};
 static void gate_ack(void *st, uint64_t id) {
     if (id < 8) atomic_store(&acked_at[id], atomic_fetch_add(&ack_seq, 1) + 1);
     counting_ack(st, id);
@@ -516,6 +524,7 @@ static void check_no_early_completion(void) {
     ack_seq = 0;
     for (int i = 0; i < 8; i++) acked_at[i] = 0;
     atomic_store(&held_tuple, NULL);
+    atomic_store(&released, 0);
     atomic_store(&hold_first, 1);
     gale_builder_t *b = gale_builder_new();
     GALE_SPOUT(b, "spout", t_gate_spout, 1);
@@ -527,6 +536,7 @@ static void check_no_early_completion(void) {
     assert_int_equal(acked_at[0], 0); /* its last edge is still held */
     assert_int_equal(acked_at[1], 0);
     gale_ack(atomic_load(&held_coll), atomic_load(&held_tuple)); /* release it */
+    atomic_store(&released, 1);
     want = 4;
     assert_true(wait_until(all_acked, 30));
     finish(rt);
