@@ -513,12 +513,13 @@ static bool markers_acked(void) {
     return atomic_load(&acked_at[2]) && atomic_load(&acked_at[3]);
 }
 
-/* A tree is acked only once its last edge is: spout -> pair -> gate, one
- * task each, so pair anchors each output to two consecutive spout tuples,
- * i.e. to two trees. The gate holds the child of trees 0 and 1; trees 2
- * and 3 complete meanwhile. Every executor sends its messages for 0 and 1
- * before those for 2 and 3, and the acker tells the spout in order, so
- * had 0 or 1 completed early, its ack would have come before 2's and 3's. */
+/* A tree is acked only once its last edge is: spout -> pair -> twice ->
+ * gate, one task each. pair anchors each output to two consecutive spout
+ * tuples, i.e. to two trees; twice fans each out to two tuples. The gate
+ * holds one of the two grandchildren of trees 0 and 1 and acks the rest,
+ * so trees 2 and 3 complete meanwhile. Every executor sends its messages
+ * for 0 and 1 before those for 2 and 3, and the acker tells the spout in
+ * order, so had 0 or 1 completed early, its ack would have come first. */
 static void check_no_early_completion(void) {
     reset(4);
     ack_seq = 0;
@@ -529,7 +530,8 @@ static void check_no_early_completion(void) {
     gale_builder_t *b = gale_builder_new();
     GALE_SPOUT(b, "spout", t_gate_spout, 1);
     gale_shuffle_grouping(GALE_BOLT(b, "pair", t_pair_bolt, 1), "spout", NULL);
-    gale_shuffle_grouping(GALE_BOLT(b, "gate", t_gate_bolt, 1), "pair", NULL);
+    gale_shuffle_grouping(GALE_BOLT(b, "twice", t_twice_bolt, 1), "pair", NULL);
+    gale_shuffle_grouping(GALE_BOLT(b, "gate", t_gate_bolt, 1), "twice", NULL);
     gale__rt_t *rt = start(b, conf_with(1, 60));
     assert_true(wait_until(markers_acked, 30));
     assert_non_null(atomic_load(&held_tuple));
@@ -542,7 +544,7 @@ static void check_no_early_completion(void) {
     finish(rt);
     assert_true(acked_at[0] > 2 && acked_at[1] > 2);
     assert_int_equal(failed_timeout + failed_failed, 0);
-    assert_int_equal(executed, 2);
+    assert_int_equal(executed, 4);
 }
 
 /* spout -> twice (x3, all grouping: fan-out) -> pair (multi-anchor) -> sink,
