@@ -270,6 +270,7 @@ static _Atomic int where_received[8]; /* by this bolt's task index */
 static int where_prepare(void **st, const gale_context_t *ctx, gale_collector_t *c) {
     (void)c;
     int *s = malloc(2 * sizeof(int));
+    assert_non_null(s);
     s[0] = gale_context_task_id(ctx);
     s[1] = gale_context_task_index(ctx);
     *st = s;
