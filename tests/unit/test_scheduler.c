@@ -79,7 +79,7 @@ static void test_spread_over_supervisors_first(void **state) {
     assert_string_equal(r.note, "");
     gale__sched_result_free(&r);
 
-    /* The supervisor with more free slots comes first. */
+    /* The supervisor with more free slots comes first, whatever its id. */
     sups[1].ports = PORT1;
     sups[1].n_ports = 1;
     in.workers = 3;
@@ -87,6 +87,15 @@ static void test_spread_over_supervisors_first(void **state) {
     expect_place(&r, 0, "sup-b", 6700);
     expect_place(&r, 1, "sup-a", 6700);
     expect_place(&r, 2, "sup-b", 6701);
+    gale__sched_result_free(&r);
+    sups[0].ports = PORT1;
+    sups[0].n_ports = 1;
+    sups[1].ports = PORTS4;
+    sups[1].n_ports = 4;
+    schedule_ok(&in, &r);
+    expect_place(&r, 0, "sup-a", 6700);
+    expect_place(&r, 1, "sup-b", 6700);
+    expect_place(&r, 2, "sup-a", 6701);
     gale__sched_result_free(&r);
     gale__sched_result_free(NULL);
     free(ex);
@@ -103,7 +112,11 @@ static void test_round_robin_over_slots(void **state) {
     assert_int_equal(r.workers, 2);
     gale__sched_result_free(&r);
 
-    /* More workers than executors: no slot gets nothing to run. */
+    /* More workers than executors: no slot gets nothing to run, and three
+     * free slots are enough for three executors (no note). */
+    static const int three[] = {6700, 6701, 6702};
+    sup.ports = three;
+    sup.n_ports = 3;
     in.n_executors = 3;
     in.workers = 4;
     schedule_ok(&in, &r);
