@@ -527,7 +527,8 @@ static int enc_field(enc_t *e, const field_t *f, const void *rec, const char *at
             const gale_conf_t *c = *(const gale_conf_t *const *)(const void *)p;
             if ((bad = count_rule(f, gale_conf_count(c), why, sizeof why)))
                 return enc_refuse(e, GALE_ERANGE, at, bad);
-            return gale__conf_pack(pk, c) ? GALE_EINVAL : 0;
+            return gale__conf_pack(pk, c) ? enc_refuse(e, GALE_EINVAL, at, "cannot pack the conf")
+                                          : 0;
         }
         case FK_U64_ARRAY: {
             const array_t *a = (const array_t *)(const void *)p;

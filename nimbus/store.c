@@ -222,6 +222,17 @@ static int dir_get(gale__store_t *s, const char *key, void **val, size_t *len, c
     return rc;
 }
 
+/* Remove the now-empty parents of key, deepest first. */
+static void prune_parents(dir_store_t *d, const char *key) {
+    char path[GALE_STORE_KEY_MAX + 1];
+    snprintf(path, sizeof path, "%s", key);
+    for (char *slash; (slash = strrchr(path, '/'));) {
+        *slash = '\0';
+        if (unlinkat(d->dirfd, path, AT_REMOVEDIR) != 0) return; /* not empty: done */
+    }
+    (void)fsync(d->dirfd);
+}
+
 static int write_all(int fd, const void *val, size_t len) {
     const char *p = val;
     while (len > 0) {
@@ -274,18 +285,8 @@ static int dir_put(gale__store_t *s, const char *key, const void *val, size_t le
         if (rc) (void)unlinkat(pfd, tmp, 0); /* the old value, if any, is untouched */
     }
     close(pfd);
+    if (rc) prune_parents(d, key); /* directories made for nothing */
     return rc;
-}
-
-/* Remove the now-empty parents of key, deepest first. */
-static void prune_parents(dir_store_t *d, const char *key) {
-    char path[GALE_STORE_KEY_MAX + 1];
-    snprintf(path, sizeof path, "%s", key);
-    for (char *slash; (slash = strrchr(path, '/'));) {
-        *slash = '\0';
-        if (unlinkat(d->dirfd, path, AT_REMOVEDIR) != 0) return; /* not empty: done */
-    }
-    (void)fsync(d->dirfd);
 }
 
 static int dir_del(gale__store_t *s, const char *key, char *err, size_t errlen) {

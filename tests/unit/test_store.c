@@ -314,6 +314,9 @@ static void test_failed_put_keeps_old_value(void **state) {
     void (*was)(int) = signal(SIGXFSZ, SIG_IGN); /* EFBIG instead of a signal */
     assert_int_equal(setrlimit(RLIMIT_FSIZE, &tiny), 0);
     int rc = gale__store_put(s, "a/k", big, sizeof big, err, sizeof err);
+    /* A new key in new directories: they go when its put fails. */
+    char err_new[256];
+    int rc_new = gale__store_put(s, "b/c/k", big, sizeof big, err_new, sizeof err_new);
     assert_int_equal(setrlimit(RLIMIT_FSIZE, &saved), 0);
     signal(SIGXFSZ, was);
 
@@ -323,6 +326,9 @@ static void test_failed_put_keeps_old_value(void **state) {
     char cmd[512];
     snprintf(cmd, sizeof cmd, "ls -A '%s/a' | grep -c . | grep -qx 1", dir);
     assert_int_equal(system(cmd), 0); /* only k: the temp file is gone */
+    assert_int_equal(rc_new, GALE_EIO);
+    static const char *const only_a[] = {"a"};
+    expect_list(s, "", only_a, 1);
     gale__store_destroy(s);
 }
 
