@@ -4,6 +4,11 @@
  * frame and a body frame. Whatever decodes must encode again (the encoder
  * accepts all the decoder accepts), and decoding that encoding must give
  * the same bytes once more: a message survives any number of hops.
+ *
+ * Seeds: tests/fuzz/corpus/fuzz_control/<type> holds one valid message
+ * of each type in this target's layout (a byte with the header's length,
+ * the header, the body), so the fuzzer starts past the header and the
+ * field names. Make a new one from gale__ctl_encode's output the same way.
  */
 #include <stdint.h>
 #include <stdlib.h>
