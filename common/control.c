@@ -8,8 +8,9 @@
  * item bounds for arrays and confs), allowed words for enumerated strings,
  * where it lives in the C struct, and for arrays of records the item's
  * record. Cross-field rules that a row cannot say (a task range's start
- * <= end) are a record's `check`. Adding a message is adding its struct
- * to control.h and its rows here; no code changes.
+ * <= end) are a record's `check`. Adding a message is adding its line to
+ * GALE__CTL_TYPES and its struct in control.h, and its rows here; the
+ * encoder and decoder do not change.
  *
  * Decoding runs over bytes already checked by gale__msgpack_unpack_whole
  * (complete, no trailing bytes, container counts backed by real bytes),

@@ -127,13 +127,17 @@ static ssize_t find_slot(const work_t *w, const char *sup, int port) {
 }
 
 /* Free slots in hand-out order: supervisors with the most free slots
- * first (ties by id), then one port of each in turn. Returns the count. */
-static size_t order_free_slots(work_t *w) {
+ * first (ties by id), then one port of each in turn. Returns the count,
+ * or -1 when out of memory. */
+static ssize_t order_free_slots(work_t *w) {
     size_t n_sup = w->in->n_supervisors;
     size_t *groups = calloc(n_sup ? n_sup : 1, sizeof(*groups));
     size_t *free_count = calloc(n_sup ? n_sup : 1, sizeof(*free_count));
-    size_t n = 0;
-    if (!groups || !free_count) goto out;
+    ssize_t n = 0;
+    if (!groups || !free_count) {
+        n = -1;
+        goto out;
+    }
     for (size_t s = 0; s < n_sup; s++) {
         for (size_t i = w->sup_first[s]; i < w->sup_first[s + 1]; i++)
             free_count[s] += !w->slot_kept[i];
@@ -247,10 +251,15 @@ int gale__schedule(const gale__sched_input_t *in, gale__sched_result_t *out, cha
         for (size_t i = 0; i < n_exec; i++) w.exec_slot[i] = -1;
         memset(w.slot_kept, 0, w.n_slots * sizeof(*w.slot_kept));
         kept_exec = kept_slots = 0;
-        kept_all_valid = in->n_keep == 0;
+        kept_all_valid = false;
     }
 
-    size_t n_free = order_free_slots(&w);
+    ssize_t ordered = order_free_slots(&w);
+    if (ordered < 0) {
+        rc = GALE_ENOMEM;
+        goto done;
+    }
+    size_t n_free = (size_t)ordered;
     size_t unplaced = n_exec - kept_exec;
     size_t want_new = (size_t)in->workers - kept_slots;
     if (want_new > unplaced) want_new = unplaced; /* never a slot with nothing to run */
@@ -259,9 +268,9 @@ int gale__schedule(const gale__sched_input_t *in, gale__sched_result_t *out, cha
         rc = GALE_ENOENT;
         if (err && errlen)
             snprintf(err, errlen,
-                     "no free worker slots: %zu supervisors offer none; start a supervisor or "
-                     "kill a topology to free slots",
-                     in->n_supervisors);
+                     "no free worker slots (%zu live supervisor%s, none with a free slot): "
+                     "start a supervisor or kill a topology to free slots",
+                     in->n_supervisors, in->n_supervisors == 1 ? "" : "s");
         goto done;
     }
     if (n_new < want_new)

@@ -138,6 +138,26 @@ static int io_fail(dir_store_t *d, char *err, size_t errlen, const char *what, c
                 what, key, strerror(e));
 }
 
+/* Open directory name inside fd, making it first when create; always
+ * closes fd. The new fd, or -1 with errno. */
+static int enter_dir(int fd, const char *name, bool create) {
+    bool made = create && mkdirat(fd, name, 0755) == 0;
+    int next = -1;
+    if (made || !create || errno == EEXIST)
+        next = openat(fd, name, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    /* A new directory must be durable in its parent before a key in it. */
+    if (next >= 0 && made && fsync(fd) != 0) {
+        int e = errno;
+        close(next);
+        errno = e;
+        next = -1;
+    }
+    int e = errno;
+    close(fd);
+    errno = e;
+    return next;
+}
+
 /* The directory holding key's leaf, opened (creating missing parents when
  * create); *leaf points at the last segment. -1 with errno on failure. */
 static int open_parent(dir_store_t *d, const char *key, bool create, const char **leaf) {
@@ -148,29 +168,7 @@ static int open_parent(dir_store_t *d, const char *key, bool create, const char 
         size_t n = (size_t)(slash - seg);
         memcpy(name, seg, n);
         name[n] = '\0';
-        bool made = false;
-        if (create) {
-            if (mkdirat(fd, name, 0755) == 0)
-                made = true;
-            else if (errno != EEXIST)
-                goto broken;
-        }
-        int next = openat(fd, name, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-        if (next < 0) goto broken;
-        /* A new directory must be durable in its parent before a key in it. */
-        if (made && fsync(fd) != 0) {
-            close(next);
-            goto broken;
-        }
-        close(fd);
-        fd = next;
-        continue;
-    broken : {
-        int e = errno;
-        close(fd);
-        errno = e;
-        return -1;
-    }
+        fd = enter_dir(fd, name, create);
     }
     *leaf = seg;
     return fd;
