@@ -332,6 +332,69 @@ static void test_failed_put_keeps_old_value(void **state) {
     gale__store_destroy(s);
 }
 
+/* Another implementation behind the same ops (what a ZooKeeper store
+ * will be): the interface checks keys before any implementation runs. */
+typedef struct fake_store {
+    gale__store_t base;
+    int calls;
+} fake_store_t;
+
+static int fake_get(gale__store_t *s, const char *key, void **val, size_t *len, char *err,
+                    size_t errlen) {
+    (void)val, (void)len, (void)err, (void)errlen;
+    assert_int_equal(gale__store_key_check(key, NULL, 0), 0);
+    ((fake_store_t *)s)->calls++;
+    return GALE_ENOENT;
+}
+static int fake_put(gale__store_t *s, const char *key, const void *val, size_t len, char *err,
+                    size_t errlen) {
+    (void)val, (void)len, (void)err, (void)errlen;
+    assert_int_equal(gale__store_key_check(key, NULL, 0), 0);
+    ((fake_store_t *)s)->calls++;
+    return 0;
+}
+static int fake_del(gale__store_t *s, const char *key, char *err, size_t errlen) {
+    (void)err, (void)errlen;
+    assert_int_equal(gale__store_key_check(key, NULL, 0), 0);
+    ((fake_store_t *)s)->calls++;
+    return 0;
+}
+static int fake_list(gale__store_t *s, const char *prefix, char ***names, size_t *n, char *err,
+                     size_t errlen) {
+    (void)names, (void)n, (void)err, (void)errlen;
+    assert_true(!*prefix || gale__store_key_check(prefix, NULL, 0) == 0);
+    ((fake_store_t *)s)->calls++;
+    return 0;
+}
+static void fake_destroy(gale__store_t *s) {
+    ((fake_store_t *)s)->calls += 100;
+}
+
+static void test_other_implementation(void **state) {
+    (void)state;
+    static const gale__store_ops_t ops = {"fake",   fake_get,  fake_put,
+                                          fake_del, fake_list, fake_destroy};
+    fake_store_t f = {{&ops}, 0};
+    gale__store_t *s = &f.base;
+    char err[256];
+    void *val;
+    size_t len;
+    char **names;
+    size_t n;
+    assert_int_equal(gale__store_put(s, "../x", "v", 1, err, sizeof err), GALE_EINVAL);
+    assert_int_equal(gale__store_get(s, "a//b", &val, &len, err, sizeof err), GALE_EINVAL);
+    assert_int_equal(gale__store_delete(s, "", err, sizeof err), GALE_EINVAL);
+    assert_int_equal(gale__store_list(s, "/", &names, &n, err, sizeof err), GALE_EINVAL);
+    assert_int_equal(f.calls, 0);
+    assert_int_equal(gale__store_put(s, "a/b", "v", 1, err, sizeof err), 0);
+    assert_int_equal(gale__store_get(s, "a/b", &val, &len, err, sizeof err), GALE_ENOENT);
+    assert_int_equal(gale__store_delete(s, "a/b", err, sizeof err), 0);
+    assert_int_equal(gale__store_list(s, "", &names, &n, err, sizeof err), 0);
+    assert_int_equal(f.calls, 4);
+    gale__store_destroy(s);
+    assert_int_equal(f.calls, 104);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_roundtrip_overwrite),
@@ -339,6 +402,7 @@ int main(void) {
         cmocka_unit_test(test_bad_keys),
         cmocka_unit_test(test_crash_leftovers),
         cmocka_unit_test(test_failed_put_keeps_old_value),
+        cmocka_unit_test(test_other_implementation),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
