@@ -446,17 +446,30 @@ static const char *count_rule(const field_t *f, size_t n, char *why, size_t cap)
     return NULL;
 }
 
-/* "workers[3].port" style paths for messages. */
+/* "workers[3].port" style paths for messages; a path too long for the
+ * buffer is cut, which only shortens a message. */
 typedef struct path {
     char buf[160];
 } path_t;
 
 static void path_field(path_t *out, const char *parent, const char *name) {
-    snprintf(out->buf, sizeof(out->buf), "%s%s%s", parent, *parent ? "." : "", name);
+    size_t n = strlen(parent);
+    if (n > sizeof(out->buf) - 2) n = sizeof(out->buf) - 2;
+    memcpy(out->buf, parent, n);
+    if (n) out->buf[n++] = '.';
+    size_t m = strlen(name);
+    if (m > sizeof(out->buf) - 1 - n) m = sizeof(out->buf) - 1 - n;
+    memcpy(out->buf + n, name, m);
+    out->buf[n + m] = '\0';
 }
 
 static void path_item(path_t *out, const char *parent, uint32_t i) {
-    snprintf(out->buf, sizeof(out->buf), "%s[%u]", parent, i);
+    char index[16];
+    snprintf(index, sizeof index, "[%u]", i); /* at most 12 bytes */
+    size_t n = strlen(parent);
+    if (n > sizeof(out->buf) - 1 - strlen(index)) n = sizeof(out->buf) - 1 - strlen(index);
+    memcpy(out->buf, parent, n);
+    strcpy(out->buf + n, index);
 }
 
 /* ------------------------------------------------------------------ */
