@@ -34,14 +34,47 @@
 const gale_conf_key_t gale__conf_keys[] = {
     {GALE_CONF_NIMBUS_SEEDS, GALE_CT_STR_LIST, "[\"localhost\"]", NO_BOUNDS, NULL,
      GALE_SCOPE_CLUSTER, "Hosts where nimbus may run; the CLI and supervisors try them in order."},
-    {GALE_CONF_NIMBUS_PORT, GALE_CT_INT, "6627", 1, 65535, NULL, GALE_SCOPE_CLUSTER,
-     "Port of nimbus's ZeroMQ ROUTER socket (the CLI and supervisors connect to it)."},
+    {GALE_CONF_NIMBUS_PORT, GALE_CT_INT, "6627", 0, 65535, NULL, GALE_SCOPE_CLUSTER,
+     "Port of nimbus's ZeroMQ ROUTER socket (the CLI and supervisors connect to it); "
+     "0 = any free port."},
     {GALE_CONF_SUPERVISOR_SLOTS_PORTS, GALE_CT_INT_LIST, "[6700, 6701, 6702, 6703]", 1, 65535, NULL,
      GALE_SCOPE_CLUSTER, "Worker slots of a supervisor: one worker process per port."},
     {GALE_CONF_LOCAL_DIR, GALE_CT_STR, "gale-local", NO_BOUNDS, NULL, GALE_SCOPE_CLUSTER,
      "Directory where the daemons keep their state (topologies, code, assignments)."},
     {GALE_CONF_LOG_DIR, GALE_CT_STR, "logs", NO_BOUNDS, NULL, GALE_SCOPE_CLUSTER,
      "Directory of daemon logs and of workers-artifacts/<topology-id>/<port>/worker.log."},
+    {GALE_CONF_LOCAL_HOSTNAME, GALE_CT_STR, NULL, NO_BOUNDS, NULL, GALE_SCOPE_CLUSTER,
+     "Address a supervisor advertises to nimbus and its workers bind their data sockets on; "
+     "unset = this host's name."},
+    {GALE_CONF_LOGVIEWER_PORT, GALE_CT_INT, "8000", 0, 65535, NULL, GALE_SCOPE_CLUSTER,
+     "HTTP port where a supervisor serves its workers' log files; 0 = any free port."},
+    {GALE_CONF_WORKER_HEARTBEAT_FREQUENCY_SECS, GALE_CT_INT, "1", 1, 86400, NULL,
+     GALE_SCOPE_CLUSTER, "Seconds between a worker's heartbeats to its supervisor."},
+    {GALE_CONF_SUPERVISOR_HEARTBEAT_FREQUENCY_SECS, GALE_CT_INT, "5", 1, 86400, NULL,
+     GALE_SCOPE_CLUSTER, "Seconds between a supervisor's heartbeats to nimbus."},
+    {GALE_CONF_SUPERVISOR_MONITOR_FREQUENCY_SECS, GALE_CT_INT, "3", 1, 86400, NULL,
+     GALE_SCOPE_CLUSTER,
+     "Seconds between a supervisor's checks of its workers and of its assignments."},
+    {GALE_CONF_SUPERVISOR_WORKER_TIMEOUT_SECS, GALE_CT_INT, "30", 1, 86400, NULL,
+     GALE_SCOPE_CLUSTER,
+     "Seconds without a heartbeat after which a supervisor restarts a worker; a worker that "
+     "cannot reach its supervisor this long exits."},
+    {GALE_CONF_SUPERVISOR_WORKER_START_TIMEOUT_SECS, GALE_CT_INT, "120", 1, 86400, NULL,
+     GALE_SCOPE_CLUSTER,
+     "Seconds a newly started worker may take to send its first heartbeat before its "
+     "supervisor restarts it."},
+    {GALE_CONF_NIMBUS_SUPERVISOR_TIMEOUT_SECS, GALE_CT_INT, "60", 1, 86400, NULL,
+     GALE_SCOPE_CLUSTER,
+     "Seconds without a heartbeat after which nimbus considers a supervisor dead and moves "
+     "its workers."},
+    {GALE_CONF_NIMBUS_TASK_TIMEOUT_SECS, GALE_CT_INT, "30", 1, 86400, NULL, GALE_SCOPE_CLUSTER,
+     "Seconds without a worker heartbeat (reported by its supervisor) after which nimbus "
+     "moves that worker's executors."},
+    {GALE_CONF_NIMBUS_MONITOR_FREQ_SECS, GALE_CT_INT, "10", 1, 86400, NULL, GALE_SCOPE_CLUSTER,
+     "Seconds between nimbus's checks of heartbeats and assignments."},
+    {GALE_CONF_NIMBUS_TASK_LAUNCH_SECS, GALE_CT_INT, "120", 1, 86400, NULL, GALE_SCOPE_CLUSTER,
+     "Seconds a newly assigned worker may take to send its first heartbeat before nimbus "
+     "moves its executors."},
     {GALE_CONF_LOG_LEVEL, GALE_CT_STR, "info", NO_BOUNDS, "debug|info|warn|error",
      GALE_SCOPE_TOPOLOGY, "Lowest level of the log lines written."},
     {GALE_CONF_TOPOLOGY_WORKERS, GALE_CT_INT, "1", 1, 1024, NULL, GALE_SCOPE_TOPOLOGY,
@@ -94,8 +127,8 @@ static const char *const pow2_keys[] = {
 };
 
 /* Keys under these prefixes belong to Gale: a typo there is worth a hint. */
-static const char *const gale_namespaces[] = {"topology.", "gale.", "nimbus.", "supervisor.",
-                                              "worker."};
+static const char *const gale_namespaces[] = {"topology.",   "gale.",   "nimbus.",
+                                              "supervisor.", "worker.", "logviewer."};
 
 /* Aliases can make a small YAML file expand exponentially ("billion laughs"). */
 #define YAML_NODE_BUDGET 100000
@@ -1017,7 +1050,8 @@ void gale__conf_print_markdown(FILE *out) {
           "< component conf < `-c key=value`.\n\n"
           "Scopes: `cluster` keys are read by the daemons from `gale.yaml`; `topology` keys are "
           "set per topology; `component` keys may also be set per component. Keys outside "
-          "Gale's namespaces (`topology.`, `gale.`, `nimbus.`, `supervisor.`, `worker.`) are "
+          "Gale's namespaces (`topology.`, `gale.`, `nimbus.`, `supervisor.`, `worker.`, "
+          "`logviewer.`) are "
           "passed to components untouched.\n\n"
           "| Key | Type | Default | Allowed | Scope | Description |\n"
           "|---|---|---|---|---|---|\n",

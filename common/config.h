@@ -11,7 +11,7 @@
  * component conf < `-c key=value`; gale__conf_merge applies one layer.
  *
  * Keys outside Gale's namespaces (topology., gale., nimbus., supervisor.,
- * worker.) are user keys: passed through untouched, never warned about.
+ * worker., logviewer.) are user keys: passed through untouched, never warned about.
  * An unknown key inside those namespaces is a warning naming the nearest
  * known key. Functions here are thread-safe (the table is constant).
  */
@@ -54,6 +54,17 @@ typedef struct gale_conf_key {
 #define GALE_CONF_LOCAL_DIR                             "gale.local.dir"
 #define GALE_CONF_LOG_DIR                               "gale.log.dir"
 #define GALE_CONF_LOG_LEVEL                             "gale.log.level"
+#define GALE_CONF_LOCAL_HOSTNAME                        "gale.local.hostname"
+#define GALE_CONF_LOGVIEWER_PORT                        "logviewer.port"
+#define GALE_CONF_WORKER_HEARTBEAT_FREQUENCY_SECS       "worker.heartbeat.frequency.secs"
+#define GALE_CONF_SUPERVISOR_HEARTBEAT_FREQUENCY_SECS   "supervisor.heartbeat.frequency.secs"
+#define GALE_CONF_SUPERVISOR_MONITOR_FREQUENCY_SECS     "supervisor.monitor.frequency.secs"
+#define GALE_CONF_SUPERVISOR_WORKER_TIMEOUT_SECS        "supervisor.worker.timeout.secs"
+#define GALE_CONF_SUPERVISOR_WORKER_START_TIMEOUT_SECS  "supervisor.worker.start.timeout.secs"
+#define GALE_CONF_NIMBUS_SUPERVISOR_TIMEOUT_SECS        "nimbus.supervisor.timeout.secs"
+#define GALE_CONF_NIMBUS_TASK_TIMEOUT_SECS              "nimbus.task.timeout.secs"
+#define GALE_CONF_NIMBUS_MONITOR_FREQ_SECS              "nimbus.monitor.freq.secs"
+#define GALE_CONF_NIMBUS_TASK_LAUNCH_SECS               "nimbus.task.launch.secs"
 #define GALE_CONF_TOPOLOGY_WORKERS                      "topology.workers"
 #define GALE_CONF_TOPOLOGY_ACKER_EXECUTORS              "topology.acker.executors"
 #define GALE_CONF_TOPOLOGY_MESSAGE_TIMEOUT_SECS         "topology.message.timeout.secs"

@@ -5,6 +5,7 @@
 # Called by scripts/demo.sh and scripts/test.sh; can be run on its own.
 set -euo pipefail
 
+# libsodium gives the BLAKE2b checksum of uploaded topology code;
 # clang 14 ships libFuzzer (tests/fuzz); clang-format checks the style;
 # redis-server and python3 serve the scenario tests.
 PACKAGES=(
@@ -16,6 +17,7 @@ PACKAGES=(
     libhiredis-dev
     libcmocka-dev
     libyaml-dev
+    libsodium-dev
     redis-server
     python3
     clang

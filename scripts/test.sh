@@ -15,7 +15,7 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 exec </dev/null # CI has no stdin; make every local run behave the same
 
 FUZZ_SECS=${GALE_FUZZ_SECS:-30}
-FUZZ_TARGETS=(fuzz_batch fuzz_topology fuzz_conf)
+FUZZ_TARGETS=(fuzz_batch fuzz_topology fuzz_conf fuzz_control)
 TSAN_REGEX='unit\.test_(runtime|queue)'
 STEPS_TOTAL=7
 

@@ -113,6 +113,81 @@ static void test_defaults(void **state) {
     gale_conf_destroy(c);
 }
 
+/* The daemons' keys (issue 8): Storm's names and defaults, cluster scope,
+ * timing keys down to 1 second, ports 0 = any free port. */
+static void test_cluster_keys(void **state) {
+    (void)state;
+    static const struct {
+        const char *key;
+        int64_t def;
+    } timing[] = {
+        {GALE_CONF_WORKER_HEARTBEAT_FREQUENCY_SECS, 1},
+        {GALE_CONF_SUPERVISOR_HEARTBEAT_FREQUENCY_SECS, 5},
+        {GALE_CONF_SUPERVISOR_MONITOR_FREQUENCY_SECS, 3},
+        {GALE_CONF_SUPERVISOR_WORKER_TIMEOUT_SECS, 30},
+        {GALE_CONF_SUPERVISOR_WORKER_START_TIMEOUT_SECS, 120},
+        {GALE_CONF_NIMBUS_SUPERVISOR_TIMEOUT_SECS, 60},
+        {GALE_CONF_NIMBUS_TASK_TIMEOUT_SECS, 30},
+        {GALE_CONF_NIMBUS_MONITOR_FREQ_SECS, 10},
+        {GALE_CONF_NIMBUS_TASK_LAUNCH_SECS, 120},
+    };
+    gale_conf_t *c = gale_conf_new();
+    assert_int_equal(gale__conf_set_defaults(c), 0);
+    char err[256], kv[96];
+    for (size_t i = 0; i < sizeof timing / sizeof timing[0]; i++) {
+        const gale_conf_key_t *row = gale__conf_key_find(timing[i].key);
+        assert_non_null(row);
+        assert_int_equal(row->scope, GALE_SCOPE_CLUSTER);
+        assert_int_equal(gale_conf_get_int(c, timing[i].key, -1), timing[i].def);
+        snprintf(kv, sizeof kv, "%s=1", timing[i].key);
+        assert_int_equal(gale__conf_parse_kv(c, kv, err, sizeof err), 0);
+        snprintf(kv, sizeof kv, "%s=0", timing[i].key);
+        assert_int_equal(gale__conf_parse_kv(c, kv, err, sizeof err), GALE_ERANGE);
+        assert_true(contains(err, "= 0 is out of range: allowed 1..86400"));
+    }
+    assert_int_equal(gale_conf_get_int(c, GALE_CONF_LOGVIEWER_PORT, -1), 8000);
+    assert_null(gale_conf_get(c, GALE_CONF_LOCAL_HOSTNAME));
+    assert_int_equal(gale__conf_parse_kv(c, "gale.local.hostname=127.0.0.2", err, sizeof err), 0);
+    assert_string_equal(gale_conf_get_str(c, GALE_CONF_LOCAL_HOSTNAME, ""), "127.0.0.2");
+    assert_int_equal(gale__conf_parse_kv(c, "nimbus.port=0", err, sizeof err), 0);
+    assert_int_equal(gale__conf_parse_kv(c, "logviewer.port=0", err, sizeof err), 0);
+    assert_int_equal(gale__conf_parse_kv(c, "logviewer.port=65536", err, sizeof err), GALE_ERANGE);
+    assert_string_equal(gale__conf_nearest_key("logviewer.prot"), "logviewer.port");
+    gale_conf_destroy(c);
+
+    /* conf/gale.yaml, uncommented, sets exactly the defaults (the one
+     * example address aside): the example file cannot drift from the table. */
+    char path[512];
+    snprintf(path, sizeof path, "%s", __FILE__);
+    char *slash = strrchr(path, '/');
+    assert_non_null(slash);
+    snprintf(slash, sizeof path - (size_t)(slash - path), "/../../conf/gale.yaml");
+    FILE *f = fopen(path, "r");
+    assert_non_null(f);
+    char text[8192] = "", line[256];
+    while (fgets(line, sizeof line, f))
+        if (strncmp(line, "# ", 2) == 0 && line[2] >= 'a' && line[2] <= 'z' &&
+            strcspn(line + 2, ":") < strcspn(line + 2, " "))
+            strncat(text, line + 2, sizeof text - strlen(text) - 1); /* "# key: value" */
+        else if (strncmp(line, "#     - ", 8) == 0)
+            strncat(text, line + 1, sizeof text - strlen(text) - 1); /* list items */
+    fclose(f);
+    gale_conf_t *file = gale_conf_new(), *defaults = gale_conf_new();
+    assert_int_equal(gale__conf_load_yaml(file, write_yaml(text), err, sizeof err), 0);
+    assert_int_equal(gale__conf_set_defaults(defaults), 0);
+    assert_int_equal(gale_conf_count(file), 16);
+    for (size_t i = 0; i < gale_conf_count(file); i++) {
+        const gale_value_t *v;
+        const char *key = gale_conf_key_at(file, i, &v);
+        if (strcmp(key, GALE_CONF_LOCAL_HOSTNAME) == 0) continue;
+        const gale_value_t *d = gale_conf_get(defaults, key);
+        if (!d || !gale_value_equal(v, d)) print_error("conf/gale.yaml: %s differs\n", key);
+        assert_true(d && gale_value_equal(v, d));
+    }
+    gale_conf_destroy(file);
+    gale_conf_destroy(defaults);
+}
+
 static void test_yaml_good(void **state) {
     (void)state;
     const char *path = write_yaml("# a comment\n"
@@ -810,6 +885,7 @@ int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_table_sane),
         cmocka_unit_test(test_defaults),
+        cmocka_unit_test(test_cluster_keys),
         cmocka_unit_test(test_yaml_good),
         cmocka_unit_test(test_yaml_empty_file),
         cmocka_unit_test(test_precedence),
