@@ -9,6 +9,8 @@
  * order. Nothing starts unless the library, entry and topology are valid.
  */
 #include <dlfcn.h>
+#include <elf.h>
+#include <link.h>
 #include <errno.h>
 #include <signal.h>
 #include <stdio.h>
@@ -18,6 +20,7 @@
 #include <time.h>
 
 #include "cli/cli.h"
+#include "cli/options.h"
 #include "common/config.h"
 #include "common/log.h"
 #include "worker/runtime.h"
@@ -26,6 +29,7 @@ struct gale_submit {
     gale__topology_t *topo;
     int calls;
     void *lib;
+    bool reported; /* gale_submit already printed why it failed */
 };
 
 static const void *resolve_symbol(void *ud, const char *symbol) {
@@ -63,12 +67,29 @@ int gale_submit(gale_submit_t *s, const char *name, gale_conf_t *conf, gale_buil
     }
     if (rc) {
         gale__topology_destroy(t);
-        fprintf(stderr, "gale: invalid topology: %s\n", err);
+        s->reported = true;
+        gale__cli_error("gale: invalid topology: %s", err);
         return rc;
     }
     gale__topology_assign_tasks(t);
     s->topo = t;
     return 0;
+}
+
+/* The entry named on the command line must be a function: calling a data
+ * symbol (a gale_bolt_t, say) would jump into data and crash. Only the
+ * ELF symbol type tells the two apart; 1 when it is no function. */
+static int check_entry_type(void *fn, const char *entry, const char *path) {
+    Dl_info info;
+    const ElfW(Sym) *sym = NULL;
+    if (!dladdr1(fn, &info, (void **)&sym, RTLD_DL_SYMENT) || !sym) return 0; /* cannot tell */
+    int type = ELF64_ST_TYPE(sym->st_info);
+    if (type == STT_FUNC || type == STT_GNU_IFUNC) return 0;
+    gale__cli_error("gale: '%s' in '%s' is %s, not a function: name the entry function, "
+                    "int %s(gale_submit_t *s, int argc, char **argv)",
+                    entry, path, type == STT_OBJECT ? "a data symbol (a variable)" : "no function",
+                    entry);
+    return 1;
 }
 
 int gale__load_topology(const char *path, const char *entry, int argc, char **argv, void **lib_out,
@@ -77,7 +98,7 @@ int gale__load_topology(const char *path, const char *entry, int argc, char **ar
     *lib_out = NULL;
     struct stat st;
     if (stat(path, &st) != 0) {
-        fprintf(stderr, "gale: cannot read topology library '%s': %s\n", path, strerror(errno));
+        gale__cli_error("gale: cannot read topology library '%s': %s", path, strerror(errno));
         return 1;
     }
     /* A path without a slash would make dlopen search the library path. */
@@ -88,32 +109,46 @@ int gale__load_topology(const char *path, const char *entry, int argc, char **ar
     }
     void *lib = dlopen(path, RTLD_NOW | RTLD_LOCAL);
     if (!lib) {
-        fprintf(stderr,
-                "gale: '%s' is not a loadable shared library (%s): build it with "
-                "cc -shared -fPIC $(pkg-config --cflags --libs gale)\n",
-                path, dlerror());
+        gale__cli_error("gale: '%s' is not a loadable shared library (%s): build it with "
+                        "cc -shared -fPIC $(pkg-config --cflags --libs gale)",
+                        path, dlerror());
         return 1;
     }
     gale_entry_fn fn;
     *(void **)&fn = dlsym(lib, entry);
     if (!fn) {
-        fprintf(stderr,
-                "gale: entry function '%s' not found in '%s': export "
-                "int %s(gale_submit_t *s, int argc, char **argv)\n",
-                entry, path, entry);
+        gale__cli_error("gale: entry function '%s' not found in '%s': export "
+                        "int %s(gale_submit_t *s, int argc, char **argv) (in C++ declare it "
+                        "extern \"C\"; with -fvisibility=hidden mark it GALE_EXPORT)",
+                        entry, path, entry);
         dlclose(lib);
         return 1;
     }
-    struct gale_submit s = {NULL, 0, lib};
+    if (check_entry_type(*(void **)&fn, entry, path)) {
+        dlclose(lib);
+        return 1;
+    }
+    struct gale_submit s = {NULL, 0, lib, false};
     int rc = fn(&s, argc, argv);
-    if (rc || !s.topo) {
-        if (!s.calls)
-            fprintf(stderr,
-                    "gale: entry '%s' returned %d without calling gale_submit: it must "
-                    "submit exactly one topology\n",
-                    entry, rc);
-        else if (s.topo)
-            fprintf(stderr, "gale: entry '%s' failed (returned %d)\n", entry, rc);
+    if (rc || !s.topo || s.calls > 1) {
+        if (s.calls > 1)
+            gale__cli_error("gale: entry '%s' called gale_submit %d times: an entry submits "
+                            "exactly one topology, so none was started",
+                            entry, s.calls);
+        else if (s.reported)
+            ; /* gale_submit printed why the topology is invalid */
+        else if (!s.calls && rc)
+            gale__cli_error("gale: entry '%s' returned %d without submitting a topology: see "
+                            "its own messages above",
+                            entry, rc);
+        else if (!s.calls)
+            gale__cli_error("gale: entry '%s' returned 0 without calling gale_submit: it must "
+                            "submit exactly one topology",
+                            entry);
+        else
+            gale__cli_error("gale: entry '%s' returned %d after gale_submit: nothing was "
+                            "started (return 0 to run the topology)",
+                            entry, rc);
         gale__topology_destroy(s.topo);
         dlclose(lib);
         return 1;
@@ -125,15 +160,19 @@ int gale__load_topology(const char *path, const char *entry, int argc, char **ar
 
 #define MAX_TTL_SECS 1000000000 /* keeps the deadline in range */
 
-static void usage_local(void) {
-    fprintf(stderr, "usage: gale local <topology.so> <EntryFunction> [args...]\n"
-                    "  --config FILE     gale.yaml to read (default: none)\n"
-                    "  -c key=value      override a config key (repeatable)\n"
-                    "  --local-ttl SECS  run this long, then stop (default 20)\n"
-                    "  --until-done      stop once every finite spout's tuples were all acked\n"
-                    "                    (with an explicit --local-ttl: fail if not done by then)\n"
-                    "  --                end of gale options\n");
-}
+static const gale__opt_t local_opts[] = {
+    {"--config", "FILE", "gale.yaml to read (default: none)"},
+    {"-c", "key=value", "override a config key (repeatable)"},
+    {"--local-ttl", "SECS", "run this long, then stop (default 20)"},
+    {"--until-done", NULL,
+     "stop once every finite spout's tuples were all acked (with an explicit --local-ttl: exit 3 "
+     "if not done by then)"},
+    {NULL, NULL, NULL},
+};
+
+static const gale__optspec_t local_spec = {
+    "gale local", "gale local [options] <topology.so> <EntryFunction> [args...]", local_opts,
+    "the entry function"};
 
 static double mean_us(uint64_t ns_sum, uint64_t samples) {
     return samples ? (double)ns_sum / (double)samples / 1000.0 : 0.0;
@@ -181,70 +220,68 @@ static void log_progress(gale__rt_t *rt) {
 int gale__cli_local(int argc, char **argv) {
     const char *config = NULL;
     long ttl = 20;
-    bool ttl_given = false, until_done = false, opts = true;
+    bool ttl_given = false, until_done = false;
     char err[512] = "";
-    char **pos = calloc((size_t)argc + 1, sizeof(char *));
-    int npos = 0, rc = 1;
+    gale__opts_t o;
+    int rc = gale__opts_parse(&local_spec, argc, argv, &o, err, sizeof err);
     gale_conf_t *overrides = gale_conf_new(), *base = gale_conf_new();
     void *lib = NULL;
     gale__topology_t *topo = NULL;
     gale__rt_t *rt = NULL;
-    if (!pos || !overrides || !base) goto out;
-    for (int i = 0; i < argc; i++) {
-        const char *a = argv[i];
-        bool has_val = i + 1 < argc;
-        if (!opts || a[0] != '-') {
-            pos[npos++] = argv[i];
-        } else if (strcmp(a, "--") == 0) {
-            opts = false;
-        } else if (strcmp(a, "--config") == 0 && has_val) {
-            config = argv[++i];
-        } else if (strcmp(a, "-c") == 0 && has_val) {
-            if (gale__conf_parse_kv(overrides, argv[++i], err, sizeof err)) {
-                fprintf(stderr, "gale: %s\n", err);
-                goto out;
-            }
-        } else if (strcmp(a, "--local-ttl") == 0 && has_val) {
-            char *end;
-            errno = 0;
-            ttl = strtol(argv[++i], &end, 10);
-            ttl_given = true;
-            if (*end || errno || ttl <= 0 || ttl > MAX_TTL_SECS) {
-                fprintf(stderr, "gale: --local-ttl '%s': expected whole seconds from 1 to %d\n",
-                        argv[i], MAX_TTL_SECS);
-                goto out;
-            }
-        } else if (strcmp(a, "--until-done") == 0) {
-            until_done = true;
-        } else if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) {
-            usage_local();
-            rc = 0;
-            goto out;
-        } else if (npos < 2) {
-            fprintf(stderr, "gale local: unknown option '%s' (or it needs a value)\n", a);
-            usage_local();
-            goto out;
-        } else {
-            pos[npos++] = argv[i]; /* an option of the entry's own */
-        }
-    }
-    if (npos < 2) {
-        fprintf(stderr, "gale local: expected <topology.so> <EntryFunction>\n");
-        usage_local();
+    if (rc) {
+        gale__cli_error("%s", err);
         goto out;
     }
+    rc = 1;
+    if (!overrides || !base) goto out;
+    if (o.help) {
+        gale__opts_usage(stdout, &local_spec);
+        rc = 0;
+        goto out;
+    }
+    rc = GALE__EXIT_USAGE;
+    for (size_t i = 0; i < o.n_hits; i++) {
+        const char *name = o.hits[i].opt->name, *v = o.hits[i].value;
+        if (strcmp(name, "--config") == 0) {
+            config = v;
+        } else if (strcmp(name, "-c") == 0) {
+            if (gale__conf_parse_kv(overrides, v, err, sizeof err)) {
+                gale__cli_error("gale: %s", err);
+                goto out;
+            }
+        } else if (strcmp(name, "--local-ttl") == 0) {
+            char *end;
+            errno = 0;
+            ttl = strtol(v, &end, 10);
+            ttl_given = true;
+            if (!*v || *end || errno || ttl <= 0 || ttl > MAX_TTL_SECS) {
+                gale__cli_error("gale local: --local-ttl '%s': expected whole seconds from 1 to %d",
+                                v, MAX_TTL_SECS);
+                goto out;
+            }
+        } else if (strcmp(name, "--until-done") == 0) {
+            until_done = true;
+        }
+    }
+    if (o.npos < 2) {
+        gale__cli_error("gale local: expected <topology.so> <EntryFunction>%s: see 'gale local "
+                        "--help'",
+                        o.npos ? " (the entry function is missing)" : "");
+        goto out;
+    }
+    rc = 1;
     if (config && gale__conf_load_yaml(base, config, err, sizeof err)) {
-        fprintf(stderr, "gale: %s\n", err);
+        gale__cli_error("gale: %s", err);
         goto out;
     }
     set_log_level(gale_conf_get_str(overrides, GALE_CONF_LOG_LEVEL,
                                     gale_conf_get_str(base, GALE_CONF_LOG_LEVEL, NULL)));
-    if (gale__load_topology(pos[0], pos[1], npos - 2, pos + 2, &lib, &topo)) goto out;
+    if (gale__load_topology(o.pos[0], o.pos[1], o.npos - 2, o.pos + 2, &lib, &topo)) goto out;
 
     int rc_new = gale__rt_new(&rt, topo, base, overrides, resolve_symbol, lib, err, sizeof err);
     topo = NULL; /* owned (or already freed) by gale__rt_new */
     if (rc_new) {
-        fprintf(stderr, "gale: %s\n", err);
+        gale__cli_error("gale: %s", err);
         goto out;
     }
     /* the topology conf may set the level too (it is merged now) */
@@ -258,7 +295,7 @@ int gale__cli_local(int argc, char **argv) {
     sigaddset(&sigs, SIGTERM);
     pthread_sigmask(SIG_BLOCK, &sigs, NULL);
     if (gale__rt_start(rt, err, sizeof err)) {
-        fprintf(stderr, "gale: %s\n", err);
+        gale__cli_error("gale: %s", err);
         gale__rt_stop(rt, 0);
         goto out;
     }
@@ -316,6 +353,6 @@ out:
     if (lib) dlclose(lib);
     gale_conf_destroy(overrides);
     gale_conf_destroy(base);
-    free(pos);
+    gale__opts_free(&o);
     return rc;
 }

@@ -27,6 +27,7 @@
 
 #include "common/config.h"
 #include "common/log.h"
+#include "common/text.h"
 #include "common/value.h"
 
 #define NO_BOUNDS 0, 0
@@ -226,33 +227,12 @@ const gale_conf_key_t *gale__conf_key_find(const char *name) {
     return NULL;
 }
 
-/* Levenshtein distance; b is a table key (short), a may be anything. */
-static size_t edit_distance(const char *a, const char *b) {
-    size_t nb = strlen(b);
-    size_t row[128];
-    if (nb >= sizeof(row) / sizeof(row[0])) nb = sizeof(row) / sizeof(row[0]) - 1;
-    for (size_t j = 0; j <= nb; j++) row[j] = j;
-    for (size_t i = 1; a[i - 1]; i++) {
-        size_t diag = row[0];
-        row[0] = i;
-        for (size_t j = 1; j <= nb; j++) {
-            size_t up = row[j];
-            size_t best = diag + (a[i - 1] == b[j - 1] ? 0 : 1);
-            if (up + 1 < best) best = up + 1;
-            if (row[j - 1] + 1 < best) best = row[j - 1] + 1;
-            row[j] = best;
-            diag = up;
-        }
-    }
-    return row[nb];
-}
-
 const char *gale__conf_nearest_key(const char *name) {
     if (!name) return NULL;
     const char *best = NULL;
     size_t best_d = SIZE_MAX;
     for (size_t i = 0; i < gale__conf_nkeys; i++) {
-        size_t d = edit_distance(name, gale__conf_keys[i].name);
+        size_t d = gale__edit_distance(name, gale__conf_keys[i].name);
         if (d < best_d) { /* ties: the first in table order */
             best_d = d;
             best = gale__conf_keys[i].name;
