@@ -21,6 +21,7 @@
 
 #include "cli/cli.h"
 #include "cli/options.h"
+#include "common/builtin.h"
 #include "common/config.h"
 #include "common/log.h"
 #include "worker/runtime.h"
@@ -317,6 +318,11 @@ int gale__cli_local(int argc, char **argv) {
             why = sig == SIGINT ? "SIGINT" : "SIGTERM";
             break;
         }
+        if (gale__builtin_failed()) { /* logged by the component */
+            why = "a component failed";
+            rc = 4;
+            break;
+        }
         if (until_done && gale__rt_done(rt)) {
             why = "done";
             break;
@@ -339,7 +345,9 @@ int gale__cli_local(int argc, char **argv) {
     int64_t timeout_s = gale_conf_get_int(rt->conf, GALE_CONF_TOPOLOGY_MESSAGE_TIMEOUT_SECS, 30);
     gale__rt_stop(rt, (int)(timeout_s * 1000 < 10000 ? timeout_s * 1000 : 10000));
     log_summary(rt);
-    if (rc == 3)
+    if (rc == 4)
+        rc = 1; /* the component's error line says why */
+    else if (rc == 3)
         GALE_ERROR(NULL, 0,
                    "--until-done: not every spout was done after --local-ttl %ld s: "
                    "see failed counts above; raise --local-ttl if the input is just large",

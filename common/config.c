@@ -45,6 +45,10 @@ const gale_conf_key_t gale__conf_keys[] = {
      "Directory of daemon logs and of workers-artifacts/<topology-id>/<port>/worker.log."},
     {GALE_CONF_LOG_LEVEL, GALE_CT_STR, "info", NO_BOUNDS, "debug|info|warn|error",
      GALE_SCOPE_TOPOLOGY, "Lowest level of the log lines written."},
+    {GALE_CONF_FILE_MAX_LINE_BYTES, GALE_CT_INT, "1048576", 16, 1073741824, NULL,
+     GALE_SCOPE_COMPONENT,
+     "Longest line the file spout reads, in bytes; a longer line stops the run with an error "
+     "naming the file and line."},
     {GALE_CONF_TOPOLOGY_WORKERS, GALE_CT_INT, "1", 1, 1024, NULL, GALE_SCOPE_TOPOLOGY,
      "Worker processes the topology runs in."},
     {GALE_CONF_TOPOLOGY_ACKER_EXECUTORS, GALE_CT_INT, NULL, 0, 1024, NULL, GALE_SCOPE_TOPOLOGY,

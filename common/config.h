@@ -54,6 +54,7 @@ typedef struct gale_conf_key {
 #define GALE_CONF_LOCAL_DIR                             "gale.local.dir"
 #define GALE_CONF_LOG_DIR                               "gale.log.dir"
 #define GALE_CONF_LOG_LEVEL                             "gale.log.level"
+#define GALE_CONF_FILE_MAX_LINE_BYTES                   "gale.file.max.line.bytes"
 #define GALE_CONF_TOPOLOGY_WORKERS                      "topology.workers"
 #define GALE_CONF_TOPOLOGY_ACKER_EXECUTORS              "topology.acker.executors"
 #define GALE_CONF_TOPOLOGY_MESSAGE_TIMEOUT_SECS         "topology.message.timeout.secs"

@@ -882,8 +882,9 @@ int gale__exec_open(gale__exec_t *e, char *err, size_t errlen) {
             rc = e->comp->bolt->prepare(&tk->state, &blk->ctx, &blk->coll);
         }
         if (rc) {
-            snprintf(err, errlen, "component '%s' task %d: %s failed (%d): see the lines above",
-                     e->comp->id, tk->id, e->comp->is_spout ? "open" : "prepare", rc);
+            snprintf(err, errlen, "component '%s' task %d: %s failed (%s): see the lines above",
+                     e->comp->id, tk->id, e->comp->is_spout ? "open" : "prepare",
+                     gale_strerror(rc));
             free(blk);
             tk->ctx = NULL;
         }
