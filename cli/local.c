@@ -198,9 +198,8 @@ static void log_summary(gale__rt_t *rt) {
 }
 
 static void set_log_level(const char *lvl) {
-    static const char *const names[] = {"debug", "info", "warn", "error"};
-    for (int k = 0; lvl && k < 4; k++)
-        if (strcmp(lvl, names[k]) == 0) gale__log_set_level((gale_log_level_t)k);
+    int level = gale__log_level_parse(lvl);
+    if (level >= 0) gale__log_set_level((gale_log_level_t)level);
 }
 
 /* Every 10 s: what the spouts did so far, so long runs show progress. */
@@ -277,6 +276,7 @@ int gale__cli_local(int argc, char **argv) {
     }
     set_log_level(gale_conf_get_str(overrides, GALE_CONF_LOG_LEVEL,
                                     gale_conf_get_str(base, GALE_CONF_LOG_LEVEL, NULL)));
+    gale__crash_handler_install();
     if (gale__load_topology(o.pos[0], o.pos[1], o.npos - 2, o.pos + 2, &lib, &topo)) goto out;
 
     int rc_new = gale__rt_new(&rt, topo, base, overrides, resolve_symbol, lib, err, sizeof err);

@@ -22,6 +22,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include <yaml.h>
 
@@ -618,7 +619,7 @@ static bool allowed_has(const char *allowed, const char *s, size_t n) {
     for (const char *p = allowed; p;) {
         const char *bar = strchr(p, '|');
         size_t len = bar ? (size_t)(bar - p) : strlen(p);
-        if (len == n && memcmp(p, s, n) == 0) return true;
+        if (len == n && strncasecmp(p, s, n) == 0) return true; /* INFO = info */
         p = bar ? bar + 1 : NULL;
     }
     return false;
