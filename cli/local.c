@@ -24,6 +24,7 @@
 #include "common/builtin.h"
 #include "common/config.h"
 #include "common/log.h"
+#include "common/summary.h"
 #include "worker/runtime.h"
 
 struct gale_submit {
@@ -179,22 +180,102 @@ static double mean_us(uint64_t ns_sum, uint64_t samples) {
     return samples ? (double)ns_sum / (double)samples / 1000.0 : 0.0;
 }
 
-static void log_summary(gale__rt_t *rt) {
-    for (size_t i = 0; i < rt->n_comps; i++) {
-        gale__stats_t s;
-        gale__rt_stats(rt, rt->comps[i].id, &s);
-        GALE_INFO(rt->comps[i].id, 0,
-                  "emitted=%llu transferred=%llu executed=%llu acked=%llu failed(timeout)=%llu "
-                  "failed(failed)=%llu backpressure_waits=%llu execute_us=%.1f process_us=%.1f "
-                  "complete_us=%.1f",
-                  (unsigned long long)s.emitted, (unsigned long long)s.transferred,
-                  (unsigned long long)s.executed, (unsigned long long)s.acked,
-                  (unsigned long long)s.failed_timeout, (unsigned long long)s.failed_explicit,
-                  (unsigned long long)s.backpressure_waits,
-                  mean_us(s.execute_ns_sum, s.execute_samples),
-                  mean_us(s.process_ns_sum, s.process_samples),
-                  mean_us(s.complete_ns_sum, s.complete_samples));
+static double per_sec(uint64_t n, double secs) {
+    return secs > 0 ? (double)n / secs : 0.0;
+}
+
+/* Components in topology order: spouts first, then each bolt after the
+ * components it reads from (ties by id); the acker last. */
+static size_t topology_order(const gale__rt_t *rt, size_t *order) {
+    size_t n = 0, users = rt->n_comps - (rt->acker ? 1 : 0);
+    bool *placed = calloc(users ? users : 1, sizeof(bool));
+    if (!placed) { /* out of memory: id order is still every component */
+        for (size_t i = 0; i < rt->n_comps; i++) order[i] = i;
+        return rt->n_comps;
     }
+    while (n < users) {
+        size_t before = n;
+        for (size_t i = 0; i < users; i++) {
+            if (placed[i]) continue;
+            const gale__component_t *d = rt->comps[i].def;
+            bool ready = true;
+            for (size_t j = 0; ready && j < d->n_inputs; j++)
+                for (size_t k = 0; k < users; k++)
+                    if (!placed[k] && k != i && strcmp(rt->comps[k].id, d->inputs[j].source) == 0)
+                        ready = false;
+            if (ready) {
+                placed[i] = true;
+                order[n++] = i;
+            }
+        }
+        if (n == before) /* a cycle cannot pass validation; place the rest */
+            for (size_t i = 0; i < users; i++)
+                if (!placed[i]) {
+                    placed[i] = true;
+                    order[n++] = i;
+                }
+    }
+    free(placed);
+    if (rt->acker) order[n++] = rt->n_comps - 1;
+    return n;
+}
+
+/* One line per component, as a Storm user reads the UI: totals with
+ * rates over the run, then the component's own summary lines (e.g. the
+ * counter's merged top words). */
+static void log_summary(gale__rt_t *rt, double secs) {
+    size_t *order = malloc(rt->n_comps * sizeof(size_t));
+    if (!order) return;
+    size_t n = topology_order(rt, order);
+    for (size_t k = 0; k < n; k++) {
+        const gale__rcomp_t *c = &rt->comps[order[k]];
+        gale__stats_t s;
+        gale__rt_stats(rt, c->id, &s);
+        char head[64], line[1024];
+        snprintf(head, sizeof head, "summary (%s, %zu task%s):",
+                 c->is_acker ? "acker" : c->is_spout ? "spout" : "bolt", c->n_tasks,
+                 c->n_tasks == 1 ? "" : "s");
+        uint64_t failed = s.failed_timeout + s.failed_explicit;
+        if (c->is_spout && s.acked == 0 && failed == 0 && s.max_pending_seen == 0 && s.emitted)
+            /* no tree was ever pending: the spout emits without message ids */
+            snprintf(line, sizeof line,
+                     "emitted=%llu (%.1f/s) transferred=%llu unreliable (no message ids: nothing "
+                     "to ack) errors=%llu",
+                     (unsigned long long)s.emitted, per_sec(s.emitted, secs),
+                     (unsigned long long)s.transferred, (unsigned long long)s.errors);
+        else if (c->is_spout)
+            snprintf(line, sizeof line,
+                     "emitted=%llu (%.1f/s) transferred=%llu acked=%llu (%.1f/s) failed=%llu "
+                     "(timeout=%llu failed=%llu) complete_ms=%.2f errors=%llu",
+                     (unsigned long long)s.emitted, per_sec(s.emitted, secs),
+                     (unsigned long long)s.transferred, (unsigned long long)s.acked,
+                     per_sec(s.acked, secs), (unsigned long long)failed,
+                     (unsigned long long)s.failed_timeout, (unsigned long long)s.failed_explicit,
+                     mean_us(s.complete_ns_sum, s.complete_samples) / 1000.0,
+                     (unsigned long long)s.errors);
+        else if (c->is_acker)
+            snprintf(line, sizeof line,
+                     "executed=%llu (%.1f/s) ack messages; trees acked=%llu (%.1f/s) failed=%llu",
+                     (unsigned long long)s.executed, per_sec(s.executed, secs),
+                     (unsigned long long)s.acked, per_sec(s.acked, secs),
+                     (unsigned long long)s.failed_explicit);
+        else
+            snprintf(line, sizeof line,
+                     "executed=%llu (%.1f/s) emitted=%llu transferred=%llu acked=%llu "
+                     "failed=%llu ticks=%llu errors=%llu execute_us=%.1f process_us=%.1f "
+                     "backpressure_waits=%llu",
+                     (unsigned long long)s.executed, per_sec(s.executed, secs),
+                     (unsigned long long)s.emitted, (unsigned long long)s.transferred,
+                     (unsigned long long)s.acked, (unsigned long long)s.failed_explicit,
+                     (unsigned long long)s.ticks, (unsigned long long)s.errors,
+                     mean_us(s.execute_ns_sum, s.execute_samples),
+                     mean_us(s.process_ns_sum, s.process_samples),
+                     (unsigned long long)s.backpressure_waits);
+        GALE_INFO(c->id, 0, "%s %s", head, line);
+        for (size_t t = 0; gale__summary_format(c->id, t, 10, line, sizeof line); t++)
+            GALE_INFO(c->id, 0, "summary: %s", line);
+    }
+    free(order);
 }
 
 static void set_log_level(const char *lvl) {
@@ -202,8 +283,10 @@ static void set_log_level(const char *lvl) {
     if (level >= 0) gale__log_set_level((gale_log_level_t)level);
 }
 
-/* Every 10 s: what the spouts did so far, so long runs show progress. */
-static void log_progress(gale__rt_t *rt) {
+/* Every 10 s: what the spouts did so far, with rates over the last
+ * interval, so long runs show progress. */
+static void log_progress(gale__rt_t *rt, uint64_t *last_emitted, uint64_t *last_acked,
+                         double secs) {
     gale__stats_t s;
     uint64_t emitted = 0, acked = 0, failed = 0;
     for (size_t i = 0; i < rt->n_comps; i++) {
@@ -213,8 +296,12 @@ static void log_progress(gale__rt_t *rt) {
         acked += s.acked;
         failed += s.failed_timeout + s.failed_explicit;
     }
-    GALE_INFO(NULL, 0, "progress: spouts emitted=%llu acked=%llu failed=%llu",
-              (unsigned long long)emitted, (unsigned long long)acked, (unsigned long long)failed);
+    GALE_INFO(NULL, 0, "progress: spouts emitted=%llu (%.1f/s) acked=%llu (%.1f/s) failed=%llu",
+              (unsigned long long)emitted, per_sec(emitted - *last_emitted, secs),
+              (unsigned long long)acked, per_sec(acked - *last_acked, secs),
+              (unsigned long long)failed);
+    *last_emitted = emitted;
+    *last_acked = acked;
 }
 
 int gale__cli_local(int argc, char **argv) {
@@ -310,7 +397,8 @@ int gale__cli_local(int argc, char **argv) {
     GALE_INFO(NULL, 0, "local mode: %s", until_done ? "until done" : "running");
     int64_t deadline = gale__now_ns() + (int64_t)ttl * 1000000000;
     const char *why = "ttl";
-    int64_t next_progress = gale__now_ns() + 10 * 1000000000LL;
+    int64_t started = gale__now_ns(), next_progress = started + 10 * 1000000000LL;
+    uint64_t last_emitted = 0, last_acked = 0;
     for (;;) {
         struct timespec tick = {0, 20000000};
         int sig = sigtimedwait(&sigs, NULL, &tick);
@@ -336,7 +424,7 @@ int gale__cli_local(int argc, char **argv) {
         }
         if (gale__now_ns() >= next_progress) {
             next_progress += 10 * 1000000000LL;
-            log_progress(rt);
+            log_progress(rt, &last_emitted, &last_acked, 10.0);
         }
     }
     GALE_INFO(NULL, 0, "stopping (%s): deactivating spouts, draining in-flight tuples", why);
@@ -344,7 +432,8 @@ int gale__cli_local(int argc, char **argv) {
      * flight then would time out anyway */
     int64_t timeout_s = gale_conf_get_int(rt->conf, GALE_CONF_TOPOLOGY_MESSAGE_TIMEOUT_SECS, 30);
     gale__rt_stop(rt, (int)(timeout_s * 1000 < 10000 ? timeout_s * 1000 : 10000));
-    log_summary(rt);
+    log_summary(rt, (double)(gale__now_ns() - started) / 1e9);
+    gale__summary_reset();
     if (rc == 4)
         rc = 1; /* the component's error line says why */
     else if (rc == 3)
