@@ -374,6 +374,15 @@ int gale__cli_local(int argc, char **argv) {
     }
     /* the topology conf may set the level too (it is merged now) */
     set_log_level(gale_conf_get_str(rt->conf, GALE_CONF_LOG_LEVEL, NULL));
+    if (until_done && !gale__rt_has_finite_spouts(rt)) {
+        /* it would never be done: say so now rather than after a TTL */
+        gale__cli_error("gale local: --until-done: no spout of topology '%s' is finite (none "
+                        "has a done() callback), so it is never done: drop --until-done and "
+                        "use --local-ttl SECS",
+                        rt->name);
+        rc = GALE__EXIT_USAGE;
+        goto out;
+    }
 
     /* Signals go to sigtimedwait below; executor threads inherit the
      * blocked mask. Until here Ctrl-C simply ends the process. */
@@ -386,13 +395,6 @@ int gale__cli_local(int argc, char **argv) {
         gale__cli_error("gale: %s", err);
         gale__rt_stop(rt, 0);
         goto out;
-    }
-    if (until_done && !gale__rt_has_finite_spouts(rt)) {
-        GALE_WARN(NULL, 0,
-                  "--until-done: no spout of this topology is finite; stopping after "
-                  "--local-ttl %ld s instead",
-                  ttl);
-        until_done = false;
     }
     GALE_INFO(NULL, 0, "local mode: %s", until_done ? "until done" : "running");
     int64_t deadline = gale__now_ns() + (int64_t)ttl * 1000000000;

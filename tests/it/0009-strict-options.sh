@@ -6,7 +6,8 @@
 # the entry as an argument. What must hold, for each bad command line:
 # exit 2 before anything starts, exactly one line on stderr naming the
 # option (and for a typo the nearest known option and `--`), and no file
-# created from the bad argument. Then: options written before the library
+# created from the bad argument (--until-done on a topology that can never
+# be done is refused the same way). Then: options written before the library
 # (as Storm users do) work, `--` passes an option-like argument to the
 # entry, and --help goes to stdout with exit 0.
 # shellcheck source=tests/it/lib.sh
@@ -55,6 +56,8 @@ expect_usage "a flag with a value" "'--until-done' takes no value" \
     "$WC" WordCountTopology in.txt --until-done=yes
 expect_usage "a bad --local-ttl" "--local-ttl 'soon'" "$WC" WordCountTopology --local-ttl soon
 expect_usage "no entry function" "expected <topology.so> <EntryFunction>" "$WC"
+expect_usage "--until-done without a finite spout" "no spout of topology 'word-count' is finite" \
+    "$WC" WordCountTopology --until-done --local-ttl 5
 
 echo "check: options before the library, as in Storm"
 run_bg 60 "$TMP/err" "$GALE_BIN" local --until-done -c topology.workers=1 --local-ttl 30 \
