@@ -233,8 +233,10 @@ static void log_summary(gale__rt_t *rt, double secs) {
         gale__rt_stats(rt, c->id, &s);
         char head[64], line[1024];
         snprintf(head, sizeof head, "summary (%s, %zu task%s):",
-                 c->is_acker ? "acker" : c->is_spout ? "spout" : "bolt", c->n_tasks,
-                 c->n_tasks == 1 ? "" : "s");
+                 c->is_acker   ? "acker"
+                 : c->is_spout ? "spout"
+                               : "bolt",
+                 c->n_tasks, c->n_tasks == 1 ? "" : "s");
         uint64_t failed = s.failed_timeout + s.failed_explicit;
         if (c->is_spout && s.acked == 0 && failed == 0 && s.max_pending_seen == 0 && s.emitted)
             /* no tree was ever pending: the spout emits without message ids */

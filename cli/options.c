@@ -51,7 +51,8 @@ static void unknown(const gale__optspec_t *spec, const char *a, char *err, size_
     gale__escape_ctl(shown, sizeof shown, a, strlen(a));
     snprintf(err, errlen,
              "%s: unknown option '%s' (did you mean '%s'?); to pass it to %s, put it after '--'",
-             spec->verb, shown, near, spec->passes_to ? spec->passes_to : "the command as an argument");
+             spec->verb, shown, near,
+             spec->passes_to ? spec->passes_to : "the command as an argument");
 }
 
 int gale__opts_parse(const gale__optspec_t *spec, int argc, char **argv, gale__opts_t *out,

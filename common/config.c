@@ -851,8 +851,8 @@ static int load_mapping(gale_conf_t *scratch, yaml_document_t *doc, yaml_node_t 
             if (qk && qk->type == YAML_SCALAR_NODE &&
                 strcmp((const char *)qk->data.scalar.value, key) == 0)
                 return fail(err, errlen, GALE_EINVAL,
-                            "%s:%zu:%zu: key '%s' is set twice (first on line %zu): keep one",
-                            path, k->start_mark.line + 1, k->start_mark.column + 1, key,
+                            "%s:%zu:%zu: key '%s' is set twice (first on line %zu): keep one", path,
+                            k->start_mark.line + 1, k->start_mark.column + 1, key,
                             qk->start_mark.line + 1);
         }
         /* Storm's keys are flat: `topology: {workers: 2}` would be a user

@@ -83,8 +83,7 @@ static int by_count(const void *a, const void *b) {
     return strcmp(x->key, y->key);
 }
 
-int gale__summary_format(const char *component, size_t idx, size_t top_n, char *line,
-                         size_t cap) {
+int gale__summary_format(const char *component, size_t idx, size_t top_n, char *line, size_t cap) {
     int found = 0;
     pthread_mutex_lock(&lock);
     for (size_t i = 0, k = 0; i < n_tallies && !found; i++) {

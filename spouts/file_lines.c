@@ -184,8 +184,8 @@ static int file_open(void **state, const gale_context_t *ctx, gale_spout_collect
         file_close(s);
         return GALE_ENOMEM;
     }
-    int64_t max_line = gale_conf_get_int(gale_context_conf(ctx), GALE_CONF_FILE_MAX_LINE_BYTES,
-                                         1 << 20);
+    int64_t max_line =
+        gale_conf_get_int(gale_context_conf(ctx), GALE_CONF_FILE_MAX_LINE_BYTES, 1 << 20);
     s->max_line = max_line > 0 ? (size_t)max_line : 1;
     /* stat before fopen: opening a FIFO blocks until a writer comes */
     struct stat st;

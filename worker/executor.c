@@ -245,7 +245,8 @@ static void task_error(gale__task_t *tk, const char *prefix, const char *fmt, va
     GALE_ERROR(tk->comp->id, tk->id, "%s%s%s", prefix, msg, tail);
 }
 
-static void emit_error(gale__task_t *tk, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void emit_error(gale__task_t *tk, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
 static void emit_error(gale__task_t *tk, const char *fmt, ...) {
     va_list ap;
     va_start(ap, fmt);

@@ -136,7 +136,7 @@ typedef struct gale__stats {
     _Atomic uint64_t execute_samples, execute_ns_sum, process_samples, process_ns_sum;
     _Atomic uint64_t complete_samples, complete_ns_sum;
     _Atomic uint64_t backpressure_waits, errors;
-    _Atomic uint64_t ticks; /* tick tuples executed (not counted in executed) */
+    _Atomic uint64_t ticks;            /* tick tuples executed (not counted in executed) */
     _Atomic uint64_t max_pending_seen; /* spouts: highest pending count of a task */
 } gale__stats_t;
 

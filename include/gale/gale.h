@@ -298,7 +298,9 @@ GALE_EXPORT void gale_ack(gale_collector_t *c, const gale_tuple_t *t);
 GALE_EXPORT void gale_fail(gale_collector_t *c, const gale_tuple_t *t);
 /** @brief Restart the message timeout of the input's tree(s). */
 GALE_EXPORT void gale_reset_timeout(gale_collector_t *c, const gale_tuple_t *t);
-/** @brief Log an error for this task and count it. */
+/** @brief Log an error for this task and count it (errors= in the
+ * summary). Rate-limited per task: the first ten are logged, then one in
+ * 10000 with the number suppressed since. */
 GALE_EXPORT void gale_report_error(gale_collector_t *c, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 GALE_EXPORT void gale_spout_report_error(gale_spout_collector_t *c, const char *fmt, ...)
@@ -460,7 +462,10 @@ typedef struct gale_submit gale_submit_t;
  * The entry function a topology library exports, named on the command
  * line (`gale local topo.so Entry args...`). It receives the arguments
  * after the entry name (Gale's own options removed) and must call
- * gale_submit exactly once. Returns 0, or nonzero to abort.
+ * gale_submit exactly once. Returns 0, or nonzero to abort (nothing
+ * runs; print why first). An entry that calls gale_submit twice runs
+ * nothing either. Export it as a function (extern "C" in C++; GALE_EXPORT
+ * when building with -fvisibility=hidden).
  */
 typedef int (*gale_entry_fn)(gale_submit_t *s, int argc, char **argv);
 

@@ -46,9 +46,9 @@ static int load(const char *text, char *err, size_t errlen) {
 static void test_yaml_key_twice(void **state) {
     (void)state;
     char err[512];
-    assert_int_equal(load("topology.workers: 1\ntopology.debug: true\ntopology.workers: 2\n", err,
-                          sizeof err),
-                     GALE_EINVAL);
+    assert_int_equal(
+        load("topology.workers: 1\ntopology.debug: true\ntopology.workers: 2\n", err, sizeof err),
+        GALE_EINVAL);
     assert_non_null(strstr(err, ":3:1: key 'topology.workers' is set twice (first on line 1)"));
     /* user keys too: the last one silently winning hides a mistake */
     assert_int_equal(load("my.key: 1\nmy.key: 2\n", err, sizeof err), GALE_EINVAL);

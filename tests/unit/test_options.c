@@ -35,8 +35,9 @@ static int parse(gale__opts_t *o, int argc, const char **argv) {
 
 static void test_options_anywhere(void **state) {
     (void)state;
-    const char *argv[] = {"--local-ttl", "5", "lib.so", "-c", "a=1", "Entry", "in.txt",
-                          "--until-done", "--config=g.yaml", "-", "-5"};
+    const char *argv[] = {
+        "--local-ttl",     "5", "lib.so", "-c", "a=1", "Entry", "in.txt", "--until-done",
+        "--config=g.yaml", "-", "-5"};
     gale__opts_t o;
     assert_int_equal(parse(&o, 11, argv), 0);
     assert_int_equal(o.npos, 5);
