@@ -184,6 +184,13 @@ static double per_sec(uint64_t n, double secs) {
     return secs > 0 ? (double)n / secs : 0.0;
 }
 
+/* A spout that emitted but never had a tree pending, acked or failed
+ * emits without message ids (Storm's unreliable spout). */
+static bool spout_unreliable(const gale__stats_t *s) {
+    return s->emitted && s->acked == 0 && s->failed_timeout == 0 && s->failed_explicit == 0 &&
+           s->max_pending_seen == 0;
+}
+
 /* Components in topology order: spouts first, then each bolt after the
  * components it reads from (ties by id); the acker last. */
 static size_t topology_order(const gale__rt_t *rt, size_t *order) {
@@ -232,14 +239,14 @@ static void log_summary(gale__rt_t *rt, double secs) {
         gale__stats_t s;
         gale__rt_stats(rt, c->id, &s);
         char head[64], line[1024];
-        snprintf(head, sizeof head, "summary (%s, %zu task%s):",
+        /* every line starts with emitted= and keeps Storm's failed(reason)=
+         * names, which scripts grep for */
+        snprintf(head, sizeof head, "[%s, %zu task%s]",
                  c->is_acker   ? "acker"
                  : c->is_spout ? "spout"
                                : "bolt",
                  c->n_tasks, c->n_tasks == 1 ? "" : "s");
-        uint64_t failed = s.failed_timeout + s.failed_explicit;
-        if (c->is_spout && s.acked == 0 && failed == 0 && s.max_pending_seen == 0 && s.emitted)
-            /* no tree was ever pending: the spout emits without message ids */
+        if (c->is_spout && spout_unreliable(&s))
             snprintf(line, sizeof line,
                      "emitted=%llu (%.1f/s) transferred=%llu unreliable (no message ids: nothing "
                      "to ack) errors=%llu",
@@ -247,35 +254,36 @@ static void log_summary(gale__rt_t *rt, double secs) {
                      (unsigned long long)s.transferred, (unsigned long long)s.errors);
         else if (c->is_spout)
             snprintf(line, sizeof line,
-                     "emitted=%llu (%.1f/s) transferred=%llu acked=%llu (%.1f/s) failed=%llu "
-                     "(timeout=%llu failed=%llu) complete_ms=%.2f errors=%llu",
+                     "emitted=%llu (%.1f/s) transferred=%llu acked=%llu (%.1f/s) "
+                     "failed(timeout)=%llu failed(failed)=%llu complete_ms=%.2f errors=%llu",
                      (unsigned long long)s.emitted, per_sec(s.emitted, secs),
                      (unsigned long long)s.transferred, (unsigned long long)s.acked,
-                     per_sec(s.acked, secs), (unsigned long long)failed,
-                     (unsigned long long)s.failed_timeout, (unsigned long long)s.failed_explicit,
+                     per_sec(s.acked, secs), (unsigned long long)s.failed_timeout,
+                     (unsigned long long)s.failed_explicit,
                      mean_us(s.complete_ns_sum, s.complete_samples) / 1000.0,
                      (unsigned long long)s.errors);
         else if (c->is_acker)
             snprintf(line, sizeof line,
-                     "executed=%llu (%.1f/s) ack messages; trees acked=%llu (%.1f/s) failed=%llu",
-                     (unsigned long long)s.executed, per_sec(s.executed, secs),
-                     (unsigned long long)s.acked, per_sec(s.acked, secs),
+                     "emitted=%llu executed=%llu (%.1f/s) ack messages, trees acked=%llu "
+                     "(%.1f/s) failed(failed)=%llu",
+                     (unsigned long long)s.emitted, (unsigned long long)s.executed,
+                     per_sec(s.executed, secs), (unsigned long long)s.acked, per_sec(s.acked, secs),
                      (unsigned long long)s.failed_explicit);
         else
             snprintf(line, sizeof line,
-                     "executed=%llu (%.1f/s) emitted=%llu transferred=%llu acked=%llu "
-                     "failed=%llu ticks=%llu errors=%llu execute_us=%.1f process_us=%.1f "
+                     "emitted=%llu transferred=%llu executed=%llu (%.1f/s) acked=%llu "
+                     "failed(failed)=%llu ticks=%llu errors=%llu execute_us=%.1f process_us=%.1f "
                      "backpressure_waits=%llu",
-                     (unsigned long long)s.executed, per_sec(s.executed, secs),
                      (unsigned long long)s.emitted, (unsigned long long)s.transferred,
+                     (unsigned long long)s.executed, per_sec(s.executed, secs),
                      (unsigned long long)s.acked, (unsigned long long)s.failed_explicit,
                      (unsigned long long)s.ticks, (unsigned long long)s.errors,
                      mean_us(s.execute_ns_sum, s.execute_samples),
                      mean_us(s.process_ns_sum, s.process_samples),
                      (unsigned long long)s.backpressure_waits);
-        GALE_INFO(c->id, 0, "%s %s", head, line);
+        GALE_INFO(c->id, 0, "%s %s", line, head);
         for (size_t t = 0; gale__summary_format(c->id, t, 10, line, sizeof line); t++)
-            GALE_INFO(c->id, 0, "summary: %s", line);
+            GALE_INFO(c->id, 0, "%s", line);
     }
     free(order);
 }
@@ -291,17 +299,23 @@ static void log_progress(gale__rt_t *rt, uint64_t *last_emitted, uint64_t *last_
                          double secs) {
     gale__stats_t s;
     uint64_t emitted = 0, acked = 0, failed = 0;
+    bool reliable = false;
     for (size_t i = 0; i < rt->n_comps; i++) {
         if (!rt->comps[i].is_spout) continue;
         gale__rt_stats(rt, rt->comps[i].id, &s);
         emitted += s.emitted;
         acked += s.acked;
         failed += s.failed_timeout + s.failed_explicit;
+        reliable |= !spout_unreliable(&s);
     }
-    GALE_INFO(NULL, 0, "progress: spouts emitted=%llu (%.1f/s) acked=%llu (%.1f/s) failed=%llu",
-              (unsigned long long)emitted, per_sec(emitted - *last_emitted, secs),
-              (unsigned long long)acked, per_sec(acked - *last_acked, secs),
-              (unsigned long long)failed);
+    if (!reliable)
+        GALE_INFO(NULL, 0, "progress: spouts emitted=%llu (%.1f/s), unreliable (nothing to ack)",
+                  (unsigned long long)emitted, per_sec(emitted - *last_emitted, secs));
+    else
+        GALE_INFO(NULL, 0, "progress: spouts emitted=%llu (%.1f/s) acked=%llu (%.1f/s) failed=%llu",
+                  (unsigned long long)emitted, per_sec(emitted - *last_emitted, secs),
+                  (unsigned long long)acked, per_sec(acked - *last_acked, secs),
+                  (unsigned long long)failed);
     *last_emitted = emitted;
     *last_acked = acked;
 }
