@@ -9,7 +9,8 @@
 # created from the bad argument (--until-done on a topology that can never
 # be done is refused the same way). Then: options written before the library
 # (as Storm users do) work, `--` passes an option-like argument to the
-# entry, and --help goes to stdout with exit 0.
+# entry, --help goes to stdout with exit 0, and entries that go wrong
+# (a data symbol, two submits, a deliberate refusal) are told apart.
 # shellcheck source=tests/it/lib.sh
 source "$(dirname "$0")/lib.sh"
 WC="$GALE_BUILD/starter/word_count.so"
@@ -58,6 +59,25 @@ expect_usage "a bad --local-ttl" "--local-ttl 'soon'" "$WC" WordCountTopology --
 expect_usage "no entry function" "expected <topology.so> <EntryFunction>" "$WC"
 expect_usage "--until-done without a finite spout" "no spout of topology 'word-count' is finite" \
     "$WC" WordCountTopology --until-done --local-ttl 5
+
+echo "check: entry functions that go wrong are told apart"
+ENTRY="$GALE_BUILD/tests/topo_entry.so"
+run_bg 30 "$TMP/err" "$GALE_BIN" local "$ENTRY" NotAFunction --local-ttl 1
+[[ $RC -eq 1 ]] || fail "a data symbol as entry: exit $RC, expected 1: $(tail -3 "$TMP/err")"
+grep -q "'NotAFunction' in '.*' is a data symbol (a variable), not a function" "$TMP/err" ||
+    fail "a data symbol as entry: $(cat "$TMP/err")"
+run_bg 30 "$TMP/err" "$GALE_BIN" local "$ENTRY" SubmitTwice --local-ttl 1
+[[ $RC -eq 1 ]] || fail "submitting twice: exit $RC, expected 1"
+grep -q "called gale_submit 2 times" "$TMP/err" || fail "submitting twice: $(cat "$TMP/err")"
+grep -q "local mode:" "$TMP/err" && fail "submitting twice started the first topology"
+run_bg 30 "$TMP/err" "$GALE_BIN" local "$ENTRY" NeedsArgs --local-ttl 1
+[[ $RC -eq 1 ]] || fail "an entry refusing its arguments: exit $RC, expected 1"
+grep -q "returned 2 without submitting a topology: see its own messages" "$TMP/err" ||
+    fail "an entry refusing its arguments: $(cat "$TMP/err")"
+grep -q "must submit exactly one" "$TMP/err" && fail "a deliberate refusal was called a missing submit"
+run_bg 30 "$TMP/err" "$GALE_BIN" local "$ENTRY" NoSuchEntry --local-ttl 1
+grep -q 'extern "C"' "$TMP/err" && grep -q -- "-fvisibility=hidden" "$TMP/err" ||
+    fail "a missing entry gives no hint at extern \"C\" and -fvisibility=hidden: $(cat "$TMP/err")"
 
 echo "check: options before the library, as in Storm"
 run_bg 60 "$TMP/err" "$GALE_BIN" local --until-done -c topology.workers=1 --local-ttl 30 \

@@ -49,6 +49,13 @@ printf '1 0 a\n1 1 b\n2 0 c\n3 0 d\n3 1 e\n' >"$TMP/want"
 sort "$TMP/sink" >"$TMP/got"
 expect_same "$TMP/want" "$TMP/got" "CRLF file: the sink's words differ"
 
+echo "check: a sink whose directory is missing says so"
+run_bg 30 "$TMP/err" "$GALE_BIN" local "$WC" WordCountTopology "$TMP/in.txt" "$TMP/no/such/dir/sink" \
+    --until-done
+[[ $RC -eq 1 ]] || fail "a sink in a missing directory: exit $RC, expected 1"
+grep -q "its directory '$TMP/no/such/dir' does not exist: create it first" "$TMP/err" ||
+    fail "no line naming the missing directory: $(grep -v INFO "$TMP/err" | tail -3)"
+
 echo "check: a line over the limit fails with the file and line, memory bounded"
 printf 'a b\nc\n' >"$TMP/long.txt"
 truncate -s 256M "$TMP/long.txt" # line 3: 256 MiB of NULs, no newline (sparse)
