@@ -3,7 +3,8 @@
  * unit: config file messages (a key set twice, a nested `topology:` map,
  * tabs, log levels in any case), the gale.file.max.line.bytes key, the
  * tuple accessors for double and bool, the component conf setters for
- * bool and double, and the summary tallies components contribute to.
+ * bool and double, the summary tallies components contribute to, and
+ * rate-limited error lines that say how many were suppressed.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -12,9 +13,12 @@
 
 #include <cmocka.h>
 
+#include <dlfcn.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "common/config.h"
@@ -176,6 +180,73 @@ static void test_summary_merges_tasks(void **state) {
     assert_false(gale__summary_format("count", 0, 10, line, sizeof line));
 }
 
+/* ---------- rate-limited errors ---------- */
+
+static _Atomic int errors_left;
+
+static void one_field(gale_declarer_t *d, const gale_conf_t *c) {
+    (void)c;
+    gale_declare(d, "n");
+}
+static void error_next(void *st, gale_spout_collector_t *c) {
+    (void)st;
+    if (atomic_load(&errors_left) <= 0) return;
+    atomic_fetch_sub(&errors_left, 1);
+    gale_spout_report_error(c, "bad input %d", 7);
+}
+GALE_EXPORT const gale_spout_t messages_error_spout = {.declare = one_field,
+                                                       .next_tuple = error_next};
+
+static const void *resolve(void *ud, const char *sym) {
+    (void)ud;
+    return dlsym(RTLD_DEFAULT, sym);
+}
+
+static void test_suppressed_errors_counted(void **state) {
+    (void)state;
+    atomic_store(&errors_left, 20000);
+    char logpath[] = "/tmp/gale-test-suppressed-XXXXXX";
+    int fd = mkstemp(logpath);
+    assert_true(fd >= 0);
+    gale__log_set_fd(fd);
+    gale_builder_t *b = gale_builder_new();
+    GALE_SPOUT(b, "src", messages_error_spout, 1);
+    gale__topology_t *t = NULL;
+    char err[512] = "";
+    assert_int_equal(gale__builder_finish(b, "errs", NULL, &t, err, sizeof err), 0);
+    assert_int_equal(gale__topology_validate(t, resolve, NULL, err, sizeof err), 0);
+    gale__topology_assign_tasks(t);
+    gale__rt_t *rt = NULL;
+    assert_int_equal(gale__rt_new(&rt, t, NULL, NULL, resolve, NULL, err, sizeof err), 0);
+    assert_int_equal(gale__rt_start(rt, err, sizeof err), 0);
+    /* a condition with a deadline, not a sleep */
+    int64_t deadline = gale__now_ns() + 60 * 1000000000LL;
+    gale__stats_t st;
+    do {
+        gale__rt_stats(rt, "src", &st);
+        if (st.errors >= 20000) break;
+        struct timespec ts = {0, 2000000};
+        nanosleep(&ts, NULL);
+    } while (gale__now_ns() < deadline);
+    gale__rt_stop(rt, 100);
+    gale__rt_destroy(rt);
+    gale__log_set_fd(2);
+    assert_int_equal(st.errors, 20000); /* every error counted for the summary */
+
+    static char buf[1 << 16];
+    ssize_t n = pread(fd, buf, sizeof buf - 1, 0);
+    close(fd);
+    unlink(logpath);
+    assert_true(n > 0);
+    buf[n] = '\0';
+    int lines = 0;
+    for (char *p = buf; (p = strstr(p, "reported error: bad input 7")); p++) lines++;
+    assert_int_equal(lines, 12); /* ten, then the 10000th and the 20000th */
+    assert_non_null(strstr(buf, "(further errors of this task: one in 10000 logged)"));
+    assert_non_null(strstr(buf, "bad input 7 (9989 more suppressed)"));
+    assert_non_null(strstr(buf, "bad input 7 (9999 more suppressed)"));
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_yaml_key_twice),
@@ -186,6 +257,7 @@ int main(void) {
         cmocka_unit_test(test_tuple_double_bool),
         cmocka_unit_test(test_component_conf_bool_double),
         cmocka_unit_test(test_summary_merges_tasks),
+        cmocka_unit_test(test_suppressed_errors_counted),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
