@@ -4,9 +4,12 @@
  * and run it in this process until the TTL, a signal, or (--until-done)
  * every finite spout reports that all it read was acked.
  *
- * Gale's own options are recognised anywhere after the verb, `--` ends
- * them, and every other argument after EntryFunction goes to the entry in
- * order. Nothing starts unless the library, entry and topology are valid.
+ * Gale's own options are recognised anywhere after the verb and parsed
+ * strictly by cli/options.c (an unknown one is an error), `--` ends them,
+ * and every other argument after EntryFunction goes to the entry in
+ * order. Nothing starts unless the library, entry (a function) and
+ * topology are valid. At the end a summary line per component, in
+ * topology order, with what components added (common/summary.h).
  */
 #include <dlfcn.h>
 #include <elf.h>

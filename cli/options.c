@@ -120,6 +120,28 @@ void gale__opts_free(gale__opts_t *o) {
     memset(o, 0, sizeof(*o));
 }
 
+/* One option's line; a long help wraps under its first column. */
+static void usage_line(FILE *f, const char *left, const char *help) {
+    enum { WIDTH = 58 };
+    fprintf(f, "  %-18s ", left);
+    size_t col = 0;
+    for (const char *p = help ? help : ""; *p;) {
+        size_t word = strcspn(p, " ");
+        if (col && col + 1 + word > WIDTH) {
+            fprintf(f, "\n  %-18s ", "");
+            col = 0;
+        } else if (col) {
+            fputc(' ', f);
+            col++;
+        }
+        fprintf(f, "%.*s", (int)word, p);
+        col += word;
+        p += word;
+        while (*p == ' ') p++;
+    }
+    fputc('\n', f);
+}
+
 void gale__opts_usage(FILE *f, const gale__optspec_t *spec) {
     const gale__opt_t *table = spec->table;
     fprintf(f, "usage: %s\n", spec->synopsis);
@@ -128,9 +150,13 @@ void gale__opts_usage(FILE *f, const gale__optspec_t *spec) {
         char left[64];
         snprintf(left, sizeof left, "%s%s%s", o->name, o->value ? " " : "",
                  o->value ? o->value : "");
-        fprintf(f, "  %-18s %s\n", left, o->help ? o->help : "");
+        usage_line(f, left, o->help);
         if (o == &help_opts[0]) break;
     }
-    fprintf(f, "  %-18s end of options: what follows goes to %s as is\n", "--",
-            spec->passes_to ? spec->passes_to : "the command");
+    char dd[160];
+    if (spec->passes_to)
+        snprintf(dd, sizeof dd, "end of options: the rest goes to %s", spec->passes_to);
+    else
+        snprintf(dd, sizeof dd, "end of options: the rest are arguments");
+    usage_line(f, "--", dd);
 }

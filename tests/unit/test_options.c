@@ -20,7 +20,9 @@ static const gale__opt_t table[] = {
     {"--config", "FILE", "config file"},
     {"-c", "key=value", "override"},
     {"--local-ttl", "SECS", "ttl"},
-    {"--until-done", NULL, "until done"},
+    {"--until-done", NULL,
+     "stop once every finite spout's tuples were all acked (with an explicit --local-ttl: exit 3 "
+     "if not done by then)"},
     {NULL, NULL, NULL},
 };
 static const gale__optspec_t spec = {"gale local", "gale local [options] <lib> <Entry>", table,
@@ -156,7 +158,10 @@ static void test_help(void **state) {
     assert_non_null(strstr(buf, "usage: gale local [options] <lib> <Entry>\n"));
     assert_non_null(strstr(buf, "--local-ttl SECS"));
     assert_non_null(strstr(buf, "--help"));
-    assert_non_null(strstr(buf, "goes to the entry function"));
+    assert_non_null(strstr(buf, "the rest goes to the entry function\n"));
+    assert_non_null(strstr(buf, "(with\n"));
+    assert_non_null(
+        strstr(buf, "\n                     an explicit")); /* wrapped under its column */
 }
 
 static void test_text_helpers(void **state) {
