@@ -9,7 +9,8 @@
 # WordCount (which reads a pipe with one task) is counted in full; CRLF
 # line ends are stripped and a last line without newline counts; a line
 # over gale.file.max.line.bytes stops the run with an error naming the
-# file and the line number while the peak RSS stays far below the line.
+# file and the line number while the peak RSS stays far below the line;
+# and a run that ends before the first tick still shows the counts.
 # shellcheck source=tests/it/lib.sh
 source "$(dirname "$0")/lib.sh"
 WC="$GALE_BUILD/starter/word_count.so"
@@ -48,6 +49,17 @@ LC_ALL=C grep -q $'\r' "$TMP/sink" && fail "a carriage return reached the sink"
 printf '1 0 a\n1 1 b\n2 0 c\n3 0 d\n3 1 e\n' >"$TMP/want"
 sort "$TMP/sink" >"$TMP/got"
 expect_same "$TMP/want" "$TMP/got" "CRLF file: the sink's words differ"
+
+echo "check: the counts are visible at the end of a run that ends before any tick"
+printf 'the cat\nthe dog\nthe end\n' >"$TMP/small.txt"
+run_bg 60 "$TMP/err" "$GALE_BIN" local "$WC" WordCountTopology "$TMP/small.txt" --until-done
+expect_ok "$TMP/err" "small file"
+grep -q " count top words (all tasks): the=3 cat=1 dog=1 end=1$" "$TMP/err" ||
+    fail "no merged top words in the summary: $(grep -i 'top words' "$TMP/err" | tail -3)"
+grep -q "final top words: the=3" "$TMP/err" || fail "the counter task of 'the' logged no final top words"
+grep -q "(none yet)" "$TMP/err" && fail "a counter task with no words logged '(none yet)'"
+grep -qE " spout emitted=3 \([0-9.]+/s\) transferred=3 acked=3 \([0-9.]+/s\)" "$TMP/err" ||
+    fail "the spout's summary shows no rates: $(grep ' spout emitted=' "$TMP/err")"
 
 echo "check: a sink whose directory is missing says so"
 run_bg 30 "$TMP/err" "$GALE_BIN" local "$WC" WordCountTopology "$TMP/in.txt" "$TMP/no/such/dir/sink" \
