@@ -89,11 +89,11 @@ static int check_entry_type(void *fn, const char *entry, const char *path) {
     const ElfW(Sym) *sym = NULL;
     if (!dladdr1(fn, &info, (void **)&sym, RTLD_DL_SYMENT) || !sym) return 0; /* cannot tell */
     int type = ELF64_ST_TYPE(sym->st_info);
-    if (type == STT_FUNC || type == STT_GNU_IFUNC) return 0;
-    gale__cli_error("gale: '%s' in '%s' is %s, not a function: name the entry function, "
-                    "int %s(gale_submit_t *s, int argc, char **argv)",
-                    entry, path, type == STT_OBJECT ? "a data symbol (a variable)" : "no function",
-                    entry);
+    /* only what is surely data: an untyped symbol may be hand-written code */
+    if (type != STT_OBJECT && type != STT_COMMON && type != STT_TLS) return 0;
+    gale__cli_error("gale: '%s' in '%s' is a data symbol (a variable), not a function: name the "
+                    "entry function, int %s(gale_submit_t *s, int argc, char **argv)",
+                    entry, path, entry);
     return 1;
 }
 
@@ -467,6 +467,7 @@ int gale__cli_local(int argc, char **argv) {
     GALE_INFO(NULL, 0, "stopped");
 out:
     gale__rt_destroy(rt);
+    gale__summary_reset(); /* what cleanups added when the run never started */
     gale__topology_destroy(topo);
     if (lib) dlclose(lib);
     gale_conf_destroy(overrides);
