@@ -16,6 +16,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "cli/cli.h"
 #include "common/config.h"
@@ -124,6 +125,8 @@ int gale__load_topology(const char *path, const char *entry, int argc, char **ar
 }
 
 #define MAX_TTL_SECS 1000000000 /* keeps the deadline in range */
+#define EXIT_STUCK   4          /* a component did not return when stopped */
+#define STOP_GRACE_MS 2000      /* after the drain: time for executors to return */
 
 static void usage_local(void) {
     fprintf(stderr, "usage: gale local <topology.so> <EntryFunction> [args...]\n"
@@ -132,7 +135,10 @@ static void usage_local(void) {
                     "  --local-ttl SECS  run this long, then stop (default 20)\n"
                     "  --until-done      stop once every finite spout's tuples were all acked\n"
                     "                    (with an explicit --local-ttl: fail if not done by then)\n"
-                    "  --                end of gale options\n");
+                    "  --                end of gale options\n"
+                    "exit: 0 stopped cleanly, 1 error, 3 --until-done not done by --local-ttl,\n"
+                    "      4 a component was stuck in a callback when stopping, 128+N a second\n"
+                    "      signal N (SIGINT, SIGTERM) while stopping: exit at once\n");
 }
 
 static double mean_us(uint64_t ns_sum, uint64_t samples) {
@@ -176,6 +182,31 @@ static void log_progress(gale__rt_t *rt) {
     }
     GALE_INFO(NULL, 0, "progress: spouts emitted=%llu acked=%llu failed=%llu",
               (unsigned long long)emitted, (unsigned long long)acked, (unsigned long long)failed);
+}
+
+/* Signals are blocked in every thread (set before the library is loaded,
+ * so threads its entry or components start inherit it) and taken here
+ * only, with sigtimedwait. */
+static sigset_t stop_sigs;
+
+static int take_signal(long wait_ns) {
+    struct timespec ts = {0, wait_ns};
+    int sig = sigtimedwait(&stop_sigs, NULL, &ts);
+    return sig == SIGINT || sig == SIGTERM ? sig : 0;
+}
+
+/* While stopping: a second SIGINT/SIGTERM ends the process at once. One
+ * within a second of the first is the same request delivered twice (to
+ * the process group and again by a wrapper such as timeout(1)). */
+static int64_t first_signal_ns;
+
+static bool second_signal(void *ud) {
+    (void)ud;
+    int sig = take_signal(0);
+    if (!sig || gale__now_ns() - first_signal_ns < 1000000000LL) return false;
+    GALE_ERROR(NULL, 0, "%s while stopping: exiting at once",
+               sig == SIGINT ? "SIGINT" : "SIGTERM");
+    _exit(128 + sig);
 }
 
 int gale__cli_local(int argc, char **argv) {
@@ -239,6 +270,10 @@ int gale__cli_local(int argc, char **argv) {
     }
     set_log_level(gale_conf_get_str(overrides, GALE_CONF_LOG_LEVEL,
                                     gale_conf_get_str(base, GALE_CONF_LOG_LEVEL, NULL)));
+    sigemptyset(&stop_sigs);
+    sigaddset(&stop_sigs, SIGINT);
+    sigaddset(&stop_sigs, SIGTERM);
+    pthread_sigmask(SIG_BLOCK, &stop_sigs, NULL);
     if (gale__load_topology(pos[0], pos[1], npos - 2, pos + 2, &lib, &topo)) goto out;
 
     int rc_new = gale__rt_new(&rt, topo, base, overrides, resolve_symbol, lib, err, sizeof err);
@@ -250,14 +285,7 @@ int gale__cli_local(int argc, char **argv) {
     /* the topology conf may set the level too (it is merged now) */
     set_log_level(gale_conf_get_str(rt->conf, GALE_CONF_LOG_LEVEL, NULL));
 
-    /* Signals go to sigtimedwait below; executor threads inherit the
-     * blocked mask. Until here Ctrl-C simply ends the process. */
-    sigset_t sigs;
-    sigemptyset(&sigs);
-    sigaddset(&sigs, SIGINT);
-    sigaddset(&sigs, SIGTERM);
-    pthread_sigmask(SIG_BLOCK, &sigs, NULL);
-    if (gale__rt_start(rt, err, sizeof err)) {
+    if (gale__rt_launch(rt, err, sizeof err)) {
         fprintf(stderr, "gale: %s\n", err);
         gale__rt_stop(rt, 0);
         goto out;
@@ -269,29 +297,46 @@ int gale__cli_local(int argc, char **argv) {
                   ttl);
         until_done = false;
     }
-    GALE_INFO(NULL, 0, "local mode: %s", until_done ? "until done" : "running");
+    /* The TTL counts from here: it bounds opening too. */
     int64_t deadline = gale__now_ns() + (int64_t)ttl * 1000000000;
     const char *why = "ttl";
     int64_t next_progress = gale__now_ns() + 10 * 1000000000LL;
+    bool opened = false, failed = false;
     for (;;) {
-        struct timespec tick = {0, 20000000};
-        int sig = sigtimedwait(&sigs, NULL, &tick);
-        if (sig == SIGINT || sig == SIGTERM) {
+        int sig = take_signal(20000000);
+        if (sig) {
+            first_signal_ns = gale__now_ns();
             why = sig == SIGINT ? "SIGINT" : "SIGTERM";
             break;
         }
-        if (until_done && gale__rt_done(rt)) {
+        if (!opened) {
+            int st = gale__rt_poll_open(rt, err, sizeof err);
+            if (st < 0) {
+                fprintf(stderr, "gale: %s\n", err);
+                failed = true;
+                why = "open failed";
+                break;
+            }
+            if (st == 0) {
+                opened = true;
+                GALE_INFO(NULL, 0, "local mode: %s", until_done ? "until done" : "running");
+            }
+        }
+        if (opened && until_done && gale__rt_done(rt)) {
             why = "done";
             break;
         }
-        if ((!until_done || ttl_given) && gale__now_ns() >= deadline) {
-            if (until_done) {
+        if ((!until_done || ttl_given || !opened) && gale__now_ns() >= deadline) {
+            if (!opened) {
+                why = "ttl while opening";
+                failed = true;
+            } else if (until_done) {
                 why = "ttl before done";
                 rc = 3;
             }
             break;
         }
-        if (gale__now_ns() >= next_progress) {
+        if (opened && gale__now_ns() >= next_progress) {
             next_progress += 10 * 1000000000LL;
             log_progress(rt);
         }
@@ -300,13 +345,28 @@ int gale__cli_local(int argc, char **argv) {
     /* drain for at most the message timeout (capped): trees still in
      * flight then would time out anyway */
     int64_t timeout_s = gale_conf_get_int(rt->conf, GALE_CONF_TOPOLOGY_MESSAGE_TIMEOUT_SECS, 30);
-    gale__rt_stop(rt, (int)(timeout_s * 1000 < 10000 ? timeout_s * 1000 : 10000));
-    log_summary(rt);
+    gale__stop_opts_t so = {.drain_ms = (int)(timeout_s * 1000 < 10000 ? timeout_s * 1000 : 10000),
+                            .grace_ms = STOP_GRACE_MS,
+                            .interrupted = second_signal};
+    if (gale__rt_stop_ex(rt, &so) > 0) {
+        /* Their threads still run user code: nothing of the runtime (or
+         * the library) may be freed. Name them and leave. */
+        for (size_t i = 0; i < rt->n_execs; i++) {
+            if (!rt->execs[i].stuck) continue;
+            gale__rt_describe_stuck(rt, i, err, sizeof err);
+            GALE_ERROR(NULL, 0, "%s; exiting", err);
+        }
+        log_summary(rt);
+        _exit(EXIT_STUCK);
+    }
+    if (opened) log_summary(rt);
     if (rc == 3)
         GALE_ERROR(NULL, 0,
                    "--until-done: not every spout was done after --local-ttl %ld s: "
                    "see failed counts above; raise --local-ttl if the input is just large",
                    ttl);
+    else if (failed)
+        GALE_ERROR(NULL, 0, "not run to the end: %s", why);
     else
         rc = 0;
     GALE_INFO(NULL, 0, "stopped");
