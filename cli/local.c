@@ -27,6 +27,7 @@ struct gale_submit {
     gale__topology_t *topo;
     int calls;
     void *lib;
+    const gale_conf_t *base, *overrides; /* gale.yaml and -c: declare() sees them */
 };
 
 static const void *resolve_symbol(void *ud, const char *symbol) {
@@ -49,7 +50,8 @@ int gale_submit(gale_submit_t *s, const char *name, gale_conf_t *conf, gale_buil
         gale_builder_destroy(b);
         gale_conf_destroy(conf);
     } else {
-        rc = gale__builder_finish(b, name, conf, &t, err, sizeof err);
+        rc = gale__builder_finish_layered(b, name, conf, s->base, s->overrides, &t, err,
+                                          sizeof err);
     }
     if (!rc) rc = gale__topology_validate(t, resolve_symbol, s->lib, err, sizeof err);
     if (!rc) {
@@ -72,7 +74,8 @@ int gale_submit(gale_submit_t *s, const char *name, gale_conf_t *conf, gale_buil
     return 0;
 }
 
-int gale__load_topology(const char *path, const char *entry, int argc, char **argv, void **lib_out,
+int gale__load_topology(const char *path, const char *entry, int argc, char **argv,
+                        const gale_conf_t *base, const gale_conf_t *overrides, void **lib_out,
                         gale__topology_t **out) {
     *out = NULL;
     *lib_out = NULL;
@@ -105,7 +108,7 @@ int gale__load_topology(const char *path, const char *entry, int argc, char **ar
         dlclose(lib);
         return 1;
     }
-    struct gale_submit s = {NULL, 0, lib};
+    struct gale_submit s = {NULL, 0, lib, base, overrides};
     int rc = fn(&s, argc, argv);
     if (rc || !s.topo) {
         if (!s.calls)
@@ -274,7 +277,8 @@ int gale__cli_local(int argc, char **argv) {
     sigaddset(&stop_sigs, SIGINT);
     sigaddset(&stop_sigs, SIGTERM);
     pthread_sigmask(SIG_BLOCK, &stop_sigs, NULL);
-    if (gale__load_topology(pos[0], pos[1], npos - 2, pos + 2, &lib, &topo)) goto out;
+    if (gale__load_topology(pos[0], pos[1], npos - 2, pos + 2, base, overrides, &lib, &topo))
+        goto out;
 
     int rc_new = gale__rt_new(&rt, topo, base, overrides, resolve_symbol, lib, err, sizeof err);
     topo = NULL; /* owned (or already freed) by gale__rt_new */

@@ -169,7 +169,8 @@ typedef struct gale__pend {
     uint8_t flags;
 } gale__pend_t;
 
-enum { GALE__PEND_INIT = 1, GALE__PEND_FAILED = 2 }; /* gale__pend_t flags (acker) */
+/* gale__pend_t flags (acker) */
+enum { GALE__PEND_INIT = 1, GALE__PEND_FAILED = 2, GALE__PEND_RESET = 4 };
 
 typedef struct gale__pendmap {
     gale__pend_t *slots;
