@@ -468,8 +468,10 @@ int gale__rt_stop_ex(gale__rt_t *rt, const gale__stop_opts_t *o) {
     /* Executors still waiting at the gate give up (a failed or cut open). */
     int zero = 0;
     atomic_compare_exchange_strong(&rt->go, &zero, -1);
-    bool running = atomic_load(&rt->go) > 0;
-    atomic_store(&rt->state, 1);
+    /* running, and not stopped before (a second call only waits again
+     * for executors that were stuck) */
+    bool running = atomic_load(&rt->go) > 0 && atomic_load(&rt->state) < 2;
+    if (running) atomic_store(&rt->state, 1);
     wake_all(rt);
     int64_t deadline = gale__now_ns() + (int64_t)o->drain_ms * 1000000;
     /* The drain: spouts deactivate, bolts process what is queued, batched
@@ -519,6 +521,7 @@ int gale__rt_stop_ex(gale__rt_t *rt, const gale__stop_opts_t *o) {
     int stuck = 0;
     for (size_t i = 0; i < rt->n_execs; i++) {
         gale__exec_t *e = &rt->execs[i];
+        e->stuck = false;
         if (!e->started) continue;
         if (!atomic_load(&e->exited)) {
             e->stuck = true;
