@@ -50,8 +50,8 @@ int gale_submit(gale_submit_t *s, const char *name, gale_conf_t *conf, gale_buil
         gale_builder_destroy(b);
         gale_conf_destroy(conf);
     } else {
-        rc = gale__builder_finish_layered(b, name, conf, s->base, s->overrides, &t, err,
-                                          sizeof err);
+        rc =
+            gale__builder_finish_layered(b, name, conf, s->base, s->overrides, &t, err, sizeof err);
     }
     if (!rc) rc = gale__topology_validate(t, resolve_symbol, s->lib, err, sizeof err);
     if (!rc) {
@@ -127,9 +127,9 @@ int gale__load_topology(const char *path, const char *entry, int argc, char **ar
     return 0;
 }
 
-#define MAX_TTL_SECS 1000000000 /* keeps the deadline in range */
-#define EXIT_STUCK   4          /* a component did not return when stopped */
-#define STOP_GRACE_MS 2000      /* after the drain: time for executors to return */
+#define MAX_TTL_SECS  1000000000 /* keeps the deadline in range */
+#define EXIT_STUCK    4          /* a component did not return when stopped */
+#define STOP_GRACE_MS 2000       /* after the drain: time for executors to return */
 
 static void usage_local(void) {
     fprintf(stderr, "usage: gale local <topology.so> <EntryFunction> [args...]\n"
@@ -207,8 +207,7 @@ static bool second_signal(void *ud) {
     (void)ud;
     int sig = take_signal(0);
     if (!sig || gale__now_ns() - first_signal_ns < 1000000000LL) return false;
-    GALE_ERROR(NULL, 0, "%s while stopping: exiting at once",
-               sig == SIGINT ? "SIGINT" : "SIGTERM");
+    GALE_ERROR(NULL, 0, "%s while stopping: exiting at once", sig == SIGINT ? "SIGINT" : "SIGTERM");
     _exit(128 + sig);
 }
 

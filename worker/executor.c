@@ -1019,6 +1019,9 @@ void *gale__exec_main(void *arg) {
             bolt_loop(e);
         }
     }
+    /* acquire: what other threads did with our collectors before they
+     * stopped us happens before close/cleanup frees them */
+    (void)atomic_load_explicit(&rt->state, memory_order_acquire);
     atomic_store(&e->deactivated, true);
     flush_all(e, false);
     for (size_t i = 0; i < e->n_dirty; i++) {

@@ -543,9 +543,9 @@ int gale__rt_stop(gale__rt_t *rt, int drain_ms) {
 }
 
 void gale__rt_describe_stuck(gale__rt_t *rt, size_t i, char *buf, size_t len) {
-    static const char *const names[GALE__PH_COUNT] = {
-        "its loop", "open",    "prepare",    "activate", "next_tuple", "ack",
-        "fail",     "execute", "deactivate", "close",    "cleanup"};
+    static const char *const names[GALE__PH_COUNT] = {"its loop",   "open",  "prepare", "activate",
+                                                      "next_tuple", "ack",   "fail",    "execute",
+                                                      "deactivate", "close", "cleanup"};
     gale__exec_t *e = &rt->execs[i];
     int ph = atomic_load_explicit(&e->phase, memory_order_relaxed);
     int task = atomic_load_explicit(&e->phase_task, memory_order_relaxed);

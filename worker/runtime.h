@@ -402,8 +402,7 @@ void gale__transfer_free(gale__worker_t *w);
  * and to *received those its receive thread handed on (or dropped), to
  * *pushes a count that grows with every push into a lane; false when a
  * lane holds tuples or the transfer thread holds some now. */
-bool gale__transfer_quiet(gale__worker_t *w, uint64_t *sent, uint64_t *received,
-                          uint64_t *pushes);
+bool gale__transfer_quiet(gale__worker_t *w, uint64_t *sent, uint64_t *received, uint64_t *pushes);
 
 static inline uint64_t gale__rng_next(uint64_t *s) { /* xorshift64*, never 0 */
     uint64_t x = *s;

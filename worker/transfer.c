@@ -519,8 +519,7 @@ void gale__transfer_free(gale__worker_t *w) {
     w->transfer = NULL;
 }
 
-bool gale__transfer_quiet(gale__worker_t *w, uint64_t *sent, uint64_t *received,
-                          uint64_t *pushes) {
+bool gale__transfer_quiet(gale__worker_t *w, uint64_t *sent, uint64_t *received, uint64_t *pushes) {
     struct gale__xfer *x = w->transfer;
     gale__rt_t *rt = w->rt;
     bool quiet = true;

@@ -101,7 +101,9 @@ static void one_field(gale_declarer_t *d, const gale_conf_t *c) {
 }
 
 /* Emits msg ids 0..limit-1, one per call. */
-typedef struct { int next; } spout_state_t;
+typedef struct {
+    int next;
+} spout_state_t;
 static int counting_open(void **st, const gale_context_t *ctx, gale_spout_collector_t *c) {
     (void)ctx;
     (void)c;
@@ -185,8 +187,7 @@ static int ack_then_emit_execute(void *st, const gale_tuple_t *t, gale_collector
     atomic_fetch_add(&executed, 1);
     return 0;
 }
-const gale_bolt_t l_ack_then_emit_bolt = {.declare = one_field,
-                                          .execute = ack_then_emit_execute};
+const gale_bolt_t l_ack_then_emit_bolt = {.declare = one_field, .execute = ack_then_emit_execute};
 
 static void run_release_twice(const char *bolt_symbol, const gale_bolt_t *bolt, int n) {
     reset(n);
@@ -338,7 +339,11 @@ static void test_stop_drains_with_acking_on(void **s) {
 
 /* Emits one tuple with an id; every ack emits two more (acking off: each
  * is acked at once, so the work doubles with every ack). */
-typedef struct { gale_spout_collector_t *c; bool started; uint64_t next; } multiplier_t;
+typedef struct {
+    gale_spout_collector_t *c;
+    bool started;
+    uint64_t next;
+} multiplier_t;
 static int mult_open(void **st, const gale_context_t *ctx, gale_spout_collector_t *c) {
     (void)ctx;
     multiplier_t *m = calloc(1, sizeof(*m));
@@ -462,7 +467,8 @@ static void test_stuck_bolt_is_reported(void **s) {
         if (!rt->execs[i].stuck) continue;
         char line[256];
         gale__rt_describe_stuck(rt, i, line, sizeof line);
-        named = strstr(line, "component 'stuck' task ") && strstr(line, " is stuck in execute (for ");
+        named =
+            strstr(line, "component 'stuck' task ") && strstr(line, " is stuck in execute (for ");
         if (!named) fprintf(stderr, "line: %s\n", line);
     }
     assert_true(named);
@@ -526,7 +532,11 @@ static void note(const gale_context_t *ctx, const char *what) {
                  gale_context_task_id(ctx), what);
 }
 
-typedef struct { const gale_context_t *ctx; int next; bool reliable; } lc_state_t;
+typedef struct {
+    const gale_context_t *ctx;
+    int next;
+    bool reliable;
+} lc_state_t;
 static int lc_open(void **st, const gale_context_t *ctx, gale_spout_collector_t *c) {
     (void)c;
     lc_state_t *s = calloc(1, sizeof(*s));
@@ -609,9 +619,12 @@ static void lifecycle_case(int ackers, int limit) {
     gale__rt_t *rt = start(b, conf);
     int tasks[2][4], n_tasks[2] = {0, 0};
     for (size_t i = 0; i < rt->n_comps; i++) {
-        int k = strcmp(rt->comps[i].id, "lspout") == 0 ? 0 : strcmp(rt->comps[i].id, "lbolt") == 0 ? 1 : -1;
+        int k = strcmp(rt->comps[i].id, "lspout") == 0  ? 0
+                : strcmp(rt->comps[i].id, "lbolt") == 0 ? 1
+                                                        : -1;
         if (k < 0) continue;
-        for (size_t j = 0; j < rt->comps[i].n_tasks; j++) tasks[k][n_tasks[k]++] = rt->comps[i].tasks[j];
+        for (size_t j = 0; j < rt->comps[i].n_tasks; j++)
+            tasks[k][n_tasks[k]++] = rt->comps[i].tasks[j];
     }
     assert_int_equal(n_tasks[0], 3);
     assert_int_equal(n_tasks[1], 4);
@@ -734,8 +747,8 @@ static void test_declare_sees_the_merged_conf(void **s) {
     gale_conf_set_int(over, GALE_CONF_TOPOLOGY_MAX_SPOUT_PENDING, 77);    /* -c */
     gale__topology_t *t = NULL;
     char err[256] = "";
-    assert_int_equal(
-        gale__builder_finish_layered(b, "conf", NULL, base, over, &t, err, sizeof err), 0);
+    assert_int_equal(gale__builder_finish_layered(b, "conf", NULL, base, over, &t, err, sizeof err),
+                     0);
     assert_string_equal(declared_saw, "77/41");
     gale__topology_destroy(t);
     gale_conf_destroy(base);
