@@ -34,6 +34,15 @@
  * emitted anchored to it). Zero means the tree completed; the acker tells
  * the spout task, which calls ack(msg_id). Timeouts live in the spout's
  * pending map, rotated every timeout T: a tree fails between T and 2T.
+ *
+ * Life cycle. Each executor opens its tasks on its own thread, then waits
+ * at a gate until every executor opened. Stopping (gale__rt_stop_ex)
+ * deactivates the spouts, then waits until nothing is held anywhere —
+ * every queue and lane empty, every executor and transfer thread idle
+ * (their busy flags), no tree pending — or the drain time ran out; then
+ * executors stop between two tuples, run close/cleanup and return. One
+ * still in a callback after a grace time is reported stuck, and the
+ * runtime is then left as it is: the process must exit.
  */
 #ifndef GALE_WORKER_RUNTIME_H
 #define GALE_WORKER_RUNTIME_H
