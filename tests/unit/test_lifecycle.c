@@ -430,9 +430,10 @@ static void test_stop_between_tuples(void **s) {
     gale__stop_opts_t o = {.drain_ms = 0, .grace_ms = 30000};
     int64_t before = atomic_load(&executed);
     assert_int_equal(gale__rt_stop_ex(rt, &o), 0);
-    /* the tuple in execute when the stop came, and none after it (today
-     * the rest of the popped batch, up to 256 tuples, ran first) */
-    assert_true(atomic_load(&executed) - before <= 1);
+    /* the tuple in execute when the stop came (and one more, should this
+     * thread be descheduled between reading `before` and the stop), not
+     * the rest of the popped batch (up to 256 tuples, as before) */
+    assert_true(atomic_load(&executed) - before <= 2);
     gale__rt_destroy(rt);
     current_rt = NULL;
 }
