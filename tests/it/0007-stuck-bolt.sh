@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # 0007 — `gale local` ends even when user code never returns.
 #
-# A bolt stuck forever in execute, and a spout stuck forever in open,
-# each with --local-ttl 2: the run must end by itself within the bound
+# A bolt stuck forever in execute, a spout stuck forever in open, and one
+# stuck in next_tuple, each with --local-ttl 2: the run must end by itself within the bound
 # (TTL 2 s + drain at most 10 s + grace 2 s = 14 s; asserted generously
 # below 40 s), exit 4, and name the stuck component and task in a line
 # ending "; exiting". While a stop waits, a second SIGTERM exits at once
@@ -32,6 +32,7 @@ check_stuck() { # ENTRY COMPONENT CALLBACK
 
 check_stuck StuckBolt stuck execute
 check_stuck StuckOpen opener open
+check_stuck StuckNext reader next_tuple
 
 echo "check: a second SIGTERM while stopping exits at once"
 log="$TMP/log-twice"

@@ -1,8 +1,8 @@
 /*
  * topo_stuck.c — components that never return, for the stop path
- * (tests/it/0007-stuck-bolt.sh): a bolt stuck forever in execute, and a
- * spout stuck forever in open. `gale local` must still end, name them,
- * and exit 4.
+ * (tests/it/0007-stuck-bolt.sh): a bolt stuck forever in execute, a
+ * spout stuck forever in open and one stuck in next_tuple. `gale local`
+ * must still end, name them, and exit 4.
  */
 #include <gale/gale.h>
 #include <stdint.h>
@@ -71,4 +71,28 @@ GALE_EXPORT int StuckOpen(gale_submit_t *s, int argc, char **argv) {
     GALE_SPOUT(b, "opener", stuck_open_spout, 1);
     gale_shuffle_grouping(GALE_BOLT(b, "printer", gale_printer_bolt, 1), "opener", NULL);
     return gale_submit(s, "stuck-open", gale_conf_new(), b);
+}
+
+/* Never returns from next_tuple (like a read of an endless line). */
+static int plain_open(void **st, const gale_context_t *ctx, gale_spout_collector_t *c) {
+    (void)ctx;
+    (void)c;
+    *st = NULL;
+    return 0;
+}
+static void forever_next(void *st, gale_spout_collector_t *c) {
+    (void)st;
+    (void)c;
+    for (;;) pause();
+}
+GALE_EXPORT const gale_spout_t stuck_next_spout = {
+    .declare = one_field, .open = plain_open, .next_tuple = forever_next};
+
+GALE_EXPORT int StuckNext(gale_submit_t *s, int argc, char **argv) {
+    (void)argc;
+    (void)argv;
+    gale_builder_t *b = gale_builder_new();
+    GALE_SPOUT(b, "reader", stuck_next_spout, 1);
+    gale_shuffle_grouping(GALE_BOLT(b, "printer", gale_printer_bolt, 1), "reader", NULL);
+    return gale_submit(s, "stuck-next", gale_conf_new(), b);
 }
