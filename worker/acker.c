@@ -8,7 +8,9 @@
  * input). Every edge is XORed in exactly twice — once when created, once
  * when acked — so the running XOR is zero exactly when the tree is done.
  * Messages may arrive in any order (an ack before the init): the tree is
- * complete only once the init was seen and the XOR is zero.
+ * complete only once the init was seen and the XOR is zero. A fail carries
+ * the XOR too (the failed input's edge and the edges emitted anchored to
+ * it), so a failed tree's entry also reaches zero and goes.
  */
 #include "worker/runtime.h"
 
@@ -21,7 +23,9 @@ int gale__acker_apply(gale__pendmap_t *m, uint32_t gen, int sys, uint64_t root, 
         if (!p) return -1;
         p->gen = gen;
         *to_task = p->task;
-        return (p->flags & GALE__PEND_INIT) ? GALE__SYS_SPOUT_RESET : -1;
+        return (p->flags & (GALE__PEND_INIT | GALE__PEND_NOTIFIED)) == GALE__PEND_INIT
+                   ? GALE__SYS_SPOUT_RESET
+                   : -1;
     }
     p = gale__pendmap_put(m, root, &ins);
     if (!p) return -1; /* out of memory: the tree times out at the spout */
@@ -33,17 +37,27 @@ int gale__acker_apply(gale__pendmap_t *m, uint32_t gen, int sys, uint64_t root, 
     } else if (sys == GALE__SYS_ACK_ACK) {
         p->a ^= val;
     } else if (sys == GALE__SYS_ACK_FAIL) {
+        p->a ^= val; /* the failed input's edge and what was emitted anchored to it */
         p->flags |= GALE__PEND_FAILED;
     } else {
         return -1;
     }
     if (!(p->flags & GALE__PEND_INIT)) return -1;
+    if (p->flags & GALE__PEND_NOTIFIED) { /* failed already: forget it once all came */
+        if (p->a == 0) gale__pendmap_del(m, p);
+        return -1;
+    }
     int out = (p->flags & GALE__PEND_FAILED) ? GALE__SYS_SPOUT_FAIL
               : p->a == 0                    ? GALE__SYS_SPOUT_ACK
                                              : -1;
-    if (out >= 0) {
-        *to_task = p->task;
+    if (out < 0) return -1;
+    *to_task = p->task;
+    /* A failed tree's other branches still ack (a replay storm sends many):
+     * keep a tombstone that absorbs them and goes when the XOR is zero,
+     * rather than let each ack create an orphan only rotation removes. */
+    if (out == GALE__SYS_SPOUT_FAIL && p->a != 0)
+        p->flags |= GALE__PEND_NOTIFIED;
+    else
         gale__pendmap_del(m, p);
-    }
     return out;
 }

@@ -8,7 +8,11 @@
  *
  * Flow control is credit-based per destination executor. A sender may
  * have at most `window` tuples to executor E that E's worker has not yet
- * put into E's queue. The transfer thread drains a remote lane only while
+ * put into E's queue; the window is E's queue capacity shared by the other
+ * workers, so what waits for E in its worker (queue plus overflow) stays
+ * within twice its configured size, in every worker count. Lanes are made
+ * on first use and hold a window's worth: memory follows the traffic, not
+ * executors x workers. The transfer thread drains a remote lane only while
  * it has credits for it, so it never blocks on one slow executor; the
  * receive thread never blocks either: what does not fit in E's queue
  * waits in E's overflow list — bounded by the windows — and credits go
@@ -19,6 +23,7 @@
  */
 #include <errno.h>
 #include <stdio.h>
+#include <sys/resource.h>
 #include <stdlib.h>
 #include <string.h>
 #include <zmq.h>
@@ -28,7 +33,20 @@
 #include "common/log.h"
 #include "worker/runtime.h"
 
-#define CREDIT_WINDOW 1024 /* tuples in flight per (sender worker, dest executor) */
+/* A batch stops growing past this many encoded bytes (large tuples go a
+ * few at a time instead of a window's worth in one message). */
+#define BATCH_BYTES (1 << 20)
+
+/* Per-tuple and per-message errors: count every one, log the first ten
+ * and then one in 10000 (as executor.c does for emits). */
+static bool count_logged(_Atomic uint64_t *count) {
+    uint64_t n = atomic_fetch_add_explicit(count, 1, memory_order_relaxed) + 1;
+    return n <= 10 || n % 10000 == 0;
+}
+#define RATE_LIMITED_ERROR(count, ...)                                                             \
+    do {                                                                                           \
+        if (count_logged(count)) GALE_ERROR(__VA_ARGS__);                                          \
+    } while (0)
 
 typedef struct overflow {
     gale_tuple_t **items;
@@ -79,11 +97,14 @@ static size_t transfer_to_peer(struct gale__xfer *x, gale__worker_t *peer) {
     gale__batch_begin(&x->enc);
     for (size_t i = 0; i < peer->n_execs; i++) {
         int ei = peer->execs[i]->index;
+        gale__queue_t *lane = atomic_load_explicit(&w->lanes[ei], memory_order_acquire);
+        if (!lane) continue; /* nothing was ever sent there */
         int64_t credit = atomic_load_explicit(&w->credits[ei], memory_order_acquire);
-        while (credit > 0 && x->enc.count < x->batch_max) {
+        while (credit > 0 && x->enc.count < x->batch_max && x->enc.sb.size < BATCH_BYTES) {
             size_t want = (size_t)credit < 256 ? (size_t)credit : 256;
             if (want > x->batch_max - x->enc.count) want = x->batch_max - x->enc.count;
-            size_t k = gale__queue_pop(&w->lanes[ei], buf, want);
+            if (x->enc.sb.size > BATCH_BYTES / 2) want = 1; /* large tuples: one by one */
+            size_t k = gale__queue_pop(lane, buf, want);
             if (!k) break;
             size_t sent = 0;
             for (size_t j = 0; j < k; j++) {
@@ -96,13 +117,16 @@ static size_t transfer_to_peer(struct gale__xfer *x, gale__worker_t *peer) {
                                          .n_ids = t->n_ids,
                                          .values = t->values,
                                          .n_values = t->n_values};
-                if (gale__batch_add(&x->enc, &wt) == 0)
+                /* emit checked the values and validation the stream, so
+                 * only memory can fail here */
+                int rc = gale__batch_add(&x->enc, &wt);
+                if (rc == 0)
                     sent++;
                 else
-                    GALE_ERROR(t->stream->component, t->src_task,
-                               "cannot encode a tuple for task %d (a value nested too deep for "
-                               "the wire?): dropped, its tree fails by timeout",
-                               t->dest_task);
+                    RATE_LIMITED_ERROR(&w->tx_errors, t->stream->component, t->src_task,
+                                       "cannot encode a tuple for task %d (%s): dropped, its "
+                                       "tree fails by timeout",
+                                       t->dest_task, gale_strerror(rc));
                 gale__tuple_free(t);
             }
             /* only what went on the wire uses the receiver's credits */
@@ -110,17 +134,14 @@ static size_t transfer_to_peer(struct gale__xfer *x, gale__worker_t *peer) {
             credit -= (int64_t)sent;
             total += sent;
         }
-        if (x->enc.count >= x->batch_max) break;
+        if (x->enc.count >= x->batch_max || x->enc.sb.size >= BATCH_BYTES) break;
     }
     gale__batch_end(&x->enc);
     if (total) {
         if (send2(x, x->data_push[peer->index], &x->hdr_batch, x->enc.sb.data, x->enc.sb.size))
-            GALE_ERROR(NULL, 0, "worker %d: cannot send a batch to worker %d: %s", w->index,
-                       peer->index, zmq_strerror(zmq_errno()));
-        for (size_t i = 0; i < peer->n_execs; i++) {
-            /* count what crossed, for the executor that emitted it is not
-             * known here: charge the destination's component instead */
-        }
+            RATE_LIMITED_ERROR(&w->tx_errors, NULL, 0,
+                               "worker %d: cannot send a batch to worker %d: %s", w->index,
+                               peer->index, zmq_strerror(zmq_errno()));
     }
     (void)rt;
     return total;
@@ -144,10 +165,10 @@ static void *transfer_main(void *arg) {
         atomic_store(&w->transfer_wake, 1);
         atomic_thread_fence(memory_order_seq_cst);
         bool ready = false;
-        for (size_t i = 0; i < rt->n_execs && !ready; i++)
-            if (rt->execs[i].worker != w && gale__queue_depth(&w->lanes[i]) &&
-                atomic_load(&w->credits[i]) > 0)
-                ready = true;
+        for (size_t i = 0; i < rt->n_execs && !ready; i++) {
+            gale__queue_t *lane = atomic_load_explicit(&w->lanes[i], memory_order_acquire);
+            if (lane && gale__queue_depth(lane) && atomic_load(&w->credits[i]) > 0) ready = true;
+        }
         if (ready)
             atomic_store(&w->transfer_wake, 0);
         else
@@ -181,7 +202,7 @@ static const gale__rstream_t *wire_stream(gale__rt_t *rt, int src_task, const ch
  * streams? Ticks never travel. */
 static bool wire_tuple_fits(gale__rt_t *rt, const gale__rstream_t *s,
                             const gale__wire_tuple_t *wt) {
-    static const uint32_t arity[GALE__SYS_COUNT] = {0, 3, 2, 1, 1, 1, 1, 1};
+    static const uint32_t arity[GALE__SYS_COUNT] = {0, 3, 2, 2, 1, 1, 1, 1};
     const gale__rcomp_t *dest = rt->task_comp[wt->dest_task];
     const msgpack_object *v = wt->msgpack_values;
     if (!s->def) {
@@ -273,14 +294,16 @@ static void handle_credit(struct gale__xfer *x, const void *body, size_t len) {
                 p->via.array.ptr[0].type != MSGPACK_OBJECT_POSITIVE_INTEGER ||
                 p->via.array.ptr[1].type != MSGPACK_OBJECT_POSITIVE_INTEGER ||
                 p->via.array.ptr[0].via.u64 >= rt->n_execs ||
-                p->via.array.ptr[1].via.u64 > CREDIT_WINDOW)
+                p->via.array.ptr[1].via.u64 >
+                    (uint64_t)rt->execs[p->via.array.ptr[0].via.u64].credit_window)
                 continue;
             atomic_fetch_add(&w->credits[p->via.array.ptr[0].via.u64],
                              (int64_t)p->via.array.ptr[1].via.u64);
         }
         gale__wake_word_wake(&w->transfer_wake);
     } else {
-        GALE_ERROR(NULL, 0, "worker %d: malformed credit message ignored", w->index);
+        RATE_LIMITED_ERROR(&w->rx_rejected, NULL, 0, "worker %d: malformed credit message ignored",
+                           w->index);
     }
     msgpack_unpacked_destroy(&u);
 }
@@ -316,9 +339,11 @@ static void handle_message(struct gale__xfer *x) {
     zmq_msg_init(&body);
     char type[16], err[256];
     if (zmq_msg_recv(&hdr, x->pull, ZMQ_DONTWAIT) < 0) goto out;
+    gale__worker_t *w = x->w;
     if (!zmq_msg_more(&hdr)) {
-        GALE_ERROR(NULL, 0, "worker %d: one-frame message ignored: peers send [header, body]",
-                   x->w->index);
+        RATE_LIMITED_ERROR(&w->rx_rejected, NULL, 0,
+                           "worker %d: one-frame message ignored: peers send [header, body]",
+                           w->index);
         goto out;
     }
     zmq_msg_recv(&body, x->pull, 0);
@@ -329,21 +354,27 @@ static void handle_message(struct gale__xfer *x) {
     }
     if (gale__wire_header_check(zmq_msg_data(&hdr), zmq_msg_size(&hdr), type, sizeof type, err,
                                 sizeof err)) {
-        GALE_ERROR(NULL, 0, "worker %d: message rejected: %s", x->w->index, err);
+        RATE_LIMITED_ERROR(&w->rx_rejected, NULL, 0, "worker %d: message rejected: %s", w->index,
+                           err);
     } else if (strcmp(type, GALE_WIRE_BATCH) == 0) {
         rx_ctx_t c = {x, 0};
         if (gale__batch_decode(zmq_msg_data(&body), zmq_msg_size(&body), on_wire_tuple, &c, err,
                                sizeof err))
-            GALE_ERROR(NULL, 0, "worker %d: batch rejected: %s", x->w->index, err);
-        if (c.bad)
-            GALE_ERROR(NULL, 0,
-                       "worker %d: %d tuple(s) for unknown tasks or streams dropped: is "
-                       "the peer running another topology?",
-                       x->w->index, c.bad);
+            RATE_LIMITED_ERROR(&w->rx_rejected, NULL, 0, "worker %d: batch rejected: %s",
+                               w->index, err);
+        if (c.bad) {
+            /* counted per tuple, logged (rate-limited) per batch */
+            atomic_fetch_add_explicit(&w->rx_dropped, (uint64_t)c.bad - 1, memory_order_relaxed);
+            RATE_LIMITED_ERROR(&w->rx_dropped, NULL, 0,
+                               "worker %d: %d tuple(s) for unknown tasks or streams dropped: is "
+                               "the peer running another topology?",
+                               w->index, c.bad);
+        }
     } else if (strcmp(type, "credit") == 0) {
         handle_credit(x, zmq_msg_data(&body), zmq_msg_size(&body));
     } else {
-        GALE_ERROR(NULL, 0, "worker %d: unknown message type '%s' ignored", x->w->index, type);
+        RATE_LIMITED_ERROR(&w->rx_rejected, NULL, 0,
+                           "worker %d: unknown message type '%s' ignored", w->index, type);
     }
 out:
     zmq_msg_close(&hdr);
@@ -398,24 +429,117 @@ static void *open_push(gale__rt_t *rt, int peer, int hwm) {
 }
 
 int gale__transfer_lanes_init(gale__rt_t *rt, gale__worker_t *w) {
-    size_t lane_cap =
-        (size_t)gale_conf_get_int(rt->conf, GALE_CONF_TOPOLOGY_TRANSFER_BUFFER_SIZE, 32768);
-    w->lanes = calloc(rt->n_execs, sizeof(gale__queue_t));
+    w->lanes = calloc(rt->n_execs, sizeof(*w->lanes));
     w->credits = calloc(rt->n_execs, sizeof(*w->credits));
     if (!w->lanes || !w->credits) return GALE_ENOMEM;
     for (size_t i = 0; i < rt->n_execs; i++) {
-        if (rt->execs[i].worker == w) continue;
-        if (gale__queue_init(&w->lanes[i], lane_cap)) return GALE_ENOMEM;
-        gale__queue_share_wake(&w->lanes[i], &w->transfer_wake);
-        atomic_init(&w->credits[i], CREDIT_WINDOW);
+        gale__exec_t *e = &rt->execs[i];
+        /* E's queue capacity split among the workers that can send to it */
+        int64_t cap =
+            gale_conf_get_int(e->comp->conf, GALE_CONF_TOPOLOGY_EXECUTOR_RECEIVE_BUFFER_SIZE, 32768);
+        int64_t win = cap / (int64_t)(rt->n_workers - 1);
+        e->credit_window = win > 0 ? win : 1;
+        atomic_init(&w->lanes[i], NULL);
+        atomic_init(&w->credits[i], e->worker == w ? 0 : e->credit_window);
+    }
+    return 0;
+}
+
+/* Lane slots: a window's worth (what can leave at once), within the
+ * configured transfer buffer; a power of two. */
+static size_t lane_capacity(gale__rt_t *rt, const gale__exec_t *e) {
+    size_t most = (size_t)gale_conf_get_int(rt->conf, GALE_CONF_TOPOLOGY_TRANSFER_BUFFER_SIZE, 32768);
+    size_t cap = 16;
+    while (cap < (size_t)e->credit_window && cap < most) cap <<= 1;
+    return cap < most ? cap : most;
+}
+
+gale__queue_t *gale__transfer_lane(gale__worker_t *w, int ei) {
+    gale__queue_t *q = atomic_load_explicit(&w->lanes[ei], memory_order_acquire);
+    if (q) return q;
+    gale__rt_t *rt = w->rt;
+    const gale__exec_t *e = &rt->execs[ei];
+    size_t cap = lane_capacity(rt, e);
+    q = aligned_alloc(64, sizeof(*q));
+    if (!q || gale__queue_init(q, cap)) {
+        free(q);
+        GALE_ERROR(e->comp->id, 0, "worker %d: out of memory for a transfer lane", w->index);
+        return NULL;
+    }
+    gale__queue_limit_bytes(
+        q, gale_conf_get_int(e->comp->conf, GALE_CONF_TOPOLOGY_EXECUTOR_RECEIVE_BUFFER_BYTES,
+                             64 << 20));
+    gale__queue_share_wake(q, &w->transfer_wake);
+    gale__queue_t *none = NULL;
+    if (!atomic_compare_exchange_strong_explicit(&w->lanes[ei], &none, q, memory_order_acq_rel,
+                                                 memory_order_acquire)) {
+        gale__queue_destroy(q); /* another producer made it first */
+        free(q);
+        return none;
+    }
+    gale__mem_add((int64_t)(cap * sizeof(gale__slot_t)));
+    return q;
+}
+
+void gale__transfer_lanes_free(gale__worker_t *w) {
+    if (!w->lanes) return;
+    for (size_t i = 0; i < w->rt->n_execs; i++) {
+        gale__queue_t *q = atomic_load(&w->lanes[i]);
+        if (!q) continue;
+        void *buf[256];
+        size_t n;
+        while ((n = gale__queue_pop(q, buf, 256)) > 0)
+            for (size_t k = 0; k < n; k++) gale__tuple_free(buf[k]);
+        gale__mem_add(-(int64_t)(gale__queue_capacity(q) * sizeof(gale__slot_t)));
+        gale__queue_destroy(q);
+        free(q);
+    }
+    free(w->lanes);
+    w->lanes = NULL;
+}
+
+/* One ZeroMQ context for the workers of this process, sized for their
+ * sockets (a PULL and two PUSH per peer each): ZeroMQ's default of 1023
+ * sockets and a soft limit of 1024 descriptors stop at about 22 workers.
+ * Raise the soft limit up to the hard one, or refuse with the reason. */
+static int make_context(gale__rt_t *rt, char *err, size_t errlen) {
+    size_t here = 0;
+    for (size_t p = 0; p < rt->n_workers; p++) here += rt->workers[p].local;
+    size_t sockets = here * (1 + 2 * (rt->n_workers - 1));
+    size_t fds = sockets + 256; /* one mailbox each, plus ZeroMQ's and the process's own */
+    struct rlimit rl;
+    if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY && rl.rlim_cur < fds) {
+        if (rl.rlim_max != RLIM_INFINITY && rl.rlim_max < fds) {
+            snprintf(err, errlen,
+                     "%zu workers in one process need about %zu file descriptors, but the limit "
+                     "is %llu (ulimit -Hn): raise it or run fewer workers",
+                     here, fds, (unsigned long long)rl.rlim_max);
+            return GALE_ERANGE;
+        }
+        rl.rlim_cur = fds;
+        if (setrlimit(RLIMIT_NOFILE, &rl)) {
+            snprintf(err, errlen, "cannot raise the open file limit to %zu: %s", fds,
+                     strerror(errno));
+            return GALE_EIO;
+        }
+    }
+    if (!(rt->zctx = zmq_ctx_new())) {
+        snprintf(err, errlen, "cannot create a ZeroMQ context: %s", zmq_strerror(zmq_errno()));
+        return GALE_EIO;
+    }
+    int want = (int)(sockets + 64);
+    if (want > 1023 && zmq_ctx_set(rt->zctx, ZMQ_MAX_SOCKETS, want)) {
+        snprintf(err, errlen, "%zu workers in one process need %d ZeroMQ sockets: %s", here, want,
+                 zmq_strerror(zmq_errno()));
+        return GALE_ERANGE;
     }
     return 0;
 }
 
 int gale__transfer_start(gale__rt_t *rt, gale__worker_t *w, char *err, size_t errlen) {
-    if (!rt->zctx && !(rt->zctx = zmq_ctx_new())) {
-        snprintf(err, errlen, "cannot create a ZeroMQ context: %s", zmq_strerror(zmq_errno()));
-        return GALE_EIO;
+    if (!rt->zctx) {
+        int rc = make_context(rt, err, errlen);
+        if (rc) return rc;
     }
     struct gale__xfer *x = calloc(1, sizeof(*x));
     if (!x) return GALE_ENOMEM;
