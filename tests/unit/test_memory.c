@@ -48,6 +48,7 @@ static gale__rt_t *start(gale_builder_t *b, gale_conf_t *conf) {
 
 static _Atomic int64_t emitted, executed, acked, failed;
 static _Atomic int64_t limit;
+static _Atomic unsigned bolt_us = 20000;
 static size_t payload_size;
 static char *payload;
 
@@ -113,7 +114,7 @@ static int slow_execute(void *st, const gale_tuple_t *t, gale_collector_t *c) {
     (void)st;
     (void)t;
     (void)c;
-    usleep(2000);
+    usleep(atomic_load(&bolt_us)); /* slower than the spout: queues fill */
     atomic_fetch_add(&executed, 1);
     return 0;
 }
@@ -167,7 +168,8 @@ static int64_t watch_peak(int64_t base, _Atomic int64_t *counter, int64_t want, 
 static void test_large_tuples_between_workers_stay_bounded(void **s) {
     (void)s;
     size_t size = 10u << 20;
-    reset(40, size);
+    reset(60, size);
+    bolt_us = 100000; /* the spout makes ~40 a second under ASan on a loaded machine */
     int64_t B = 32 << 20;
     gale_builder_t *b = gale_builder_new();
     GALE_SPOUT(b, "spout", m_big_spout, 1);
@@ -186,25 +188,26 @@ static void test_large_tuples_between_workers_stay_bounded(void **s) {
     int64_t bound = (2 + by_bytes + window + 2 * by_bytes) * T +
                     n_execs * 2 * slots * (int64_t)sizeof(gale__slot_t) +
                     n_execs * 2 * 1024 * (int64_t)sizeof(gale__pend_t) + (2 * n_execs + 2) * 65536;
-    int64_t peak = watch_peak(base, &acked, 40, 120, bound);
+    int64_t peak = watch_peak(base, &acked, 60, 120, bound);
     gale__rt_stop(rt, 2000);
     gale__rt_destroy(rt);
     fprintf(stderr, "10 MB tuples: peak %lld MB, bound %lld MB\n", (long long)(peak >> 20),
             (long long)(bound >> 20));
     assert_true(peak <= bound);
-    assert_int_equal(acked, 40);
+    assert_int_equal(acked, 60);
     assert_true(peak > 4 * T); /* the bound was approached: the bolt was the bottleneck */
 }
 
 /* ---------- the byte bound in one worker ---------- */
 
 /* 1 MB tuples into a 1024-slot queue bounded to 8 MB: the spout is
- * throttled by bytes. Without the bound the queue holds 1024 MB.
+ * throttled by bytes. Without the bound the queue holds most of the 60.
  * Large tuples alive: 2 (spout) + 2 * (B / T) (queue and popped batch). */
 static void test_byte_bound_in_one_worker(void **s) {
     (void)s;
     size_t size = 1u << 20;
-    reset(300, size);
+    reset(60, size);
+    bolt_us = 50000;
     int64_t B = 8 << 20;
     gale_builder_t *b = gale_builder_new();
     GALE_SPOUT(b, "spout", m_big_spout, 1);
@@ -218,7 +221,7 @@ static void test_byte_bound_in_one_worker(void **s) {
     int64_t n_execs = (int64_t)rt->n_execs;
     int64_t bound = (2 + 2 * (B / T)) * T + n_execs * 1024 * (int64_t)sizeof(gale__slot_t) +
                     n_execs * 2 * 1024 * (int64_t)sizeof(gale__pend_t) + (2 * n_execs) * 65536;
-    int64_t peak = watch_peak(base, &acked, 300, 120, bound);
+    int64_t peak = watch_peak(base, &acked, 60, 120, bound);
     gale__queue_t *q = &rt->execs[0].queue;
     assert_true(gale__queue_bytes(q) <= B + T);
     gale__rt_stop(rt, 2000);
@@ -226,7 +229,7 @@ static void test_byte_bound_in_one_worker(void **s) {
     fprintf(stderr, "1 MB tuples: peak %lld MB, bound %lld MB\n", (long long)(peak >> 20),
             (long long)(bound >> 20));
     assert_true(peak <= bound);
-    assert_int_equal(acked, 300);
+    assert_int_equal(acked, 60);
 }
 
 /* ---------- lanes follow the traffic ---------- */
