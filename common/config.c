@@ -72,7 +72,8 @@ const gale_conf_key_t gale__conf_keys[] = {
      "a full queue throttles its producers. One tuple larger than this still passes."},
     {GALE_CONF_TOPOLOGY_TRANSFER_BUFFER_SIZE, GALE_CT_INT, "32768", 16, 1048576, NULL,
      GALE_SCOPE_TOPOLOGY,
-     "Slots of a worker's transfer queue (tuples to other workers); must be a power of two."},
+     "Most slots of a worker's transfer lane to one executor of another worker (a lane holds "
+     "a credit window's worth and is made on first use); must be a power of two."},
     {GALE_CONF_TOPOLOGY_PRODUCER_BATCH_SIZE, GALE_CT_INT, "64", 1, 4096, NULL, GALE_SCOPE_TOPOLOGY,
      "Tuples a producer batches before publishing them to a local queue."},
     {GALE_CONF_TOPOLOGY_TRANSFER_BATCH_SIZE, GALE_CT_INT, "256", 1, 65536, NULL,
