@@ -28,12 +28,13 @@ static size_t sat_add(size_t a, size_t b) {
     return a > SIZE_MAX - b ? SIZE_MAX : a + b;
 }
 
-/* Every walk below stops at GALE__VALUE_MAX_DEPTH nested containers (the
- * stack stays bounded whatever a caller hands in): deeper containers are
- * copied, hashed and printed as nil. Whoever keeps values checks their
- * depth first (conf.c, gale__values_check at emit), so this never shows. */
+/* Every walk below stops below GALE__VALUE_MAX_DEPTH + 1 nested containers
+ * (the stack stays bounded whatever a caller hands in): deeper containers
+ * are copied and hashed as nil, printed as "...". Whoever keeps values
+ * checks their depth first (conf.c allows containers at depths 0..MAX,
+ * gale__values_check at emit fewer), so this never shows. */
 #define TOO_DEEP(v, depth)                                                                         \
-    ((depth) >= GALE__VALUE_MAX_DEPTH && ((v)->type == GALE_T_ARRAY || (v)->type == GALE_T_MAP))
+    ((depth) > GALE__VALUE_MAX_DEPTH && ((v)->type == GALE_T_ARRAY || (v)->type == GALE_T_MAP))
 
 /* Bytes of nested value arrays and of payloads (with NULs) under v. */
 static void value_sizes(const gale_value_t *v, int depth, size_t *arrays, size_t *payloads) {

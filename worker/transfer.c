@@ -245,10 +245,11 @@ static void overflow_drain(struct gale__xfer *x, int ei) {
     overflow_t *o = &x->over[ei];
     gale__rt_t *rt = x->w->rt;
     while (o->n) {
-        void *item = o->items[o->head];
-        if (!gale__queue_push(&rt->execs[ei].queue, &item, 1)) return;
-        gale_tuple_t *t = item;
+        gale_tuple_t *t = o->items[o->head];
+        /* read before the push: once queued, the executor may free it */
         int sender = rt->execs[rt->task_exec[t->src_task]].worker->index;
+        void *item = t;
+        if (!gale__queue_push(&rt->execs[ei].queue, &item, 1)) return;
         x->owed[(size_t)sender * rt->n_execs + (size_t)ei]++;
         o->head = (o->head + 1) % o->cap;
         o->n--;
