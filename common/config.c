@@ -66,8 +66,8 @@ const gale_conf_key_t gale__conf_keys[] = {
      "Fraction of tuples whose latencies are sampled for the stats."},
     {GALE_CONF_TOPOLOGY_EXECUTOR_RECEIVE_BUFFER_SIZE, GALE_CT_INT, "32768", 16, 1048576, NULL,
      GALE_SCOPE_COMPONENT, "Slots of an executor's receive queue; must be a power of two."},
-    {GALE_CONF_TOPOLOGY_EXECUTOR_RECEIVE_BUFFER_BYTES, GALE_CT_INT, "67108864", 65536,
-     1099511627776LL, NULL, GALE_SCOPE_COMPONENT,
+    {GALE_CONF_TOPOLOGY_EXECUTOR_RECEIVE_BYTES, GALE_CT_INT, "67108864", 65536, 1099511627776LL,
+     NULL, GALE_SCOPE_COMPONENT,
      "Most bytes of tuples queued for an executor (and in each worker's transfer lane to it); "
      "a full queue throttles its producers. One tuple larger than this still passes."},
     {GALE_CONF_TOPOLOGY_TRANSFER_BUFFER_SIZE, GALE_CT_INT, "32768", 16, 1048576, NULL,

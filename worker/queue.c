@@ -76,8 +76,8 @@ static size_t reserve_bytes(gale__queue_t *q, void *const *items, size_t n, int6
             m++;
         }
         if (m == 0) return 0;
-        if (atomic_compare_exchange_weak_explicit(&q->bytes, &cur, cur + want,
-                                                  memory_order_relaxed, memory_order_relaxed)) {
+        if (atomic_compare_exchange_weak_explicit(&q->bytes, &cur, cur + want, memory_order_relaxed,
+                                                  memory_order_relaxed)) {
             *taken = want;
             return m;
         }

@@ -34,7 +34,7 @@ typedef struct gale__queue {
     _Atomic uint32_t *wake_word;            /* &sleeping, or a word shared by queues */
     uint64_t mask;
     gale__slot_t *slots;
-    int64_t max_bytes;                 /* 0: bounded by count only */
+    int64_t max_bytes;                  /* 0: bounded by count only */
     _Alignas(64) _Atomic int64_t bytes; /* block bytes of the items queued */
 } gale__queue_t;
 

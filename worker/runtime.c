@@ -232,8 +232,7 @@ static int init_exec(gale__rt_t *rt, gale__exec_t *e) {
     int64_t qcap = conf_int(c->conf, GALE_CONF_TOPOLOGY_EXECUTOR_RECEIVE_BUFFER_SIZE, 32768);
     if (gale__queue_init(&e->queue, (size_t)qcap)) return GALE_ENOMEM;
     gale__queue_limit_bytes(&e->queue,
-                            conf_int(c->conf, GALE_CONF_TOPOLOGY_EXECUTOR_RECEIVE_BUFFER_BYTES,
-                                     64 << 20));
+                            conf_int(c->conf, GALE_CONF_TOPOLOGY_EXECUTOR_RECEIVE_BYTES, 64 << 20));
     gale__mem_add(qcap * (int64_t)sizeof(gale__slot_t));
     gale__pool_init(&e->pool);
     gale__pool_init(&e->foreign_pool);

@@ -361,8 +361,8 @@ static void handle_message(struct gale__xfer *x) {
         rx_ctx_t c = {x, 0};
         if (gale__batch_decode(zmq_msg_data(&body), zmq_msg_size(&body), on_wire_tuple, &c, err,
                                sizeof err))
-            RATE_LIMITED_ERROR(&w->rx_rejected, NULL, 0, "worker %d: batch rejected: %s",
-                               w->index, err);
+            RATE_LIMITED_ERROR(&w->rx_rejected, NULL, 0, "worker %d: batch rejected: %s", w->index,
+                               err);
         if (c.bad) {
             /* counted per tuple, logged (rate-limited) per batch */
             atomic_fetch_add_explicit(&w->rx_dropped, (uint64_t)c.bad - 1, memory_order_relaxed);
@@ -374,8 +374,8 @@ static void handle_message(struct gale__xfer *x) {
     } else if (strcmp(type, "credit") == 0) {
         handle_credit(x, zmq_msg_data(&body), zmq_msg_size(&body));
     } else {
-        RATE_LIMITED_ERROR(&w->rx_rejected, NULL, 0,
-                           "worker %d: unknown message type '%s' ignored", w->index, type);
+        RATE_LIMITED_ERROR(&w->rx_rejected, NULL, 0, "worker %d: unknown message type '%s' ignored",
+                           w->index, type);
     }
 out:
     zmq_msg_close(&hdr);
@@ -436,8 +436,8 @@ int gale__transfer_lanes_init(gale__rt_t *rt, gale__worker_t *w) {
     for (size_t i = 0; i < rt->n_execs; i++) {
         gale__exec_t *e = &rt->execs[i];
         /* E's queue capacity split among the workers that can send to it */
-        int64_t cap =
-            gale_conf_get_int(e->comp->conf, GALE_CONF_TOPOLOGY_EXECUTOR_RECEIVE_BUFFER_SIZE, 32768);
+        int64_t cap = gale_conf_get_int(e->comp->conf,
+                                        GALE_CONF_TOPOLOGY_EXECUTOR_RECEIVE_BUFFER_SIZE, 32768);
         int64_t win = cap / (int64_t)(rt->n_workers - 1);
         e->credit_window = win > 0 ? win : 1;
         atomic_init(&w->lanes[i], NULL);
@@ -449,7 +449,8 @@ int gale__transfer_lanes_init(gale__rt_t *rt, gale__worker_t *w) {
 /* Lane slots: a window's worth (what can leave at once), within the
  * configured transfer buffer; a power of two. */
 static size_t lane_capacity(gale__rt_t *rt, const gale__exec_t *e) {
-    size_t most = (size_t)gale_conf_get_int(rt->conf, GALE_CONF_TOPOLOGY_TRANSFER_BUFFER_SIZE, 32768);
+    size_t most =
+        (size_t)gale_conf_get_int(rt->conf, GALE_CONF_TOPOLOGY_TRANSFER_BUFFER_SIZE, 32768);
     size_t cap = 16;
     while (cap < (size_t)e->credit_window && cap < most) cap <<= 1;
     return cap < most ? cap : most;
@@ -468,8 +469,7 @@ gale__queue_t *gale__transfer_lane(gale__worker_t *w, int ei) {
         return NULL;
     }
     gale__queue_limit_bytes(
-        q, gale_conf_get_int(e->comp->conf, GALE_CONF_TOPOLOGY_EXECUTOR_RECEIVE_BUFFER_BYTES,
-                             64 << 20));
+        q, gale_conf_get_int(e->comp->conf, GALE_CONF_TOPOLOGY_EXECUTOR_RECEIVE_BYTES, 64 << 20));
     gale__queue_share_wake(q, &w->transfer_wake);
     gale__queue_t *none = NULL;
     if (!atomic_compare_exchange_strong_explicit(&w->lanes[ei], &none, q, memory_order_acq_rel,

@@ -142,16 +142,14 @@ static void quiet_next(void *st, gale_spout_collector_t *c) {
     (void)st;
     (void)c;
 }
-const gale_spout_t l_long_stream_spout = {.declare = long_stream_declare,
-                                          .next_tuple = quiet_next};
+const gale_spout_t l_long_stream_spout = {.declare = long_stream_declare, .next_tuple = quiet_next};
 
 static char *many_fields;
 static void many_fields_declare(gale_declarer_t *d, const gale_conf_t *c) {
     (void)c;
     gale_declare(d, many_fields);
 }
-const gale_spout_t l_many_fields_spout = {.declare = many_fields_declare,
-                                          .next_tuple = quiet_next};
+const gale_spout_t l_many_fields_spout = {.declare = many_fields_declare, .next_tuple = quiet_next};
 
 /* A 300-byte stream id and 5000 fields reach their target with 1 worker
  * but cannot cross workers: both are refused at submit, in any mode. */
@@ -168,8 +166,8 @@ static void test_stream_and_field_limits_at_submit(void **s) {
     size_t cap = 5000 * 8;
     many_fields = malloc(cap);
     size_t len = 0;
-    for (int i = 0; i < 5000; i++) len += (size_t)snprintf(many_fields + len, cap - len, "%sf%d",
-                                                           i ? "," : "", i);
+    for (int i = 0; i < 5000; i++)
+        len += (size_t)snprintf(many_fields + len, cap - len, "%sf%d", i ? "," : "", i);
     b = gale_builder_new();
     GALE_SPOUT(b, "spout", l_many_fields_spout, 1);
     assert_int_equal(build(b, workers(1), &rt, err, sizeof err), GALE_EINVAL);
@@ -285,8 +283,7 @@ static void test_value_walks_are_bounded(void **s) {
     assert_true(cur <= block + x + 8);
     free(block);
     /* within the bound everything is exact */
-    assert_int_equal(gale__values_check(&nest[GALE__VALUE_MAX_WIRE_DEPTH - 1], 1, &extra, &bad),
-                     0);
+    assert_int_equal(gale__values_check(&nest[GALE__VALUE_MAX_WIRE_DEPTH - 1], 1, &extra, &bad), 0);
     assert_true(gale_value_equal(&nest[20], &nest2[20]));
     free(nest);
     free(nest2);
@@ -310,11 +307,14 @@ static int mark_prepare(void **st, const gale_context_t *ctx, gale_collector_t *
 }
 static int mark_execute_idx(void *st, const gale_tuple_t *t, gale_collector_t *c) {
     int idx = (int)(intptr_t)st;
-    if (idx < 0 || idx > 1100) atomic_fetch_add(&delivered_mask_bad, 1);
-    else atomic_fetch_add(&got[idx], 1);
+    if (idx < 0 || idx > 1100)
+        atomic_fetch_add(&delivered_mask_bad, 1);
+    else
+        atomic_fetch_add(&got[idx], 1);
     return mark_execute(st, t, c);
 }
-const gale_bolt_t l_mark_bolt = {.prepare = mark_prepare, .execute = mark_execute_idx, .basic = true};
+const gale_bolt_t l_mark_bolt = {
+    .prepare = mark_prepare, .execute = mark_execute_idx, .basic = true};
 
 static _Atomic int all_sent;
 static void one_next(void *st, gale_spout_collector_t *c) {

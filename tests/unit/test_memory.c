@@ -178,7 +178,7 @@ static void test_large_tuples_between_workers_stay_bounded(void **s) {
     gale_conf_set_int(c, GALE_CONF_TOPOLOGY_WORKERS, 2);
     gale_conf_set_int(c, GALE_CONF_TOPOLOGY_EXECUTOR_RECEIVE_BUFFER_SIZE, 16);
     gale_conf_set_int(c, GALE_CONF_TOPOLOGY_TRANSFER_BUFFER_SIZE, 16);
-    gale_conf_set_int(c, GALE_CONF_TOPOLOGY_EXECUTOR_RECEIVE_BUFFER_BYTES, B);
+    gale_conf_set_int(c, GALE_CONF_TOPOLOGY_EXECUTOR_RECEIVE_BYTES, B);
     int64_t base = gale_mem_in_use();
     gale__rt_t *rt = start(b, c);
     assert_ptr_not_equal(rt->execs[0].worker, rt->execs[1].worker);
@@ -214,7 +214,7 @@ static void test_byte_bound_in_one_worker(void **s) {
     gale_shuffle_grouping(GALE_BOLT(b, "bolt", m_slow_bolt, 1), "spout", NULL);
     gale_conf_t *c = gale_conf_new();
     gale_conf_set_int(c, GALE_CONF_TOPOLOGY_EXECUTOR_RECEIVE_BUFFER_SIZE, 1024);
-    gale_conf_set_int(c, GALE_CONF_TOPOLOGY_EXECUTOR_RECEIVE_BUFFER_BYTES, B);
+    gale_conf_set_int(c, GALE_CONF_TOPOLOGY_EXECUTOR_RECEIVE_BYTES, B);
     int64_t base = gale_mem_in_use();
     gale__rt_t *rt = start(b, c);
     int64_t T = (int64_t)(size + 256);
@@ -270,7 +270,7 @@ static void test_lanes_follow_the_traffic(void **s) {
     int64_t n_execs = (int64_t)rt->n_execs;
     assert_true(grown <= n_execs * 1024 * (int64_t)sizeof(gale__slot_t) +
                              n_execs * 1024 * (int64_t)sizeof(gale__pend_t));
-#ifndef __SANITIZE_THREAD__ /* TSan's own memory per thread swamps RSS */
+#ifndef __SANITIZE_THREAD__      /* TSan's own memory per thread swamps RSS */
     assert_true(grown_mb < 256); /* was 600 MiB of lanes alone */
 #endif
     int64_t deadline = gale__now_ns() + 60 * 1000000000LL;

@@ -756,10 +756,10 @@ static void backpressure_across_workers(bool acking) {
      * and ackers' pending maps grown for them, a 64 KiB chunk of slack per
      * pool (2 per executor, one per receive thread). */
     size_t n_execs = rt->n_execs;
-    int64_t bound = (int64_t)(n_execs * qcap * sizeof(gale__slot_t) +
-                              3 * n_execs * lane * sizeof(gale__slot_t) +
-                              2 * (size_t)inflight_bound * 128 +
-                              4 * 4096 * sizeof(gale__pend_t) + (2 * n_execs + 3) * 65536);
+    int64_t bound =
+        (int64_t)(n_execs * qcap * sizeof(gale__slot_t) +
+                  3 * n_execs * lane * sizeof(gale__slot_t) + 2 * (size_t)inflight_bound * 128 +
+                  4 * 4096 * sizeof(gale__pend_t) + (2 * n_execs + 3) * 65536);
     mem_peak = inflight_peak = 0;
     want = 5000;
     int64_t deadline = gale__now_ns() + 60 * 1000000000LL;
@@ -948,9 +948,9 @@ static void test_undeliverable_tuples_keep_credits(void **s) {
     gale__stats_t st;
     gale__rt_stats(rt, "spout", &st);
     finish(rt);
-    assert_int_equal(executed, 3000);      /* every int arrived */
-    assert_int_equal(deep_refused, 1100);  /* every deep emit failed, naming the limit */
-    assert_int_equal(st.errors, 1100);     /* and was counted */
+    assert_int_equal(executed, 3000);       /* every int arrived */
+    assert_int_equal(deep_refused, 1100);   /* every deep emit failed, naming the limit */
+    assert_int_equal(st.errors, 1100);      /* and was counted */
     assert_int_equal(st.transferred, 3000); /* none of them went anywhere */
 }
 
