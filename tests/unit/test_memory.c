@@ -198,6 +198,45 @@ static void test_large_tuples_between_workers_stay_bounded(void **s) {
     assert_true(peak > 4 * T); /* the bound was approached: the bolt was the bottleneck */
 }
 
+/* The same with the default slot counts (32768, so the tuple window lets
+ * thousands of tuples out): the receiver's byte bound B, shared by the one
+ * other worker, bounds what is in flight. Large tuples alive, at most:
+ *   2                  the spout's tuple being built and one in its batch
+ * + B / T              the sender's lane to the bolt
+ * + B / (W - 1) / T + 1  in flight: the byte share, plus the tuple that
+ *                        crossed it
+ * + B / T + 1          the transfer thread's first pop of a batch from the
+ *                        lane, before it saw the share was used
+ * + 2 * (B / T)        the bolt's queue and the batch it popped from it */
+static void test_large_tuples_default_slots_bounded_by_bytes(void **s) {
+    (void)s;
+    size_t size = 10u << 20;
+    reset(60, size);
+    bolt_us = 100000;
+    int64_t B = 32 << 20;
+    gale_builder_t *b = gale_builder_new();
+    GALE_SPOUT(b, "spout", m_big_spout, 1);
+    gale_shuffle_grouping(GALE_BOLT(b, "bolt", m_slow_bolt, 1), "spout", NULL);
+    gale_conf_t *c = gale_conf_new();
+    gale_conf_set_int(c, GALE_CONF_TOPOLOGY_WORKERS, 2);
+    gale_conf_set_int(c, GALE_CONF_TOPOLOGY_EXECUTOR_RECEIVE_BYTES, B);
+    int64_t base = gale_mem_in_use();
+    gale__rt_t *rt = start(b, c);
+    assert_ptr_not_equal(rt->execs[0].worker, rt->execs[1].worker);
+    int64_t T = (int64_t)(size + 256), W = 2;
+    int64_t n_execs = (int64_t)rt->n_execs;
+    int64_t tuples = 2 + B / T + (B / (W - 1) / T + 1) + (B / T + 1) + 2 * (B / T);
+    int64_t bound = tuples * T + n_execs * 2 * 32768 * (int64_t)sizeof(gale__slot_t) +
+                    n_execs * 2 * 1024 * (int64_t)sizeof(gale__pend_t) + (2 * n_execs + 2) * 65536;
+    int64_t peak = watch_peak(base, &acked, 60, 120, bound);
+    gale__rt_stop(rt, 2000);
+    gale__rt_destroy(rt);
+    fprintf(stderr, "10 MB tuples, default slots: peak %lld MB, bound %lld MB\n",
+            (long long)(peak >> 20), (long long)(bound >> 20));
+    assert_true(peak <= bound);
+    assert_int_equal(acked, 60);
+}
+
 /* ---------- the byte bound in one worker ---------- */
 
 /* 1 MB tuples into a 1024-slot queue bounded to 8 MB: the spout is
@@ -381,6 +420,7 @@ int main(void) {
         cmocka_unit_test_teardown(test_lanes_follow_the_traffic, teardown),
         cmocka_unit_test_teardown(test_byte_bound_in_one_worker, teardown),
         cmocka_unit_test_teardown(test_large_tuples_between_workers_stay_bounded, teardown),
+        cmocka_unit_test_teardown(test_large_tuples_default_slots_bounded_by_bytes, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
