@@ -68,8 +68,9 @@ const gale_conf_key_t gale__conf_keys[] = {
      GALE_SCOPE_COMPONENT, "Slots of an executor's receive queue; must be a power of two."},
     {GALE_CONF_TOPOLOGY_EXECUTOR_RECEIVE_BYTES, GALE_CT_INT, "67108864", 65536, 1099511627776LL,
      NULL, GALE_SCOPE_COMPONENT,
-     "Most bytes of tuples queued for an executor (and in each worker's transfer lane to it); "
-     "a full queue throttles its producers. One tuple larger than this still passes."},
+     "Most bytes of tuples queued for an executor, and in each worker's transfer lane to it; "
+     "other workers share it for the bytes they have in flight to it. A full queue throttles "
+     "its producers; one tuple larger than this still passes."},
     {GALE_CONF_TOPOLOGY_TRANSFER_BUFFER_SIZE, GALE_CT_INT, "32768", 16, 1048576, NULL,
      GALE_SCOPE_TOPOLOGY,
      "Most slots of a worker's transfer lane to one executor of another worker (a lane holds "
