@@ -10,7 +10,12 @@
  * have at most `window` tuples to executor E that E's worker has not yet
  * put into E's queue; the window is E's queue capacity shared by the other
  * workers, so what waits for E in its worker (queue plus overflow) stays
- * within twice its configured size, in every worker count. Lanes are made
+ * within twice its configured size, in every worker count. Bytes are
+ * bounded the same way: the sender keeps the sizes of the tuples it sent
+ * to E and not yet credited, and stops at E's byte bound
+ * (topology.executor.receive.buffer.bytes) shared by the other workers;
+ * credits come back in send order, so they release the oldest sizes and
+ * the wire format needs no byte field. Lanes are made
  * on first use and hold a window's worth: memory follows the traffic, not
  * executors x workers. The transfer thread drains a remote lane only while
  * it has credits for it, so it never blocks on one slow executor; the
@@ -53,6 +58,19 @@ typedef struct overflow {
     size_t head, n, cap;
 } overflow_t;
 
+/* Bytes in flight from this worker to one remote executor: the charges
+ * (block sizes) of the tuples sent and not yet credited, oldest first.
+ * One sender's tuples enter the executor's queue in the order they were
+ * sent, so n returned credits release the n oldest charges. The transfer
+ * thread pushes and reads the total; the receive thread pops. */
+typedef struct inflight {
+    _Atomic uint64_t head, tail;
+    _Atomic int64_t bytes;
+    int64_t window; /* bytes that may be in flight (the receiver's share) */
+    uint64_t mask;
+    int64_t charges[];
+} inflight_t;
+
 struct gale__xfer {
     gale__worker_t *w;
     void *pull;
@@ -61,9 +79,10 @@ struct gale__xfer {
     pthread_t tx, rx;
     bool tx_started, rx_started;
     atomic_bool stop;
-    gale__pool_t pool; /* receive thread's tuples */
-    overflow_t *over;  /* per global executor index (local ones) */
-    int64_t *owed;     /* [peer * n_execs + exec]: credits to return */
+    gale__pool_t pool;               /* receive thread's tuples */
+    overflow_t *over;                /* per global executor index (local ones) */
+    int64_t *owed;                   /* [peer * n_execs + exec]: credits to return */
+    _Atomic(inflight_t *) *inflight; /* per global executor index, on first send */
     gale__batch_encoder_t enc;
     msgpack_sbuffer hdr_batch, hdr_credit;
     size_t batch_max;
@@ -88,6 +107,38 @@ static int send2(struct gale__xfer *x, void *sock, const msgpack_sbuffer *hdr, c
     return zmq_send(sock, body, len, 0) < 0 ? -1 : 0;
 }
 
+/* Transfer thread: the in-flight record for remote executor ei (made on
+ * first use), or NULL when out of memory (then only tuple credits bound). */
+static inflight_t *inflight_of(struct gale__xfer *x, int ei) {
+    inflight_t *f = atomic_load_explicit(&x->inflight[ei], memory_order_relaxed);
+    if (f) return f;
+    const gale__rt_t *rt = x->w->rt;
+    const gale__exec_t *e = &rt->execs[ei];
+    uint64_t cap = 16;
+    while (cap < (uint64_t)e->credit_window) cap <<= 1;
+    f = calloc(1, sizeof(*f) + cap * sizeof(int64_t));
+    if (!f) return NULL;
+    int64_t budget =
+        gale_conf_get_int(e->comp->conf, GALE_CONF_TOPOLOGY_EXECUTOR_RECEIVE_BYTES, 64 << 20);
+    f->window = budget / (int64_t)(rt->n_workers - 1);
+    if (f->window < 1) f->window = 1;
+    f->mask = cap - 1;
+    atomic_store_explicit(&x->inflight[ei], f, memory_order_release);
+    return f;
+}
+
+/* Record t's bytes as in flight; before its batch goes, so its credit
+ * cannot come back first. Skipped if a peer's stray credits let more
+ * tuples out than the window (the ring holds a window's worth). */
+static void charge(inflight_t *f, const gale_tuple_t *t) {
+    uint64_t tail = atomic_load_explicit(&f->tail, memory_order_relaxed);
+    if (tail - atomic_load_explicit(&f->head, memory_order_acquire) > f->mask) return;
+    int64_t bytes = (int64_t)gale__pool_block_size(t);
+    f->charges[tail & f->mask] = bytes;
+    atomic_fetch_add_explicit(&f->bytes, bytes, memory_order_relaxed);
+    atomic_store_explicit(&f->tail, tail + 1, memory_order_release);
+}
+
 /* Encode and send what the credits allow from the lanes towards peer p. */
 static size_t transfer_to_peer(struct gale__xfer *x, gale__worker_t *peer) {
     gale__worker_t *w = x->w;
@@ -100,7 +151,11 @@ static size_t transfer_to_peer(struct gale__xfer *x, gale__worker_t *peer) {
         gale__queue_t *lane = atomic_load_explicit(&w->lanes[ei], memory_order_acquire);
         if (!lane) continue; /* nothing was ever sent there */
         int64_t credit = atomic_load_explicit(&w->credits[ei], memory_order_acquire);
+        inflight_t *f = inflight_of(x, ei);
         while (credit > 0 && x->enc.count < x->batch_max && x->enc.sb.size < BATCH_BYTES) {
+            /* the receiver's byte share: one tuple always goes when nothing
+             * is in flight, so a tuple larger than the share still passes */
+            if (f && atomic_load_explicit(&f->bytes, memory_order_acquire) >= f->window) break;
             size_t want = (size_t)credit < 256 ? (size_t)credit : 256;
             if (want > x->batch_max - x->enc.count) want = x->batch_max - x->enc.count;
             if (x->enc.sb.size > BATCH_BYTES / 2) want = 1; /* large tuples: one by one */
@@ -120,9 +175,10 @@ static size_t transfer_to_peer(struct gale__xfer *x, gale__worker_t *peer) {
                 /* emit checked the values and validation the stream, so
                  * only memory can fail here */
                 int rc = gale__batch_add(&x->enc, &wt);
-                if (rc == 0)
+                if (rc == 0) {
                     sent++;
-                else
+                    if (f) charge(f, t);
+                } else
                     RATE_LIMITED_ERROR(&w->tx_errors, t->stream->component, t->src_task,
                                        "cannot encode a tuple for task %d (%s): dropped, its "
                                        "tree fails by timeout",
@@ -298,8 +354,18 @@ static void handle_credit(struct gale__xfer *x, const void *body, size_t len) {
                 p->via.array.ptr[1].via.u64 >
                     (uint64_t)rt->execs[p->via.array.ptr[0].via.u64].credit_window)
                 continue;
-            atomic_fetch_add(&w->credits[p->via.array.ptr[0].via.u64],
-                             (int64_t)p->via.array.ptr[1].via.u64);
+            uint64_t ei = p->via.array.ptr[0].via.u64, n = p->via.array.ptr[1].via.u64;
+            inflight_t *f = atomic_load_explicit(&x->inflight[ei], memory_order_acquire);
+            if (f) { /* release the n oldest charges */
+                uint64_t head = atomic_load_explicit(&f->head, memory_order_relaxed);
+                uint64_t tail = atomic_load_explicit(&f->tail, memory_order_acquire);
+                int64_t freed = 0;
+                for (uint64_t k = n; k && head < tail; k--, head++)
+                    freed += f->charges[head & f->mask];
+                atomic_store_explicit(&f->head, head, memory_order_release);
+                atomic_fetch_sub_explicit(&f->bytes, freed, memory_order_release);
+            }
+            atomic_fetch_add(&w->credits[ei], (int64_t)n);
         }
         gale__wake_word_wake(&w->transfer_wake);
     } else {
@@ -556,9 +622,11 @@ int gale__transfer_start(gale__rt_t *rt, gale__worker_t *w, char *err, size_t er
     gale__wire_header_pack(&x->hdr_credit, "credit");
     x->over = calloc(rt->n_execs, sizeof(*x->over));
     x->owed = calloc(rt->n_execs * rt->n_workers, sizeof(int64_t));
+    x->inflight = calloc(rt->n_execs, sizeof(*x->inflight));
     x->data_push = calloc(rt->n_workers, sizeof(void *));
     x->credit_push = calloc(rt->n_workers, sizeof(void *));
-    if (!x->over || !x->owed || !x->data_push || !x->credit_push || !w->lanes || !w->credits)
+    if (!x->over || !x->owed || !x->inflight || !x->data_push || !x->credit_push || !w->lanes ||
+        !w->credits)
         return GALE_ENOMEM;
     char ep[96];
     endpoint(rt, w->index, ep, sizeof ep);
@@ -611,6 +679,9 @@ void gale__transfer_stop(gale__worker_t *w) {
     }
     free(x->over);
     free(x->owed);
+    for (size_t e = 0; x->inflight && e < rt->n_execs; e++) free(atomic_load(&x->inflight[e]));
+    free(x->inflight);
+    x->inflight = NULL;
     free(x->data_push);
     free(x->credit_push);
     gale__batch_encoder_destroy(&x->enc);
