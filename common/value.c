@@ -100,7 +100,7 @@ static int check_rec(const gale_value_t *v, int depth, size_t *arrays, size_t *p
     }
 }
 
-int gale__values_check(const gale_value_t *vals, size_t n, size_t *extra, size_t *bad) {
+int gale__values_check_slow(const gale_value_t *vals, size_t n, size_t *extra, size_t *bad) {
     size_t total = 0;
     for (size_t i = 0; i < n; i++) {
         const gale_value_t *v = &vals[i];

@@ -37,7 +37,21 @@ size_t gale__value_extra_size(const gale_value_t *v);
  * GALE_ERANGE (too deep or too large), GALE_EINVAL (NULL payload) or
  * GALE_ETYPE with the index of the offending value in *bad.
  */
-int gale__values_check(const gale_value_t *vals, size_t n, size_t *extra, size_t *bad);
+int gale__values_check_slow(const gale_value_t *vals, size_t n, size_t *extra, size_t *bad);
+static inline int gale__values_check(const gale_value_t *vals, size_t n, size_t *extra,
+                                     size_t *bad) {
+    /* the emit fast path: scalars and strings (short ones: no overflow) */
+    size_t total = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (vals[i].type < GALE_T_STR) continue;
+        if (vals[i].type > GALE_T_BYTES || !vals[i].u.s || vals[i].len > (1u << 30))
+            return gale__values_check_slow(vals, n, extra, bad);
+        total += (size_t)vals[i].len + 1;
+    }
+    if (total > ((size_t)1 << 30)) return gale__values_check_slow(vals, n, extra, bad);
+    *extra = total;
+    return 0;
+}
 
 /**
  * @brief Deep-copy src into *dst, placing nested arrays and payloads at

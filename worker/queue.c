@@ -31,6 +31,7 @@ int gale__queue_init(gale__queue_t *q, size_t capacity) {
     atomic_init(&q->sleeping, 0);
     q->wake_word = &q->sleeping;
     q->max_bytes = 0;
+    q->unpublished = 0;
     atomic_init(&q->bytes, 0);
     return 0;
 }
@@ -136,10 +137,15 @@ size_t gale__queue_pop(gale__queue_t *q, void **out, size_t max) {
         head++;
     }
     if (n) atomic_store_explicit(&q->head, head, memory_order_release);
-    if (n && q->max_bytes) {
-        int64_t freed = 0;
-        for (size_t i = 0; i < n; i++) freed += (int64_t)gale__pool_block_size(out[i]);
-        atomic_fetch_sub_explicit(&q->bytes, freed, memory_order_relaxed);
+    if (q->max_bytes) {
+        /* Publishing each pop would bounce the count's cache line with the
+         * producers at every batch: publish in bulk, and always once the
+         * queue is empty, so a producer waiting on a stale count goes on. */
+        for (size_t i = 0; i < n; i++) q->unpublished += (int64_t)gale__pool_block_size(out[i]);
+        if (q->unpublished && (n == 0 || q->unpublished >= q->max_bytes / 8)) {
+            atomic_fetch_sub_explicit(&q->bytes, q->unpublished, memory_order_relaxed);
+            q->unpublished = 0;
+        }
     }
     return n;
 }

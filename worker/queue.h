@@ -30,6 +30,7 @@ typedef struct gale__slot {
 typedef struct gale__queue {
     _Alignas(64) _Atomic uint64_t tail;     /* producers */
     _Alignas(64) _Atomic uint64_t head;     /* consumer; read by producers for space */
+    int64_t unpublished;                    /* consumer: bytes popped, not yet taken off */
     _Alignas(64) _Atomic uint32_t sleeping; /* futex word: consumer waits */
     _Atomic uint32_t *wake_word;            /* &sleeping, or a word shared by queues */
     uint64_t mask;
@@ -45,8 +46,10 @@ int gale__queue_init(gale__queue_t *q, size_t capacity);
  * @brief Bound the queue by bytes as well (before any push): items are
  * then pool blocks (worker/pool.h) and a push takes items only while their
  * block bytes fit in max_bytes — always one into an empty queue, so one
- * tuple larger than the bound still goes. Costs one CAS per push and one
- * atomic add per pop. 0: count only.
+ * tuple larger than the bound still goes. Costs one CAS per push; the
+ * consumer takes popped bytes off in bulk (an eighth of the bound, or
+ * whenever it finds the queue empty), so the count only ever runs high.
+ * 0: count only.
  */
 static inline void gale__queue_limit_bytes(gale__queue_t *q, int64_t max_bytes) {
     q->max_bytes = max_bytes;
