@@ -407,6 +407,38 @@ static void test_replay_storm_leaves_no_acker_entries(void **s) {
     assert_true(left <= 128);
 }
 
+/* ---------- the queue's byte bound, alone ---------- */
+
+/* A 64 KiB bound: 4 KiB blocks go while they fit, a block larger than the
+ * bound goes only into an empty queue, and popped bytes come off once the
+ * consumer finds the queue empty (so a producer never waits on a stale
+ * count for good). */
+static void test_queue_byte_bound(void **s) {
+    (void)s;
+    gale__pool_t pool;
+    gale__pool_init(&pool);
+    gale__queue_t q;
+    assert_int_equal(gale__queue_init(&q, 64), 0);
+    gale__queue_limit_bytes(&q, 65536);
+    void *small[20], *big = gale__pool_alloc(NULL, 100000), *out[64];
+    for (int i = 0; i < 20; i++) small[i] = gale__pool_alloc(&pool, 4096);
+    assert_int_equal(gale__queue_push(&q, small, 20), 16); /* 16 x 4 KiB = 64 KiB */
+    assert_int_equal(gale__queue_bytes(&q), 65536);
+    assert_int_equal(gale__queue_push(&q, &big, 1), 0);
+    assert_int_equal(gale__queue_pop(&q, out, 64), 16);
+    assert_int_equal(gale__queue_pop(&q, out, 64), 0); /* empty: the count is current */
+    assert_int_equal(gale__queue_bytes(&q), 0);
+    assert_int_equal(gale__queue_push(&q, &big, 1), 1); /* larger than the bound, alone */
+    assert_int_equal(gale__queue_push(&q, small, 1), 0);
+    assert_int_equal(gale__queue_pop(&q, out, 64), 1);
+    assert_int_equal(gale__queue_pop(&q, out, 64), 0);
+    assert_int_equal(gale__queue_push(&q, small, 4), 4);
+    gale__queue_destroy(&q);
+    gale__pool_free(big);
+    for (int i = 0; i < 20; i++) gale__pool_free(small[i]);
+    gale__pool_destroy(&pool);
+}
+
 static int teardown(void **s) {
     (void)s;
     reset(0, 0);
@@ -415,6 +447,7 @@ static int teardown(void **s) {
 
 int main(void) {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_queue_byte_bound),
         cmocka_unit_test_teardown(test_acker_forgets_failed_trees, teardown),
         cmocka_unit_test_teardown(test_replay_storm_leaves_no_acker_entries, teardown),
         cmocka_unit_test_teardown(test_lanes_follow_the_traffic, teardown),
