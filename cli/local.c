@@ -274,7 +274,13 @@ int gale__cli_local(int argc, char **argv) {
     const char *why = "ttl";
     int64_t next_progress = gale__now_ns() + 10 * 1000000000LL;
     for (;;) {
-        struct timespec tick = {0, 20000000};
+        /* Wake only for what is due: the TTL, the next progress line, or
+         * (--until-done) the next look at whether the spouts are done. */
+        int64_t wake = next_progress < deadline ? next_progress : deadline;
+        if (until_done && wake > gale__now_ns() + 20000000) wake = gale__now_ns() + 20000000;
+        int64_t wait_ns = wake - gale__now_ns();
+        if (wait_ns < 1000000) wait_ns = 1000000;
+        struct timespec tick = {wait_ns / 1000000000, wait_ns % 1000000000};
         int sig = sigtimedwait(&sigs, NULL, &tick);
         if (sig == SIGINT || sig == SIGTERM) {
             why = sig == SIGINT ? "SIGINT" : "SIGTERM";

@@ -698,12 +698,41 @@ static void fire_ticks(gale__exec_t *e, int64_t now) {
     }
 }
 
+/* ---------- waiting when idle ---------- */
+
+/* Empty turns an executor spins through before it sleeps: cheap re-checks
+ * that catch work about to arrive. No sched_yield: with other threads
+ * runnable each yield is a context switch, and the futex wait below wakes
+ * on the first push anyway. */
+#define IDLE_SPINS 16
+/* The first sleep of a spout's progressive wait (shorter sleeps are
+ * rounded up to the timer slack, ~50 us, anyway); it doubles per empty
+ * turn up to topology.spout.wait.max.micros. */
+#define SPOUT_WAIT_MIN_US 128
+/* A spout whose lane is full retries at least this often (no wake comes
+ * when the consumer makes room). */
+#define BACKLOG_RETRY_US 50
+
+/* Microseconds to the executor's next timer (a tick; a rotation while
+ * trees are pending: with none it has nothing to expire and runs late on
+ * the next turn, which is harmless), capped at cap_us (< 0: no cap).
+ * < 0 when there is neither timer nor cap: sleep until woken. */
 static int64_t next_timer_us(gale__exec_t *e, int64_t now, int64_t cap_us) {
-    int64_t w = cap_us;
-    if (e->tick_ns) w = w < (e->next_tick_ns - now) / 1000 ? w : (e->next_tick_ns - now) / 1000;
-    if (e->next_rotate_ns)
-        w = w < (e->next_rotate_ns - now) / 1000 ? w : (e->next_rotate_ns - now) / 1000;
-    return w > 1 ? w : 1;
+    int64_t due = INT64_MAX;
+    if (e->tick_ns) due = e->next_tick_ns;
+    if (e->next_rotate_ns && e->pending.count && e->next_rotate_ns < due) due = e->next_rotate_ns;
+    int64_t w = due == INT64_MAX ? -1 : (due - now + 999) / 1000; /* wake at or after due */
+    if (cap_us >= 0 && (w < 0 || w > cap_us)) w = cap_us;
+    if (w < 0) return -1;
+    return w > 1 || cap_us == 0 ? w : 1;
+}
+
+static void idle_wait(gale__exec_t *e, int64_t now, int64_t cap_us) {
+    gale__queue_wait(&e->queue, next_timer_us(e, now ? now : gale__now_ns(), cap_us));
+}
+
+static inline void count_turn(gale__exec_t *e) {
+    stat_inc(&e->loop_turns, 1);
 }
 
 #define ORPHAN_ROTATE_NS (30 * 1000000000LL)
@@ -735,14 +764,22 @@ static void bolt_loop(gale__exec_t *e) {
         int64_t now = gale__now_ns();
         fire_ticks(e, now);
         check_rotate(e, now);
-        if (n) {
+        count_turn(e);
+        /* Idle: park on the queue until a push, a kick or the next timer
+         * (a tick may have emitted: flush that first, next turn). */
+        if (n || e->n_dirty)
             idle = 0;
-        } else if (++idle > 64) {
-            gale__queue_wait(&e->queue, next_timer_us(e, now, 100000));
-        } else if (idle > 16) {
-            sched_yield();
-        }
+        else if (++idle > IDLE_SPINS)
+            idle_wait(e, now, -1);
     }
+}
+
+/* The progressive wait after `idle` empty turns: SPOUT_WAIT_MIN_US,
+ * doubling per turn up to topology.spout.wait.max.micros (0: spin). */
+static int64_t spout_wait_us(const gale__rt_t *rt, unsigned idle) {
+    unsigned k = idle - IDLE_SPINS - 1;
+    int64_t us = k < 40 ? (int64_t)SPOUT_WAIT_MIN_US << k : INT64_MAX / 2;
+    return us < rt->spout_wait_max_us ? us : rt->spout_wait_max_us;
 }
 
 static bool spout_tasks_done(gale__exec_t *e) {
@@ -786,12 +823,14 @@ static void spout_loop(gale__exec_t *e) {
         bool clear = !e->backlog || flush_all(e, false);
         e->backlog = !clear;
         bool emitted = false;
+        size_t called = 0;
         if (clear && e->spout_active) {
             uint64_t before = atomic_load_explicit(&e->stats.emitted, memory_order_relaxed);
             for (size_t i = 0; i < e->n_tasks; i++) {
                 gale__task_t *tk = &e->tasks[i];
                 /* topology.max.spout.pending bounds each task's trees */
                 if (e->max_pending && tk->pending >= e->max_pending) continue;
+                called++;
                 sp->next_tuple(tk->state, tk->scoll);
                 uint64_t pend = (uint64_t)tk->pending;
                 if (pend > atomic_load_explicit(&e->stats.max_pending_seen, memory_order_relaxed))
@@ -804,27 +843,45 @@ static void spout_loop(gale__exec_t *e) {
         if (sp->done && !atomic_load_explicit(&e->done, memory_order_relaxed) &&
             e->pending.count == 0 && spout_tasks_done(e))
             atomic_store(&e->done, true);
-        if (emitted || n) {
-            idle = 0;
-            continue;
+        count_turn(e);
+        /* Only an emit restarts the progressive wait: acks wake the spout
+         * (so max.spout.pending and complete latency see them at once)
+         * but leave it at the sleep it had reached. */
+        if (emitted) idle = 0;
+        if (emitted || n) continue;
+        if (++idle <= IDLE_SPINS) continue;
+        if (e->backlog) {
+            /* a lane is full: retry soon, on the progressive scale */
+            idle_wait(e, now,
+                      spout_wait_us(rt, idle) < BACKLOG_RETRY_US ? spout_wait_us(rt, idle)
+                                                                 : BACKLOG_RETRY_US);
+        } else if (!called) {
+            /* deactivated, or every task at max.spout.pending: nothing to
+             * do until an ack, a kick or the next timer */
+            idle_wait(e, now, -1);
+        } else {
+            /* next_tuple had nothing: Storm's progressive wait */
+            idle_wait(e, now, spout_wait_us(rt, idle));
         }
-        /* Idle: spin, yield, then sleep progressively (acks wake us). */
-        idle++;
-        if (idle < 16) continue;
-        if (idle < 32) {
-            sched_yield();
-            continue;
-        }
-        int64_t us = (int64_t)1 << (idle - 32 < 10 ? idle - 32 : 10);
-        if (us > rt->spout_wait_max_us) us = rt->spout_wait_max_us;
-        if (e->backlog) us = us < 50 ? us : 50; /* backpressure: retry soon */
-        gale__queue_wait(&e->queue, next_timer_us(e, now ? now : gale__now_ns(), us));
     }
+}
+
+/* "component:first-task" (the id cut to fit Linux's 15 bytes), so top -H
+ * and debuggers show which executor a thread runs. */
+static void name_thread(const gale__exec_t *e) {
+    char name[16], task[16];
+    size_t tl = (size_t)snprintf(task, sizeof task, ":%d", e->n_tasks ? e->tasks[0].id : 0);
+    size_t cl = strlen(e->comp->id);
+    if (cl > sizeof name - 1 - tl) cl = sizeof name - 1 - tl;
+    memcpy(name, e->comp->id, cl);
+    memcpy(name + cl, task, tl + 1);
+    pthread_setname_np(pthread_self(), name);
 }
 
 void *gale__exec_main(void *arg) {
     gale__exec_t *e = arg;
     tls_exec = e;
+    name_thread(e);
     int64_t now = gale__now_ns();
     e->last_flush_ns = now;
     if (e->rt->timeout_ns && (e->comp->is_spout || e->comp->is_acker))

@@ -228,6 +228,7 @@ struct gale__exec {
     } * ack_now; /* spouts: msg ids to ack at once (no acking or no target) */
     size_t n_ack_now, cap_ack_now;
     int64_t last_flush_ns;
+    _Atomic uint64_t loop_turns; /* turns of the executor loop (tests: idle parks) */
 };
 
 struct gale__worker {
