@@ -849,15 +849,14 @@ static void spout_loop(gale__exec_t *e) {
          * but leave it at the sleep it had reached. */
         if (emitted) idle = 0;
         if (emitted || n) continue;
+        if (!clear && !e->backlog) continue; /* the backlog drained just now: emit */
         if (++idle <= IDLE_SPINS) continue;
         if (e->backlog) {
-            /* a lane is full: retry soon, on the progressive scale */
-            idle_wait(e, now,
-                      spout_wait_us(rt, idle) < BACKLOG_RETRY_US ? spout_wait_us(rt, idle)
-                                                                 : BACKLOG_RETRY_US);
+            idle_wait(e, now, BACKLOG_RETRY_US); /* a lane is full: retry soon */
         } else if (!called) {
-            /* deactivated, or every task at max.spout.pending: nothing to
-             * do until an ack, a kick or the next timer */
+            /* no backlog held next_tuple back, yet it was not called:
+             * deactivated, or every task at max.spout.pending. Nothing to
+             * do until an ack, a kick or the next timer. */
             idle_wait(e, now, -1);
         } else {
             /* next_tuple had nothing: Storm's progressive wait */

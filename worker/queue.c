@@ -59,8 +59,9 @@ void gale__wake_word_kick(_Atomic uint32_t *word) {
 }
 
 bool gale__wake_word_prepare(_Atomic uint32_t *word) {
-    /* seq_cst: also the eventcount's fence before the caller's re-check */
-    if (atomic_exchange(word, WORD_SLEEPING) != WORD_KICKED) return true;
+    uint32_t was = atomic_exchange(word, WORD_SLEEPING);
+    atomic_thread_fence(memory_order_seq_cst); /* pairs with the producer's (push) */
+    if (was != WORD_KICKED) return true;
     gale__wake_word_cancel(word);
     return false;
 }
