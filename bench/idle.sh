@@ -13,6 +13,9 @@
 # Options: --secs N (window, default 10), --warmup N (default 2),
 # --rate N (default 10000), --repeat N (runs per binary and case,
 # default 1), --threads (per-thread wakeups and CPU of the last run).
+# When a build has bench/bench_storm_perf beside bin/gale, its acked
+# ConstSpoutNullBolt paced to --rate runs too (case "perf"): its CPU and
+# complete latency (p50/p99/p99.9), so latency is compared in the same run.
 # The topology library is built from bench/topo/paced.c with only
 # include/gale/gale.h (PACED_SO overrides it with a ready library), so
 # one library runs against any build of Gale.
@@ -31,7 +34,7 @@ while [ $# -gt 0 ]; do
             shift 2
             ;;
         --threads) threads=1; shift ;;
-        -h | --help) sed -n '2,18p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+        -h | --help) sed -n '2,21p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
         -*) echo "idle.sh: unknown option '$1' (see --help)" >&2; exit 2 ;;
         *) bins+=("$1"); shift ;;
     esac
@@ -108,16 +111,36 @@ for i in $(seq 1 "$repeat"); do
                     sort -k2 -n -r | head -12
             fi
         done
+        perf=$(dirname "$b")/../bench/bench_storm_perf
+        if [ -x "$perf" ]; then
+            line=$("$perf" --bench const_null_acked_10k --rate "$rate" --warmup "$warmup" --secs "$secs" | grep '^RESULT')
+            cpu=$(sed 's/.* cpu=\([^ ]*\).*/\1/' <<<"$line")
+            lat=$(sed 's/.* p50_us=\([^ ]*\) p99_us=\([^ ]*\) p999_us=\([^ ]*\).*/\1 \2 \3/' <<<"$line")
+            cpu=$(awk -v c="$cpu" 'BEGIN { printf "%.2f", 100 * c }')
+            printf '%-40s %-8s %10s %12s  complete latency p50/p99/p99.9 us: %s\n' "$b" perf "$cpu" - "$lat"
+            read -r p50 p99 p999 <<<"$lat"
+            echo "RESULT bin=$b case=perf cpu_pct=$cpu wakeups=- p50=$p50 p99=$p99 p999=$p999" >>"$tmp/results"
+        fi
     done
 done
 echo "load:    $(cut -d' ' -f1-3 /proc/loadavg) (after)"
 if [ "$repeat" -gt 1 ]; then
     echo "## medians over $repeat runs"
     for b in "${bins[@]}"; do
-        for c in idle paced; do
-            awk -v b="bin=$b" -v c="case=$c" '$2 == b && $3 == c { split($4, x, "="); split($5, y, "="); cpu[++n] = x[2]; wk[n] = y[2] }
-                function med(a, n,   i, j, t) { for (i = 1; i <= n; i++) for (j = i + 1; j <= n; j++) if (a[j] < a[i]) { t = a[i]; a[i] = a[j]; a[j] = t }; return a[int((n + 1) / 2)] }
-                END { printf "%-40s %-8s %10s %12s\n", substr(b, 5), substr(c, 6), med(cpu, n), med(wk, n) }' "$tmp/results"
+        for c in idle paced perf; do
+            awk -v b="bin=$b" -v c="case=$c" '
+                function med(k,   i, j, t, n, a) {
+                    n = cnt[k]; for (i = 1; i <= n; i++) a[i] = v[k, i]
+                    for (i = 1; i <= n; i++) for (j = i + 1; j <= n; j++) if (a[j] + 0 < a[i] + 0) { t = a[i]; a[i] = a[j]; a[j] = t }
+                    return a[int((n + 1) / 2)]
+                }
+                $2 == b && $3 == c { for (i = 4; i <= NF; i++) { split($i, kv, "="); if (!(kv[1] in cnt)) keys[++nk] = kv[1]; v[kv[1], ++cnt[kv[1]]] = kv[2] } }
+                END {
+                    if (!nk) exit
+                    line = sprintf("%-40s %-8s %10s %12s", substr(b, 5), substr(c, 6), med("cpu_pct"), med("wakeups"))
+                    if ("p50" in cnt) line = line sprintf("  complete latency p50/p99/p99.9 us: %s %s %s", med("p50"), med("p99"), med("p999"))
+                    print line
+                }' "$tmp/results"
         done
     done
 fi
