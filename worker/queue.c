@@ -113,7 +113,7 @@ size_t gale__queue_push(gale__queue_t *q, void *const *items, size_t n) {
         s->item = items[i];
         atomic_store_explicit(&s->seq, pos + i + 1, memory_order_release);
     }
-    /* Eventcount: pairs with the fence in gale__queue_wait. */
+    /* Eventcount: pairs with the fence in gale__wake_word_prepare. */
     atomic_thread_fence(memory_order_seq_cst);
     if (atomic_load_explicit(q->wake_word, memory_order_relaxed) == WORD_SLEEPING)
         gale__wake_word_wake(q->wake_word);

@@ -389,6 +389,10 @@ static int64_t pending_trees(gale__rt_t *rt) {
 
 void gale__rt_stop(gale__rt_t *rt, int drain_ms) {
     atomic_store(&rt->state, 1);
+    /* an idle spout may sleep up to topology.spout.wait.max.micros: wake
+     * it to deactivate now */
+    for (size_t i = 0; i < rt->n_execs; i++)
+        if (rt->execs[i].comp->is_spout) gale__queue_wake(&rt->execs[i].queue);
     int64_t deadline = gale__now_ns() + (int64_t)drain_ms * 1000000;
     /* Not a test: a bounded wait for in-flight trees to complete. */
     while (pending_trees(rt) > 0 && gale__now_ns() < deadline) {
