@@ -705,6 +705,11 @@ static void fire_ticks(gale__exec_t *e, int64_t now) {
  * runnable each yield is a context switch, and the futex wait below wakes
  * on the first push anyway. */
 #define IDLE_SPINS 16
+/* A bolt whose last park ended within HOT_GAP_NS is fed a stream (full
+ * rate): it keeps polling for up to HOT_SPIN_NS after its last work
+ * before parking again, so the producer rarely pays a wake. */
+#define HOT_GAP_NS  20000
+#define HOT_SPIN_NS 20000
 /* The first sleep of a spout's progressive wait (shorter sleeps are
  * rounded up to the timer slack, ~50 us, anyway); it doubles per empty
  * turn up to topology.spout.wait.max.micros. */
@@ -747,6 +752,8 @@ static void check_rotate(gale__exec_t *e, int64_t now) {
 static void bolt_loop(gale__exec_t *e) {
     void *buf[POP_BATCH];
     unsigned idle = 0;
+    int64_t busy_ns = 0; /* when the last work was done */
+    bool hot = false;    /* the last park was short */
     while (atomic_load_explicit(&e->rt->state, memory_order_relaxed) != STATE_STOPPING) {
         size_t n = gale__queue_pop(&e->queue, buf, POP_BATCH);
         for (size_t i = 0; i < n; i++) {
@@ -767,10 +774,16 @@ static void bolt_loop(gale__exec_t *e) {
         count_turn(e);
         /* Idle: park on the queue until a push, a kick or the next timer
          * (a tick may have emitted: flush that first, next turn). */
-        if (n || e->n_dirty)
+        if (n || e->n_dirty) {
             idle = 0;
-        else if (++idle > IDLE_SPINS)
+            busy_ns = now;
+        } else if (++idle > IDLE_SPINS && (!hot || now - busy_ns >= HOT_SPIN_NS)) {
             idle_wait(e, now, -1);
+            /* woken again at once: work comes in a stream, stay awake
+             * between its batches next time (a park and its wake cost
+             * more than the gap) */
+            hot = gale__now_ns() - now < HOT_GAP_NS;
+        }
     }
 }
 
