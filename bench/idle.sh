@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # idle.sh — what a topology costs at rest and at a moderate rate: runs
 # bench/topo/paced.c under `gale local` (a) idle (its spout never emits)
+# (also with -c topology.spout.wait.max.micros=100000: case "idle100")
 # and (b) paced at --rate tuples/s, and reports for each the CPU the
 # process used (utime+stime from /proc/PID/stat, in % of one core) and its
 # wakeups (voluntary + involuntary context switches summed over all
@@ -34,7 +35,7 @@ while [ $# -gt 0 ]; do
             shift 2
             ;;
         --threads) threads=1; shift ;;
-        -h | --help) sed -n '2,21p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+        -h | --help) sed -n '2,22p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
         -*) echo "idle.sh: unknown option '$1' (see --help)" >&2; exit 2 ;;
         *) bins+=("$1"); shift ;;
     esac
@@ -75,10 +76,12 @@ per_thread() { # tid name switches ticks, one line per thread
     done
 }
 
-# run BIN RATE: one measured window; prints "cpu_pct wakeups_per_s"
+# run BIN RATE [gale local options]: one measured window; prints
+# "cpu_pct wakeups_per_s"
 run() {
     local bin=$1 r=$2 log=$tmp/log c0 c1 s0 s1
-    "$bin" local "$so" PacedTopology "$r" --local-ttl $((warmup + secs + 30)) >"$log" 2>&1 &
+    shift 2
+    "$bin" local "$so" PacedTopology "$r" --local-ttl $((warmup + secs + 30)) "$@" >"$log" 2>&1 &
     pid=$!
     sleep "$warmup"
     kill -0 "$pid" 2>/dev/null || { cat "$log" >&2; echo "idle.sh: $bin exited early" >&2; exit 1; }
@@ -100,9 +103,11 @@ echo "window:  ${warmup} s warm-up, ${secs} s measured, ${repeat} run(s) per cas
 printf '%-40s %-8s %10s %12s\n' binary case "cpu %core" "wakeups/s"
 for i in $(seq 1 "$repeat"); do
     for b in "${bins[@]}"; do
-        for c in idle paced; do
-            r=0; [ "$c" = paced ] && r=$rate
-            read -r cpu wk < <(run "$b" "$r")
+        for c in idle idle100 paced; do
+            r=0 opt=()
+            [ "$c" = paced ] && r=$rate
+            [ "$c" = idle100 ] && opt=(-c topology.spout.wait.max.micros=100000)
+            read -r cpu wk < <(run "$b" "$r" "${opt[@]}")
             printf '%-40s %-8s %10s %12s\n' "$b" "$c" "$cpu" "$wk"
             echo "RESULT bin=$b case=$c cpu_pct=$cpu wakeups=$wk" >>"$tmp/results"
             if [ "$threads" = 1 ]; then
@@ -127,7 +132,7 @@ echo "load:    $(cut -d' ' -f1-3 /proc/loadavg) (after)"
 if [ "$repeat" -gt 1 ]; then
     echo "## medians over $repeat runs"
     for b in "${bins[@]}"; do
-        for c in idle paced perf; do
+        for c in idle idle100 paced perf; do
             awk -v b="bin=$b" -v c="case=$c" '
                 function med(k,   i, j, t, n, a) {
                     n = cnt[k]; for (i = 1; i <= n; i++) a[i] = v[k, i]
