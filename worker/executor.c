@@ -726,7 +726,9 @@ static int64_t next_timer_us(gale__exec_t *e, int64_t now, int64_t cap_us) {
     int64_t due = INT64_MAX;
     if (e->tick_ns) due = e->next_tick_ns;
     if (e->next_rotate_ns && e->pending.count && e->next_rotate_ns < due) due = e->next_rotate_ns;
-    int64_t w = due == INT64_MAX ? -1 : (due - now + 999) / 1000; /* wake at or after due */
+    /* wake at or after due; an overdue timer (a spout reads the clock
+     * every 16th turn) means a short wait, not none */
+    int64_t w = due == INT64_MAX ? -1 : due <= now ? 1 : (due - now + 999) / 1000;
     if (cap_us >= 0 && (w < 0 || w > cap_us)) w = cap_us;
     if (w < 0) return -1;
     return w > 1 || cap_us == 0 ? w : 1;
