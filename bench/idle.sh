@@ -101,7 +101,7 @@ echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -
 echo "load:    $(cut -d' ' -f1-3 /proc/loadavg) (before)"
 echo "window:  ${warmup} s warm-up, ${secs} s measured, ${repeat} run(s) per case; paced rate ${rate} tuples/s"
 printf '%-40s %-8s %10s %12s\n' binary case "cpu %core" "wakeups/s"
-for i in $(seq 1 "$repeat"); do
+for _ in $(seq 1 "$repeat"); do
     for b in "${bins[@]}"; do
         for c in idle idle100 paced; do
             r=0 opt=()
@@ -119,8 +119,9 @@ for i in $(seq 1 "$repeat"); do
         perf=$(dirname "$b")/../bench/bench_storm_perf
         if [ -x "$perf" ]; then
             line=$("$perf" --bench const_null_acked_10k --rate "$rate" --warmup "$warmup" --secs "$secs" | grep '^RESULT')
-            cpu=$(sed 's/.* cpu=\([^ ]*\).*/\1/' <<<"$line")
-            lat=$(sed 's/.* p50_us=\([^ ]*\) p99_us=\([^ ]*\) p999_us=\([^ ]*\).*/\1 \2 \3/' <<<"$line")
+            # RESULT bench=... cpu=C ... p50_us=A p99_us=B p999_us=C ...: pick by key
+            cpu=$(tr ' ' '\n' <<<"$line" | sed -n 's/^cpu=//p')
+            lat=$(tr ' ' '\n' <<<"$line" | sed -n 's/^p50_us=//p; s/^p99_us=//p; s/^p999_us=//p' | tr '\n' ' ')
             cpu=$(awk -v c="$cpu" 'BEGIN { printf "%.2f", 100 * c }')
             printf '%-40s %-8s %10s %12s  complete latency p50/p99/p99.9 us: %s\n' "$b" perf "$cpu" - "$lat"
             read -r p50 p99 p999 <<<"$lat"
