@@ -340,8 +340,8 @@ static void log_progress(gale__rt_t *rt, uint64_t *last_emitted, uint64_t *last_
  * only, with sigtimedwait. */
 static sigset_t stop_sigs;
 
-static int take_signal(long wait_ns) {
-    struct timespec ts = {0, wait_ns};
+static int take_signal(int64_t wait_ns) {
+    struct timespec ts = {wait_ns / 1000000000, wait_ns % 1000000000};
     int sig = sigtimedwait(&stop_sigs, NULL, &ts);
     return sig == SIGINT || sig == SIGTERM ? sig : 0;
 }
@@ -458,7 +458,14 @@ int gale__cli_local(int argc, char **argv) {
     uint64_t last_emitted = 0, last_acked = 0;
     bool opened = false, failed = false;
     for (;;) {
-        int sig = take_signal(20000000);
+        /* Wake only for what is due: the TTL, the next progress line, or
+         * (--until-done, or still opening) the next look at the runtime. */
+        int64_t wake = next_progress < deadline ? next_progress : deadline;
+        if ((until_done || !opened) && wake > gale__now_ns() + 20000000)
+            wake = gale__now_ns() + 20000000;
+        int64_t wait_ns = wake - gale__now_ns();
+        if (wait_ns < 1000000) wait_ns = 1000000;
+        int sig = take_signal(wait_ns);
         if (sig) {
             first_signal_ns = gale__now_ns();
             why = sig == SIGINT ? "SIGINT" : "SIGTERM";

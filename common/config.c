@@ -122,7 +122,9 @@ const gale_conf_key_t gale__conf_keys[] = {
      GALE_SCOPE_TOPOLOGY,
      "Longest time a partial batch waits before it is flushed, in microseconds."},
     {GALE_CONF_TOPOLOGY_SPOUT_WAIT_MAX_MICROS, GALE_CT_INT, "1000", 0, 1000000, NULL,
-     GALE_SCOPE_TOPOLOGY, "Longest sleep of an idle spout's progressive backoff, in microseconds."},
+     GALE_SCOPE_TOPOLOGY,
+     "Longest sleep of an idle spout's progressive backoff, in microseconds: an idle spout is "
+     "polled about this often (0: never sleeps)."},
     {GALE_CONF_TOPOLOGY_TRANSFER_HWM, GALE_CT_INT, "1024", 1, 1000000, NULL, GALE_SCOPE_TOPOLOGY,
      "ZeroMQ high-water mark between two workers, in batches."},
 };
