@@ -45,6 +45,34 @@ static const void *resolve_symbol(void *ud, const char *symbol) {
     return p ? p : dlsym(RTLD_DEFAULT, symbol);
 }
 
+/* `-c key=value` wins over every component conf (Storm's precedence), so
+ * `-c file.path=X` retargets a spout and a sink alike. When components set
+ * a key to different values, one -c value for all of them is rarely meant:
+ * say which it overrode. */
+static void warn_overridden(const gale__topology_t *t, const gale_conf_t *overrides) {
+    for (size_t k = 0; overrides && k < gale_conf_count(overrides); k++) {
+        const char *key = gale_conf_key_at(overrides, k, NULL);
+        char names[512] = "";
+        size_t len = 0, n = 0;
+        const gale_value_t *first = NULL;
+        bool differ = false;
+        for (size_t i = 0; i < t->n_components; i++) {
+            const gale_value_t *v = gale_conf_get(t->components[i].conf, key);
+            if (!v) continue;
+            if (!first) first = v;
+            differ |= !gale_value_equal(first, v);
+            int w = snprintf(names + len, sizeof names - len, "%s'%s'", n++ ? ", " : "",
+                             t->components[i].id);
+            if (w > 0) len = len + (size_t)w < sizeof names ? len + (size_t)w : sizeof names - 1;
+        }
+        if (n >= 2 && differ)
+            GALE_WARN(NULL, 0,
+                      "-c %s overrides it in every component: %s set it to different values, "
+                      "and all of them now use the -c value",
+                      key, names);
+    }
+}
+
 int gale_submit(gale_submit_t *s, const char *name, gale_conf_t *conf, gale_builder_t *b) {
     char err[512] = "";
     if (!s || s->calls++) {
@@ -79,6 +107,7 @@ int gale_submit(gale_submit_t *s, const char *name, gale_conf_t *conf, gale_buil
         gale__cli_error("gale: invalid topology: %s", err);
         return rc;
     }
+    warn_overridden(t, s->overrides);
     gale__topology_assign_tasks(t);
     s->topo = t;
     return 0;

@@ -50,6 +50,7 @@ typedef struct file_state {
     uint64_t line_no; /* lines read so far (all tasks' lines) */
     uint64_t mine;    /* lines of this task read so far */
     bool eof;
+    bool claimed; /* registered with gale__builtin_file_claim */
     bool read_failed;                        /* a read error: never done, nothing more is read */
     int64_t replay_delay_ns, next_replay_ns; /* backoff while lines keep failing */
     bool held; /* s->buf holds line line_no, not yet kept (out of memory) */
@@ -155,6 +156,7 @@ static void file_declare(gale_declarer_t *d, const gale_conf_t *conf) {
 static void file_close(void *state) {
     file_state_t *s = state;
     if (!s) return;
+    if (s->claimed) gale__builtin_file_release(fileno(s->f), GALE__FILE_READS, s->comp);
     if (s->f) fclose(s->f);
     for (size_t i = 0; i < s->cap; i++) free(s->slots[i].text);
     free(s->slots);
@@ -211,10 +213,16 @@ static int file_open(void **state, const gale_context_t *ctx, gale_spout_collect
     }
     s->f = fopen(path, "r");
     if (!s->f) {
-        gale__builtin_open_failed(ctx, path);
+        int rc = gale__builtin_open_failed(ctx, path);
         file_close(s);
-        return GALE_EIO;
+        return rc;
     }
+    int rc = gale__builtin_file_claim(ctx, fileno(s->f), path, GALE__FILE_READS);
+    if (rc) {
+        file_close(s);
+        return rc;
+    }
+    s->claimed = true;
     *state = s;
     return 0;
 }
