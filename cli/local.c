@@ -206,13 +206,14 @@ static const gale__opt_t local_opts[] = {
     {"--local-ttl", "SECS", "run this long, then stop (default 20)"},
     {"--until-done", NULL,
      "stop once every finite spout's tuples were all acked (with an explicit --local-ttl: exit 3 "
-     "if not done by then)"},
+     "if not done by then; on SIGINT/SIGTERM before done: exit 3 too)"},
     {NULL, NULL, NULL},
 };
 
 /* Printed after the options by --help. */
 static const char local_exit_codes[] =
-    "exit: 0 stopped cleanly, 1 error, 2 usage error, 3 --until-done not done by --local-ttl,\n"
+    "exit: 0 stopped cleanly, 1 error, 2 usage error, 3 --until-done stopped before done\n"
+    "      (--local-ttl or a signal),\n"
     "      4 a component was stuck in a callback when stopping, 128+N a second\n"
     "      signal N (SIGINT, SIGTERM) while stopping: exit at once\n";
 
@@ -364,6 +365,24 @@ static void log_progress(gale__rt_t *rt, uint64_t *last_emitted, uint64_t *last_
     *last_acked = acked;
 }
 
+/* What the spouts' trees came to: acked, failed (timeout or explicit), and
+ * still pending when asked. */
+static void spout_totals(gale__rt_t *rt, uint64_t *acked, uint64_t *failed, uint64_t *pending) {
+    gale__stats_t s;
+    *acked = *failed = *pending = 0;
+    for (size_t i = 0; i < rt->n_comps; i++) {
+        if (!rt->comps[i].is_spout) continue;
+        gale__rt_stats(rt, rt->comps[i].id, &s);
+        *acked += s.acked;
+        *failed += s.failed_timeout + s.failed_explicit;
+    }
+    for (size_t i = 0; i < rt->n_execs; i++)
+        if (rt->execs[i].comp->is_spout) {
+            int64_t n = atomic_load(&rt->execs[i].n_pending);
+            *pending += n > 0 ? (uint64_t)n : 0;
+        }
+}
+
 /* Signals are blocked in every thread (set before the library is loaded,
  * so threads its entry or components start inherit it) and taken here
  * only, with sigtimedwait. */
@@ -491,6 +510,8 @@ int gale__cli_local(int argc, char **argv) {
         if (sig) {
             first_signal_ns = gale__now_ns();
             why = sig == SIGINT ? "SIGINT" : "SIGTERM";
+            /* the input was not finished: a script must not take it as done */
+            if (until_done) rc = 3;
             break;
         }
         if (!opened) {
@@ -530,6 +551,8 @@ int gale__cli_local(int argc, char **argv) {
             log_progress(rt, &last_emitted, &last_acked, 10.0);
         }
     }
+    uint64_t acked, failures, pending; /* pending: in flight when the stop began */
+    spout_totals(rt, &acked, &failures, &pending);
     GALE_INFO(NULL, 0, "stopping (%s): deactivating spouts, draining in-flight tuples", why);
     /* drain for at most the message timeout (capped): trees still in
      * flight then would time out anyway */
@@ -551,12 +574,24 @@ int gale__cli_local(int argc, char **argv) {
     }
     if (opened) log_summary(rt, secs);
     gale__summary_reset();
-    if (rc == 3)
+    if (rc == 3) {
+        uint64_t in_flight = pending; /* the drain may have acked some */
+        spout_totals(rt, &acked, &failures, &pending);
+        char stopped[64];
+        if (strcmp(why, "ttl before done") == 0)
+            snprintf(stopped, sizeof stopped, "after --local-ttl %ld s", ttl);
+        else
+            snprintf(stopped, sizeof stopped, "by %s", why);
         GALE_ERROR(NULL, 0,
-                   "--until-done: not every spout was done after --local-ttl %ld s: "
-                   "see failed counts above; raise --local-ttl if the input is just large",
-                   ttl);
-    else if (failed)
+                   "--until-done: stopped %s before every spout was done: trees acked=%llu "
+                   "failed=%llu, %llu pending when stopping (%llu after the drain)%s%s",
+                   stopped, (unsigned long long)acked, (unsigned long long)failures,
+                   (unsigned long long)in_flight, (unsigned long long)pending,
+                   failures ? " (see the failed counts above)" : "",
+                   strcmp(why, "ttl before done") == 0
+                       ? "; raise --local-ttl if the input is just large"
+                       : "");
+    } else if (failed)
         rc = 1; /* the error line above says why */
     else
         rc = 0;
