@@ -176,8 +176,8 @@ int gale__load_topology(const char *path, const char *entry, int argc, char **ar
         else if (s.reported)
             ; /* gale_submit printed why the topology is invalid */
         else if (!s.calls && rc)
-            gale__cli_error("gale: entry '%s' returned %d without submitting a topology: see "
-                            "its own messages above",
+            gale__cli_error("gale: entry '%s' returned %d without calling gale_submit: "
+                            "nothing was started",
                             entry, rc);
         else if (!s.calls)
             gale__cli_error("gale: entry '%s' returned 0 without calling gale_submit: it must "
@@ -221,8 +221,13 @@ static const gale__optspec_t local_spec = {
     "gale local", "gale local [options] <topology.so> <EntryFunction> [args...]", local_opts,
     "the entry function"};
 
-static double mean_us(uint64_t ns_sum, uint64_t samples) {
-    return samples ? (double)ns_sum / (double)samples / 1000.0 : 0.0;
+/* A mean latency in unit_ns units with `decimals`, or "n/a" without
+ * samples: 0.0 would claim something was measured. */
+static const char *mean_text(char *buf, size_t cap, uint64_t ns_sum, uint64_t samples,
+                             double unit_ns, int decimals) {
+    if (!samples) return "n/a";
+    snprintf(buf, cap, "%.*f", decimals, (double)ns_sum / (double)samples / unit_ns);
+    return buf;
 }
 
 static double per_sec(uint64_t n, double secs) {
@@ -283,7 +288,7 @@ static void log_summary(gale__rt_t *rt, double secs) {
         const gale__rcomp_t *c = &rt->comps[order[k]];
         gale__stats_t s;
         gale__rt_stats(rt, c->id, &s);
-        char head[64], line[1024];
+        char head[64], line[1024], m1[32], m2[32];
         /* every line starts with emitted= and keeps Storm's failed(reason)=
          * names, which scripts grep for */
         snprintf(head, sizeof head, "[%s, %zu task%s]",
@@ -300,12 +305,12 @@ static void log_summary(gale__rt_t *rt, double secs) {
         else if (c->is_spout)
             snprintf(line, sizeof line,
                      "emitted=%llu (%.1f/s) transferred=%llu acked=%llu (%.1f/s) "
-                     "failed(timeout)=%llu failed(failed)=%llu complete_ms=%.2f errors=%llu",
+                     "failed(timeout)=%llu failed(failed)=%llu complete_ms=%s errors=%llu",
                      (unsigned long long)s.emitted, per_sec(s.emitted, secs),
                      (unsigned long long)s.transferred, (unsigned long long)s.acked,
                      per_sec(s.acked, secs), (unsigned long long)s.failed_timeout,
                      (unsigned long long)s.failed_explicit,
-                     mean_us(s.complete_ns_sum, s.complete_samples) / 1000.0,
+                     mean_text(m1, sizeof m1, s.complete_ns_sum, s.complete_samples, 1e6, 2),
                      (unsigned long long)s.errors);
         else if (c->is_acker)
             snprintf(line, sizeof line,
@@ -317,14 +322,14 @@ static void log_summary(gale__rt_t *rt, double secs) {
         else
             snprintf(line, sizeof line,
                      "emitted=%llu transferred=%llu executed=%llu (%.1f/s) acked=%llu "
-                     "failed(failed)=%llu ticks=%llu errors=%llu execute_us=%.1f process_us=%.1f "
+                     "failed(failed)=%llu ticks=%llu errors=%llu execute_us=%s process_us=%s "
                      "backpressure_waits=%llu",
                      (unsigned long long)s.emitted, (unsigned long long)s.transferred,
                      (unsigned long long)s.executed, per_sec(s.executed, secs),
                      (unsigned long long)s.acked, (unsigned long long)s.failed_explicit,
                      (unsigned long long)s.ticks, (unsigned long long)s.errors,
-                     mean_us(s.execute_ns_sum, s.execute_samples),
-                     mean_us(s.process_ns_sum, s.process_samples),
+                     mean_text(m1, sizeof m1, s.execute_ns_sum, s.execute_samples, 1e3, 1),
+                     mean_text(m2, sizeof m2, s.process_ns_sum, s.process_samples, 1e3, 1),
                      (unsigned long long)s.backpressure_waits);
         GALE_INFO(c->id, 0, "%s %s", line, head);
         for (size_t t = 0; gale__summary_format(c->id, t, 10, line, sizeof line); t++)
