@@ -39,6 +39,7 @@ typedef struct kept {
     uint64_t key;
     char *text;
     size_t len;
+    uint64_t fails; /* times it failed: it is replayed until acked */
 } kept_t;
 
 typedef struct file_state {
@@ -53,6 +54,8 @@ typedef struct file_state {
     bool claimed; /* registered with gale__builtin_file_claim */
     bool read_failed;                        /* a read error: never done, nothing more is read */
     int64_t replay_delay_ns, next_replay_ns; /* backoff while lines keep failing */
+    int64_t next_fail_warn_ns;               /* repeated-failure warnings: one a second */
+    uint64_t fail_warns_skipped;             /* ... and how many were held back */
     bool held; /* s->buf holds line line_no, not yet kept (out of memory) */
     size_t held_len;
     /* emitted but not yet acked: open addressing, linear probing */
@@ -104,7 +107,7 @@ static int kept_put(file_state_t *s, uint64_t key, char *text, size_t len) {
     } else {
         s->count++;
     }
-    s->slots[i] = (kept_t){key, text, len};
+    s->slots[i] = (kept_t){key, text, len, 0};
     return 0;
 }
 
@@ -122,7 +125,7 @@ static void kept_del(file_state_t *s, kept_t *e) {
             i = j;
         }
     }
-    s->slots[i] = (kept_t){0, NULL, 0};
+    s->slots[i] = (kept_t){0, NULL, 0, 0};
 }
 
 static int replay_push(file_state_t *s, uint64_t id) {
@@ -354,9 +357,34 @@ static void file_ack(void *state, uint64_t msg_id) {
     s->replay_delay_ns = 0; /* things go through again: replay at full speed */
 }
 
+/* A line that fails again and again is replayed forever, silently but for
+ * the bolts' own errors: say so when its count reaches 4, 8, 16, ...,
+ * at most once a second per task. */
+static void warn_failing(file_state_t *s, const kept_t *k, gale_fail_reason_t why) {
+    if (k->fails < 4 || (k->fails & (k->fails - 1))) return;
+    int64_t now = gale__now_ns();
+    if (now < s->next_fail_warn_ns) {
+        s->fail_warns_skipped++;
+        return;
+    }
+    s->next_fail_warn_ns = now + 1000000000;
+    char more[96] = "";
+    if (s->fail_warns_skipped)
+        snprintf(more, sizeof more, " (%" PRIu64 " more such warnings held back)",
+                 s->fail_warns_skipped);
+    s->fail_warns_skipped = 0;
+    GALE_WARN(s->comp, s->task,
+              "line %" PRIu64 " of '%s' failed %" PRIu64 " times (last reason: %s): it is replayed "
+              "until acked; see the errors of the bolts it goes to%s",
+              k->key, s->path, k->fails, gale_fail_reason_str(why), more);
+}
+
 static void file_fail(void *state, uint64_t msg_id, gale_fail_reason_t why) {
     file_state_t *s = state;
-    if (!msg_id || !kept_get(s, msg_id)) return;
+    kept_t *k = msg_id ? kept_get(s, msg_id) : NULL;
+    if (!k) return;
+    k->fails++;
+    warn_failing(s, k, why);
     GALE_DEBUG(s->comp, s->task, "line %" PRIu64 " failed (%s): replaying it", msg_id,
                gale_fail_reason_str(why));
     /* Fails with no ack in between double the pause between replays, from
