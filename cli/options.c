@@ -90,8 +90,10 @@ int gale__opts_parse(const gale__optspec_t *spec, int argc, char **argv, gale__o
         const char *attached = NULL; /* "-cKEY=V": a short option's value, as getopt takes it */
         if (!o && a[1] != '-' && a[2]) {
             o = find(table, a, 2);
-            if (o && o->value) attached = a + 2;
-            else o = NULL;
+            if (o && o->value)
+                attached = a + 2;
+            else
+                o = NULL;
         }
         if (!o) {
             unknown(spec, a, err, errlen);

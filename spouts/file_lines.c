@@ -51,7 +51,7 @@ typedef struct file_state {
     uint64_t line_no; /* lines read so far (all tasks' lines) */
     uint64_t mine;    /* lines of this task read so far */
     bool eof;
-    bool claimed; /* registered with gale__builtin_file_claim */
+    bool claimed;                            /* registered with gale__builtin_file_claim */
     bool read_failed;                        /* a read error: never done, nothing more is read */
     int64_t replay_delay_ns, next_replay_ns; /* backoff while lines keep failing */
     int64_t next_fail_warn_ns;               /* repeated-failure warnings: one a second */

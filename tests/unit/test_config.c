@@ -580,9 +580,9 @@ static void test_unknown_key_warning(void **state) {
     gale__log_set_fd(2);
     fseek(f, 0, SEEK_END);
     char *log = read_all(f);
-    assert_true(contains(
-        log, "topology conf: unknown key 'topology.worker' is ignored (did you mean "
-             "'topology.workers'?)"));
+    assert_true(contains(log,
+                         "topology conf: unknown key 'topology.worker' is ignored (did you mean "
+                         "'topology.workers'?)"));
     assert_true(contains(log, "WARN"));
     assert_null(strstr(log, "my.own.key"));
     assert_null(strstr(log, "topologyworkers"));
