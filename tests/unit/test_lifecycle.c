@@ -765,6 +765,60 @@ static void on_alarm(int sig) {
     _exit(1);
 }
 
+/* ---------- the flush interval inside a long batch ---------- */
+
+/* The first execute waits until the spout's 40 tuples are queued (fewer
+ * than a producer batch, which a full batch would flush anyway), so the
+ * bolt pops them as one batch; each then takes 5 ms and emits one tuple.
+ * The last execute waits for the sink to see any of them: it can only
+ * when the bolt flushes inside the batch (before, a batch's emits and acks
+ * left only at its end, so this wait timed out). */
+static _Atomic int fb_calls;
+static _Atomic bool fb_sink_saw_before_end;
+static gale__exec_t *exec_of(const char *component) {
+    for (size_t i = 0; i < current_rt->n_execs; i++)
+        if (strcmp(current_rt->execs[i].comp->id, component) == 0) return &current_rt->execs[i];
+    return NULL;
+}
+static int fbatch_execute(void *st, const gale_tuple_t *t, gale_collector_t *c) {
+    (void)st;
+    int k = atomic_fetch_add(&fb_calls, 1) + 1;
+    int64_t deadline = gale__now_ns() + 10000000000LL;
+    if (k == 1)
+        while (gale__queue_depth(&exec_of("fbatch")->queue) < 39 && gale__now_ns() < deadline)
+            usleep(1000);
+    else
+        usleep(5000);
+    gale_value_t v = gale_int(k);
+    gale_emit_values(c, NULL, NULL, &v, 1);
+    (void)t;
+    if (k == 40) {
+        while (atomic_load(&sunk) == 0 && gale__now_ns() < deadline) usleep(1000);
+        atomic_store(&fb_sink_saw_before_end, atomic_load(&sunk) > 0);
+    }
+    return 0;
+}
+const gale_bolt_t l_fbatch_bolt = {.declare = one_field, .execute = fbatch_execute, .basic = true};
+
+static bool forty_sunk(void) {
+    return atomic_load(&sunk) >= 40;
+}
+
+static void test_flush_interval_inside_a_batch(void **s) {
+    (void)s;
+    reset(40);
+    fb_calls = 0;
+    fb_sink_saw_before_end = false;
+    gale_builder_t *b = gale_builder_new();
+    GALE_SPOUT(b, "spout", l_counting_spout, 1);
+    gale_shuffle_grouping(GALE_BOLT(b, "fbatch", l_fbatch_bolt, 1), "spout", NULL);
+    gale_shuffle_grouping(GALE_BOLT(b, "fsink", l_sink_bolt, 1), "fbatch", NULL);
+    gale__rt_t *rt = start(b, NULL);
+    assert_true(wait_until(forty_sunk, 60));
+    assert_true(atomic_load(&fb_sink_saw_before_end));
+    finish(rt);
+}
+
 static int setup(void **s) {
     (void)s;
     alarm(100); /* per test: a hanging stop fails instead of blocking CI */
@@ -789,6 +843,7 @@ int main(void) {
 #define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
     const struct CMUnitTest tests[] = {
         T(test_ack_twice_and_fail_after_ack),
+        T(test_flush_interval_inside_a_batch),
         T(test_basic_bolt_acking_itself),
         T(test_emit_anchored_to_acked_input_is_refused),
         T(test_release_twice_from_another_thread),
