@@ -24,6 +24,11 @@ void gale__log_set_process(const char *name);
 /** @brief Send lines to fd (default 2). Not thread-safe: call at start-up. */
 void gale__log_set_fd(int fd);
 void gale__log_set_level(gale_log_level_t level);
+/** @brief The fd lines go to and the process name (for the crash handler). */
+int gale__log_fd(void);
+const char *gale__log_process(void);
+/** @brief "debug", "INFO", "Warn", "warning", ... (any case) to a level; -1 if none. */
+int gale__log_level_parse(const char *name);
 
 /**
  * @brief Send lines to the file at path (appending; created 0644), rolled
