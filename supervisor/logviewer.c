@@ -26,6 +26,7 @@
 #include <unistd.h>
 
 #include "common/config.h"
+#include "common/fileio.h"
 #include "common/log.h"
 #include "supervisor/logfiles.h"
 
@@ -236,18 +237,6 @@ static int fail(char *err, size_t errlen, int code, const char *fmt, ...) {
         va_end(ap);
     }
     return code;
-}
-
-static int mkdir_p(const char *dir) {
-    char buf[PATH_MAX];
-    if (snprintf(buf, sizeof buf, "%s", dir) >= (int)sizeof buf) return -1;
-    for (char *p = buf + 1; *p; p++) {
-        if (*p != '/') continue;
-        *p = '\0';
-        if (mkdir(buf, 0755) != 0 && errno != EEXIST) return -1;
-        *p = '/';
-    }
-    return mkdir(buf, 0755) != 0 && errno != EEXIST ? -1 : 0;
 }
 
 int gale__logviewer_start(const gale_conf_t *conf, const char *dir, int port,
