@@ -258,9 +258,10 @@ int gale__logviewer_start(const gale_conf_t *conf, const char *dir, int port,
                     "logviewer: cannot resolve %s = '%s': %s (set it to this host's address)",
                     GALE_CONF_LOCAL_HOSTNAME, host, gai_strerror(gai));
 
-    if (mkdir_p(dir) != 0) {
+    char why[256];
+    if (gale__mkdirs(dir, why, sizeof why) != 0) {
         freeaddrinfo(ai);
-        return fail(err, errlen, GALE_EIO, "logviewer: cannot create %s: %s", dir, strerror(errno));
+        return fail(err, errlen, GALE_EIO, "logviewer: %s", why);
     }
     gale__logviewer_t *lv = calloc(1, sizeof *lv);
     if (!lv) {
