@@ -305,8 +305,22 @@ int gale__worker_run(const gale__worker_args_t *a) {
 out:
     if (w.rt) {
         GALE_INFO("worker", 0, "stopping: deactivating spouts, draining in-flight tuples");
-        gale__rt_stop(w.rt, code == GALE__WORKER_EXIT_OK ? STOP_DRAIN_MS : 0);
+        int stuck = gale__rt_stop(w.rt, code == GALE__WORKER_EXIT_OK ? STOP_DRAIN_MS : 0);
         log_summary(&w);
+        if (stuck) {
+            /* they still run user code: nothing may be freed under them
+             * (runtime.h); exit now, the process ends them */
+            for (size_t i = 0; i < w.rt->n_execs; i++) {
+                char line[256];
+                if (!w.rt->execs[i].stuck) continue;
+                gale__rt_describe_stuck(w.rt, i, line, sizeof line);
+                GALE_ERROR("worker", 0, "%s", line);
+            }
+            GALE_ERROR("worker", 0, "exit 1: %d executor(s) did not stop", stuck);
+            remove_pid(&w);
+            gale__log_close_file();
+            _exit(GALE__WORKER_EXIT_FAILED);
+        }
         GALE_INFO("worker", 0, "every component closed and cleaned up");
     }
     gale__rt_destroy(w.rt);
