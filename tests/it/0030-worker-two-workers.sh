@@ -13,6 +13,8 @@
 #    part, so tuples crossed between the processes both ways;
 #  - garbage on a worker's data port (raw bytes, and bad ZeroMQ messages
 #    of every kind) crashes nothing and loses nothing;
+#  - SIGHUP after the assignment moved a peer reconnects to it (and the
+#    run carries on); SIGHUP after a regrouping stops the worker with 22;
 #  - SIGTERM stops each worker with exit 0 after closing every component,
 #    and removes its pid file;
 #  - a worker whose supervisor dies exits by itself with code 20 after
@@ -50,6 +52,17 @@ grep -q "message rejected\|rejected\|ignored\|dropped" "$log2" ||
 
 check_sink
 
+# after the run: zmq_disconnect drops what was queued for the old address
+# (a moved peer is a new process, whose hello gives those credits back)
+echo "== SIGHUP: a peer moved (worker $P2 now advertised as localhost)"
+"$FIX" reassign "$L" "$ID" "$P1" 2 "host:$P2:localhost" || fail "reassign"
+kill -HUP "$W1"
+log1="$G/workers-artifacts/$ID/$P1/worker.log"
+wait_for 20 "the SIGHUP reconnect" grep -q "SIGHUP: assignment version 2, 1 peer(s) moved" "$log1"
+wait_for 20 "the heartbeat with version 2" \
+    grep -qE "^heartbeat $ID $P1 $W1 .*version=2" "$TMP/sup.out"
+
+
 echo "== SIGTERM stops both cleanly"
 kill -TERM "$W1" "$W2"
 for w in "$W1:$P1" "$W2:$P2"; do
@@ -70,6 +83,18 @@ for p in "$P1" "$P2"; do
     grep -qE " summary spout .*failed\(timeout\)=0 " "$log" || fail "worker $p: spout trees timed out"
     grep -qE " summary __acker .*executed=[1-9]" "$log" || fail "worker $p: its acker did nothing"
 done
+
+echo "== SIGHUP with a regrouped assignment: the worker stops (22) to be restarted"
+worker "$P1"
+W1=$STARTED
+wait_for 30 "heartbeats of the new worker $P1" heartbeats_from "$P1" "$W1"
+"$FIX" reassign "$L" "$ID" "$P1" 3 regroup || fail "reassign"
+kill -HUP "$W1"
+rc=0
+wait "$W1" || rc=$?
+[[ $rc -eq 22 ]] || fail "regrouped worker exited $rc, expected 22"
+grep -q "groups the executors differently" "$G/workers-artifacts/$ID/$P1/worker.log" ||
+    fail "the regrouped worker did not say why it stopped"
 
 echo "== a worker whose supervisor dies exits by itself (20)"
 worker "$P1"
