@@ -24,6 +24,30 @@ source "$(dirname "$0")/lib.sh"
 # shellcheck source=tests/it/worker_lib.sh
 source "$(dirname "$0")/worker_lib.sh"
 
+echo "== bad command lines and bad files are refused with one line"
+rc=0
+"$GALE_BIN" worker --topology-id "$ID" --port 0 --supervisor-id sup-1 >"$TMP/bad.out" 2>&1 || rc=$?
+[[ $rc -eq 2 ]] || fail "--port 0: exit $rc, expected 2"
+rc=0
+"$GALE_BIN" worker --topology-id ../x --port "$P1" --supervisor-id sup-1 >"$TMP/bad.out" 2>&1 || rc=$?
+[[ $rc -eq 2 ]] || fail "--topology-id ../x: exit $rc, expected 2"
+rc=0
+"$GALE_BIN" worker --topology-id nope-1-1 --port "$P1" --supervisor-id sup-1 \
+    --config "$TMP/gale.yaml" >"$TMP/bad.out" 2>&1 || rc=$?
+[[ $rc -eq 21 ]] || fail "unknown topology: exit $rc, expected 21"
+grep -q "assignment" "$G/workers-artifacts/nope-1-1/$P1/worker.log" ||
+    fail "unknown topology: the log does not say what is missing"
+cp "$L/workers/$ID-$P1/assignment" "$TMP/assignment.good"
+head -c 20 "$TMP/assignment.good" >"$L/workers/$ID-$P1/assignment"
+rc=0
+"$GALE_BIN" worker --topology-id "$ID" --port "$P1" --supervisor-id sup-1 \
+    --config "$TMP/gale.yaml" >"$TMP/bad.out" 2>&1 || rc=$?
+[[ $rc -eq 21 ]] || fail "truncated assignment: exit $rc, expected 21"
+grep -q "is not valid" "$G/workers-artifacts/$ID/$P1/worker.log" ||
+    fail "truncated assignment: no clear line in the log"
+cp "$TMP/assignment.good" "$L/workers/$ID-$P1/assignment"
+: >"$G/workers-artifacts/$ID/$P1/worker.log"
+
 echo "== two workers"
 worker "$P2"
 W2=$STARTED
