@@ -297,7 +297,10 @@ int gale__rt_set_endpoints(gale__rt_t *rt, const gale__rt_place_t *place) {
     if (moved) {
         atomic_fetch_add(&rt->endpoints_gen, 1);
         for (size_t w = 0; w < rt->n_workers; w++)
-            if (rt->workers[w].local) gale__wake_word_wake(&rt->workers[w].transfer_wake);
+            if (rt->workers[w].local) {
+                gale__wake_word_kick(&rt->workers[w].transfer_wake);
+                gale__transfer_wake_rx(&rt->workers[w]);
+            }
     }
     return moved;
 }
