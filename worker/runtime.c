@@ -333,6 +333,13 @@ int gale__rt_new_placed(gale__rt_t **out, gale__topology_t *topo, const gale_con
 
     int workers = (int)conf_int(rt->conf, GALE_CONF_TOPOLOGY_WORKERS, 1);
     int ackers = (int)conf_int(rt->conf, GALE_CONF_TOPOLOGY_ACKER_EXECUTORS, workers);
+    if (place) {
+        /* a cluster worker takes the acker count from its assignment (the
+         * executors past the topology's tasks): nimbus decides it, e.g.
+         * one per worker after a rebalance changed the worker count */
+        ackers = 0;
+        for (size_t i = 0; i < place->n_execs; i++) ackers += place->execs[i].start > topo->n_tasks;
+    }
     rt->acking = ackers > 0;
     bool timeouts = gale_conf_get_bool(rt->conf, GALE_CONF_TOPOLOGY_ENABLE_MESSAGE_TIMEOUTS, true);
     rt->timeout_ns =

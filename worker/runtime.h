@@ -375,8 +375,8 @@ int gale__rt_new(gale__rt_t **out, gale__topology_t *topo, const gale_conf_t *ba
  * executors of place->here get queues, threads and tasks, the others are
  * reached over tcp (transfer.c). Every executor of the topology must be
  * in place, or GALE_EINVAL names the first missing one. place is copied.
- * The acker count still follows topology.workers (as nimbus counts it),
- * not the number of workers placed.
+ * The acker executors are those of place past the topology's tasks (one
+ * task each, as nimbus makes them): nimbus's count wins over the conf.
  */
 int gale__rt_new_placed(gale__rt_t **out, gale__topology_t *topo, const gale_conf_t *base,
                         const gale_conf_t *overrides, gale__resolve_fn resolve, void *ud,

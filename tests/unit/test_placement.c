@@ -157,13 +157,40 @@ static void test_runtime_hosts_only_its_executors(void **state) {
     gale__rt_destroy(rt);
 
     /* an assignment missing an executor is refused, naming it */
-    a.executors.n = 4;
     gale__place_free(&p);
+    a.executors.items = s + 1; /* no [1-1] */
+    a.executors.n = 4;
     assert_int_equal(gale__place_from_assignment(&a, "sup", 7002, NULL, &p, err, sizeof err), 0);
     assert_int_equal(
         gale__rt_new_placed(&rt, tiny(), NULL, NULL, resolve, NULL, &p, err, sizeof err),
         GALE_EINVAL);
-    assert_non_null(strstr(err, "[5-5]"));
+    assert_non_null(strstr(err, "[1-1]"));
+    gale__place_free(&p);
+}
+
+/* nimbus decides the ackers (one per worker after a rebalance): the
+ * assignment's count wins over topology.workers in the conf */
+static void test_runtime_ackers_from_assignment(void **state) {
+    (void)state;
+    gale__ctl_executor_slot_t s[6] = {
+        {1, 1, "sup", "127.0.0.1", 7001, GALE_CTL_UNSET},
+        {2, 2, "sup", "127.0.0.1", 7002, GALE_CTL_UNSET},
+        {3, 3, "sup", "127.0.0.1", 7003, GALE_CTL_UNSET},
+        {4, 4, "sup", "127.0.0.1", 7001, GALE_CTL_UNSET},
+        {5, 5, "sup", "127.0.0.1", 7002, GALE_CTL_UNSET},
+        {6, 6, "sup", "127.0.0.1", 7003, GALE_CTL_UNSET},
+    };
+    gale__ctl_topology_assignment_t a = {"tiny-1-1", "ACTIVE", 2, {s, 6}};
+    gale__rt_place_t p;
+    char err[512] = "";
+    assert_int_equal(gale__place_from_assignment(&a, "sup", 7003, NULL, &p, err, sizeof err), 0);
+    gale__rt_t *rt;
+    assert_int_equal(
+        gale__rt_new_placed(&rt, tiny(), NULL, NULL, resolve, NULL, &p, err, sizeof err), 0);
+    assert_non_null(rt->acker);
+    assert_int_equal(rt->acker->n_tasks, 3); /* the conf says topology.workers = 2 */
+    assert_int_equal(rt->n_workers, 3);
+    gale__rt_destroy(rt);
     gale__place_free(&p);
 }
 
@@ -173,6 +200,7 @@ int main(void) {
         cmocka_unit_test(test_refusals),
         cmocka_unit_test(test_same_layout),
         cmocka_unit_test(test_runtime_hosts_only_its_executors),
+        cmocka_unit_test(test_runtime_ackers_from_assignment),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
