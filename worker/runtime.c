@@ -6,7 +6,9 @@
  * Placement (same as Storm's even scheduler): executors are listed by
  * component id then task, and dealt round-robin over the workers; acker
  * executor i goes to worker i % workers, so by default each worker has
- * its own acker.
+ * its own acker. A cluster worker (gale__rt_new_placed) places them as its
+ * assignment says instead, and only its own executors get queues, pools,
+ * groupers and threads: the others are lanes to another process.
  */
 #include <stdio.h>
 #include <stdlib.h>
