@@ -10,6 +10,7 @@
 
 int gale__cli_local(int argc, char **argv);
 int gale__cli_conf(int argc, char **argv);
+int gale__cli_worker(int argc, char **argv);
 
 /**
  * @brief dlopen path, call entry with argv, return the validated,

@@ -31,6 +31,7 @@ static void usage(FILE *f) {
     fprintf(f, "usage: gale <command> [args...]\n"
                "  local <topology.so> <Entry> [args]  run a topology in this process\n"
                "  conf --list | --markdown            the configuration keys\n"
+               "  worker --topology-id ID --port P    one worker (started by a supervisor)\n"
                "  version                             print the version\n"
                "run 'gale <command> --help' for a command's options\n");
 }
@@ -95,6 +96,7 @@ int gale_cli_main(int argc, char **argv) {
         return gale__cli_local(argc - 2, argv + 2);
     }
     if (strcmp(verb, "conf") == 0) return gale__cli_conf(argc - 2, argv + 2);
+    if (strcmp(verb, "worker") == 0) return gale__cli_worker(argc - 2, argv + 2);
     if (strcmp(verb, "version") == 0 || strcmp(verb, "--version") == 0)
         return cli_version(argc - 2, argv + 2);
     if (strcmp(verb, "help") == 0 || strcmp(verb, "-h") == 0 || strcmp(verb, "--help") == 0) {
@@ -111,7 +113,7 @@ int gale_cli_main(int argc, char **argv) {
                         verb, verb);
         return GALE__EXIT_USAGE;
     }
-    static const char *const verbs[] = {"local", "conf", "version", "help"};
+    static const char *const verbs[] = {"local", "conf", "version", "help", "worker"};
     const char *near = gale__nearest(verb, verbs, sizeof verbs / sizeof verbs[0]);
     gale__cli_error("gale: unknown command '%s' (did you mean '%s'?): run 'gale --help'", verb,
                     near);
