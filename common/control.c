@@ -26,6 +26,7 @@
 #include "common/checksum.h"
 #include "common/codec.h"
 #include "common/config.h"
+#include "common/file.h"
 
 typedef enum field_kind {
     FK_U64,       /* uint64_t in [min, max] */
@@ -912,4 +913,70 @@ void gale__ctl_msg_destroy(gale__ctl_msg_t *m) {
         gale_conf_destroy(b->conf);
         free(b);
     }
+}
+
+/* ------------------------------------------------------------------ */
+/* The per-worker assignment file (cluster contract)                   */
+/* ------------------------------------------------------------------ */
+
+/* The file holds one topology_assignment record, encoded and decoded by
+ * the same table as inside assignment_reply, so a worker checks it as
+ * strictly as any message off the wire. */
+int gale__ctl_assignment_encode(msgpack_sbuffer *out, const gale__ctl_topology_assignment_t *a,
+                                char *err, size_t errlen) {
+    if (!out || !a) return fail(err, errlen, GALE_EINVAL, "assignment: encode with bad arguments");
+    msgpack_sbuffer_clear(out);
+    enc_t e = {.type = "assignment", .err = err, .errlen = errlen};
+    msgpack_packer_init(&e.pk, out, msgpack_sbuffer_write);
+    int rc = enc_record(&e, &rec_topology_assignment, a, "");
+    return rc == GALE_ENOMEM ? fail(err, errlen, rc, "assignment: out of memory") : rc;
+}
+
+int gale__ctl_assignment_decode(const void *buf, size_t len, gale__ctl_assignment_file_t *out,
+                                char *err, size_t errlen) {
+    memset(out, 0, sizeof(*out));
+    gale__ctl_msg_t holder;
+    memset(&holder, 0, sizeof holder);
+    dec_t d = {&holder, "assignment", err, errlen};
+    if (!buf || len == 0) return dec_refuse(&d, "", "empty");
+    if (len > GALE_CTL_MAX_BODY) return dec_refuse(&d, "", "larger than a control body");
+    msgpack_unpacked u;
+    msgpack_unpacked_init(&u);
+    int rc = gale__msgpack_unpack_whole(buf, len, &u, "assignment", err, errlen);
+    if (!rc) rc = dec_record(&d, &rec_topology_assignment, &u.data, &out->a, "");
+    msgpack_unpacked_destroy(&u);
+    out->mem = holder.mem;
+    if (rc) gale__ctl_assignment_file_free(out);
+    return rc;
+}
+
+void gale__ctl_assignment_file_free(gale__ctl_assignment_file_t *f) {
+    if (!f) return;
+    gale__ctl_msg_t holder = {.mem = f->mem};
+    gale__ctl_msg_destroy(&holder);
+    memset(f, 0, sizeof(*f));
+}
+
+int gale__ctl_assignment_write_file(const char *path, const gale__ctl_topology_assignment_t *a,
+                                    char *err, size_t errlen) {
+    msgpack_sbuffer sb;
+    msgpack_sbuffer_init(&sb);
+    int rc = gale__ctl_assignment_encode(&sb, a, err, errlen);
+    if (!rc) rc = gale__file_write_atomic(path, sb.data, sb.size, err, errlen);
+    msgpack_sbuffer_destroy(&sb);
+    return rc;
+}
+
+int gale__ctl_assignment_read_file(const char *path, gale__ctl_assignment_file_t *out, char *err,
+                                   size_t errlen) {
+    memset(out, 0, sizeof(*out));
+    char *buf;
+    size_t len;
+    int rc = gale__file_read(path, GALE_CTL_MAX_BODY, &buf, &len, err, errlen);
+    if (rc) return rc;
+    char why[512];
+    rc = gale__ctl_assignment_decode(buf, len, out, why, sizeof why);
+    if (rc) fail(err, errlen, rc, "%s: %s", path, why);
+    free(buf);
+    return rc;
 }
