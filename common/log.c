@@ -18,6 +18,7 @@
 #include "common/log.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -31,6 +32,7 @@
 int gale__log_min_level = GALE_LOG_INFO;
 
 static int log_fd = 2;
+static int log_tee_fd = -1; /* a second copy of each line (stderr beside a file), or -1 */
 static char log_process[64] = "gale";
 static pthread_once_t env_once = PTHREAD_ONCE_INIT;
 static const char *env_bad; /* an unrecognised GALE_LOG_LEVEL, reported once */
@@ -64,6 +66,14 @@ void gale__log_set_process(const char *name) {
 
 void gale__log_set_fd(int fd) {
     log_fd = fd;
+}
+
+int gale__log_open_file(const char *path, bool tee_stderr) {
+    int fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+    if (fd < 0) return -errno;
+    log_fd = fd;
+    log_tee_fd = tee_stderr ? 2 : -1;
+    return 0;
 }
 
 void gale__log_set_level(gale_log_level_t level) {
@@ -126,6 +136,7 @@ void gale__log_vwrite(gale_log_level_t level, const char *component, int task, c
         if (line[i] == '\n' || line[i] == '\r') line[i] = ' ';
     line[len++] = '\n';
     write_all(log_fd, line, len);
+    if (log_tee_fd >= 0) write_all(log_tee_fd, line, len);
 }
 
 void gale__log_write(gale_log_level_t level, const char *component, int task, const char *fmt,

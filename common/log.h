@@ -11,6 +11,7 @@
 #define GALE_COMMON_LOG_H
 
 #include <stdarg.h>
+#include <stdbool.h>
 
 #include "gale/gale.h" /* gale_log_level_t */
 
@@ -21,6 +22,12 @@ void gale__log_set_process(const char *name);
 /** @brief Send lines to fd (default 2). Not thread-safe: call at start-up. */
 void gale__log_set_fd(int fd);
 void gale__log_set_level(gale_log_level_t level);
+/**
+ * @brief Append lines to the file at path (created 0644), and to stderr
+ * too when tee_stderr (a daemon started from a terminal). 0 or -errno.
+ * Not thread-safe: call at start-up. The daemons' logs; no rolling here.
+ */
+int gale__log_open_file(const char *path, bool tee_stderr);
 
 /* component may be NULL (printed as "-"); task 0 prints no task number. */
 void gale__log_write(gale_log_level_t level, const char *component, int task, const char *fmt, ...)
