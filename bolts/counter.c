@@ -5,8 +5,10 @@
  * a fields grouping on "word" so each word is counted by one task.
  *
  * On a tick tuple it logs the ten highest counts of this task
- * (`top words: the=123 seven=100 ...`) and emits nothing, so a demo's
- * log shows the counts growing.
+ * (`top words: the=123 seven=100 ...`; nothing while it has counted
+ * nothing) and emits nothing, so a demo's log shows the counts growing.
+ * At cleanup it logs its final top words and adds them to the end-of-run
+ * summary (common/summary.h), which prints the top words of all tasks.
  *
  * Counts live in a per-task open-addressing table keyed by the word's
  * bytes; words are copied once, on first sight.
@@ -17,6 +19,7 @@
 #include <string.h>
 
 #include "common/log.h"
+#include "common/summary.h"
 #include "common/value.h"
 #include "gale/gale.h"
 
@@ -108,8 +111,8 @@ static bool ranks_before(const count_entry_t *a, const count_entry_t *b) {
     return c ? c < 0 : a->len < b->len;
 }
 
-static void log_top(counter_state_t *s) {
-    const count_entry_t *top[TOP_N];
+/* The (at most) TOP_N highest counts of this task into top; how many. */
+static size_t top_counts(const counter_state_t *s, const count_entry_t **top) {
     size_t n = 0;
     for (size_t i = 0; i < s->cap; i++) {
         const count_entry_t *e = &s->slots[i];
@@ -125,20 +128,28 @@ static void log_top(counter_state_t *s) {
         top[k] = e;
         if (n < TOP_N) n++;
     }
+    return n;
+}
+
+/* A task that counted nothing yet says nothing (a demo's twelve tasks
+ * would otherwise fill the log with empty lines). */
+static void log_top(counter_state_t *s, const char *what) {
+    const count_entry_t *top[TOP_N];
+    size_t n = top_counts(s, top);
+    if (n == 0) return;
     char line[1024];
-    size_t len = (size_t)snprintf(line, sizeof line, "top words:");
+    size_t len = (size_t)snprintf(line, sizeof line, "%s:", what);
     for (size_t i = 0; i < n && len < sizeof line; i++)
         len += (size_t)snprintf(line + len, sizeof line - len, " %.*s=%" PRId64,
                                 (int)(top[i]->len > 64 ? 64 : top[i]->len), top[i]->word,
                                 top[i]->count);
-    if (n == 0 && len < sizeof line) snprintf(line + len, sizeof line - len, " (none yet)");
     GALE_INFO(s->comp, s->task, "%s", line);
 }
 
 static int counter_execute(void *state, const gale_tuple_t *t, gale_collector_t *c) {
     counter_state_t *s = state;
     if (gale_tuple_is_tick(t)) {
-        log_top(s);
+        log_top(s, "top words");
         return 0;
     }
     const gale_value_t *v = gale_tuple_field(t, "word");
@@ -176,9 +187,19 @@ static int counter_execute(void *state, const gale_tuple_t *t, gale_collector_t 
     return 0;
 }
 
+/* At the end: this task's final top words in the log, and into the
+ * summary's merged top words (exact behind a fields grouping on the word:
+ * each word is counted by one task, so the top of all tasks is within
+ * the union of their tops). */
 static void counter_cleanup(void *state) {
     counter_state_t *s = state;
     if (!s) return;
+    log_top(s, "final top words");
+    const count_entry_t *top[TOP_N];
+    size_t n = top_counts(s, top);
+    for (size_t i = 0; i < n; i++)
+        gale__summary_add(s->comp, "top words (all tasks)", top[i]->word, top[i]->len,
+                          top[i]->count);
     for (size_t i = 0; i < s->cap; i++) free(s->slots[i].word);
     free(s->slots);
     free(s->fmt);

@@ -20,6 +20,14 @@ int gale__cli_conf(int argc, char **argv);
 int gale__load_topology(const char *path, const char *entry, int argc, char **argv, void **lib,
                         gale__topology_t **out);
 
+/** @brief Print one error line to stderr with control characters escaped
+ * (user input such as file names must not reach the terminal raw). */
+void gale__cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/** @brief Name the component and task in a last log line when the process
+ * crashes (SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGABRT) in user code. */
+void gale__crash_handler_install(void);
+
 /** @brief The gale command: argv[0] is the program, argv[1] the verb.
  * Exported so the thin `gale` binary shares libgale with topologies. */
 GALE_EXPORT int gale_cli_main(int argc, char **argv);

@@ -1,38 +1,93 @@
 /*
- * gale.c — the gale command's verb dispatch, help and `gale conf`.
+ * gale.c — the gale command's verb dispatch, help, error lines and
+ * `gale conf`.
+ *
+ * Every verb parses its arguments with cli/options.c, prints --help on
+ * stdout with exit 0, and exits 2 on a usage error (one line on stderr).
  */
+#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "cli/cli.h"
+#include "cli/options.h"
 #include "common/config.h"
 #include "common/log.h"
+#include "common/text.h"
+
+void gale__cli_error(const char *fmt, ...) {
+    char msg[2048], line[4096];
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    if (n < 0) return;
+    size_t len = (size_t)n < sizeof msg ? (size_t)n : sizeof msg - 1;
+    gale__escape_ctl(line, sizeof line, msg, len);
+    fprintf(stderr, "%s\n", line);
+}
 
 static void usage(FILE *f) {
     fprintf(f, "usage: gale <command> [args...]\n"
                "  local <topology.so> <Entry> [args]  run a topology in this process\n"
                "  conf --list | --markdown            the configuration keys\n"
                "  version                             print the version\n"
-               "run 'gale local --help' for local mode's options\n");
+               "run 'gale <command> --help' for a command's options\n");
 }
 
+static const gale__opt_t conf_opts[] = {
+    {"--list", NULL, "print every configuration key with its type, default and scope"},
+    {"--markdown", NULL, "print CONFIGURATION.md"},
+    {NULL, NULL, NULL},
+};
+static const gale__optspec_t conf_spec = {"gale conf", "gale conf --list | --markdown", conf_opts,
+                                          NULL};
+
 int gale__cli_conf(int argc, char **argv) {
-    if (argc == 1 && strcmp(argv[0], "--list") == 0) {
+    char err[512];
+    gale__opts_t o;
+    int rc = gale__opts_parse(&conf_spec, argc, argv, &o, err, sizeof err);
+    if (rc) {
+        gale__cli_error("%s", err);
+    } else if (o.help) {
+        gale__opts_usage(stdout, &conf_spec);
+    } else if (o.n_hits != 1 || o.npos) {
+        gale__cli_error("gale conf: expected exactly one of --list or --markdown");
+        rc = GALE__EXIT_USAGE;
+    } else if (strcmp(o.hits[0].opt->name, "--list") == 0) {
         gale__conf_print_list(stdout);
-        return 0;
-    }
-    if (argc == 1 && strcmp(argv[0], "--markdown") == 0) {
+    } else {
         gale__conf_print_markdown(stdout);
-        return 0;
     }
-    fprintf(stderr, "gale conf: expected --list or --markdown\n");
-    return 2;
+    gale__opts_free(&o);
+    return rc;
+}
+
+static const gale__opt_t no_opts[] = {{NULL, NULL, NULL}};
+static const gale__optspec_t version_spec = {"gale version", "gale version", no_opts, NULL};
+
+static int cli_version(int argc, char **argv) {
+    char err[512];
+    gale__opts_t o;
+    int rc = gale__opts_parse(&version_spec, argc, argv, &o, err, sizeof err);
+    if (rc) {
+        gale__cli_error("%s", err);
+    } else if (o.help) {
+        gale__opts_usage(stdout, &version_spec);
+    } else if (o.npos) {
+        gale__cli_error("gale version: takes no arguments");
+        rc = GALE__EXIT_USAGE;
+    } else {
+        printf("gale %s\n", GALE_VERSION_STR);
+    }
+    gale__opts_free(&o);
+    return rc;
 }
 
 int gale_cli_main(int argc, char **argv) {
     if (argc < 2) {
         usage(stderr);
-        return 2;
+        return GALE__EXIT_USAGE;
     }
     const char *verb = argv[1];
     if (strcmp(verb, "local") == 0) {
@@ -40,15 +95,15 @@ int gale_cli_main(int argc, char **argv) {
         return gale__cli_local(argc - 2, argv + 2);
     }
     if (strcmp(verb, "conf") == 0) return gale__cli_conf(argc - 2, argv + 2);
-    if (strcmp(verb, "version") == 0 || strcmp(verb, "--version") == 0) {
-        printf("gale %s\n", GALE_VERSION_STR);
-        return 0;
-    }
+    if (strcmp(verb, "version") == 0 || strcmp(verb, "--version") == 0)
+        return cli_version(argc - 2, argv + 2);
     if (strcmp(verb, "help") == 0 || strcmp(verb, "-h") == 0 || strcmp(verb, "--help") == 0) {
         usage(stdout);
         return 0;
     }
-    fprintf(stderr, "gale: unknown command '%s'\n", verb);
-    usage(stderr);
-    return 2;
+    static const char *const verbs[] = {"local", "conf", "version", "help"};
+    const char *near = gale__nearest(verb, verbs, sizeof verbs / sizeof verbs[0]);
+    gale__cli_error("gale: unknown command '%s' (did you mean '%s'?): run 'gale --help'", verb,
+                    near);
+    return GALE__EXIT_USAGE;
 }

@@ -4,11 +4,16 @@
  * and run it in this process until the TTL, a signal, or (--until-done)
  * every finite spout reports that all it read was acked.
  *
- * Gale's own options are recognised anywhere after the verb, `--` ends
- * them, and every other argument after EntryFunction goes to the entry in
- * order. Nothing starts unless the library, entry and topology are valid.
+ * Gale's own options are recognised anywhere after the verb and parsed
+ * strictly by cli/options.c (an unknown one is an error), `--` ends them,
+ * and every other argument after EntryFunction goes to the entry in
+ * order. Nothing starts unless the library, entry (a function) and
+ * topology are valid. At the end a summary line per component, in
+ * topology order, with what components added (common/summary.h).
  */
 #include <dlfcn.h>
+#include <elf.h>
+#include <link.h>
 #include <errno.h>
 #include <signal.h>
 #include <stdio.h>
@@ -18,14 +23,18 @@
 #include <time.h>
 
 #include "cli/cli.h"
+#include "cli/options.h"
+#include "common/builtin.h"
 #include "common/config.h"
 #include "common/log.h"
+#include "common/summary.h"
 #include "worker/runtime.h"
 
 struct gale_submit {
     gale__topology_t *topo;
     int calls;
     void *lib;
+    bool reported; /* gale_submit already printed why it failed */
 };
 
 static const void *resolve_symbol(void *ud, const char *symbol) {
@@ -63,12 +72,29 @@ int gale_submit(gale_submit_t *s, const char *name, gale_conf_t *conf, gale_buil
     }
     if (rc) {
         gale__topology_destroy(t);
-        fprintf(stderr, "gale: invalid topology: %s\n", err);
+        s->reported = true;
+        gale__cli_error("gale: invalid topology: %s", err);
         return rc;
     }
     gale__topology_assign_tasks(t);
     s->topo = t;
     return 0;
+}
+
+/* The entry named on the command line must be a function: calling a data
+ * symbol (a gale_bolt_t, say) would jump into data and crash. Only the
+ * ELF symbol type tells the two apart; 1 when it is no function. */
+static int check_entry_type(void *fn, const char *entry, const char *path) {
+    Dl_info info;
+    const ElfW(Sym) *sym = NULL;
+    if (!dladdr1(fn, &info, (void **)&sym, RTLD_DL_SYMENT) || !sym) return 0; /* cannot tell */
+    int type = ELF64_ST_TYPE(sym->st_info);
+    /* only what is surely data: an untyped symbol may be hand-written code */
+    if (type != STT_OBJECT && type != STT_COMMON && type != STT_TLS) return 0;
+    gale__cli_error("gale: '%s' in '%s' is a data symbol (a variable), not a function: name the "
+                    "entry function, int %s(gale_submit_t *s, int argc, char **argv)",
+                    entry, path, entry);
+    return 1;
 }
 
 int gale__load_topology(const char *path, const char *entry, int argc, char **argv, void **lib_out,
@@ -77,7 +103,7 @@ int gale__load_topology(const char *path, const char *entry, int argc, char **ar
     *lib_out = NULL;
     struct stat st;
     if (stat(path, &st) != 0) {
-        fprintf(stderr, "gale: cannot read topology library '%s': %s\n", path, strerror(errno));
+        gale__cli_error("gale: cannot read topology library '%s': %s", path, strerror(errno));
         return 1;
     }
     /* A path without a slash would make dlopen search the library path. */
@@ -88,32 +114,46 @@ int gale__load_topology(const char *path, const char *entry, int argc, char **ar
     }
     void *lib = dlopen(path, RTLD_NOW | RTLD_LOCAL);
     if (!lib) {
-        fprintf(stderr,
-                "gale: '%s' is not a loadable shared library (%s): build it with "
-                "cc -shared -fPIC $(pkg-config --cflags --libs gale)\n",
-                path, dlerror());
+        gale__cli_error("gale: '%s' is not a loadable shared library (%s): build it with "
+                        "cc -shared -fPIC $(pkg-config --cflags --libs gale)",
+                        path, dlerror());
         return 1;
     }
     gale_entry_fn fn;
     *(void **)&fn = dlsym(lib, entry);
     if (!fn) {
-        fprintf(stderr,
-                "gale: entry function '%s' not found in '%s': export "
-                "int %s(gale_submit_t *s, int argc, char **argv)\n",
-                entry, path, entry);
+        gale__cli_error("gale: entry function '%s' not found in '%s': export "
+                        "int %s(gale_submit_t *s, int argc, char **argv) (in C++ declare it "
+                        "extern \"C\"; with -fvisibility=hidden mark it GALE_EXPORT)",
+                        entry, path, entry);
         dlclose(lib);
         return 1;
     }
-    struct gale_submit s = {NULL, 0, lib};
+    if (check_entry_type(*(void **)&fn, entry, path)) {
+        dlclose(lib);
+        return 1;
+    }
+    struct gale_submit s = {NULL, 0, lib, false};
     int rc = fn(&s, argc, argv);
-    if (rc || !s.topo) {
-        if (!s.calls)
-            fprintf(stderr,
-                    "gale: entry '%s' returned %d without calling gale_submit: it must "
-                    "submit exactly one topology\n",
-                    entry, rc);
-        else if (s.topo)
-            fprintf(stderr, "gale: entry '%s' failed (returned %d)\n", entry, rc);
+    if (rc || !s.topo || s.calls > 1) {
+        if (s.calls > 1)
+            gale__cli_error("gale: entry '%s' called gale_submit %d times: an entry submits "
+                            "exactly one topology, so none was started",
+                            entry, s.calls);
+        else if (s.reported)
+            ; /* gale_submit printed why the topology is invalid */
+        else if (!s.calls && rc)
+            gale__cli_error("gale: entry '%s' returned %d without submitting a topology: see "
+                            "its own messages above",
+                            entry, rc);
+        else if (!s.calls)
+            gale__cli_error("gale: entry '%s' returned 0 without calling gale_submit: it must "
+                            "submit exactly one topology",
+                            entry);
+        else
+            gale__cli_error("gale: entry '%s' returned %d after gale_submit: nothing was "
+                            "started (return 0 to run the topology)",
+                            entry, rc);
         gale__topology_destroy(s.topo);
         dlclose(lib);
         return 1;
@@ -125,130 +165,243 @@ int gale__load_topology(const char *path, const char *entry, int argc, char **ar
 
 #define MAX_TTL_SECS 1000000000 /* keeps the deadline in range */
 
-static void usage_local(void) {
-    fprintf(stderr, "usage: gale local <topology.so> <EntryFunction> [args...]\n"
-                    "  --config FILE     gale.yaml to read (default: none)\n"
-                    "  -c key=value      override a config key (repeatable)\n"
-                    "  --local-ttl SECS  run this long, then stop (default 20)\n"
-                    "  --until-done      stop once every finite spout's tuples were all acked\n"
-                    "                    (with an explicit --local-ttl: fail if not done by then)\n"
-                    "  --                end of gale options\n");
-}
+static const gale__opt_t local_opts[] = {
+    {"--config", "FILE", "gale.yaml to read (default: none)"},
+    {"-c", "key=value", "override a config key (repeatable)"},
+    {"--local-ttl", "SECS", "run this long, then stop (default 20)"},
+    {"--until-done", NULL,
+     "stop once every finite spout's tuples were all acked (with an explicit --local-ttl: exit 3 "
+     "if not done by then)"},
+    {NULL, NULL, NULL},
+};
+
+static const gale__optspec_t local_spec = {
+    "gale local", "gale local [options] <topology.so> <EntryFunction> [args...]", local_opts,
+    "the entry function"};
 
 static double mean_us(uint64_t ns_sum, uint64_t samples) {
     return samples ? (double)ns_sum / (double)samples / 1000.0 : 0.0;
 }
 
-static void log_summary(gale__rt_t *rt) {
-    for (size_t i = 0; i < rt->n_comps; i++) {
-        gale__stats_t s;
-        gale__rt_stats(rt, rt->comps[i].id, &s);
-        GALE_INFO(rt->comps[i].id, 0,
-                  "emitted=%llu transferred=%llu executed=%llu acked=%llu failed(timeout)=%llu "
-                  "failed(failed)=%llu backpressure_waits=%llu execute_us=%.1f process_us=%.1f "
-                  "complete_us=%.1f",
-                  (unsigned long long)s.emitted, (unsigned long long)s.transferred,
-                  (unsigned long long)s.executed, (unsigned long long)s.acked,
-                  (unsigned long long)s.failed_timeout, (unsigned long long)s.failed_explicit,
-                  (unsigned long long)s.backpressure_waits,
-                  mean_us(s.execute_ns_sum, s.execute_samples),
-                  mean_us(s.process_ns_sum, s.process_samples),
-                  mean_us(s.complete_ns_sum, s.complete_samples));
+static double per_sec(uint64_t n, double secs) {
+    return secs > 0 ? (double)n / secs : 0.0;
+}
+
+/* A spout that emitted but never had a tree pending, acked or failed
+ * emits without message ids (Storm's unreliable spout). */
+static bool spout_unreliable(const gale__stats_t *s) {
+    return s->emitted && s->acked == 0 && s->failed_timeout == 0 && s->failed_explicit == 0 &&
+           s->max_pending_seen == 0;
+}
+
+/* Components in topology order: spouts first, then each bolt after the
+ * components it reads from (ties by id); the acker last. */
+static size_t topology_order(const gale__rt_t *rt, size_t *order) {
+    size_t n = 0, users = rt->n_comps - (rt->acker ? 1 : 0);
+    bool *placed = calloc(users ? users : 1, sizeof(bool));
+    if (!placed) { /* out of memory: id order is still every component */
+        for (size_t i = 0; i < rt->n_comps; i++) order[i] = i;
+        return rt->n_comps;
     }
+    while (n < users) {
+        size_t before = n;
+        for (size_t i = 0; i < users; i++) {
+            if (placed[i]) continue;
+            const gale__component_t *d = rt->comps[i].def;
+            bool ready = true;
+            for (size_t j = 0; ready && j < d->n_inputs; j++)
+                for (size_t k = 0; k < users; k++)
+                    if (!placed[k] && k != i && strcmp(rt->comps[k].id, d->inputs[j].source) == 0)
+                        ready = false;
+            if (ready) {
+                placed[i] = true;
+                order[n++] = i;
+            }
+        }
+        if (n == before) /* a cycle cannot pass validation; place the rest */
+            for (size_t i = 0; i < users; i++)
+                if (!placed[i]) {
+                    placed[i] = true;
+                    order[n++] = i;
+                }
+    }
+    free(placed);
+    if (rt->acker) order[n++] = rt->n_comps - 1;
+    return n;
+}
+
+/* One line per component, as a Storm user reads the UI: totals with
+ * rates over the run, then the component's own summary lines (e.g. the
+ * counter's merged top words). */
+static void log_summary(gale__rt_t *rt, double secs) {
+    size_t *order = malloc(rt->n_comps * sizeof(size_t));
+    if (!order) return;
+    size_t n = topology_order(rt, order);
+    for (size_t k = 0; k < n; k++) {
+        const gale__rcomp_t *c = &rt->comps[order[k]];
+        gale__stats_t s;
+        gale__rt_stats(rt, c->id, &s);
+        char head[64], line[1024];
+        /* every line starts with emitted= and keeps Storm's failed(reason)=
+         * names, which scripts grep for */
+        snprintf(head, sizeof head, "[%s, %zu task%s]",
+                 c->is_acker   ? "acker"
+                 : c->is_spout ? "spout"
+                               : "bolt",
+                 c->n_tasks, c->n_tasks == 1 ? "" : "s");
+        if (c->is_spout && spout_unreliable(&s))
+            snprintf(line, sizeof line,
+                     "emitted=%llu (%.1f/s) transferred=%llu unreliable (no message ids: nothing "
+                     "to ack) errors=%llu",
+                     (unsigned long long)s.emitted, per_sec(s.emitted, secs),
+                     (unsigned long long)s.transferred, (unsigned long long)s.errors);
+        else if (c->is_spout)
+            snprintf(line, sizeof line,
+                     "emitted=%llu (%.1f/s) transferred=%llu acked=%llu (%.1f/s) "
+                     "failed(timeout)=%llu failed(failed)=%llu complete_ms=%.2f errors=%llu",
+                     (unsigned long long)s.emitted, per_sec(s.emitted, secs),
+                     (unsigned long long)s.transferred, (unsigned long long)s.acked,
+                     per_sec(s.acked, secs), (unsigned long long)s.failed_timeout,
+                     (unsigned long long)s.failed_explicit,
+                     mean_us(s.complete_ns_sum, s.complete_samples) / 1000.0,
+                     (unsigned long long)s.errors);
+        else if (c->is_acker)
+            snprintf(line, sizeof line,
+                     "emitted=%llu executed=%llu (%.1f/s) ack messages, trees acked=%llu "
+                     "(%.1f/s) failed(failed)=%llu",
+                     (unsigned long long)s.emitted, (unsigned long long)s.executed,
+                     per_sec(s.executed, secs), (unsigned long long)s.acked, per_sec(s.acked, secs),
+                     (unsigned long long)s.failed_explicit);
+        else
+            snprintf(line, sizeof line,
+                     "emitted=%llu transferred=%llu executed=%llu (%.1f/s) acked=%llu "
+                     "failed(failed)=%llu ticks=%llu errors=%llu execute_us=%.1f process_us=%.1f "
+                     "backpressure_waits=%llu",
+                     (unsigned long long)s.emitted, (unsigned long long)s.transferred,
+                     (unsigned long long)s.executed, per_sec(s.executed, secs),
+                     (unsigned long long)s.acked, (unsigned long long)s.failed_explicit,
+                     (unsigned long long)s.ticks, (unsigned long long)s.errors,
+                     mean_us(s.execute_ns_sum, s.execute_samples),
+                     mean_us(s.process_ns_sum, s.process_samples),
+                     (unsigned long long)s.backpressure_waits);
+        GALE_INFO(c->id, 0, "%s %s", line, head);
+        for (size_t t = 0; gale__summary_format(c->id, t, 10, line, sizeof line); t++)
+            GALE_INFO(c->id, 0, "%s", line);
+    }
+    free(order);
 }
 
 static void set_log_level(const char *lvl) {
-    static const char *const names[] = {"debug", "info", "warn", "error"};
-    for (int k = 0; lvl && k < 4; k++)
-        if (strcmp(lvl, names[k]) == 0) gale__log_set_level((gale_log_level_t)k);
+    int level = gale__log_level_parse(lvl);
+    if (level >= 0) gale__log_set_level((gale_log_level_t)level);
 }
 
-/* Every 10 s: what the spouts did so far, so long runs show progress. */
-static void log_progress(gale__rt_t *rt) {
+/* Every 10 s: what the spouts did so far, with rates over the last
+ * interval, so long runs show progress. */
+static void log_progress(gale__rt_t *rt, uint64_t *last_emitted, uint64_t *last_acked,
+                         double secs) {
     gale__stats_t s;
     uint64_t emitted = 0, acked = 0, failed = 0;
+    bool reliable = false;
     for (size_t i = 0; i < rt->n_comps; i++) {
         if (!rt->comps[i].is_spout) continue;
         gale__rt_stats(rt, rt->comps[i].id, &s);
         emitted += s.emitted;
         acked += s.acked;
         failed += s.failed_timeout + s.failed_explicit;
+        reliable |= !spout_unreliable(&s);
     }
-    GALE_INFO(NULL, 0, "progress: spouts emitted=%llu acked=%llu failed=%llu",
-              (unsigned long long)emitted, (unsigned long long)acked, (unsigned long long)failed);
+    if (!reliable)
+        GALE_INFO(NULL, 0, "progress: spouts emitted=%llu (%.1f/s), unreliable (nothing to ack)",
+                  (unsigned long long)emitted, per_sec(emitted - *last_emitted, secs));
+    else
+        GALE_INFO(NULL, 0, "progress: spouts emitted=%llu (%.1f/s) acked=%llu (%.1f/s) failed=%llu",
+                  (unsigned long long)emitted, per_sec(emitted - *last_emitted, secs),
+                  (unsigned long long)acked, per_sec(acked - *last_acked, secs),
+                  (unsigned long long)failed);
+    *last_emitted = emitted;
+    *last_acked = acked;
 }
 
 int gale__cli_local(int argc, char **argv) {
     const char *config = NULL;
     long ttl = 20;
-    bool ttl_given = false, until_done = false, opts = true;
+    bool ttl_given = false, until_done = false;
     char err[512] = "";
-    char **pos = calloc((size_t)argc + 1, sizeof(char *));
-    int npos = 0, rc = 1;
+    gale__opts_t o;
+    int rc = gale__opts_parse(&local_spec, argc, argv, &o, err, sizeof err);
     gale_conf_t *overrides = gale_conf_new(), *base = gale_conf_new();
     void *lib = NULL;
     gale__topology_t *topo = NULL;
     gale__rt_t *rt = NULL;
-    if (!pos || !overrides || !base) goto out;
-    for (int i = 0; i < argc; i++) {
-        const char *a = argv[i];
-        bool has_val = i + 1 < argc;
-        if (!opts || a[0] != '-') {
-            pos[npos++] = argv[i];
-        } else if (strcmp(a, "--") == 0) {
-            opts = false;
-        } else if (strcmp(a, "--config") == 0 && has_val) {
-            config = argv[++i];
-        } else if (strcmp(a, "-c") == 0 && has_val) {
-            if (gale__conf_parse_kv(overrides, argv[++i], err, sizeof err)) {
-                fprintf(stderr, "gale: %s\n", err);
-                goto out;
-            }
-        } else if (strcmp(a, "--local-ttl") == 0 && has_val) {
-            char *end;
-            errno = 0;
-            ttl = strtol(argv[++i], &end, 10);
-            ttl_given = true;
-            if (*end || errno || ttl <= 0 || ttl > MAX_TTL_SECS) {
-                fprintf(stderr, "gale: --local-ttl '%s': expected whole seconds from 1 to %d\n",
-                        argv[i], MAX_TTL_SECS);
-                goto out;
-            }
-        } else if (strcmp(a, "--until-done") == 0) {
-            until_done = true;
-        } else if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) {
-            usage_local();
-            rc = 0;
-            goto out;
-        } else if (npos < 2) {
-            fprintf(stderr, "gale local: unknown option '%s' (or it needs a value)\n", a);
-            usage_local();
-            goto out;
-        } else {
-            pos[npos++] = argv[i]; /* an option of the entry's own */
-        }
-    }
-    if (npos < 2) {
-        fprintf(stderr, "gale local: expected <topology.so> <EntryFunction>\n");
-        usage_local();
+    if (rc) {
+        gale__cli_error("%s", err);
         goto out;
     }
+    rc = 1;
+    if (!overrides || !base) goto out;
+    if (o.help) {
+        gale__opts_usage(stdout, &local_spec);
+        rc = 0;
+        goto out;
+    }
+    rc = GALE__EXIT_USAGE;
+    for (size_t i = 0; i < o.n_hits; i++) {
+        const char *name = o.hits[i].opt->name, *v = o.hits[i].value;
+        if (strcmp(name, "--config") == 0) {
+            config = v;
+        } else if (strcmp(name, "-c") == 0) {
+            if (gale__conf_parse_kv(overrides, v, err, sizeof err)) {
+                gale__cli_error("gale: %s", err);
+                goto out;
+            }
+        } else if (strcmp(name, "--local-ttl") == 0) {
+            char *end;
+            errno = 0;
+            ttl = strtol(v, &end, 10);
+            ttl_given = true;
+            if (!*v || *end || errno || ttl <= 0 || ttl > MAX_TTL_SECS) {
+                gale__cli_error("gale local: --local-ttl '%s': expected whole seconds from 1 to %d",
+                                v, MAX_TTL_SECS);
+                goto out;
+            }
+        } else if (strcmp(name, "--until-done") == 0) {
+            until_done = true;
+        }
+    }
+    if (o.npos < 2) {
+        gale__cli_error("gale local: expected <topology.so> <EntryFunction>%s: see 'gale local "
+                        "--help'",
+                        o.npos ? " (the entry function is missing)" : "");
+        goto out;
+    }
+    rc = 1;
     if (config && gale__conf_load_yaml(base, config, err, sizeof err)) {
-        fprintf(stderr, "gale: %s\n", err);
+        gale__cli_error("gale: %s", err);
         goto out;
     }
     set_log_level(gale_conf_get_str(overrides, GALE_CONF_LOG_LEVEL,
                                     gale_conf_get_str(base, GALE_CONF_LOG_LEVEL, NULL)));
-    if (gale__load_topology(pos[0], pos[1], npos - 2, pos + 2, &lib, &topo)) goto out;
+    gale__crash_handler_install();
+    if (gale__load_topology(o.pos[0], o.pos[1], o.npos - 2, o.pos + 2, &lib, &topo)) goto out;
 
     int rc_new = gale__rt_new(&rt, topo, base, overrides, resolve_symbol, lib, err, sizeof err);
     topo = NULL; /* owned (or already freed) by gale__rt_new */
     if (rc_new) {
-        fprintf(stderr, "gale: %s\n", err);
+        gale__cli_error("gale: %s", err);
         goto out;
     }
     /* the topology conf may set the level too (it is merged now) */
     set_log_level(gale_conf_get_str(rt->conf, GALE_CONF_LOG_LEVEL, NULL));
+    if (until_done && !gale__rt_has_finite_spouts(rt)) {
+        /* it would never be done: say so now rather than after a TTL */
+        gale__cli_error("gale local: --until-done: no spout of topology '%s' is finite (none "
+                        "has a done() callback), so it is never done: drop --until-done and "
+                        "use --local-ttl SECS",
+                        rt->name);
+        rc = GALE__EXIT_USAGE;
+        goto out;
+    }
 
     /* Signals go to sigtimedwait below; executor threads inherit the
      * blocked mask. Until here Ctrl-C simply ends the process. */
@@ -258,26 +411,25 @@ int gale__cli_local(int argc, char **argv) {
     sigaddset(&sigs, SIGTERM);
     pthread_sigmask(SIG_BLOCK, &sigs, NULL);
     if (gale__rt_start(rt, err, sizeof err)) {
-        fprintf(stderr, "gale: %s\n", err);
+        gale__cli_error("gale: %s", err);
         gale__rt_stop(rt, 0);
         goto out;
-    }
-    if (until_done && !gale__rt_has_finite_spouts(rt)) {
-        GALE_WARN(NULL, 0,
-                  "--until-done: no spout of this topology is finite; stopping after "
-                  "--local-ttl %ld s instead",
-                  ttl);
-        until_done = false;
     }
     GALE_INFO(NULL, 0, "local mode: %s", until_done ? "until done" : "running");
     int64_t deadline = gale__now_ns() + (int64_t)ttl * 1000000000;
     const char *why = "ttl";
-    int64_t next_progress = gale__now_ns() + 10 * 1000000000LL;
+    int64_t started = gale__now_ns(), next_progress = started + 10 * 1000000000LL;
+    uint64_t last_emitted = 0, last_acked = 0;
     for (;;) {
         struct timespec tick = {0, 20000000};
         int sig = sigtimedwait(&sigs, NULL, &tick);
         if (sig == SIGINT || sig == SIGTERM) {
             why = sig == SIGINT ? "SIGINT" : "SIGTERM";
+            break;
+        }
+        if (gale__builtin_failed()) { /* logged by the component */
+            why = "a component failed";
+            rc = 4;
             break;
         }
         if (until_done && gale__rt_done(rt)) {
@@ -293,7 +445,7 @@ int gale__cli_local(int argc, char **argv) {
         }
         if (gale__now_ns() >= next_progress) {
             next_progress += 10 * 1000000000LL;
-            log_progress(rt);
+            log_progress(rt, &last_emitted, &last_acked, 10.0);
         }
     }
     GALE_INFO(NULL, 0, "stopping (%s): deactivating spouts, draining in-flight tuples", why);
@@ -301,8 +453,11 @@ int gale__cli_local(int argc, char **argv) {
      * flight then would time out anyway */
     int64_t timeout_s = gale_conf_get_int(rt->conf, GALE_CONF_TOPOLOGY_MESSAGE_TIMEOUT_SECS, 30);
     gale__rt_stop(rt, (int)(timeout_s * 1000 < 10000 ? timeout_s * 1000 : 10000));
-    log_summary(rt);
-    if (rc == 3)
+    log_summary(rt, (double)(gale__now_ns() - started) / 1e9);
+    gale__summary_reset();
+    if (rc == 4)
+        rc = 1; /* the component's error line says why */
+    else if (rc == 3)
         GALE_ERROR(NULL, 0,
                    "--until-done: not every spout was done after --local-ttl %ld s: "
                    "see failed counts above; raise --local-ttl if the input is just large",
@@ -312,10 +467,11 @@ int gale__cli_local(int argc, char **argv) {
     GALE_INFO(NULL, 0, "stopped");
 out:
     gale__rt_destroy(rt);
+    gale__summary_reset(); /* what cleanups added when the run never started */
     gale__topology_destroy(topo);
     if (lib) dlclose(lib);
     gale_conf_destroy(overrides);
     gale_conf_destroy(base);
-    free(pos);
+    gale__opts_free(&o);
     return rc;
 }

@@ -18,4 +18,15 @@ const char *gale__builtin_file_path(const gale_context_t *ctx);
 /** @brief Log that path could not be opened (errno), naming the component. */
 void gale__builtin_open_failed(const gale_context_t *ctx, const char *path);
 
+/**
+ * @brief A built-in component met an error that no replay can fix (a line
+ * longer than gale.file.max.line.bytes, say): after logging it, it calls
+ * this, and the process running the topology stops the run and exits
+ * nonzero instead of waiting for tuples that will never come.
+ * Any thread; async-safe flag.
+ */
+void gale__builtin_fatal(void);
+/** @brief True once gale__builtin_fatal was called in this process. */
+bool gale__builtin_failed(void);
+
 #endif

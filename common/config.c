@@ -22,11 +22,13 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include <yaml.h>
 
 #include "common/config.h"
 #include "common/log.h"
+#include "common/text.h"
 #include "common/value.h"
 
 #define NO_BOUNDS 0, 0
@@ -77,6 +79,10 @@ const gale_conf_key_t gale__conf_keys[] = {
      "moves its executors."},
     {GALE_CONF_LOG_LEVEL, GALE_CT_STR, "info", NO_BOUNDS, "debug|info|warn|error",
      GALE_SCOPE_TOPOLOGY, "Lowest level of the log lines written."},
+    {GALE_CONF_FILE_MAX_LINE_BYTES, GALE_CT_INT, "1048576", 16, 1073741824, NULL,
+     GALE_SCOPE_COMPONENT,
+     "Longest line the file spout reads, in bytes; a longer line stops the run with an error "
+     "naming the file and line."},
     {GALE_CONF_TOPOLOGY_WORKERS, GALE_CT_INT, "1", 1, 1024, NULL, GALE_SCOPE_TOPOLOGY,
      "Worker processes the topology runs in."},
     {GALE_CONF_TOPOLOGY_ACKER_EXECUTORS, GALE_CT_INT, NULL, 0, 1024, NULL, GALE_SCOPE_TOPOLOGY,
@@ -259,33 +265,12 @@ const gale_conf_key_t *gale__conf_key_find(const char *name) {
     return NULL;
 }
 
-/* Levenshtein distance; b is a table key (short), a may be anything. */
-static size_t edit_distance(const char *a, const char *b) {
-    size_t nb = strlen(b);
-    size_t row[128];
-    if (nb >= sizeof(row) / sizeof(row[0])) nb = sizeof(row) / sizeof(row[0]) - 1;
-    for (size_t j = 0; j <= nb; j++) row[j] = j;
-    for (size_t i = 1; a[i - 1]; i++) {
-        size_t diag = row[0];
-        row[0] = i;
-        for (size_t j = 1; j <= nb; j++) {
-            size_t up = row[j];
-            size_t best = diag + (a[i - 1] == b[j - 1] ? 0 : 1);
-            if (up + 1 < best) best = up + 1;
-            if (row[j - 1] + 1 < best) best = row[j - 1] + 1;
-            row[j] = best;
-            diag = up;
-        }
-    }
-    return row[nb];
-}
-
 const char *gale__conf_nearest_key(const char *name) {
     if (!name) return NULL;
     const char *best = NULL;
     size_t best_d = SIZE_MAX;
     for (size_t i = 0; i < gale__conf_nkeys; i++) {
-        size_t d = edit_distance(name, gale__conf_keys[i].name);
+        size_t d = gale__edit_distance(name, gale__conf_keys[i].name);
         if (d < best_d) { /* ties: the first in table order */
             best_d = d;
             best = gale__conf_keys[i].name;
@@ -610,14 +595,20 @@ static int convert_node(yctx_t *cx, const gale_conf_key_t *row, yaml_node_t *nod
     return wrong_type(cx->err, cx->errlen, cx->origin, row, &shown);
 }
 
-static int yaml_syntax_error(const yaml_parser_t *p, const char *where, char *err, size_t errlen) {
+/* text (len bytes) is the parsed input: a tab where the error is gets a
+ * hint, since libyaml's wording ("cannot start any token") never says so. */
+static int yaml_syntax_error(const yaml_parser_t *p, const char *text, size_t len,
+                             const char *where, char *err, size_t errlen) {
     const char *problem = p->problem ? p->problem : "unknown error";
     if (p->error == YAML_MEMORY_ERROR) return GALE_ENOMEM;
     if (p->error == YAML_READER_ERROR)
         return fail(err, errlen, GALE_EINVAL, "%s: YAML syntax error: %s (at byte %zu)", where,
                     problem, p->problem_offset);
-    return fail(err, errlen, GALE_EINVAL, "%s:%zu:%zu: YAML syntax error: %s", where,
-                p->problem_mark.line + 1, p->problem_mark.column + 1, problem);
+    size_t at = p->problem_mark.index;
+    bool tab = strstr(problem, "tab") || (at < len && text[at] == '\t');
+    return fail(err, errlen, GALE_EINVAL, "%s:%zu:%zu: YAML syntax error: %s%s", where,
+                p->problem_mark.line + 1, p->problem_mark.column + 1, problem,
+                tab ? " (a tab: YAML indents with spaces, never tabs)" : "");
 }
 
 static int read_file(const char *path, char **buf, size_t *len, char *err, size_t errlen) {
@@ -667,7 +658,7 @@ static bool allowed_has(const char *allowed, const char *s, size_t n) {
     for (const char *p = allowed; p;) {
         const char *bar = strchr(p, '|');
         size_t len = bar ? (size_t)(bar - p) : strlen(p);
-        if (len == n && memcmp(p, s, n) == 0) return true;
+        if (len == n && strncasecmp(p, s, n) == 0) return true; /* INFO = info */
         p = bar ? bar + 1 : NULL;
     }
     return false;
@@ -810,7 +801,7 @@ static int set_from_text(gale_conf_t *scratch, const char *key, const char *text
         if (raw_ok)
             rc = gale_conf_set_str(scratch, key, text);
         else
-            rc = yaml_syntax_error(&p, what, err, errlen);
+            rc = yaml_syntax_error(&p, text, strlen(text), what, err, errlen);
         yaml_parser_delete(&p);
         return rc;
     }
@@ -886,10 +877,30 @@ static int load_mapping(gale_conf_t *scratch, yaml_document_t *doc, yaml_node_t 
                         "%s:%zu:%zu: a key must be a non-empty string, e.g. topology.workers", path,
                         k->start_mark.line + 1, k->start_mark.column + 1);
         const char *key = (const char *)k->data.scalar.value;
+        /* the scratch conf has every earlier key; look for the line only then */
+        for (yaml_node_pair_t *q = root->data.mapping.pairs.start;
+             gale_conf_get(scratch, key) && q < p; q++) {
+            yaml_node_t *qk = yaml_document_get_node(doc, q->key);
+            if (qk && qk->type == YAML_SCALAR_NODE &&
+                strcmp((const char *)qk->data.scalar.value, key) == 0)
+                return fail(err, errlen, GALE_EINVAL,
+                            "%s:%zu:%zu: key '%s' is set twice (first on line %zu): keep one", path,
+                            k->start_mark.line + 1, k->start_mark.column + 1, key,
+                            qk->start_mark.line + 1);
+        }
+        /* Storm's keys are flat: `topology: {workers: 2}` would be a user
+         * key named "topology" that nothing reads */
+        char ns[32];
+        snprintf(ns, sizeof ns, "%s.", key);
+        if (v->type == YAML_MAPPING_NODE && in_gale_namespace(ns))
+            return fail(err, errlen, GALE_EINVAL,
+                        "%s:%zu:%zu: '%s' holds a nested map, but Gale's keys are flat: write "
+                        "each key in full at the top level, e.g. '%s.workers: 2'",
+                        path, k->start_mark.line + 1, k->start_mark.column + 1, key, key);
         yctx_t cx = {doc, path, key, err, errlen, budget, NULL, 0, 0};
         gale_value_t val;
         int rc = convert_node(&cx, gale__conf_key_find(key), v, &val);
-        if (!rc) rc = gale_conf_set(scratch, key, val); /* a repeated key: the last wins */
+        if (!rc) rc = gale_conf_set(scratch, key, val);
         budget = cx.budget;
         tmp_free(&cx);
         if (rc) return rc;
@@ -914,14 +925,14 @@ int gale__conf_load_yaml(gale_conf_t *out, const char *path, char *err, size_t e
     if (!scratch) {
         rc = GALE_ENOMEM;
     } else if (!yaml_parser_load(&p, &doc)) {
-        rc = yaml_syntax_error(&p, path, err, errlen);
+        rc = yaml_syntax_error(&p, text, len, path, err, errlen);
     } else {
         yaml_node_t *root = yaml_document_get_root_node(&doc);
         if (root) { /* an empty file sets nothing */
             rc = load_mapping(scratch, &doc, root, path, err, errlen);
             yaml_document_t more;
             if (!rc && !yaml_parser_load(&p, &more)) {
-                rc = yaml_syntax_error(&p, path, err, errlen);
+                rc = yaml_syntax_error(&p, text, len, path, err, errlen);
             } else if (!rc) {
                 if (yaml_document_get_root_node(&more))
                     rc = fail(err, errlen, GALE_EINVAL,

@@ -20,6 +20,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -39,16 +40,21 @@ static const char *env_bad; /* an unrecognised GALE_LOG_LEVEL, reported once */
 
 static const char *const level_names[] = {"DEBUG", "INFO", "WARN", "ERROR"};
 
+int gale__log_level_parse(const char *name) {
+    for (int i = 0; name && i < 4; i++)
+        if (strcasecmp(name, level_names[i]) == 0 || (i == 2 && strcasecmp(name, "warning") == 0))
+            return i;
+    return -1;
+}
+
 static void read_env_level(void) {
     const char *s = getenv("GALE_LOG_LEVEL");
     if (!s || !*s) return;
-    for (int i = 0; i < 4; i++) {
-        if (strcasecmp(s, level_names[i]) == 0 || (i == 2 && strcasecmp(s, "warning") == 0)) {
-            __atomic_store_n(&gale__log_min_level, i, __ATOMIC_RELAXED);
-            return;
-        }
-    }
-    env_bad = s;
+    int level = gale__log_level_parse(s);
+    if (level >= 0)
+        __atomic_store_n(&gale__log_min_level, level, __ATOMIC_RELAXED);
+    else
+        env_bad = s;
 }
 
 __attribute__((constructor)) static void log_init(void) {
@@ -68,12 +74,21 @@ void gale__log_set_fd(int fd) {
     log_fd = fd;
 }
 
+<<<<<<< HEAD
 int gale__log_open_file(const char *path, bool tee_stderr) {
     int fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
     if (fd < 0) return -errno;
     log_fd = fd;
     log_tee_fd = tee_stderr ? 2 : -1;
     return 0;
+=======
+int gale__log_fd(void) {
+    return log_fd;
+}
+
+const char *gale__log_process(void) {
+    return log_process;
+>>>>>>> main
 }
 
 void gale__log_set_level(gale_log_level_t level) {
@@ -118,22 +133,33 @@ void gale__log_vwrite(gale_log_level_t level, const char *component, int task, c
     }
     if (len < sizeof line - 1) line[len++] = ' ';
 
-    /* Keep the last byte for the newline. */
-    size_t room = sizeof line - 1 - len;
-    size_t msg_start = len;
-    if (room > 0) {
-        n = vsnprintf(line + len, room + 1, fmt ? fmt : "", ap);
-        if (n > 0) {
-            if ((size_t)n > room) {
-                len += room;
-                if (room >= 3) memcpy(line + len - 3, "...", 3); /* mark truncation */
-            } else {
-                len += (size_t)n;
-            }
+    /* Keep the last byte for the newline. Line breaks become spaces (one
+     * event, one line); other control characters, which may come from
+     * user input (file names, tuples), are escaped as \xNN so they never
+     * reach a terminal raw. */
+    char msg[LOG_LINE_MAX];
+    n = vsnprintf(msg, sizeof msg, fmt ? fmt : "", ap);
+    size_t mlen = n < 0 ? 0 : (size_t)n < sizeof msg ? (size_t)n : sizeof msg - 1;
+    bool cut = n > 0 && (size_t)n >= sizeof msg;
+    for (size_t i = 0; i < mlen; i++) {
+        unsigned char ch = (unsigned char)msg[i];
+        if (ch == '\n' || ch == '\r') ch = ' ';
+        size_t need = ch < 0x20 || ch == 0x7f ? 4 : 1;
+        if (len + need > sizeof line - 1) {
+            cut = true;
+            break;
+        }
+        if (need == 1) {
+            line[len++] = (char)ch;
+        } else {
+            static const char hex[] = "0123456789abcdef";
+            line[len++] = '\\';
+            line[len++] = 'x';
+            line[len++] = hex[ch >> 4];
+            line[len++] = hex[ch & 15];
         }
     }
-    for (size_t i = msg_start; i < len; i++)
-        if (line[i] == '\n' || line[i] == '\r') line[i] = ' ';
+    if (cut && len >= 3) memcpy(line + len - 3, "...", 3); /* mark truncation */
     line[len++] = '\n';
     write_all(log_fd, line, len);
     if (log_tee_fd >= 0) write_all(log_tee_fd, line, len);

@@ -28,6 +28,11 @@ void gale__log_set_level(gale_log_level_t level);
  * Not thread-safe: call at start-up. The daemons' logs; no rolling here.
  */
 int gale__log_open_file(const char *path, bool tee_stderr);
+/** @brief The fd lines go to and the process name (for the crash handler). */
+int gale__log_fd(void);
+const char *gale__log_process(void);
+/** @brief "debug", "INFO", "Warn", "warning", ... (any case) to a level; -1 if none. */
+int gale__log_level_parse(const char *name);
 
 /* component may be NULL (printed as "-"); task 0 prints no task number. */
 void gale__log_write(gale_log_level_t level, const char *component, int task, const char *fmt, ...)

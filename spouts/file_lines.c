@@ -3,7 +3,18 @@
  *
  * Each task reads the file named by conf "file.path" and owns the lines
  * whose (line_no - 1) % n_tasks equals its task index, so the tasks of
- * the component split the file without coordinating. A line is emitted
+ * the component split the file without coordinating. That needs a file
+ * every task can read whole: with more than one task, anything but a
+ * regular file (a pipe, a FIFO, /dev/stdin, a socket) is refused at open,
+ * because the first task would drain it and the others would see nothing
+ * (the run would report done with lines missing). One task reads any
+ * readable file once.
+ *
+ * Lines end with '\n'; a trailing '\r' is dropped too (CRLF files), and a
+ * last line without a newline counts. A line is read into a buffer bounded
+ * by gale.file.max.line.bytes: a longer one is an error naming the file and
+ * line number that stops the run (gale__builtin_fatal), rather than memory
+ * growing without bound on, say, a file with no newline. A line is emitted
  * as [line_no, line] with message id line_no and kept (line_no -> text)
  * until it is acked; a failed line goes on a replay queue that next_tuple
  * serves before reading further, so every line is processed at least
@@ -19,6 +30,7 @@
 
 #include "common/builtin.h"
 #include "common/clock.h"
+#include "common/config.h"
 #include "common/log.h"
 #include "gale/gale.h"
 
@@ -48,8 +60,8 @@ typedef struct file_state {
     /* failed ids waiting to be emitted again: a ring */
     uint64_t *replay;
     size_t rcap, rhead, rlen;
-    char *buf; /* getline's buffer */
-    size_t bufcap;
+    char *buf; /* the line being read, at most max_line bytes */
+    size_t bufcap, max_line;
 } file_state_t;
 
 static size_t slot_of(const file_state_t *s, uint64_t key) {
@@ -172,18 +184,36 @@ static int file_open(void **state, const gale_context_t *ctx, gale_spout_collect
         file_close(s);
         return GALE_ENOMEM;
     }
+    int64_t max_line =
+        gale_conf_get_int(gale_context_conf(ctx), GALE_CONF_FILE_MAX_LINE_BYTES, 1 << 20);
+    s->max_line = max_line > 0 ? (size_t)max_line : 1;
+    /* stat before fopen: opening a FIFO blocks until a writer comes */
+    struct stat st;
+    if (stat(path, &st) == 0 && S_ISDIR(st.st_mode)) {
+        GALE_ERROR(comp, task, "component '%s': file.path '%s' is a directory: name a file", comp,
+                   path);
+        file_close(s);
+        return GALE_EINVAL;
+    }
+    if (stat(path, &st) == 0 && !S_ISREG(st.st_mode) && s->n_tasks > 1) {
+        GALE_ERROR(comp, task,
+                   "component '%s': file.path '%s' is %s, not a regular file: each of the %d "
+                   "tasks reads the whole file and this can be read only once: save it to a "
+                   "file first, or give the spout one task",
+                   comp, path,
+                   S_ISFIFO(st.st_mode)   ? "a pipe or FIFO"
+                   : S_ISCHR(st.st_mode)  ? "a character device"
+                   : S_ISSOCK(st.st_mode) ? "a socket"
+                                          : "not a regular file",
+                   s->n_tasks);
+        file_close(s);
+        return GALE_EINVAL;
+    }
     s->f = fopen(path, "r");
     if (!s->f) {
         gale__builtin_open_failed(ctx, path);
         file_close(s);
         return GALE_EIO;
-    }
-    struct stat st;
-    if (fstat(fileno(s->f), &st) == 0 && S_ISDIR(st.st_mode)) {
-        GALE_ERROR(comp, task, "component '%s': file.path '%s' is a directory: name a file", comp,
-                   path);
-        file_close(s);
-        return GALE_EINVAL;
     }
     *state = s;
     return 0;
@@ -223,6 +253,30 @@ static void keep_and_emit(file_state_t *s, gale_spout_collector_t *c, uint64_t l
     emit_line(s, c, line_no, kept_get(s, line_no));
 }
 
+/* Read one line into s->buf without its line end; its length, or -1 at
+ * the end of the file, -2 on a read error, -3 when it is longer than
+ * s->max_line (the rest of the line is left unread). */
+static ssize_t read_line(file_state_t *s) {
+    size_t len = 0;
+    int ch;
+    while ((ch = getc_unlocked(s->f)) != EOF && ch != '\n') {
+        if (len == s->max_line) return -3;
+        if (len == s->bufcap) {
+            size_t ncap = s->bufcap ? s->bufcap * 2 : 256;
+            if (ncap > s->max_line) ncap = s->max_line;
+            char *n = realloc(s->buf, ncap);
+            if (!n) return -2;
+            s->buf = n;
+            s->bufcap = ncap;
+        }
+        s->buf[len++] = (char)ch;
+    }
+    if (ch == EOF && ferror(s->f)) return -2;
+    if (ch == EOF && len == 0) return -1;
+    if (len && s->buf[len - 1] == '\r') len--;
+    return (ssize_t)len;
+}
+
 /* Read on to this task's next line and emit it. */
 static void read_own_line(file_state_t *s, gale_spout_collector_t *c) {
     if (s->held) {
@@ -231,15 +285,16 @@ static void read_own_line(file_state_t *s, gale_spout_collector_t *c) {
     }
     for (;;) {
         errno = 0;
-        ssize_t n = getline(&s->buf, &s->bufcap, s->f);
-        if (n < 0) {
-            if (ferror(s->f)) {
-                /* not the end: done() stays false so nothing claims success */
-                gale_spout_report_error(c, "reading '%s' after line %" PRIu64 ": %s", s->path,
-                                        s->line_no, strerror(errno ? errno : EIO));
-                s->read_failed = true;
-                return;
-            }
+        ssize_t n = read_line(s);
+        if (n == -2) {
+            /* not the end: done() stays false so nothing claims success */
+            gale_spout_report_error(c, "reading '%s' after line %" PRIu64 ": %s", s->path,
+                                    s->line_no, strerror(errno ? errno : EIO));
+            s->read_failed = true;
+            gale__builtin_fatal();
+            return;
+        }
+        if (n == -1) {
             s->eof = true;
             GALE_INFO(s->comp, s->task,
                       "reached end of '%s': %" PRIu64 " lines, %" PRIu64 " of them this task's",
@@ -247,11 +302,22 @@ static void read_own_line(file_state_t *s, gale_spout_collector_t *c) {
             return;
         }
         uint64_t line_no = ++s->line_no;
-        if ((line_no - 1) % (uint64_t)s->n_tasks != (uint64_t)s->index) continue;
+        bool mine = (line_no - 1) % (uint64_t)s->n_tasks == (uint64_t)s->index;
+        if (n == -3) {
+            /* every task meets the line; its owner says so */
+            if (mine)
+                gale_spout_report_error(c,
+                                        "line %" PRIu64 " of '%s' is longer than %s = %zu bytes: "
+                                        "split the line, or raise the key if it is meant",
+                                        line_no, s->path, GALE_CONF_FILE_MAX_LINE_BYTES,
+                                        s->max_line);
+            s->read_failed = true;
+            gale__builtin_fatal();
+            return;
+        }
+        if (!mine) continue;
         s->mine++;
-        size_t len = (size_t)n;
-        if (len && s->buf[len - 1] == '\n') len--;
-        keep_and_emit(s, c, line_no, len);
+        keep_and_emit(s, c, line_no, (size_t)n);
         return;
     }
 }

@@ -16,6 +16,7 @@
  */
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include <gale/gale.h>
 
@@ -91,7 +92,12 @@ GALE_EXPORT int WordCountTopology(gale_submit_t *s, int argc, char **argv) {
     gale_builder_t *b = gale_builder_new();
     const char *input = argc > 0 ? argv[0] : NULL, *sink = argc > 1 ? argv[1] : NULL;
     if (input) {
-        gale_component_t *spout = GALE_SPOUT(b, "spout", gale_file_lines_spout, 5);
+        /* Each file spout task reads the whole file and keeps its share of
+         * the lines; a pipe (`<(cmd)`, /dev/stdin) can be read only once,
+         * so one task reads it. */
+        struct stat st;
+        int tasks = stat(input, &st) == 0 && !S_ISREG(st.st_mode) ? 1 : 5;
+        gale_component_t *spout = GALE_SPOUT(b, "spout", gale_file_lines_spout, tasks);
         gale_component_conf_set_str(spout, "file.path", input);
     } else {
         GALE_SPOUT(b, "spout", gale_random_sentence_spout, 5);

@@ -258,6 +258,18 @@ int gale_component_conf_set_int(gale_component_t *c, const char *key, int64_t v)
     return conf_result(c, key, gale_conf_set_int(c->conf, key, v));
 }
 
+int gale_component_conf_set_bool(gale_component_t *c, const char *key, bool v) {
+    if (!c) return GALE_EINVAL;
+    if (!key) return conf_result(c, key, GALE_EINVAL);
+    return conf_result(c, key, gale_conf_set_bool(c->conf, key, v));
+}
+
+int gale_component_conf_set_double(gale_component_t *c, const char *key, double v) {
+    if (!c) return GALE_EINVAL;
+    if (!key) return conf_result(c, key, GALE_EINVAL);
+    return conf_result(c, key, gale_conf_set_double(c->conf, key, v));
+}
+
 /* ------------------------------------------------------------------ */
 /* Groupings                                                            */
 /* ------------------------------------------------------------------ */

@@ -36,6 +36,16 @@ struct gale_context {
 
 /* The executor whose thread this is (NULL elsewhere). */
 static _Thread_local gale__exec_t *tls_exec;
+_Thread_local gale__task_t *gale__current_task;
+
+/* Run one user callback of task tk, so that a crash inside names it. */
+#define IN_TASK(tk, call)                                                                          \
+    do {                                                                                           \
+        gale__task_t *saved_task_ = gale__current_task;                                            \
+        gale__current_task = (tk);                                                                 \
+        call;                                                                                      \
+        gale__current_task = saved_task_;                                                          \
+    } while (0)
 
 static inline void stat_inc(_Atomic uint64_t *c, uint64_t n) {
     /* single writer: a relaxed load+store is enough and cheaper than RMW */
@@ -219,16 +229,31 @@ static const gale__rstream_t *find_stream(const gale__rcomp_t *c, const char *id
 }
 
 /* Errors that repeat per tuple (bad emits, reported errors): log the first
- * ten of a task, then one in 10000, so the log stays readable. */
-static bool emit_error_logged(gale__task_t *tk) {
+ * ten of a task, then one in 10000 saying how many were suppressed, so the
+ * log stays readable. Every error is counted (the summary's errors=). */
+static void task_error(gale__task_t *tk, const char *prefix, const char *fmt, va_list ap) {
     uint64_t n = atomic_fetch_add_explicit(&tk->emit_errors, 1, memory_order_relaxed) + 1;
     atomic_fetch_add_explicit(&tk->exec->stats.errors, 1, memory_order_relaxed);
-    return n <= 10 || n % 10000 == 0;
+    if (n > 10 && n % 10000 != 0) return;
+    char msg[512], tail[96] = "";
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    if (n == 10)
+        snprintf(tail, sizeof tail, " (further errors of this task: one in 10000 logged)");
+    else if (n > 10)
+        snprintf(tail, sizeof tail, " (%llu more suppressed)",
+                 (unsigned long long)(n - (n == 10000 ? 10 : n - 10000) - 1));
+    GALE_ERROR(tk->comp->id, tk->id, "%s%s%s", prefix, msg, tail);
 }
-#define EMIT_ERROR(tk, ...)                                                                        \
-    do {                                                                                           \
-        if (emit_error_logged(tk)) GALE_ERROR((tk)->comp->id, (tk)->id, __VA_ARGS__);              \
-    } while (0)
+
+static void emit_error(gale__task_t *tk, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+static void emit_error(gale__task_t *tk, const char *fmt, ...) {
+    va_list ap;
+    va_start(ap, fmt);
+    task_error(tk, "", fmt, ap);
+    va_end(ap);
+}
+#define EMIT_ERROR emit_error
 
 /* A custom grouping is user code: keep only the task ids it returned that
  * are tasks of the subscriber (sorted: binary search), log the others. */
@@ -499,12 +524,7 @@ void gale_reset_timeout(gale_collector_t *c, const gale_tuple_t *t) {
 /* Reported errors are rate-limited like emit errors: a component failing
  * every tuple must not flood the log. */
 static void report_error(gale__task_t *tk, const char *fmt, va_list ap) {
-    if (!emit_error_logged(tk)) return;
-    char msg[512];
-    vsnprintf(msg, sizeof msg, fmt, ap);
-    uint64_t n = atomic_load_explicit(&tk->emit_errors, memory_order_relaxed);
-    GALE_ERROR(tk->comp->id, tk->id, "reported error: %s%s", msg,
-               n == 10 ? " (further errors of this task: one in 10000 logged)" : "");
+    task_error(tk, "reported error: ", fmt, ap);
 }
 
 void gale_report_error(gale_collector_t *c, const char *fmt, ...) {
@@ -576,6 +596,8 @@ static void acker_handle(gale__exec_t *e, gale_tuple_t *t) {
                    to);
         return;
     }
+    if (out == GALE__SYS_SPOUT_ACK) stat_inc(&e->stats.acked, 1); /* trees completed */
+    if (out == GALE__SYS_SPOUT_FAIL) stat_inc(&e->stats.failed_explicit, 1);
     send_sys(e, out, t->dest_task, to, root, 0, 0, 1);
 }
 
@@ -615,7 +637,8 @@ static void rotate(gale__exec_t *e) {
         gale__task_t *tk = &e->tasks[e->rt->task_index[(int)expired[i][2]]];
         tk->pending--;
         stat_inc(&e->stats.failed_timeout, 1);
-        if (e->comp->spout->fail) e->comp->spout->fail(tk->state, expired[i][1], GALE_FAIL_TIMEOUT);
+        if (e->comp->spout->fail)
+            IN_TASK(tk, e->comp->spout->fail(tk->state, expired[i][1], GALE_FAIL_TIMEOUT));
     }
     free(expired);
     if (e->comp->is_spout)
@@ -641,12 +664,12 @@ static void spout_handle(gale__exec_t *e, gale_tuple_t *t) {
             }
             gale__pendmap_del(&e->pending, p);
             stat_inc(&e->stats.acked, 1);
-            if (sp->ack) sp->ack(tk->state, msg_id);
+            if (sp->ack) IN_TASK(tk, sp->ack(tk->state, msg_id));
             break;
         case GALE__SYS_SPOUT_FAIL:
             gale__pendmap_del(&e->pending, p);
             stat_inc(&e->stats.failed_explicit, 1);
-            if (sp->fail) sp->fail(tk->state, msg_id, GALE_FAIL_FAILED);
+            if (sp->fail) IN_TASK(tk, sp->fail(tk->state, msg_id, GALE_FAIL_FAILED));
             break;
         case GALE__SYS_SPOUT_RESET:
             p->gen = e->gen;
@@ -669,9 +692,10 @@ static void execute_user(gale__exec_t *e, gale_tuple_t *t) {
     e->current = t;
     /* A plain bolt may ack (and so free) t inside execute: t is not
      * touched after the call unless the runtime still owns it. */
-    int rc = b->execute(tk->state, t, tk->coll);
+    int rc;
+    IN_TASK(tk, rc = b->execute(tk->state, t, tk->coll));
     e->current = NULL;
-    stat_inc(&e->stats.executed, 1);
+    stat_inc(tick ? &e->stats.ticks : &e->stats.executed, 1);
     if (sampled) {
         stat_inc(&e->stats.execute_samples, 1);
         stat_inc(&e->stats.execute_ns_sum, (uint64_t)(gale__now_ns() - t0));
@@ -723,6 +747,7 @@ static void bolt_loop(gale__exec_t *e) {
         for (size_t i = 0; i < n; i++) {
             gale_tuple_t *t = buf[i];
             if (e->comp->is_acker) {
+                stat_inc(&e->stats.executed, 1);
                 acker_handle(e, t);
                 gale__tuple_free(t);
             } else if (t->stream->sys >= 0 && t->stream->sys != GALE__SYS_TICK) {
@@ -748,8 +773,11 @@ static void bolt_loop(gale__exec_t *e) {
 static bool spout_tasks_done(gale__exec_t *e) {
     const gale_spout_t *sp = e->comp->spout;
     if (!sp->done) return false;
-    for (size_t i = 0; i < e->n_tasks; i++)
-        if (!sp->done(e->tasks[i].state)) return false;
+    for (size_t i = 0; i < e->n_tasks; i++) {
+        bool done;
+        IN_TASK(&e->tasks[i], done = sp->done(e->tasks[i].state));
+        if (!done) return false;
+    }
     return true;
 }
 
@@ -765,7 +793,7 @@ static void spout_loop(gale__exec_t *e) {
         if (state == STATE_DRAINING && e->spout_active) {
             e->spout_active = false;
             for (size_t i = 0; i < e->n_tasks; i++)
-                if (sp->deactivate) sp->deactivate(e->tasks[i].state);
+                if (sp->deactivate) IN_TASK(&e->tasks[i], sp->deactivate(e->tasks[i].state));
         }
         size_t n = gale__queue_pop(&e->queue, buf, POP_BATCH);
         for (size_t i = 0; i < n; i++) {
@@ -774,7 +802,8 @@ static void spout_loop(gale__exec_t *e) {
         }
         for (size_t i = 0; i < e->n_ack_now; i++) {
             stat_inc(&e->stats.acked, 1);
-            if (sp->ack) sp->ack(e->tasks[e->ack_now[i].task_index].state, e->ack_now[i].msg_id);
+            gale__task_t *tk = &e->tasks[e->ack_now[i].task_index];
+            if (sp->ack) IN_TASK(tk, sp->ack(tk->state, e->ack_now[i].msg_id));
         }
         e->n_ack_now = 0;
         /* the clock costs ~30 ns: read it every 16th turn (rotation and the
@@ -792,7 +821,7 @@ static void spout_loop(gale__exec_t *e) {
                 gale__task_t *tk = &e->tasks[i];
                 /* topology.max.spout.pending bounds each task's trees */
                 if (e->max_pending && tk->pending >= e->max_pending) continue;
-                sp->next_tuple(tk->state, tk->scoll);
+                IN_TASK(tk, sp->next_tuple(tk->state, tk->scoll));
                 uint64_t pend = (uint64_t)tk->pending;
                 if (pend > atomic_load_explicit(&e->stats.max_pending_seen, memory_order_relaxed))
                     atomic_store_explicit(&e->stats.max_pending_seen, pend, memory_order_relaxed);
@@ -835,7 +864,8 @@ void *gale__exec_main(void *arg) {
     if (e->comp->is_spout) {
         e->spout_active = true;
         for (size_t i = 0; i < e->n_tasks; i++)
-            if (e->comp->spout->activate) e->comp->spout->activate(e->tasks[i].state);
+            if (e->comp->spout->activate)
+                IN_TASK(&e->tasks[i], e->comp->spout->activate(e->tasks[i].state));
         spout_loop(e);
     } else {
         bolt_loop(e);
@@ -877,13 +907,15 @@ int gale__exec_open(gale__exec_t *e, char *err, size_t errlen) {
         tk->scoll = &blk->scoll;
         if (e->comp->is_acker) continue;
         if (e->comp->is_spout) {
-            if (e->comp->spout->open) rc = e->comp->spout->open(&tk->state, &blk->ctx, &blk->scoll);
+            if (e->comp->spout->open)
+                IN_TASK(tk, rc = e->comp->spout->open(&tk->state, &blk->ctx, &blk->scoll));
         } else if (e->comp->bolt->prepare) {
-            rc = e->comp->bolt->prepare(&tk->state, &blk->ctx, &blk->coll);
+            IN_TASK(tk, rc = e->comp->bolt->prepare(&tk->state, &blk->ctx, &blk->coll));
         }
         if (rc) {
-            snprintf(err, errlen, "component '%s' task %d: %s failed (%d): see the lines above",
-                     e->comp->id, tk->id, e->comp->is_spout ? "open" : "prepare", rc);
+            snprintf(err, errlen, "component '%s' task %d: %s failed (%s): see the lines above",
+                     e->comp->id, tk->id, e->comp->is_spout ? "open" : "prepare",
+                     gale_strerror(rc));
             free(blk);
             tk->ctx = NULL;
         }
@@ -898,9 +930,9 @@ void gale__exec_close(gale__exec_t *e) {
         gale__task_t *tk = &e->tasks[i];
         if (!tk->ctx) continue;
         if (e->comp->is_spout && e->comp->spout->close)
-            e->comp->spout->close(tk->state);
+            IN_TASK(tk, e->comp->spout->close(tk->state));
         else if (!e->comp->is_spout && !e->comp->is_acker && e->comp->bolt->cleanup)
-            e->comp->bolt->cleanup(tk->state);
+            IN_TASK(tk, e->comp->bolt->cleanup(tk->state));
         free(tk->ctx);
         tk->ctx = NULL;
     }

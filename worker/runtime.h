@@ -136,6 +136,7 @@ typedef struct gale__stats {
     _Atomic uint64_t execute_samples, execute_ns_sum, process_samples, process_ns_sum;
     _Atomic uint64_t complete_samples, complete_ns_sum;
     _Atomic uint64_t backpressure_waits, errors;
+    _Atomic uint64_t ticks;            /* tick tuples executed (not counted in executed) */
     _Atomic uint64_t max_pending_seen; /* spouts: highest pending count of a task */
 } gale__stats_t;
 
@@ -295,6 +296,10 @@ void gale__rt_stats(gale__rt_t *rt, const char *component, gale__stats_t *sum);
 size_t gale__rt_max_queue_depth(gale__rt_t *rt, size_t *capacity);
 
 /* executor.c */
+/* The task whose user callback this thread is running, NULL between
+ * callbacks: read by the crash handler (cli/crash.c) to name the
+ * component. initial-exec: no lazy allocation, safe in a signal handler. */
+extern _Thread_local gale__task_t *gale__current_task __attribute__((tls_model("initial-exec")));
 void *gale__exec_main(void *arg);
 int gale__exec_open(gale__exec_t *e, char *err, size_t errlen);
 void gale__exec_close(gale__exec_t *e);

@@ -71,6 +71,16 @@ int64_t gale_tuple_int(const gale_tuple_t *t, size_t i, int64_t def) {
     return v && v->type == GALE_T_INT ? v->u.i : def;
 }
 
+double gale_tuple_double(const gale_tuple_t *t, size_t i, double def) {
+    const gale_value_t *v = gale_tuple_value(t, i);
+    return v && v->type == GALE_T_DOUBLE ? v->u.d : def;
+}
+
+bool gale_tuple_bool(const gale_tuple_t *t, size_t i, bool def) {
+    const gale_value_t *v = gale_tuple_value(t, i);
+    return v && v->type == GALE_T_BOOL ? v->u.b : def;
+}
+
 const char *gale_tuple_str(const gale_tuple_t *t, size_t i, size_t *len) {
     const gale_value_t *v = gale_tuple_value(t, i);
     if (!v || (v->type != GALE_T_STR && v->type != GALE_T_BYTES)) return NULL;

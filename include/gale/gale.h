@@ -216,8 +216,11 @@ GALE_EXPORT const gale_value_t *gale_tuple_value(const gale_tuple_t *t, size_t i
 GALE_EXPORT int gale_tuple_field_index(const gale_tuple_t *t, const char *field);
 /** @brief The value of a declared field, or NULL. */
 GALE_EXPORT const gale_value_t *gale_tuple_field(const gale_tuple_t *t, const char *field);
-/* Typed accessors: def / NULL when out of range or of another type. */
+/* Typed accessors: def / NULL when out of range or of another type (no
+ * conversion: an int is not a double). */
 GALE_EXPORT int64_t gale_tuple_int(const gale_tuple_t *t, size_t i, int64_t def);
+GALE_EXPORT double gale_tuple_double(const gale_tuple_t *t, size_t i, double def);
+GALE_EXPORT bool gale_tuple_bool(const gale_tuple_t *t, size_t i, bool def);
 GALE_EXPORT const char *gale_tuple_str(const gale_tuple_t *t, size_t i, size_t *len);
 GALE_EXPORT const char *gale_tuple_source_component(const gale_tuple_t *t);
 GALE_EXPORT const char *gale_tuple_stream(const gale_tuple_t *t);
@@ -295,7 +298,9 @@ GALE_EXPORT void gale_ack(gale_collector_t *c, const gale_tuple_t *t);
 GALE_EXPORT void gale_fail(gale_collector_t *c, const gale_tuple_t *t);
 /** @brief Restart the message timeout of the input's tree(s). */
 GALE_EXPORT void gale_reset_timeout(gale_collector_t *c, const gale_tuple_t *t);
-/** @brief Log an error for this task and count it. */
+/** @brief Log an error for this task and count it (errors= in the
+ * summary). Rate-limited per task: the first ten are logged, then one in
+ * 10000 with the number suppressed since. */
 GALE_EXPORT void gale_report_error(gale_collector_t *c, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 GALE_EXPORT void gale_spout_report_error(gale_spout_collector_t *c, const char *fmt, ...)
@@ -426,6 +431,8 @@ GALE_EXPORT void gale_component_set_tasks(gale_component_t *c, int tasks);
 GALE_EXPORT int gale_component_conf_set(gale_component_t *c, const char *key, gale_value_t v);
 GALE_EXPORT int gale_component_conf_set_str(gale_component_t *c, const char *key, const char *v);
 GALE_EXPORT int gale_component_conf_set_int(gale_component_t *c, const char *key, int64_t v);
+GALE_EXPORT int gale_component_conf_set_bool(gale_component_t *c, const char *key, bool v);
+GALE_EXPORT int gale_component_conf_set_double(gale_component_t *c, const char *key, double v);
 
 /* Subscribe c to stream (NULL: "default") of component src. */
 GALE_EXPORT void gale_shuffle_grouping(gale_component_t *c, const char *src, const char *stream);
@@ -455,7 +462,10 @@ typedef struct gale_submit gale_submit_t;
  * The entry function a topology library exports, named on the command
  * line (`gale local topo.so Entry args...`). It receives the arguments
  * after the entry name (Gale's own options removed) and must call
- * gale_submit exactly once. Returns 0, or nonzero to abort.
+ * gale_submit exactly once. Returns 0, or nonzero to abort (nothing
+ * runs; print why first). An entry that calls gale_submit twice runs
+ * nothing either. Export it as a function (extern "C" in C++; GALE_EXPORT
+ * when building with -fvisibility=hidden).
  */
 typedef int (*gale_entry_fn)(gale_submit_t *s, int argc, char **argv);
 
@@ -477,12 +487,21 @@ GALE_EXPORT extern const gale_spout_t gale_random_sentence_spout;
 GALE_EXPORT extern const gale_spout_t gale_test_word_spout;
 /* Reliable file spout. Conf "file.path" (required). Emits
  * [line_no, line] (fields "line_no,line", line_no from 1) with message id
- * line_no, replays failed lines, done() once every line was acked. */
+ * line_no, replays failed lines, done() once every line was acked.
+ * Lines end with "\n" or "\r\n"; a line longer than
+ * gale.file.max.line.bytes (default 1 MiB) stops the run with an error
+ * naming the file and line. How the tasks split the lines: each task
+ * reads the whole file and emits the lines whose (line_no - 1) % tasks
+ * equals its task index, so with several tasks file.path must be a
+ * regular file (a pipe or FIFO is refused at open); one task reads any
+ * file, a pipe included, once. */
 GALE_EXPORT extern const gale_spout_t gale_file_lines_spout;
 /* Logs every tuple at INFO. */
 GALE_EXPORT extern const gale_bolt_t gale_printer_bolt;
 /* Word count: input field "word"; emits [word, count] (fields "word,count").
- * Use with a fields grouping on "word". */
+ * Use with a fields grouping on "word". With tick tuples each task logs its
+ * top words; at the end each task logs its final top words and the
+ * end-of-run summary shows the top words of all tasks merged. */
 GALE_EXPORT extern const gale_bolt_t gale_counter_bolt;
 /* Appends one line per tuple (values separated by a space) to conf
  * "file.path"; acks each input only after write(2) returned. */
