@@ -74,21 +74,20 @@ void gale__log_set_fd(int fd) {
     log_fd = fd;
 }
 
-<<<<<<< HEAD
 int gale__log_open_file(const char *path, bool tee_stderr) {
     int fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
     if (fd < 0) return -errno;
     log_fd = fd;
     log_tee_fd = tee_stderr ? 2 : -1;
     return 0;
-=======
+}
+
 int gale__log_fd(void) {
     return log_fd;
 }
 
 const char *gale__log_process(void) {
     return log_process;
->>>>>>> main
 }
 
 void gale__log_set_level(gale_log_level_t level) {
