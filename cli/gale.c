@@ -30,6 +30,12 @@ void gale__cli_error(const char *fmt, ...) {
 static void usage(FILE *f) {
     fprintf(f, "usage: gale <command> [args...]\n"
                "  local <topology.so> <Entry> [args]  run a topology in this process\n"
+               "  nimbus                              run the cluster's master daemon\n"
+               "  supervisor                          run a host's worker daemon\n"
+               "  jar <topology.so> <Entry> [args]    submit a topology to the cluster\n"
+               "  list                                the topologies on the cluster\n"
+               "  kill | activate | deactivate NAME   a topology's life cycle\n"
+               "  rebalance NAME [-n N] [-e C=N]      spread a topology again\n"
                "  conf --list | --markdown            the configuration keys\n"
                "  version                             print the version\n"
                "run 'gale <command> --help' for a command's options\n");
@@ -95,13 +101,18 @@ int gale_cli_main(int argc, char **argv) {
         return gale__cli_local(argc - 2, argv + 2);
     }
     if (strcmp(verb, "conf") == 0) return gale__cli_conf(argc - 2, argv + 2);
+    int rc = gale__cli_cluster(verb, argc - 2, argv + 2);
+    if (rc < 0) rc = gale__cli_daemon(verb, argc - 2, argv + 2);
+    if (rc >= 0) return rc;
     if (strcmp(verb, "version") == 0 || strcmp(verb, "--version") == 0)
         return cli_version(argc - 2, argv + 2);
     if (strcmp(verb, "help") == 0 || strcmp(verb, "-h") == 0 || strcmp(verb, "--help") == 0) {
         usage(stdout);
         return 0;
     }
-    static const char *const verbs[] = {"local", "conf", "version", "help"};
+    static const char *const verbs[] = {"local",      "conf",       "version", "help",
+                                        "nimbus",     "supervisor", "jar",     "list",
+                                        "kill",       "activate",   "deactivate", "rebalance"};
     const char *near = gale__nearest(verb, verbs, sizeof verbs / sizeof verbs[0]);
     gale__cli_error("gale: unknown command '%s' (did you mean '%s'?): run 'gale --help'", verb,
                     near);
