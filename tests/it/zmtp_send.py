@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""zmtp_send.py HOST PORT HEXFRAME... — speak just enough ZMTP 3.0 (NULL
+"""zmtp_send.py HOST|/unix/path PORT HEXFRAME... — speak just enough ZMTP 3.0 (NULL
 mechanism, as a DEALER) to deliver one message of the given frames (hex
 strings) to a ZeroMQ ROUTER, then read for up to 2 s and print the hex of
 every frame that comes back, one per line. With --raw HEX it sends those
@@ -21,7 +21,12 @@ def frame(data, more):
 def main():
     host, port = sys.argv[1], int(sys.argv[2])
     args = sys.argv[3:]
-    s = socket.create_connection((host, port), timeout=5)
+    if host.startswith("/"):  # a unix socket path (ipc://); PORT is ignored
+        s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        s.settimeout(5)
+        s.connect(host)
+    else:
+        s = socket.create_connection((host, port), timeout=5)
     if args and args[0] == "--raw":
         s.sendall(bytes.fromhex(args[1]))
         s.settimeout(1)
@@ -46,29 +51,43 @@ def main():
     for i, f in enumerate(frames):
         s.sendall(frame(f, i + 1 < len(frames)))
     # read the peer's greeting, READY and any reply; print reply frames
-    s.settimeout(2)
+    s.settimeout(1)
+    msgs = []
     try:
         while True:
             chunk = s.recv(65536)
             if not chunk:
                 break
             buf += chunk
+            msgs = parse(buf[64:])
+            if msgs and msgs[-1][1]:  # a whole message came back: done
+                break
     except OSError:
         pass
     s.close()
-    pos = 64  # skip the greeting
-    while pos + 2 <= len(buf):
-        flags = buf[pos]
+    for data, _ in parse(buf[64:]):
+        print(data.hex())
+
+
+def parse(b):
+    """The data frames in b (commands skipped), each with 'last frame'."""
+    out, pos = [], 0
+    while pos + 2 <= len(b):
+        flags = b[pos]
         if flags & 0x02:
-            (n,) = struct.unpack(">Q", buf[pos + 1:pos + 9])
+            if pos + 9 > len(b):
+                break
+            (n,) = struct.unpack(">Q", b[pos + 1:pos + 9])
             pos += 9
         else:
-            n = buf[pos + 1]
+            n = b[pos + 1]
             pos += 2
-        data = buf[pos:pos + n]
-        pos += n
+        if pos + n > len(b):
+            break
         if not flags & 0x04:
-            print(data.hex())
+            out.append((b[pos:pos + n], not flags & 0x01))
+        pos += n
+    return out
 
 
 main()
