@@ -21,7 +21,8 @@ int gale__cli_daemon(const char *verb, int argc, char **argv);
  * any error (missing file, not a library, missing entry, invalid topology).
  * *lib stays open for the topology's symbols: dlclose it when done.
  */
-int gale__load_topology(const char *path, const char *entry, int argc, char **argv, void **lib,
+int gale__load_topology(const char *path, const char *entry, int argc, char **argv,
+                        const gale_conf_t *base, const gale_conf_t *overrides, void **lib,
                         gale__topology_t **out);
 
 /** @brief Print one error line to stderr with control characters escaped

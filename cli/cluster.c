@@ -25,7 +25,7 @@
 #include "common/checksum.h"
 #include "common/config.h"
 #include "common/ctl_socket.h"
-#include "common/file.h"
+#include "common/fileio.h"
 #include "common/log.h"
 #include "common/resources.h"
 
@@ -114,7 +114,8 @@ static int session_open(session_t *s, const gale__optspec_t *spec, int argc, cha
     s->port = (int)gale_conf_get_int(s->conf, GALE_CONF_NIMBUS_PORT, 6627);
     if (s->port == 0) {
         /* port 0: nimbus chose one and wrote it to <gale.local.dir>/nimbus.port */
-        char path[4096], *buf;
+        char path[4096];
+        void *buf;
         size_t n;
         snprintf(path, sizeof path, "%s/nimbus.port",
                  gale_conf_get_str(s->conf, GALE_CONF_LOCAL_DIR, "gale-local"));
@@ -236,13 +237,15 @@ static int cli_jar(int argc, char **argv) {
     void *lib = NULL;
     gale__topology_t *t = NULL;
     gale_conf_t *conf = NULL;
-    char *code_buf = NULL, err[1024];
+    void *code_buf = NULL;
+    char err[1024];
     size_t code_len = 0;
     msgpack_sbuffer tb, rb;
     msgpack_sbuffer_init(&tb);
     msgpack_sbuffer_init(&rb);
     int rc = 1;
-    if (gale__load_topology(so, s.o.pos[1], s.o.npos - 2, s.o.pos + 2, &lib, &t)) goto out;
+    if (gale__load_topology(so, s.o.pos[1], s.o.npos - 2, s.o.pos + 2, s.conf, s.overrides,
+                            &lib, &t)) goto out;
     msgpack_packer pk;
     msgpack_packer_init(&pk, &tb, msgpack_sbuffer_write);
     conf = submission_conf(&s, t);

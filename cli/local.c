@@ -21,6 +21,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "cli/cli.h"
 #include "cli/options.h"
@@ -34,7 +35,8 @@ struct gale_submit {
     gale__topology_t *topo;
     int calls;
     void *lib;
-    bool reported; /* gale_submit already printed why it failed */
+    bool reported;                       /* gale_submit already printed why it failed */
+    const gale_conf_t *base, *overrides; /* gale.yaml and -c: declare() sees them */
 };
 
 static const void *resolve_symbol(void *ud, const char *symbol) {
@@ -57,7 +59,8 @@ int gale_submit(gale_submit_t *s, const char *name, gale_conf_t *conf, gale_buil
         gale_builder_destroy(b);
         gale_conf_destroy(conf);
     } else {
-        rc = gale__builder_finish(b, name, conf, &t, err, sizeof err);
+        rc =
+            gale__builder_finish_layered(b, name, conf, s->base, s->overrides, &t, err, sizeof err);
     }
     if (!rc) rc = gale__topology_validate(t, resolve_symbol, s->lib, err, sizeof err);
     if (!rc) {
@@ -97,7 +100,8 @@ static int check_entry_type(void *fn, const char *entry, const char *path) {
     return 1;
 }
 
-int gale__load_topology(const char *path, const char *entry, int argc, char **argv, void **lib_out,
+int gale__load_topology(const char *path, const char *entry, int argc, char **argv,
+                        const gale_conf_t *base, const gale_conf_t *overrides, void **lib_out,
                         gale__topology_t **out) {
     *out = NULL;
     *lib_out = NULL;
@@ -133,7 +137,7 @@ int gale__load_topology(const char *path, const char *entry, int argc, char **ar
         dlclose(lib);
         return 1;
     }
-    struct gale_submit s = {NULL, 0, lib, false};
+    struct gale_submit s = {NULL, 0, lib, false, base, overrides};
     int rc = fn(&s, argc, argv);
     if (rc || !s.topo || s.calls > 1) {
         if (s.calls > 1)
@@ -163,7 +167,9 @@ int gale__load_topology(const char *path, const char *entry, int argc, char **ar
     return 0;
 }
 
-#define MAX_TTL_SECS 1000000000 /* keeps the deadline in range */
+#define MAX_TTL_SECS  1000000000 /* keeps the deadline in range */
+#define EXIT_STUCK    4          /* a component did not return when stopped */
+#define STOP_GRACE_MS 2000       /* after the drain: time for executors to return */
 
 static const gale__opt_t local_opts[] = {
     {"--config", "FILE", "gale.yaml to read (default: none)"},
@@ -174,6 +180,12 @@ static const gale__opt_t local_opts[] = {
      "if not done by then)"},
     {NULL, NULL, NULL},
 };
+
+/* Printed after the options by --help. */
+static const char local_exit_codes[] =
+    "exit: 0 stopped cleanly, 1 error, 2 usage error, 3 --until-done not done by --local-ttl,\n"
+    "      4 a component was stuck in a callback when stopping, 128+N a second\n"
+    "      signal N (SIGINT, SIGTERM) while stopping: exit at once\n";
 
 static const gale__optspec_t local_spec = {
     "gale local", "gale local [options] <topology.so> <EntryFunction> [args...]", local_opts,
@@ -323,6 +335,30 @@ static void log_progress(gale__rt_t *rt, uint64_t *last_emitted, uint64_t *last_
     *last_acked = acked;
 }
 
+/* Signals are blocked in every thread (set before the library is loaded,
+ * so threads its entry or components start inherit it) and taken here
+ * only, with sigtimedwait. */
+static sigset_t stop_sigs;
+
+static int take_signal(long wait_ns) {
+    struct timespec ts = {0, wait_ns};
+    int sig = sigtimedwait(&stop_sigs, NULL, &ts);
+    return sig == SIGINT || sig == SIGTERM ? sig : 0;
+}
+
+/* While stopping: a second SIGINT/SIGTERM ends the process at once. One
+ * within a second of the first is the same request delivered twice (to
+ * the process group and again by a wrapper such as timeout(1)). */
+static int64_t first_signal_ns;
+
+static bool second_signal(void *ud) {
+    (void)ud;
+    int sig = take_signal(0);
+    if (!sig || gale__now_ns() - first_signal_ns < 1000000000LL) return false;
+    GALE_ERROR(NULL, 0, "%s while stopping: exiting at once", sig == SIGINT ? "SIGINT" : "SIGTERM");
+    _exit(128 + sig);
+}
+
 int gale__cli_local(int argc, char **argv) {
     const char *config = NULL;
     long ttl = 20;
@@ -342,6 +378,7 @@ int gale__cli_local(int argc, char **argv) {
     if (!overrides || !base) goto out;
     if (o.help) {
         gale__opts_usage(stdout, &local_spec);
+        fputs(local_exit_codes, stdout);
         rc = 0;
         goto out;
     }
@@ -383,7 +420,13 @@ int gale__cli_local(int argc, char **argv) {
     set_log_level(gale_conf_get_str(overrides, GALE_CONF_LOG_LEVEL,
                                     gale_conf_get_str(base, GALE_CONF_LOG_LEVEL, NULL)));
     gale__crash_handler_install();
-    if (gale__load_topology(o.pos[0], o.pos[1], o.npos - 2, o.pos + 2, &lib, &topo)) goto out;
+    sigemptyset(&stop_sigs);
+    sigaddset(&stop_sigs, SIGINT);
+    sigaddset(&stop_sigs, SIGTERM);
+    pthread_sigmask(SIG_BLOCK, &stop_sigs, NULL);
+    if (gale__load_topology(o.pos[0], o.pos[1], o.npos - 2, o.pos + 2, base, overrides, &lib,
+                            &topo))
+        goto out;
 
     int rc_new = gale__rt_new(&rt, topo, base, overrides, resolve_symbol, lib, err, sizeof err);
     topo = NULL; /* owned (or already freed) by gale__rt_new */
@@ -403,47 +446,57 @@ int gale__cli_local(int argc, char **argv) {
         goto out;
     }
 
-    /* Signals go to sigtimedwait below; executor threads inherit the
-     * blocked mask. Until here Ctrl-C simply ends the process. */
-    sigset_t sigs;
-    sigemptyset(&sigs);
-    sigaddset(&sigs, SIGINT);
-    sigaddset(&sigs, SIGTERM);
-    pthread_sigmask(SIG_BLOCK, &sigs, NULL);
-    if (gale__rt_start(rt, err, sizeof err)) {
+    if (gale__rt_launch(rt, err, sizeof err)) {
         gale__cli_error("gale: %s", err);
         gale__rt_stop(rt, 0);
         goto out;
     }
-    GALE_INFO(NULL, 0, "local mode: %s", until_done ? "until done" : "running");
+    /* The TTL counts from here: it bounds opening too. */
     int64_t deadline = gale__now_ns() + (int64_t)ttl * 1000000000;
     const char *why = "ttl";
     int64_t started = gale__now_ns(), next_progress = started + 10 * 1000000000LL;
     uint64_t last_emitted = 0, last_acked = 0;
+    bool opened = false, failed = false;
     for (;;) {
-        struct timespec tick = {0, 20000000};
-        int sig = sigtimedwait(&sigs, NULL, &tick);
-        if (sig == SIGINT || sig == SIGTERM) {
+        int sig = take_signal(20000000);
+        if (sig) {
+            first_signal_ns = gale__now_ns();
             why = sig == SIGINT ? "SIGINT" : "SIGTERM";
             break;
         }
+        if (!opened) {
+            int st = gale__rt_poll_open(rt, err, sizeof err);
+            if (st < 0) {
+                gale__cli_error("gale: %s", err);
+                failed = true;
+                why = "open failed";
+                break;
+            }
+            if (st == 0) {
+                opened = true;
+                GALE_INFO(NULL, 0, "local mode: %s", until_done ? "until done" : "running");
+            }
+        }
         if (gale__builtin_failed()) { /* logged by the component */
             why = "a component failed";
-            rc = 4;
+            failed = true;
             break;
         }
-        if (until_done && gale__rt_done(rt)) {
+        if (opened && until_done && gale__rt_done(rt)) {
             why = "done";
             break;
         }
-        if ((!until_done || ttl_given) && gale__now_ns() >= deadline) {
-            if (until_done) {
+        if ((!until_done || ttl_given || !opened) && gale__now_ns() >= deadline) {
+            if (!opened) {
+                why = "ttl while opening";
+                failed = true;
+            } else if (until_done) {
                 why = "ttl before done";
                 rc = 3;
             }
             break;
         }
-        if (gale__now_ns() >= next_progress) {
+        if (opened && gale__now_ns() >= next_progress) {
             next_progress += 10 * 1000000000LL;
             log_progress(rt, &last_emitted, &last_acked, 10.0);
         }
@@ -452,16 +505,30 @@ int gale__cli_local(int argc, char **argv) {
     /* drain for at most the message timeout (capped): trees still in
      * flight then would time out anyway */
     int64_t timeout_s = gale_conf_get_int(rt->conf, GALE_CONF_TOPOLOGY_MESSAGE_TIMEOUT_SECS, 30);
-    gale__rt_stop(rt, (int)(timeout_s * 1000 < 10000 ? timeout_s * 1000 : 10000));
-    log_summary(rt, (double)(gale__now_ns() - started) / 1e9);
+    gale__stop_opts_t so = {.drain_ms = (int)(timeout_s * 1000 < 10000 ? timeout_s * 1000 : 10000),
+                            .grace_ms = STOP_GRACE_MS,
+                            .interrupted = second_signal};
+    double secs = (double)(gale__now_ns() - started) / 1e9;
+    if (gale__rt_stop_ex(rt, &so) > 0) {
+        /* Their threads still run user code: nothing of the runtime (or
+         * the library) may be freed. Name them and leave. */
+        for (size_t i = 0; i < rt->n_execs; i++) {
+            if (!rt->execs[i].stuck) continue;
+            gale__rt_describe_stuck(rt, i, err, sizeof err);
+            GALE_ERROR(NULL, 0, "%s; exiting", err);
+        }
+        log_summary(rt, secs);
+        _exit(EXIT_STUCK);
+    }
+    if (opened) log_summary(rt, secs);
     gale__summary_reset();
-    if (rc == 4)
-        rc = 1; /* the component's error line says why */
-    else if (rc == 3)
+    if (rc == 3)
         GALE_ERROR(NULL, 0,
                    "--until-done: not every spout was done after --local-ttl %ld s: "
                    "see failed counts above; raise --local-ttl if the input is just large",
                    ttl);
+    else if (failed)
+        rc = 1; /* the error line above says why */
     else
         rc = 0;
     GALE_INFO(NULL, 0, "stopped");

@@ -77,6 +77,13 @@ const gale_conf_key_t gale__conf_keys[] = {
     {GALE_CONF_NIMBUS_TASK_LAUNCH_SECS, GALE_CT_INT, "120", 1, 86400, NULL, GALE_SCOPE_CLUSTER,
      "Seconds a newly assigned worker may take to send its first heartbeat before nimbus "
      "moves its executors."},
+    /* Storm sets these in log4j2/worker.xml (100 MB, 9 old files); Gale has
+     * no log4j, so they are keys. */
+    {GALE_CONF_WORKER_LOG_MAX_BYTES, GALE_CT_INT, "104857600", 1024, 1e15, NULL, GALE_SCOPE_CLUSTER,
+     "Size in bytes at which worker.log is rolled to worker.log.1 (older files shift up)."},
+    {GALE_CONF_WORKER_LOG_MAX_FILES, GALE_CT_INT, "10", 0, 1000, NULL, GALE_SCOPE_CLUSTER,
+     "Rolled worker log files kept beside worker.log (worker.log.1 is the newest); "
+     "0 = none (worker.log restarts empty)."},
     {GALE_CONF_LOG_LEVEL, GALE_CT_STR, "info", NO_BOUNDS, "debug|info|warn|error",
      GALE_SCOPE_TOPOLOGY, "Lowest level of the log lines written."},
     {GALE_CONF_FILE_MAX_LINE_BYTES, GALE_CT_INT, "1048576", 16, 1073741824, NULL,

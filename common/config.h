@@ -65,6 +65,8 @@ typedef struct gale_conf_key {
 #define GALE_CONF_NIMBUS_TASK_TIMEOUT_SECS              "nimbus.task.timeout.secs"
 #define GALE_CONF_NIMBUS_MONITOR_FREQ_SECS              "nimbus.monitor.freq.secs"
 #define GALE_CONF_NIMBUS_TASK_LAUNCH_SECS               "nimbus.task.launch.secs"
+#define GALE_CONF_WORKER_LOG_MAX_BYTES                  "worker.log.max.bytes"
+#define GALE_CONF_WORKER_LOG_MAX_FILES                  "worker.log.max.files"
 #define GALE_CONF_FILE_MAX_LINE_BYTES                   "gale.file.max.line.bytes"
 #define GALE_CONF_TOPOLOGY_WORKERS                      "topology.workers"
 #define GALE_CONF_TOPOLOGY_ACKER_EXECUTORS              "topology.acker.executors"

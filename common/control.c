@@ -26,7 +26,6 @@
 #include "common/checksum.h"
 #include "common/codec.h"
 #include "common/config.h"
-#include "common/file.h"
 
 typedef enum field_kind {
     FK_U64,       /* uint64_t in [min, max] */
@@ -916,12 +915,14 @@ void gale__ctl_msg_destroy(gale__ctl_msg_t *m) {
 }
 
 /* ------------------------------------------------------------------ */
-/* The per-worker assignment file (cluster contract)                   */
+/* One assignment record alone (nimbus's store)                        */
 /* ------------------------------------------------------------------ */
 
-/* The file holds one topology_assignment record, encoded and decoded by
- * the same table as inside assignment_reply, so a worker checks it as
- * strictly as any message off the wire. */
+/* Nimbus stores each topology's assignment as one topology_assignment
+ * record, encoded and decoded by the same table as inside
+ * assignment_reply, so what it reads back after a restart is checked as
+ * strictly as anything off the wire. (The per-worker assignment file is
+ * a whole message: common/assignment.h.) */
 int gale__ctl_assignment_encode(msgpack_sbuffer *out, const gale__ctl_topology_assignment_t *a,
                                 char *err, size_t errlen) {
     if (!out || !a) return fail(err, errlen, GALE_EINVAL, "assignment: encode with bad arguments");
@@ -955,28 +956,4 @@ void gale__ctl_assignment_file_free(gale__ctl_assignment_file_t *f) {
     gale__ctl_msg_t holder = {.mem = f->mem};
     gale__ctl_msg_destroy(&holder);
     memset(f, 0, sizeof(*f));
-}
-
-int gale__ctl_assignment_write_file(const char *path, const gale__ctl_topology_assignment_t *a,
-                                    char *err, size_t errlen) {
-    msgpack_sbuffer sb;
-    msgpack_sbuffer_init(&sb);
-    int rc = gale__ctl_assignment_encode(&sb, a, err, errlen);
-    if (!rc) rc = gale__file_write_atomic(path, sb.data, sb.size, err, errlen);
-    msgpack_sbuffer_destroy(&sb);
-    return rc;
-}
-
-int gale__ctl_assignment_read_file(const char *path, gale__ctl_assignment_file_t *out, char *err,
-                                   size_t errlen) {
-    memset(out, 0, sizeof(*out));
-    char *buf;
-    size_t len;
-    int rc = gale__file_read(path, GALE_CTL_MAX_BODY, &buf, &len, err, errlen);
-    if (rc) return rc;
-    char why[512];
-    rc = gale__ctl_assignment_decode(buf, len, out, why, sizeof why);
-    if (rc) fail(err, errlen, rc, "%s: %s", path, why);
-    free(buf);
-    return rc;
 }

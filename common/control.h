@@ -310,10 +310,9 @@ int gale__ctl_decode(const void *hdr, size_t hlen, const void *body, size_t blen
 void gale__ctl_msg_destroy(gale__ctl_msg_t *m);
 
 /*
- * The per-worker assignment file (L/workers/<topology-id>-<port>/assignment,
- * the cluster contract): one topology_assignment record, msgpack, checked
- * by the same table as on the wire. The supervisor writes it atomically
- * (common/file.h) before it starts the worker and whenever it changes.
+ * One assignment record alone, for nimbus's store (nimbus/topologies.c):
+ * the same table as inside assignment_reply checks it. The per-worker
+ * assignment file is a whole message instead (common/assignment.h).
  */
 typedef struct gale__ctl_assignment_file {
     gale__ctl_topology_assignment_t a; /* points into mem */
@@ -327,11 +326,5 @@ int gale__ctl_assignment_encode(msgpack_sbuffer *out, const gale__ctl_topology_a
 int gale__ctl_assignment_decode(const void *buf, size_t len, gale__ctl_assignment_file_t *out,
                                 char *err, size_t errlen);
 void gale__ctl_assignment_file_free(gale__ctl_assignment_file_t *f);
-/** @brief Encode a and replace path with it atomically. */
-int gale__ctl_assignment_write_file(const char *path, const gale__ctl_topology_assignment_t *a,
-                                    char *err, size_t errlen);
-/** @brief Read and decode path: GALE_ENOENT when missing, GALE_EPROTO naming the path and field. */
-int gale__ctl_assignment_read_file(const char *path, gale__ctl_assignment_file_t *out, char *err,
-                                   size_t errlen);
 
 #endif

@@ -9,6 +9,16 @@
  * threads never interleave; embedded newlines become spaces so one event
  * is always one line.
  *
+ * A file sink (gale__log_open_file) rolls by size the way Storm's log4j2
+ * worker.xml does (SizeBasedTriggeringPolicy + DefaultRolloverStrategy):
+ * worker.log -> worker.log.1 -> ... -> worker.log.N, the oldest deleted.
+ * The size is counted here (started from fstat at open), not re-read per
+ * line; one mutex orders the write, the count and the roll, so a line is
+ * never split across two files and lines never interleave. Logging is
+ * rare (per-tuple errors are rate-limited), so the mutex costs nothing
+ * measurable. If a roll fails (renames refused), lines keep going to the
+ * current file: a log that cannot roll is better than no log.
+ *
  * The initial level comes from GALE_LOG_LEVEL (debug|info|warn|error). It
  * is read by a load-time constructor because the GALE_* macros test
  * gale__log_min_level before calling in here, so a lazy read on the first
@@ -25,6 +35,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -32,8 +43,16 @@
 
 int gale__log_min_level = GALE_LOG_INFO;
 
+/* Sink state, guarded by log_lock. */
+static pthread_mutex_t log_lock = PTHREAD_MUTEX_INITIALIZER;
 static int log_fd = 2;
-static int log_tee_fd = -1; /* a second copy of each line (stderr beside a file), or -1 */
+static struct {
+    char *path; /* NULL: no file, lines go to log_fd */
+    int fd;
+    uint64_t size, max_bytes;
+    int max_files;
+    bool also_stderr;
+} log_file = {.fd = -1};
 static char log_process[64] = "gale";
 static pthread_once_t env_once = PTHREAD_ONCE_INIT;
 static const char *env_bad; /* an unrecognised GALE_LOG_LEVEL, reported once */
@@ -71,15 +90,9 @@ void gale__log_set_process(const char *name) {
 }
 
 void gale__log_set_fd(int fd) {
+    pthread_mutex_lock(&log_lock);
     log_fd = fd;
-}
-
-int gale__log_open_file(const char *path, bool tee_stderr) {
-    int fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
-    if (fd < 0) return -errno;
-    log_fd = fd;
-    log_tee_fd = tee_stderr ? 2 : -1;
-    return 0;
+    pthread_mutex_unlock(&log_lock);
 }
 
 int gale__log_fd(void) {
@@ -107,6 +120,103 @@ static void write_all(int fd, const char *p, size_t n) {
         p += w;
         n -= (size_t)w;
     }
+}
+
+static int open_append(const char *path, uint64_t *size) {
+    int fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
+    if (fd < 0) return -1;
+    struct stat st;
+    *size = fstat(fd, &st) == 0 ? (uint64_t)st.st_size : 0;
+    return fd;
+}
+
+/* Shift path.(k-1) -> path.k down to path -> path.1 and reopen path.
+ * Called with log_lock held. Renames of missing files fail harmlessly. */
+static void roll_locked(void) {
+    size_t n = strlen(log_file.path) + 16;
+    char *from = malloc(n), *to = malloc(n);
+    if (!from || !to) goto out;
+    if (log_file.max_files <= 0) {
+        if (ftruncate(log_file.fd, 0) == 0) log_file.size = 0;
+        goto out;
+    }
+    snprintf(to, n, "%s.%d", log_file.path, log_file.max_files);
+    unlink(to);
+    for (int k = log_file.max_files; k >= 2; k--) {
+        snprintf(from, n, "%s.%d", log_file.path, k - 1);
+        snprintf(to, n, "%s.%d", log_file.path, k);
+        rename(from, to);
+    }
+    snprintf(to, n, "%s.1", log_file.path);
+    if (rename(log_file.path, to) != 0) goto out; /* keep writing where we are */
+    uint64_t size;
+    int fd = open_append(log_file.path, &size);
+    if (fd < 0) goto out; /* the old fd still writes to path.1: better than nothing */
+    close(log_file.fd);
+    log_file.fd = fd;
+    log_file.size = size;
+out:
+    free(from);
+    free(to);
+}
+
+/* One line to the sink(s), under log_lock. */
+static void emit_line(const char *line, size_t len) {
+    pthread_mutex_lock(&log_lock);
+    if (log_file.path) {
+        if (log_file.max_bytes && log_file.size > 0 && log_file.size + len > log_file.max_bytes)
+            roll_locked();
+        write_all(log_file.fd, line, len);
+        log_file.size += len;
+        if (log_file.also_stderr) write_all(2, line, len);
+    } else {
+        write_all(log_fd, line, len);
+    }
+    pthread_mutex_unlock(&log_lock);
+}
+
+int gale__log_open_file(const char *path, uint64_t max_bytes, int max_files, bool also_stderr,
+                        char *err, size_t errlen) {
+    if (!path || !*path) {
+        if (err && errlen) snprintf(err, errlen, "log file: no path given");
+        return GALE_EINVAL;
+    }
+    uint64_t size;
+    int fd = open_append(path, &size);
+    if (fd < 0) {
+        if (err && errlen)
+            snprintf(err, errlen,
+                     "cannot open log file %s: %s (check the directory exists and "
+                     "is writable, or set gale.log.dir)",
+                     path, strerror(errno));
+        return GALE_EIO;
+    }
+    char *copy = strdup(path);
+    if (!copy) {
+        close(fd);
+        if (err && errlen) snprintf(err, errlen, "log file %s: out of memory", path);
+        return GALE_ENOMEM;
+    }
+    pthread_mutex_lock(&log_lock);
+    if (log_file.path) close(log_file.fd);
+    free(log_file.path);
+    log_file.path = copy;
+    log_file.fd = fd;
+    log_file.size = size;
+    log_file.max_bytes = max_bytes;
+    log_file.max_files = max_files;
+    log_file.also_stderr = also_stderr;
+    pthread_mutex_unlock(&log_lock);
+    return 0;
+}
+
+void gale__log_close_file(void) {
+    pthread_mutex_lock(&log_lock);
+    if (log_file.path) close(log_file.fd);
+    free(log_file.path);
+    log_file.path = NULL;
+    log_file.fd = -1;
+    pthread_mutex_unlock(&log_lock);
 }
 
 void gale__log_vwrite(gale_log_level_t level, const char *component, int task, const char *fmt,
@@ -160,8 +270,7 @@ void gale__log_vwrite(gale_log_level_t level, const char *component, int task, c
     }
     if (cut && len >= 3) memcpy(line + len - 3, "...", 3); /* mark truncation */
     line[len++] = '\n';
-    write_all(log_fd, line, len);
-    if (log_tee_fd >= 0) write_all(log_tee_fd, line, len);
+    emit_line(line, len);
 }
 
 void gale__log_write(gale_log_level_t level, const char *component, int task, const char *fmt,

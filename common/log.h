@@ -5,13 +5,15 @@
  *
  * <ISO-8601 UTC time with µs> <LEVEL> <process>[pid] <component>:<task>.
  * The level is tested before anything is formatted, so disabled logging
- * costs one compare. Thread-safe: each line is written with one write(2).
+ * costs one compare. Thread-safe: each line is written with one write(2)
+ * under a mutex, so lines never interleave and a file rolls between lines.
  */
 #ifndef GALE_COMMON_LOG_H
 #define GALE_COMMON_LOG_H
 
 #include <stdarg.h>
 #include <stdbool.h>
+#include <stdint.h>
 
 #include "gale/gale.h" /* gale_log_level_t */
 
@@ -22,17 +24,26 @@ void gale__log_set_process(const char *name);
 /** @brief Send lines to fd (default 2). Not thread-safe: call at start-up. */
 void gale__log_set_fd(int fd);
 void gale__log_set_level(gale_log_level_t level);
-/**
- * @brief Append lines to the file at path (created 0644), and to stderr
- * too when tee_stderr (a daemon started from a terminal). 0 or -errno.
- * Not thread-safe: call at start-up. The daemons' logs; no rolling here.
- */
-int gale__log_open_file(const char *path, bool tee_stderr);
 /** @brief The fd lines go to and the process name (for the crash handler). */
 int gale__log_fd(void);
 const char *gale__log_process(void);
 /** @brief "debug", "INFO", "Warn", "warning", ... (any case) to a level; -1 if none. */
 int gale__log_level_parse(const char *name);
+
+/**
+ * @brief Send lines to the file at path (appending; created 0644), rolled
+ * by size: when a line would take the file past max_bytes, path becomes
+ * path.1, path.1 becomes path.2, ... and path.<max_files> is deleted, so
+ * at most max_files old files are kept beside the live one. max_bytes 0
+ * never rolls; max_files 0 truncates instead of keeping old files.
+ * also_stderr: every line goes to stderr too (daemons on a terminal).
+ * Replaces any earlier file or fd. Thread-safe. Returns 0, or GALE_EIO
+ * with one line in err naming the path and the reason (nothing changed).
+ */
+int gale__log_open_file(const char *path, uint64_t max_bytes, int max_files, bool also_stderr,
+                        char *err, size_t errlen);
+/** @brief Close the log file (lines go to stderr again). Thread-safe. */
+void gale__log_close_file(void);
 
 /* component may be NULL (printed as "-"); task 0 prints no task number. */
 void gale__log_write(gale_log_level_t level, const char *component, int task, const char *fmt, ...)

@@ -12,7 +12,7 @@
 #include <sys/stat.h>
 
 #include "common/codec.h"
-#include "common/file.h"
+#include "common/fileio.h"
 #include "gale/gale.h"
 
 #define MAX_FILES 10000
@@ -87,7 +87,8 @@ int gale__resources_pack(const char *dir, msgpack_sbuffer *out, char *err, size_
     msgpack_packer_init(&pk, out, msgpack_sbuffer_write);
     if (!rc) msgpack_pack_array(&pk, (uint32_t)w.n);
     for (size_t i = 0; !rc && i < w.n; i++) {
-        char path[4096], *buf;
+        char path[4096];
+        void *buf;
         size_t len;
         if ((size_t)snprintf(path, sizeof path, "%s/%s", dir, w.paths[i]) >= sizeof path) {
             rc = fail(err, errlen, GALE_EIO, "resources: path too long");
@@ -142,7 +143,12 @@ int gale__resources_unpack(const void *buf, size_t len, const char *dir, char *e
         char path[4096];
         (void)!snprintf(path, sizeof path, "%s/%.*s", dir, (int)e->via.array.ptr[0].via.str.size,
                  e->via.array.ptr[0].via.str.ptr);
-        rc = gale__file_write_atomic(path, e->via.array.ptr[1].via.bin.ptr,
+        char *slash = strrchr(path, '/');
+        *slash = '\0'; /* its directory first: the archive names files only */
+        rc = gale__mkdirs(path, err, errlen);
+        *slash = '/';
+        if (!rc)
+            rc = gale__file_write_atomic(path, e->via.array.ptr[1].via.bin.ptr,
                                      e->via.array.ptr[1].via.bin.size, err, errlen);
     }
     msgpack_unpacked_destroy(&u);

@@ -23,7 +23,7 @@
 
 #include "common/clock.h"
 #include "common/config.h"
-#include "common/file.h"
+#include "common/fileio.h"
 #include "common/log.h"
 
 #define NB "nimbus"
@@ -112,8 +112,9 @@ static int open_log(const gale_conf_t *conf) {
         return -1;
     }
     snprintf(path, sizeof path, "%s/nimbus.log", dir);
-    int rc = gale__log_open_file(path, isatty(2));
-    if (rc) fprintf(stderr, "gale nimbus: cannot open log '%s': %s\n", path, strerror(-rc));
+    /* daemon logs are not rolled (a few lines per event, not per tuple) */
+    int rc = gale__log_open_file(path, 0, 0, isatty(2), err, sizeof err);
+    if (rc) fprintf(stderr, "gale nimbus: %s\n", err);
     return rc;
 }
 

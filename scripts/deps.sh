@@ -6,6 +6,7 @@
 set -euo pipefail
 
 # libsodium gives the BLAKE2b checksum of uploaded topology code;
+# libmicrohttpd serves worker logs (the supervisor's log viewer);
 # clang 14 ships libFuzzer (tests/fuzz); clang-format checks the style;
 # redis-server and python3 serve the scenario tests.
 PACKAGES=(
@@ -18,6 +19,7 @@ PACKAGES=(
     libcmocka-dev
     libyaml-dev
     libsodium-dev
+    libmicrohttpd-dev
     redis-server
     python3
     clang

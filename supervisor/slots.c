@@ -16,7 +16,7 @@
 #include <unistd.h>
 
 #include "common/config.h"
-#include "common/file.h"
+#include "common/fileio.h"
 #include "common/log.h"
 #include "supervisor/supervisor.h"
 
@@ -24,9 +24,11 @@
 
 int gale__sv_load_id(supervisor_t *sv, char *err, size_t errlen) {
     char path[4096], *buf;
+    void *raw;
     size_t n;
     snprintf(path, sizeof path, "%s/supervisor/id", sv->local);
-    int rc = gale__file_read(path, 128, &buf, &n, err, errlen);
+    int rc = gale__file_read(path, 128, &raw, &n, err, errlen);
+    buf = raw;
     if (rc == 0) {
         buf[strcspn(buf, "\r\n")] = '\0';
         bool ok = n > 0 && strlen(buf) < sizeof sv->id;

@@ -20,8 +20,9 @@
 
 #include "common/clock.h"
 #include "common/config.h"
-#include "common/file.h"
+#include "common/fileio.h"
 #include "common/log.h"
+#include "supervisor/logviewer.h"
 
 #define SV "supervisor"
 
@@ -100,6 +101,7 @@ int gale__supervisor_run(const gale_conf_t *conf) {
     sv->logviewer_port = GALE_CTL_UNSET;
     char err[1024], path[4096];
     int rc = 1;
+    gale__logviewer_t *lv = NULL;
     gale__log_set_process("supervisor");
     snprintf(sv->local, sizeof sv->local, "%s", gale_conf_get_str(conf, GALE_CONF_LOCAL_DIR, "gale-local"));
     snprintf(sv->logdir, sizeof sv->logdir, "%s", gale_conf_get_str(conf, GALE_CONF_LOG_DIR, "logs"));
@@ -112,9 +114,9 @@ int gale__supervisor_run(const gale_conf_t *conf) {
         return 1;
     }
     snprintf(path, sizeof path, "%s/supervisor.log", sv->logdir);
-    int lrc = gale__log_open_file(path, isatty(2));
-    if (lrc) {
-        fprintf(stderr, "gale supervisor: cannot open log '%s': %s\n", path, strerror(-lrc));
+    /* daemon logs are not rolled (a few lines per event, not per tuple) */
+    if (gale__log_open_file(path, 0, 0, isatty(2), err, sizeof err)) {
+        fprintf(stderr, "gale supervisor: %s\n", err);
         return 1;
     }
     sv->worker_timeout_ns = secs_ns(conf, GALE_CONF_SUPERVISOR_WORKER_TIMEOUT_SECS, 30);
@@ -145,8 +147,20 @@ int gale__supervisor_run(const gale_conf_t *conf) {
     }
     gale__sv_adopt(sv);
     gale__sv_find_ports(sv);
-    /* LOGVIEWER: start the log viewer here (supervisor/logviewer.c, the
-     * worker helper's) and set sv->logviewer_port to the port it bound. */
+    /* The log viewer (supervisor/logviewer.c) serves the workers' logs.
+     * A port it cannot bind costs `gale logs` only: warn and go on. */
+    snprintf(path, sizeof path, "%s/workers-artifacts", sv->logdir);
+    if (gale__logviewer_start(conf, path, (int)gale_conf_get_int(conf, GALE_CONF_LOGVIEWER_PORT, 8000),
+                              &lv, err, sizeof err) == 0) {
+        sv->logviewer_port = (uint64_t)gale__logviewer_port(lv);
+        char line[32];
+        int ln = snprintf(line, sizeof line, "%d\n", gale__logviewer_port(lv));
+        snprintf(path, sizeof path, "%s/logviewer.port", sv->local);
+        if (gale__file_write_atomic(path, line, (size_t)ln, err, sizeof err))
+            GALE_WARN(SV, 0, "%s", err);
+    } else {
+        GALE_WARN(SV, 0, "no log viewer: %s (gale logs cannot read this host)", err);
+    }
 
     struct sigaction sa;
     memset(&sa, 0, sizeof sa);
@@ -184,6 +198,7 @@ out:
     gale__ctl_client_close(&sv->nimbus);
     if (sv->router) zmq_close(sv->router);
     if (sv->zctx) zmq_ctx_term(sv->zctx);
+    gale__logviewer_stop(lv);
     gale__sv_workers_free(sv);
     return rc;
 }

@@ -21,9 +21,10 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "common/assignment.h"
 #include "common/checksum.h"
 #include "common/clock.h"
-#include "common/file.h"
+#include "common/fileio.h"
 #include "common/log.h"
 #include "common/resources.h"
 #include "supervisor/supervisor.h"
@@ -162,8 +163,10 @@ static int apply(supervisor_t *sv, const gale__ctl_topology_assignment_t *a) {
             return GALE_ENOMEM;
         }
         char path[4400], err[512];
+        gale__sv_worker_path(sv, w, NULL, path, sizeof path);
+        int wrc = gale__mkdirs(path, err, sizeof err);
         gale__sv_worker_path(sv, w, "assignment", path, sizeof path);
-        if (gale__ctl_assignment_write_file(path, a, err, sizeof err)) {
+        if (wrc || gale__assignment_write(path, a, err, sizeof err)) {
             GALE_ERROR(SV, 0, "%s", err);
             free(mine);
             rc = GALE_EIO;

@@ -38,7 +38,7 @@
 
 #include "common/clock.h"
 #include "common/config.h"
-#include "common/file.h"
+#include "common/fileio.h"
 #include "common/log.h"
 #include "supervisor/supervisor.h"
 
@@ -204,7 +204,8 @@ void gale__sv_adopt(supervisor_t *sv) {
         int port = atoi(dash + 1);
         char topo[200];
         snprintf(topo, sizeof topo, "%.*s", (int)(dash - e->d_name), e->d_name);
-        char path[4400], *buf, err[256];
+        char path[4400], err[256];
+        void *buf;
         size_t n;
         snprintf(path, sizeof path, "%s/%s/pid", dir, e->d_name);
         if (gale__file_read(path, 64, &buf, &n, err, sizeof err)) continue;

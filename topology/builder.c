@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/config.h"
 #include "topology/topology.h"
 
 struct gale_component {
@@ -470,6 +471,27 @@ int gale_declare(gale_declarer_t *d, const char *fields) {
 
 int gale__builder_finish(gale_builder_t *b, const char *name, gale_conf_t *conf,
                          gale__topology_t **out, char *err, size_t errlen) {
+    return gale__builder_finish_layered(b, name, conf, NULL, NULL, out, err, errlen);
+}
+
+/* The conf a component's declare() sees: the same layers as the runtime
+ * merges for prepare()/open() (worker/runtime.c). NULL on out of memory. */
+static gale_conf_t *declare_conf(const gale_conf_t *base, const gale_conf_t *topo,
+                                 const gale_conf_t *comp, const gale_conf_t *overrides) {
+    gale_conf_t *c = gale_conf_new();
+    const gale_conf_t *layers[] = {base, topo, comp, overrides};
+    if (!c || gale__conf_set_defaults(c)) goto fail;
+    for (size_t i = 0; i < 4; i++)
+        if (layers[i] && gale__conf_merge(c, layers[i])) goto fail;
+    return c;
+fail:
+    gale_conf_destroy(c);
+    return NULL;
+}
+
+int gale__builder_finish_layered(gale_builder_t *b, const char *name, gale_conf_t *conf,
+                                 const gale_conf_t *base, const gale_conf_t *overrides,
+                                 gale__topology_t **out, char *err, size_t errlen) {
     int rc = 0;
     gale__topology_t *t = NULL;
     if (out) *out = NULL;
@@ -528,7 +550,10 @@ int gale__builder_finish(gale_builder_t *b, const char *name, gale_conf_t *conf,
                                    : ((const gale_bolt_t *)bc->impl)->declare;
         if (declare) {
             gale_declarer_t d = {.c = c};
-            declare(&d, c->conf);
+            gale_conf_t *dc = declare_conf(base, t->conf, c->conf, overrides);
+            if (!dc) goto oom;
+            declare(&d, dc);
+            gale_conf_destroy(dc);
             if (d.err) {
                 set_err(err, errlen, "component '%s': %s", c->id, d.msg);
                 rc = d.err;

@@ -89,6 +89,14 @@ typedef const void *(*gale__resolve_fn)(void *ud, const char *symbol);
  */
 int gale__builder_finish(gale_builder_t *b, const char *name, gale_conf_t *conf,
                          gale__topology_t **out, char *err, size_t errlen);
+/**
+ * @brief gale__builder_finish where declare() sees the same merged conf
+ * as prepare()/open() will: defaults < base (gale.yaml) < topology conf <
+ * component conf < overrides (-c). base and overrides may be NULL.
+ */
+int gale__builder_finish_layered(gale_builder_t *b, const char *name, gale_conf_t *conf,
+                                 const gale_conf_t *base, const gale_conf_t *overrides,
+                                 gale__topology_t **out, char *err, size_t errlen);
 
 /**
  * @brief Check that every component's symbol resolves to the very object

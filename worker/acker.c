@@ -8,7 +8,8 @@
  * input). Every edge is XORed in exactly twice — once when created, once
  * when acked — so the running XOR is zero exactly when the tree is done.
  * Messages may arrive in any order (an ack before the init): the tree is
- * complete only once the init was seen and the XOR is zero.
+ * complete only once the init was seen and the XOR is zero. A timeout
+ * reset before the init is kept and passed to the spout with the init.
  */
 #include "worker/runtime.h"
 
@@ -16,16 +17,20 @@ int gale__acker_apply(gale__pendmap_t *m, uint32_t gen, int sys, uint64_t root, 
                       int32_t spout_task, int32_t *to_task) {
     gale__pend_t *p;
     bool ins;
-    if (sys == GALE__SYS_ACK_RESET) {
-        p = gale__pendmap_get(m, root);
-        if (!p) return -1;
-        p->gen = gen;
-        *to_task = p->task;
-        return (p->flags & GALE__PEND_INIT) ? GALE__SYS_SPOUT_RESET : -1;
-    }
+    if (sys < GALE__SYS_ACK_INIT || sys > GALE__SYS_ACK_RESET) return -1;
     p = gale__pendmap_put(m, root, &ins);
     if (!p) return -1; /* out of memory: the tree times out at the spout */
     if (ins) p->gen = gen;
+    if (sys == GALE__SYS_ACK_RESET) {
+        p->gen = gen;
+        if (p->flags & GALE__PEND_INIT) {
+            *to_task = p->task;
+            return GALE__SYS_SPOUT_RESET;
+        }
+        /* before the init (another path): keep it, the init passes it on */
+        p->flags |= GALE__PEND_RESET;
+        return -1;
+    }
     if (sys == GALE__SYS_ACK_INIT) {
         p->a ^= val;
         p->task = spout_task;
@@ -44,6 +49,10 @@ int gale__acker_apply(gale__pendmap_t *m, uint32_t gen, int sys, uint64_t root, 
     if (out >= 0) {
         *to_task = p->task;
         gale__pendmap_del(m, p);
+    } else if (p->flags & GALE__PEND_RESET) {
+        p->flags &= (uint8_t)~GALE__PEND_RESET; /* a reset that came before the init */
+        *to_task = p->task;
+        out = GALE__SYS_SPOUT_RESET;
     }
     return out;
 }

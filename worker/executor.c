@@ -210,6 +210,57 @@ static void foreign_leave(gale__exec_t *e, bool locked) {
     if (locked) pthread_mutex_unlock(&e->foreign_lock);
 }
 
+/* ---------- released tuples ---------- */
+
+/* Keep a released tuple's block until the callback that released it has
+ * returned (tuple states: runtime.h), so that a second release or an
+ * anchored emit in that time reads RELEASED, never a reused block. The
+ * executor thread's go to retire[]; another thread's (under
+ * foreign_lock) to fretire[], freed at the executor's next turn. */
+static void retire(gale__exec_t *e, gale_tuple_t *t, bool foreign) {
+    gale_tuple_t ***arr = foreign ? &e->fretire : &e->retire;
+    size_t *n = foreign ? &e->n_fretire : &e->n_retire;
+    size_t *cap = foreign ? &e->cap_fretire : &e->cap_retire;
+    if (*n == *cap) {
+        size_t ncap = *cap ? *cap * 2 : 64;
+        gale_tuple_t **na = realloc(*arr, ncap * sizeof(*na));
+        if (!na) {
+            gale__tuple_free(t); /* out of memory: no grace period */
+            return;
+        }
+        *arr = na;
+        *cap = ncap;
+    }
+    (*arr)[(*n)++] = t;
+    if (foreign) atomic_store_explicit(&e->fretire_count, *n, memory_order_relaxed);
+}
+
+/* Executor thread: return the blocks released so far to their pools. */
+static void free_retired(gale__exec_t *e) {
+    for (size_t i = 0; i < e->n_retire; i++) gale__tuple_free(e->retire[i]);
+    e->n_retire = 0;
+    if (!atomic_load_explicit(&e->fretire_count, memory_order_relaxed)) return;
+    pthread_mutex_lock(&e->foreign_lock);
+    for (size_t i = 0; i < e->n_fretire; i++) gale__tuple_free(e->fretire[i]);
+    e->n_fretire = 0;
+    atomic_store_explicit(&e->fretire_count, 0, memory_order_relaxed);
+    pthread_mutex_unlock(&e->foreign_lock);
+}
+
+/* Which callback runs (read by a stop that waits for this executor). */
+static inline void enter_phase(gale__exec_t *e, int phase, int task) {
+    atomic_store_explicit(&e->phase, phase, memory_order_relaxed);
+    atomic_store_explicit(&e->phase_task, task, memory_order_relaxed);
+}
+
+/* One user callback of task tk in a phase: a stop names the phase if it
+ * hangs there, a crash handler names the task (gale__current_task). */
+#define USER_CALL(e, ph, tk, call)                                                                 \
+    do {                                                                                           \
+        enter_phase(e, ph, (tk)->id);                                                              \
+        IN_TASK(tk, call);                                                                         \
+    } while (0)
+
 /* ---------- emitting ---------- */
 
 /* The stream an emit names. NULL means "default", whose index the
@@ -329,6 +380,11 @@ static int choose_targets(gale__task_t *tk, const gale__rstream_t *s, size_t si,
 }
 
 static void spout_ack_now(gale__exec_t *e, int task_index, uint64_t msg_id) {
+    if (e->n_ack_now == e->cap_ack_now && e->ack_now_head) { /* reuse the handled front */
+        e->n_ack_now -= e->ack_now_head;
+        memmove(e->ack_now, e->ack_now + e->ack_now_head, e->n_ack_now * sizeof(*e->ack_now));
+        e->ack_now_head = 0;
+    }
     if (e->n_ack_now == e->cap_ack_now) {
         size_t ncap = e->cap_ack_now ? e->cap_ack_now * 2 : 64;
         __typeof__(e->ack_now) n = realloc(e->ack_now, ncap * sizeof(*n));
@@ -412,6 +468,21 @@ static int emit_common(gale__task_t *tk, const gale_emit_t *em, bool spout) {
         anchors = &cur;
         na = 1;
     }
+    /* Never XOR into a block that is not a live input: it may be free or
+     * hold another tuple by now. One load and compare per anchor. */
+    for (size_t a = 0; a < na; a++) {
+        if (!anchors[a]) {
+            EMIT_ERROR(tk, "emit with a NULL anchor: pass the input tuples, or n_anchors = 0");
+            return GALE_EINVAL;
+        }
+        if (!gale__tuple_live(anchors[a])) {
+            EMIT_ERROR(tk,
+                       "emit anchored to a tuple that was already acked or failed: not emitted "
+                       "(emit before acking the input%s)",
+                       tk->comp->bolt->basic ? "; a basic bolt acks its input itself" : "");
+            return GALE_ESTATE;
+        }
+    }
     bool anchored = false;
     if (rt->acking)
         for (size_t a = 0; a < na; a++) anchored |= anchors[a]->n_ids > 0;
@@ -477,10 +548,18 @@ int gale_emit(gale_collector_t *c, const gale_emit_t *e) {
 }
 
 static void ack_or_fail(gale_collector_t *c, const gale_tuple_t *ct, bool ack) {
-    if (!c || !ct || ct->stream->sys == GALE__SYS_TICK) return; /* ticks: runtime-owned */
+    if (!c || !ct) return;
     gale__task_t *tk = c->task;
     gale__exec_t *e = tk->exec;
     gale_tuple_t *t = (gale_tuple_t *)ct;
+    /* A released tuple's fields may belong to another tuple by now: read
+     * nothing of it but its state. */
+    if (!gale__tuple_live(t)) goto twice;
+    if (t->stream->sys == GALE__SYS_TICK) return; /* ticks: runtime-owned */
+    uint32_t live = GALE__TUPLE_LIVE;
+    if (!atomic_compare_exchange_strong_explicit(&t->hdr.state, &live, GALE__TUPLE_RELEASED,
+                                                 memory_order_acq_rel, memory_order_acquire))
+        goto twice; /* another thread released it just now */
     bool locked = foreign_enter(e);
     if (e->rt->acking) {
         uint64_t av = atomic_load_explicit(&t->ack_val, memory_order_relaxed);
@@ -499,8 +578,16 @@ static void ack_or_fail(gale_collector_t *c, const gale_tuple_t *ct, bool ack) {
         stat_inc(&st->process_ns_sum, (uint64_t)(gale__now_ns() - t->arrive_ns));
     }
     stat_inc(ack ? &st->acked : &st->failed_explicit, 1);
+    retire(e, t, locked);
     foreign_leave(e, locked);
-    gale__tuple_free(t);
+    return;
+twice:
+    EMIT_ERROR(tk,
+               "%s of a tuple that was already acked or failed: ignored (each input is acked or "
+               "failed once%s)",
+               ack ? "ack" : "fail",
+               tk->comp->bolt && tk->comp->bolt->basic ? "; a basic bolt acks its input itself"
+                                                       : "");
 }
 
 void gale_ack(gale_collector_t *c, const gale_tuple_t *t) {
@@ -514,6 +601,10 @@ void gale_fail(gale_collector_t *c, const gale_tuple_t *t) {
 void gale_reset_timeout(gale_collector_t *c, const gale_tuple_t *t) {
     if (!c || !t || !c->task->exec->rt->acking) return;
     gale__exec_t *e = c->task->exec;
+    if (!gale__tuple_live(t)) {
+        EMIT_ERROR(c->task, "reset_timeout of a tuple that was already acked or failed: ignored");
+        return;
+    }
     bool locked = foreign_enter(e);
     for (size_t r = 0; r < t->n_ids; r++)
         send_sys_now(e, GALE__SYS_ACK_RESET, c->task->id, acker_task(e->rt, t->ids[2 * r]),
@@ -637,8 +728,9 @@ static void rotate(gale__exec_t *e) {
         gale__task_t *tk = &e->tasks[e->rt->task_index[(int)expired[i][2]]];
         tk->pending--;
         stat_inc(&e->stats.failed_timeout, 1);
-        if (e->comp->spout->fail)
-            IN_TASK(tk, e->comp->spout->fail(tk->state, expired[i][1], GALE_FAIL_TIMEOUT));
+        if (!e->comp->spout->fail) continue;
+        USER_CALL(e, GALE__PH_FAIL, tk,
+                  e->comp->spout->fail(tk->state, expired[i][1], GALE_FAIL_TIMEOUT));
     }
     free(expired);
     if (e->comp->is_spout)
@@ -664,12 +756,13 @@ static void spout_handle(gale__exec_t *e, gale_tuple_t *t) {
             }
             gale__pendmap_del(&e->pending, p);
             stat_inc(&e->stats.acked, 1);
-            if (sp->ack) IN_TASK(tk, sp->ack(tk->state, msg_id));
+            if (sp->ack) USER_CALL(e, GALE__PH_ACK, tk, sp->ack(tk->state, msg_id));
             break;
         case GALE__SYS_SPOUT_FAIL:
             gale__pendmap_del(&e->pending, p);
             stat_inc(&e->stats.failed_explicit, 1);
-            if (sp->fail) IN_TASK(tk, sp->fail(tk->state, msg_id, GALE_FAIL_FAILED));
+            if (sp->fail)
+                USER_CALL(e, GALE__PH_FAIL, tk, sp->fail(tk->state, msg_id, GALE_FAIL_FAILED));
             break;
         case GALE__SYS_SPOUT_RESET:
             p->gen = e->gen;
@@ -682,6 +775,19 @@ static void spout_handle(gale__exec_t *e, gale_tuple_t *t) {
 
 /* ---------- loops ---------- */
 
+static bool stopping(const gale__rt_t *rt) {
+    return atomic_load_explicit(&rt->state, memory_order_relaxed) == STATE_STOPPING;
+}
+
+/* The busy flag (runtime.h): raised before a pop, lowered only after a
+ * turn that found nothing and holds nothing. seq_cst, as the stopping
+ * thread reads a queue's counters, then this flag. */
+static inline void set_busy(gale__exec_t *e, bool *busy, bool v) {
+    if (*busy == v) return;
+    *busy = v;
+    atomic_store(&e->busy, v ? 1 : 0);
+}
+
 static void execute_user(gale__exec_t *e, gale_tuple_t *t) {
     gale__task_t *tk = &e->tasks[e->rt->task_index[t->dest_task]];
     const gale_bolt_t *b = e->comp->bolt;
@@ -690,8 +796,10 @@ static void execute_user(gale__exec_t *e, gale_tuple_t *t) {
     int64_t t0 = sampled ? gale__now_ns() : 0;
     t->arrive_ns = t0;
     e->current = t;
-    /* A plain bolt may ack (and so free) t inside execute: t is not
-     * touched after the call unless the runtime still owns it. */
+    if (e->n_tasks > 1) atomic_store_explicit(&e->phase_task, tk->id, memory_order_relaxed);
+    /* A plain bolt may ack t inside execute, a basic bolt too (then the
+     * runtime does not): either way t's block stays ours until
+     * free_retired below. */
     int rc;
     IN_TASK(tk, rc = b->execute(tk->state, t, tk->coll));
     e->current = NULL;
@@ -703,16 +811,18 @@ static void execute_user(gale__exec_t *e, gale_tuple_t *t) {
     gale_collector_t *c = tk->coll;
     if (tick) {
         gale__tuple_free(t);
-    } else if (b->basic) {
+    } else if (b->basic && gale__tuple_live(t)) {
         if (rc == 0)
             gale_ack(c, t);
         else
             gale_fail(c, t);
     }
+    free_retired(e);
 }
 
-static void fire_ticks(gale__exec_t *e, int64_t now) {
-    if (!e->tick_ns || now < e->next_tick_ns) return;
+/* true when ticks fired (their emits are then in the outgoing batches) */
+static bool fire_ticks(gale__exec_t *e, int64_t now) {
+    if (!e->tick_ns || now < e->next_tick_ns) return false;
     e->next_tick_ns = now + e->tick_ns;
     gale_value_t v = gale_int(e->tick_ns / 1000000000);
     for (size_t i = 0; i < e->n_tasks; i++) {
@@ -720,6 +830,7 @@ static void fire_ticks(gale__exec_t *e, int64_t now) {
                                           &v, 1, NULL, 0);
         if (t) execute_user(e, t);
     }
+    return true;
 }
 
 static int64_t next_timer_us(gale__exec_t *e, int64_t now, int64_t cap_us) {
@@ -742,9 +853,13 @@ static void check_rotate(gale__exec_t *e, int64_t now) {
 static void bolt_loop(gale__exec_t *e) {
     void *buf[POP_BATCH];
     unsigned idle = 0;
-    while (atomic_load_explicit(&e->rt->state, memory_order_relaxed) != STATE_STOPPING) {
+    bool busy = true;
+    enter_phase(e, e->comp->is_acker ? GALE__PH_NONE : GALE__PH_EXECUTE, e->tasks[0].id);
+    while (!stopping(e->rt)) {
+        set_busy(e, &busy, true);
         size_t n = gale__queue_pop(&e->queue, buf, POP_BATCH);
-        for (size_t i = 0; i < n; i++) {
+        size_t i = 0;
+        for (; i < n; i++) {
             gale_tuple_t *t = buf[i];
             if (e->comp->is_acker) {
                 stat_inc(&e->stats.executed, 1);
@@ -754,15 +869,28 @@ static void bolt_loop(gale__exec_t *e) {
                 gale__tuple_free(t); /* an ack message for a bolt: cannot happen locally */
             } else {
                 execute_user(e, t);
+                /* between tuples: a slow execute must not hold the stop
+                 * for the rest of the batch (the drain is over then) */
+                if (stopping(e->rt)) {
+                    i++;
+                    break;
+                }
             }
         }
-        if (e->n_dirty) flush_all(e, true);
+        for (; i < n; i++) gale__tuple_free(buf[i]); /* stopping: dropped */
         int64_t now = gale__now_ns();
-        fire_ticks(e, now);
+        bool ticked = fire_ticks(e, now);
+        /* after the ticks: what a tick handler emitted or acked goes now */
+        if (e->n_dirty) flush_all(e, true);
+        free_retired(e);
         check_rotate(e, now);
-        if (n) {
+        atomic_store_explicit(&e->phase_ns, now, memory_order_relaxed);
+        if (n || ticked) {
             idle = 0;
-        } else if (++idle > 64) {
+            continue;
+        }
+        set_busy(e, &busy, e->n_dirty > 0);
+        if (++idle > 64) {
             gale__queue_wait(&e->queue, next_timer_us(e, now, 100000));
         } else if (idle > 16) {
             sched_yield();
@@ -781,35 +909,69 @@ static bool spout_tasks_done(gale__exec_t *e) {
     return true;
 }
 
+/* Deactivate every task once (if it was activated); the stop waits for it. */
+static void spout_deactivate(gale__exec_t *e) {
+    const gale_spout_t *sp = e->comp->spout;
+    if (e->spout_active) {
+        e->spout_active = false;
+        for (size_t i = 0; i < e->n_tasks; i++) {
+            if (sp->deactivate)
+                USER_CALL(e, GALE__PH_DEACTIVATE, &e->tasks[i], sp->deactivate(e->tasks[i].state));
+        }
+    }
+    atomic_store(&e->deactivated, true);
+}
+
+#define ACK_NOW_TURN 256 /* ack-now entries handled per turn */
+
+/* Acks of trees that needed no acker (acking off, or no target), in
+ * bounded turns: ack() may emit, and with acking off every emit with an
+ * id adds an entry, so a turn handles at most ACK_NOW_TURN of the
+ * entries there when it began, and none while a lane refuses tuples
+ * (the emits would pile up) or the runtime stops. */
+static bool spout_ack_now_turn(gale__exec_t *e) {
+    const gale_spout_t *sp = e->comp->spout;
+    size_t todo = e->n_ack_now - e->ack_now_head;
+    if (!todo || e->backlog) return false;
+    if (todo > ACK_NOW_TURN) todo = ACK_NOW_TURN;
+    for (size_t k = 0; k < todo && !stopping(e->rt); k++) {
+        /* ack() may append (and move the array): index it afresh */
+        size_t i = e->ack_now_head++;
+        int ti = e->ack_now[i].task_index;
+        stat_inc(&e->stats.acked, 1);
+        if (!sp->ack) continue;
+        USER_CALL(e, GALE__PH_ACK, &e->tasks[ti],
+                  sp->ack(e->tasks[ti].state, e->ack_now[i].msg_id));
+    }
+    if (e->ack_now_head == e->n_ack_now) e->ack_now_head = e->n_ack_now = 0;
+    return true;
+}
+
 static void spout_loop(gale__exec_t *e) {
     const gale_spout_t *sp = e->comp->spout;
     gale__rt_t *rt = e->rt;
     void *buf[POP_BATCH];
     unsigned idle = 0;
     uint64_t iter = 0;
+    bool busy = true;
     for (;;) {
         int state = atomic_load_explicit(&rt->state, memory_order_relaxed);
         if (state == STATE_STOPPING) break;
-        if (state == STATE_DRAINING && e->spout_active) {
-            e->spout_active = false;
-            for (size_t i = 0; i < e->n_tasks; i++)
-                if (sp->deactivate) IN_TASK(&e->tasks[i], sp->deactivate(e->tasks[i].state));
-        }
+        if (state == STATE_DRAINING && e->spout_active) spout_deactivate(e);
+        set_busy(e, &busy, true);
         size_t n = gale__queue_pop(&e->queue, buf, POP_BATCH);
         for (size_t i = 0; i < n; i++) {
-            spout_handle(e, buf[i]);
+            if (!stopping(rt)) spout_handle(e, buf[i]);
             gale__tuple_free(buf[i]);
         }
-        for (size_t i = 0; i < e->n_ack_now; i++) {
-            stat_inc(&e->stats.acked, 1);
-            gale__task_t *tk = &e->tasks[e->ack_now[i].task_index];
-            if (sp->ack) IN_TASK(tk, sp->ack(tk->state, e->ack_now[i].msg_id));
-        }
-        e->n_ack_now = 0;
+        bool acked_now = spout_ack_now_turn(e);
         /* the clock costs ~30 ns: read it every 16th turn (rotation and the
          * flush interval need no finer grain) */
         int64_t now = (iter++ & 15) == 0 ? gale__now_ns() : 0;
-        if (now) check_rotate(e, now);
+        if (now) {
+            check_rotate(e, now);
+            atomic_store_explicit(&e->phase_ns, now, memory_order_relaxed);
+        }
         /* Batches build up across next_tuple calls; only what a full lane
          * refused earlier (backpressure) is retried before emitting more. */
         bool clear = !e->backlog || flush_all(e, false);
@@ -817,11 +979,11 @@ static void spout_loop(gale__exec_t *e) {
         bool emitted = false;
         if (clear && e->spout_active) {
             uint64_t before = atomic_load_explicit(&e->stats.emitted, memory_order_relaxed);
-            for (size_t i = 0; i < e->n_tasks; i++) {
+            for (size_t i = 0; i < e->n_tasks && !stopping(rt); i++) {
                 gale__task_t *tk = &e->tasks[i];
                 /* topology.max.spout.pending bounds each task's trees */
                 if (e->max_pending && tk->pending >= e->max_pending) continue;
-                IN_TASK(tk, sp->next_tuple(tk->state, tk->scoll));
+                USER_CALL(e, GALE__PH_NEXT_TUPLE, tk, sp->next_tuple(tk->state, tk->scoll));
                 uint64_t pend = (uint64_t)tk->pending;
                 if (pend > atomic_load_explicit(&e->stats.max_pending_seen, memory_order_relaxed))
                     atomic_store_explicit(&e->stats.max_pending_seen, pend, memory_order_relaxed);
@@ -833,10 +995,12 @@ static void spout_loop(gale__exec_t *e) {
         if (sp->done && !atomic_load_explicit(&e->done, memory_order_relaxed) &&
             e->pending.count == 0 && spout_tasks_done(e))
             atomic_store(&e->done, true);
-        if (emitted || n) {
+        if (emitted || n || acked_now) {
             idle = 0;
             continue;
         }
+        /* deactivated and holding nothing: a drain may count us idle */
+        set_busy(e, &busy, e->spout_active || e->n_dirty > 0 || e->n_ack_now > 0);
         /* Idle: spin, yield, then sleep progressively (acks wake us). */
         idle++;
         if (idle < 16) continue;
@@ -853,23 +1017,46 @@ static void spout_loop(gale__exec_t *e) {
 
 void *gale__exec_main(void *arg) {
     gale__exec_t *e = arg;
+    gale__rt_t *rt = e->rt;
     tls_exec = e;
-    int64_t now = gale__now_ns();
-    e->last_flush_ns = now;
-    if (e->rt->timeout_ns && (e->comp->is_spout || e->comp->is_acker))
-        e->next_rotate_ns = now + e->rt->timeout_ns;
-    else if (e->comp->is_acker)
-        e->next_rotate_ns = now + ORPHAN_ROTATE_NS;
-    if (e->tick_ns) e->next_tick_ns = now + e->tick_ns;
-    if (e->comp->is_spout) {
-        e->spout_active = true;
-        for (size_t i = 0; i < e->n_tasks; i++)
-            if (e->comp->spout->activate)
-                IN_TASK(&e->tasks[i], e->comp->spout->activate(e->tasks[i].state));
-        spout_loop(e);
-    } else {
-        bolt_loop(e);
+    atomic_store(&e->busy, 1);
+    atomic_store_explicit(&e->phase_ns, gale__now_ns(), memory_order_relaxed);
+    int rc = gale__exec_open(e, e->open_err, sizeof e->open_err);
+    e->open_rc = rc;
+    atomic_store(&e->open_state, rc ? -1 : 1);
+    /* Run only once every executor opened, so nothing flows into a task
+     * that is still opening (gale__rt_poll_open opens the gate). */
+    int go;
+    while ((go = atomic_load(&rt->go)) == 0) {
+        struct timespec ts = {0, 1000000};
+        nanosleep(&ts, NULL);
     }
+    if (go > 0) {
+        int64_t now = gale__now_ns();
+        e->last_flush_ns = now;
+        atomic_store_explicit(&e->phase_ns, now, memory_order_relaxed);
+        if (rt->timeout_ns && (e->comp->is_spout || e->comp->is_acker))
+            e->next_rotate_ns = now + rt->timeout_ns;
+        else if (e->comp->is_acker)
+            e->next_rotate_ns = now + ORPHAN_ROTATE_NS;
+        if (e->tick_ns) e->next_tick_ns = now + e->tick_ns;
+        if (e->comp->is_spout) {
+            e->spout_active = true;
+            for (size_t i = 0; i < e->n_tasks; i++) {
+                if (e->comp->spout->activate)
+                    USER_CALL(e, GALE__PH_ACTIVATE, &e->tasks[i],
+                              e->comp->spout->activate(e->tasks[i].state));
+            }
+            spout_loop(e);
+            spout_deactivate(e); /* when stopped before it saw the drain */
+        } else {
+            bolt_loop(e);
+        }
+    }
+    /* acquire: what other threads did with our collectors before they
+     * stopped us happens before close/cleanup frees them */
+    (void)atomic_load_explicit(&rt->state, memory_order_acquire);
+    atomic_store(&e->deactivated, true);
     flush_all(e, false);
     for (size_t i = 0; i < e->n_dirty; i++) {
         gale__outbuf_t *ob = &e->out[e->dirty[i]];
@@ -878,7 +1065,11 @@ void *gale__exec_main(void *arg) {
     }
     e->n_dirty = 0;
     gale__exec_close(e);
+    free_retired(e);
+    enter_phase(e, GALE__PH_NONE, 0);
+    atomic_store(&e->busy, 0);
     tls_exec = NULL;
+    atomic_store(&e->exited, true);
     return NULL;
 }
 
@@ -906,6 +1097,7 @@ int gale__exec_open(gale__exec_t *e, char *err, size_t errlen) {
         tk->coll = &blk->coll;
         tk->scoll = &blk->scoll;
         if (e->comp->is_acker) continue;
+        enter_phase(e, e->comp->is_spout ? GALE__PH_OPEN : GALE__PH_PREPARE, tk->id);
         if (e->comp->is_spout) {
             if (e->comp->spout->open)
                 IN_TASK(tk, rc = e->comp->spout->open(&tk->state, &blk->ctx, &blk->scoll));
@@ -920,6 +1112,7 @@ int gale__exec_open(gale__exec_t *e, char *err, size_t errlen) {
             tk->ctx = NULL;
         }
     }
+    enter_phase(e, GALE__PH_NONE, 0);
     e->opening = false;
     tls_exec = saved;
     return rc;
@@ -930,9 +1123,9 @@ void gale__exec_close(gale__exec_t *e) {
         gale__task_t *tk = &e->tasks[i];
         if (!tk->ctx) continue;
         if (e->comp->is_spout && e->comp->spout->close)
-            IN_TASK(tk, e->comp->spout->close(tk->state));
+            USER_CALL(e, GALE__PH_CLOSE, tk, e->comp->spout->close(tk->state));
         else if (!e->comp->is_spout && !e->comp->is_acker && e->comp->bolt->cleanup)
-            IN_TASK(tk, e->comp->bolt->cleanup(tk->state));
+            USER_CALL(e, GALE__PH_CLEANUP, tk, e->comp->bolt->cleanup(tk->state));
         free(tk->ctx);
         tk->ctx = NULL;
     }

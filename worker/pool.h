@@ -26,7 +26,7 @@
 #define GALE__POOL_CLASSES 6 /* 128, 256, 512, 1024, 2048, 4096 bytes */
 
 typedef struct gale__block {
-    struct gale__block *next;
+    struct gale__block *next; /* overlays gale__alloc_hdr_t.pool only */
 } gale__block_t;
 
 typedef struct gale__pool {
@@ -35,11 +35,14 @@ typedef struct gale__pool {
     _Alignas(64) void *chunks; /* list of chunks, freed at destroy */
 } gale__pool_t;
 
-/* Every block starts with this header (the tuple puts its own after). */
+/* Every block starts with this header (the tuple puts its own after).
+ * A free block's free-list link overlays `pool` only: `state` belongs to
+ * the block's user and the pool never writes it, so a stale pointer to a
+ * freed block still reads the state its user left there (tuple.c). */
 typedef struct gale__alloc_hdr {
-    gale__pool_t *pool; /* NULL: malloc'ed */
-    uint32_t cls;       /* size class, or the malloc size when pool == NULL */
-    uint32_t pad;
+    gale__pool_t *pool;     /* NULL: malloc'ed */
+    uint32_t cls;           /* size class, or the malloc size when pool == NULL */
+    _Atomic uint32_t state; /* the user's (tuples: GALE__TUPLE_*) */
 } gale__alloc_hdr_t;
 
 void gale__pool_init(gale__pool_t *p);

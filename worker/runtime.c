@@ -341,15 +341,14 @@ fail:
     return rc;
 }
 
-int gale__rt_start(gale__rt_t *rt, char *err, size_t errlen) {
-    for (size_t i = 0; i < rt->n_execs; i++) {
-        int rc = gale__exec_open(&rt->execs[i], err, errlen);
-        if (rc) return rc;
-    }
+int gale__rt_launch(gale__rt_t *rt, char *err, size_t errlen) {
     for (size_t w = 0; w < rt->n_workers && rt->n_workers > 1; w++) {
         int rc = gale__transfer_start(rt, &rt->workers[w], err, errlen);
         if (rc) return rc;
     }
+    /* Each executor opens its tasks on its own thread (as in Storm), so a
+     * spout blocked in open cannot hold the caller: it can still give up
+     * (a TTL, a signal) and stop. */
     for (size_t i = 0; i < rt->n_execs; i++) {
         gale__exec_t *e = &rt->execs[i];
         if (pthread_create(&e->thread, NULL, gale__exec_main, e)) {
@@ -358,9 +357,39 @@ int gale__rt_start(gale__rt_t *rt, char *err, size_t errlen) {
         }
         e->started = true;
     }
+    return 0;
+}
+
+int gale__rt_poll_open(gale__rt_t *rt, char *err, size_t errlen) {
+    int go = atomic_load(&rt->go);
+    if (go > 0) return 0;
+    if (go < 0) return GALE_ESTATE;
+    bool opening = false;
+    for (size_t i = 0; i < rt->n_execs; i++) {
+        gale__exec_t *e = &rt->execs[i];
+        int st = atomic_load(&e->open_state);
+        if (st < 0) {
+            snprintf(err, errlen, "%s", e->open_err);
+            atomic_store(&rt->go, -1);
+            return e->open_rc < 0 ? e->open_rc : GALE_EINVAL;
+        }
+        opening |= st == 0;
+    }
+    if (opening) return 1;
+    atomic_store(&rt->go, 1);
     GALE_INFO(NULL, 0, "topology '%s' running: %zu executors in %zu worker(s), %d acker(s)",
               rt->name, rt->n_execs, rt->n_workers, rt->acking ? (int)rt->acker->n_tasks : 0);
     return 0;
+}
+
+int gale__rt_start(gale__rt_t *rt, char *err, size_t errlen) {
+    int rc = gale__rt_launch(rt, err, errlen);
+    if (rc) return rc;
+    while ((rc = gale__rt_poll_open(rt, err, errlen)) == 1) {
+        struct timespec ts = {0, 1000000};
+        nanosleep(&ts, NULL);
+    }
+    return rc;
 }
 
 bool gale__rt_has_finite_spouts(gale__rt_t *rt) {
@@ -387,25 +416,144 @@ static int64_t pending_trees(gale__rt_t *rt) {
     return n;
 }
 
-void gale__rt_stop(gale__rt_t *rt, int drain_ms) {
-    atomic_store(&rt->state, 1);
-    int64_t deadline = gale__now_ns() + (int64_t)drain_ms * 1000000;
-    /* Not a test: a bounded wait for in-flight trees to complete. */
-    while (pending_trees(rt) > 0 && gale__now_ns() < deadline) {
-        struct timespec ts = {0, 1000000};
-        nanosleep(&ts, NULL);
-    }
-    if (pending_trees(rt) > 0)
-        GALE_WARN(NULL, 0, "stopping with %lld tuple tree(s) still in flight",
-                  (long long)pending_trees(rt));
-    atomic_store(&rt->state, 2);
+/* Queue counters for a drain: tail only grows (every push claims it). */
+static bool queue_quiet(gale__queue_t *q, uint64_t *pushes) {
+    uint64_t t = atomic_load_explicit(&q->tail, memory_order_acquire);
+    uint64_t h = atomic_load_explicit(&q->head, memory_order_acquire);
+    *pushes += t;
+    return t == h;
+}
+
+/*
+ * One look at everything that can hold a tuple in this process: every
+ * executor queue and busy flag, every transfer lane and thread. A queue
+ * is read before its consumer's flag: a consumer raises busy before it
+ * pops, so what it took after the look is either seen as busy or was
+ * pushed after the look, which *pushes tells (two looks in a row with
+ * the same count saw the same tuples). Tuples a user thread is emitting
+ * right now are not seen.
+ */
+static bool look_quiet(gale__rt_t *rt, uint64_t *pushes) {
+    bool quiet = true;
+    uint64_t sent = 0, received = 0;
+    *pushes = 0;
     for (size_t i = 0; i < rt->n_execs; i++) {
         gale__exec_t *e = &rt->execs[i];
-        gale__queue_wake(&e->queue);
-        if (e->started) pthread_join(e->thread, NULL);
+        if (!e->worker->local) continue;
+        quiet &= queue_quiet(&e->queue, pushes);
+        quiet &= atomic_load(&e->busy) == 0;
+        quiet &= atomic_load(&e->deactivated) || !e->comp->is_spout;
+    }
+    for (size_t w = 0; w < rt->n_workers; w++)
+        if (rt->workers[w].local && rt->workers[w].transfer)
+            quiet &= gale__transfer_quiet(&rt->workers[w], &sent, &received, pushes);
+    *pushes += sent + received;
+    return quiet && sent == received;
+}
+
+static bool interrupted(const gale__stop_opts_t *o) {
+    return o->interrupted && o->interrupted(o->ud);
+}
+
+static void sleep_ms(void) {
+    struct timespec ts = {0, 1000000};
+    nanosleep(&ts, NULL);
+}
+
+static void wake_all(gale__rt_t *rt) {
+    for (size_t i = 0; i < rt->n_execs; i++) gale__queue_wake(&rt->execs[i].queue);
+}
+
+int gale__rt_stop_ex(gale__rt_t *rt, const gale__stop_opts_t *o) {
+    /* Executors still waiting at the gate give up (a failed or cut open). */
+    int zero = 0;
+    atomic_compare_exchange_strong(&rt->go, &zero, -1);
+    /* running, and not stopped before (a second call only waits again
+     * for executors that were stuck) */
+    bool running = atomic_load(&rt->go) > 0 && atomic_load(&rt->state) < 2;
+    if (running) atomic_store(&rt->state, 1);
+    wake_all(rt);
+    int64_t deadline = gale__now_ns() + (int64_t)o->drain_ms * 1000000;
+    /* The drain: spouts deactivate, bolts process what is queued, batched
+     * or in transfer, trees complete. Done when two looks in a row find
+     * nothing held and no tree pending. Not a test: a bounded wait. */
+    uint64_t last = 0;
+    int quiet_looks = 0;
+    bool drained = !running;
+    while (running && gale__now_ns() < deadline && !interrupted(o)) {
+        uint64_t pushes;
+        bool q = look_quiet(rt, &pushes) && pending_trees(rt) == 0;
+        if (!q)
+            quiet_looks = 0;
+        else if (quiet_looks && pushes == last)
+            quiet_looks++;
+        else
+            quiet_looks = 1;
+        last = pushes;
+        if (quiet_looks >= 2) {
+            drained = true;
+            break;
+        }
+        sleep_ms();
+    }
+    if (!drained) {
+        uint64_t pushes;
+        bool q = look_quiet(rt, &pushes);
+        int64_t trees = pending_trees(rt);
+        if (trees > 0 || !q)
+            GALE_WARN(NULL, 0,
+                      "stopping after the %d ms drain with %s%lld tuple tree(s) in flight: "
+                      "what is left is dropped",
+                      o->drain_ms, q ? "" : "tuples still queued and ", (long long)trees);
+    }
+    /* Stop: executors return between two tuples, close/cleanup on their
+     * own threads; one still in user code after the grace is stuck. */
+    atomic_store(&rt->state, 2);
+    wake_all(rt);
+    int64_t grace = gale__now_ns() + (int64_t)o->grace_ms * 1000000;
+    for (;;) {
+        bool all = true;
+        for (size_t i = 0; i < rt->n_execs && all; i++)
+            all = !rt->execs[i].started || atomic_load(&rt->execs[i].exited);
+        if (all || gale__now_ns() >= grace || interrupted(o)) break;
+        sleep_ms();
+    }
+    int stuck = 0;
+    for (size_t i = 0; i < rt->n_execs; i++) {
+        gale__exec_t *e = &rt->execs[i];
+        e->stuck = false;
+        if (!e->started) continue;
+        if (!atomic_load(&e->exited)) {
+            e->stuck = true;
+            stuck++;
+            continue;
+        }
+        pthread_join(e->thread, NULL);
         e->started = false;
     }
-    for (size_t w = 0; w < rt->n_workers; w++) gale__transfer_stop(&rt->workers[w]);
+    /* A stuck executor may still push into the lanes: keep them. */
+    if (!stuck)
+        for (size_t w = 0; w < rt->n_workers; w++) gale__transfer_stop(&rt->workers[w]);
+    return stuck;
+}
+
+int gale__rt_stop(gale__rt_t *rt, int drain_ms) {
+    gale__stop_opts_t o = {.drain_ms = drain_ms, .grace_ms = 2000};
+    return gale__rt_stop_ex(rt, &o);
+}
+
+void gale__rt_describe_stuck(gale__rt_t *rt, size_t i, char *buf, size_t len) {
+    static const char *const names[GALE__PH_COUNT] = {"its loop",   "open",  "prepare", "activate",
+                                                      "next_tuple", "ack",   "fail",    "execute",
+                                                      "deactivate", "close", "cleanup"};
+    gale__exec_t *e = &rt->execs[i];
+    int ph = atomic_load_explicit(&e->phase, memory_order_relaxed);
+    int task = atomic_load_explicit(&e->phase_task, memory_order_relaxed);
+    int64_t since = atomic_load_explicit(&e->phase_ns, memory_order_relaxed);
+    int64_t secs = since ? (gale__now_ns() - since) / 1000000000 : 0;
+    snprintf(buf, len, "component '%s' task %d is stuck in %s (for %lld s)", e->comp->id,
+             task ? task : e->tasks[0].id, names[ph >= 0 && ph < GALE__PH_COUNT ? ph : 0],
+             (long long)secs);
 }
 
 static void drain_queue(gale__queue_t *q) {
@@ -449,6 +597,10 @@ void gale__rt_destroy(gale__rt_t *rt) {
         free(e->out);
         free(e->dirty);
         free(e->ack_now);
+        for (size_t k = 0; k < e->n_retire; k++) gale__tuple_free(e->retire[k]);
+        for (size_t k = 0; k < e->n_fretire; k++) gale__tuple_free(e->fretire[k]);
+        free(e->retire);
+        free(e->fretire);
         if (e->pending.slots) gale__pendmap_destroy(&e->pending);
         for (size_t j = 0; e->tasks && j < e->n_tasks; j++) {
             gale__task_t *tk = &e->tasks[j];

@@ -34,6 +34,15 @@
  * emitted anchored to it). Zero means the tree completed; the acker tells
  * the spout task, which calls ack(msg_id). Timeouts live in the spout's
  * pending map, rotated every timeout T: a tree fails between T and 2T.
+ *
+ * Life cycle. Each executor opens its tasks on its own thread, then waits
+ * at a gate until every executor opened. Stopping (gale__rt_stop_ex)
+ * deactivates the spouts, then waits until nothing is held anywhere —
+ * every queue and lane empty, every executor and transfer thread idle
+ * (their busy flags), no tree pending — or the drain time ran out; then
+ * executors stop between two tuples, run close/cleanup and return. One
+ * still in a callback after a grace time is reported stuck, and the
+ * runtime is then left as it is: the process must exit.
  */
 #ifndef GALE_WORKER_RUNTIME_H
 #define GALE_WORKER_RUNTIME_H
@@ -114,6 +123,26 @@ struct gale_tuple {
     gale_value_t values[];    /* then ids, then payload */
 };
 
+/*
+ * Tuple states (hdr.state; the pool never writes that word). A tuple is
+ * LIVE from its creation until it is acked or failed (RELEASED: one CAS,
+ * so of two releases only one wins, on any thread); its block goes back
+ * to the pool (FREE) only after the callback that released it returned
+ * (executor.c, "retired"). So a second ack or an emit anchored to an
+ * acked input in the same callback is always detected, and later ones
+ * are detected while the block is not reused, without a lock: checking
+ * is one load and compare.
+ */
+enum {
+    GALE__TUPLE_FREE = 0,
+    GALE__TUPLE_LIVE = 0x4C495645u,    /* "LIVE" */
+    GALE__TUPLE_RELEASED = 0x52454C53u /* "RELS" */
+};
+
+static inline bool gale__tuple_live(const gale_tuple_t *t) {
+    return atomic_load_explicit(&t->hdr.state, memory_order_acquire) == GALE__TUPLE_LIVE;
+}
+
 /** @brief Allocate a tuple from pool p (NULL: malloc) with values deep-copied. */
 gale_tuple_t *gale__tuple_new(gale__pool_t *p, const gale__rstream_t *s, int src_task,
                               int dest_task, const gale_value_t *vals, size_t n,
@@ -150,7 +179,8 @@ typedef struct gale__pend {
     uint8_t flags;
 } gale__pend_t;
 
-enum { GALE__PEND_INIT = 1, GALE__PEND_FAILED = 2 }; /* gale__pend_t flags (acker) */
+/* gale__pend_t flags (acker) */
+enum { GALE__PEND_INIT = 1, GALE__PEND_FAILED = 2, GALE__PEND_RESET = 4 };
 
 typedef struct gale__pendmap {
     gale__pend_t *slots;
@@ -227,8 +257,44 @@ struct gale__exec {
         int task_index; /* into tasks[] */
         uint64_t msg_id;
     } * ack_now; /* spouts: msg ids to ack at once (no acking or no target) */
-    size_t n_ack_now, cap_ack_now;
+    size_t ack_now_head, n_ack_now, cap_ack_now; /* [head, n) still to ack */
     int64_t last_flush_ns;
+    /* Released tuples not yet returned to their pools (see the tuple
+     * states above): retire[] on the executor thread, freed after each
+     * callback; fretire[] under foreign_lock, freed at the next turn. */
+    gale_tuple_t **retire, **fretire;
+    size_t n_retire, cap_retire, n_fretire, cap_fretire;
+    _Atomic size_t fretire_count; /* n_fretire, for a lock-free look */
+    /* Life cycle, read by the stopping thread (runtime.c). busy is 0 only
+     * while the executor holds no tuple (set before every pop, cleared
+     * after a turn that found nothing), so a drain can tell when all is
+     * processed. phase/phase_task/phase_ns say which callback runs. */
+    _Atomic int busy;
+    _Atomic int phase;      /* GALE__PH_* */
+    _Atomic int phase_task; /* task id in that callback */
+    _Atomic int64_t phase_ns;
+    atomic_bool deactivated; /* spouts: deactivate ran (or never activated) */
+    atomic_bool exited;      /* the thread is about to return */
+    _Atomic int open_state;  /* 0 opening, 1 opened, -1 failed */
+    int open_rc;
+    char open_err[256];
+    bool stuck; /* did not return within the stop's grace time */
+};
+
+/* Which callback an executor is in (gale__exec_t.phase). */
+enum {
+    GALE__PH_NONE = 0,
+    GALE__PH_OPEN,
+    GALE__PH_PREPARE,
+    GALE__PH_ACTIVATE,
+    GALE__PH_NEXT_TUPLE,
+    GALE__PH_ACK,
+    GALE__PH_FAIL,
+    GALE__PH_EXECUTE,
+    GALE__PH_DEACTIVATE,
+    GALE__PH_CLOSE,
+    GALE__PH_CLEANUP,
+    GALE__PH_COUNT
 };
 
 struct gale__worker {
@@ -269,6 +335,7 @@ struct gale__rt {
     gale__resolve_fn resolve;
     void *resolve_ud;
     atomic_int state; /* 0 running, 1 deactivated (draining), 2 stopping */
+    atomic_int go;    /* executors wait after open: 0 wait, 1 run, -1 give up */
 };
 
 /**
@@ -280,14 +347,45 @@ struct gale__rt {
 int gale__rt_new(gale__rt_t **out, gale__topology_t *topo, const gale_conf_t *base,
                  const gale_conf_t *overrides, gale__resolve_fn resolve, void *ud, char *err,
                  size_t errlen);
-/** @brief Open every task (prepare/open) and start the threads. */
+/** @brief Start the threads; each executor opens its tasks (open/prepare)
+ * on its own thread, then waits until every executor opened. Does not
+ * wait: see gale__rt_poll_open. GALE_E* with one line in err. */
+int gale__rt_launch(gale__rt_t *rt, char *err, size_t errlen);
+/** @brief After gale__rt_launch: 1 while some executor is still opening,
+ * 0 once all opened (they then run), or the first open's GALE_E* (< 0)
+ * with its line in err (nothing runs; stop and destroy the runtime). */
+int gale__rt_poll_open(gale__rt_t *rt, char *err, size_t errlen);
+/** @brief gale__rt_launch, then wait (without a deadline) until every
+ * task opened. */
 int gale__rt_start(gale__rt_t *rt, char *err, size_t errlen);
 /** @brief True once every finite spout reports done (and at least one is finite). */
 bool gale__rt_done(gale__rt_t *rt);
 bool gale__rt_has_finite_spouts(gale__rt_t *rt);
-/** @brief Deactivate spouts, drain in-flight trees up to drain_ms, stop and
- * join every thread, close/cleanup every component. */
-void gale__rt_stop(gale__rt_t *rt, int drain_ms);
+/* How gale__rt_stop_ex stops. */
+typedef struct gale__stop_opts {
+    int drain_ms; /* at most this long to process what is in flight */
+    int grace_ms; /* then at most this long for executors to return */
+    /* polled every millisecond; true: give up waiting at once */
+    bool (*interrupted)(void *ud);
+    void *ud;
+} gale__stop_opts_t;
+
+/**
+ * @brief Stop: deactivate every spout (deactivate() runs once per task),
+ * let the bolts process every queued tuple, outgoing batch and transfer
+ * lane, and the in-flight trees complete, for at most drain_ms; then stop
+ * the executors between two tuples and give them grace_ms to return
+ * (close/cleanup run on their threads). Returns how many executors did
+ * not return (their `stuck` is set, see gale__rt_describe_stuck): they
+ * still run user code, so the runtime must not be destroyed then — the
+ * process should exit. Cluster workers stop through this same path.
+ */
+int gale__rt_stop_ex(gale__rt_t *rt, const gale__stop_opts_t *o);
+/** @brief gale__rt_stop_ex with a 2 s grace and no interruption. */
+int gale__rt_stop(gale__rt_t *rt, int drain_ms);
+/** @brief One line about a stuck executor i: "component 'X' task N is
+ * stuck in execute (for 12 s)". */
+void gale__rt_describe_stuck(gale__rt_t *rt, size_t i, char *buf, size_t len);
 void gale__rt_destroy(gale__rt_t *rt);
 
 /** @brief Sum of the executors' counters of one component (NULL: all). */
@@ -314,6 +412,11 @@ int gale__transfer_start(gale__rt_t *rt, gale__worker_t *w, char *err, size_t er
 void gale__transfer_stop(gale__worker_t *w);
 /** @brief Free the transfer state once no tuple of its pool is alive. */
 void gale__transfer_free(gale__worker_t *w);
+/** @brief For a drain: add to *sent the tuples w's transfer thread sent
+ * and to *received those its receive thread handed on (or dropped), to
+ * *pushes a count that grows with every push into a lane; false when a
+ * lane holds tuples or the transfer thread holds some now. */
+bool gale__transfer_quiet(gale__worker_t *w, uint64_t *sent, uint64_t *received, uint64_t *pushes);
 
 static inline uint64_t gale__rng_next(uint64_t *s) { /* xorshift64*, never 0 */
     uint64_t x = *s;

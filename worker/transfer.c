@@ -49,6 +49,12 @@ struct gale__xfer {
     gale__batch_encoder_t enc;
     msgpack_sbuffer hdr_batch, hdr_credit;
     size_t batch_max;
+    /* for a drain (gale__transfer_quiet): tx_busy is raised before the
+     * transfer thread pops a lane and lowered after a round that moved
+     * nothing; tx_sent counts tuples sent, rx_done those the receive
+     * thread put into a queue or dropped */
+    _Atomic int tx_busy;
+    _Atomic uint64_t tx_sent, rx_done;
 };
 
 static void endpoint(const gale__rt_t *rt, int worker, char *buf, size_t cap) {
@@ -114,6 +120,7 @@ static size_t transfer_to_peer(struct gale__xfer *x, gale__worker_t *peer) {
     }
     gale__batch_end(&x->enc);
     if (total) {
+        atomic_fetch_add_explicit(&x->tx_sent, total, memory_order_release);
         if (send2(x, x->data_push[peer->index], &x->hdr_batch, x->enc.sb.data, x->enc.sb.size))
             GALE_ERROR(NULL, 0, "worker %d: cannot send a batch to worker %d: %s", w->index,
                        peer->index, zmq_strerror(zmq_errno()));
@@ -132,6 +139,7 @@ static void *transfer_main(void *arg) {
     gale__rt_t *rt = w->rt;
     unsigned idle = 0;
     while (!atomic_load_explicit(&x->stop, memory_order_relaxed)) {
+        if (!atomic_load_explicit(&x->tx_busy, memory_order_relaxed)) atomic_store(&x->tx_busy, 1);
         size_t moved = 0;
         for (size_t p = 0; p < rt->n_workers; p++)
             if ((int)p != w->index) moved += transfer_to_peer(x, &rt->workers[p]);
@@ -139,6 +147,7 @@ static void *transfer_main(void *arg) {
             idle = 0;
             continue;
         }
+        atomic_store(&x->tx_busy, 0);
         if (++idle < 64) continue;
         /* Sleep until a producer or a credit wakes us (or 10 ms). */
         atomic_store(&w->transfer_wake, 1);
@@ -231,6 +240,7 @@ static void overflow_drain(struct gale__xfer *x, int ei) {
         x->owed[(size_t)sender * rt->n_execs + (size_t)ei]++;
         o->head = (o->head + 1) % o->cap;
         o->n--;
+        atomic_fetch_add_explicit(&x->rx_done, 1, memory_order_release);
     }
 }
 
@@ -240,21 +250,22 @@ static int on_wire_tuple(void *ud, const gale__wire_tuple_t *wt) {
     gale__rt_t *rt = x->w->rt;
     if (wt->dest_task < 1 || wt->dest_task > rt->max_task || wt->src_task < 1 ||
         wt->src_task > rt->max_task || rt->execs[rt->task_exec[wt->dest_task]].worker != x->w) {
-        c->bad++;
+        c->bad++; /* not ours: not counted in rx_done (no transfer thread sent it) */
         return 0;
     }
     int ei = rt->task_exec[wt->dest_task];
     const gale__rstream_t *s = wire_stream(rt, wt->src_task, wt->stream, wt->stream_len);
-    gale_tuple_t *t = s && wire_tuple_fits(rt, s, wt)
-                          ? gale__tuple_from_wire(&x->pool, s, wt->src_task, wt->dest_task,
-                                                  wt->msgpack_values, wt->ids, wt->n_ids)
-                          : NULL;
+    bool fits = s && wire_tuple_fits(rt, s, wt);
+    gale_tuple_t *t = fits ? gale__tuple_from_wire(&x->pool, s, wt->src_task, wt->dest_task,
+                                                   wt->msgpack_values, wt->ids, wt->n_ids)
+                           : NULL;
     if (!t || !overflow_push(&x->over[ei], t)) {
         /* dropped: its credit goes back to the sender all the same, or
          * the sender's window to this executor would shrink for good */
         int sender = rt->execs[rt->task_exec[wt->src_task]].worker->index;
         x->owed[(size_t)sender * rt->n_execs + (size_t)ei]++;
         c->bad++;
+        if (fits) atomic_fetch_add_explicit(&x->rx_done, 1, memory_order_release);
     }
     return 0;
 }
@@ -506,4 +517,23 @@ void gale__transfer_free(gale__worker_t *w) {
     gale__pool_destroy(&x->pool);
     free(x);
     w->transfer = NULL;
+}
+
+bool gale__transfer_quiet(gale__worker_t *w, uint64_t *sent, uint64_t *received, uint64_t *pushes) {
+    struct gale__xfer *x = w->transfer;
+    gale__rt_t *rt = w->rt;
+    bool quiet = true;
+    for (size_t i = 0; w->lanes && i < rt->n_execs; i++) {
+        gale__queue_t *q = &w->lanes[i];
+        if (!q->slots) continue;
+        uint64_t t = atomic_load_explicit(&q->tail, memory_order_acquire);
+        quiet &= t == atomic_load_explicit(&q->head, memory_order_acquire);
+        *pushes += t;
+    }
+    if (!x) return quiet;
+    /* lanes first, then the flag: see look_quiet in runtime.c */
+    quiet &= atomic_load(&x->tx_busy) == 0;
+    *received += atomic_load_explicit(&x->rx_done, memory_order_acquire);
+    *sent += atomic_load_explicit(&x->tx_sent, memory_order_acquire);
+    return quiet;
 }

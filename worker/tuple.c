@@ -19,6 +19,7 @@ static gale_tuple_t *tuple_alloc(gale__pool_t *p, const gale__rstream_t *s, int 
         sizeof(gale_tuple_t) + n * sizeof(gale_value_t) + n_ids * 2 * sizeof(uint64_t) + extra;
     gale_tuple_t *t = gale__pool_alloc(p, size);
     if (!t) return NULL;
+    atomic_store_explicit(&t->hdr.state, GALE__TUPLE_LIVE, memory_order_relaxed);
     t->stream = s;
     t->src_task = src_task;
     t->dest_task = dest_task;
@@ -45,6 +46,9 @@ gale_tuple_t *gale__tuple_new(gale__pool_t *p, const gale__rstream_t *s, int src
 }
 
 void gale__tuple_free(gale_tuple_t *t) {
+    if (!t) return;
+    /* a stale pointer to the block then reads FREE (until it is reused) */
+    atomic_store_explicit(&t->hdr.state, GALE__TUPLE_FREE, memory_order_release);
     gale__pool_free(t);
 }
 

@@ -203,9 +203,16 @@ GALE_EXPORT const char *gale_conf_key_at(const gale_conf_t *c, size_t i, const g
 /*
  * A tuple handed to a bolt's execute stays valid until the bolt acks or
  * fails it (a basic bolt does both automatically on return). The bolt
- * must ack or fail every tuple it receives, as in Storm. Tick tuples are
- * the exception: they belong to the runtime, are valid only during
- * execute, and acking them is optional (a no-op).
+ * must ack or fail every tuple it receives, once, as in Storm. Tick
+ * tuples are the exception: they belong to the runtime, are valid only
+ * during execute, and acking them is optional (a no-op).
+ *
+ * After gale_ack/gale_fail a tuple may still be read until the callback
+ * that released it returns (from another thread: until the bolt's
+ * executor takes its next turn). Releasing it again, or emitting anchored
+ * to it, in that time is detected: ignored (an emit returns GALE_ESTATE)
+ * and logged as an error of the component. Later uses of a released
+ * tuple are undefined, as for any freed object.
  */
 typedef struct gale_tuple gale_tuple_t;
 
@@ -292,7 +299,7 @@ typedef struct gale_emit {
 GALE_EXPORT int gale_spout_emit(gale_spout_collector_t *c, const gale_emit_t *e);
 /** @brief Emit from a bolt; any thread. Same returns as gale_spout_emit. */
 GALE_EXPORT int gale_emit(gale_collector_t *c, const gale_emit_t *e);
-/** @brief Ack an input; the tuple is released. Any thread. */
+/** @brief Ack an input; the tuple is released (see "Tuples"). Any thread. */
 GALE_EXPORT void gale_ack(gale_collector_t *c, const gale_tuple_t *t);
 /** @brief Fail an input's tree (reason "failed"); the tuple is released. */
 GALE_EXPORT void gale_fail(gale_collector_t *c, const gale_tuple_t *t);
@@ -352,10 +359,15 @@ GALE_EXPORT const char *gale_fail_reason_str(gale_fail_reason_t r);
 
 /*
  * A spout. All callbacks run on the spout's executor thread; any may be
- * NULL except next_tuple. `state` is what open stored.
+ * NULL except next_tuple. `state` is what open stored. Each task sees
+ * open, activate, then next_tuple/ack/fail, then deactivate (when the
+ * topology stops; acks and fails of trees in flight may still come) and
+ * close, each once. A bolt task sees prepare, execute, then cleanup once
+ * every queued tuple was processed (or the stop's drain time ran out).
  */
 typedef struct gale_spout {
-    /* declare the output streams; conf is the component conf (may be read) */
+    /* declare the output streams; conf is the merged conf open() sees
+     * (defaults < gale.yaml < topology < component < -c) */
     void (*declare)(gale_declarer_t *d, const gale_conf_t *conf);
     int (*open)(void **state, const gale_context_t *ctx, gale_spout_collector_t *c);
     /* emit zero or more tuples and return; should not block for long */
@@ -375,7 +387,8 @@ typedef struct gale_spout {
  * A bolt. prepare/execute/cleanup run on the bolt's executor thread.
  * A basic bolt (basic = true) anchors every emit made during execute to
  * the input, acks the input when execute returns 0 and fails it otherwise
- * (so it must not call gale_ack/gale_fail on its input itself).
+ * (if it acks or fails its input itself, that decides, and the runtime
+ * does not release it again).
  * A plain bolt's execute result is ignored except for logging.
  */
 typedef struct gale_bolt {

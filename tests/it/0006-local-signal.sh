@@ -3,8 +3,9 @@
 #
 # WordCount runs with a long TTL; once it logs that it runs, the test sends
 # the signal. What must hold: exit 0, the stop is logged with the signal's
-# name, spouts are deactivated and every component logs its summary
-# before "stopped" (close/cleanup ran), all well before the TTL.
+# name, and every component logs its summary before "stopped", all well
+# before the TTL. (That each lifecycle callback runs once per task, in
+# order, is checked by 0008-sigterm-under-load.sh and test_lifecycle.)
 # shellcheck source=tests/it/lib.sh
 source "$(dirname "$0")/lib.sh"
 LIB="$GALE_BUILD/starter/word_count.so"

@@ -38,9 +38,9 @@ cmp -s "$dist/code.so" "$WC" || fail "the fetched code.so differs from the submi
 test -s "$dist/topology" && test -s "$dist/conf" && test -d "$dist/resources" ||
     fail "stormdist/$id lacks topology, conf or resources/"
 wait_for 20 test -f "$TMP/sup1/local/workers/$id-$p1/assignment" ||
-    fail "no assignment file for slot $p1"
+    fail "no assignment file for slot $p1: $(tail -5 "$TMP/sup1/logs/supervisor.log"; tail -5 "$TMP/nimbus/logs/nimbus.log")"
 wait_for 20 test -f "$TMP/sup1/local/workers/$id-$p2/assignment" ||
-    fail "no assignment file for slot $p2 (2 workers asked, 2 slots)"
+    fail "no assignment file for slot $p2 (2 workers asked, 2 slots): $(tail -5 "$TMP/sup1/logs/supervisor.log"; tail -5 "$TMP/nimbus/logs/nimbus.log")"
 grep -q "started worker $id:$p1" "$TMP/sup1/logs/supervisor.log" ||
     fail "the supervisor did not start a worker for slot $p1"
 

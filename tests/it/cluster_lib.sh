@@ -71,7 +71,7 @@ start_supervisor() {
     setsid "$GALE_BIN" supervisor -c "gale.local.dir=$dir/local" -c "gale.log.dir=$dir/logs" \
         -c "nimbus.port=$NIMBUS_PORT" -c "gale.local.hostname=$host" \
         -c "supervisor.slots.ports=$ports" -c supervisor.heartbeat.frequency.secs=1 \
-        -c supervisor.monitor.frequency.secs=1 "$@" >>"$dir/stdout" 2>&1 &
+        -c supervisor.monitor.frequency.secs=1 -c logviewer.port=0 "$@" >>"$dir/stdout" 2>&1 &
     SUP_PID=$!
     GROUPS_STARTED+=("$SUP_PID")
 }

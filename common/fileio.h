@@ -1,0 +1,31 @@
+/*
+ * fileio.h — whole-file reads with a size bound and atomic whole-file
+ * writes (temp file in the same directory, fsync, rename, fsync of the
+ * directory), for the small files daemons and workers share: assignment
+ * and pid files, the stormdist copies of a topology. Thread-safe.
+ */
+#ifndef GALE_COMMON_FILEIO_H
+#define GALE_COMMON_FILEIO_H
+
+#include <stddef.h>
+
+/**
+ * @brief Read all of path into a malloc'd buffer (*buf, NUL-terminated
+ * beyond *len). A file larger than max is GALE_ERANGE; a missing one
+ * GALE_ENOENT; other failures GALE_EIO; each with one line in err naming
+ * the path.
+ */
+int gale__file_read(const char *path, size_t max, void **buf, size_t *len, char *err,
+                    size_t errlen);
+
+/**
+ * @brief Replace path by len bytes of data atomically: a reader sees the
+ * old content or the new, never a part. 0 or GALE_EIO with err.
+ */
+int gale__file_write_atomic(const char *path, const void *data, size_t len, char *err,
+                            size_t errlen);
+
+/** @brief mkdir -p path (mode 0755). 0 or GALE_EIO with err. */
+int gale__mkdirs(const char *path, char *err, size_t errlen);
+
+#endif

@@ -1,0 +1,309 @@
+/*
+ * logviewer.c — the HTTP side of the log viewer (the API is in
+ * logviewer.h; the files side in logfiles.c).
+ *
+ * libmicrohttpd with a thread per connection: a follow long-poll simply
+ * waits in its handler, checking the file's size and the stop flag every
+ * 50 ms until its deadline, and costs no other client anything. The
+ * connection limit and timeout bound what idle or slow clients can hold.
+ * The artifacts directory is opened once; every request resolves its file
+ * from that fd (logfiles.c), so even a renamed log dir cannot be escaped.
+ */
+#include "supervisor/logviewer.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <microhttpd.h>
+#include <netdb.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "common/config.h"
+#include "common/fileio.h"
+#include "common/log.h"
+#include "supervisor/logfiles.h"
+
+#define READ_MAX        (1u << 20) /* bytes in one read or follow answer */
+#define FOLLOW_WAIT_DEF 10000      /* ms */
+#define FOLLOW_WAIT_MAX 30000
+#define FOLLOW_POLL_MS  50
+#define SEARCH_MAX_DEF  100
+#define SEARCH_MAX      1000
+#define CONN_LIMIT      64
+#define CONN_TIMEOUT_S  60 /* above FOLLOW_WAIT_MAX */
+
+struct gale__logviewer {
+    struct MHD_Daemon *d;
+    int dirfd;
+    int port;
+    atomic_bool stop;
+};
+
+/* ---------- answers ---------- */
+
+static enum MHD_Result answer(struct MHD_Connection *c, unsigned status, const char *type,
+                              gale__lfbuf_t *body) {
+    struct MHD_Response *r =
+        MHD_create_response_from_buffer(body->len, body->data, MHD_RESPMEM_MUST_FREE);
+    if (!r) {
+        free(body->data);
+        return MHD_NO;
+    }
+    body->data = NULL;
+    MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, type);
+    enum MHD_Result ok = MHD_queue_response(c, status, r);
+    MHD_destroy_response(r);
+    return ok;
+}
+
+static enum MHD_Result answer_text(struct MHD_Connection *c, unsigned status, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+static enum MHD_Result answer_text(struct MHD_Connection *c, unsigned status, const char *fmt,
+                                   ...) {
+    char line[512];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(line, sizeof line, fmt, ap);
+    va_end(ap);
+    gale__lfbuf_t b = {0};
+    gale__lfbuf_printf(&b, "%s\n", line);
+    if (b.oom) return MHD_NO;
+    return answer(c, status, "text/plain; charset=utf-8", &b);
+}
+
+/* ---------- parameters ---------- */
+
+/* An optional integer query parameter within [lo, hi]; false when present
+ * but not a plain decimal in range. */
+static bool arg_int(struct MHD_Connection *c, const char *name, int64_t lo, int64_t hi,
+                    int64_t *v) {
+    const char *s = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, name);
+    if (!s) return true;
+    if (!*s) return false;
+    errno = 0;
+    char *end;
+    long long x = strtoll(s, &end, 10);
+    if (errno || *end || x < lo || x > hi) return false;
+    *v = x;
+    return true;
+}
+
+/* Opens the file named by ?file=, or queues the error answer (*rc). */
+static int open_arg(gale__logviewer_t *lv, struct MHD_Connection *c, enum MHD_Result *rc) {
+    const char *rel = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "file");
+    if (!rel || !*rel) {
+        *rc = answer_text(c, MHD_HTTP_BAD_REQUEST, "missing ?file=<path under the log dir>");
+        return -1;
+    }
+    int fd = gale__logfiles_open(lv->dirfd, rel);
+    if (fd == GALE_EINVAL)
+        *rc = answer_text(c, MHD_HTTP_BAD_REQUEST,
+                          "bad file path: give a path relative to the log dir, without '..' "
+                          "or '.' parts");
+    else if (fd < 0)
+        *rc = answer_text(c, MHD_HTTP_NOT_FOUND, "no such log file (or not a regular file)");
+    return fd;
+}
+
+/* ---------- endpoints ---------- */
+
+static enum MHD_Result do_list(gale__logviewer_t *lv, struct MHD_Connection *c) {
+    gale__lfbuf_t b = {0};
+    const char *prefix = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "prefix");
+    if (gale__logfiles_list_json(lv->dirfd, prefix, &b) != 0) {
+        free(b.data);
+        return answer_text(c, MHD_HTTP_INTERNAL_SERVER_ERROR, "cannot list the log dir");
+    }
+    return answer(c, MHD_HTTP_OK, "application/json", &b);
+}
+
+static int64_t now_ms(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static enum MHD_Result do_read(gale__logviewer_t *lv, struct MHD_Connection *c, bool follow) {
+    int64_t start = 0, length = READ_MAX, wait = follow ? FOLLOW_WAIT_DEF : 0;
+    if (!arg_int(c, "start", INT64_MIN, INT64_MAX, &start) ||
+        !arg_int(c, "length", 0, READ_MAX, &length) ||
+        (follow && !arg_int(c, "wait", 0, FOLLOW_WAIT_MAX, &wait)))
+        return answer_text(c, MHD_HTTP_BAD_REQUEST,
+                           "bad start, length or wait: start is a byte offset (negative: from the "
+                           "end), length 0..%u, wait 0..%d ms",
+                           READ_MAX, FOLLOW_WAIT_MAX);
+    enum MHD_Result rc = MHD_NO;
+    int fd = open_arg(lv, c, &rc);
+    if (fd < 0) return rc;
+    if (follow && start >= 0) {
+        /* long poll: wait for bytes at start (or for the file to shrink,
+         * i.e. roll, which read answers from 0) */
+        int64_t deadline = now_ms() + wait;
+        struct stat st;
+        while (!atomic_load(&lv->stop) && fstat(fd, &st) == 0 && st.st_size == start &&
+               now_ms() < deadline) {
+            struct timespec ts = {0, FOLLOW_POLL_MS * 1000000L};
+            nanosleep(&ts, NULL);
+        }
+    }
+    gale__lfbuf_t b = {0};
+    uint64_t off = 0, size = 0;
+    int r = gale__logfiles_read(fd, start, (size_t)length, &b, &off, &size);
+    close(fd);
+    if (r != 0) {
+        free(b.data);
+        return answer_text(c, MHD_HTTP_INTERNAL_SERVER_ERROR, "cannot read the log file");
+    }
+    uint64_t next = off + b.len;
+    struct MHD_Response *resp =
+        MHD_create_response_from_buffer(b.len, b.data, MHD_RESPMEM_MUST_FREE);
+    if (!resp) {
+        free(b.data);
+        return MHD_NO;
+    }
+    char num[32];
+    MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, "text/plain; charset=utf-8");
+    snprintf(num, sizeof num, "%llu", (unsigned long long)off);
+    MHD_add_response_header(resp, "X-Gale-Offset", num);
+    snprintf(num, sizeof num, "%llu", (unsigned long long)size);
+    MHD_add_response_header(resp, "X-Gale-Size", num);
+    snprintf(num, sizeof num, "%llu", (unsigned long long)next);
+    MHD_add_response_header(resp, "X-Gale-Next", num);
+    rc = MHD_queue_response(c, MHD_HTTP_OK, resp);
+    MHD_destroy_response(resp);
+    return rc;
+}
+
+static enum MHD_Result do_search(gale__logviewer_t *lv, struct MHD_Connection *c) {
+    const char *q = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "q");
+    int64_t max = SEARCH_MAX_DEF;
+    if (!q || !*q || !arg_int(c, "max", 1, SEARCH_MAX, &max))
+        return answer_text(c, MHD_HTTP_BAD_REQUEST,
+                           "search needs ?q=<text> (non-empty) and an optional max 1..%d",
+                           SEARCH_MAX);
+    enum MHD_Result rc = MHD_NO;
+    int fd = open_arg(lv, c, &rc);
+    if (fd < 0) return rc;
+    gale__lfbuf_t b = {0};
+    int r = gale__logfiles_search_json(fd, q, (size_t)max, &b);
+    close(fd);
+    if (r != 0) {
+        free(b.data);
+        return answer_text(c, MHD_HTTP_INTERNAL_SERVER_ERROR, "cannot search the log file");
+    }
+    return answer(c, MHD_HTTP_OK, "application/json", &b);
+}
+
+static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const char *url,
+                                  const char *method, const char *version, const char *upload_data,
+                                  size_t *upload_data_size, void **con_cls) {
+    (void)version;
+    (void)upload_data;
+    (void)con_cls;
+    gale__logviewer_t *lv = cls;
+    if (strcmp(method, MHD_HTTP_METHOD_GET) != 0) {
+        *upload_data_size = 0; /* a body is ignored, never buffered */
+        return answer_text(c, MHD_HTTP_METHOD_NOT_ALLOWED, "only GET is served here");
+    }
+    if (strcmp(url, "/api/v1/log/list") == 0) return do_list(lv, c);
+    if (strcmp(url, "/api/v1/log/read") == 0) return do_read(lv, c, false);
+    if (strcmp(url, "/api/v1/log/follow") == 0) return do_read(lv, c, true);
+    if (strcmp(url, "/api/v1/log/search") == 0) return do_search(lv, c);
+    return answer_text(c, MHD_HTTP_NOT_FOUND,
+                       "unknown URL: use /api/v1/log/list, read, follow or search");
+}
+
+static void on_mhd_log(void *cls, const char *fmt, va_list ap) {
+    (void)cls;
+    gale__log_vwrite(GALE_LOG_WARN, "logviewer", 0, fmt, ap);
+}
+
+/* ---------- life cycle ---------- */
+
+static int fail(char *err, size_t errlen, int code, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+static int fail(char *err, size_t errlen, int code, const char *fmt, ...) {
+    if (err && errlen) {
+        va_list ap;
+        va_start(ap, fmt);
+        vsnprintf(err, errlen, fmt, ap);
+        va_end(ap);
+    }
+    return code;
+}
+
+int gale__logviewer_start(const gale_conf_t *conf, const char *dir, int port,
+                          gale__logviewer_t **out, char *err, size_t errlen) {
+    *out = NULL;
+    if (!dir || !*dir) return fail(err, errlen, GALE_EINVAL, "logviewer: no directory given");
+    if (port < 0 || port > 65535)
+        return fail(err, errlen, GALE_EINVAL, "logviewer: port %d is not 0..65535", port);
+    const char *host = conf ? gale_conf_get_str(conf, GALE_CONF_LOCAL_HOSTNAME, NULL) : NULL;
+    if (!host || !*host) host = "127.0.0.1";
+
+    struct addrinfo hints = {.ai_socktype = SOCK_STREAM, .ai_flags = AI_NUMERICSERV};
+    struct addrinfo *ai = NULL;
+    char service[8];
+    snprintf(service, sizeof service, "%d", port);
+    int gai = getaddrinfo(host, service, &hints, &ai);
+    if (gai != 0 || !ai)
+        return fail(err, errlen, GALE_EINVAL,
+                    "logviewer: cannot resolve %s = '%s': %s (set it to this host's address)",
+                    GALE_CONF_LOCAL_HOSTNAME, host, gai_strerror(gai));
+
+    char why[256];
+    if (gale__mkdirs(dir, why, sizeof why) != 0) {
+        freeaddrinfo(ai);
+        return fail(err, errlen, GALE_EIO, "logviewer: %s", why);
+    }
+    gale__logviewer_t *lv = calloc(1, sizeof *lv);
+    if (!lv) {
+        freeaddrinfo(ai);
+        return fail(err, errlen, GALE_ENOMEM, "logviewer: out of memory");
+    }
+    lv->dirfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (lv->dirfd < 0) {
+        int e = errno;
+        freeaddrinfo(ai);
+        free(lv);
+        return fail(err, errlen, GALE_EIO, "logviewer: cannot open %s: %s", dir, strerror(e));
+    }
+    unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_THREAD_PER_CONNECTION |
+                     MHD_USE_ERROR_LOG | (ai->ai_family == AF_INET6 ? MHD_USE_IPv6 : 0);
+    lv->d = MHD_start_daemon(
+        flags, (uint16_t)port, NULL, NULL, on_request, lv, MHD_OPTION_SOCK_ADDR, ai->ai_addr,
+        MHD_OPTION_CONNECTION_LIMIT, (unsigned)CONN_LIMIT, MHD_OPTION_CONNECTION_TIMEOUT,
+        (unsigned)CONN_TIMEOUT_S, MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, NULL, MHD_OPTION_END);
+    freeaddrinfo(ai);
+    if (!lv->d) {
+        close(lv->dirfd);
+        free(lv);
+        return fail(err, errlen, GALE_EIO,
+                    "logviewer: cannot listen on %s:%d (port in use? set %s)", host, port,
+                    GALE_CONF_LOGVIEWER_PORT);
+    }
+    const union MHD_DaemonInfo *info = MHD_get_daemon_info(lv->d, MHD_DAEMON_INFO_BIND_PORT);
+    lv->port = info ? (int)info->port : port;
+    GALE_INFO("logviewer", 0, "serving %s on http://%s:%d/api/v1/log/", dir, host, lv->port);
+    *out = lv;
+    return 0;
+}
+
+int gale__logviewer_port(const gale__logviewer_t *lv) {
+    return lv ? lv->port : 0;
+}
+
+void gale__logviewer_stop(gale__logviewer_t *lv) {
+    if (!lv) return;
+    atomic_store(&lv->stop, true);
+    MHD_stop_daemon(lv->d); /* joins the connection threads */
+    close(lv->dirfd);
+    free(lv);
+}
