@@ -34,9 +34,8 @@
 /* Options every cluster verb takes (their own are added in front). */
 #define COMMON_OPTS                                                                                \
     {"--config", "FILE", "gale.yaml to read (default: none)"},                                     \
-        {"-c", "key=value", "override a config key (repeatable), e.g. -c nimbus.port=6627"},        \
-        {"--timeout", "SECS", "give up on nimbus after this long (default 10)"},                   \
-    {                                                                                              \
+        {"-c", "key=value", "override a config key (repeatable), e.g. -c nimbus.port=6627"},       \
+        {"--timeout", "SECS", "give up on nimbus after this long (default 10)"}, {                 \
         NULL, NULL, NULL                                                                           \
     }
 
@@ -185,8 +184,9 @@ static int call(session_t *s, gale__ctl_type_t type, const void *msg, gale__ctl_
 /* ------------------------------------------------------------------ */
 
 static const gale__opt_t jar_opts[] = {
-    {"--resources", "DIR", "upload DIR as the topology's resources (default: resources/ beside "
-                           "the .so, when it exists)"},
+    {"--resources", "DIR",
+     "upload DIR as the topology's resources (default: resources/ beside "
+     "the .so, when it exists)"},
     COMMON_OPTS};
 static const gale__optspec_t jar_spec = {
     "gale jar", "gale jar [options] <topology.so> <EntryFunction> [args...]", jar_opts,
@@ -244,8 +244,9 @@ static int cli_jar(int argc, char **argv) {
     msgpack_sbuffer_init(&tb);
     msgpack_sbuffer_init(&rb);
     int rc = 1;
-    if (gale__load_topology(so, s.o.pos[1], s.o.npos - 2, s.o.pos + 2, s.conf, s.overrides,
-                            &lib, &t)) goto out;
+    if (gale__load_topology(so, s.o.pos[1], s.o.npos - 2, s.o.pos + 2, s.conf, s.overrides, &lib,
+                            &t))
+        goto out;
     msgpack_packer pk;
     msgpack_packer_init(&pk, &tb, msgpack_sbuffer_write);
     conf = submission_conf(&s, t);
@@ -355,8 +356,8 @@ static int cli_list(int argc, char **argv) {
                 const gale__ctl_topology_summary_t *t = &lr->topologies.items[i];
                 char up[32];
                 uptime_text(up, sizeof up, t->uptime_secs);
-                printf("%-*s  %-*s  %-8s  %7llu  %9llu  %5llu  %s\n", wn, t->name, ws, t->status, up,
-                       (unsigned long long)t->workers, (unsigned long long)t->executors,
+                printf("%-*s  %-*s  %-8s  %7llu  %9llu  %5llu  %s\n", wn, t->name, ws, t->status,
+                       up, (unsigned long long)t->workers, (unsigned long long)t->executors,
                        (unsigned long long)t->tasks, t->id);
             }
         }
@@ -373,20 +374,19 @@ static int cli_list(int argc, char **argv) {
 static const gale__opt_t kill_opts[] = {
     {"-w", "SECS", "deactivate, wait this long, then remove (default: its message timeout)"},
     COMMON_OPTS};
-static const gale__optspec_t kill_spec = {"gale kill", "gale kill [options] NAME", kill_opts,
-                                          NULL};
+static const gale__optspec_t kill_spec = {"gale kill", "gale kill [options] NAME", kill_opts, NULL};
 static const gale__opt_t plain_opts[] = {COMMON_OPTS};
 static const gale__optspec_t activate_spec = {"gale activate", "gale activate [options] NAME",
                                               plain_opts, NULL};
-static const gale__optspec_t deactivate_spec = {
-    "gale deactivate", "gale deactivate [options] NAME", plain_opts, NULL};
+static const gale__optspec_t deactivate_spec = {"gale deactivate", "gale deactivate [options] NAME",
+                                                plain_opts, NULL};
 static const gale__opt_t rebalance_opts[] = {
     {"-w", "SECS", "deactivate this long before moving (default: its message timeout)"},
     {"-n", "WORKERS", "the new number of workers"},
     {"-e", "COMPONENT=N", "the new number of executors of COMPONENT (repeatable)"},
     COMMON_OPTS};
-static const gale__optspec_t rebalance_spec = {
-    "gale rebalance", "gale rebalance [options] NAME", rebalance_opts, NULL};
+static const gale__optspec_t rebalance_spec = {"gale rebalance", "gale rebalance [options] NAME",
+                                               rebalance_opts, NULL};
 
 static int cli_named(const gale__optspec_t *spec, gale__ctl_type_t type, int argc, char **argv) {
     session_t s;

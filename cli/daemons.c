@@ -22,8 +22,7 @@ static const gale__optspec_t nimbus_spec = {"gale nimbus", "gale nimbus [options
 static const gale__optspec_t supervisor_spec = {"gale supervisor", "gale supervisor [options]",
                                                 daemon_opts, NULL};
 
-static int run(const gale__optspec_t *spec, int (*fn)(const gale_conf_t *), int argc,
-               char **argv) {
+static int run(const gale__optspec_t *spec, int (*fn)(const gale_conf_t *), int argc, char **argv) {
     char err[1024];
     gale__opts_t o;
     int rc = gale__opts_parse(spec, argc, argv, &o, err, sizeof err);

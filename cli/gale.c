@@ -110,9 +110,9 @@ int gale_cli_main(int argc, char **argv) {
         usage(stdout);
         return 0;
     }
-    static const char *const verbs[] = {"local",      "conf",       "version", "help",
-                                        "nimbus",     "supervisor", "jar",     "list",
-                                        "kill",       "activate",   "deactivate", "rebalance"};
+    static const char *const verbs[] = {"local",  "conf",       "version",    "help",
+                                        "nimbus", "supervisor", "jar",        "list",
+                                        "kill",   "activate",   "deactivate", "rebalance"};
     const char *near = gale__nearest(verb, verbs, sizeof verbs / sizeof verbs[0]);
     gale__cli_error("gale: unknown command '%s' (did you mean '%s'?): run 'gale --help'", verb,
                     near);

@@ -52,8 +52,8 @@ static int collect(const char *root, const char *rel, walk_t *w, char *err, size
             rc = collect(root, sub, w, err, errlen);
         } else if (S_ISREG(st.st_mode)) {
             if (strlen(sub) > MAX_PATH || w->n >= MAX_FILES) {
-                rc = fail(err, errlen, GALE_EIO, "resources: '%s': too many files or too deep",
-                          sub);
+                rc =
+                    fail(err, errlen, GALE_EIO, "resources: '%s': too many files or too deep", sub);
                 break;
             }
             if (w->n == w->cap) {
@@ -119,8 +119,7 @@ static bool safe_path(const char *p, size_t n) {
     return true;
 }
 
-int gale__resources_unpack(const void *buf, size_t len, const char *dir, char *err,
-                           size_t errlen) {
+int gale__resources_unpack(const void *buf, size_t len, const char *dir, char *err, size_t errlen) {
     msgpack_unpacked u;
     msgpack_unpacked_init(&u);
     int rc = gale__msgpack_unpack_whole(buf, len, &u, "resources", err, errlen);
@@ -142,14 +141,14 @@ int gale__resources_unpack(const void *buf, size_t len, const char *dir, char *e
         const msgpack_object *e = &o->via.array.ptr[i];
         char path[4096];
         (void)!snprintf(path, sizeof path, "%s/%.*s", dir, (int)e->via.array.ptr[0].via.str.size,
-                 e->via.array.ptr[0].via.str.ptr);
+                        e->via.array.ptr[0].via.str.ptr);
         char *slash = strrchr(path, '/');
         *slash = '\0'; /* its directory first: the archive names files only */
         rc = gale__mkdirs(path, err, errlen);
         *slash = '/';
         if (!rc)
             rc = gale__file_write_atomic(path, e->via.array.ptr[1].via.bin.ptr,
-                                     e->via.array.ptr[1].via.bin.size, err, errlen);
+                                         e->via.array.ptr[1].via.bin.size, err, errlen);
     }
     msgpack_unpacked_destroy(&u);
     return rc;

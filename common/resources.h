@@ -19,7 +19,6 @@
 int gale__resources_pack(const char *dir, msgpack_sbuffer *out, char *err, size_t errlen);
 
 /** @brief Unpack buf into dir (created). 0, GALE_EPROTO for a bad archive, GALE_EIO + err. */
-int gale__resources_unpack(const void *buf, size_t len, const char *dir, char *err,
-                           size_t errlen);
+int gale__resources_unpack(const void *buf, size_t len, const char *dir, char *err, size_t errlen);
 
 #endif

@@ -38,14 +38,15 @@ void gale__nb_assignment_fetch(nimbus_t *nb, const gale__ctl_peer_t *p, const ga
         if (f->supervisor ? !on_supervisor(t, f->supervisor)
                           : strcmp(t->name, f->topology) && strcmp(t->id, f->topology))
             continue;
-        as[n] = (gale__ctl_topology_assignment_t){t->id, t->status, t->version,
-                                                  {slots + k, (uint32_t)t->n_places}};
+        as[n] = (gale__ctl_topology_assignment_t){
+            t->id, t->status, t->version, {slots + k, (uint32_t)t->n_places}};
         for (size_t e = 0; e < t->n_places; e++) {
             const gale__sched_place_t *pl = &t->places[e];
             const nb_supervisor_t *s = gale__nb_sup_find(nb, pl->supervisor);
             slots[k++] = (gale__ctl_executor_slot_t){
-                (uint64_t)pl->start, (uint64_t)pl->end, pl->supervisor, pl->host,
-                (uint64_t)pl->port, s ? s->logviewer_port : GALE_CTL_UNSET};
+                (uint64_t)pl->start, (uint64_t)pl->end,
+                pl->supervisor,      pl->host,
+                (uint64_t)pl->port,  s ? s->logviewer_port : GALE_CTL_UNSET};
         }
         n++;
     }
@@ -56,7 +57,8 @@ void gale__nb_assignment_fetch(nimbus_t *nb, const gale__ctl_peer_t *p, const ga
     }
     gale__ctl_assignment_reply_t r = {true, NULL, nb->version, {as, n}};
     char err[512];
-    if (gale__ctl_server_send(nb->router, p, GALE_CTL_ASSIGNMENT_REPLY, m->req, &r, err, sizeof err)) {
+    if (gale__ctl_server_send(nb->router, p, GALE_CTL_ASSIGNMENT_REPLY, m->req, &r, err,
+                              sizeof err)) {
         GALE_WARN(NB, 0, "assignment_fetch: %s", err);
         gale__nb_reply_err(nb, p, m->req, "%s", err);
     }
@@ -74,8 +76,7 @@ void gale__nb_code_fetch(nimbus_t *nb, const gale__ctl_peer_t *p, const gale__ct
     if (part == PART__COUNT) return gale__nb_reply_err(nb, p, m->req, "no part '%s'", f->part);
     if (f->offset > t->size[part])
         return gale__nb_reply_err(nb, p, m->req, "offset %llu is past the end (%llu bytes)",
-                                  (unsigned long long)f->offset,
-                                  (unsigned long long)t->size[part]);
+                                  (unsigned long long)f->offset, (unsigned long long)t->size[part]);
     void *v = NULL;
     size_t n = 0;
     char key[300], err[512];
@@ -86,7 +87,10 @@ void gale__nb_code_fetch(nimbus_t *nb, const gale__ctl_peer_t *p, const gale__ct
     size_t off = (size_t)f->offset, len = n > off ? n - off : 0;
     if (len > f->max_len) len = (size_t)f->max_len;
     static const uint8_t none[1];
-    gale__ctl_code_reply_t r = {true, NULL, n, {t->sum[part], GALE_CHECKSUM_LEN},
+    gale__ctl_code_reply_t r = {true,
+                                NULL,
+                                n,
+                                {t->sum[part], GALE_CHECKSUM_LEN},
                                 {v ? (const uint8_t *)v + off : none, len}};
     if (gale__ctl_server_send(nb->router, p, GALE_CTL_CODE_REPLY, m->req, &r, err, sizeof err))
         gale__nb_reply_err(nb, p, m->req, "%s", err);

@@ -70,8 +70,7 @@ void gale__nb_supervisor_heartbeat(nimbus_t *nb, const gale__ctl_peer_t *p,
     s->n_workers = s->workers ? h->workers.n : 0;
     for (size_t i = 0; i < s->n_workers; i++) {
         const gale__ctl_worker_state_t *w = &h->workers.items[i];
-        snprintf(s->workers[i].topology_id, sizeof s->workers[i].topology_id, "%s",
-                 w->topology_id);
+        snprintf(s->workers[i].topology_id, sizeof s->workers[i].topology_id, "%s", w->topology_id);
         s->workers[i].port = (int)w->port;
         s->workers[i].hb_age_ms = w->hb_age_ms;
         snprintf(s->workers[i].state, sizeof s->workers[i].state, "%s", w->state);
@@ -170,7 +169,8 @@ void gale__nb_schedule(nimbus_t *nb, nb_topo_t *t, bool fresh) {
             GALE_WARN(NB, 0, "%s: moving the executors of %s:%d: %s", t->id,
                       t->places[i].supervisor, t->places[i].port, why);
     }
-    for (size_t i = 0; i < t->n_execs; i++) ex[i] = (gale__sched_executor_t){t->execs[i].start, t->execs[i].end};
+    for (size_t i = 0; i < t->n_execs; i++)
+        ex[i] = (gale__sched_executor_t){t->execs[i].start, t->execs[i].end};
     gale__sched_input_t in = {ex, t->n_execs, t->workers, sups, ns, keep, nk, t->version};
     gale__sched_result_t r;
     char err[256];
@@ -198,8 +198,8 @@ void gale__nb_schedule(nimbus_t *nb, nb_topo_t *t, bool fresh) {
         t->assigned_ns = now;
         gale__nb_topo_save_assignment(nb, t);
         gale__nb_bump_version(nb);
-        GALE_INFO(NB, 0, "%s: assigned %zu executor(s) to %d worker(s)%s%s (version %llu)",
-                  t->id, r.n_places, r.workers, r.note[0] ? ": " : "", r.note,
+        GALE_INFO(NB, 0, "%s: assigned %zu executor(s) to %d worker(s)%s%s (version %llu)", t->id,
+                  r.n_places, r.workers, r.note[0] ? ": " : "", r.note,
                   (unsigned long long)t->version);
     }
     gale__sched_result_free(&r);
@@ -215,7 +215,8 @@ void gale__nb_monitor(nimbus_t *nb) {
     for (size_t i = 0; i < nb->n_sups; i++) {
         nb_supervisor_t *s = &nb->sups[i];
         if (s->last_ns && !sup_alive(nb, s, now)) {
-            GALE_WARN(NB, 0, "supervisor %s (%s) has not heartbeated for %lld s: its slots are lost",
+            GALE_WARN(NB, 0,
+                      "supervisor %s (%s) has not heartbeated for %lld s: its slots are lost",
                       s->id, s->host, (long long)((now - s->last_ns) / 1000000000));
             s->last_ns = 0; /* reported once; stays dead until it heartbeats */
         }

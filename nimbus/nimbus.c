@@ -150,17 +150,16 @@ int gale__nimbus_run(const gale_conf_t *conf) {
      * tcp transport), and every interface for "0.0.0.0" */
     const gale_value_t *seeds = gale_conf_get(conf, GALE_CONF_NIMBUS_SEEDS);
     char host[256] = "127.0.0.1";
-    if (seeds && seeds->type == GALE_T_ARRAY && seeds->len > 0 &&
-        seeds->u.a[0].type == GALE_T_STR)
+    if (seeds && seeds->type == GALE_T_ARRAY && seeds->len > 0 && seeds->u.a[0].type == GALE_T_STR)
         snprintf(host, sizeof host, "%.*s", (int)seeds->u.a[0].len, seeds->u.a[0].u.s);
     if (strcmp(host, "localhost") == 0) strcpy(host, "127.0.0.1");
     char endpoint[GALE_ENDPOINT_MAX];
     gale__endpoint_tcp(endpoint, sizeof endpoint, host,
                        (int)gale_conf_get_int(conf, GALE_CONF_NIMBUS_PORT, 6627));
     nb->zctx = zmq_ctx_new();
-    nb->router = nb->zctx ? gale__sock_ctl_server(nb->zctx, endpoint, bound, sizeof bound, err,
-                                                  sizeof err)
-                          : NULL;
+    nb->router =
+        nb->zctx ? gale__sock_ctl_server(nb->zctx, endpoint, bound, sizeof bound, err, sizeof err)
+                 : NULL;
     if (!nb->router) {
         GALE_ERROR(NB, 0, "%s (nimbus.port: is another nimbus running?)", err);
         goto out;
@@ -180,8 +179,8 @@ int gale__nimbus_run(const gale_conf_t *conf) {
     sigaction(SIGTERM, &sa, NULL);
     sigaction(SIGINT, &sa, NULL);
     signal(SIGPIPE, SIG_IGN);
-    GALE_INFO(NB, 0, "nimbus listening on %s, state in %s/nimbus, %zu topologies recovered",
-              bound, local, nb->n_topos);
+    GALE_INFO(NB, 0, "nimbus listening on %s, state in %s/nimbus, %zu topologies recovered", bound,
+              local, nb->n_topos);
 
     int64_t next_monitor = gale__now_ns();
     while (!stop_signal) {

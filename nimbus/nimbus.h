@@ -44,8 +44,8 @@ typedef struct nb_topo {
     size_t n_execs;
     gale__sched_place_t *places; /* current assignment; strings owned (strdup) */
     size_t n_places;
-    uint64_t version;         /* of this topology's assignment */
-    int64_t assigned_ns;      /* monotonic: when the assignment last changed */
+    uint64_t version;    /* of this topology's assignment */
+    int64_t assigned_ns; /* monotonic: when the assignment last changed */
     uint64_t size[PART__COUNT];
     uint8_t sum[PART__COUNT][GALE_CHECKSUM_LEN];
 } nb_topo_t;
@@ -87,8 +87,8 @@ typedef struct nimbus {
 
 /* nimbus.c */
 void gale__nb_reply_ok(nimbus_t *nb, const gale__ctl_peer_t *p, uint64_t req, const char *id);
-void gale__nb_reply_err(nimbus_t *nb, const gale__ctl_peer_t *p, uint64_t req, const char *fmt,
-                        ...) __attribute__((format(printf, 4, 5)));
+void gale__nb_reply_err(nimbus_t *nb, const gale__ctl_peer_t *p, uint64_t req, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
 
 /* submit.c */
 void gale__nb_submit_begin(nimbus_t *nb, const gale__ctl_peer_t *p, const gale__ctl_msg_t *m);

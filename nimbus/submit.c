@@ -25,9 +25,9 @@
 #include "common/log.h"
 #include "nimbus/nimbus.h"
 
-#define NB              "nimbus"
-#define MAX_UPLOADS     8
-#define UPLOAD_IDLE_NS  (60 * 1000000000LL)
+#define NB             "nimbus"
+#define MAX_UPLOADS    8
+#define UPLOAD_IDLE_NS (60 * 1000000000LL)
 
 typedef struct part {
     uint8_t *data;
@@ -149,8 +149,8 @@ void gale__nb_submit_begin(nimbus_t *nb, const gale__ctl_peer_t *p, const gale__
     u->last_ns = gale__now_ns();
     u->next = nb->uploads;
     nb->uploads = u;
-    GALE_INFO(NB, 0, "upload %s: '%s', %" PRIu64 " bytes of code, %" PRIu64 " of resources",
-              u->id, t->name, s->code_size, s->resources_size);
+    GALE_INFO(NB, 0, "upload %s: '%s', %" PRIu64 " bytes of code, %" PRIu64 " of resources", u->id,
+              t->name, s->code_size, s->resources_size);
     gale__nb_reply_ok(nb, p, m->req, u->id);
 }
 
@@ -163,8 +163,8 @@ void gale__nb_submit_chunk(nimbus_t *nb, const gale__ctl_peer_t *p, const gale__
         return gale__nb_reply_err(nb, p, m->req, "%s chunk at offset %" PRIu64 ", expected %zu",
                                   c->part, c->offset, pt->len);
     if (pt->len + c->data.len > pt->size)
-        return gale__nb_reply_err(nb, p, m->req, "%s is larger than the %" PRIu64 " bytes announced",
-                                  c->part, pt->size);
+        return gale__nb_reply_err(
+            nb, p, m->req, "%s is larger than the %" PRIu64 " bytes announced", c->part, pt->size);
     if (pt->len + c->data.len > pt->cap) {
         size_t cap = pt->cap ? pt->cap * 2 : c->data.len;
         if (cap < pt->len + c->data.len) cap = pt->len + c->data.len;
@@ -236,7 +236,8 @@ void gale__nb_submit_end(nimbus_t *nb, const gale__ctl_peer_t *p, const gale__ct
     int rc = gale__conf_pack(&pk, u->conf) ? GALE_ENOMEM : 0;
     if (!rc) rc = gale__store_put(nb->store, "meta/counter", cnt, strlen(cnt), err, sizeof err);
     if (!rc) nb->counter++;
-    if (!rc) rc = store_part(nb, id, "topology", u->topology_bytes, u->topology_len, err, sizeof err);
+    if (!rc)
+        rc = store_part(nb, id, "topology", u->topology_bytes, u->topology_len, err, sizeof err);
     if (!rc) rc = store_part(nb, id, "conf", cs.data, cs.size, err, sizeof err);
     if (!rc) rc = store_part(nb, id, "code", u->code.data, u->code.len, err, sizeof err);
     if (!rc && u->resources.len)
@@ -256,8 +257,8 @@ void gale__nb_submit_end(nimbus_t *nb, const gale__ctl_peer_t *p, const gale__ct
         t->size[PART_CODE] = u->code.len;
         memcpy(t->sum[PART_CODE], u->code.sum, GALE_CHECKSUM_LEN);
         t->size[PART_RESOURCES] = u->resources.len;
-        gale__checksum(u->resources.data ? (void *)u->resources.data : (void *)"",
-                       u->resources.len, t->sum[PART_RESOURCES]);
+        gale__checksum(u->resources.data ? (void *)u->resources.data : (void *)"", u->resources.len,
+                       t->sum[PART_RESOURCES]);
         rc = gale__nb_topo_save_meta(nb, t); /* last: the topology now exists */
     }
     nb_topo_t **grown = rc ? NULL : realloc(nb->topos, (nb->n_topos + 1) * sizeof *grown);

@@ -45,7 +45,8 @@ static int64_t wall(void) {
 
 nb_topo_t *gale__nb_topo_find(nimbus_t *nb, const char *name_or_id) {
     for (size_t i = 0; i < nb->n_topos; i++)
-        if (strcmp(nb->topos[i]->name, name_or_id) == 0 || strcmp(nb->topos[i]->id, name_or_id) == 0)
+        if (strcmp(nb->topos[i]->name, name_or_id) == 0 ||
+            strcmp(nb->topos[i]->id, name_or_id) == 0)
             return nb->topos[i];
     return NULL;
 }
@@ -83,8 +84,9 @@ nb_topo_t *gale__nb_topo_new(nimbus_t *nb, const char *id, gale__topology_t *top
     t->t = top;
     gale__topology_assign_tasks(top);
     /* the submission's conf is the topology conf as gale jar sent it */
-    t->workers = (int)gale_conf_get_int(conf, GALE_CONF_TOPOLOGY_WORKERS,
-                                        gale_conf_get_int(top->conf, GALE_CONF_TOPOLOGY_WORKERS, 1));
+    t->workers =
+        (int)gale_conf_get_int(conf, GALE_CONF_TOPOLOGY_WORKERS,
+                               gale_conf_get_int(top->conf, GALE_CONF_TOPOLOGY_WORKERS, 1));
     t->message_timeout = gale_conf_get_int(
         conf, GALE_CONF_TOPOLOGY_MESSAGE_TIMEOUT_SECS,
         gale_conf_get_int(top->conf, GALE_CONF_TOPOLOGY_MESSAGE_TIMEOUT_SECS, 30));
@@ -139,7 +141,8 @@ int gale__nb_topo_save_assignment(nimbus_t *nb, nb_topo_t *t) {
                                                p->supervisor,      p->host,
                                                (uint64_t)p->port,  GALE_CTL_UNSET};
     }
-    gale__ctl_topology_assignment_t a = {t->id, t->status, t->version, {slots, (uint32_t)t->n_places}};
+    gale__ctl_topology_assignment_t a = {
+        t->id, t->status, t->version, {slots, (uint32_t)t->n_places}};
     msgpack_sbuffer sb;
     msgpack_sbuffer_init(&sb);
     char key[300], err[512];
@@ -221,9 +224,9 @@ static void load_assignment(nimbus_t *nb, nb_topo_t *t) {
         t->places = calloc(f.a.executors.n ? f.a.executors.n : 1, sizeof *t->places);
         for (uint32_t i = 0; t->places && i < f.a.executors.n; i++) {
             const gale__ctl_executor_slot_t *s = &f.a.executors.items[i];
-            t->places[i] = (gale__sched_place_t){(int32_t)s->start, (int32_t)s->end,
-                                                 strdup(s->supervisor), strdup(s->host),
-                                                 (int)s->port};
+            t->places[i] =
+                (gale__sched_place_t){(int32_t)s->start, (int32_t)s->end, strdup(s->supervisor),
+                                      strdup(s->host), (int)s->port};
             t->n_places++;
         }
     } else {
@@ -272,7 +275,8 @@ static int load_one(nimbus_t *nb, const char *id, char *err, size_t errlen) {
     if (!rc) {
         load_assignment(nb, t);
         nb_topo_t **grown = realloc(nb->topos, (nb->n_topos + 1) * sizeof *grown);
-        if (!grown) rc = GALE_ENOMEM;
+        if (!grown)
+            rc = GALE_ENOMEM;
         else {
             nb->topos = grown;
             nb->topos[nb->n_topos++] = t;
@@ -454,7 +458,8 @@ void gale__nb_lifecycle(nimbus_t *nb, const gale__ctl_peer_t *p, const gale__ctl
                                           t->name);
             if (apply_executor_counts(nb, t, r, why, sizeof why))
                 return gale__nb_reply_err(nb, p, m->req, "%s", why);
-            uint64_t w = r->wait_secs == GALE_CTL_UNSET ? (uint64_t)t->message_timeout : r->wait_secs;
+            uint64_t w =
+                r->wait_secs == GALE_CTL_UNSET ? (uint64_t)t->message_timeout : r->wait_secs;
             snprintf(t->after, sizeof t->after, "%s", t->status);
             t->rb_workers = r->workers == GALE_CTL_UNSET ? 0 : (int64_t)r->workers;
             t->timer_epoch = wall() + (int64_t)w;

@@ -48,7 +48,8 @@ int gale__sv_load_id(supervisor_t *sv, char *err, size_t errlen) {
     }
     char line[64];
     int k = 0;
-    for (size_t i = 0; i < sizeof r; i++) k += snprintf(line + k, sizeof line - (size_t)k, "%02x", r[i]);
+    for (size_t i = 0; i < sizeof r; i++)
+        k += snprintf(line + k, sizeof line - (size_t)k, "%02x", r[i]);
     snprintf(sv->id, sizeof sv->id, "%s", line);
     line[k++] = '\n';
     return gale__file_write_atomic(path, line, (size_t)k, err, errlen);

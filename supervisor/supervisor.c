@@ -79,8 +79,7 @@ static int bind_worker_socket(supervisor_t *sv, char *err, size_t errlen) {
 static int nimbus_endpoint(supervisor_t *sv, char *out, size_t cap) {
     const gale_value_t *seeds = gale_conf_get(sv->conf, GALE_CONF_NIMBUS_SEEDS);
     char host[256] = "127.0.0.1";
-    if (seeds && seeds->type == GALE_T_ARRAY && seeds->len > 0 &&
-        seeds->u.a[0].type == GALE_T_STR)
+    if (seeds && seeds->type == GALE_T_ARRAY && seeds->len > 0 && seeds->u.a[0].type == GALE_T_STR)
         snprintf(host, sizeof host, "%.*s", (int)seeds->u.a[0].len, seeds->u.a[0].u.s);
     if (strcmp(host, "localhost") == 0) strcpy(host, "127.0.0.1");
     int port = (int)gale_conf_get_int(sv->conf, GALE_CONF_NIMBUS_PORT, 6627);
@@ -103,8 +102,10 @@ int gale__supervisor_run(const gale_conf_t *conf) {
     int rc = 1;
     gale__logviewer_t *lv = NULL;
     gale__log_set_process("supervisor");
-    snprintf(sv->local, sizeof sv->local, "%s", gale_conf_get_str(conf, GALE_CONF_LOCAL_DIR, "gale-local"));
-    snprintf(sv->logdir, sizeof sv->logdir, "%s", gale_conf_get_str(conf, GALE_CONF_LOG_DIR, "logs"));
+    snprintf(sv->local, sizeof sv->local, "%s",
+             gale_conf_get_str(conf, GALE_CONF_LOCAL_DIR, "gale-local"));
+    snprintf(sv->logdir, sizeof sv->logdir, "%s",
+             gale_conf_get_str(conf, GALE_CONF_LOG_DIR, "logs"));
     /* unset: loopback for now (the contract's default until name lookup is wired) */
     snprintf(sv->host, sizeof sv->host, "%s",
              gale_conf_get_str(conf, GALE_CONF_LOCAL_HOSTNAME, "127.0.0.1"));
@@ -150,8 +151,9 @@ int gale__supervisor_run(const gale_conf_t *conf) {
     /* The log viewer (supervisor/logviewer.c) serves the workers' logs.
      * A port it cannot bind costs `gale logs` only: warn and go on. */
     snprintf(path, sizeof path, "%s/workers-artifacts", sv->logdir);
-    if (gale__logviewer_start(conf, path, (int)gale_conf_get_int(conf, GALE_CONF_LOGVIEWER_PORT, 8000),
-                              &lv, err, sizeof err) == 0) {
+    if (gale__logviewer_start(conf, path,
+                              (int)gale_conf_get_int(conf, GALE_CONF_LOGVIEWER_PORT, 8000), &lv,
+                              err, sizeof err) == 0) {
         sv->logviewer_port = (uint64_t)gale__logviewer_port(lv);
         char line[32];
         int ln = snprintf(line, sizeof line, "%d\n", gale__logviewer_port(lv));

@@ -30,15 +30,15 @@ typedef struct sv_range {
 typedef struct sv_worker {
     char topology_id[200];
     int port;
-    pid_t pid;           /* 0: not running */
-    bool child;          /* forked by this process (else adopted) */
-    int64_t started_ns;  /* monotonic */
-    int64_t last_hb_ns;  /* 0: no heartbeat yet */
-    int64_t stop_ns;     /* SIGTERM sent at; 0: not stopping */
+    pid_t pid;          /* 0: not running */
+    bool child;         /* forked by this process (else adopted) */
+    int64_t started_ns; /* monotonic */
+    int64_t last_hb_ns; /* 0: no heartbeat yet */
+    int64_t stop_ns;    /* SIGTERM sent at; 0: not stopping */
     int64_t next_start_ns;
     uint64_t restarts;
     unsigned fails; /* restarts since its last heartbeat: the backoff's exponent */
-    bool assigned; /* in the current assignment */
+    bool assigned;  /* in the current assignment */
     bool done;
     const char *state; /* starting | running | timed_out | exited */
     sv_range_t *execs; /* its own executors in the assignment */
@@ -81,8 +81,8 @@ void gale__sv_stop_worker(supervisor_t *sv, sv_worker_t *w, const char *why);
 void gale__sv_worker_hb(supervisor_t *sv, const gale__ctl_worker_heartbeat_t *h);
 void gale__sv_workers_free(supervisor_t *sv);
 /** @brief L/workers/<id>-<port>/<file> into out. */
-void gale__sv_worker_path(const supervisor_t *sv, const sv_worker_t *w, const char *file,
-                          char *out, size_t cap);
+void gale__sv_worker_path(const supervisor_t *sv, const sv_worker_t *w, const char *file, char *out,
+                          size_t cap);
 
 /** @brief Run a supervisor with the daemon conf until SIGTERM/SIGINT. Exit code. */
 int gale__supervisor_run(const gale_conf_t *conf);

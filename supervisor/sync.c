@@ -29,8 +29,8 @@
 #include "common/resources.h"
 #include "supervisor/supervisor.h"
 
-#define SV              "supervisor"
-#define NIMBUS_WAIT_MS  1500 /* short: worker heartbeats wait while we do */
+#define SV             "supervisor"
+#define NIMBUS_WAIT_MS 1500 /* short: worker heartbeats wait while we do */
 
 static const char *const part_files[] = {"topology", "conf", "code.so", "resources"};
 static const char *const part_names[] = {"topology", "conf", "code", "resources"};
@@ -63,8 +63,8 @@ static int fetch_part(supervisor_t *sv, const char *id, int part, const char *di
                 buf = malloc(size ? size : 1);
                 if (!buf) rc = GALE_ENOMEM;
             }
-            if (!rc && (c->size != size || off + c->data.len > size ||
-                        (c->data.len == 0 && off < size))) {
+            if (!rc &&
+                (c->size != size || off + c->data.len > size || (c->data.len == 0 && off < size))) {
                 GALE_ERROR(SV, 0, "code_fetch %s/%s: nimbus sent an inconsistent chunk", id,
                            part_names[part]);
                 rc = GALE_EPROTO;
@@ -128,8 +128,10 @@ static int ensure_code(supervisor_t *sv, const char *id) {
     int rc = gale__mkdirs(tmp, err, sizeof err);
     for (int p = 0; !rc && p < 4; p++) rc = fetch_part(sv, id, p, tmp);
     if (!rc && rename(tmp, dir) != 0) rc = GALE_EIO;
-    if (rc) remove_tree(tmp);
-    else GALE_INFO(SV, 0, "fetched and verified the code of %s", id);
+    if (rc)
+        remove_tree(tmp);
+    else
+        GALE_INFO(SV, 0, "fetched and verified the code of %s", id);
     return rc;
 }
 
@@ -234,9 +236,13 @@ void gale__sv_heartbeat(supervisor_t *sv) {
         const sv_worker_t *w = &sv->workers[i];
         if (!w->assigned) continue;
         ws[n++] = (gale__ctl_worker_state_t){
-            w->topology_id, (uint64_t)w->port, w->pid > 0 ? (uint64_t)w->pid : 1, w->state,
+            w->topology_id,
+            (uint64_t)w->port,
+            w->pid > 0 ? (uint64_t)w->pid : 1,
+            w->state,
             w->last_hb_ns ? (uint64_t)((now - w->last_hb_ns) / 1000000) : GALE_CTL_UNSET,
-            w->restarts, w->done};
+            w->restarts,
+            w->done};
     }
     gale__ctl_supervisor_heartbeat_t h = {sv->id,
                                           sv->host,

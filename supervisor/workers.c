@@ -46,10 +46,10 @@
 #define BACKOFF_MIN_NS 1000000000LL
 #define BACKOFF_MAX_NS (30 * 1000000000LL)
 
-void gale__sv_worker_path(const supervisor_t *sv, const sv_worker_t *w, const char *file,
-                          char *out, size_t cap) {
-    snprintf(out, cap, "%s/workers/%s-%d%s%s", sv->local, w->topology_id, w->port,
-             file ? "/" : "", file ? file : "");
+void gale__sv_worker_path(const supervisor_t *sv, const sv_worker_t *w, const char *file, char *out,
+                          size_t cap) {
+    snprintf(out, cap, "%s/workers/%s-%d%s%s", sv->local, w->topology_id, w->port, file ? "/" : "",
+             file ? file : "");
 }
 
 sv_worker_t *gale__sv_worker(supervisor_t *sv, const char *topology_id, int port, bool create) {
@@ -136,9 +136,27 @@ void gale__sv_start_worker(supervisor_t *sv, sv_worker_t *w) {
              (long long)(sv->worker_timeout_ns / 1000000000));
     snprintf(kv[5], sizeof kv[5], "%s=%s", GALE_CONF_LOG_LEVEL,
              gale_conf_get_str(sv->conf, GALE_CONF_LOG_LEVEL, "info"));
-    char *argv[] = {sv->self_exe, "worker", "--topology-id", w->topology_id, "--port", port,
-                    "--supervisor-id", sv->id, "-c", kv[0], "-c", kv[1], "-c", kv[2], "-c", kv[3],
-                    "-c", kv[4], "-c", kv[5], NULL};
+    char *argv[] = {sv->self_exe,
+                    "worker",
+                    "--topology-id",
+                    w->topology_id,
+                    "--port",
+                    port,
+                    "--supervisor-id",
+                    sv->id,
+                    "-c",
+                    kv[0],
+                    "-c",
+                    kv[1],
+                    "-c",
+                    kv[2],
+                    "-c",
+                    kv[3],
+                    "-c",
+                    kv[4],
+                    "-c",
+                    kv[5],
+                    NULL};
     pid_t pid = fork();
     if (pid < 0) {
         GALE_ERROR(SV, 0, "%s:%d: fork: %s", w->topology_id, w->port, strerror(errno));
