@@ -122,7 +122,7 @@ int gale__supervisor_run(const gale_conf_t *conf) {
     }
     sv->worker_timeout_ns = secs_ns(conf, GALE_CONF_SUPERVISOR_WORKER_TIMEOUT_SECS, 30);
     sv->start_timeout_ns = secs_ns(conf, GALE_CONF_SUPERVISOR_WORKER_START_TIMEOUT_SECS, 120);
-    sv->shutdown_ns = 3 * 1000000000LL; /* Storm's supervisor.worker.shutdown.sleep.secs */
+    sv->shutdown_ns = secs_ns(conf, GALE_CONF_SUPERVISOR_WORKER_SHUTDOWN_SLEEP_SECS, 3);
     int64_t hb_ns = secs_ns(conf, GALE_CONF_SUPERVISOR_HEARTBEAT_FREQUENCY_SECS, 5);
     int64_t mon_ns = secs_ns(conf, GALE_CONF_SUPERVISOR_MONITOR_FREQUENCY_SECS, 3);
     ssize_t n = readlink("/proc/self/exe", sv->self_exe, sizeof sv->self_exe - 1);

@@ -142,9 +142,24 @@ static bool same_execs(const sv_worker_t *w, const sv_range_t *r, size_t n) {
     return true;
 }
 
+/* A topology id names directories here: only what nimbus makes of a
+ * valid name (<name>-<counter>-<epoch>, [A-Za-z0-9._-]) is taken. */
+static bool id_ok(const char *id) {
+    if (!*id || id[0] == '.') return false;
+    for (const char *c = id; *c; c++)
+        if (!((*c >= 'a' && *c <= 'z') || (*c >= 'A' && *c <= 'Z') || (*c >= '0' && *c <= '9') ||
+              *c == '.' || *c == '_' || *c == '-'))
+            return false;
+    return true;
+}
+
 /* Apply one topology's assignment to the slots it has here. */
 static int apply(supervisor_t *sv, const gale__ctl_topology_assignment_t *a) {
     int rc = 0;
+    if (!id_ok(a->id)) {
+        GALE_ERROR(SV, 0, "nimbus sent topology id '%.64s', not a valid id: ignored", a->id);
+        return GALE_EPROTO;
+    }
     for (uint32_t i = 0; i < a->executors.n; i++) {
         const gale__ctl_executor_slot_t *e = &a->executors.items[i];
         if (strcmp(e->supervisor, sv->id) != 0) continue;
