@@ -18,6 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <zmq.h>
 
 #include "cli/cli.h"
@@ -218,6 +219,34 @@ static gale_conf_t *submission_conf(const session_t *s, const gale__topology_t *
     return c;
 }
 
+/* --wait: poll nimbus (twice a second) until the topology is done, then
+ * kill it with no wait (nothing is in flight any more). */
+static int wait_done(session_t *s, const char *id) {
+    for (;;) {
+        gale__ctl_list_t l = {id};
+        gale__ctl_msg_t r;
+        if (call(s, GALE_CTL_LIST, &l, GALE_CTL_LIST_REPLY, &r)) return 1;
+        const gale__ctl_list_reply_t *lr = &r.u.list_reply;
+        bool done = lr->topologies.n == 1 && lr->topologies.items[0].done;
+        bool killed =
+            lr->topologies.n == 1 && strcmp(lr->topologies.items[0].status, "KILLED") == 0;
+        gale__ctl_msg_destroy(&r);
+        if (killed) {
+            gale__cli_error("gale jar --wait: %s was killed before it was done", id);
+            return 1;
+        }
+        if (done) break;
+        struct timespec ts = {0, 500000000};
+        nanosleep(&ts, NULL);
+    }
+    gale__ctl_kill_t k = {id, 0};
+    gale__ctl_msg_t r;
+    if (call(s, GALE_CTL_KILL, &k, GALE_CTL_REPLY, &r)) return 1;
+    gale__ctl_msg_destroy(&r);
+    fprintf(stderr, "gale jar: %s is done (every tuple of its finite spouts acked): killed\n", id);
+    return 0;
+}
+
 static int cli_jar(int argc, char **argv) {
     session_t s;
     int code;
@@ -226,8 +255,11 @@ static int cli_jar(int argc, char **argv) {
         return code;
     }
     const char *resources = NULL;
-    for (size_t i = 0; i < s.o.n_hits; i++)
+    bool wait = false;
+    for (size_t i = 0; i < s.o.n_hits; i++) {
         if (strcmp(s.o.hits[i].opt->name, "--resources") == 0) resources = s.o.hits[i].value;
+        if (strcmp(s.o.hits[i].opt->name, "--wait") == 0) wait = true;
+    }
     if (s.o.npos < 2) {
         gale__cli_error("gale jar: expected <topology.so> <EntryFunction>: see 'gale jar --help'");
         session_close(&s);
@@ -286,9 +318,12 @@ static int cli_jar(int argc, char **argv) {
         goto out;
     gale__ctl_submit_end_t e = {upload};
     if (call(&s, GALE_CTL_SUBMIT_END, &e, GALE_CTL_REPLY, &r)) goto out;
-    printf("%s\n", r.u.reply.id ? r.u.reply.id : "?");
+    char id[256];
+    snprintf(id, sizeof id, "%s", r.u.reply.id ? r.u.reply.id : "?");
+    printf("%s\n", id);
+    fflush(stdout);
     gale__ctl_msg_destroy(&r);
-    rc = 0;
+    rc = wait ? wait_done(&s, id) : 0;
 out:
     free(code_buf);
     msgpack_sbuffer_destroy(&tb);

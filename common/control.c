@@ -210,6 +210,7 @@ static const field_t summary_fields[] = {
     U64(gale__ctl_topology_summary_t, workers, true, 0, MAX_WORKERS),
     U64(gale__ctl_topology_summary_t, executors, true, 0, MAX_EXECUTORS),
     U64(gale__ctl_topology_summary_t, tasks, true, 0, TASK_MAX),
+    BOOL(gale__ctl_topology_summary_t, done, false),
 };
 static const record_t rec_summary =
     RECORD("topology", gale__ctl_topology_summary_t, summary_fields, NULL);

@@ -147,6 +147,7 @@ typedef struct gale__ctl_topology_summary {
     const char *status; /* ACTIVE | INACTIVE | KILLED | REBALANCING */
     uint64_t uptime_secs;
     uint64_t workers, executors, tasks;
+    bool done; /* every worker hosting a spout reports its finite spouts done */
 } gale__ctl_topology_summary_t;
 
 typedef struct gale__ctl_list_reply {

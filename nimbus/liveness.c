@@ -74,6 +74,7 @@ void gale__nb_supervisor_heartbeat(nimbus_t *nb, const gale__ctl_peer_t *p,
         s->workers[i].port = (int)w->port;
         s->workers[i].hb_age_ms = w->hb_age_ms;
         snprintf(s->workers[i].state, sizeof s->workers[i].state, "%s", w->state);
+        s->workers[i].done = w->done;
     }
     gale__ctl_heartbeat_reply_t r = {true, NULL, nb->version};
     char err[256];
@@ -227,4 +228,18 @@ void gale__nb_monitor(nimbus_t *nb) {
         gale__nb_schedule(nb, t, false);
     }
     nb->dirty = false;
+}
+
+bool gale__nb_topo_done(const nimbus_t *nb, const nb_topo_t *t) {
+    bool any = false;
+    for (size_t i = 0; i < t->n_places; i++) {
+        const gale__sched_place_t *p = &t->places[i];
+        const gale__component_t *c = gale__topology_task_component(t->t, p->start);
+        if (!c || !c->is_spout) continue;
+        const nb_supervisor_t *s = gale__nb_sup_find(nb, p->supervisor);
+        const nb_worker_t *w = s ? reported(s, t->id, p->port) : NULL;
+        if (!w || !w->done) return false;
+        any = true;
+    }
+    return any;
 }

@@ -55,6 +55,7 @@ typedef struct nb_worker {
     int port;
     uint64_t hb_age_ms; /* GALE_CTL_UNSET: no heartbeat yet */
     char state[16];
+    bool done; /* its finite spouts are done */
 } nb_worker_t;
 
 typedef struct nb_supervisor {
@@ -119,6 +120,8 @@ void gale__nb_monitor(nimbus_t *nb);
 /** @brief (Re)schedule t; fresh = place everything again (rebalance). */
 void gale__nb_schedule(nimbus_t *nb, nb_topo_t *t, bool fresh);
 const nb_supervisor_t *gale__nb_sup_find(const nimbus_t *nb, const char *id);
+/** @brief Every slot of t that hosts a spout executor reports done (gale jar --wait). */
+bool gale__nb_topo_done(const nimbus_t *nb, const nb_topo_t *t);
 void gale__nb_sups_free(nimbus_t *nb);
 
 /* fetch.c */

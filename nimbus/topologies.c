@@ -340,8 +340,6 @@ void gale__nb_list(nimbus_t *nb, const gale__ctl_peer_t *p, const gale__ctl_msg_
     for (size_t i = 0; i < nb->n_topos; i++) {
         nb_topo_t *t = nb->topos[i];
         if (only && strcmp(only, t->name) && strcmp(only, t->id)) continue;
-        int ackers = (int)(t->n_execs - 0);
-        (void)ackers;
         items[n++] = (gale__ctl_topology_summary_t){
             t->name,
             t->id,
@@ -349,7 +347,8 @@ void gale__nb_list(nimbus_t *nb, const gale__ctl_peer_t *p, const gale__ctl_msg_
             (uint64_t)(now > t->submit_epoch ? now - t->submit_epoch : 0),
             distinct_slots(t),
             t->n_execs,
-            t->n_execs ? (uint64_t)t->execs[t->n_execs - 1].end : 0};
+            t->n_execs ? (uint64_t)t->execs[t->n_execs - 1].end : 0,
+            gale__nb_topo_done(nb, t)};
     }
     if (only && n == 0) {
         free(items);
