@@ -22,7 +22,7 @@
 
 #include "common/value.h"
 
-#define STREAM_MAX_LEN 255
+#define STREAM_MAX_LEN GALE_WIRE_MAX_STREAM_LEN
 
 /* msgpack-c's unpacker refuses more than MSGPACK_EMBED_STACK_SIZE (32)
  * open non-empty containers; the scan refuses the same, and a batch puts
@@ -30,7 +30,8 @@
  * refuses values nested deeper than this rather than send an unreadable
  * batch. */
 #define SCAN_MAX_DEPTH        32
-#define BATCH_VALUE_MAX_DEPTH (SCAN_MAX_DEPTH - 4)
+#define BATCH_VALUE_MAX_DEPTH GALE__VALUE_MAX_WIRE_DEPTH
+_Static_assert(BATCH_VALUE_MAX_DEPTH + 4 <= SCAN_MAX_DEPTH, "a batch nests values under 4");
 
 static _Atomic uint64_t st_batches_encoded, st_tuples_encoded, st_batches_decoded,
     st_tuples_decoded, st_decode_errors;

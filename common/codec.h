@@ -27,10 +27,13 @@
 #define GALE_WIRE_VERSION 1
 #define GALE_WIRE_BATCH   "batch"
 
-/* Limits a decoder enforces on untrusted input. */
-#define GALE_WIRE_MAX_TUPLES 65536
-#define GALE_WIRE_MAX_IDS    64   /* (root, edge) pairs per tuple */
-#define GALE_WIRE_MAX_VALUES 4096 /* values per tuple */
+/* Limits a decoder enforces on untrusted input. Topology validation
+ * refuses streams beyond the stream and values limits at submit, and an
+ * emit checks values (common/value.h), so no tuple meets them on the way. */
+#define GALE_WIRE_MAX_TUPLES     65536
+#define GALE_WIRE_MAX_STREAM_LEN 255  /* bytes of a stream id */
+#define GALE_WIRE_MAX_IDS        64   /* (root, edge) pairs per tuple */
+#define GALE_WIRE_MAX_VALUES     4096 /* values per tuple */
 
 /**
  * @brief Unpack exactly one msgpack object filling buf into u (caller

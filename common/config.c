@@ -115,9 +115,15 @@ const gale_conf_key_t gale__conf_keys[] = {
      "Fraction of tuples whose latencies are sampled for the stats."},
     {GALE_CONF_TOPOLOGY_EXECUTOR_RECEIVE_BUFFER_SIZE, GALE_CT_INT, "32768", 16, 1048576, NULL,
      GALE_SCOPE_COMPONENT, "Slots of an executor's receive queue; must be a power of two."},
+    {GALE_CONF_TOPOLOGY_EXECUTOR_RECEIVE_BYTES, GALE_CT_INT, "67108864", 65536, 1099511627776LL,
+     NULL, GALE_SCOPE_COMPONENT,
+     "Most bytes of tuples queued for an executor, and in each worker's transfer lane to it; "
+     "other workers share it for the bytes they have in flight to it. A full queue throttles "
+     "its producers; one tuple larger than this still passes."},
     {GALE_CONF_TOPOLOGY_TRANSFER_BUFFER_SIZE, GALE_CT_INT, "32768", 16, 1048576, NULL,
      GALE_SCOPE_TOPOLOGY,
-     "Slots of a worker's transfer queue (tuples to other workers); must be a power of two."},
+     "Most slots of a worker's transfer lane to one executor of another worker (a lane holds "
+     "a credit window's worth and is made on first use); must be a power of two."},
     {GALE_CONF_TOPOLOGY_PRODUCER_BATCH_SIZE, GALE_CT_INT, "64", 1, 4096, NULL, GALE_SCOPE_TOPOLOGY,
      "Tuples a producer batches before publishing them to a local queue."},
     {GALE_CONF_TOPOLOGY_TRANSFER_BATCH_SIZE, GALE_CT_INT, "256", 1, 65536, NULL,

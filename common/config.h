@@ -78,6 +78,7 @@ typedef struct gale_conf_key {
 #define GALE_CONF_TOPOLOGY_TICK_TUPLE_FREQ_SECS         "topology.tick.tuple.freq.secs"
 #define GALE_CONF_TOPOLOGY_STATS_SAMPLE_RATE            "topology.stats.sample.rate"
 #define GALE_CONF_TOPOLOGY_EXECUTOR_RECEIVE_BUFFER_SIZE "topology.executor.receive.buffer.size"
+#define GALE_CONF_TOPOLOGY_EXECUTOR_RECEIVE_BYTES       "topology.executor.receive.buffer.bytes"
 #define GALE_CONF_TOPOLOGY_TRANSFER_BUFFER_SIZE         "topology.transfer.buffer.size"
 #define GALE_CONF_TOPOLOGY_PRODUCER_BATCH_SIZE          "topology.producer.batch.size"
 #define GALE_CONF_TOPOLOGY_TRANSFER_BATCH_SIZE          "topology.transfer.batch.size"

@@ -28,8 +28,17 @@ static size_t sat_add(size_t a, size_t b) {
     return a > SIZE_MAX - b ? SIZE_MAX : a + b;
 }
 
+/* Every walk below stops below GALE__VALUE_MAX_DEPTH + 1 nested containers
+ * (the stack stays bounded whatever a caller hands in): deeper containers
+ * are copied and hashed as nil, printed as "...". Whoever keeps values
+ * checks their depth first (conf.c allows containers at depths 0..MAX,
+ * gale__values_check at emit fewer), so this never shows. */
+#define TOO_DEEP(v, depth)                                                                         \
+    ((depth) > GALE__VALUE_MAX_DEPTH && ((v)->type == GALE_T_ARRAY || (v)->type == GALE_T_MAP))
+
 /* Bytes of nested value arrays and of payloads (with NULs) under v. */
-static void value_sizes(const gale_value_t *v, size_t *arrays, size_t *payloads) {
+static void value_sizes(const gale_value_t *v, int depth, size_t *arrays, size_t *payloads) {
+    if (TOO_DEEP(v, depth)) return;
     switch (v->type) {
         case GALE_T_STR:
         case GALE_T_BYTES:
@@ -39,7 +48,7 @@ static void value_sizes(const gale_value_t *v, size_t *arrays, size_t *payloads)
         case GALE_T_MAP: {
             size_t n = v->type == GALE_T_MAP ? 2 * (size_t)v->len : v->len;
             *arrays = sat_add(*arrays, n * sizeof(gale_value_t));
-            for (size_t i = 0; i < n; i++) value_sizes(&v->u.a[i], arrays, payloads);
+            for (size_t i = 0; i < n; i++) value_sizes(&v->u.a[i], depth + 1, arrays, payloads);
             break;
         }
         default:
@@ -57,8 +66,68 @@ size_t gale__value_extra_size(const gale_value_t *v) {
     if (v->type < GALE_T_STR) return 0;
     if (v->type != GALE_T_ARRAY && v->type != GALE_T_MAP) return (size_t)v->len + 1;
     size_t arrays = 0, payloads = 0;
-    value_sizes(v, &arrays, &payloads);
+    value_sizes(v, 0, &arrays, &payloads);
     return layout_size(arrays, payloads);
+}
+
+/* What the wire refuses, checked while the sizes are summed (one walk). */
+static int check_rec(const gale_value_t *v, int depth, size_t *arrays, size_t *payloads) {
+    switch (v->type) {
+        case GALE_T_NIL:
+        case GALE_T_BOOL:
+        case GALE_T_INT:
+        case GALE_T_DOUBLE:
+            return 0;
+        case GALE_T_STR:
+        case GALE_T_BYTES:
+            if (v->len && !v->u.s) return GALE_EINVAL;
+            *payloads = sat_add(*payloads, (size_t)v->len + 1);
+            return 0;
+        case GALE_T_ARRAY:
+        case GALE_T_MAP: {
+            if (depth >= GALE__VALUE_MAX_WIRE_DEPTH) return GALE_ERANGE;
+            size_t n = v->type == GALE_T_MAP ? 2 * (size_t)v->len : v->len;
+            if (n && !v->u.a) return GALE_EINVAL;
+            *arrays = sat_add(*arrays, n * sizeof(gale_value_t));
+            for (size_t i = 0; i < n; i++) {
+                int rc = check_rec(&v->u.a[i], depth + 1, arrays, payloads);
+                if (rc) return rc;
+            }
+            return 0;
+        }
+        default:
+            return GALE_ETYPE;
+    }
+}
+
+int gale__values_check_slow(const gale_value_t *vals, size_t n, size_t *extra, size_t *bad) {
+    size_t total = 0;
+    for (size_t i = 0; i < n; i++) {
+        const gale_value_t *v = &vals[i];
+        if (v->type < GALE_T_STR) continue; /* the common case: scalars */
+        if (v->type <= GALE_T_BYTES) {
+            if (v->len && !v->u.s) goto bad_value;
+            total = sat_add(total, (size_t)v->len + 1);
+            continue;
+        }
+        size_t arrays = 0, payloads = 0;
+        int rc = check_rec(v, 0, &arrays, &payloads);
+        if (rc) {
+            if (bad) *bad = i;
+            return rc;
+        }
+        total = sat_add(total, layout_size(arrays, payloads));
+        continue;
+    bad_value:
+        if (bad) *bad = i;
+        return GALE_EINVAL;
+    }
+    if (total > GALE__VALUE_MAX_TUPLE_EXTRA) { /* tuple blocks count their size in 32 bits */
+        if (bad) *bad = 0;
+        return GALE_ERANGE;
+    }
+    *extra = total;
+    return 0;
 }
 
 static char *align8(char *p) {
@@ -67,7 +136,12 @@ static char *align8(char *p) {
 }
 
 /* Two cursors: *acur for nested value arrays, *pcur for payloads. */
-static void copy_rec(gale_value_t *dst, const gale_value_t *src, char **acur, char **pcur) {
+static void copy_rec(gale_value_t *dst, const gale_value_t *src, int depth, char **acur,
+                     char **pcur) {
+    if (TOO_DEEP(src, depth)) {
+        *dst = gale_nil();
+        return;
+    }
     *dst = *src;
     switch (src->type) {
         case GALE_T_STR:
@@ -84,7 +158,7 @@ static void copy_rec(gale_value_t *dst, const gale_value_t *src, char **acur, ch
             size_t n = src->type == GALE_T_MAP ? 2 * (size_t)src->len : src->len;
             gale_value_t *items = (gale_value_t *)(void *)*acur;
             *acur += n * sizeof(gale_value_t);
-            for (size_t i = 0; i < n; i++) copy_rec(&items[i], &src->u.a[i], acur, pcur);
+            for (size_t i = 0; i < n; i++) copy_rec(&items[i], &src->u.a[i], depth + 1, acur, pcur);
             dst->u.a = n ? items : NULL;
             break;
         }
@@ -105,15 +179,16 @@ void gale__value_copy(gale_value_t *dst, const gale_value_t *src, char **cursor)
         return;
     }
     size_t arrays = 0, payloads = 0;
-    value_sizes(src, &arrays, &payloads);
+    value_sizes(src, 0, &arrays, &payloads);
     char *acur = arrays ? align8(*cursor) : *cursor;
     char *pcur = arrays ? acur + arrays : acur; /* a NULL cursor is fine for scalars */
-    copy_rec(dst, src, &acur, &pcur);
+    copy_rec(dst, src, 0, &acur, &pcur);
     *cursor = pcur;
 }
 
-bool gale_value_equal(const gale_value_t *a, const gale_value_t *b) {
-    if (a->type != b->type) return false;
+/* Values nested deeper than GALE__VALUE_MAX_DEPTH compare unequal. */
+static bool equal_rec(const gale_value_t *a, const gale_value_t *b, int depth) {
+    if (a->type != b->type || TOO_DEEP(a, depth)) return false;
     switch (a->type) {
         case GALE_T_NIL:
             return true;
@@ -133,12 +208,16 @@ bool gale_value_equal(const gale_value_t *a, const gale_value_t *b) {
             if (a->len != b->len) return false;
             size_t n = a->type == GALE_T_MAP ? 2 * (size_t)a->len : a->len;
             for (size_t i = 0; i < n; i++)
-                if (!gale_value_equal(&a->u.a[i], &b->u.a[i])) return false;
+                if (!equal_rec(&a->u.a[i], &b->u.a[i], depth + 1)) return false;
             return true;
         }
         default:
             return false;
     }
+}
+
+bool gale_value_equal(const gale_value_t *a, const gale_value_t *b) {
+    return equal_rec(a, b, 0);
 }
 
 /* ------------------------------------------------------------------ */
@@ -341,9 +420,11 @@ static int fnv_write(void *data, const char *buf, size_t len) {
     return 0;
 }
 
-/* Like pack_rec but without the depth limit: a hash cannot fail. */
-static void hash_rec(msgpack_packer *pk, const gale_value_t *v) {
-    if (v->type == GALE_T_ARRAY || v->type == GALE_T_MAP) {
+/* Like pack_rec but a hash cannot fail: too deep hashes as nil. */
+static void hash_rec(msgpack_packer *pk, const gale_value_t *v, int depth) {
+    if (TOO_DEEP(v, depth)) {
+        msgpack_pack_nil(pk);
+    } else if (v->type == GALE_T_ARRAY || v->type == GALE_T_MAP) {
         size_t n = v->len;
         if (v->type == GALE_T_MAP) {
             msgpack_pack_map(pk, v->len);
@@ -351,7 +432,7 @@ static void hash_rec(msgpack_packer *pk, const gale_value_t *v) {
         } else {
             msgpack_pack_array(pk, v->len);
         }
-        for (size_t i = 0; i < n; i++) hash_rec(pk, &v->u.a[i]);
+        for (size_t i = 0; i < n; i++) hash_rec(pk, &v->u.a[i], depth + 1);
     } else if (v->type <= GALE_T_BYTES) {
         (void)pack_rec(pk, v, 0);
     } else {
@@ -363,7 +444,7 @@ uint64_t gale__values_hash(const gale_value_t *vals, size_t n) {
     uint64_t h = FNV_OFFSET;
     msgpack_packer pk;
     msgpack_packer_init(&pk, &h, fnv_write);
-    for (size_t i = 0; i < n; i++) hash_rec(&pk, &vals[i]);
+    for (size_t i = 0; i < n; i++) hash_rec(&pk, &vals[i], 0);
     return h;
 }
 
@@ -390,8 +471,12 @@ static void out_str(fmt_out_t *o, const char *s) {
     out_bytes(o, s, strlen(s));
 }
 
-static void format_rec(fmt_out_t *o, const gale_value_t *v) {
+static void format_rec(fmt_out_t *o, const gale_value_t *v, int depth) {
     char tmp[64];
+    if (TOO_DEEP(v, depth)) {
+        out_str(o, "...");
+        return;
+    }
     switch (v->type) {
         case GALE_T_NIL:
             out_str(o, "nil");
@@ -415,7 +500,7 @@ static void format_rec(fmt_out_t *o, const gale_value_t *v) {
             out_str(o, "[");
             for (uint32_t i = 0; i < v->len; i++) {
                 if (i) out_str(o, ", ");
-                format_rec(o, &v->u.a[i]);
+                format_rec(o, &v->u.a[i], depth + 1);
             }
             out_str(o, "]");
             break;
@@ -423,9 +508,9 @@ static void format_rec(fmt_out_t *o, const gale_value_t *v) {
             out_str(o, "{");
             for (uint32_t i = 0; i < v->len; i++) {
                 if (i) out_str(o, ", ");
-                format_rec(o, &v->u.a[2 * (size_t)i]);
+                format_rec(o, &v->u.a[2 * (size_t)i], depth + 1);
                 out_str(o, ": ");
-                format_rec(o, &v->u.a[2 * (size_t)i + 1]);
+                format_rec(o, &v->u.a[2 * (size_t)i + 1], depth + 1);
             }
             out_str(o, "}");
             break;
@@ -437,7 +522,7 @@ static void format_rec(fmt_out_t *o, const gale_value_t *v) {
 
 size_t gale__value_format(const gale_value_t *v, char *buf, size_t cap) {
     fmt_out_t o = {buf, cap, 0};
-    format_rec(&o, v);
+    format_rec(&o, v, 0);
     if (cap) buf[o.len < cap ? o.len : cap - 1] = '\0';
     return o.len;
 }

@@ -13,14 +13,45 @@
 
 #include "gale/gale.h"
 
-/* Nesting deeper than this is refused by decoders (stack safety). */
+/* Nesting deeper than this is refused by decoders (stack safety); every
+ * recursive walk here stops at it. */
 #define GALE__VALUE_MAX_DEPTH 32
+/* Containers a tuple value may nest between workers: a batch puts each
+ * value under 4 more (codec.c), within msgpack-c's 32. Emits check it in
+ * every mode, so one worker and many accept the same tuples. */
+#define GALE__VALUE_MAX_WIRE_DEPTH (GALE__VALUE_MAX_DEPTH - 4)
+/* Most out-of-line bytes (strings, nested arrays) of one tuple's values. */
+#define GALE__VALUE_MAX_TUPLE_EXTRA ((size_t)1 << 31)
 
 /**
  * @brief Bytes of out-of-line storage a deep copy of v needs (nested value
  * arrays, then string/bytes payloads; aligned to 8 per nested array).
  */
 size_t gale__value_extra_size(const gale_value_t *v);
+
+/**
+ * @brief Check tuple values against what the wire carries (nesting at most
+ * GALE__VALUE_MAX_WIRE_DEPTH, payload pointers set, known types, at most
+ * GALE__VALUE_MAX_TUPLE_EXTRA bytes in all) and sum
+ * their gale__value_extra_size into *extra in the same walk. 0, or
+ * GALE_ERANGE (too deep or too large), GALE_EINVAL (NULL payload) or
+ * GALE_ETYPE with the index of the offending value in *bad.
+ */
+int gale__values_check_slow(const gale_value_t *vals, size_t n, size_t *extra, size_t *bad);
+static inline int gale__values_check(const gale_value_t *vals, size_t n, size_t *extra,
+                                     size_t *bad) {
+    /* the emit fast path: scalars and strings (short ones: no overflow) */
+    size_t total = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (vals[i].type < GALE_T_STR) continue;
+        if (vals[i].type > GALE_T_BYTES || !vals[i].u.s || vals[i].len > (1u << 30))
+            return gale__values_check_slow(vals, n, extra, bad);
+        total += (size_t)vals[i].len + 1;
+    }
+    if (total > ((size_t)1 << 30)) return gale__values_check_slow(vals, n, extra, bad);
+    *extra = total;
+    return 0;
+}
 
 /**
  * @brief Deep-copy src into *dst, placing nested arrays and payloads at

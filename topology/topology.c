@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/codec.h"
 #include "topology/topology.h"
 
 /* Limits shared with serialize.c (unpack refuses more) and grouping.c. */
@@ -217,6 +218,19 @@ static int check_streams(const gale__component_t *c, char *err, size_t errlen) {
                         "component '%s': stream '%s' starts with '__', which is reserved for "
                         "Gale's own streams — rename it",
                         c->id, st->id);
+        /* The wire's limits, checked here so one worker and many accept the
+         * same topologies (a tuple the wire refuses would be lost between
+         * workers only). */
+        if (strlen(st->id) > GALE_WIRE_MAX_STREAM_LEN)
+            return fail(err, errlen,
+                        "component '%s': stream id '%.40s...' is %zu bytes; at most %d are "
+                        "allowed — shorten it",
+                        c->id, st->id, strlen(st->id), GALE_WIRE_MAX_STREAM_LEN);
+        if (st->n_fields > GALE_WIRE_MAX_VALUES)
+            return fail(err, errlen,
+                        "component '%s': stream '%s' declares %zu fields; at most %d are "
+                        "allowed — pack related values into an array or map field",
+                        c->id, st->id, st->n_fields, GALE_WIRE_MAX_VALUES);
         for (size_t k = 0; k < s; k++)
             if (strcmp(c->streams[k].id, st->id) == 0)
                 return fail(err, errlen,
@@ -446,6 +460,17 @@ static int check_components(const gale__topology_t *t, const id_ix_t *ix, char *
             long s = in->source ? find_index(ix, t->n_components, in->source) : -1;
             int rc = check_input(t, c, in, s < 0 ? NULL : &t->components[s], err, errlen);
             if (rc) return rc;
+            /* Twice the same stream would deliver every tuple twice (Storm
+             * refuses it too). Inputs per component are few: quadratic. */
+            for (size_t j = 0; j < k; j++)
+                if (strcmp(c->inputs[j].source, in->source) == 0 &&
+                    strcmp(c->inputs[j].stream, in->stream) == 0)
+                    return fail(err, errlen,
+                                "component '%s' subscribes to stream '%s:%s' twice (%s and %s "
+                                "grouping): subscribe once",
+                                c->id, in->source, in->stream,
+                                gale__grouping_name(c->inputs[j].grouping),
+                                gale__grouping_name(in->grouping));
         }
     }
     return 0;

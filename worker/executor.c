@@ -19,9 +19,8 @@
 #include "common/value.h"
 #include "worker/runtime.h"
 
-#define POP_BATCH   256
-#define MAX_TARGETS 1024
-#define MAX_ROOTS   GALE_WIRE_MAX_IDS /* a tuple must fit on the wire */
+#define POP_BATCH 256
+#define MAX_ROOTS GALE_WIRE_MAX_IDS /* a tuple must fit on the wire */
 enum { STATE_RUNNING = 0, STATE_DRAINING = 1, STATE_STOPPING = 2 };
 
 struct gale_collector {
@@ -55,9 +54,10 @@ static inline void stat_inc(_Atomic uint64_t *c, uint64_t n) {
 
 /* ---------- lanes and outgoing batches ---------- */
 
+/* NULL only when a remote lane cannot be allocated (out of memory). */
 static gale__queue_t *lane_queue(gale__worker_t *w, int exec_idx) {
     gale__exec_t *e = &w->rt->execs[exec_idx];
-    return e->worker == w ? &e->queue : &w->lanes[exec_idx];
+    return e->worker == w ? &e->queue : gale__transfer_lane(w, exec_idx);
 }
 
 /* Progressive backoff for a producer waiting on a full queue. */
@@ -76,6 +76,10 @@ static void backoff(unsigned *round) {
 void gale__deliver_blocking(gale__rt_t *rt, gale__queue_t *q, gale_tuple_t *t) {
     unsigned round = 0;
     void *item = t;
+    if (!q) {
+        gale__tuple_free(t); /* no lane (out of memory): its tree times out */
+        return;
+    }
     while (gale__queue_push(q, &item, 1) == 0) {
         if (atomic_load_explicit(&rt->state, memory_order_relaxed) == STATE_STOPPING) {
             gale__tuple_free(t); /* nobody consumes any more */
@@ -92,6 +96,11 @@ static bool flush_lane(gale__exec_t *e, int lane, bool block) {
     gale__queue_t *q = lane_queue(e->worker, lane);
     size_t off = 0;
     unsigned round = 0;
+    if (!q) { /* no lane (out of memory): their trees time out */
+        for (size_t i = 0; i < ob->n; i++) gale__tuple_free(ob->items[i]);
+        ob->n = 0;
+        return true;
+    }
     while (off < ob->n) {
         size_t k = gale__queue_push(q, (void **)ob->items + off, ob->n - off);
         off += k;
@@ -133,8 +142,10 @@ static int out_append(gale__exec_t *e, int lane, gale_tuple_t *t) {
     }
     if (ob->n == 0) e->dirty[e->n_dirty++] = lane;
     ob->items[ob->n++] = t;
-    /* While opening, consumers are not running yet: only collect. */
-    if (ob->n < e->rt->producer_batch || e->opening) return 0;
+    /* While opening, consumers are not running yet: only collect. A large
+     * tuple (beyond the pool's classes) goes at once, so batches never hold
+     * more than one of them beyond the queues' byte bounds. */
+    if ((ob->n < e->rt->producer_batch && t->hdr.pool) || e->opening) return 0;
     if (flush_lane(e, lane, !e->comp->is_spout)) {
         /* drained: drop it from the dirty list (it is usually the last) */
         for (size_t i = e->n_dirty; i-- > 0;)
@@ -366,11 +377,15 @@ static int choose_targets(gale__task_t *tk, const gale__rstream_t *s, size_t si,
     for (size_t j = 0; j < s->n_subs; j++) {
         gale__grouper_t *g = tk->groupers[side(tk->exec)][si][j];
         if (!g) continue; /* direct subscription */
-        size_t room = MAX_TARGETS - *nt;
+        /* tb holds every task of every subscriber (runtime.c sizes it):
+         * only a custom grouping returning duplicates can want more */
+        size_t room = tk->max_targets - *nt;
         size_t k = gale__grouper_choose(g, em->values, em->n_values, tb + *nt, room);
         if (k > room) {
-            EMIT_ERROR(tk, "emit on stream '%s' has more than %d targets: the rest are dropped",
-                       s->id, MAX_TARGETS);
+            EMIT_ERROR(tk,
+                       "custom grouping to '%s' chose %zu tasks, more than it has: the rest are "
+                       "dropped (choose() must return each task at most once)",
+                       s->subs[j].target->id, k);
             k = room;
         }
         if (g->kind == GALE_GROUPING_CUSTOM) k = keep_subscribed(tk, s, j, tb + *nt, k);
@@ -415,9 +430,24 @@ static int emit_common(gale__task_t *tk, const gale_emit_t *em, bool spout) {
                    em->n_values, s->id, s->def->n_fields);
         return GALE_EINVAL;
     }
-    int tb[MAX_TARGETS];
+    /* The wire's value limits, in every mode and before anything is routed
+     * (or hashed): the walk also sizes the deep copies below. */
+    size_t extra, bad;
+    int rc = gale__values_check(em->values, em->n_values, &extra, &bad);
+    if (rc) {
+        if (rc == GALE_ERANGE)
+            EMIT_ERROR(tk,
+                       "emit on stream '%s': value %zu nests containers deeper than %d levels "
+                       "(or is too large): flatten it",
+                       s->id, bad, GALE__VALUE_MAX_WIRE_DEPTH);
+        else
+            EMIT_ERROR(tk, "emit on stream '%s': value %zu is %s", s->id, bad,
+                       rc == GALE_ETYPE ? "of an unknown type" : "a NULL string or array");
+        return rc;
+    }
+    int *tb = tk->targets + (size_t)side(e) * tk->max_targets;
     size_t nt;
-    int rc = choose_targets(tk, s, si, em, tb, &nt);
+    rc = choose_targets(tk, s, si, em, tb, &nt);
     if (rc) return rc;
     if (tk->comp->debug) {
         char buf[512];
@@ -435,8 +465,8 @@ static int emit_common(gale__task_t *tk, const gale_emit_t *em, bool spout) {
         for (size_t i = 0; i < nt; i++) {
             uint64_t ids[2] = {root, reliable ? gale__rng_next(&tk->rng[side(e)]) : 0};
             x ^= ids[1];
-            gale_tuple_t *t = gale__tuple_new(pool, s, tk->id, tb[i], em->values, em->n_values, ids,
-                                              reliable ? 1 : 0);
+            gale_tuple_t *t = gale__tuple_new_sized(pool, s, tk->id, tb[i], em->values,
+                                                    em->n_values, ids, reliable ? 1 : 0, extra);
             if (!t) return GALE_ENOMEM;
             route(e, t);
         }
@@ -508,7 +538,7 @@ static int emit_common(gale__task_t *tk, const gale_emit_t *em, bool spout) {
                                        "is failed",
                                        MAX_ROOTS, (unsigned long long)root);
                             send_sys(e, GALE__SYS_ACK_FAIL, tk->id, acker_task(rt, root), root, 0,
-                                     0, 1);
+                                     0, 2);
                             continue;
                         }
                         ids[2 * k] = root;
@@ -519,8 +549,8 @@ static int emit_common(gale__task_t *tk, const gale_emit_t *em, bool spout) {
                 }
             }
         }
-        gale_tuple_t *t =
-            gale__tuple_new(pool, s, tk->id, tb[i], em->values, em->n_values, ids, nids);
+        gale_tuple_t *t = gale__tuple_new_sized(pool, s, tk->id, tb[i], em->values, em->n_values,
+                                                ids, nids, extra);
         if (!t) return GALE_ENOMEM;
         route(e, t);
     }
@@ -568,8 +598,9 @@ static void ack_or_fail(gale_collector_t *c, const gale_tuple_t *ct, bool ack) {
             if (ack)
                 send_sys(e, GALE__SYS_ACK_ACK, tk->id, acker_task(e->rt, root), root,
                          t->ids[2 * r + 1] ^ av, 0, 2);
-            else
-                send_sys(e, GALE__SYS_ACK_FAIL, tk->id, acker_task(e->rt, root), root, 0, 0, 1);
+            else /* with the XOR too, so the acker can forget the tree (acker.c) */
+                send_sys(e, GALE__SYS_ACK_FAIL, tk->id, acker_task(e->rt, root), root,
+                         t->ids[2 * r + 1] ^ av, 0, 2);
         }
     }
     gale__stats_t *st = side_stats(e);
@@ -709,7 +740,8 @@ static void rotate(gale__exec_t *e) {
     for (size_t i = 0; i < e->pending.cap; i++) {
         gale__pend_t *p = &e->pending.slots[i];
         if (!p->key || p->gen > limit) continue;
-        if (orphans_only && (p->flags & GALE__PEND_INIT)) continue;
+        if (orphans_only && (p->flags & GALE__PEND_INIT) && !(p->flags & GALE__PEND_FAILED))
+            continue;
         if (n == cap) {
             cap = cap ? cap * 2 : 64;
             void *nx = realloc(expired, cap * sizeof(*expired));

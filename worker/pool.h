@@ -54,6 +54,12 @@ void *gale__pool_alloc(gale__pool_t *p, size_t size);
 /** @brief Free a block from any thread. */
 void gale__pool_free(void *block);
 
+/** @brief Bytes a live block takes (its class, or its malloc size). */
+static inline size_t gale__pool_block_size(const void *block) {
+    const gale__alloc_hdr_t *h = block;
+    return h->pool ? (size_t)128 << h->cls : h->cls;
+}
+
 /** @brief Add to the process-wide byte counter (gale_mem_in_use). */
 void gale__mem_add(int64_t bytes);
 

@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "gale/gale.h"
+#include "worker/pool.h"
 
 int gale__queue_init(gale__queue_t *q, size_t capacity) {
     if (capacity < 2 || (capacity & (capacity - 1))) return GALE_EINVAL;
@@ -29,6 +30,9 @@ int gale__queue_init(gale__queue_t *q, size_t capacity) {
     atomic_init(&q->head, 0);
     atomic_init(&q->sleeping, 0);
     q->wake_word = &q->sleeping;
+    q->max_bytes = 0;
+    q->unpublished = 0;
+    atomic_init(&q->bytes, 0);
     return 0;
 }
 
@@ -59,8 +63,32 @@ void gale__queue_wake(gale__queue_t *q) {
     gale__wake_word_wake(q->wake_word);
 }
 
+/* Reserve the bytes of the longest prefix of items that fits (at least one
+ * when nothing is queued); how many, 0 when none fits. */
+static size_t reserve_bytes(gale__queue_t *q, void *const *items, size_t n, int64_t *taken) {
+    int64_t cur = atomic_load_explicit(&q->bytes, memory_order_relaxed);
+    for (;;) {
+        size_t m = 0;
+        int64_t want = 0;
+        while (m < n) {
+            int64_t b = (int64_t)gale__pool_block_size(items[m]);
+            if (cur + want > 0 && cur + want + b > q->max_bytes) break;
+            want += b;
+            m++;
+        }
+        if (m == 0) return 0;
+        if (atomic_compare_exchange_weak_explicit(&q->bytes, &cur, cur + want, memory_order_relaxed,
+                                                  memory_order_relaxed)) {
+            *taken = want;
+            return m;
+        }
+    }
+}
+
 size_t gale__queue_push(gale__queue_t *q, void *const *items, size_t n) {
     if (n == 0) return 0;
+    int64_t reserved = 0;
+    if (q->max_bytes && (n = reserve_bytes(q, items, n, &reserved)) == 0) return 0;
     uint64_t cap = q->mask + 1;
     uint64_t pos = atomic_load_explicit(&q->tail, memory_order_relaxed);
     uint64_t k;
@@ -73,11 +101,19 @@ size_t gale__queue_push(gale__queue_t *q, void *const *items, size_t n) {
             continue;
         }
         uint64_t room = cap - (pos - head);
-        if (room == 0) return 0;
+        if (room == 0) {
+            if (reserved) atomic_fetch_sub_explicit(&q->bytes, reserved, memory_order_relaxed);
+            return 0;
+        }
         k = n < room ? n : room;
         if (atomic_compare_exchange_weak_explicit(&q->tail, &pos, pos + k, memory_order_relaxed,
                                                   memory_order_relaxed))
             break;
+    }
+    if (reserved && k < n) { /* give back the bytes of what did not fit */
+        int64_t back = 0;
+        for (size_t i = (size_t)k; i < n; i++) back += (int64_t)gale__pool_block_size(items[i]);
+        atomic_fetch_sub_explicit(&q->bytes, back, memory_order_relaxed);
     }
     for (uint64_t i = 0; i < k; i++) {
         gale__slot_t *s = &q->slots[(pos + i) & q->mask];
@@ -101,6 +137,16 @@ size_t gale__queue_pop(gale__queue_t *q, void **out, size_t max) {
         head++;
     }
     if (n) atomic_store_explicit(&q->head, head, memory_order_release);
+    if (q->max_bytes) {
+        /* Publishing each pop would bounce the count's cache line with the
+         * producers at every batch: publish in bulk, and always once the
+         * queue is empty, so a producer waiting on a stale count goes on. */
+        for (size_t i = 0; i < n; i++) q->unpublished += (int64_t)gale__pool_block_size(out[i]);
+        if (q->unpublished && (n == 0 || q->unpublished >= q->max_bytes / 8)) {
+            atomic_fetch_sub_explicit(&q->bytes, q->unpublished, memory_order_relaxed);
+            q->unpublished = 0;
+        }
+    }
     return n;
 }
 

@@ -30,14 +30,35 @@ typedef struct gale__slot {
 typedef struct gale__queue {
     _Alignas(64) _Atomic uint64_t tail;     /* producers */
     _Alignas(64) _Atomic uint64_t head;     /* consumer; read by producers for space */
+    int64_t unpublished;                    /* consumer: bytes popped, not yet taken off */
     _Alignas(64) _Atomic uint32_t sleeping; /* futex word: consumer waits */
     _Atomic uint32_t *wake_word;            /* &sleeping, or a word shared by queues */
     uint64_t mask;
     gale__slot_t *slots;
+    int64_t max_bytes;                  /* 0: bounded by count only */
+    _Alignas(64) _Atomic int64_t bytes; /* block bytes of the items queued */
 } gale__queue_t;
 
 /** @brief capacity must be a power of two >= 2. 0 or GALE_ENOMEM. */
 int gale__queue_init(gale__queue_t *q, size_t capacity);
+
+/**
+ * @brief Bound the queue by bytes as well (before any push): items are
+ * then pool blocks (worker/pool.h) and a push takes items only while their
+ * block bytes fit in max_bytes — always one into an empty queue, so one
+ * tuple larger than the bound still goes. Costs one CAS per push; the
+ * consumer takes popped bytes off in bulk (an eighth of the bound, or
+ * whenever it finds the queue empty), so the count only ever runs high.
+ * 0: count only.
+ */
+static inline void gale__queue_limit_bytes(gale__queue_t *q, int64_t max_bytes) {
+    q->max_bytes = max_bytes;
+}
+
+/** @brief Block bytes queued now (0 without a byte bound). */
+static inline int64_t gale__queue_bytes(gale__queue_t *q) {
+    return atomic_load_explicit(&q->bytes, memory_order_relaxed);
+}
 void gale__queue_destroy(gale__queue_t *q);
 
 static inline size_t gale__queue_capacity(const gale__queue_t *q) {

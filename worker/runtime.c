@@ -180,8 +180,31 @@ static int make_grouper(gale__rt_t *rt, gale__exec_t *e, gale__task_t *tk, gale_
     return 0;
 }
 
+/* Most target tasks one emit of c can have: an all or custom grouping
+ * reaches every task of its subscriber, the others one. */
+static size_t max_targets(const gale__rcomp_t *c) {
+    size_t most = 1;
+    for (size_t si = 0; si < c->n_streams; si++) {
+        size_t n = 0;
+        for (size_t k = 0; k < c->streams[si].n_subs; k++) {
+            gale__grouping_t g = c->streams[si].subs[k].input->grouping;
+            n += g == GALE_GROUPING_ALL || g == GALE_GROUPING_CUSTOM
+                     ? c->streams[si].subs[k].target->n_tasks
+                     : 1;
+        }
+        if (n > most) most = n;
+    }
+    return most;
+}
+
 static int setup_groupers(gale__rt_t *rt, gale__exec_t *e, char *err, size_t errlen) {
     gale__rcomp_t *c = e->comp;
+    size_t most = max_targets(c);
+    for (size_t j = 0; j < e->n_tasks; j++) {
+        e->tasks[j].max_targets = most;
+        e->tasks[j].targets = malloc(2 * most * sizeof(int)); /* one half per side */
+        if (!e->tasks[j].targets) return GALE_ENOMEM;
+    }
     if (!c->n_streams) return 0;
     for (size_t j = 0; j < e->n_tasks; j++) {
         gale__task_t *tk = &e->tasks[j];
@@ -208,6 +231,8 @@ static int init_exec(gale__rt_t *rt, gale__exec_t *e) {
     gale__rcomp_t *c = e->comp;
     int64_t qcap = conf_int(c->conf, GALE_CONF_TOPOLOGY_EXECUTOR_RECEIVE_BUFFER_SIZE, 32768);
     if (gale__queue_init(&e->queue, (size_t)qcap)) return GALE_ENOMEM;
+    gale__queue_limit_bytes(&e->queue,
+                            conf_int(c->conf, GALE_CONF_TOPOLOGY_EXECUTOR_RECEIVE_BYTES, 64 << 20));
     gale__mem_add(qcap * (int64_t)sizeof(gale__slot_t));
     gale__pool_init(&e->pool);
     gale__pool_init(&e->foreign_pool);
@@ -574,13 +599,7 @@ void gale__rt_destroy(gale__rt_t *rt) {
         gale__transfer_stop(&rt->workers[w]); /* when start failed midway */
     for (size_t w = 0; rt->workers && w < rt->n_workers; w++) {
         gale__worker_t *wk = &rt->workers[w];
-        if (wk->lanes)
-            for (size_t i = 0; i < rt->n_execs; i++) {
-                if (!wk->lanes[i].slots) continue;
-                drain_queue(&wk->lanes[i]);
-                gale__queue_destroy(&wk->lanes[i]);
-            }
-        free(wk->lanes);
+        gale__transfer_lanes_free(wk);
         free(wk->credits);
         free(wk->execs);
     }
@@ -604,6 +623,7 @@ void gale__rt_destroy(gale__rt_t *rt) {
         if (e->pending.slots) gale__pendmap_destroy(&e->pending);
         for (size_t j = 0; e->tasks && j < e->n_tasks; j++) {
             gale__task_t *tk = &e->tasks[j];
+            free(tk->targets);
             for (int side = 0; side < 2; side++) {
                 gale__grouper_t ***gs = tk->groupers[side];
                 for (size_t si = 0; gs && si < e->comp->n_streams; si++) {

@@ -68,7 +68,7 @@ enum {
     GALE__SYS_TICK = 0,    /* [freq_secs] */
     GALE__SYS_ACK_INIT,    /* spout -> acker: [root, xor, spout_task] */
     GALE__SYS_ACK_ACK,     /* bolt -> acker: [root, xor] */
-    GALE__SYS_ACK_FAIL,    /* bolt -> acker: [root] */
+    GALE__SYS_ACK_FAIL,    /* bolt -> acker: [root, xor] */
     GALE__SYS_ACK_RESET,   /* bolt -> acker: [root] */
     GALE__SYS_SPOUT_ACK,   /* acker -> spout: [root] */
     GALE__SYS_SPOUT_FAIL,  /* acker -> spout: [root] */
@@ -147,6 +147,11 @@ static inline bool gale__tuple_live(const gale_tuple_t *t) {
 gale_tuple_t *gale__tuple_new(gale__pool_t *p, const gale__rstream_t *s, int src_task,
                               int dest_task, const gale_value_t *vals, size_t n,
                               const uint64_t *ids, size_t n_ids);
+/** @brief The same, with extra = the values' gale__value_extra_size sum
+ * (from gale__values_check, which also bounded their depth). */
+gale_tuple_t *gale__tuple_new_sized(gale__pool_t *p, const gale__rstream_t *s, int src_task,
+                                    int dest_task, const gale_value_t *vals, size_t n,
+                                    const uint64_t *ids, size_t n_ids, size_t extra);
 void gale__tuple_free(gale_tuple_t *t);
 /** @brief A tuple from a decoded wire batch (values: a msgpack array that
  * gale__batch_decode already checked). NULL on out of memory. */
@@ -179,8 +184,10 @@ typedef struct gale__pend {
     uint8_t flags;
 } gale__pend_t;
 
-/* gale__pend_t flags (acker) */
-enum { GALE__PEND_INIT = 1, GALE__PEND_FAILED = 2, GALE__PEND_RESET = 4 };
+/* gale__pend_t flags (acker); NOTIFIED: the spout was told the tree failed,
+ * the entry only waits for the XOR of the acks still due to reach zero;
+ * RESET: a timeout reset that came before the init */
+enum { GALE__PEND_INIT = 1, GALE__PEND_FAILED = 2, GALE__PEND_NOTIFIED = 4, GALE__PEND_RESET = 8 };
 
 typedef struct gale__pendmap {
     gale__pend_t *slots;
@@ -220,6 +227,8 @@ typedef struct gale__task {
     struct gale_spout_collector *scoll;
     uint64_t rng[2];              /* [side]: 0 executor thread, 1 other threads */
     int64_t pending;              /* spouts: trees in flight of this task */
+    int *targets;                 /* [side * max_targets]: an emit's target tasks */
+    size_t max_targets;           /* every task of every subscriber of a stream */
     _Atomic uint64_t emit_errors; /* for rate-limited error logs */
 } gale__task_t;
 
@@ -259,6 +268,7 @@ struct gale__exec {
     } * ack_now; /* spouts: msg ids to ack at once (no acking or no target) */
     size_t ack_now_head, n_ack_now, cap_ack_now; /* [head, n) still to ack */
     int64_t last_flush_ns;
+    int64_t credit_window; /* tuples a remote worker may have in flight to it */
     /* Released tuples not yet returned to their pools (see the tuple
      * states above): retire[] on the executor thread, freed after each
      * callback; fretire[] under foreign_lock, freed at the next turn. */
@@ -303,9 +313,13 @@ struct gale__worker {
     gale__exec_t **execs; /* executors in this worker */
     size_t n_execs;
     bool local; /* runs in this process */
-    /* remote lanes: per global executor index not in this worker */
-    gale__queue_t *lanes;
+    /* remote lanes: per global executor index not in this worker, made on
+     * first use (gale__transfer_lane) so memory follows the traffic */
+    _Atomic(gale__queue_t *) *lanes;
     _Atomic int64_t *credits;       /* per global executor index */
+    _Atomic uint64_t rx_rejected;   /* messages refused by the receive thread */
+    _Atomic uint64_t rx_dropped;    /* tuples of accepted batches dropped */
+    _Atomic uint64_t tx_errors;     /* tuples or batches the transfer thread lost */
     _Atomic uint32_t transfer_wake; /* shared wake word of the lanes */
     struct gale__xfer *transfer;    /* transfer.c state */
 };
@@ -406,8 +420,14 @@ void gale__exec_close(gale__exec_t *e);
 void gale__deliver_blocking(gale__rt_t *rt, gale__queue_t *q, gale_tuple_t *t);
 
 /* transfer.c: cross-worker transport (ZeroMQ inproc/tcp). */
-/** @brief Allocate w's remote lanes and credits (rt_new, before any open). */
+/** @brief Allocate w's lane table and credits (rt_new, before any open);
+ * credit windows come from each receiver's queue capacity. */
 int gale__transfer_lanes_init(gale__rt_t *rt, gale__worker_t *w);
+/** @brief w's lane to remote executor ei, made on first use (any thread);
+ * NULL when out of memory. */
+gale__queue_t *gale__transfer_lane(gale__worker_t *w, int ei);
+/** @brief Free w's lanes and the tuples still in them (destroy). */
+void gale__transfer_lanes_free(gale__worker_t *w);
 int gale__transfer_start(gale__rt_t *rt, gale__worker_t *w, char *err, size_t errlen);
 void gale__transfer_stop(gale__worker_t *w);
 /** @brief Free the transfer state once no tuple of its pool is alive. */

@@ -8,7 +8,16 @@
  *
  * Flow control is credit-based per destination executor. A sender may
  * have at most `window` tuples to executor E that E's worker has not yet
- * put into E's queue. The transfer thread drains a remote lane only while
+ * put into E's queue; the window is E's queue capacity shared by the other
+ * workers, so what waits for E in its worker (queue plus overflow) stays
+ * within twice its configured size, in every worker count. Bytes are
+ * bounded the same way: the sender keeps the sizes of the tuples it sent
+ * to E and not yet credited, and stops at E's byte bound
+ * (topology.executor.receive.buffer.bytes) shared by the other workers;
+ * credits come back in send order, so they release the oldest sizes and
+ * the wire format needs no byte field. Lanes are made
+ * on first use and hold a window's worth: memory follows the traffic, not
+ * executors x workers. The transfer thread drains a remote lane only while
  * it has credits for it, so it never blocks on one slow executor; the
  * receive thread never blocks either: what does not fit in E's queue
  * waits in E's overflow list — bounded by the windows — and credits go
@@ -19,6 +28,7 @@
  */
 #include <errno.h>
 #include <stdio.h>
+#include <sys/resource.h>
 #include <stdlib.h>
 #include <string.h>
 #include <zmq.h>
@@ -28,12 +38,38 @@
 #include "common/log.h"
 #include "worker/runtime.h"
 
-#define CREDIT_WINDOW 1024 /* tuples in flight per (sender worker, dest executor) */
+/* A batch stops growing past this many encoded bytes (large tuples go a
+ * few at a time instead of a window's worth in one message). */
+#define BATCH_BYTES (1 << 20)
+
+/* Per-tuple and per-message errors: count every one, log the first ten
+ * and then one in 10000 (as executor.c does for emits). */
+static bool count_logged(_Atomic uint64_t *count) {
+    uint64_t n = atomic_fetch_add_explicit(count, 1, memory_order_relaxed) + 1;
+    return n <= 10 || n % 10000 == 0;
+}
+#define RATE_LIMITED_ERROR(count, ...)                                                             \
+    do {                                                                                           \
+        if (count_logged(count)) GALE_ERROR(__VA_ARGS__);                                          \
+    } while (0)
 
 typedef struct overflow {
     gale_tuple_t **items;
     size_t head, n, cap;
 } overflow_t;
+
+/* Bytes in flight from this worker to one remote executor: the charges
+ * (block sizes) of the tuples sent and not yet credited, oldest first.
+ * One sender's tuples enter the executor's queue in the order they were
+ * sent, so n returned credits release the n oldest charges. The transfer
+ * thread pushes and reads the total; the receive thread pops. */
+typedef struct inflight {
+    _Atomic uint64_t head, tail;
+    _Atomic int64_t bytes;
+    int64_t window; /* bytes that may be in flight (the receiver's share) */
+    uint64_t mask;
+    int64_t charges[];
+} inflight_t;
 
 struct gale__xfer {
     gale__worker_t *w;
@@ -43,9 +79,10 @@ struct gale__xfer {
     pthread_t tx, rx;
     bool tx_started, rx_started;
     atomic_bool stop;
-    gale__pool_t pool; /* receive thread's tuples */
-    overflow_t *over;  /* per global executor index (local ones) */
-    int64_t *owed;     /* [peer * n_execs + exec]: credits to return */
+    gale__pool_t pool;               /* receive thread's tuples */
+    overflow_t *over;                /* per global executor index (local ones) */
+    int64_t *owed;                   /* [peer * n_execs + exec]: credits to return */
+    _Atomic(inflight_t *) *inflight; /* per global executor index, on first send */
     gale__batch_encoder_t enc;
     msgpack_sbuffer hdr_batch, hdr_credit;
     size_t batch_max;
@@ -76,6 +113,38 @@ static int send2(struct gale__xfer *x, void *sock, const msgpack_sbuffer *hdr, c
     return zmq_send(sock, body, len, 0) < 0 ? -1 : 0;
 }
 
+/* Transfer thread: the in-flight record for remote executor ei (made on
+ * first use), or NULL when out of memory (then only tuple credits bound). */
+static inflight_t *inflight_of(struct gale__xfer *x, int ei) {
+    inflight_t *f = atomic_load_explicit(&x->inflight[ei], memory_order_relaxed);
+    if (f) return f;
+    const gale__rt_t *rt = x->w->rt;
+    const gale__exec_t *e = &rt->execs[ei];
+    uint64_t cap = 16;
+    while (cap < (uint64_t)e->credit_window) cap <<= 1;
+    f = calloc(1, sizeof(*f) + cap * sizeof(int64_t));
+    if (!f) return NULL;
+    int64_t budget =
+        gale_conf_get_int(e->comp->conf, GALE_CONF_TOPOLOGY_EXECUTOR_RECEIVE_BYTES, 64 << 20);
+    f->window = budget / (int64_t)(rt->n_workers - 1);
+    if (f->window < 1) f->window = 1;
+    f->mask = cap - 1;
+    atomic_store_explicit(&x->inflight[ei], f, memory_order_release);
+    return f;
+}
+
+/* Record t's bytes as in flight; before its batch goes, so its credit
+ * cannot come back first. Skipped if a peer's stray credits let more
+ * tuples out than the window (the ring holds a window's worth). */
+static void charge(inflight_t *f, const gale_tuple_t *t) {
+    uint64_t tail = atomic_load_explicit(&f->tail, memory_order_relaxed);
+    if (tail - atomic_load_explicit(&f->head, memory_order_acquire) > f->mask) return;
+    int64_t bytes = (int64_t)gale__pool_block_size(t);
+    f->charges[tail & f->mask] = bytes;
+    atomic_fetch_add_explicit(&f->bytes, bytes, memory_order_relaxed);
+    atomic_store_explicit(&f->tail, tail + 1, memory_order_release);
+}
+
 /* Encode and send what the credits allow from the lanes towards peer p. */
 static size_t transfer_to_peer(struct gale__xfer *x, gale__worker_t *peer) {
     gale__worker_t *w = x->w;
@@ -85,11 +154,18 @@ static size_t transfer_to_peer(struct gale__xfer *x, gale__worker_t *peer) {
     gale__batch_begin(&x->enc);
     for (size_t i = 0; i < peer->n_execs; i++) {
         int ei = peer->execs[i]->index;
+        gale__queue_t *lane = atomic_load_explicit(&w->lanes[ei], memory_order_acquire);
+        if (!lane) continue; /* nothing was ever sent there */
         int64_t credit = atomic_load_explicit(&w->credits[ei], memory_order_acquire);
-        while (credit > 0 && x->enc.count < x->batch_max) {
+        inflight_t *f = inflight_of(x, ei);
+        while (credit > 0 && x->enc.count < x->batch_max && x->enc.sb.size < BATCH_BYTES) {
+            /* the receiver's byte share: one tuple always goes when nothing
+             * is in flight, so a tuple larger than the share still passes */
+            if (f && atomic_load_explicit(&f->bytes, memory_order_acquire) >= f->window) break;
             size_t want = (size_t)credit < 256 ? (size_t)credit : 256;
             if (want > x->batch_max - x->enc.count) want = x->batch_max - x->enc.count;
-            size_t k = gale__queue_pop(&w->lanes[ei], buf, want);
+            if (x->enc.sb.size > BATCH_BYTES / 2) want = 1; /* large tuples: one by one */
+            size_t k = gale__queue_pop(lane, buf, want);
             if (!k) break;
             size_t sent = 0;
             for (size_t j = 0; j < k; j++) {
@@ -102,13 +178,17 @@ static size_t transfer_to_peer(struct gale__xfer *x, gale__worker_t *peer) {
                                          .n_ids = t->n_ids,
                                          .values = t->values,
                                          .n_values = t->n_values};
-                if (gale__batch_add(&x->enc, &wt) == 0)
+                /* emit checked the values and validation the stream, so
+                 * only memory can fail here */
+                int rc = gale__batch_add(&x->enc, &wt);
+                if (rc == 0) {
                     sent++;
-                else
-                    GALE_ERROR(t->stream->component, t->src_task,
-                               "cannot encode a tuple for task %d (a value nested too deep for "
-                               "the wire?): dropped, its tree fails by timeout",
-                               t->dest_task);
+                    if (f) charge(f, t);
+                } else
+                    RATE_LIMITED_ERROR(&w->tx_errors, t->stream->component, t->src_task,
+                                       "cannot encode a tuple for task %d (%s): dropped, its "
+                                       "tree fails by timeout",
+                                       t->dest_task, gale_strerror(rc));
                 gale__tuple_free(t);
             }
             /* only what went on the wire uses the receiver's credits */
@@ -116,18 +196,15 @@ static size_t transfer_to_peer(struct gale__xfer *x, gale__worker_t *peer) {
             credit -= (int64_t)sent;
             total += sent;
         }
-        if (x->enc.count >= x->batch_max) break;
+        if (x->enc.count >= x->batch_max || x->enc.sb.size >= BATCH_BYTES) break;
     }
     gale__batch_end(&x->enc);
     if (total) {
         atomic_fetch_add_explicit(&x->tx_sent, total, memory_order_release);
         if (send2(x, x->data_push[peer->index], &x->hdr_batch, x->enc.sb.data, x->enc.sb.size))
-            GALE_ERROR(NULL, 0, "worker %d: cannot send a batch to worker %d: %s", w->index,
-                       peer->index, zmq_strerror(zmq_errno()));
-        for (size_t i = 0; i < peer->n_execs; i++) {
-            /* count what crossed, for the executor that emitted it is not
-             * known here: charge the destination's component instead */
-        }
+            RATE_LIMITED_ERROR(&w->tx_errors, NULL, 0,
+                               "worker %d: cannot send a batch to worker %d: %s", w->index,
+                               peer->index, zmq_strerror(zmq_errno()));
     }
     (void)rt;
     return total;
@@ -153,10 +230,10 @@ static void *transfer_main(void *arg) {
         atomic_store(&w->transfer_wake, 1);
         atomic_thread_fence(memory_order_seq_cst);
         bool ready = false;
-        for (size_t i = 0; i < rt->n_execs && !ready; i++)
-            if (rt->execs[i].worker != w && gale__queue_depth(&w->lanes[i]) &&
-                atomic_load(&w->credits[i]) > 0)
-                ready = true;
+        for (size_t i = 0; i < rt->n_execs && !ready; i++) {
+            gale__queue_t *lane = atomic_load_explicit(&w->lanes[i], memory_order_acquire);
+            if (lane && gale__queue_depth(lane) && atomic_load(&w->credits[i]) > 0) ready = true;
+        }
         if (ready)
             atomic_store(&w->transfer_wake, 0);
         else
@@ -190,7 +267,7 @@ static const gale__rstream_t *wire_stream(gale__rt_t *rt, int src_task, const ch
  * streams? Ticks never travel. */
 static bool wire_tuple_fits(gale__rt_t *rt, const gale__rstream_t *s,
                             const gale__wire_tuple_t *wt) {
-    static const uint32_t arity[GALE__SYS_COUNT] = {0, 3, 2, 1, 1, 1, 1, 1};
+    static const uint32_t arity[GALE__SYS_COUNT] = {0, 3, 2, 2, 1, 1, 1, 1};
     const gale__rcomp_t *dest = rt->task_comp[wt->dest_task];
     const msgpack_object *v = wt->msgpack_values;
     if (!s->def) {
@@ -233,10 +310,11 @@ static void overflow_drain(struct gale__xfer *x, int ei) {
     overflow_t *o = &x->over[ei];
     gale__rt_t *rt = x->w->rt;
     while (o->n) {
-        void *item = o->items[o->head];
-        if (!gale__queue_push(&rt->execs[ei].queue, &item, 1)) return;
-        gale_tuple_t *t = item;
+        gale_tuple_t *t = o->items[o->head];
+        /* read before the push: once queued, the executor may free it */
         int sender = rt->execs[rt->task_exec[t->src_task]].worker->index;
+        void *item = t;
+        if (!gale__queue_push(&rt->execs[ei].queue, &item, 1)) return;
         x->owed[(size_t)sender * rt->n_execs + (size_t)ei]++;
         o->head = (o->head + 1) % o->cap;
         o->n--;
@@ -284,14 +362,26 @@ static void handle_credit(struct gale__xfer *x, const void *body, size_t len) {
                 p->via.array.ptr[0].type != MSGPACK_OBJECT_POSITIVE_INTEGER ||
                 p->via.array.ptr[1].type != MSGPACK_OBJECT_POSITIVE_INTEGER ||
                 p->via.array.ptr[0].via.u64 >= rt->n_execs ||
-                p->via.array.ptr[1].via.u64 > CREDIT_WINDOW)
+                p->via.array.ptr[1].via.u64 >
+                    (uint64_t)rt->execs[p->via.array.ptr[0].via.u64].credit_window)
                 continue;
-            atomic_fetch_add(&w->credits[p->via.array.ptr[0].via.u64],
-                             (int64_t)p->via.array.ptr[1].via.u64);
+            uint64_t ei = p->via.array.ptr[0].via.u64, n = p->via.array.ptr[1].via.u64;
+            inflight_t *f = atomic_load_explicit(&x->inflight[ei], memory_order_acquire);
+            if (f) { /* release the n oldest charges */
+                uint64_t head = atomic_load_explicit(&f->head, memory_order_relaxed);
+                uint64_t tail = atomic_load_explicit(&f->tail, memory_order_acquire);
+                int64_t freed = 0;
+                for (uint64_t k = n; k && head < tail; k--, head++)
+                    freed += f->charges[head & f->mask];
+                atomic_store_explicit(&f->head, head, memory_order_release);
+                atomic_fetch_sub_explicit(&f->bytes, freed, memory_order_release);
+            }
+            atomic_fetch_add(&w->credits[ei], (int64_t)n);
         }
         gale__wake_word_wake(&w->transfer_wake);
     } else {
-        GALE_ERROR(NULL, 0, "worker %d: malformed credit message ignored", w->index);
+        RATE_LIMITED_ERROR(&w->rx_rejected, NULL, 0, "worker %d: malformed credit message ignored",
+                           w->index);
     }
     msgpack_unpacked_destroy(&u);
 }
@@ -327,9 +417,11 @@ static void handle_message(struct gale__xfer *x) {
     zmq_msg_init(&body);
     char type[16], err[256];
     if (zmq_msg_recv(&hdr, x->pull, ZMQ_DONTWAIT) < 0) goto out;
+    gale__worker_t *w = x->w;
     if (!zmq_msg_more(&hdr)) {
-        GALE_ERROR(NULL, 0, "worker %d: one-frame message ignored: peers send [header, body]",
-                   x->w->index);
+        RATE_LIMITED_ERROR(&w->rx_rejected, NULL, 0,
+                           "worker %d: one-frame message ignored: peers send [header, body]",
+                           w->index);
         goto out;
     }
     zmq_msg_recv(&body, x->pull, 0);
@@ -340,21 +432,27 @@ static void handle_message(struct gale__xfer *x) {
     }
     if (gale__wire_header_check(zmq_msg_data(&hdr), zmq_msg_size(&hdr), type, sizeof type, err,
                                 sizeof err)) {
-        GALE_ERROR(NULL, 0, "worker %d: message rejected: %s", x->w->index, err);
+        RATE_LIMITED_ERROR(&w->rx_rejected, NULL, 0, "worker %d: message rejected: %s", w->index,
+                           err);
     } else if (strcmp(type, GALE_WIRE_BATCH) == 0) {
         rx_ctx_t c = {x, 0};
         if (gale__batch_decode(zmq_msg_data(&body), zmq_msg_size(&body), on_wire_tuple, &c, err,
                                sizeof err))
-            GALE_ERROR(NULL, 0, "worker %d: batch rejected: %s", x->w->index, err);
-        if (c.bad)
-            GALE_ERROR(NULL, 0,
-                       "worker %d: %d tuple(s) for unknown tasks or streams dropped: is "
-                       "the peer running another topology?",
-                       x->w->index, c.bad);
+            RATE_LIMITED_ERROR(&w->rx_rejected, NULL, 0, "worker %d: batch rejected: %s", w->index,
+                               err);
+        if (c.bad) {
+            /* counted per tuple, logged (rate-limited) per batch */
+            atomic_fetch_add_explicit(&w->rx_dropped, (uint64_t)c.bad - 1, memory_order_relaxed);
+            RATE_LIMITED_ERROR(&w->rx_dropped, NULL, 0,
+                               "worker %d: %d tuple(s) for unknown tasks or streams dropped: is "
+                               "the peer running another topology?",
+                               w->index, c.bad);
+        }
     } else if (strcmp(type, "credit") == 0) {
         handle_credit(x, zmq_msg_data(&body), zmq_msg_size(&body));
     } else {
-        GALE_ERROR(NULL, 0, "worker %d: unknown message type '%s' ignored", x->w->index, type);
+        RATE_LIMITED_ERROR(&w->rx_rejected, NULL, 0, "worker %d: unknown message type '%s' ignored",
+                           w->index, type);
     }
 out:
     zmq_msg_close(&hdr);
@@ -409,24 +507,117 @@ static void *open_push(gale__rt_t *rt, int peer, int hwm) {
 }
 
 int gale__transfer_lanes_init(gale__rt_t *rt, gale__worker_t *w) {
-    size_t lane_cap =
-        (size_t)gale_conf_get_int(rt->conf, GALE_CONF_TOPOLOGY_TRANSFER_BUFFER_SIZE, 32768);
-    w->lanes = calloc(rt->n_execs, sizeof(gale__queue_t));
+    w->lanes = calloc(rt->n_execs, sizeof(*w->lanes));
     w->credits = calloc(rt->n_execs, sizeof(*w->credits));
     if (!w->lanes || !w->credits) return GALE_ENOMEM;
     for (size_t i = 0; i < rt->n_execs; i++) {
-        if (rt->execs[i].worker == w) continue;
-        if (gale__queue_init(&w->lanes[i], lane_cap)) return GALE_ENOMEM;
-        gale__queue_share_wake(&w->lanes[i], &w->transfer_wake);
-        atomic_init(&w->credits[i], CREDIT_WINDOW);
+        gale__exec_t *e = &rt->execs[i];
+        /* E's queue capacity split among the workers that can send to it */
+        int64_t cap = gale_conf_get_int(e->comp->conf,
+                                        GALE_CONF_TOPOLOGY_EXECUTOR_RECEIVE_BUFFER_SIZE, 32768);
+        int64_t win = cap / (int64_t)(rt->n_workers - 1);
+        e->credit_window = win > 0 ? win : 1;
+        atomic_init(&w->lanes[i], NULL);
+        atomic_init(&w->credits[i], e->worker == w ? 0 : e->credit_window);
+    }
+    return 0;
+}
+
+/* Lane slots: a window's worth (what can leave at once), within the
+ * configured transfer buffer; a power of two. */
+static size_t lane_capacity(gale__rt_t *rt, const gale__exec_t *e) {
+    size_t most =
+        (size_t)gale_conf_get_int(rt->conf, GALE_CONF_TOPOLOGY_TRANSFER_BUFFER_SIZE, 32768);
+    size_t cap = 16;
+    while (cap < (size_t)e->credit_window && cap < most) cap <<= 1;
+    return cap < most ? cap : most;
+}
+
+gale__queue_t *gale__transfer_lane(gale__worker_t *w, int ei) {
+    gale__queue_t *q = atomic_load_explicit(&w->lanes[ei], memory_order_acquire);
+    if (q) return q;
+    gale__rt_t *rt = w->rt;
+    const gale__exec_t *e = &rt->execs[ei];
+    size_t cap = lane_capacity(rt, e);
+    q = aligned_alloc(64, sizeof(*q));
+    if (!q || gale__queue_init(q, cap)) {
+        free(q);
+        GALE_ERROR(e->comp->id, 0, "worker %d: out of memory for a transfer lane", w->index);
+        return NULL;
+    }
+    gale__queue_limit_bytes(
+        q, gale_conf_get_int(e->comp->conf, GALE_CONF_TOPOLOGY_EXECUTOR_RECEIVE_BYTES, 64 << 20));
+    gale__queue_share_wake(q, &w->transfer_wake);
+    gale__queue_t *none = NULL;
+    if (!atomic_compare_exchange_strong_explicit(&w->lanes[ei], &none, q, memory_order_acq_rel,
+                                                 memory_order_acquire)) {
+        gale__queue_destroy(q); /* another producer made it first */
+        free(q);
+        return none;
+    }
+    gale__mem_add((int64_t)(cap * sizeof(gale__slot_t)));
+    return q;
+}
+
+void gale__transfer_lanes_free(gale__worker_t *w) {
+    if (!w->lanes) return;
+    for (size_t i = 0; i < w->rt->n_execs; i++) {
+        gale__queue_t *q = atomic_load(&w->lanes[i]);
+        if (!q) continue;
+        void *buf[256];
+        size_t n;
+        while ((n = gale__queue_pop(q, buf, 256)) > 0)
+            for (size_t k = 0; k < n; k++) gale__tuple_free(buf[k]);
+        gale__mem_add(-(int64_t)(gale__queue_capacity(q) * sizeof(gale__slot_t)));
+        gale__queue_destroy(q);
+        free(q);
+    }
+    free(w->lanes);
+    w->lanes = NULL;
+}
+
+/* One ZeroMQ context for the workers of this process, sized for their
+ * sockets (a PULL and two PUSH per peer each): ZeroMQ's default of 1023
+ * sockets and a soft limit of 1024 descriptors stop at about 22 workers.
+ * Raise the soft limit up to the hard one, or refuse with the reason. */
+static int make_context(gale__rt_t *rt, char *err, size_t errlen) {
+    size_t here = 0;
+    for (size_t p = 0; p < rt->n_workers; p++) here += rt->workers[p].local;
+    size_t sockets = here * (1 + 2 * (rt->n_workers - 1));
+    size_t fds = sockets + 256; /* one mailbox each, plus ZeroMQ's and the process's own */
+    struct rlimit rl;
+    if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY && rl.rlim_cur < fds) {
+        if (rl.rlim_max != RLIM_INFINITY && rl.rlim_max < fds) {
+            snprintf(err, errlen,
+                     "%zu workers in one process need about %zu file descriptors, but the limit "
+                     "is %llu (ulimit -Hn): raise it or run fewer workers",
+                     here, fds, (unsigned long long)rl.rlim_max);
+            return GALE_ERANGE;
+        }
+        rl.rlim_cur = fds;
+        if (setrlimit(RLIMIT_NOFILE, &rl)) {
+            snprintf(err, errlen, "cannot raise the open file limit to %zu: %s", fds,
+                     strerror(errno));
+            return GALE_EIO;
+        }
+    }
+    if (!(rt->zctx = zmq_ctx_new())) {
+        snprintf(err, errlen, "cannot create a ZeroMQ context: %s", zmq_strerror(zmq_errno()));
+        return GALE_EIO;
+    }
+    int want = (int)(sockets + 64);
+    if (want > 1023 && zmq_ctx_set(rt->zctx, ZMQ_MAX_SOCKETS, want)) {
+        snprintf(err, errlen, "%zu workers in one process need %d ZeroMQ sockets: %s", here, want,
+                 zmq_strerror(zmq_errno()));
+        return GALE_ERANGE;
     }
     return 0;
 }
 
 int gale__transfer_start(gale__rt_t *rt, gale__worker_t *w, char *err, size_t errlen) {
-    if (!rt->zctx && !(rt->zctx = zmq_ctx_new())) {
-        snprintf(err, errlen, "cannot create a ZeroMQ context: %s", zmq_strerror(zmq_errno()));
-        return GALE_EIO;
+    if (!rt->zctx) {
+        int rc = make_context(rt, err, errlen);
+        if (rc) return rc;
     }
     struct gale__xfer *x = calloc(1, sizeof(*x));
     if (!x) return GALE_ENOMEM;
@@ -442,9 +633,11 @@ int gale__transfer_start(gale__rt_t *rt, gale__worker_t *w, char *err, size_t er
     gale__wire_header_pack(&x->hdr_credit, "credit");
     x->over = calloc(rt->n_execs, sizeof(*x->over));
     x->owed = calloc(rt->n_execs * rt->n_workers, sizeof(int64_t));
+    x->inflight = calloc(rt->n_execs, sizeof(*x->inflight));
     x->data_push = calloc(rt->n_workers, sizeof(void *));
     x->credit_push = calloc(rt->n_workers, sizeof(void *));
-    if (!x->over || !x->owed || !x->data_push || !x->credit_push || !w->lanes || !w->credits)
+    if (!x->over || !x->owed || !x->inflight || !x->data_push || !x->credit_push || !w->lanes ||
+        !w->credits)
         return GALE_ENOMEM;
     char ep[96];
     endpoint(rt, w->index, ep, sizeof ep);
@@ -497,6 +690,9 @@ void gale__transfer_stop(gale__worker_t *w) {
     }
     free(x->over);
     free(x->owed);
+    for (size_t e = 0; x->inflight && e < rt->n_execs; e++) free(atomic_load(&x->inflight[e]));
+    free(x->inflight);
+    x->inflight = NULL;
     free(x->data_push);
     free(x->credit_push);
     gale__batch_encoder_destroy(&x->enc);
@@ -524,8 +720,8 @@ bool gale__transfer_quiet(gale__worker_t *w, uint64_t *sent, uint64_t *received,
     gale__rt_t *rt = w->rt;
     bool quiet = true;
     for (size_t i = 0; w->lanes && i < rt->n_execs; i++) {
-        gale__queue_t *q = &w->lanes[i];
-        if (!q->slots) continue;
+        gale__queue_t *q = atomic_load_explicit(&w->lanes[i], memory_order_acquire);
+        if (!q || !q->slots) continue;
         uint64_t t = atomic_load_explicit(&q->tail, memory_order_acquire);
         quiet &= t == atomic_load_explicit(&q->head, memory_order_acquire);
         *pushes += t;

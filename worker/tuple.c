@@ -38,6 +38,12 @@ gale_tuple_t *gale__tuple_new(gale__pool_t *p, const gale__rstream_t *s, int src
                               const uint64_t *ids, size_t n_ids) {
     size_t extra = 0;
     for (size_t i = 0; i < n; i++) extra += gale__value_extra_size(&vals[i]);
+    return gale__tuple_new_sized(p, s, src_task, dest_task, vals, n, ids, n_ids, extra);
+}
+
+gale_tuple_t *gale__tuple_new_sized(gale__pool_t *p, const gale__rstream_t *s, int src_task,
+                                    int dest_task, const gale_value_t *vals, size_t n,
+                                    const uint64_t *ids, size_t n_ids, size_t extra) {
     char *cursor;
     gale_tuple_t *t = tuple_alloc(p, s, src_task, dest_task, n, ids, n_ids, extra, &cursor);
     if (!t) return NULL;

@@ -294,7 +294,11 @@ typedef struct gale_emit {
  * @brief Emit from a spout. Only from the spout's own thread.
  * @returns the number of target tasks (their ids in e->tasks_out, up to
  *          tasks_cap), or GALE_E* (unknown stream, wrong arity, direct
- *          emit on a non-direct stream or to a task not subscribed).
+ *          emit on a non-direct stream or to a task not subscribed;
+ *          GALE_ERANGE for a value nesting more than 28 arrays/maps or
+ *          over 2 GiB of strings, GALE_EINVAL for a NULL string or array
+ *          pointer with a length: what cannot cross workers is refused in
+ *          every mode, before anything is sent).
  */
 GALE_EXPORT int gale_spout_emit(gale_spout_collector_t *c, const gale_emit_t *e);
 /** @brief Emit from a bolt; any thread. Same returns as gale_spout_emit. */

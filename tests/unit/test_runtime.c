@@ -897,41 +897,77 @@ static void test_bolt_collector_from_another_thread(void **s) {
 }
 
 /* Cross-worker backpressure: a slow bolt in one worker throttles a
- * firehose spout in the other through the credit window; memory stays
- * under a bound computed from the queue, lane and window sizes. */
-static void test_backpressure_across_workers(void **s) {
-    (void)s;
-    reset(0);
+ * firehose spout in another through the credit window, with acking off
+ * (unreliable emits) and on (reliable ones, acks crossing workers too).
+ * Three workers, so the window (the bolt's queue split among the two
+ * workers that may send to it) differs from the queue and the transfer
+ * buffer: what is in flight stays within queue + window + lane + batches,
+ * and memory under a bound computed from the same sizes. */
+static int64_t inflight_peak;
+static void backpressure_across_workers(bool acking) {
+    reset(acking ? MAX_MSGS : 0);
     gale_builder_t *b = gale_builder_new();
-    GALE_SPOUT(b, "spout", t_hose_spout, 1);
+    if (acking)
+        GALE_SPOUT(b, "spout", t_counting_spout, 1);
+    else
+        GALE_SPOUT(b, "spout", t_hose_spout, 1);
     gale_shuffle_grouping(GALE_BOLT(b, "bolt", t_sleepy_bolt, 1), "spout", NULL);
-    gale_conf_t *c = conf_with(2, 60);
-    gale_conf_set_int(c, GALE_CONF_TOPOLOGY_EXECUTOR_RECEIVE_BUFFER_SIZE, 1024);
-    gale_conf_set_int(c, GALE_CONF_TOPOLOGY_TRANSFER_BUFFER_SIZE, 1024);
-    gale_conf_set_int(c, GALE_CONF_TOPOLOGY_ACKER_EXECUTORS, 0);
+    gale_conf_t *c = conf_with(3, 60);
+    gale_conf_set_int(c, GALE_CONF_TOPOLOGY_EXECUTOR_RECEIVE_BUFFER_SIZE, 512);
+    gale_conf_set_int(c, GALE_CONF_TOPOLOGY_TRANSFER_BUFFER_SIZE, 4096);
+    if (!acking) gale_conf_set_int(c, GALE_CONF_TOPOLOGY_ACKER_EXECUTORS, 0);
     int64_t before = gale_mem_in_use();
     gale__rt_t *rt = start(b, c);
-    assert_ptr_not_equal(rt->execs[0].worker, rt->execs[1].worker);
-    /* queues and lanes (2 workers x 2 executors each way) + tuples that can
-     * be alive: bolt queue, lane, credit window (1024), receive overflow,
-     * batches + a chunk of slack per pool (executors, foreign, receive) */
-    size_t qcap = 1024, lane = 1024, window = 1024, batch = 256;
-    int64_t bound = (int64_t)(4 * qcap * sizeof(gale__slot_t) + 4 * lane * sizeof(gale__slot_t) +
-                              (qcap + lane + 2 * window + 2 * batch) * 128 + 8 * 65536);
-    mem_peak = 0;
+    gale__exec_t *bolt = &rt->execs[0], *spout = &rt->execs[1];
+    assert_string_equal(bolt->comp->id, "bolt");
+    assert_ptr_not_equal(bolt->worker, spout->worker);
+    size_t qcap = 512, window = 512 / 2, lane = 256 /* a window's worth */, popped = 256,
+           producer = 64;
+    assert_int_equal(bolt->credit_window, window);
+    /* Tuples in flight: the bolt's queue, what it popped from it (a batch
+     * of 256), its overflow in the receiving worker and what the transfer
+     * thread encodes (together at most the window), the sender's lane, the
+     * spout's producer batch (and one more emit) and slack for the two
+     * counters being read at different times. */
+    int64_t inflight_bound = (int64_t)(qcap + popped + window + lane + 2 * producer + 1);
+    /* Memory: every queue and lane (3 workers, 2 + ackers executors),
+     * 128 bytes per tuple in flight (and as many ack messages), the spout's
+     * and ackers' pending maps grown for them, a 64 KiB chunk of slack per
+     * pool (2 per executor, one per receive thread). */
+    size_t n_execs = rt->n_execs;
+    int64_t bound =
+        (int64_t)(n_execs * qcap * sizeof(gale__slot_t) +
+                  3 * n_execs * lane * sizeof(gale__slot_t) + 2 * (size_t)inflight_bound * 128 +
+                  4 * 4096 * sizeof(gale__pend_t) + (2 * n_execs + 3) * 65536);
+    mem_peak = inflight_peak = 0;
     want = 5000;
-    int64_t deadline = gale__now_ns() + 30 * 1000000000LL;
+    int64_t deadline = gale__now_ns() + 60 * 1000000000LL;
     while (atomic_load(&executed) < want && gale__now_ns() < deadline) {
         int64_t m = gale_mem_in_use() - before;
         if (m > mem_peak) mem_peak = m;
+        int64_t f = atomic_load(&emitted) - atomic_load(&executed);
+        if (f > inflight_peak) inflight_peak = f;
         usleep(1000);
     }
     finish(rt);
     assert_true(executed >= want);
-    if (mem_peak > bound)
-        fprintf(stderr, "mem peak %lld > bound %lld\n", (long long)mem_peak, (long long)bound);
+    if (mem_peak > bound || inflight_peak > inflight_bound)
+        fprintf(stderr, "mem peak %lld (bound %lld), in flight %lld (bound %lld)\n",
+                (long long)mem_peak, (long long)bound, (long long)inflight_peak,
+                (long long)inflight_bound);
+    assert_true(inflight_peak > (int64_t)qcap); /* the bolt was the bottleneck */
+    assert_true(inflight_peak <= inflight_bound);
     assert_true(mem_peak <= bound);
-    assert_true(emitted <= executed + (int64_t)(qcap + lane + 2 * window + 2 * batch) + 64);
+}
+
+static void test_backpressure_across_workers(void **s) {
+    (void)s;
+    backpressure_across_workers(false);
+}
+
+static void test_backpressure_across_workers_acking(void **s) {
+    (void)s;
+    backpressure_across_workers(true);
 }
 
 /* Garbage on a worker's data socket is logged and dropped; the worker
@@ -939,6 +975,12 @@ static void test_backpressure_across_workers(void **s) {
 static void send_frames(void *sock, const void *a, size_t na, const void *b, size_t nb) {
     zmq_send(sock, a, na, b ? ZMQ_SNDMORE : 0);
     if (b) zmq_send(sock, b, nb, 0);
+}
+
+static gale__worker_t *garbage_worker;
+static bool garbage_counted(void) {
+    return atomic_load(&garbage_worker->rx_rejected) == 4 &&
+           atomic_load(&garbage_worker->rx_dropped) == 1;
 }
 
 static void test_garbage_on_the_wire(void **s) {
@@ -985,6 +1027,10 @@ static void test_garbage_on_the_wire(void **s) {
     msgpack_sbuffer_destroy(&hdr2);
     want = 2000;
     assert_true(wait_until(all_acked, 60));
+    /* each bad message was refused and counted: one frame, bad header, bad
+     * batch body, bad credit; the tuple for task 999 was dropped */
+    garbage_worker = &rt->workers[0];
+    assert_true(wait_until(garbage_counted, 30));
     finish(rt);
     assert_int_equal(acked, 2000);
     assert_int_equal(executed, 2000);
@@ -1047,8 +1093,9 @@ static void test_stop_with_a_blocked_producer_thread(void **s) {
 }
 
 /* Review finding: a tuple the wire cannot carry (nested deeper than the
- * codec allows) is dropped without costing its credit, so later tuples to
- * the same executor still flow. */
+ * codec allows) is refused at emit, in every mode — it never takes a
+ * credit, so later tuples to the same executor still flow. */
+static _Atomic int deep_refused;
 static void deep_next(void *st, gale_spout_collector_t *c) {
     spout_state_t *s = st;
     if (s->next >= 1100 + 3000) return;
@@ -1056,7 +1103,9 @@ static void deep_next(void *st, gale_spout_collector_t *c) {
     nest[0] = gale_int(1);
     for (int i = 1; i < 40; i++) nest[i] = gale_array(&nest[i - 1], 1);
     gale_value_t v = s->next < 1100 ? nest[39] : gale_int(s->next);
-    gale_spout_emit_values(c, NULL, &v, 1);
+    int rc = gale_spout_emit_values(c, NULL, &v, 1);
+    if (s->next < 1100 && rc == GALE_ERANGE) atomic_fetch_add(&deep_refused, 1);
+    if (s->next >= 1100 && rc != 1) atomic_fetch_add(&deep_refused, 1000000); /* must go */
     s->next++;
 }
 const gale_spout_t t_deep_spout = {
@@ -1065,6 +1114,7 @@ const gale_spout_t t_deep_spout = {
 static void test_undeliverable_tuples_keep_credits(void **s) {
     (void)s;
     reset(0);
+    deep_refused = 0;
     gale_builder_t *b = gale_builder_new();
     GALE_SPOUT(b, "spout", t_deep_spout, 1);
     gale_shuffle_grouping(GALE_BOLT(b, "bolt", t_sink_bolt, 1), "spout", NULL);
@@ -1074,8 +1124,13 @@ static void test_undeliverable_tuples_keep_credits(void **s) {
     assert_ptr_not_equal(rt->execs[0].worker, rt->execs[1].worker);
     want = 3000;
     assert_true(wait_until(all_executed, 30));
+    gale__stats_t st;
+    gale__rt_stats(rt, "spout", &st);
     finish(rt);
-    assert_int_equal(executed, 3000); /* every int arrived; the deep ones did not */
+    assert_int_equal(executed, 3000);       /* every int arrived */
+    assert_int_equal(deep_refused, 1100);   /* every deep emit failed, naming the limit */
+    assert_int_equal(st.errors, 1100);      /* and was counted */
+    assert_int_equal(st.transferred, 3000); /* none of them went anywhere */
 }
 
 /* Review finding: an emit anchored to more trees than a tuple can carry
@@ -1263,6 +1318,7 @@ int main(void) {
         cmocka_unit_test_teardown(test_local_or_shuffle_stays_local, teardown),
         cmocka_unit_test_teardown(test_bolt_collector_from_another_thread, teardown),
         cmocka_unit_test_teardown(test_backpressure_across_workers, teardown),
+        cmocka_unit_test_teardown(test_backpressure_across_workers_acking, teardown),
         cmocka_unit_test_teardown(test_garbage_on_the_wire, teardown),
         cmocka_unit_test_teardown(test_stop_with_a_blocked_producer_thread, teardown),
         cmocka_unit_test_teardown(test_undeliverable_tuples_keep_credits, teardown),
