@@ -156,6 +156,14 @@ void gale__nb_schedule(nimbus_t *nb, nb_topo_t *t, bool fresh) {
                     used = ot->places[q].port == s->ports[k] &&
                            strcmp(ot->places[q].supervisor, s->id) == 0;
             }
+            /* a slot where this topology's worker is dead is not offered
+             * to it again at once: its work moves elsewhere when it can */
+            for (size_t q = 0; q < t->n_places && !used && !fresh; q++) {
+                const char *why;
+                used = t->places[q].port == s->ports[k] &&
+                       strcmp(t->places[q].supervisor, s->id) == 0 &&
+                       !slot_alive(nb, t, &t->places[q], now, &why);
+            }
             if (!used) ports[ns][np++] = s->ports[k];
         }
         sups[ns] = (gale__sched_supervisor_t){s->id, s->host, ports[ns], np};
