@@ -4,7 +4,7 @@
 #
 # What must hold: `gale jar` prints the topology id and `gale list` shows
 # it ACTIVE; the supervisor fetches the code into stormdist/<id>/
-# (topology, conf, code.so, resources/) and writes one assignment file
+# (topology, conf, code.so, resources/ with the --resources tree) and writes one assignment file
 # per worker; a second submission of the same name, an unknown entry
 # function and a file that is not a shared library are each refused with
 # exit 1 and one line naming the problem; deactivate/activate change the
@@ -24,7 +24,9 @@ start_supervisor "$TMP/sup1" 127.0.0.1 "[$p1, $p2]"
 
 echo "check: list is empty, then jar prints an id"
 g list | grep -q "No topologies running" || fail "a fresh nimbus lists something"
-id=$(g jar "$WC" WordCountTopology -c topology.workers=2) || fail "gale jar failed"
+mkdir -p "$TMP/res/data"
+echo "a resource" >"$TMP/res/data/words.txt"
+id=$(g jar "$WC" WordCountTopology -c topology.workers=2 --resources "$TMP/res") || fail "gale jar failed"
 TOPOLOGY_IDS+=("$id")
 [[ $id =~ ^word-count-1-[0-9]+$ ]] || fail "topology id '$id' is not <name>-<counter>-<epoch>"
 g list >"$TMP/list"
@@ -37,6 +39,8 @@ wait_for 20 test -f "$dist/code.so" || fail "no $dist/code.so: $(tail -3 "$TMP/s
 cmp -s "$dist/code.so" "$WC" || fail "the fetched code.so differs from the submitted library"
 test -s "$dist/topology" && test -s "$dist/conf" && test -d "$dist/resources" ||
     fail "stormdist/$id lacks topology, conf or resources/"
+cmp -s "$dist/resources/data/words.txt" "$TMP/res/data/words.txt" ||
+    fail "the resources directory did not arrive in stormdist/$id/resources/"
 wait_for 20 test -f "$TMP/sup1/local/workers/$id-$p1/assignment" ||
     fail "no assignment file for slot $p1: $(tail -5 "$TMP/sup1/logs/supervisor.log"; tail -5 "$TMP/nimbus/logs/nimbus.log")"
 wait_for 20 test -f "$TMP/sup1/local/workers/$id-$p2/assignment" ||
