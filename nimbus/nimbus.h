@@ -38,7 +38,8 @@ typedef struct nb_topo {
     int64_t timer_epoch;  /* KILLED: remove at; REBALANCING: reschedule at (wall clock) */
     int64_t rb_workers;   /* REBALANCING: workers asked for, 0 = unchanged */
     gale__topology_t *t;  /* decoded, tasks assigned */
-    int workers;          /* topology.workers */
+    int workers;          /* topology.workers, or what a rebalance asked */
+    gale_conf_t *conf;    /* the submission's conf */
     int64_t message_timeout;
     gale__exec_range_t *execs;
     size_t n_execs;
@@ -105,6 +106,8 @@ nb_topo_t *gale__nb_topo_find(nimbus_t *nb, const char *name_or_id);
 nb_topo_t *gale__nb_topo_new(nimbus_t *nb, const char *id, gale__topology_t *t,
                              const gale_conf_t *conf, char *err, size_t errlen);
 void gale__nb_topo_free(nb_topo_t *t);
+/** @brief t->execs from its topology and its current worker count. 0 or GALE_ENOMEM. */
+int gale__nb_topo_execs(nb_topo_t *t);
 int gale__nb_topo_save_meta(nimbus_t *nb, nb_topo_t *t);
 int gale__nb_topo_save_assignment(nimbus_t *nb, nb_topo_t *t);
 void gale__nb_bump_version(nimbus_t *nb);

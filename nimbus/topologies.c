@@ -61,8 +61,17 @@ static void free_places(nb_topo_t *t) {
     t->n_places = 0;
 }
 
+int gale__nb_topo_execs(nb_topo_t *t) {
+    free(t->execs);
+    t->execs = NULL;
+    t->n_execs = 0;
+    return gale__topology_executors(t->t, gale__topology_ackers(t->conf, t->workers), &t->execs,
+                                    &t->n_execs);
+}
+
 void gale__nb_topo_free(nb_topo_t *t) {
     if (!t) return;
+    gale_conf_destroy(t->conf);
     gale__topology_destroy(t->t);
     free(t->execs);
     free_places(t);
@@ -90,7 +99,8 @@ nb_topo_t *gale__nb_topo_new(nimbus_t *nb, const char *id, gale__topology_t *top
     t->message_timeout = gale_conf_get_int(
         conf, GALE_CONF_TOPOLOGY_MESSAGE_TIMEOUT_SECS,
         gale_conf_get_int(top->conf, GALE_CONF_TOPOLOGY_MESSAGE_TIMEOUT_SECS, 30));
-    if (gale__topology_executors(top, gale__topology_ackers(top, conf), &t->execs, &t->n_execs)) {
+    t->conf = gale_conf_dup(conf);
+    if (!t->conf || gale__nb_topo_execs(t)) {
         gale__nb_topo_free(t);
         snprintf(err, errlen, "out of memory");
         return NULL;
@@ -270,7 +280,8 @@ static int load_one(nimbus_t *nb, const char *id, char *err, size_t errlen) {
     }
     if (!rc) {
         parse_meta(t, meta);
-        rc = load_sums(nb, t, err, errlen);
+        rc = gale__nb_topo_execs(t); /* with the worker count of the last rebalance */
+        if (!rc) rc = load_sums(nb, t, err, errlen);
     }
     if (!rc) {
         load_assignment(nb, t);
@@ -409,11 +420,7 @@ static int apply_executor_counts(nimbus_t *nb, nb_topo_t *t, const gale__ctl_reb
         gale__checksum(sb.data, sb.size, t->sum[PART_TOPOLOGY]);
     }
     msgpack_sbuffer_destroy(&sb);
-    free(t->execs);
-    t->execs = NULL;
-    if (!rc)
-        rc = gale__topology_executors(t->t, gale__topology_ackers(t->t, NULL), &t->execs,
-                                      &t->n_execs);
+    if (!rc) rc = gale__nb_topo_execs(t); /* placed when the rebalance ends */
     if (rc) snprintf(why, cap, "cannot store the new executor counts");
     return rc;
 }
@@ -486,6 +493,7 @@ void gale__nb_timers(nimbus_t *nb) {
         if (strcmp(t->status, "REBALANCING") == 0 && now >= t->timer_epoch) {
             if (t->rb_workers > 0) t->workers = (int)t->rb_workers;
             t->rb_workers = 0;
+            gale__nb_topo_execs(t); /* one acker per worker unless the conf says */
             snprintf(t->status, sizeof t->status, "%s", t->after[0] ? t->after : "ACTIVE");
             t->after[0] = '\0';
             gale__nb_schedule(nb, t, true);

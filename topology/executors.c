@@ -7,10 +7,8 @@
 
 #include "common/config.h"
 
-int gale__topology_ackers(const gale__topology_t *t, const gale_conf_t *conf) {
-    const gale_conf_t *c = conf ? conf : t->conf;
-    int64_t workers = gale_conf_get_int(c, GALE_CONF_TOPOLOGY_WORKERS, 1);
-    int64_t a = gale_conf_get_int(c, GALE_CONF_TOPOLOGY_ACKER_EXECUTORS, workers);
+int gale__topology_ackers(const gale_conf_t *conf, int workers) {
+    int64_t a = gale_conf_get_int(conf, GALE_CONF_TOPOLOGY_ACKER_EXECUTORS, workers);
     return a < 0 ? 0 : (int)a;
 }
 

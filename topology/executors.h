@@ -19,8 +19,12 @@ typedef struct gale__exec_range {
     int32_t start, end;
 } gale__exec_range_t;
 
-/** @brief How many acker executors t runs: topology.acker.executors, default topology.workers. */
-int gale__topology_ackers(const gale__topology_t *t, const gale_conf_t *conf);
+/**
+ * @brief How many acker executors a topology runs: topology.acker.executors
+ * from conf when set, else one per worker (workers: the count it runs on
+ * now, which a rebalance changes).
+ */
+int gale__topology_ackers(const gale_conf_t *conf, int workers);
 
 /**
  * @brief The executors of t (tasks assigned) plus `ackers` ackers, in a
