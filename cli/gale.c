@@ -69,8 +69,15 @@ int gale__cli_conf(int argc, char **argv) {
     return rc;
 }
 
-static const gale__opt_t no_opts[] = {{NULL, NULL, NULL}};
-static const gale__optspec_t version_spec = {"gale version", "gale version", no_opts, NULL};
+/* --config and -c as on every verb; the version does not depend on them,
+ * but a script passing them to every verb must not break here. */
+static const gale__opt_t version_opts[] = {
+    {"--config", "FILE", "gale.yaml to read (checked, not needed)"},
+    {"-c", "key=value", "override a config key (checked, not needed)"},
+    {NULL, NULL, NULL},
+};
+static const gale__optspec_t version_spec = {"gale version", "gale version [options]", version_opts,
+                                             NULL};
 
 static int cli_version(int argc, char **argv) {
     char err[512];
@@ -84,7 +91,19 @@ static int cli_version(int argc, char **argv) {
         gale__cli_error("gale version: takes no arguments");
         rc = GALE__EXIT_USAGE;
     } else {
-        printf("gale %s\n", GALE_VERSION_STR);
+        gale_conf_t *c = gale_conf_new();
+        for (size_t i = 0; c && !rc && i < o.n_hits; i++) {
+            const char *name = o.hits[i].opt->name, *v = o.hits[i].value;
+            if (strcmp(name, "-c") == 0 && gale__conf_parse_kv(c, v, err, sizeof err))
+                rc = GALE__EXIT_USAGE;
+            if (strcmp(name, "--config") == 0 && gale__conf_load_yaml(c, v, err, sizeof err))
+                rc = 1;
+        }
+        gale_conf_destroy(c);
+        if (rc)
+            gale__cli_error("gale version: %s", err);
+        else
+            printf("gale %s\n", GALE_VERSION_STR);
     }
     gale__opts_free(&o);
     return rc;

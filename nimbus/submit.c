@@ -91,8 +91,7 @@ static nb_upload_t *upload_find(nimbus_t *nb, const char *id) {
     return NULL;
 }
 
-static bool name_taken(nimbus_t *nb, const char *name) {
-    if (gale__nb_topo_find(nb, name)) return true;
+static bool name_uploading(nimbus_t *nb, const char *name) {
     for (nb_upload_t *u = nb->uploads; u; u = u->next)
         if (strcmp(u->t->name, name) == 0) return true;
     return false;
@@ -120,7 +119,14 @@ void gale__nb_submit_begin(nimbus_t *nb, const gale__ctl_peer_t *p, const gale__
         gale__nb_reply_err(nb, p, m->req, "invalid topology: %s", err);
         return gale__topology_destroy(t);
     }
-    if (name_taken(nb, t->name)) {
+    if (name_uploading(nb, t->name)) {
+        gale__nb_reply_err(nb, p, m->req,
+                           "a topology named '%s' is being uploaded (an upload left unfinished "
+                           "is dropped after 60 s): try again then, or choose another name",
+                           t->name);
+        return gale__topology_destroy(t);
+    }
+    if (gale__nb_topo_find(nb, t->name)) {
         gale__nb_reply_err(nb, p, m->req,
                            "a topology named '%s' is already running: kill it first "
                            "(gale kill %s) or choose another name",
