@@ -14,6 +14,7 @@ int gale__cli_conf(int argc, char **argv);
 int gale__cli_cluster(const char *verb, int argc, char **argv);
 /** @brief nimbus, supervisor (daemons.c); -1: not one of them. */
 int gale__cli_daemon(const char *verb, int argc, char **argv);
+int gale__cli_worker(int argc, char **argv);
 
 /**
  * @brief dlopen path, call entry with argv, return the validated,

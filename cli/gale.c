@@ -37,6 +37,7 @@ static void usage(FILE *f) {
                "  kill | activate | deactivate NAME   a topology's life cycle\n"
                "  rebalance NAME [-n N] [-e C=N]      spread a topology again\n"
                "  conf --list | --markdown            the configuration keys\n"
+               "  worker --topology-id ID --port P    one worker (started by a supervisor)\n"
                "  version                             print the version\n"
                "run 'gale <command> --help' for a command's options\n");
 }
@@ -120,6 +121,7 @@ int gale_cli_main(int argc, char **argv) {
         return gale__cli_local(argc - 2, argv + 2);
     }
     if (strcmp(verb, "conf") == 0) return gale__cli_conf(argc - 2, argv + 2);
+    if (strcmp(verb, "worker") == 0) return gale__cli_worker(argc - 2, argv + 2);
     int rc = gale__cli_cluster(verb, argc - 2, argv + 2);
     if (rc < 0) rc = gale__cli_daemon(verb, argc - 2, argv + 2);
     if (rc >= 0) return rc;
@@ -129,9 +131,9 @@ int gale_cli_main(int argc, char **argv) {
         usage(stdout);
         return 0;
     }
-    static const char *const verbs[] = {"local",  "conf",       "version",    "help",
-                                        "nimbus", "supervisor", "jar",        "list",
-                                        "kill",   "activate",   "deactivate", "rebalance"};
+    static const char *const verbs[] = {"local",      "conf",      "version", "help", "nimbus",
+                                        "supervisor", "jar",       "list",    "kill", "activate",
+                                        "deactivate", "rebalance", "worker"};
     const char *near = gale__nearest(verb, verbs, sizeof verbs / sizeof verbs[0]);
     gale__cli_error("gale: unknown command '%s' (did you mean '%s'?): run 'gale --help'", verb,
                     near);

@@ -253,9 +253,64 @@ static int init_exec(gale__rt_t *rt, gale__exec_t *e) {
     return 0;
 }
 
+/* Cluster placement: each executor's worker from place, by task range. */
+static int place_executors(gale__rt_t *rt, const gale__rt_place_t *place, char *err,
+                           size_t errlen) {
+    for (size_t i = 0; i < rt->n_execs; i++) {
+        gale__exec_t *e = &rt->execs[i];
+        int32_t lo = e->tasks[0].id, hi = e->tasks[e->n_tasks - 1].id;
+        int w = gale__place_worker_of(place, lo, hi);
+        if (w < 0 || (size_t)w >= rt->n_workers) {
+            snprintf(err, errlen,
+                     "the assignment has no slot for executor [%d-%d] of '%s': it was made for "
+                     "another version of the topology",
+                     lo, hi, e->comp->id);
+            return GALE_EINVAL;
+        }
+        gale__worker_t *wk = &rt->workers[w];
+        e->worker = wk;
+        wk->execs[wk->n_execs++] = e;
+    }
+    rt->endpoints = calloc(rt->n_workers, sizeof(char *));
+    if (!rt->endpoints) return GALE_ENOMEM;
+    for (size_t w = 0; w < rt->n_workers; w++) {
+        rt->workers[w].local = (int)w == place->here;
+        if (!(rt->endpoints[w] = strdup(place->endpoints[w]))) return GALE_ENOMEM;
+    }
+    pthread_mutex_init(&rt->endpoints_lock, NULL);
+    return 0;
+}
+
+int gale__rt_set_endpoints(gale__rt_t *rt, const gale__rt_place_t *place) {
+    int moved = 0;
+    if (!rt->endpoints || place->n_workers != rt->n_workers) return 0;
+    pthread_mutex_lock(&rt->endpoints_lock);
+    for (size_t w = 0; w < rt->n_workers; w++) {
+        if ((int)w == place->here || strcmp(rt->endpoints[w], place->endpoints[w]) == 0) continue;
+        char *ep = strdup(place->endpoints[w]);
+        if (!ep) continue;
+        free(rt->endpoints[w]);
+        rt->endpoints[w] = ep;
+        moved++;
+    }
+    pthread_mutex_unlock(&rt->endpoints_lock);
+    if (moved) {
+        atomic_fetch_add(&rt->endpoints_gen, 1);
+        for (size_t w = 0; w < rt->n_workers; w++)
+            if (rt->workers[w].local) gale__wake_word_wake(&rt->workers[w].transfer_wake);
+    }
+    return moved;
+}
+
 int gale__rt_new(gale__rt_t **out, gale__topology_t *topo, const gale_conf_t *base,
                  const gale_conf_t *overrides, gale__resolve_fn resolve, void *ud, char *err,
                  size_t errlen) {
+    return gale__rt_new_placed(out, topo, base, overrides, resolve, ud, NULL, err, errlen);
+}
+
+int gale__rt_new_placed(gale__rt_t **out, gale__topology_t *topo, const gale_conf_t *base,
+                        const gale_conf_t *overrides, gale__resolve_fn resolve, void *ud,
+                        const gale__rt_place_t *place, char *err, size_t errlen) {
     *out = NULL;
     gale__rt_t *rt = calloc(1, sizeof(*rt));
     if (!rt) {
@@ -326,7 +381,7 @@ int gale__rt_new(gale__rt_t **out, gale__topology_t *topo, const gale_conf_t *ba
         goto fail;
     }
     rt->execs = calloc(rt->n_execs, sizeof(*rt->execs));
-    rt->n_workers = (size_t)workers;
+    rt->n_workers = place ? place->n_workers : (size_t)workers;
     rt->workers = calloc(rt->n_workers, sizeof(*rt->workers));
     if (!rt->execs || !rt->workers) goto fail;
     size_t next = 0;
@@ -342,15 +397,22 @@ int gale__rt_new(gale__rt_t **out, gale__topology_t *topo, const gale_conf_t *ba
         rt->workers[w].execs = calloc(rt->n_execs, sizeof(gale__exec_t *));
         if (!rt->workers[w].execs) goto fail;
     }
-    for (size_t i = 0; i < rt->n_execs; i++) {
+    for (size_t i = 0; i < rt->n_execs && !place; i++) {
         size_t w = i < first_acker ? i % rt->n_workers : (i - first_acker) % rt->n_workers;
         gale__worker_t *wk = &rt->workers[w];
         rt->execs[i].worker = wk;
         wk->execs[wk->n_execs++] = &rt->execs[i];
     }
+    if (place && (rc = place_executors(rt, place, err, errlen))) goto fail;
+    rc = GALE_ENOMEM;
     for (size_t w = 0; w < rt->n_workers && rt->n_workers > 1; w++)
-        if (gale__transfer_lanes_init(rt, &rt->workers[w])) goto fail;
+        if (rt->workers[w].local && gale__transfer_lanes_init(rt, &rt->workers[w])) goto fail;
     for (size_t i = 0; i < rt->n_execs; i++) {
+        if (!rt->execs[i].worker->local) { /* another process runs it */
+            atomic_store(&rt->execs[i].open_state, 1);
+            atomic_store(&rt->execs[i].deactivated, true);
+            continue;
+        }
         if (init_exec(rt, &rt->execs[i])) goto fail;
         rc = setup_groupers(rt, &rt->execs[i], err, errlen);
         if (rc) goto fail;
@@ -368,6 +430,7 @@ fail:
 
 int gale__rt_launch(gale__rt_t *rt, char *err, size_t errlen) {
     for (size_t w = 0; w < rt->n_workers && rt->n_workers > 1; w++) {
+        if (!rt->workers[w].local) continue;
         int rc = gale__transfer_start(rt, &rt->workers[w], err, errlen);
         if (rc) return rc;
     }
@@ -376,6 +439,7 @@ int gale__rt_launch(gale__rt_t *rt, char *err, size_t errlen) {
      * (a TTL, a signal) and stop. */
     for (size_t i = 0; i < rt->n_execs; i++) {
         gale__exec_t *e = &rt->execs[i];
+        if (!e->worker->local) continue;
         if (pthread_create(&e->thread, NULL, gale__exec_main, e)) {
             snprintf(err, errlen, "cannot start executor thread for '%s'", e->comp->id);
             return GALE_ENOMEM;
@@ -427,7 +491,8 @@ bool gale__rt_done(gale__rt_t *rt) {
     bool any = false;
     for (size_t i = 0; i < rt->n_execs; i++) {
         gale__exec_t *e = &rt->execs[i];
-        if (!e->comp->is_spout || !e->comp->spout->done) continue;
+        /* a cluster worker answers for its own spouts */
+        if (!e->worker->local || !e->comp->is_spout || !e->comp->spout->done) continue;
         any = true;
         if (!atomic_load(&e->done)) return false;
     }
@@ -473,7 +538,8 @@ static bool look_quiet(gale__rt_t *rt, uint64_t *pushes) {
         if (rt->workers[w].local && rt->workers[w].transfer)
             quiet &= gale__transfer_quiet(&rt->workers[w], &sent, &received, pushes);
     *pushes += sent + received;
-    return quiet && sent == received;
+    /* across processes, what one worker sent another receives */
+    return quiet && (rt->endpoints || sent == received);
 }
 
 static bool interrupted(const gale__stop_opts_t *o) {
@@ -486,7 +552,8 @@ static void sleep_ms(void) {
 }
 
 static void wake_all(gale__rt_t *rt) {
-    for (size_t i = 0; i < rt->n_execs; i++) gale__queue_wake(&rt->execs[i].queue);
+    for (size_t i = 0; i < rt->n_execs; i++)
+        if (rt->execs[i].worker->local) gale__queue_wake(&rt->execs[i].queue);
 }
 
 int gale__rt_stop_ex(gale__rt_t *rt, const gale__stop_opts_t *o) {
@@ -649,6 +716,11 @@ void gale__rt_destroy(gale__rt_t *rt) {
     }
     free(rt->execs);
     free(rt->workers);
+    if (rt->endpoints) {
+        for (size_t w = 0; w < rt->n_workers; w++) free(rt->endpoints[w]);
+        free(rt->endpoints);
+        pthread_mutex_destroy(&rt->endpoints_lock);
+    }
     for (size_t i = 0; rt->comps && i < rt->n_comps; i++) {
         gale__rcomp_t *c = &rt->comps[i];
         for (size_t k = 0; c->streams && k < c->n_streams; k++) free(c->streams[k].subs);

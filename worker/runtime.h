@@ -56,6 +56,7 @@
 #include "gale/gale.h"
 #include "topology/grouping.h"
 #include "topology/topology.h"
+#include "worker/placement.h"
 #include "worker/pool.h"
 #include "worker/queue.h"
 
@@ -350,6 +351,11 @@ struct gale__rt {
     void *resolve_ud;
     atomic_int state; /* 0 running, 1 deactivated (draining), 2 stopping */
     atomic_int go;    /* executors wait after open: 0 wait, 1 run, -1 give up */
+    /* Cluster worker (NULL in local mode): per worker its tcp endpoint;
+     * the transfer threads reconnect when endpoints_gen moves (SIGHUP). */
+    char **endpoints;
+    pthread_mutex_t endpoints_lock;
+    _Atomic uint64_t endpoints_gen;
 };
 
 /**
@@ -361,6 +367,21 @@ struct gale__rt {
 int gale__rt_new(gale__rt_t **out, gale__topology_t *topo, const gale_conf_t *base,
                  const gale_conf_t *overrides, gale__resolve_fn resolve, void *ud, char *err,
                  size_t errlen);
+/**
+ * @brief gale__rt_new for one cluster worker: place (worker/placement.h)
+ * says which worker runs each executor and where each listens; only the
+ * executors of place->here get queues, threads and tasks, the others are
+ * reached over tcp (transfer.c). Every executor of the topology must be
+ * in place, or GALE_EINVAL names the first missing one. place is copied.
+ * The acker count still follows topology.workers (as nimbus counts it),
+ * not the number of workers placed.
+ */
+int gale__rt_new_placed(gale__rt_t **out, gale__topology_t *topo, const gale_conf_t *base,
+                        const gale_conf_t *overrides, gale__resolve_fn resolve, void *ud,
+                        const gale__rt_place_t *place, char *err, size_t errlen);
+/** @brief Cluster worker: adopt place's endpoints (same layout, see
+ * gale__place_same_layout); returns how many changed. Main thread. */
+int gale__rt_set_endpoints(gale__rt_t *rt, const gale__rt_place_t *place);
 /** @brief Start the threads; each executor opens its tasks (open/prepare)
  * on its own thread, then waits until every executor opened. Does not
  * wait: see gale__rt_poll_open. GALE_E* with one line in err. */

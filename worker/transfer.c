@@ -25,8 +25,25 @@
  *
  * Credit body: [[exec_index, n], ...]. The sender of a tuple is the worker
  * of its src_task, so batches need no sender field.
+ *
+ * Cluster workers (rt->endpoints set, one worker per process) speak tcp.
+ * Their PUSH sockets have no high-water mark: what they queue is bounded
+ * by the credits already, and a peer that is down then only stops
+ * getting credits, it never blocks the transfer thread. ZeroMQ
+ * reconnects by itself when a peer restarts; tuples lost with the old
+ * process are replayed through the acker's timeouts. A restarted process
+ * starts with full windows, and says so: at start its receive thread
+ * sends every peer "hello" [exec_index, ...] (its executors), and a peer
+ * hearing it gives the window of those executors back in full, since
+ * what was in flight to the old process will never be credited. Credits
+ * are capped at the window, so a late credit from before a restart never
+ * widens it. The PULL refuses messages above DATA_MSG_MAX (ZeroMQ would
+ * otherwise allocate whatever size a garbage frame announces). SIGHUP
+ * moves (gale__rt_set_endpoints) reach the sockets through endpoints_gen:
+ * each thread reconnects its own sockets.
  */
 #include <errno.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <sys/resource.h>
 #include <stdlib.h>
@@ -52,6 +69,9 @@ static bool count_logged(_Atomic uint64_t *count) {
     do {                                                                                           \
         if (count_logged(count)) GALE_ERROR(__VA_ARGS__);                                          \
     } while (0)
+
+#define DATA_MSG_MAX (256 << 20) /* bytes of one tcp message (a batch is far smaller) */
+#define WIRE_HELLO   "hello"
 
 typedef struct overflow {
     gale_tuple_t **items;
@@ -92,10 +112,46 @@ struct gale__xfer {
      * thread put into a queue or dropped */
     _Atomic int tx_busy;
     _Atomic uint64_t tx_sent, rx_done;
+    /* tcp: the endpoint each socket is connected to, per peer, and the
+     * endpoints_gen each thread last applied */
+    char **data_ep, **credit_ep;
+    uint64_t tx_gen, rx_gen;
+    msgpack_sbuffer hdr_hello;
 };
 
-static void endpoint(const gale__rt_t *rt, int worker, char *buf, size_t cap) {
-    snprintf(buf, cap, "inproc://gale-%p-w%d", (const void *)rt, worker);
+static void endpoint(gale__rt_t *rt, int worker, char *buf, size_t cap) {
+    if (!rt->endpoints) {
+        snprintf(buf, cap, "inproc://gale-%p-w%d", (const void *)rt, worker);
+        return;
+    }
+    pthread_mutex_lock(&rt->endpoints_lock);
+    snprintf(buf, cap, "%s", rt->endpoints[worker]);
+    pthread_mutex_unlock(&rt->endpoints_lock);
+}
+
+/* The calling thread's sockets follow moved peers (tcp only). */
+static void follow_moves(struct gale__xfer *x, void **socks, char **eps, uint64_t *seen) {
+    gale__rt_t *rt = x->w->rt;
+    if (!rt->endpoints) return;
+    uint64_t gen = atomic_load(&rt->endpoints_gen);
+    if (gen == *seen) return;
+    *seen = gen;
+    for (size_t p = 0; p < rt->n_workers; p++) {
+        if ((int)p == x->w->index || !socks[p]) continue;
+        char ep[300];
+        endpoint(rt, (int)p, ep, sizeof ep);
+        if (eps[p] && strcmp(eps[p], ep) == 0) continue;
+        char *copy = strdup(ep);
+        if (!copy) continue;
+        if (eps[p]) zmq_disconnect(socks[p], eps[p]);
+        if (zmq_connect(socks[p], ep) != 0)
+            GALE_ERROR(NULL, 0, "worker %d: cannot connect to %s: %s", x->w->index, ep,
+                       zmq_strerror(zmq_errno()));
+        else
+            GALE_INFO(NULL, 0, "worker %d: peer %zu moved to %s", x->w->index, p, ep);
+        free(eps[p]);
+        eps[p] = copy;
+    }
 }
 
 /* ---------- sending ---------- */
@@ -216,6 +272,7 @@ static void *transfer_main(void *arg) {
     gale__rt_t *rt = w->rt;
     unsigned idle = 0;
     while (!atomic_load_explicit(&x->stop, memory_order_relaxed)) {
+        follow_moves(x, x->data_push, x->data_ep, &x->tx_gen);
         if (!atomic_load_explicit(&x->tx_busy, memory_order_relaxed)) atomic_store(&x->tx_busy, 1);
         size_t moved = 0;
         for (size_t p = 0; p < rt->n_workers; p++)
@@ -348,6 +405,75 @@ static int on_wire_tuple(void *ud, const gale__wire_tuple_t *wt) {
     return 0;
 }
 
+/* Credits never exceed the window: one sent before a peer restarted may
+ * arrive after its hello gave the window back in full. */
+static void add_credits(gale__worker_t *w, int ei, int64_t n) {
+    int64_t win = w->rt->execs[ei].credit_window;
+    int64_t cur = atomic_load(&w->credits[ei]);
+    while (!atomic_compare_exchange_weak(&w->credits[ei], &cur, cur + n > win ? win : cur + n)) {
+    }
+}
+
+/* Receive thread: n credits release the n oldest byte charges to ei. */
+static void release_charges(struct gale__xfer *x, int ei, uint64_t n) {
+    inflight_t *f = atomic_load_explicit(&x->inflight[ei], memory_order_acquire);
+    if (!f) return;
+    uint64_t head = atomic_load_explicit(&f->head, memory_order_relaxed);
+    uint64_t tail = atomic_load_explicit(&f->tail, memory_order_acquire);
+    int64_t freed = 0;
+    for (uint64_t k = n; k && head < tail; k--, head++) freed += f->charges[head & f->mask];
+    atomic_store_explicit(&f->head, head, memory_order_release);
+    atomic_fetch_sub_explicit(&f->bytes, freed, memory_order_release);
+}
+
+/* A peer (re)started: the executors it lists get their full window. */
+static void handle_hello(struct gale__xfer *x, const void *body, size_t len) {
+    gale__worker_t *w = x->w;
+    gale__rt_t *rt = w->rt;
+    msgpack_unpacked u;
+    msgpack_unpacked_init(&u);
+    char err[128];
+    int reset = 0;
+    bool ok = gale__msgpack_unpack_whole(body, len, &u, "hello", err, sizeof err) == 0 &&
+              u.data.type == MSGPACK_OBJECT_ARRAY;
+    for (uint32_t i = 0; ok && i < u.data.via.array.size; i++) {
+        const msgpack_object *o = &u.data.via.array.ptr[i];
+        if (o->type != MSGPACK_OBJECT_POSITIVE_INTEGER || o->via.u64 >= rt->n_execs ||
+            rt->execs[o->via.u64].worker == w)
+            ok = false; /* not an executor of another worker */
+    }
+    for (uint32_t i = 0; ok && i < u.data.via.array.size; i++) {
+        int ei = (int)u.data.via.array.ptr[i].via.u64;
+        release_charges(x, ei, UINT64_MAX); /* nothing in flight will be credited */
+        atomic_store(&w->credits[ei], rt->execs[ei].credit_window);
+        reset++;
+    }
+    msgpack_unpacked_destroy(&u);
+    if (!ok) {
+        GALE_ERROR(NULL, 0, "worker %d: malformed hello ignored", w->index);
+        return;
+    }
+    GALE_INFO(NULL, 0, "worker %d: a peer (re)started: full windows to its %d executor(s)",
+              w->index, reset);
+    gale__wake_word_wake(&w->transfer_wake);
+}
+
+/* Tell every peer which executors this (new) process runs. */
+static void send_hellos(struct gale__xfer *x) {
+    gale__worker_t *w = x->w;
+    gale__rt_t *rt = w->rt;
+    msgpack_sbuffer sb;
+    msgpack_packer pk;
+    msgpack_sbuffer_init(&sb);
+    msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
+    msgpack_pack_array(&pk, (uint32_t)w->n_execs);
+    for (size_t i = 0; i < w->n_execs; i++) msgpack_pack_uint64(&pk, (uint64_t)w->execs[i]->index);
+    for (size_t p = 0; p < rt->n_workers; p++)
+        if ((int)p != w->index && x->credit_push[p])
+            send2(x, x->credit_push[p], &x->hdr_hello, sb.data, sb.size);
+    msgpack_sbuffer_destroy(&sb);
+}
+
 static void handle_credit(struct gale__xfer *x, const void *body, size_t len) {
     gale__worker_t *w = x->w;
     gale__rt_t *rt = w->rt;
@@ -363,20 +489,15 @@ static void handle_credit(struct gale__xfer *x, const void *body, size_t len) {
                 p->via.array.ptr[1].type != MSGPACK_OBJECT_POSITIVE_INTEGER ||
                 p->via.array.ptr[0].via.u64 >= rt->n_execs ||
                 p->via.array.ptr[1].via.u64 >
-                    (uint64_t)rt->execs[p->via.array.ptr[0].via.u64].credit_window)
+                    (rt->endpoints
+                         ? (uint64_t)INT32_MAX
+                         : (uint64_t)rt->execs[p->via.array.ptr[0].via.u64].credit_window))
                 continue;
+            /* tcp: after a hello gave a window back, a receiver may owe more
+             * than a window at once; add_credits caps what is added */
             uint64_t ei = p->via.array.ptr[0].via.u64, n = p->via.array.ptr[1].via.u64;
-            inflight_t *f = atomic_load_explicit(&x->inflight[ei], memory_order_acquire);
-            if (f) { /* release the n oldest charges */
-                uint64_t head = atomic_load_explicit(&f->head, memory_order_relaxed);
-                uint64_t tail = atomic_load_explicit(&f->tail, memory_order_acquire);
-                int64_t freed = 0;
-                for (uint64_t k = n; k && head < tail; k--, head++)
-                    freed += f->charges[head & f->mask];
-                atomic_store_explicit(&f->head, head, memory_order_release);
-                atomic_fetch_sub_explicit(&f->bytes, freed, memory_order_release);
-            }
-            atomic_fetch_add(&w->credits[ei], (int64_t)n);
+            release_charges(x, (int)ei, n);
+            add_credits(w, (int)ei, (int64_t)n);
         }
         gale__wake_word_wake(&w->transfer_wake);
     } else {
@@ -450,6 +571,8 @@ static void handle_message(struct gale__xfer *x) {
         }
     } else if (strcmp(type, "credit") == 0) {
         handle_credit(x, zmq_msg_data(&body), zmq_msg_size(&body));
+    } else if (strcmp(type, WIRE_HELLO) == 0 && x->w->rt->endpoints) {
+        handle_hello(x, zmq_msg_data(&body), zmq_msg_size(&body));
     } else {
         RATE_LIMITED_ERROR(&w->rx_rejected, NULL, 0, "worker %d: unknown message type '%s' ignored",
                            w->index, type);
@@ -462,7 +585,9 @@ out:
 static void *receive_main(void *arg) {
     struct gale__xfer *x = arg;
     gale__rt_t *rt = x->w->rt;
+    if (rt->endpoints) send_hellos(x);
     while (!atomic_load_explicit(&x->stop, memory_order_relaxed)) {
+        follow_moves(x, x->credit_push, x->credit_ep, &x->rx_gen);
         bool backlog = false;
         for (size_t e = 0; e < rt->n_execs; e++)
             if (x->over[e].n) {
@@ -491,15 +616,16 @@ static void *receive_main(void *arg) {
 
 /* ---------- life cycle ---------- */
 
-static void *open_push(gale__rt_t *rt, int peer, int hwm) {
-    char ep[96];
+static void *open_push(gale__rt_t *rt, int peer, int hwm, char **ep_out) {
+    char ep[300];
     endpoint(rt, peer, ep, sizeof ep);
     void *s = zmq_socket(rt->zctx, ZMQ_PUSH);
     int linger = 0;
     if (!s) return NULL;
+    if (rt->endpoints) hwm = 0; /* credits bound it: see the top of this file */
     zmq_setsockopt(s, ZMQ_SNDHWM, &hwm, sizeof hwm);
     zmq_setsockopt(s, ZMQ_LINGER, &linger, sizeof linger);
-    if (zmq_connect(s, ep)) {
+    if (zmq_connect(s, ep) || !(*ep_out = strdup(ep))) {
         zmq_close(s);
         return NULL;
     }
@@ -631,19 +757,26 @@ int gale__transfer_start(gale__rt_t *rt, gale__worker_t *w, char *err, size_t er
     msgpack_sbuffer_init(&x->hdr_credit);
     gale__wire_header_pack(&x->hdr_batch, GALE_WIRE_BATCH);
     gale__wire_header_pack(&x->hdr_credit, "credit");
+    msgpack_sbuffer_init(&x->hdr_hello);
+    gale__wire_header_pack(&x->hdr_hello, WIRE_HELLO);
     x->over = calloc(rt->n_execs, sizeof(*x->over));
     x->owed = calloc(rt->n_execs * rt->n_workers, sizeof(int64_t));
     x->inflight = calloc(rt->n_execs, sizeof(*x->inflight));
     x->data_push = calloc(rt->n_workers, sizeof(void *));
     x->credit_push = calloc(rt->n_workers, sizeof(void *));
+    x->data_ep = calloc(rt->n_workers, sizeof(char *));
+    x->credit_ep = calloc(rt->n_workers, sizeof(char *));
     if (!x->over || !x->owed || !x->inflight || !x->data_push || !x->credit_push || !w->lanes ||
-        !w->credits)
+        !w->credits || !x->data_ep || !x->credit_ep)
         return GALE_ENOMEM;
-    char ep[96];
+    x->tx_gen = x->rx_gen = atomic_load(&rt->endpoints_gen);
+    char ep[300];
     endpoint(rt, w->index, ep, sizeof ep);
     x->pull = zmq_socket(rt->zctx, ZMQ_PULL);
     int linger = 0;
+    int64_t maxmsg = DATA_MSG_MAX;
     if (!x->pull || zmq_setsockopt(x->pull, ZMQ_RCVHWM, &hwm, sizeof hwm) ||
+        (rt->endpoints && zmq_setsockopt(x->pull, ZMQ_MAXMSGSIZE, &maxmsg, sizeof maxmsg)) ||
         zmq_setsockopt(x->pull, ZMQ_LINGER, &linger, sizeof linger) || zmq_bind(x->pull, ep)) {
         snprintf(err, errlen, "worker %d: cannot bind %s: %s", w->index, ep,
                  zmq_strerror(zmq_errno()));
@@ -651,8 +784,8 @@ int gale__transfer_start(gale__rt_t *rt, gale__worker_t *w, char *err, size_t er
     }
     for (size_t p = 0; p < rt->n_workers; p++) {
         if ((int)p == w->index) continue;
-        x->data_push[p] = open_push(rt, (int)p, hwm);
-        x->credit_push[p] = open_push(rt, (int)p, hwm);
+        x->data_push[p] = open_push(rt, (int)p, hwm, &x->data_ep[p]);
+        x->credit_push[p] = open_push(rt, (int)p, hwm, &x->credit_ep[p]);
         if (!x->data_push[p] || !x->credit_push[p]) {
             snprintf(err, errlen, "worker %d: cannot connect to worker %zu: %s", w->index, p,
                      zmq_strerror(zmq_errno()));
@@ -695,6 +828,14 @@ void gale__transfer_stop(gale__worker_t *w) {
     x->inflight = NULL;
     free(x->data_push);
     free(x->credit_push);
+    for (size_t p = 0; x->data_ep && p < rt->n_workers; p++) {
+        free(x->data_ep[p]);
+        free(x->credit_ep[p]);
+    }
+    free(x->data_ep);
+    free(x->credit_ep);
+    x->data_ep = x->credit_ep = NULL;
+    msgpack_sbuffer_destroy(&x->hdr_hello);
     gale__batch_encoder_destroy(&x->enc);
     msgpack_sbuffer_destroy(&x->hdr_batch);
     msgpack_sbuffer_destroy(&x->hdr_credit);

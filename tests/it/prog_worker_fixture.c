@@ -1,0 +1,288 @@
+/*
+ * prog_worker_fixture.c — what a supervisor would give `gale worker`,
+ * made by hand for the worker scenario tests (tests/it/003x-worker-*.sh),
+ * so workers are tested without nimbus or a supervisor:
+ *
+ *   files L ID LIB ENTRY SID HOST PORT... -- [entry args...]
+ *       build the topology with LIB's ENTRY (topology.workers = number of
+ *       ports), write L/stormdist/ID/{topology,conf,code.so} and, for each
+ *       port, L/workers/ID-PORT/assignment placing the executors as the
+ *       runtime's even placement does, all on supervisor SID at HOST.
+ *   supervisor L
+ *       a fake supervisor: a ROUTER on a free tcp loopback port written to
+ *       L/supervisor/endpoint, answering every worker_heartbeat with
+ *       reply{ok} and printing "heartbeat <id> <port> <pid> done=<0|1>
+ *       executors=<n>" per heartbeat; anything else gets a refusal. Runs
+ *       until SIGTERM.
+ *   garbage ENDPOINT
+ *       connect a PUSH to a worker's data port and send what a confused
+ *       or hostile peer might: one frame, a bad header, a batch that is
+ *       not msgpack, tuples for tasks and executors that do not exist,
+ *       bad credits and hellos, too many frames.
+ *
+ * Test-only: built beside the tests, never installed.
+ */
+#include <errno.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <zmq.h>
+
+#include "cli/cli.h"
+#include "common/codec.h"
+#include "common/assignment.h"
+#include "common/config.h"
+#include "common/control.h"
+#include "common/fileio.h"
+#include "worker/runtime.h"
+#include "worker/stormdist.h"
+
+static int die(const char *what, const char *err) {
+    fprintf(stderr, "prog_worker_fixture: %s: %s\n", what, err);
+    return 1;
+}
+
+static int write_sbuf(const char *path, const msgpack_sbuffer *sb) {
+    char err[512];
+    if (gale__file_write_atomic(path, sb->data, sb->size, err, sizeof err)) return die(path, err);
+    return 0;
+}
+
+static int copy_file(const char *from, const char *to) {
+    void *buf;
+    size_t len;
+    char err[512];
+    if (gale__file_read(from, GALE_CTL_MAX_CODE, &buf, &len, err, sizeof err))
+        return die(from, err);
+    int rc = gale__file_write_atomic(to, buf, len, err, sizeof err);
+    free(buf);
+    return rc ? die(to, err) : 0;
+}
+
+static int cmd_files(int argc, char **argv) {
+    if (argc < 7) return die("usage", "files L ID LIB ENTRY SID HOST PORT... -- [args]");
+    const char *L = argv[0], *id = argv[1], *lib_path = argv[2], *entry = argv[3], *sid = argv[4],
+               *host = argv[5];
+    int nports = 0, ports[64];
+    int i = 6;
+    for (; i < argc && strcmp(argv[i], "--") != 0 && nports < 64; i++)
+        ports[nports++] = atoi(argv[i]);
+    if (i < argc) i++; /* -- */
+    void *lib;
+    gale__topology_t *topo;
+    if (gale__load_topology(lib_path, entry, argc - i, argv + i, NULL, NULL, &lib, &topo)) return 1;
+    gale_conf_set_int(topo->conf, GALE_CONF_TOPOLOGY_WORKERS, nports);
+
+    char dir[PATH_MAX], path[PATH_MAX + 32], err[1024] = "";
+    snprintf(dir, sizeof dir, "%s/stormdist/%s", L, id);
+    if (gale__mkdirs(dir, err, sizeof err)) return die(dir, err);
+    msgpack_sbuffer sb;
+    msgpack_packer pk;
+    msgpack_sbuffer_init(&sb);
+    msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
+    if (gale__topology_pack(&pk, topo)) return die("pack", "topology");
+    snprintf(path, sizeof path, "%s/topology", dir);
+    if (write_sbuf(path, &sb)) return 1;
+    /* the submission's conf: what `gale jar` would send */
+    msgpack_sbuffer_clear(&sb);
+    if (gale__conf_pack(&pk, topo->conf)) return die("pack", "conf");
+    snprintf(path, sizeof path, "%s/conf", dir);
+    if (write_sbuf(path, &sb)) return 1;
+    snprintf(path, sizeof path, "%s/code.so", dir);
+    if (copy_file(lib_path, path)) return 1;
+
+    /* the executors, as the runtime splits them, placed like local mode */
+    gale__rt_t *rt;
+    int rc = gale__rt_new(&rt, topo, NULL, NULL, gale__stormdist_resolve, lib, err, sizeof err);
+    if (rc) return die("runtime", err);
+    gale__ctl_executor_slot_t *slots = calloc(rt->n_execs, sizeof *slots);
+    char sup[128], hostbuf[128];
+    snprintf(sup, sizeof sup, "%s", sid);
+    snprintf(hostbuf, sizeof hostbuf, "%s", host);
+    for (size_t e = 0; e < rt->n_execs; e++) {
+        gale__exec_t *x = &rt->execs[e];
+        slots[e] = (gale__ctl_executor_slot_t){(uint64_t)x->tasks[0].id,
+                                               (uint64_t)x->tasks[x->n_tasks - 1].id,
+                                               sup,
+                                               hostbuf,
+                                               (uint64_t)ports[x->worker->index],
+                                               GALE_CTL_UNSET};
+    }
+    gale__ctl_topology_assignment_t a = {id, "ACTIVE", 1, {slots, (uint32_t)rt->n_execs}};
+    for (int p = 0; p < nports && !rc; p++) {
+        snprintf(dir, sizeof dir, "%s/workers/%s-%d", L, id, ports[p]);
+        snprintf(path, sizeof path, "%s/assignment", dir);
+        if (gale__mkdirs(dir, err, sizeof err) || gale__assignment_write(path, &a, err, sizeof err))
+            rc = die(path, err);
+    }
+    for (size_t e = 0; e < rt->n_execs; e++)
+        printf("executor [%d-%d] %s port %d\n", (int)slots[e].start, (int)slots[e].end,
+               rt->execs[e].comp->id, (int)slots[e].port);
+    free(slots);
+    gale__rt_destroy(rt);
+    msgpack_sbuffer_destroy(&sb);
+    return rc;
+}
+
+static volatile sig_atomic_t stop;
+static void on_term(int sig) {
+    (void)sig;
+    stop = 1;
+}
+
+static int cmd_supervisor(int argc, char **argv) {
+    if (argc < 1) return die("usage", "supervisor L");
+    char dir[PATH_MAX], path[PATH_MAX + 32], err[512];
+    snprintf(dir, sizeof dir, "%s/supervisor", argv[0]);
+    if (gale__mkdirs(dir, err, sizeof err)) return die(dir, err);
+    void *ctx = zmq_ctx_new(), *r = zmq_socket(ctx, ZMQ_ROUTER);
+    int zero = 0;
+    zmq_setsockopt(r, ZMQ_LINGER, &zero, sizeof zero);
+    if (zmq_bind(r, "tcp://127.0.0.1:*")) return die("bind", zmq_strerror(zmq_errno()));
+    char ep[256];
+    size_t eplen = sizeof ep;
+    zmq_getsockopt(r, ZMQ_LAST_ENDPOINT, ep, &eplen);
+    snprintf(path, sizeof path, "%s/endpoint", dir);
+    char line[300];
+    int n = snprintf(line, sizeof line, "%s\n", ep);
+    if (gale__file_write_atomic(path, line, (size_t)n, err, sizeof err)) return die(path, err);
+    signal(SIGTERM, on_term);
+    signal(SIGINT, on_term);
+    printf("listening %s\n", ep);
+    fflush(stdout);
+    while (!stop) {
+        zmq_pollitem_t it = {r, 0, ZMQ_POLLIN, 0};
+        if (zmq_poll(&it, 1, 200) <= 0) continue;
+        zmq_msg_t f[3];
+        int nf = 0;
+        for (;;) {
+            zmq_msg_t m;
+            zmq_msg_init(&m);
+            if (zmq_msg_recv(&m, r, 0) < 0) break;
+            int more = zmq_msg_more(&m);
+            if (nf < 3)
+                f[nf++] = m;
+            else
+                zmq_msg_close(&m);
+            if (!more) break;
+        }
+        gale__ctl_msg_t m;
+        gale__ctl_reply_t reply = {true, NULL, NULL};
+        uint64_t req = 0;
+        if (nf != 3 ||
+            gale__ctl_decode(zmq_msg_data(&f[1]), zmq_msg_size(&f[1]), zmq_msg_data(&f[2]),
+                             zmq_msg_size(&f[2]), &m, err, sizeof err)) {
+            reply = (gale__ctl_reply_t){false, "bad message", NULL};
+        } else {
+            req = m.req;
+            if (m.type == GALE_CTL_WORKER_HEARTBEAT) {
+                const gale__ctl_worker_heartbeat_t *hb = &m.u.worker_heartbeat;
+                printf("heartbeat %s %llu %llu done=%d executors=%u\n", hb->topology_id,
+                       (unsigned long long)hb->port, (unsigned long long)hb->pid, hb->done ? 1 : 0,
+                       (unsigned)hb->executors.n);
+                fflush(stdout);
+            } else {
+                reply = (gale__ctl_reply_t){false, "not a worker_heartbeat", NULL};
+            }
+            gale__ctl_msg_destroy(&m);
+        }
+        msgpack_sbuffer h, b;
+        msgpack_sbuffer_init(&h);
+        msgpack_sbuffer_init(&b);
+        if (nf >= 1 &&
+            gale__ctl_encode(&h, &b, GALE_CTL_REPLY, req, &reply, err, sizeof err) == 0) {
+            zmq_send(r, zmq_msg_data(&f[0]), zmq_msg_size(&f[0]), ZMQ_SNDMORE);
+            zmq_send(r, h.data, h.size, ZMQ_SNDMORE);
+            zmq_send(r, b.data, b.size, 0);
+        }
+        msgpack_sbuffer_destroy(&h);
+        msgpack_sbuffer_destroy(&b);
+        for (int i = 0; i < nf; i++) zmq_msg_close(&f[i]);
+    }
+    zmq_close(r);
+    zmq_ctx_term(ctx);
+    return 0;
+}
+
+static void send_frames(void *s, const void *const *f, const size_t *n, int count) {
+    for (int i = 0; i < count; i++) zmq_send(s, f[i], n[i], i + 1 < count ? ZMQ_SNDMORE : 0);
+}
+
+static int cmd_garbage(int argc, char **argv) {
+    if (argc < 1) return die("usage", "garbage ENDPOINT");
+    void *ctx = zmq_ctx_new(), *s = zmq_socket(ctx, ZMQ_PUSH);
+    int linger = 5000;
+    zmq_setsockopt(s, ZMQ_LINGER, &linger, sizeof linger);
+    if (zmq_connect(s, argv[0])) return die("connect", zmq_strerror(zmq_errno()));
+    msgpack_sbuffer batch_hdr, credit_hdr, hello_hdr, bad_hdr;
+    msgpack_sbuffer_init(&batch_hdr);
+    msgpack_sbuffer_init(&credit_hdr);
+    msgpack_sbuffer_init(&hello_hdr);
+    msgpack_sbuffer_init(&bad_hdr);
+    gale__wire_header_pack(&batch_hdr, GALE_WIRE_BATCH);
+    gale__wire_header_pack(&credit_hdr, "credit");
+    gale__wire_header_pack(&hello_hdr, "hello");
+    gale__wire_header_pack(&bad_hdr, "no-such-type");
+    /* a batch of one tuple to a task that does not exist */
+    gale__batch_encoder_t enc;
+    gale__batch_encoder_init(&enc);
+    gale__batch_begin(&enc);
+    gale_value_t v = gale_str("x");
+    gale__wire_tuple_t wt = {99999, "default", 7, 1, NULL, 0, &v, 1, NULL};
+    gale__batch_add(&enc, &wt);
+    wt.dest_task = 1; /* an existing task, an unknown stream */
+    wt.stream = "nope";
+    wt.stream_len = 4;
+    gale__batch_add(&enc, &wt);
+    gale__batch_end(&enc);
+    static const unsigned char junk[] = {0xc1, 0xff, 0x00, 0x92, 0x93, 0xdd, 0xff, 0xff};
+    static const unsigned char credits[] = {0x91, 0x92, 0xce, 0x7f, 0xff, 0xff, 0xff, 0x05};
+    static const unsigned char hello[] = {0x92, 0xce, 0x7f, 0xff, 0xff, 0xff, 0xa1, 'x'};
+    for (int round = 0; round < 3; round++) {
+        const void *f1[] = {"hello"};
+        size_t n1[] = {5};
+        send_frames(s, f1, n1, 1);
+        const void *f2[] = {junk, junk};
+        size_t n2[] = {sizeof junk, sizeof junk};
+        send_frames(s, f2, n2, 2);
+        const void *f3[] = {batch_hdr.data, junk};
+        size_t n3[] = {batch_hdr.size, sizeof junk};
+        send_frames(s, f3, n3, 2);
+        const void *f4[] = {batch_hdr.data, enc.sb.data};
+        size_t n4[] = {batch_hdr.size, enc.sb.size};
+        send_frames(s, f4, n4, 2);
+        const void *f5[] = {credit_hdr.data, credits};
+        size_t n5[] = {credit_hdr.size, sizeof credits};
+        send_frames(s, f5, n5, 2);
+        const void *f6[] = {hello_hdr.data, hello};
+        size_t n6[] = {hello_hdr.size, sizeof hello};
+        send_frames(s, f6, n6, 2);
+        const void *f7[] = {bad_hdr.data, junk};
+        size_t n7[] = {bad_hdr.size, sizeof junk};
+        send_frames(s, f7, n7, 2);
+        const void *f8[] = {batch_hdr.data, enc.sb.data, junk, junk, junk};
+        size_t n8[] = {batch_hdr.size, enc.sb.size, sizeof junk, sizeof junk, sizeof junk};
+        send_frames(s, f8, n8, 5);
+        const void *f9[] = {batch_hdr.data, ""};
+        size_t n9[] = {batch_hdr.size, 0};
+        send_frames(s, f9, n9, 2);
+    }
+    gale__batch_encoder_destroy(&enc);
+    msgpack_sbuffer_destroy(&batch_hdr);
+    msgpack_sbuffer_destroy(&credit_hdr);
+    msgpack_sbuffer_destroy(&hello_hdr);
+    msgpack_sbuffer_destroy(&bad_hdr);
+    zmq_close(s); /* lingers until sent (or 5 s) */
+    zmq_ctx_term(ctx);
+    printf("garbage sent to %s\n", argv[0]);
+    return 0;
+}
+
+int main(int argc, char **argv) {
+    if (argc >= 2 && strcmp(argv[1], "garbage") == 0) return cmd_garbage(argc - 2, argv + 2);
+    if (argc >= 2 && strcmp(argv[1], "files") == 0) return cmd_files(argc - 2, argv + 2);
+    if (argc >= 2 && strcmp(argv[1], "supervisor") == 0) return cmd_supervisor(argc - 2, argv + 2);
+    return die("usage", "files ... | supervisor L | garbage ENDPOINT");
+}
