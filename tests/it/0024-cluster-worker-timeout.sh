@@ -22,7 +22,7 @@ slow=(-c supervisor.worker.timeout.secs=600 -c supervisor.worker.start.timeout.s
 start_supervisor "$TMP/s" 127.0.0.1 "[$p1, $p2]" "${slow[@]}"
 id=$(g jar "$WC" WordCountTopology) || fail "gale jar failed"
 TOPOLOGY_IDS+=("$id")
-assigned() { find "$TMP/s/local/workers" -path "*/$id-*/assignment" 2>/dev/null | head -1; }
+assigned() { find "$TMP/s/local/workers" -path "*/$id-*/assignment" 2>/dev/null | sed -n 1p; }
 has_assigned() { [[ -n $(assigned) ]]; }
 wait_for 20 has_assigned || fail "no assignment file"
 x=$(assigned)
