@@ -8,8 +8,9 @@
 # -9 of one supervisor, nimbus (nimbus.supervisor.timeout.secs=2) moves
 # its executors to the other, whose assignment files then name only
 # 127.0.0.3; `gale kill -w 1` empties the list and the supervisor drops
-# the topology's worker dirs. (Worker processes themselves are the
-# worker helper's; this test reads the files the contract defines.)
+# the topology's worker dirs; no worker process of it is left (those of
+# the lost supervisor exit by themselves, orphaned, after
+# supervisor.worker.timeout.secs=3).
 # shellcheck source=tests/it/lib.sh
 source "$(dirname "$0")/lib.sh"
 # shellcheck source=tests/it/cluster_lib.sh
@@ -17,9 +18,11 @@ source "$(dirname "$0")/cluster_lib.sh"
 WC="$GALE_BUILD/starter/word_count.so"
 
 start_nimbus "$TMP/nimbus" -c nimbus.supervisor.timeout.secs=2 -c nimbus.task.launch.secs=600
-start_supervisor "$TMP/a" 127.0.0.2 "[$(free_port), $(free_port)]"
+# workers of a lost supervisor exit by themselves after supervisor.worker.timeout.secs
+orphan=(-c supervisor.worker.timeout.secs=3)
+start_supervisor "$TMP/a" 127.0.0.2 "[$(free_port), $(free_port)]" "${orphan[@]}"
 SUP_A=$SUP_PID
-start_supervisor "$TMP/b" 127.0.0.3 "[$(free_port), $(free_port)]"
+start_supervisor "$TMP/b" 127.0.0.3 "[$(free_port), $(free_port)]" "${orphan[@]}"
 
 slots() { # slots DIR ID: how many worker dirs of ID hold an assignment
     find "$1/local/workers" -path "*/$2-*/assignment" 2>/dev/null | wc -l
@@ -59,5 +62,6 @@ echo "check: kill -w 1 removes the topology and its worker dirs"
 g kill word-count -w 1 >/dev/null || fail "kill failed"
 gone() { g list | grep -q "No topologies running" && (($(slots "$TMP/b" "$id") == 0)); }
 wait_for 30 gone || fail "after kill: list '$(g list)', b=$(slots "$TMP/b" "$id") assignment files"
-[[ -z "$(worker_pids "$id")" ]] || fail "worker processes of $id are left: $(worker_pids "$id")"
+no_workers() { [[ -z "$(worker_pids "$id")" ]]; }
+wait_for 30 no_workers || fail "worker processes of $id are left: $(worker_pids "$id")"
 echo "PASS"

@@ -33,6 +33,7 @@ y=$p1
 
 kill -KILL -- "-$SUP_PID"
 wait "$SUP_PID" 2>/dev/null || true
+for pid in $(worker_pids "$id"); do kill -KILL "$pid"; done # the real one, if it started
 setsid python3 -c 'import signal, sys, time
 signal.signal(signal.SIGHUP, signal.SIG_IGN)
 open(sys.argv[1], "w").close()
