@@ -65,7 +65,12 @@ int gale__nb_topo_execs(nb_topo_t *t) {
     free(t->execs);
     t->execs = NULL;
     t->n_execs = 0;
-    return gale__topology_executors(t->t, gale__topology_ackers(t->conf, t->workers), &t->execs,
+    /* ackers follow the submission's conf, not a rebalanced worker count:
+     * workers compute the same number from the same conf (worker/runtime.c) */
+    int conf_workers =
+        (int)gale_conf_get_int(t->conf, GALE_CONF_TOPOLOGY_WORKERS,
+                               gale_conf_get_int(t->t->conf, GALE_CONF_TOPOLOGY_WORKERS, 1));
+    return gale__topology_executors(t->t, gale__topology_ackers(t->conf, conf_workers), &t->execs,
                                     &t->n_execs);
 }
 
@@ -493,7 +498,7 @@ void gale__nb_timers(nimbus_t *nb) {
         if (strcmp(t->status, "REBALANCING") == 0 && now >= t->timer_epoch) {
             if (t->rb_workers > 0) t->workers = (int)t->rb_workers;
             t->rb_workers = 0;
-            gale__nb_topo_execs(t); /* one acker per worker unless the conf says */
+            gale__nb_topo_execs(t); /* -e counts took effect in the stored topology */
             snprintf(t->status, sizeof t->status, "%s", t->after[0] ? t->after : "ACTIVE");
             t->after[0] = '\0';
             gale__nb_schedule(nb, t, true);

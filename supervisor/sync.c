@@ -116,12 +116,40 @@ static void remove_tree(const char *path) {
     }
 }
 
+/* A rebalance with -e changes the stored topology (executor counts):
+ * when nimbus's sum differs from the local copy's, fetch it again. */
+static int refresh_topology(supervisor_t *sv, const char *id, const char *dir) {
+    gale__ctl_code_fetch_t f = {id, "topology", 0, 1};
+    gale__ctl_msg_t r;
+    char err[1024], path[4400];
+    int rc = gale__ctl_call(&sv->nimbus, GALE_CTL_CODE_FETCH, &f, GALE_CTL_CODE_REPLY, 10000, &r,
+                            err, sizeof err);
+    if (rc) return rc;
+    if (r.type != GALE_CTL_CODE_REPLY) {
+        gale__ctl_msg_destroy(&r);
+        return GALE_EPROTO;
+    }
+    uint8_t want[GALE_CHECKSUM_LEN], have[GALE_CHECKSUM_LEN];
+    memcpy(want, r.u.code_reply.sum.ptr, GALE_CHECKSUM_LEN);
+    gale__ctl_msg_destroy(&r);
+    snprintf(path, sizeof path, "%s/topology", dir);
+    void *buf;
+    size_t n;
+    if (gale__file_read(path, GALE_CTL_MAX_TOPOLOGY, &buf, &n, err, sizeof err) == 0) {
+        gale__checksum(buf, n, have);
+        free(buf);
+        if (memcmp(want, have, GALE_CHECKSUM_LEN) == 0) return 0;
+    }
+    GALE_INFO(SV, 0, "%s: the topology changed (rebalance): fetching it again", id);
+    return fetch_part(sv, id, 0, dir);
+}
+
 /* L/stormdist/<id>/ complete, fetching it when missing. */
 static int ensure_code(supervisor_t *sv, const char *id) {
     char dir[4400], tmp[4500];
     snprintf(dir, sizeof dir, "%s/stormdist/%s", sv->local, id);
     struct stat st;
-    if (stat(dir, &st) == 0) return 0;
+    if (stat(dir, &st) == 0) return refresh_topology(sv, id, dir);
     snprintf(tmp, sizeof tmp, "%s.tmp", dir);
     remove_tree(tmp);
     char err[512];
