@@ -7,6 +7,8 @@
 # and their worker.log files show the counter's lines; `gale list` shows
 # it ACTIVE on 3 workers; a worker killed with SIGKILL is started again
 # by its supervisor in the same slot (a new pid, its restart logged);
+# `gale rebalance -n 2 -e count=4` leaves 2 worker processes and 8 fewer
+# executors (count had 12);
 # after `gale kill NAME -w 1` no worker process of the topology is left,
 # every slot's worker dir is gone and the list is empty.
 # shellcheck source=tests/it/lib.sh
@@ -47,6 +49,15 @@ restarted() {
 wait_for 30 restarted || fail "the worker on port $port was not restarted"
 grep -q "started worker $id:$port as pid [0-9]* (restarts 1)" "$TMP"/*/logs/supervisor.log ||
     fail "the restart was not logged with its count"
+
+echo "check: rebalance -n 2 -e count=4 runs on 2 workers with the new executor count"
+before=$(g list | awk 'NR == 2 { print $5 }')
+g rebalance word-count -n 2 -e count=4 -w 1 >/dev/null || fail "rebalance refused"
+rebalanced() {
+    g list | awk -v b="$before" 'NR == 2 && $2 == "ACTIVE" && $4 == 2 && $5 == b - 8 { ok = 1 } END { exit !ok }' &&
+        [[ $(worker_pids "$id" | wc -l) -eq 2 ]]
+}
+wait_for 40 rebalanced || fail "after rebalance: $(g list), $(worker_pids "$id" | wc -l) workers"
 
 echo "check: kill -w 1 leaves no worker, no slot in use and an empty list"
 g kill word-count -w 1 >/dev/null || fail "kill failed"
