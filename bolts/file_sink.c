@@ -23,6 +23,7 @@
 typedef struct sink_state {
     int fd;
     const char *path; /* owned by the component conf */
+    const char *comp; /* owned by the runtime */
     char *buf;
     size_t cap;
 } sink_state_t;
@@ -45,12 +46,15 @@ static int sink_prepare(void **state, const gale_context_t *ctx, gale_collector_
         return GALE_ENOMEM;
     }
     s->path = path;
+    s->comp = gale_context_component_id(ctx);
     s->fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
-    if (s->fd < 0) {
-        gale__builtin_open_failed(ctx, path);
+    int rc = s->fd < 0 ? gale__builtin_open_failed(ctx, path)
+                       : gale__builtin_file_claim(ctx, s->fd, path, GALE__FILE_WRITES);
+    if (rc) {
+        if (s->fd >= 0) close(s->fd);
         free(s->buf);
         free(s);
-        return GALE_EIO;
+        return rc;
     }
     *state = s;
     return 0;
@@ -117,6 +121,7 @@ static int sink_execute(void *state, const gale_tuple_t *t, gale_collector_t *c)
 static void sink_cleanup(void *state) {
     sink_state_t *s = state;
     if (!s) return;
+    gale__builtin_file_release(s->fd, GALE__FILE_WRITES, s->comp);
     close(s->fd);
     free(s->buf);
     free(s);

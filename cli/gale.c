@@ -128,8 +128,18 @@ int gale_cli_main(int argc, char **argv) {
     if (strcmp(verb, "version") == 0 || strcmp(verb, "--version") == 0)
         return cli_version(argc - 2, argv + 2);
     if (strcmp(verb, "help") == 0 || strcmp(verb, "-h") == 0 || strcmp(verb, "--help") == 0) {
+        if (argc > 2 && verb[0] != '-') { /* `gale help local`: that verb's help */
+            char *args[] = {argv[0], argv[2], (char *)"--help", NULL};
+            return gale_cli_main(3, args);
+        }
         usage(stdout);
         return 0;
+    }
+    if (verb[0] == '-') { /* `gale -c k=v local ...`: a verb's option put first */
+        gale__cli_error("gale: '%s' is an option, and options go after the command: gale local "
+                        "%s ... (see 'gale local --help')",
+                        verb, verb);
+        return GALE__EXIT_USAGE;
     }
     static const char *const verbs[] = {"local",      "conf",      "version", "help", "nimbus",
                                         "supervisor", "jar",       "list",    "kill", "activate",

@@ -45,6 +45,34 @@ static const void *resolve_symbol(void *ud, const char *symbol) {
     return p ? p : dlsym(RTLD_DEFAULT, symbol);
 }
 
+/* `-c key=value` wins over every component conf (Storm's precedence), so
+ * `-c file.path=X` retargets a spout and a sink alike. When components set
+ * a key to different values, one -c value for all of them is rarely meant:
+ * say which it overrode. */
+static void warn_overridden(const gale__topology_t *t, const gale_conf_t *overrides) {
+    for (size_t k = 0; overrides && k < gale_conf_count(overrides); k++) {
+        const char *key = gale_conf_key_at(overrides, k, NULL);
+        char names[512] = "";
+        size_t len = 0, n = 0;
+        const gale_value_t *first = NULL;
+        bool differ = false;
+        for (size_t i = 0; i < t->n_components; i++) {
+            const gale_value_t *v = gale_conf_get(t->components[i].conf, key);
+            if (!v) continue;
+            if (!first) first = v;
+            differ |= !gale_value_equal(first, v);
+            int w = snprintf(names + len, sizeof names - len, "%s'%s'", n++ ? ", " : "",
+                             t->components[i].id);
+            if (w > 0) len = len + (size_t)w < sizeof names ? len + (size_t)w : sizeof names - 1;
+        }
+        if (n >= 2 && differ)
+            GALE_WARN(NULL, 0,
+                      "-c %s overrides it in every component: %s set it to different values, "
+                      "and all of them now use the -c value",
+                      key, names);
+    }
+}
+
 int gale_submit(gale_submit_t *s, const char *name, gale_conf_t *conf, gale_builder_t *b) {
     char err[512] = "";
     if (!s || s->calls++) {
@@ -79,6 +107,7 @@ int gale_submit(gale_submit_t *s, const char *name, gale_conf_t *conf, gale_buil
         gale__cli_error("gale: invalid topology: %s", err);
         return rc;
     }
+    warn_overridden(t, s->overrides);
     gale__topology_assign_tasks(t);
     s->topo = t;
     return 0;
@@ -147,8 +176,8 @@ int gale__load_topology(const char *path, const char *entry, int argc, char **ar
         else if (s.reported)
             ; /* gale_submit printed why the topology is invalid */
         else if (!s.calls && rc)
-            gale__cli_error("gale: entry '%s' returned %d without submitting a topology: see "
-                            "its own messages above",
+            gale__cli_error("gale: entry '%s' returned %d without calling gale_submit: "
+                            "nothing was started",
                             entry, rc);
         else if (!s.calls)
             gale__cli_error("gale: entry '%s' returned 0 without calling gale_submit: it must "
@@ -177,13 +206,14 @@ static const gale__opt_t local_opts[] = {
     {"--local-ttl", "SECS", "run this long, then stop (default 20)"},
     {"--until-done", NULL,
      "stop once every finite spout's tuples were all acked (with an explicit --local-ttl: exit 3 "
-     "if not done by then)"},
+     "if not done by then; on SIGINT/SIGTERM before done: exit 3 too)"},
     {NULL, NULL, NULL},
 };
 
 /* Printed after the options by --help. */
 static const char local_exit_codes[] =
-    "exit: 0 stopped cleanly, 1 error, 2 usage error, 3 --until-done not done by --local-ttl,\n"
+    "exit: 0 stopped cleanly, 1 error, 2 usage error, 3 --until-done stopped before done\n"
+    "      (--local-ttl or a signal),\n"
     "      4 a component was stuck in a callback when stopping, 128+N a second\n"
     "      signal N (SIGINT, SIGTERM) while stopping: exit at once\n";
 
@@ -191,8 +221,13 @@ static const gale__optspec_t local_spec = {
     "gale local", "gale local [options] <topology.so> <EntryFunction> [args...]", local_opts,
     "the entry function"};
 
-static double mean_us(uint64_t ns_sum, uint64_t samples) {
-    return samples ? (double)ns_sum / (double)samples / 1000.0 : 0.0;
+/* A mean latency in unit_ns units with `decimals`, or "n/a" without
+ * samples: 0.0 would claim something was measured. */
+static const char *mean_text(char *buf, size_t cap, uint64_t ns_sum, uint64_t samples,
+                             double unit_ns, int decimals) {
+    if (!samples) return "n/a";
+    snprintf(buf, cap, "%.*f", decimals, (double)ns_sum / (double)samples / unit_ns);
+    return buf;
 }
 
 static double per_sec(uint64_t n, double secs) {
@@ -253,7 +288,7 @@ static void log_summary(gale__rt_t *rt, double secs) {
         const gale__rcomp_t *c = &rt->comps[order[k]];
         gale__stats_t s;
         gale__rt_stats(rt, c->id, &s);
-        char head[64], line[1024];
+        char head[64], line[1024], m1[32], m2[32];
         /* every line starts with emitted= and keeps Storm's failed(reason)=
          * names, which scripts grep for */
         snprintf(head, sizeof head, "[%s, %zu task%s]",
@@ -270,12 +305,12 @@ static void log_summary(gale__rt_t *rt, double secs) {
         else if (c->is_spout)
             snprintf(line, sizeof line,
                      "emitted=%llu (%.1f/s) transferred=%llu acked=%llu (%.1f/s) "
-                     "failed(timeout)=%llu failed(failed)=%llu complete_ms=%.2f errors=%llu",
+                     "failed(timeout)=%llu failed(failed)=%llu complete_ms=%s errors=%llu",
                      (unsigned long long)s.emitted, per_sec(s.emitted, secs),
                      (unsigned long long)s.transferred, (unsigned long long)s.acked,
                      per_sec(s.acked, secs), (unsigned long long)s.failed_timeout,
                      (unsigned long long)s.failed_explicit,
-                     mean_us(s.complete_ns_sum, s.complete_samples) / 1000.0,
+                     mean_text(m1, sizeof m1, s.complete_ns_sum, s.complete_samples, 1e6, 2),
                      (unsigned long long)s.errors);
         else if (c->is_acker)
             snprintf(line, sizeof line,
@@ -287,14 +322,14 @@ static void log_summary(gale__rt_t *rt, double secs) {
         else
             snprintf(line, sizeof line,
                      "emitted=%llu transferred=%llu executed=%llu (%.1f/s) acked=%llu "
-                     "failed(failed)=%llu ticks=%llu errors=%llu execute_us=%.1f process_us=%.1f "
+                     "failed(failed)=%llu ticks=%llu errors=%llu execute_us=%s process_us=%s "
                      "backpressure_waits=%llu",
                      (unsigned long long)s.emitted, (unsigned long long)s.transferred,
                      (unsigned long long)s.executed, per_sec(s.executed, secs),
                      (unsigned long long)s.acked, (unsigned long long)s.failed_explicit,
                      (unsigned long long)s.ticks, (unsigned long long)s.errors,
-                     mean_us(s.execute_ns_sum, s.execute_samples),
-                     mean_us(s.process_ns_sum, s.process_samples),
+                     mean_text(m1, sizeof m1, s.execute_ns_sum, s.execute_samples, 1e3, 1),
+                     mean_text(m2, sizeof m2, s.process_ns_sum, s.process_samples, 1e3, 1),
                      (unsigned long long)s.backpressure_waits);
         GALE_INFO(c->id, 0, "%s %s", line, head);
         for (size_t t = 0; gale__summary_format(c->id, t, 10, line, sizeof line); t++)
@@ -335,13 +370,31 @@ static void log_progress(gale__rt_t *rt, uint64_t *last_emitted, uint64_t *last_
     *last_acked = acked;
 }
 
+/* What the spouts' trees came to: acked, failed (timeout or explicit), and
+ * still pending when asked. */
+static void spout_totals(gale__rt_t *rt, uint64_t *acked, uint64_t *failed, uint64_t *pending) {
+    gale__stats_t s;
+    *acked = *failed = *pending = 0;
+    for (size_t i = 0; i < rt->n_comps; i++) {
+        if (!rt->comps[i].is_spout) continue;
+        gale__rt_stats(rt, rt->comps[i].id, &s);
+        *acked += s.acked;
+        *failed += s.failed_timeout + s.failed_explicit;
+    }
+    for (size_t i = 0; i < rt->n_execs; i++)
+        if (rt->execs[i].comp->is_spout) {
+            int64_t n = atomic_load(&rt->execs[i].n_pending);
+            *pending += n > 0 ? (uint64_t)n : 0;
+        }
+}
+
 /* Signals are blocked in every thread (set before the library is loaded,
  * so threads its entry or components start inherit it) and taken here
  * only, with sigtimedwait. */
 static sigset_t stop_sigs;
 
-static int take_signal(long wait_ns) {
-    struct timespec ts = {0, wait_ns};
+static int take_signal(int64_t wait_ns) {
+    struct timespec ts = {wait_ns / 1000000000, wait_ns % 1000000000};
     int sig = sigtimedwait(&stop_sigs, NULL, &ts);
     return sig == SIGINT || sig == SIGTERM ? sig : 0;
 }
@@ -458,10 +511,19 @@ int gale__cli_local(int argc, char **argv) {
     uint64_t last_emitted = 0, last_acked = 0;
     bool opened = false, failed = false;
     for (;;) {
-        int sig = take_signal(20000000);
+        /* Wake only for what is due: the TTL, the next progress line, or
+         * (--until-done, or still opening) the next look at the runtime. */
+        int64_t wake = next_progress < deadline ? next_progress : deadline;
+        if ((until_done || !opened) && wake > gale__now_ns() + 20000000)
+            wake = gale__now_ns() + 20000000;
+        int64_t wait_ns = wake - gale__now_ns();
+        if (wait_ns < 1000000) wait_ns = 1000000;
+        int sig = take_signal(wait_ns);
         if (sig) {
             first_signal_ns = gale__now_ns();
             why = sig == SIGINT ? "SIGINT" : "SIGTERM";
+            /* the input was not finished: a script must not take it as done */
+            if (until_done) rc = 3;
             break;
         }
         if (!opened) {
@@ -501,6 +563,8 @@ int gale__cli_local(int argc, char **argv) {
             log_progress(rt, &last_emitted, &last_acked, 10.0);
         }
     }
+    uint64_t acked, failures, pending; /* pending: in flight when the stop began */
+    spout_totals(rt, &acked, &failures, &pending);
     GALE_INFO(NULL, 0, "stopping (%s): deactivating spouts, draining in-flight tuples", why);
     /* drain for at most the message timeout (capped): trees still in
      * flight then would time out anyway */
@@ -522,12 +586,24 @@ int gale__cli_local(int argc, char **argv) {
     }
     if (opened) log_summary(rt, secs);
     gale__summary_reset();
-    if (rc == 3)
+    if (rc == 3) {
+        uint64_t in_flight = pending; /* the drain may have acked some */
+        spout_totals(rt, &acked, &failures, &pending);
+        char stopped[64];
+        if (strcmp(why, "ttl before done") == 0)
+            snprintf(stopped, sizeof stopped, "after --local-ttl %ld s", ttl);
+        else
+            snprintf(stopped, sizeof stopped, "by %s", why);
         GALE_ERROR(NULL, 0,
-                   "--until-done: not every spout was done after --local-ttl %ld s: "
-                   "see failed counts above; raise --local-ttl if the input is just large",
-                   ttl);
-    else if (failed)
+                   "--until-done: stopped %s before every spout was done: trees acked=%llu "
+                   "failed=%llu, %llu pending when stopping (%llu after the drain)%s%s",
+                   stopped, (unsigned long long)acked, (unsigned long long)failures,
+                   (unsigned long long)in_flight, (unsigned long long)pending,
+                   failures ? " (see the failed counts above)" : "",
+                   strcmp(why, "ttl before done") == 0
+                       ? "; raise --local-ttl if the input is just large"
+                       : "");
+    } else if (failed)
         rc = 1; /* the error line above says why */
     else
         rc = 0;

@@ -46,7 +46,12 @@ static void unknown(const gale__optspec_t *spec, const char *a, char *err, size_
     if (klen >= sizeof key) klen = sizeof key - 1;
     memcpy(key, a, klen);
     key[klen] = '\0';
-    const char *near = gale__nearest(key, names, n);
+    /* an option containing what was typed ("--ttl" in "--local-ttl") is a
+     * better guess than the nearest by edit distance ("--help") */
+    const char *word = key + strspn(key, "-"), *near = NULL;
+    for (size_t i = 0; *word && i < n && !near; i++)
+        if (strstr(names[i], word)) near = names[i];
+    if (!near) near = gale__nearest(key, names, n);
     char shown[160];
     gale__escape_ctl(shown, sizeof shown, a, strlen(a));
     snprintf(err, errlen,
@@ -82,6 +87,14 @@ int gale__opts_parse(const gale__optspec_t *spec, int argc, char **argv, gale__o
         const char *eq = a[1] == '-' ? strchr(a, '=') : NULL;
         size_t nlen = eq ? (size_t)(eq - a) : strlen(a);
         const gale__opt_t *o = find(table, a, nlen);
+        const char *attached = NULL; /* "-cKEY=V": a short option's value, as getopt takes it */
+        if (!o && a[1] != '-' && a[2]) {
+            o = find(table, a, 2);
+            if (o && o->value)
+                attached = a + 2;
+            else
+                o = NULL;
+        }
         if (!o) {
             unknown(spec, a, err, errlen);
             return GALE__EXIT_USAGE;
@@ -92,7 +105,9 @@ int gale__opts_parse(const gale__optspec_t *spec, int argc, char **argv, gale__o
         }
         const char *value = NULL;
         if (o->value) {
-            if (eq) {
+            if (attached) {
+                value = attached;
+            } else if (eq) {
                 value = eq + 1;
             } else if (i + 1 < argc && strcmp(argv[i + 1], "--") != 0 &&
                        !(looks_like_option(argv[i + 1]) &&

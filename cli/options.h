@@ -7,12 +7,14 @@
  *
  *  - options may come anywhere (before, between or after positionals);
  *  - `--` ends them: every argument after it is positional;
- *  - an option with a value takes the next argument, or `--name=value`;
+ *  - an option with a value takes the next argument, or `--name=value`
+ *    (long) or `-cVALUE` (short, attached, as getopt does);
  *    a missing value (end of argv, `--`, or another known option) is an
  *    error, and so is a value given to a flag;
  *  - an argument that starts with '-' and is not `-` or a negative number
- *    is an option: an unknown one is an error naming the nearest known
- *    option and saying that `--` passes it on;
+ *    is an option: an unknown one is an error naming a known option (one
+ *    that contains the typed word, else the nearest) and saying that `--`
+ *    passes it on;
  *  - `-h` and `--help` are known to every verb.
  *
  * Errors are one line in err (prefixed with the verb, e.g. "gale local: ")

@@ -15,8 +15,30 @@
  */
 const char *gale__builtin_file_path(const gale_context_t *ctx);
 
-/** @brief Log that path could not be opened (errno), naming the component. */
-void gale__builtin_open_failed(const gale_context_t *ctx, const char *path);
+/**
+ * @brief Log that path could not be opened (errno), naming the component.
+ * @returns the GALE_E* code for that errno (ENOENT: GALE_ENOENT, ...), for
+ * open()/prepare() to return, so the run's last line names the real cause.
+ */
+int gale__builtin_open_failed(const gale_context_t *ctx, const char *path);
+
+/* How a built-in uses a file it registers. */
+typedef enum gale__file_use { GALE__FILE_READS, GALE__FILE_WRITES } gale__file_use_t;
+
+/**
+ * @brief Register that this component's task opened fd (path) to read or
+ * write. A regular file that another component already has open the other
+ * way (a sink writing the file a spout reads) is refused: the spout would
+ * read its own output and the input would be corrupted. Logs one line
+ * naming both components and the path and returns GALE_EINVAL; 0 when
+ * registered (release it with gale__builtin_file_release) or when fd is no
+ * regular file (pipes and devices are not registered).
+ * Process-wide, any thread.
+ */
+int gale__builtin_file_claim(const gale_context_t *ctx, int fd, const char *path,
+                             gale__file_use_t use);
+/** @brief Undo one successful gale__builtin_file_claim of fd (call before closing it). */
+void gale__builtin_file_release(int fd, gale__file_use_t use, const char *component);
 
 /**
  * @brief A built-in component met an error that no replay can fix (a line

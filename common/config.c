@@ -132,7 +132,9 @@ const gale_conf_key_t gale__conf_keys[] = {
      GALE_SCOPE_TOPOLOGY,
      "Longest time a partial batch waits before it is flushed, in microseconds."},
     {GALE_CONF_TOPOLOGY_SPOUT_WAIT_MAX_MICROS, GALE_CT_INT, "1000", 0, 1000000, NULL,
-     GALE_SCOPE_TOPOLOGY, "Longest sleep of an idle spout's progressive backoff, in microseconds."},
+     GALE_SCOPE_TOPOLOGY,
+     "Longest sleep of an idle spout's progressive backoff, in microseconds: an idle spout is "
+     "polled about this often (0: never sleeps)."},
     {GALE_CONF_TOPOLOGY_TRANSFER_HWM, GALE_CT_INT, "1024", 1, 1000000, NULL, GALE_SCOPE_TOPOLOGY,
      "ZeroMQ high-water mark between two workers, in batches."},
 };
@@ -756,7 +758,11 @@ static int check_value(const gale_conf_key_t *row, const gale_value_t *v, const 
     return wrong_type(err, errlen, origin, row, v);
 }
 
-int gale__conf_validate(const gale_conf_t *c, const char *origin, char *err, size_t errlen) {
+/* What validation does with an unknown key in Gale's namespaces. */
+typedef enum unknown_mode { UNKNOWN_WARN, UNKNOWN_QUIET } unknown_mode_t;
+
+static int validate(const gale_conf_t *c, const char *origin, unknown_mode_t mode, char *err,
+                    size_t errlen) {
     if (!c) return GALE_EINVAL;
     if (!origin) origin = "conf";
     for (size_t i = 0; i < gale_conf_count(c); i++) {
@@ -764,15 +770,19 @@ int gale__conf_validate(const gale_conf_t *c, const char *origin, char *err, siz
         const char *key = gale_conf_key_at(c, i, &v);
         const gale_conf_key_t *row = gale__conf_key_find(key);
         if (!row) {
-            if (in_gale_namespace(key))
-                GALE_WARN(NULL, 0, "%s: unknown key '%s' (did you mean '%s'?)", origin, key,
-                          gale__conf_nearest_key(key));
+            if (mode == UNKNOWN_WARN && in_gale_namespace(key))
+                GALE_WARN(NULL, 0, "%s: unknown key '%s' is ignored (did you mean '%s'?)", origin,
+                          key, gale__conf_nearest_key(key));
             continue;
         }
         int rc = check_value(row, v, origin, err, errlen);
         if (rc) return rc;
     }
     return 0;
+}
+
+int gale__conf_validate(const gale_conf_t *c, const char *origin, char *err, size_t errlen) {
+    return validate(c, origin, UNKNOWN_WARN, err, errlen);
 }
 
 int gale__conf_merge(gale_conf_t *dst, const gale_conf_t *src) {
@@ -786,10 +796,11 @@ int gale__conf_merge(gale_conf_t *dst, const gale_conf_t *src) {
     return 0;
 }
 
-/* Validate the scratch conf, then merge it: errors leave out untouched. */
+/* Validate the scratch conf, then merge it: errors leave out untouched.
+ * Its source already dealt with unknown keys. */
 static int commit(gale_conf_t *out, gale_conf_t *scratch, const char *origin, char *err,
                   size_t errlen) {
-    int rc = gale__conf_validate(scratch, origin, err, errlen);
+    int rc = validate(scratch, origin, UNKNOWN_QUIET, err, errlen);
     if (!rc) rc = gale__conf_merge(out, scratch);
     return rc;
 }
@@ -850,20 +861,35 @@ int gale__conf_set_defaults(gale_conf_t *out) {
 int gale__conf_parse_kv(gale_conf_t *out, const char *kv, char *err, size_t errlen) {
     if (!out || !kv) return GALE_EINVAL;
     const char *eq = strchr(kv, '=');
-    if (!eq || eq == kv)
+    /* Spaces around the key and before the value are trimmed: a shell
+     * user writes -c "topology.workers = 3" as often as YAML's "key: 3". */
+    const char *k0 = kv, *k1 = eq ? eq : kv, *value = eq ? eq + 1 : NULL;
+    while (k0 < k1 && (*k0 == ' ' || *k0 == '\t')) k0++;
+    while (k1 > k0 && (k1[-1] == ' ' || k1[-1] == '\t')) k1--;
+    if (!eq || k1 == k0)
         return fail(err, errlen, GALE_EINVAL,
                     "-c '%s': expected key=value, e.g. -c topology.workers=2", kv);
-    size_t klen = (size_t)(eq - kv);
+    while (*value == ' ' || *value == '\t') value++;
+    size_t klen = (size_t)(k1 - k0);
     char *key = malloc(klen + 1);
     size_t wlen = strlen(kv) + 8;
     char *what = malloc(wlen);
     gale_conf_t *scratch = gale_conf_new();
     int rc = GALE_ENOMEM;
     if (key && what && scratch) {
-        memcpy(key, kv, klen);
+        memcpy(key, k0, klen);
         key[klen] = '\0';
         snprintf(what, wlen, "-c '%s'", kv);
-        rc = set_from_text(scratch, key, eq + 1, "-c", what, true, err, errlen);
+        /* a typo in one of Gale's own keys would be ignored silently (a
+         * warning scrolls by): refuse it, the command line is easy to fix */
+        if (!gale__conf_key_find(key) && in_gale_namespace(key))
+            rc = fail(err, errlen, GALE_EINVAL,
+                      "-c '%s': unknown key '%s' (did you mean '%s'?): keys under topology., "
+                      "gale., nimbus., supervisor., worker. and logviewer. are Gale's own; see "
+                      "'gale conf --list'",
+                      kv, key, gale__conf_nearest_key(key));
+        else
+            rc = set_from_text(scratch, key, value, "-c", what, true, err, errlen);
         if (!rc) rc = commit(out, scratch, "-c", err, errlen);
     }
     gale_conf_destroy(scratch);
@@ -913,6 +939,11 @@ static int load_mapping(gale_conf_t *scratch, yaml_document_t *doc, yaml_node_t 
                         "%s:%zu:%zu: '%s' holds a nested map, but Gale's keys are flat: write "
                         "each key in full at the top level, e.g. '%s.workers: 2'",
                         path, k->start_mark.line + 1, k->start_mark.column + 1, key, key);
+        /* Storm ignores keys it does not know in storm.yaml: so do we, but
+         * a typo in Gale's namespaces gets one line with where it is */
+        if (!gale__conf_key_find(key) && in_gale_namespace(key))
+            GALE_WARN(NULL, 0, "%s:%zu: unknown key '%s' is ignored (did you mean '%s'?)", path,
+                      k->start_mark.line + 1, key, gale__conf_nearest_key(key));
         yctx_t cx = {doc, path, key, err, errlen, budget, NULL, 0, 0};
         gale_value_t val;
         int rc = convert_node(&cx, gale__conf_key_find(key), v, &val);

@@ -12,8 +12,9 @@
  *
  * Keys outside Gale's namespaces (topology., gale., nimbus., supervisor.,
  * worker., logviewer.) are user keys: passed through untouched, never warned about.
- * An unknown key inside those namespaces is a warning naming the nearest
- * known key. Functions here are thread-safe (the table is constant).
+ * An unknown key inside those namespaces is an error from `-c` and a warning
+ * (the key is ignored) from a YAML file or a topology conf, each naming the
+ * nearest known key. Functions here are thread-safe (the table is constant).
  */
 #ifndef GALE_COMMON_CONFIG_H
 #define GALE_COMMON_CONFIG_H
@@ -110,7 +111,9 @@ int gale__conf_load_yaml(gale_conf_t *out, const char *path, char *err, size_t e
 
 /**
  * @brief Parse "key=value" (the -c option) into out, value typed like YAML.
- * Validates the key's type and bounds. GALE_E* and one line in err.
+ * Spaces around the key and before the value are trimmed. Validates the
+ * key's type and bounds; an unknown key in Gale's namespaces is
+ * GALE_EINVAL naming the nearest key. GALE_E* and one line in err.
  */
 int gale__conf_parse_kv(gale_conf_t *out, const char *kv, char *err, size_t errlen);
 

@@ -39,6 +39,7 @@ typedef struct kept {
     uint64_t key;
     char *text;
     size_t len;
+    uint64_t fails; /* times it failed: it is replayed until acked */
 } kept_t;
 
 typedef struct file_state {
@@ -50,8 +51,11 @@ typedef struct file_state {
     uint64_t line_no; /* lines read so far (all tasks' lines) */
     uint64_t mine;    /* lines of this task read so far */
     bool eof;
+    bool claimed;                            /* registered with gale__builtin_file_claim */
     bool read_failed;                        /* a read error: never done, nothing more is read */
     int64_t replay_delay_ns, next_replay_ns; /* backoff while lines keep failing */
+    int64_t next_fail_warn_ns;               /* repeated-failure warnings: one a second */
+    uint64_t fail_warns_skipped;             /* ... and how many were held back */
     bool held; /* s->buf holds line line_no, not yet kept (out of memory) */
     size_t held_len;
     /* emitted but not yet acked: open addressing, linear probing */
@@ -103,7 +107,7 @@ static int kept_put(file_state_t *s, uint64_t key, char *text, size_t len) {
     } else {
         s->count++;
     }
-    s->slots[i] = (kept_t){key, text, len};
+    s->slots[i] = (kept_t){key, text, len, 0};
     return 0;
 }
 
@@ -121,7 +125,7 @@ static void kept_del(file_state_t *s, kept_t *e) {
             i = j;
         }
     }
-    s->slots[i] = (kept_t){0, NULL, 0};
+    s->slots[i] = (kept_t){0, NULL, 0, 0};
 }
 
 static int replay_push(file_state_t *s, uint64_t id) {
@@ -155,6 +159,7 @@ static void file_declare(gale_declarer_t *d, const gale_conf_t *conf) {
 static void file_close(void *state) {
     file_state_t *s = state;
     if (!s) return;
+    if (s->claimed) gale__builtin_file_release(fileno(s->f), GALE__FILE_READS, s->comp);
     if (s->f) fclose(s->f);
     for (size_t i = 0; i < s->cap; i++) free(s->slots[i].text);
     free(s->slots);
@@ -211,10 +216,16 @@ static int file_open(void **state, const gale_context_t *ctx, gale_spout_collect
     }
     s->f = fopen(path, "r");
     if (!s->f) {
-        gale__builtin_open_failed(ctx, path);
+        int rc = gale__builtin_open_failed(ctx, path);
         file_close(s);
-        return GALE_EIO;
+        return rc;
     }
+    int rc = gale__builtin_file_claim(ctx, fileno(s->f), path, GALE__FILE_READS);
+    if (rc) {
+        file_close(s);
+        return rc;
+    }
+    s->claimed = true;
     *state = s;
     return 0;
 }
@@ -346,9 +357,34 @@ static void file_ack(void *state, uint64_t msg_id) {
     s->replay_delay_ns = 0; /* things go through again: replay at full speed */
 }
 
+/* A line that fails again and again is replayed forever, silently but for
+ * the bolts' own errors: say so when its count reaches 4, 8, 16, ...,
+ * at most once a second per task. */
+static void warn_failing(file_state_t *s, const kept_t *k, gale_fail_reason_t why) {
+    if (k->fails < 4 || (k->fails & (k->fails - 1))) return;
+    int64_t now = gale__now_ns();
+    if (now < s->next_fail_warn_ns) {
+        s->fail_warns_skipped++;
+        return;
+    }
+    s->next_fail_warn_ns = now + 1000000000;
+    char more[96] = "";
+    if (s->fail_warns_skipped)
+        snprintf(more, sizeof more, " (%" PRIu64 " more such warnings held back)",
+                 s->fail_warns_skipped);
+    s->fail_warns_skipped = 0;
+    GALE_WARN(s->comp, s->task,
+              "line %" PRIu64 " of '%s' failed %" PRIu64 " times (last reason: %s): it is replayed "
+              "until acked; see the errors of the bolts it goes to%s",
+              k->key, s->path, k->fails, gale_fail_reason_str(why), more);
+}
+
 static void file_fail(void *state, uint64_t msg_id, gale_fail_reason_t why) {
     file_state_t *s = state;
-    if (!msg_id || !kept_get(s, msg_id)) return;
+    kept_t *k = msg_id ? kept_get(s, msg_id) : NULL;
+    if (!k) return;
+    k->fails++;
+    warn_failing(s, k, why);
     GALE_DEBUG(s->comp, s->task, "line %" PRIu64 " failed (%s): replaying it", msg_id,
                gale_fail_reason_str(why));
     /* Fails with no ack in between double the pause between replays, from

@@ -107,6 +107,14 @@ GALE_EXPORT const gale_bolt_t exclaim_bolt = {
 };
 
 GALE_EXPORT int ExclamationTopology(gale_submit_t *s, int argc, char **argv) {
+    if (argc > 2) { /* an extra argument would be ignored: say what is taken */
+        fprintf(
+            stderr,
+            "ExclamationTopology: takes [input-file [sink-file]], got %d arguments (the third is "
+            "'%s'): usage: gale local <lib.so> ExclamationTopology [input-file [sink-file]]\n",
+            argc, argv[2]);
+        return GALE_EINVAL;
+    }
     gale_builder_t *b = gale_builder_new();
     const char *input = argc > 0 ? argv[0] : NULL, *sink = argc > 1 ? argv[1] : NULL;
     if (input) {

@@ -14,6 +14,7 @@
  * The split bolt is defined here, as a topology author would: an exported
  * gale_bolt_t that the runtime finds by its symbol name.
  */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -89,6 +90,13 @@ GALE_EXPORT const gale_bolt_t split_sentence_bolt = {
 };
 
 GALE_EXPORT int WordCountTopology(gale_submit_t *s, int argc, char **argv) {
+    if (argc > 2) { /* an extra argument would be ignored: say what is taken */
+        fprintf(stderr,
+                "WordCountTopology: takes [input-file [sink-file]], got %d arguments (the third is "
+                "'%s'): usage: gale local <lib.so> WordCountTopology [input-file [sink-file]]\n",
+                argc, argv[2]);
+        return GALE_EINVAL;
+    }
     gale_builder_t *b = gale_builder_new();
     const char *input = argc > 0 ? argv[0] : NULL, *sink = argc > 1 ? argv[1] : NULL;
     if (input) {

@@ -837,17 +837,23 @@ static void execute_user(gale__exec_t *e, gale_tuple_t *t) {
     e->current = NULL;
     stat_inc(tick ? &e->stats.ticks : &e->stats.executed, 1);
     if (sampled) {
+        int64_t took = gale__now_ns() - t0;
         stat_inc(&e->stats.execute_samples, 1);
-        stat_inc(&e->stats.execute_ns_sum, (uint64_t)(gale__now_ns() - t0));
+        stat_inc(&e->stats.execute_ns_sum, (uint64_t)took);
+        /* a slow execute: look at the flush interval after every tuple */
+        e->slow_execute = took * 16 > e->rt->flush_ns;
     }
     gale_collector_t *c = tk->coll;
     if (tick) {
         gale__tuple_free(t);
     } else if (b->basic && gale__tuple_live(t)) {
-        if (rc == 0)
+        if (rc == 0) {
             gale_ack(c, t);
-        else
+        } else {
+            EMIT_ERROR(tk, "execute returned %d (%s): the input tuple is failed", rc,
+                       gale_strerror(rc));
             gale_fail(c, t);
+        }
     }
     free_retired(e);
 }
@@ -865,12 +871,48 @@ static bool fire_ticks(gale__exec_t *e, int64_t now) {
     return true;
 }
 
+/* ---------- waiting when idle ---------- */
+
+/* Empty turns an executor spins through before it sleeps: cheap re-checks
+ * that catch work about to arrive. No sched_yield: with other threads
+ * runnable each yield is a context switch, and the futex wait below wakes
+ * on the first push anyway. */
+#define IDLE_SPINS 16
+/* A bolt whose last park ended within HOT_GAP_NS is fed a stream (full
+ * rate): it keeps polling for up to HOT_SPIN_NS after its last work
+ * before parking again, so the producer rarely pays a wake. */
+#define HOT_GAP_NS  20000
+#define HOT_SPIN_NS 20000
+/* The first sleep of a spout's progressive wait (shorter sleeps are
+ * rounded up to the timer slack, ~50 us, anyway); it doubles per empty
+ * turn up to topology.spout.wait.max.micros. */
+#define SPOUT_WAIT_MIN_US 128
+/* A spout whose lane is full retries at least this often (no wake comes
+ * when the consumer makes room). */
+#define BACKLOG_RETRY_US 50
+
+/* Microseconds to the executor's next timer (a tick; a rotation while
+ * trees are pending: with none it has nothing to expire and runs late on
+ * the next turn, which is harmless), capped at cap_us (< 0: no cap).
+ * < 0 when there is neither timer nor cap: sleep until woken. */
 static int64_t next_timer_us(gale__exec_t *e, int64_t now, int64_t cap_us) {
-    int64_t w = cap_us;
-    if (e->tick_ns) w = w < (e->next_tick_ns - now) / 1000 ? w : (e->next_tick_ns - now) / 1000;
-    if (e->next_rotate_ns)
-        w = w < (e->next_rotate_ns - now) / 1000 ? w : (e->next_rotate_ns - now) / 1000;
-    return w > 1 ? w : 1;
+    int64_t due = INT64_MAX;
+    if (e->tick_ns) due = e->next_tick_ns;
+    if (e->next_rotate_ns && e->pending.count && e->next_rotate_ns < due) due = e->next_rotate_ns;
+    /* wake at or after due; an overdue timer (a spout reads the clock
+     * every 16th turn) means a short wait, not none */
+    int64_t w = due == INT64_MAX ? -1 : due <= now ? 1 : (due - now + 999) / 1000;
+    if (cap_us >= 0 && (w < 0 || w > cap_us)) w = cap_us;
+    if (w < 0) return -1;
+    return w > 1 || cap_us == 0 ? w : 1;
+}
+
+static void idle_wait(gale__exec_t *e, int64_t now, int64_t cap_us) {
+    gale__queue_wait(&e->queue, next_timer_us(e, now ? now : gale__now_ns(), cap_us));
+}
+
+static inline void count_turn(gale__exec_t *e) {
+    stat_inc(&e->loop_turns, 1);
 }
 
 #define ORPHAN_ROTATE_NS (30 * 1000000000LL)
@@ -886,6 +928,8 @@ static void bolt_loop(gale__exec_t *e) {
     void *buf[POP_BATCH];
     unsigned idle = 0;
     bool busy = true;
+    int64_t busy_ns = 0; /* when the last work was done */
+    bool hot = false;    /* the last park was short */
     enter_phase(e, e->comp->is_acker ? GALE__PH_NONE : GALE__PH_EXECUTE, e->tasks[0].id);
     while (!stopping(e->rt)) {
         set_busy(e, &busy, true);
@@ -901,6 +945,13 @@ static void bolt_loop(gale__exec_t *e) {
                 gale__tuple_free(t); /* an ack message for a bolt: cannot happen locally */
             } else {
                 execute_user(e, t);
+                /* what a long batch emitted and acked must not wait for
+                 * its end: the flush interval holds inside a batch too
+                 * (the clock is read every 16th tuple, or every one when
+                 * execute is slow) */
+                if (e->n_dirty && (e->slow_execute || (i & 15) == 15) &&
+                    gale__now_ns() - e->last_flush_ns >= e->rt->flush_ns)
+                    flush_all(e, true);
                 /* between tuples: a slow execute must not hold the stop
                  * for the rest of the batch (the drain is over then) */
                 if (stopping(e->rt)) {
@@ -917,17 +968,31 @@ static void bolt_loop(gale__exec_t *e) {
         free_retired(e);
         check_rotate(e, now);
         atomic_store_explicit(&e->phase_ns, now, memory_order_relaxed);
-        if (n || ticked) {
+        count_turn(e);
+        if (n || ticked || e->n_dirty) {
             idle = 0;
+            busy_ns = now;
             continue;
         }
-        set_busy(e, &busy, e->n_dirty > 0);
-        if (++idle > 64) {
-            gale__queue_wait(&e->queue, next_timer_us(e, now, 100000));
-        } else if (idle > 16) {
-            sched_yield();
+        /* holding nothing: a drain may count us idle (before any park) */
+        set_busy(e, &busy, false);
+        /* Idle: park on the queue until a push, a kick or the next timer. */
+        if (++idle > IDLE_SPINS && (!hot || now - busy_ns >= HOT_SPIN_NS)) {
+            idle_wait(e, now, -1);
+            /* woken again at once: work comes in a stream, stay awake
+             * between its batches next time (a park and its wake cost
+             * more than the gap) */
+            hot = gale__now_ns() - now < HOT_GAP_NS;
         }
     }
+}
+
+/* The progressive wait after `idle` empty turns: SPOUT_WAIT_MIN_US,
+ * doubling per turn up to topology.spout.wait.max.micros (0: spin). */
+static int64_t spout_wait_us(const gale__rt_t *rt, unsigned idle) {
+    unsigned k = idle - IDLE_SPINS - 1;
+    int64_t us = k < 40 ? (int64_t)SPOUT_WAIT_MIN_US << k : INT64_MAX / 2;
+    return us < rt->spout_wait_max_us ? us : rt->spout_wait_max_us;
 }
 
 static bool spout_tasks_done(gale__exec_t *e) {
@@ -1009,12 +1074,14 @@ static void spout_loop(gale__exec_t *e) {
         bool clear = !e->backlog || flush_all(e, false);
         e->backlog = !clear;
         bool emitted = false;
+        size_t called = 0;
         if (clear && e->spout_active) {
             uint64_t before = atomic_load_explicit(&e->stats.emitted, memory_order_relaxed);
             for (size_t i = 0; i < e->n_tasks && !stopping(rt); i++) {
                 gale__task_t *tk = &e->tasks[i];
                 /* topology.max.spout.pending bounds each task's trees */
                 if (e->max_pending && tk->pending >= e->max_pending) continue;
+                called++;
                 USER_CALL(e, GALE__PH_NEXT_TUPLE, tk, sp->next_tuple(tk->state, tk->scoll));
                 uint64_t pend = (uint64_t)tk->pending;
                 if (pend > atomic_load_explicit(&e->stats.max_pending_seen, memory_order_relaxed))
@@ -1027,30 +1094,48 @@ static void spout_loop(gale__exec_t *e) {
         if (sp->done && !atomic_load_explicit(&e->done, memory_order_relaxed) &&
             e->pending.count == 0 && spout_tasks_done(e))
             atomic_store(&e->done, true);
-        if (emitted || n || acked_now) {
-            idle = 0;
-            continue;
-        }
-        /* deactivated and holding nothing: a drain may count us idle */
+        count_turn(e);
+        /* Only an emit restarts the progressive wait: acks wake the spout
+         * (so max.spout.pending and complete latency see them at once)
+         * but leave it at the sleep it had reached. */
+        if (emitted) idle = 0;
+        if (emitted || n || acked_now) continue;
+        /* deactivated and holding nothing: a drain may count us idle
+         * (before any park) */
         set_busy(e, &busy, e->spout_active || e->n_dirty > 0 || e->n_ack_now > 0);
-        /* Idle: spin, yield, then sleep progressively (acks wake us). */
-        idle++;
-        if (idle < 16) continue;
-        if (idle < 32) {
-            sched_yield();
-            continue;
+        if (!clear && !e->backlog) continue; /* the backlog drained just now: emit */
+        if (++idle <= IDLE_SPINS) continue;
+        if (e->backlog) {
+            idle_wait(e, now, BACKLOG_RETRY_US); /* a lane is full: retry soon */
+        } else if (!called) {
+            /* no backlog held next_tuple back, yet it was not called:
+             * deactivated, or every task at max.spout.pending. Nothing to
+             * do until an ack, a kick or the next timer. */
+            idle_wait(e, now, -1);
+        } else {
+            /* next_tuple had nothing: Storm's progressive wait */
+            idle_wait(e, now, spout_wait_us(rt, idle));
         }
-        int64_t us = (int64_t)1 << (idle - 32 < 10 ? idle - 32 : 10);
-        if (us > rt->spout_wait_max_us) us = rt->spout_wait_max_us;
-        if (e->backlog) us = us < 50 ? us : 50; /* backpressure: retry soon */
-        gale__queue_wait(&e->queue, next_timer_us(e, now ? now : gale__now_ns(), us));
     }
+}
+
+/* "component:first-task" (the id cut to fit Linux's 15 bytes), so top -H
+ * and debuggers show which executor a thread runs. */
+static void name_thread(const gale__exec_t *e) {
+    char name[16], task[16];
+    size_t tl = (size_t)snprintf(task, sizeof task, ":%d", e->n_tasks ? e->tasks[0].id : 0);
+    size_t cl = strlen(e->comp->id);
+    if (cl > sizeof name - 1 - tl) cl = sizeof name - 1 - tl;
+    memcpy(name, e->comp->id, cl);
+    memcpy(name + cl, task, tl + 1);
+    pthread_setname_np(pthread_self(), name);
 }
 
 void *gale__exec_main(void *arg) {
     gale__exec_t *e = arg;
     gale__rt_t *rt = e->rt;
     tls_exec = e;
+    name_thread(e);
     atomic_store(&e->busy, 1);
     atomic_store_explicit(&e->phase_ns, gale__now_ns(), memory_order_relaxed);
     int rc = gale__exec_open(e, e->open_err, sizeof e->open_err);

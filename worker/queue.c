@@ -47,20 +47,49 @@ size_t gale__queue_depth(gale__queue_t *q) {
     return t > h ? (size_t)(t - h) : 0;
 }
 
+/* The wake word: 0 = consumer running, 1 = consumer sleeps (or is about
+ * to), 2 = kicked: a wake the consumer has not seen yet (a state change
+ * such as stop), so its next wait returns at once instead of sleeping. */
+enum { WORD_RUNNING = 0, WORD_SLEEPING = 1, WORD_KICKED = 2 };
+
 void gale__wake_word_wake(_Atomic uint32_t *word) {
-    if (atomic_exchange(word, 0))
+    if (atomic_exchange(word, WORD_RUNNING) == WORD_SLEEPING)
         syscall(SYS_futex, (uint32_t *)word, FUTEX_WAKE_PRIVATE, 1, NULL, NULL, 0);
 }
 
+void gale__wake_word_kick(_Atomic uint32_t *word) {
+    if (atomic_exchange(word, WORD_KICKED) == WORD_SLEEPING)
+        syscall(SYS_futex, (uint32_t *)word, FUTEX_WAKE_PRIVATE, 1, NULL, NULL, 0);
+}
+
+bool gale__wake_word_prepare(_Atomic uint32_t *word) {
+    uint32_t was = atomic_exchange(word, WORD_SLEEPING);
+    atomic_thread_fence(memory_order_seq_cst); /* pairs with the producer's (push) */
+    if (was != WORD_KICKED) return true;
+    gale__wake_word_cancel(word);
+    return false;
+}
+
+void gale__wake_word_cancel(_Atomic uint32_t *word) {
+    /* Only take back our own announcement: a kick that came meanwhile
+     * stays for the next wait. */
+    uint32_t v = WORD_SLEEPING;
+    atomic_compare_exchange_strong(word, &v, WORD_RUNNING);
+}
+
 void gale__wake_word_wait(_Atomic uint32_t *word, int64_t timeout_us) {
-    if (timeout_us <= 0) return;
+    if (timeout_us == 0) {
+        gale__wake_word_cancel(word);
+        return;
+    }
     struct timespec ts = {timeout_us / 1000000, (timeout_us % 1000000) * 1000};
-    syscall(SYS_futex, (uint32_t *)word, FUTEX_WAIT_PRIVATE, 1, &ts, NULL, 0);
-    atomic_store_explicit(word, 0, memory_order_relaxed);
+    syscall(SYS_futex, (uint32_t *)word, FUTEX_WAIT_PRIVATE, WORD_SLEEPING,
+            timeout_us < 0 ? NULL : &ts, NULL, 0);
+    gale__wake_word_cancel(word);
 }
 
 void gale__queue_wake(gale__queue_t *q) {
-    gale__wake_word_wake(q->wake_word);
+    gale__wake_word_kick(q->wake_word);
 }
 
 /* Reserve the bytes of the longest prefix of items that fits (at least one
@@ -120,9 +149,10 @@ size_t gale__queue_push(gale__queue_t *q, void *const *items, size_t n) {
         s->item = items[i];
         atomic_store_explicit(&s->seq, pos + i + 1, memory_order_release);
     }
-    /* Eventcount: pairs with the fence in gale__queue_wait. */
+    /* Eventcount: pairs with the fence in gale__wake_word_prepare. */
     atomic_thread_fence(memory_order_seq_cst);
-    if (atomic_load_explicit(q->wake_word, memory_order_relaxed)) gale__queue_wake(q);
+    if (atomic_load_explicit(q->wake_word, memory_order_relaxed) == WORD_SLEEPING)
+        gale__wake_word_wake(q->wake_word);
     return (size_t)k;
 }
 
@@ -151,12 +181,10 @@ size_t gale__queue_pop(gale__queue_t *q, void **out, size_t max) {
 }
 
 void gale__queue_wait(gale__queue_t *q, int64_t timeout_us) {
-    if (timeout_us <= 0) return;
-    atomic_store_explicit(&q->sleeping, 1, memory_order_relaxed);
-    atomic_thread_fence(memory_order_seq_cst);
+    if (timeout_us == 0 || !gale__wake_word_prepare(&q->sleeping)) return;
     uint64_t head = atomic_load_explicit(&q->head, memory_order_relaxed);
     if (atomic_load_explicit(&q->slots[head & q->mask].seq, memory_order_acquire) == head + 1) {
-        atomic_store_explicit(&q->sleeping, 0, memory_order_relaxed);
+        gale__wake_word_cancel(&q->sleeping);
         return;
     }
     gale__wake_word_wait(&q->sleeping, timeout_us);

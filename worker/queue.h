@@ -19,6 +19,7 @@
 #define GALE_WORKER_QUEUE_H
 
 #include <stdatomic.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -79,11 +80,13 @@ size_t gale__queue_pop(gale__queue_t *q, void **out, size_t max);
 
 /**
  * @brief Consumer: sleep until an item arrives, a wake, or timeout_us
- * passes (may return early). Returns at once if the queue is non-empty.
+ * passes (may return early; < 0: no timeout). Returns at once if the
+ * queue is non-empty or a gale__queue_wake came since the last wait.
  */
 void gale__queue_wait(gale__queue_t *q, int64_t timeout_us);
 
-/** @brief Wake the consumer (e.g. to stop). Any thread. */
+/** @brief Wake the consumer for a state change (e.g. stop): also when it
+ * is not asleep yet, its next wait returns at once. Any thread. */
 void gale__queue_wake(gale__queue_t *q);
 
 /* One consumer draining several queues (a transfer thread) sleeps on one
@@ -91,9 +94,19 @@ void gale__queue_wake(gale__queue_t *q);
 static inline void gale__queue_share_wake(gale__queue_t *q, _Atomic uint32_t *word) {
     q->wake_word = word;
 }
-/** @brief Sleep on a shared word until woken or timeout_us (0: no wait). */
+/*
+ * Sleeping on a wake word, by its one consumer: announce with
+ * gale__wake_word_prepare (false: a kick is pending, do not sleep), then
+ * re-check for work and either gale__wake_word_cancel or
+ * gale__wake_word_wait until woken or timeout_us (< 0: no timeout).
+ * Producers call gale__wake_word_wake after publishing work (a syscall
+ * only when the consumer sleeps); gale__wake_word_kick is for state
+ * changes the consumer must not sleep through.
+ */
+bool gale__wake_word_prepare(_Atomic uint32_t *word);
+void gale__wake_word_cancel(_Atomic uint32_t *word);
 void gale__wake_word_wait(_Atomic uint32_t *word, int64_t timeout_us);
-/** @brief Wake whoever sleeps on word. */
 void gale__wake_word_wake(_Atomic uint32_t *word);
+void gale__wake_word_kick(_Atomic uint32_t *word);
 
 #endif

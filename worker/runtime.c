@@ -6,7 +6,9 @@
  * Placement (same as Storm's even scheduler): executors are listed by
  * component id then task, and dealt round-robin over the workers; acker
  * executor i goes to worker i % workers, so by default each worker has
- * its own acker.
+ * its own acker. A cluster worker (gale__rt_new_placed) places them as its
+ * assignment says instead, and only its own executors get queues, pools,
+ * groupers and threads: the others are lanes to another process.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -297,7 +299,10 @@ int gale__rt_set_endpoints(gale__rt_t *rt, const gale__rt_place_t *place) {
     if (moved) {
         atomic_fetch_add(&rt->endpoints_gen, 1);
         for (size_t w = 0; w < rt->n_workers; w++)
-            if (rt->workers[w].local) gale__wake_word_wake(&rt->workers[w].transfer_wake);
+            if (rt->workers[w].local) {
+                gale__wake_word_kick(&rt->workers[w].transfer_wake);
+                gale__transfer_wake_rx(&rt->workers[w]);
+            }
     }
     return moved;
 }
@@ -330,6 +335,13 @@ int gale__rt_new_placed(gale__rt_t **out, gale__topology_t *topo, const gale_con
 
     int workers = (int)conf_int(rt->conf, GALE_CONF_TOPOLOGY_WORKERS, 1);
     int ackers = (int)conf_int(rt->conf, GALE_CONF_TOPOLOGY_ACKER_EXECUTORS, workers);
+    if (place) {
+        /* a cluster worker takes the acker count from its assignment (the
+         * executors past the topology's tasks): nimbus decides it, e.g.
+         * one per worker after a rebalance changed the worker count */
+        ackers = 0;
+        for (size_t i = 0; i < place->n_execs; i++) ackers += place->execs[i].start > topo->n_tasks;
+    }
     rt->acking = ackers > 0;
     bool timeouts = gale_conf_get_bool(rt->conf, GALE_CONF_TOPOLOGY_ENABLE_MESSAGE_TIMEOUTS, true);
     rt->timeout_ns =

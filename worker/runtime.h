@@ -269,6 +269,7 @@ struct gale__exec {
     } * ack_now; /* spouts: msg ids to ack at once (no acking or no target) */
     size_t ack_now_head, n_ack_now, cap_ack_now; /* [head, n) still to ack */
     int64_t last_flush_ns;
+    bool slow_execute;     /* bolts: a sampled execute took over 1/16 of the flush interval */
     int64_t credit_window; /* tuples a remote worker may have in flight to it */
     /* Released tuples not yet returned to their pools (see the tuple
      * states above): retire[] on the executor thread, freed after each
@@ -289,7 +290,8 @@ struct gale__exec {
     _Atomic int open_state;  /* 0 opening, 1 opened, -1 failed */
     int open_rc;
     char open_err[256];
-    bool stuck; /* did not return within the stop's grace time */
+    bool stuck;                  /* did not return within the stop's grace time */
+    _Atomic uint64_t loop_turns; /* turns of the executor loop (tests: idle parks) */
 };
 
 /* Which callback an executor is in (gale__exec_t.phase). */
@@ -373,8 +375,8 @@ int gale__rt_new(gale__rt_t **out, gale__topology_t *topo, const gale_conf_t *ba
  * executors of place->here get queues, threads and tasks, the others are
  * reached over tcp (transfer.c). Every executor of the topology must be
  * in place, or GALE_EINVAL names the first missing one. place is copied.
- * The acker count still follows topology.workers (as nimbus counts it),
- * not the number of workers placed.
+ * The acker executors are those of place past the topology's tasks (one
+ * task each, as nimbus makes them): nimbus's count wins over the conf.
  */
 int gale__rt_new_placed(gale__rt_t **out, gale__topology_t *topo, const gale_conf_t *base,
                         const gale_conf_t *overrides, gale__resolve_fn resolve, void *ud,
@@ -451,6 +453,8 @@ gale__queue_t *gale__transfer_lane(gale__worker_t *w, int ei);
 void gale__transfer_lanes_free(gale__worker_t *w);
 int gale__transfer_start(gale__rt_t *rt, gale__worker_t *w, char *err, size_t errlen);
 void gale__transfer_stop(gale__worker_t *w);
+/** @brief Wake w's receive thread (it then follows moved peers). */
+void gale__transfer_wake_rx(gale__worker_t *w);
 /** @brief Free the transfer state once no tuple of its pool is alive. */
 void gale__transfer_free(gale__worker_t *w);
 /** @brief For a drain: add to *sent the tuples w's transfer thread sent

@@ -48,6 +48,8 @@
 #include <sys/resource.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
 #include <zmq.h>
 
 #include "common/codec.h"
@@ -99,6 +101,7 @@ struct gale__xfer {
     pthread_t tx, rx;
     bool tx_started, rx_started;
     atomic_bool stop;
+    int stop_fd;                     /* eventfd: wakes the receive thread out of zmq_poll */
     gale__pool_t pool;               /* receive thread's tuples */
     overflow_t *over;                /* per global executor index (local ones) */
     int64_t *owed;                   /* [peer * n_execs + exec]: credits to return */
@@ -266,10 +269,18 @@ static size_t transfer_to_peer(struct gale__xfer *x, gale__worker_t *peer) {
     return total;
 }
 
+/* "xfer:w0", "recv:w0": top -H shows which worker's thread is busy. */
+static void name_thread(const char *role, int worker) {
+    char name[16];
+    snprintf(name, sizeof name, "%s:w%d", role, worker);
+    pthread_setname_np(pthread_self(), name);
+}
+
 static void *transfer_main(void *arg) {
     struct gale__xfer *x = arg;
     gale__worker_t *w = x->w;
     gale__rt_t *rt = w->rt;
+    name_thread("xfer", w->index);
     unsigned idle = 0;
     while (!atomic_load_explicit(&x->stop, memory_order_relaxed)) {
         follow_moves(x, x->data_push, x->data_ep, &x->tx_gen);
@@ -283,18 +294,18 @@ static void *transfer_main(void *arg) {
         }
         atomic_store(&x->tx_busy, 0);
         if (++idle < 64) continue;
-        /* Sleep until a producer or a credit wakes us (or 10 ms). */
-        atomic_store(&w->transfer_wake, 1);
-        atomic_thread_fence(memory_order_seq_cst);
-        bool ready = false;
+        /* Sleep until a producer, a credit or stop wakes us: announce,
+         * then re-check (the eventcount of queue.h), no timeout. */
+        if (!gale__wake_word_prepare(&w->transfer_wake)) continue;
+        bool ready = atomic_load(&x->stop);
         for (size_t i = 0; i < rt->n_execs && !ready; i++) {
             gale__queue_t *lane = atomic_load_explicit(&w->lanes[i], memory_order_acquire);
             if (lane && gale__queue_depth(lane) && atomic_load(&w->credits[i]) > 0) ready = true;
         }
         if (ready)
-            atomic_store(&w->transfer_wake, 0);
+            gale__wake_word_cancel(&w->transfer_wake);
         else
-            gale__wake_word_wait(&w->transfer_wake, 10000);
+            gale__wake_word_wait(&w->transfer_wake, -1);
     }
     for (size_t p = 0; p < rt->n_workers; p++)
         if (x->data_push[p]) zmq_close(x->data_push[p]);
@@ -585,6 +596,7 @@ out:
 static void *receive_main(void *arg) {
     struct gale__xfer *x = arg;
     gale__rt_t *rt = x->w->rt;
+    name_thread("recv", x->w->index);
     if (rt->endpoints) send_hellos(x);
     while (!atomic_load_explicit(&x->stop, memory_order_relaxed)) {
         follow_moves(x, x->credit_push, x->credit_ep, &x->rx_gen);
@@ -595,9 +607,16 @@ static void *receive_main(void *arg) {
                 backlog |= x->over[e].n > 0;
             }
         return_credits(x);
-        zmq_pollitem_t it = {x->pull, 0, ZMQ_POLLIN, 0};
-        int rc = zmq_poll(&it, 1, backlog ? 1 : 20);
-        if (rc > 0) {
+        /* Block until a message or stop; with a backlog retry each ms
+         * (no wake comes when an executor's queue makes room). */
+        zmq_pollitem_t it[2] = {{x->pull, 0, ZMQ_POLLIN, 0}, {NULL, x->stop_fd, ZMQ_POLLIN, 0}};
+        int rc = zmq_poll(it, 2, backlog ? 1 : -1);
+        if (rc > 0 && (it[1].revents & ZMQ_POLLIN) && !atomic_load(&x->stop)) {
+            uint64_t n; /* a wake for a move (gale__transfer_wake_rx): clear it */
+            if (read(x->stop_fd, &n, sizeof n) < 0) {
+            }
+        }
+        if (rc > 0 && (it[0].revents & ZMQ_POLLIN)) {
             /* read what is there, then deliver */
             for (int i = 0; i < 64; i++) {
                 int ev = 0;
@@ -749,6 +768,11 @@ int gale__transfer_start(gale__rt_t *rt, gale__worker_t *w, char *err, size_t er
     if (!x) return GALE_ENOMEM;
     w->transfer = x;
     x->w = w;
+    x->stop_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+    if (x->stop_fd < 0) {
+        snprintf(err, errlen, "worker %d: cannot create an eventfd: %s", w->index, strerror(errno));
+        return GALE_EIO;
+    }
     x->batch_max = (size_t)gale_conf_get_int(rt->conf, GALE_CONF_TOPOLOGY_TRANSFER_BATCH_SIZE, 256);
     int hwm = (int)gale_conf_get_int(rt->conf, GALE_CONF_TOPOLOGY_TRANSFER_HWM, 1024);
     gale__pool_init(&x->pool);
@@ -799,12 +823,25 @@ int gale__transfer_start(gale__rt_t *rt, gale__worker_t *w, char *err, size_t er
     return 0;
 }
 
+void gale__transfer_wake_rx(gale__worker_t *w) {
+    struct gale__xfer *x = w->transfer;
+    uint64_t one = 1;
+    if (x && x->stop_fd >= 0 && write(x->stop_fd, &one, sizeof one) < 0) {
+        /* full counter: already woken */
+    }
+}
+
 void gale__transfer_stop(gale__worker_t *w) {
     struct gale__xfer *x = w->transfer;
     if (!x) return;
     gale__rt_t *rt = w->rt;
     atomic_store(&x->stop, true);
-    gale__wake_word_wake(&w->transfer_wake);
+    gale__wake_word_kick(&w->transfer_wake);
+    if (x->stop_fd >= 0) {
+        uint64_t one = 1;
+        if (write(x->stop_fd, &one, sizeof one) < 0) { /* full counter: already woken */
+        }
+    }
     if (!x->over) return; /* already stopped */
     if (x->tx_started) pthread_join(x->tx, NULL);
     if (x->rx_started) pthread_join(x->rx, NULL);
@@ -844,6 +881,8 @@ void gale__transfer_stop(gale__worker_t *w) {
     x->data_push = x->credit_push = NULL;
     x->pull = NULL;
     x->tx_started = x->rx_started = false;
+    if (x->stop_fd >= 0) close(x->stop_fd);
+    x->stop_fd = -1;
     /* x->pool may still hold tuples sitting in executor queues: the
      * runtime frees it after draining them (gale__transfer_free). */
 }
@@ -851,6 +890,7 @@ void gale__transfer_stop(gale__worker_t *w) {
 void gale__transfer_free(gale__worker_t *w) {
     struct gale__xfer *x = w->transfer;
     if (!x) return;
+    if (x->stop_fd >= 0) close(x->stop_fd); /* start failed before the threads */
     gale__pool_destroy(&x->pool);
     free(x);
     w->transfer = NULL;

@@ -135,12 +135,16 @@ static int start_runtime(worker_t *w) {
     }
     int level = gale__log_level_parse(gale_conf_get_str(w->rt->conf, GALE_CONF_LOG_LEVEL, NULL));
     if (level >= 0) gale__log_set_level((gale_log_level_t)level);
-    if (gale__rt_start(w->rt, err, sizeof err)) {
+    /* launch only: the tasks open on their threads while the loop below
+     * already heartbeats (a slow open() must not look like a dead worker) */
+    if (gale__rt_launch(w->rt, err, sizeof err)) {
         GALE_ERROR("worker", 0, "cannot start %s: %s", w->a->topology_id, err);
         return GALE__WORKER_EXIT_FAILED;
     }
     return 0;
 }
+
+#define OPEN_POLL_MS 20 /* how often the loop looks whether every task opened */
 
 /* One line per component with executors here, at stop: what a test or
  * an operator reads back from worker.log (emitted=, executed=, Storm's
@@ -217,8 +221,18 @@ static int run_loop(worker_t *w) {
     int64_t timeout_ns =
         gale_conf_get_int(w->a->conf, GALE_CONF_SUPERVISOR_WORKER_TIMEOUT_SECS, 30) * 1000000000LL;
     int64_t now = gale__now_ns(), last_reply = now, next_hb = now;
+    bool opened = false;
     for (;;) {
         now = gale__now_ns();
+        if (!opened) {
+            char err[512] = "";
+            int rc = gale__rt_poll_open(w->rt, err, sizeof err);
+            if (rc < 0) {
+                GALE_ERROR("worker", 0, "a task failed to open: %s", err);
+                return GALE__WORKER_EXIT_FAILED;
+            }
+            opened = rc == 0;
+        }
         if (now >= next_hb) {
             send_heartbeat(w);
             next_hb = now + freq_ns;
@@ -237,6 +251,7 @@ static int run_loop(worker_t *w) {
         int64_t wait_ns = next_hb - now;
         if (last_reply + timeout_ns - now + 1000000 < wait_ns)
             wait_ns = last_reply + timeout_ns - now + 1000000;
+        if (!opened && wait_ns > OPEN_POLL_MS * 1000000LL) wait_ns = OPEN_POLL_MS * 1000000LL;
         zmq_pollitem_t it[2] = {{gale__hb_socket(w->hb), 0, ZMQ_POLLIN, 0},
                                 {NULL, w->sigfd, ZMQ_POLLIN, 0}};
         int rc = zmq_poll(it, 2, wait_ns > 0 ? (long)(wait_ns / 1000000) + 1 : 0);
@@ -305,8 +320,22 @@ int gale__worker_run(const gale__worker_args_t *a) {
 out:
     if (w.rt) {
         GALE_INFO("worker", 0, "stopping: deactivating spouts, draining in-flight tuples");
-        gale__rt_stop(w.rt, code == GALE__WORKER_EXIT_OK ? STOP_DRAIN_MS : 0);
+        int stuck = gale__rt_stop(w.rt, code == GALE__WORKER_EXIT_OK ? STOP_DRAIN_MS : 0);
         log_summary(&w);
+        if (stuck) {
+            /* they still run user code: nothing may be freed under them
+             * (runtime.h); exit now, the process ends them */
+            for (size_t i = 0; i < w.rt->n_execs; i++) {
+                char line[256];
+                if (!w.rt->execs[i].stuck) continue;
+                gale__rt_describe_stuck(w.rt, i, line, sizeof line);
+                GALE_ERROR("worker", 0, "%s", line);
+            }
+            GALE_ERROR("worker", 0, "exit 1: %d executor(s) did not stop", stuck);
+            remove_pid(&w);
+            gale__log_close_file();
+            _exit(GALE__WORKER_EXIT_FAILED);
+        }
         GALE_INFO("worker", 0, "every component closed and cleaned up");
     }
     gale__rt_destroy(w.rt);

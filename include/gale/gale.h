@@ -45,7 +45,7 @@ extern "C" {
 #define GALE_ERRNO_MAP(X)                                                                          \
     X(INVAL, "invalid argument")                                                                   \
     X(NOMEM, "out of memory")                                                                      \
-    X(NOENT, "no such thing")                                                                      \
+    X(NOENT, "no such file or entry")                                                              \
     X(EXIST, "already exists")                                                                     \
     X(PROTO, "malformed or unsupported message")                                                   \
     X(RANGE, "value out of range")                                                                 \

@@ -53,6 +53,10 @@ cc -std=c11 -Wall -Wextra -Werror "${SAN[@]}" -shared -fPIC -o "$TMP/t.so" "$TMP
         "includedir=$(PKG_CONFIG_PATH="$PCDIR" pkg-config --variable=includedir gale)" \
         "(installed under $PREFIX: gale.pc must follow the install prefix, e.g. \${pcfiledir})"
 
+echo "check: gale.pc's paths have no doubled slash"
+libs=$(PKG_CONFIG_PATH="$PCDIR" pkg-config --libs gale)
+[[ "$libs" != *//* ]] || fail "pkg-config --libs gale has a doubled slash: $libs"
+
 seq 1 100 | awk '{ print "line number " $1 " of the out-of-tree test" }' >"$TMP/in"
 echo "check: the installed gale runs it to completion"
 run_bg 60 "$TMP/log" "$GALE" local "$TMP/t.so" Entry "$TMP/in" "$TMP/sink" --until-done

@@ -72,7 +72,7 @@ grep -q "called gale_submit 2 times" "$TMP/err" || fail "submitting twice: $(cat
 grep -q "local mode:" "$TMP/err" && fail "submitting twice started the first topology"
 run_bg 30 "$TMP/err" "$GALE_BIN" local "$ENTRY" NeedsArgs --local-ttl 1
 [[ $RC -eq 1 ]] || fail "an entry refusing its arguments: exit $RC, expected 1"
-grep -q "returned 2 without submitting a topology: see its own messages" "$TMP/err" ||
+grep -q "returned 2 without calling gale_submit: nothing was started" "$TMP/err" ||
     fail "an entry refusing its arguments: $(cat "$TMP/err")"
 grep -q "must submit exactly one" "$TMP/err" && fail "a deliberate refusal was called a missing submit"
 run_bg 30 "$TMP/err" "$GALE_BIN" local "$ENTRY" NoSuchEntry --local-ttl 1

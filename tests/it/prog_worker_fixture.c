@@ -12,8 +12,13 @@
  *       a fake supervisor: a ROUTER on a free tcp loopback port written to
  *       L/supervisor/endpoint, answering every worker_heartbeat with
  *       reply{ok} and printing "heartbeat <id> <port> <pid> done=<0|1>
- *       executors=<n>" per heartbeat; anything else gets a refusal. Runs
+ *       executors=<n> version=<v>" per heartbeat; anything else gets a refusal. Runs
  *       until SIGTERM.
+ *   reassign L ID PORT VERSION host:PEERPORT:HOST | regroup
+ *       rewrite L/workers/ID-PORT/assignment as a supervisor would before a
+ *       SIGHUP: with VERSION, and either the slot PEERPORT advertised at
+ *       HOST (a peer "moved"), or the first executor put on a slot of its
+ *       own (a regrouping the worker cannot follow).
  *   garbage ENDPOINT
  *       connect a PUSH to a worker's data port and send what a confused
  *       or hostile peer might: one frame, a bad header, a batch that is
@@ -126,6 +131,33 @@ static int cmd_files(int argc, char **argv) {
     return rc;
 }
 
+static int cmd_reassign(int argc, char **argv) {
+    if (argc < 5) return die("usage", "reassign L ID PORT VERSION host:PEERPORT:HOST|regroup");
+    char path[PATH_MAX + 64], err[1024];
+    snprintf(path, sizeof path, "%s/workers/%s-%s/assignment", argv[0], argv[1], argv[2]);
+    gale__ctl_msg_t m;
+    const gale__ctl_topology_assignment_t *a;
+    if (gale__assignment_read(path, &m, &a, err, sizeof err)) return die(path, err);
+    gale__ctl_topology_assignment_t b = *a;
+    b.version = strtoull(argv[3], NULL, 10);
+    gale__ctl_executor_slot_t *ex = calloc(a->executors.n, sizeof *ex);
+    memcpy(ex, a->executors.items, a->executors.n * sizeof *ex);
+    b.executors.items = ex;
+    char host[128] = "";
+    int peer = 0;
+    bool regroup = strcmp(argv[4], "regroup") == 0;
+    if (!regroup && sscanf(argv[4], "host:%d:%127s", &peer, host) != 2)
+        return die("reassign", "mode is host:PEERPORT:HOST or regroup");
+    for (uint32_t i = 0; i < b.executors.n; i++) {
+        if (regroup && i == 0) ex[i].port = 1; /* a slot of its own: the grouping changes */
+        if (!regroup && ex[i].port == (uint64_t)peer) ex[i].host = host;
+    }
+    int rc = gale__assignment_write(path, &b, err, sizeof err) ? die(path, err) : 0;
+    free(ex);
+    gale__ctl_msg_destroy(&m);
+    return rc;
+}
+
 static volatile sig_atomic_t stop;
 static void on_term(int sig) {
     (void)sig;
@@ -179,9 +211,10 @@ static int cmd_supervisor(int argc, char **argv) {
             req = m.req;
             if (m.type == GALE_CTL_WORKER_HEARTBEAT) {
                 const gale__ctl_worker_heartbeat_t *hb = &m.u.worker_heartbeat;
-                printf("heartbeat %s %llu %llu done=%d executors=%u\n", hb->topology_id,
-                       (unsigned long long)hb->port, (unsigned long long)hb->pid, hb->done ? 1 : 0,
-                       (unsigned)hb->executors.n);
+                printf("heartbeat %s %llu %llu done=%d executors=%u version=%llu\n",
+                       hb->topology_id, (unsigned long long)hb->port, (unsigned long long)hb->pid,
+                       hb->done ? 1 : 0, (unsigned)hb->executors.n,
+                       (unsigned long long)hb->assignment_version);
                 fflush(stdout);
             } else {
                 reply = (gale__ctl_reply_t){false, "not a worker_heartbeat", NULL};
@@ -282,6 +315,7 @@ static int cmd_garbage(int argc, char **argv) {
 
 int main(int argc, char **argv) {
     if (argc >= 2 && strcmp(argv[1], "garbage") == 0) return cmd_garbage(argc - 2, argv + 2);
+    if (argc >= 2 && strcmp(argv[1], "reassign") == 0) return cmd_reassign(argc - 2, argv + 2);
     if (argc >= 2 && strcmp(argv[1], "files") == 0) return cmd_files(argc - 2, argv + 2);
     if (argc >= 2 && strcmp(argv[1], "supervisor") == 0) return cmd_supervisor(argc - 2, argv + 2);
     return die("usage", "files ... | supervisor L | garbage ENDPOINT");

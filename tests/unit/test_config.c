@@ -175,7 +175,7 @@ static void test_cluster_keys(void **state) {
     gale_conf_t *file = gale_conf_new(), *defaults = gale_conf_new();
     assert_int_equal(gale__conf_load_yaml(file, write_yaml(text), err, sizeof err), 0);
     assert_int_equal(gale__conf_set_defaults(defaults), 0);
-    assert_int_equal(gale_conf_count(file), 17);
+    assert_int_equal(gale_conf_count(file), 19);
     for (size_t i = 0; i < gale_conf_count(file); i++) {
         const gale_value_t *v;
         const char *key = gale_conf_key_at(file, i, &v);
@@ -580,11 +580,66 @@ static void test_unknown_key_warning(void **state) {
     gale__log_set_fd(2);
     fseek(f, 0, SEEK_END);
     char *log = read_all(f);
-    assert_true(contains(
-        log, "topology conf: unknown key 'topology.worker' (did you mean 'topology.workers'?)"));
+    assert_true(contains(log,
+                         "topology conf: unknown key 'topology.worker' is ignored (did you mean "
+                         "'topology.workers'?)"));
     assert_true(contains(log, "WARN"));
     assert_null(strstr(log, "my.own.key"));
     assert_null(strstr(log, "topologyworkers"));
+    free(log);
+    fclose(f);
+    gale_conf_destroy(c);
+}
+
+/* -c: an unknown key in Gale's namespaces is an error (a warning scrolls
+ * by and the run goes on without it); a user key is fine; spaces around
+ * '=' are trimmed. */
+static void test_kv_unknown_and_spaces(void **state) {
+    (void)state;
+    char err[512] = "";
+    gale_conf_t *c = gale_conf_new();
+    assert_int_equal(gale__conf_parse_kv(c, "topology.wrkers=2", err, sizeof err), GALE_EINVAL);
+    assert_true(contains(err, "-c 'topology.wrkers=2': unknown key 'topology.wrkers' (did you "
+                              "mean 'topology.workers'?)"));
+    assert_int_equal(gale__conf_parse_kv(c, "gale.log.levl=debug", err, sizeof err), GALE_EINVAL);
+    assert_true(contains(err, "'gale.log.level'"));
+    assert_int_equal(gale_conf_count(c), 0);
+    assert_int_equal(gale__conf_parse_kv(c, "my.own.key=2", err, sizeof err), 0);
+    assert_int_equal(gale__conf_parse_kv(c, "topologyworkers=2", err, sizeof err), 0);
+    assert_int_equal(gale__conf_parse_kv(c, "topology.workers = 3", err, sizeof err), 0);
+    assert_int_equal(gale_conf_get_int(c, GALE_CONF_TOPOLOGY_WORKERS, 0), 3);
+    assert_int_equal(gale__conf_parse_kv(c, " gale.log.level=\twarn", err, sizeof err), 0);
+    assert_string_equal(gale_conf_get_str(c, GALE_CONF_LOG_LEVEL, ""), "warn");
+    assert_null(gale_conf_get(c, "topology.workers "));
+    assert_int_equal(gale__conf_parse_kv(c, "  =3", err, sizeof err), GALE_EINVAL);
+    assert_true(contains(err, "expected key=value"));
+    gale_conf_destroy(c);
+}
+
+/* gale.yaml: an unknown key of Gale's is one warning with its line (and
+ * loading goes on: Storm ignores unknown keys in storm.yaml). */
+static void test_yaml_unknown_key_once(void **state) {
+    (void)state;
+    FILE *f = tmpfile();
+    assert_non_null(f);
+    gale__log_set_level(GALE_LOG_INFO);
+    gale__log_set_fd(fileno(f));
+    const char *path = write_yaml("my.key: 1\ntopology.wrkers: 2\n");
+    gale_conf_t *c = gale_conf_new();
+    char err[256] = "";
+    assert_int_equal(gale__conf_load_yaml(c, path, err, sizeof err), 0);
+    gale__log_set_fd(2);
+    fseek(f, 0, SEEK_END);
+    char *log = read_all(f);
+    char want[512];
+    snprintf(want, sizeof want,
+             "%s:2: unknown key 'topology.wrkers' is ignored (did you mean 'topology.workers'?)",
+             path);
+    assert_true(contains(log, want));
+    const char *first = strstr(log, "topology.wrkers");
+    assert_null(strstr(strstr(first, "\n"), "topology.wrkers")); /* one line only */
+    assert_null(strstr(log, "my.key"));
+    assert_int_equal(gale_conf_get_int(c, "topology.wrkers", 0), 2); /* kept, not read */
     free(log);
     fclose(f);
     gale_conf_destroy(c);
@@ -900,6 +955,8 @@ int main(void) {
         cmocka_unit_test(test_error_kv_without_equals),
         cmocka_unit_test(test_nearest_key),
         cmocka_unit_test(test_unknown_key_warning),
+        cmocka_unit_test(test_kv_unknown_and_spaces),
+        cmocka_unit_test(test_yaml_unknown_key_once),
         cmocka_unit_test(test_scope_warning),
         cmocka_unit_test(test_pack_roundtrip),
         cmocka_unit_test(test_from_msgpack_garbage),

@@ -183,6 +183,42 @@ static void test_text_helpers(void **state) {
     assert_true(strlen(out) < 3);
 }
 
+/* A short option's value may be attached, as getopt allows: -ckey=v. */
+static void test_attached_short_value(void **state) {
+    (void)state;
+    const char *argv[] = {"-ctopology.workers=2", "lib.so", "Entry"};
+    gale__opts_t o;
+    assert_int_equal(parse(&o, 3, argv), 0);
+    assert_int_equal(o.n_hits, 1);
+    assert_string_equal(o.hits[0].opt->name, "-c");
+    assert_string_equal(o.hits[0].value, "topology.workers=2");
+    assert_int_equal(o.npos, 2);
+    gale__opts_free(&o);
+    /* a flag takes nothing attached, and an unknown short one stays unknown */
+    const char *bad[] = {"-hx"};
+    assert_int_equal(parse(&o, 1, bad), 2);
+    assert_non_null(strstr(err, "unknown option '-hx'"));
+    gale__opts_free(&o);
+}
+
+/* The suggestion prefers an option that contains the typed word. */
+static void test_suggest_containing(void **state) {
+    (void)state;
+    const char *argv[] = {"--ttl", "2"};
+    gale__opts_t o;
+    assert_int_equal(parse(&o, 2, argv), 2);
+    assert_non_null(strstr(err, "unknown option '--ttl' (did you mean '--local-ttl'?)"));
+    gale__opts_free(&o);
+    const char *done[] = {"--done"};
+    assert_int_equal(parse(&o, 1, done), 2);
+    assert_non_null(strstr(err, "(did you mean '--until-done'?)"));
+    gale__opts_free(&o);
+    const char *typo[] = {"--confg"}; /* no option contains it: edit distance */
+    assert_int_equal(parse(&o, 1, typo), 2);
+    assert_non_null(strstr(err, "(did you mean '--config'?)"));
+    gale__opts_free(&o);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_options_anywhere),
@@ -190,6 +226,8 @@ int main(void) {
         cmocka_unit_test(test_unknown_names_nearest),
         cmocka_unit_test(test_missing_values),
         cmocka_unit_test(test_help),
+        cmocka_unit_test(test_attached_short_value),
+        cmocka_unit_test(test_suggest_containing),
         cmocka_unit_test(test_text_helpers),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
