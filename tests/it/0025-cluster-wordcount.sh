@@ -8,7 +8,8 @@
 # it ACTIVE on 3 workers; a worker killed with SIGKILL is started again
 # by its supervisor in the same slot (a new pid, its restart logged);
 # `gale rebalance -n 2 -e count=4` leaves 2 worker processes and 8 fewer
-# executors (count had 12);
+# executors (count had 12); with nimbus killed (SIGKILL) the workers keep
+# logging, and a nimbus restarted on its state dir changes no worker pid;
 # after `gale kill NAME -w 1` no worker process of the topology is left,
 # every slot's worker dir is gone and the list is empty.
 # shellcheck source=tests/it/lib.sh
@@ -58,6 +59,21 @@ rebalanced() {
         [[ $(worker_pids "$id" | wc -l) -eq 2 ]]
 }
 wait_for 40 rebalanced || fail "after rebalance: $(g list), $(worker_pids "$id" | wc -l) workers"
+
+echo "check: nimbus killed with SIGKILL: workers run on; restarted, it moves nothing"
+pids=$(worker_pids "$id" | sort)
+kill -KILL -- "-$NIMBUS_PID"
+wait "$NIMBUS_PID" 2>/dev/null || true
+lines() { cat "$TMP"/*/logs/workers-artifacts/"$id"/*/worker.log 2>/dev/null | wc -l; }
+n0=$(lines)
+grows() { (($(lines) > n0)); }
+wait_for 20 grows || fail "the workers stopped logging without nimbus"
+start_nimbus "$TMP/nimbus" "$NIMBUS_PORT"
+back() { [[ $(tac "$TMP/nimbus/logs/nimbus.log" | sed '/listening on/q' | grep -c joined) -ge 2 ]]; }
+wait_for 20 back || fail "the supervisors did not come back to the restarted nimbus"
+sleep 2 # a wrong reassignment would restart a worker within a heartbeat or two
+[[ "$(worker_pids "$id" | sort)" == "$pids" ]] || fail "worker pids changed across the nimbus restart"
+g list | grep -Eq "word-count +ACTIVE +[0-9a-z]+ +2 " || fail "list after the restart: $(g list)"
 
 echo "check: kill -w 1 leaves no worker, no slot in use and an empty list"
 g kill word-count -w 1 >/dev/null || fail "kill failed"
