@@ -7,9 +7,10 @@
 # and their worker.log files show the counter's lines; `gale list` shows
 # it ACTIVE on 3 workers; a worker killed with SIGKILL is started again
 # by its supervisor in the same slot (a new pid, its restart logged);
-# `gale rebalance -n 2 -e count=4` leaves 2 worker processes and 8 fewer
-# executors (count had 12); with nimbus killed (SIGKILL) the workers keep
-# logging, and a nimbus restarted on its state dir changes no worker pid;
+# with nimbus killed (SIGKILL) the workers keep logging, and a nimbus
+# restarted on its state dir changes no worker pid; `gale rebalance -n 2
+# -e count=4` leaves 2 worker processes and 8 fewer executors (count had
+# 12);
 # after `gale kill NAME -w 1` no worker process of the topology is left,
 # every slot's worker dir is gone and the list is empty.
 # shellcheck source=tests/it/lib.sh
@@ -51,15 +52,6 @@ wait_for 30 restarted || fail "the worker on port $port was not restarted"
 grep -q "started worker $id:$port as pid [0-9]* (restarts 1)" "$TMP"/*/logs/supervisor.log ||
     fail "the restart was not logged with its count"
 
-echo "check: rebalance -n 2 -e count=4 runs on 2 workers with the new executor count"
-before=$(g list | awk 'NR == 2 { print $5 }')
-g rebalance word-count -n 2 -e count=4 -w 1 >/dev/null || fail "rebalance refused"
-rebalanced() {
-    g list | awk -v b="$before" 'NR == 2 && $2 == "ACTIVE" && $4 == 2 && $5 == b - 8 { ok = 1 } END { exit !ok }' &&
-        [[ $(worker_pids "$id" | wc -l) -eq 2 ]]
-}
-wait_for 40 rebalanced || fail "after rebalance: $(g list), $(worker_pids "$id" | wc -l) workers"
-
 echo "check: nimbus killed with SIGKILL: workers run on; restarted, it moves nothing"
 pids=$(worker_pids "$id" | sort)
 kill -KILL -- "-$NIMBUS_PID"
@@ -72,8 +64,17 @@ start_nimbus "$TMP/nimbus" "$NIMBUS_PORT"
 back() { [[ $(tac "$TMP/nimbus/logs/nimbus.log" | sed '/listening on/q' | grep -c joined) -ge 2 ]]; }
 wait_for 20 back || fail "the supervisors did not come back to the restarted nimbus"
 sleep 2 # a wrong reassignment would restart a worker within a heartbeat or two
-[[ "$(worker_pids "$id" | sort)" == "$pids" ]] || fail "worker pids changed across the nimbus restart"
-g list | grep -Eq "word-count +ACTIVE +[0-9a-z]+ +2 " || fail "list after the restart: $(g list)"
+[[ "$(worker_pids "$id" | sort)" == "$pids" ]] || fail "worker pids changed across the nimbus restart: $pids -> $(worker_pids "$id" | sort | tr "\n" " "): $(grep -hE "started|stopping|exited|assignments" "$TMP"/*/logs/supervisor.log | tail -6)"
+g list | grep -Eq "word-count +ACTIVE +[0-9a-z]+ +3 " || fail "list after the restart: $(g list)"
+
+echo "check: rebalance -n 2 -e count=4 runs on 2 workers with the new executor count"
+before=$(g list | awk 'NR == 2 { print $5 }')
+g rebalance word-count -n 2 -e count=4 -w 1 >/dev/null || fail "rebalance refused"
+rebalanced() {
+    g list | awk -v b="$before" 'NR == 2 && $2 == "ACTIVE" && $4 == 2 && $5 == b - 8 { ok = 1 } END { exit !ok }' &&
+        [[ $(worker_pids "$id" | wc -l) -eq 2 ]]
+}
+wait_for 40 rebalanced || fail "after rebalance: $(g list), $(worker_pids "$id" | wc -l) workers"
 
 echo "check: kill -w 1 leaves no worker, no slot in use and an empty list"
 g kill word-count -w 1 >/dev/null || fail "kill failed"
