@@ -30,6 +30,12 @@ void gale__cli_error(const char *fmt, ...) {
 static void usage(FILE *f) {
     fprintf(f, "usage: gale <command> [args...]\n"
                "  local <topology.so> <Entry> [args]  run a topology in this process\n"
+               "  nimbus                              run the cluster's master daemon\n"
+               "  supervisor                          run a host's worker daemon\n"
+               "  jar <topology.so> <Entry> [args]    submit a topology to the cluster\n"
+               "  list                                the topologies on the cluster\n"
+               "  kill | activate | deactivate NAME   a topology's life cycle\n"
+               "  rebalance NAME [-n N] [-e C=N]      spread a topology again\n"
                "  conf --list | --markdown            the configuration keys\n"
                "  worker --topology-id ID --port P    one worker (started by a supervisor)\n"
                "  version                             print the version\n"
@@ -64,8 +70,15 @@ int gale__cli_conf(int argc, char **argv) {
     return rc;
 }
 
-static const gale__opt_t no_opts[] = {{NULL, NULL, NULL}};
-static const gale__optspec_t version_spec = {"gale version", "gale version", no_opts, NULL};
+/* --config and -c as on every verb; the version does not depend on them,
+ * but a script passing them to every verb must not break here. */
+static const gale__opt_t version_opts[] = {
+    {"--config", "FILE", "gale.yaml to read (checked, not needed)"},
+    {"-c", "key=value", "override a config key (checked, not needed)"},
+    {NULL, NULL, NULL},
+};
+static const gale__optspec_t version_spec = {"gale version", "gale version [options]", version_opts,
+                                             NULL};
 
 static int cli_version(int argc, char **argv) {
     char err[512];
@@ -79,7 +92,19 @@ static int cli_version(int argc, char **argv) {
         gale__cli_error("gale version: takes no arguments");
         rc = GALE__EXIT_USAGE;
     } else {
-        printf("gale %s\n", GALE_VERSION_STR);
+        gale_conf_t *c = gale_conf_new();
+        for (size_t i = 0; c && !rc && i < o.n_hits; i++) {
+            const char *name = o.hits[i].opt->name, *v = o.hits[i].value;
+            if (strcmp(name, "-c") == 0 && gale__conf_parse_kv(c, v, err, sizeof err))
+                rc = GALE__EXIT_USAGE;
+            if (strcmp(name, "--config") == 0 && gale__conf_load_yaml(c, v, err, sizeof err))
+                rc = 1;
+        }
+        gale_conf_destroy(c);
+        if (rc)
+            gale__cli_error("gale version: %s", err);
+        else
+            printf("gale %s\n", GALE_VERSION_STR);
     }
     gale__opts_free(&o);
     return rc;
@@ -97,6 +122,9 @@ int gale_cli_main(int argc, char **argv) {
     }
     if (strcmp(verb, "conf") == 0) return gale__cli_conf(argc - 2, argv + 2);
     if (strcmp(verb, "worker") == 0) return gale__cli_worker(argc - 2, argv + 2);
+    int rc = gale__cli_cluster(verb, argc - 2, argv + 2);
+    if (rc < 0) rc = gale__cli_daemon(verb, argc - 2, argv + 2);
+    if (rc >= 0) return rc;
     if (strcmp(verb, "version") == 0 || strcmp(verb, "--version") == 0)
         return cli_version(argc - 2, argv + 2);
     if (strcmp(verb, "help") == 0 || strcmp(verb, "-h") == 0 || strcmp(verb, "--help") == 0) {
@@ -113,7 +141,9 @@ int gale_cli_main(int argc, char **argv) {
                         verb, verb);
         return GALE__EXIT_USAGE;
     }
-    static const char *const verbs[] = {"local", "conf", "version", "help", "worker"};
+    static const char *const verbs[] = {"local",      "conf",      "version", "help", "nimbus",
+                                        "supervisor", "jar",       "list",    "kill", "activate",
+                                        "deactivate", "rebalance", "worker"};
     const char *near = gale__nearest(verb, verbs, sizeof verbs / sizeof verbs[0]);
     gale__cli_error("gale: unknown command '%s' (did you mean '%s'?): run 'gale --help'", verb,
                     near);

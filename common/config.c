@@ -65,6 +65,9 @@ const gale_conf_key_t gale__conf_keys[] = {
      GALE_SCOPE_CLUSTER,
      "Seconds a newly started worker may take to send its first heartbeat before its "
      "supervisor restarts it."},
+    {GALE_CONF_SUPERVISOR_WORKER_SHUTDOWN_SLEEP_SECS, GALE_CT_INT, "3", 1, 86400, NULL,
+     GALE_SCOPE_CLUSTER,
+     "Seconds a supervisor waits after SIGTERM before it sends SIGKILL to a worker it stops."},
     {GALE_CONF_NIMBUS_SUPERVISOR_TIMEOUT_SECS, GALE_CT_INT, "60", 1, 86400, NULL,
      GALE_SCOPE_CLUSTER,
      "Seconds without a heartbeat after which nimbus considers a supervisor dead and moves "

@@ -62,6 +62,7 @@ typedef struct gale_conf_key {
 #define GALE_CONF_SUPERVISOR_MONITOR_FREQUENCY_SECS     "supervisor.monitor.frequency.secs"
 #define GALE_CONF_SUPERVISOR_WORKER_TIMEOUT_SECS        "supervisor.worker.timeout.secs"
 #define GALE_CONF_SUPERVISOR_WORKER_START_TIMEOUT_SECS  "supervisor.worker.start.timeout.secs"
+#define GALE_CONF_SUPERVISOR_WORKER_SHUTDOWN_SLEEP_SECS "supervisor.worker.shutdown.sleep.secs"
 #define GALE_CONF_NIMBUS_SUPERVISOR_TIMEOUT_SECS        "nimbus.supervisor.timeout.secs"
 #define GALE_CONF_NIMBUS_TASK_TIMEOUT_SECS              "nimbus.task.timeout.secs"
 #define GALE_CONF_NIMBUS_MONITOR_FREQ_SECS              "nimbus.monitor.freq.secs"

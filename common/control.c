@@ -210,6 +210,7 @@ static const field_t summary_fields[] = {
     U64(gale__ctl_topology_summary_t, workers, true, 0, MAX_WORKERS),
     U64(gale__ctl_topology_summary_t, executors, true, 0, MAX_EXECUTORS),
     U64(gale__ctl_topology_summary_t, tasks, true, 0, TASK_MAX),
+    BOOL(gale__ctl_topology_summary_t, done, false),
 };
 static const record_t rec_summary =
     RECORD("topology", gale__ctl_topology_summary_t, summary_fields, NULL);
@@ -912,4 +913,48 @@ void gale__ctl_msg_destroy(gale__ctl_msg_t *m) {
         gale_conf_destroy(b->conf);
         free(b);
     }
+}
+
+/* ------------------------------------------------------------------ */
+/* One assignment record alone (nimbus's store)                        */
+/* ------------------------------------------------------------------ */
+
+/* Nimbus stores each topology's assignment as one topology_assignment
+ * record, encoded and decoded by the same table as inside
+ * assignment_reply, so what it reads back after a restart is checked as
+ * strictly as anything off the wire. (The per-worker assignment file is
+ * a whole message: common/assignment.h.) */
+int gale__ctl_assignment_encode(msgpack_sbuffer *out, const gale__ctl_topology_assignment_t *a,
+                                char *err, size_t errlen) {
+    if (!out || !a) return fail(err, errlen, GALE_EINVAL, "assignment: encode with bad arguments");
+    msgpack_sbuffer_clear(out);
+    enc_t e = {.type = "assignment", .err = err, .errlen = errlen};
+    msgpack_packer_init(&e.pk, out, msgpack_sbuffer_write);
+    int rc = enc_record(&e, &rec_topology_assignment, a, "");
+    return rc == GALE_ENOMEM ? fail(err, errlen, rc, "assignment: out of memory") : rc;
+}
+
+int gale__ctl_assignment_decode(const void *buf, size_t len, gale__ctl_assignment_file_t *out,
+                                char *err, size_t errlen) {
+    memset(out, 0, sizeof(*out));
+    gale__ctl_msg_t holder;
+    memset(&holder, 0, sizeof holder);
+    dec_t d = {&holder, "assignment", err, errlen};
+    if (!buf || len == 0) return dec_refuse(&d, "", "empty");
+    if (len > GALE_CTL_MAX_BODY) return dec_refuse(&d, "", "larger than a control body");
+    msgpack_unpacked u;
+    msgpack_unpacked_init(&u);
+    int rc = gale__msgpack_unpack_whole(buf, len, &u, "assignment", err, errlen);
+    if (!rc) rc = dec_record(&d, &rec_topology_assignment, &u.data, &out->a, "");
+    msgpack_unpacked_destroy(&u);
+    out->mem = holder.mem;
+    if (rc) gale__ctl_assignment_file_free(out);
+    return rc;
+}
+
+void gale__ctl_assignment_file_free(gale__ctl_assignment_file_t *f) {
+    if (!f) return;
+    gale__ctl_msg_t holder = {.mem = f->mem};
+    gale__ctl_msg_destroy(&holder);
+    memset(f, 0, sizeof(*f));
 }

@@ -147,6 +147,7 @@ typedef struct gale__ctl_topology_summary {
     const char *status; /* ACTIVE | INACTIVE | KILLED | REBALANCING */
     uint64_t uptime_secs;
     uint64_t workers, executors, tasks;
+    bool done; /* every worker hosting a spout reports its finite spouts done */
 } gale__ctl_topology_summary_t;
 
 typedef struct gale__ctl_list_reply {
@@ -308,5 +309,23 @@ int gale__ctl_decode(const void *hdr, size_t hlen, const void *body, size_t blen
 
 /** @brief Free what decode allocated; accepts NULL and a failed decode's msg. */
 void gale__ctl_msg_destroy(gale__ctl_msg_t *m);
+
+/*
+ * One assignment record alone, for nimbus's store (nimbus/topologies.c):
+ * the same table as inside assignment_reply checks it. The per-worker
+ * assignment file is a whole message instead (common/assignment.h).
+ */
+typedef struct gale__ctl_assignment_file {
+    gale__ctl_topology_assignment_t a; /* points into mem */
+    struct gale__ctl_block *mem;
+} gale__ctl_assignment_file_t;
+
+/** @brief Encode one assignment record into out (cleared first). GALE_EINVAL/ERANGE + err. */
+int gale__ctl_assignment_encode(msgpack_sbuffer *out, const gale__ctl_topology_assignment_t *a,
+                                char *err, size_t errlen);
+/** @brief Decode one record; free out with gale__ctl_assignment_file_free (also on error). */
+int gale__ctl_assignment_decode(const void *buf, size_t len, gale__ctl_assignment_file_t *out,
+                                char *err, size_t errlen);
+void gale__ctl_assignment_file_free(gale__ctl_assignment_file_t *f);
 
 #endif

@@ -9,6 +9,8 @@
  * of each type in this target's layout (a byte with the header's length,
  * the header, the body), so the fuzzer starts past the header and the
  * field names. Make a new one from gale__ctl_encode's output the same way.
+ * The body is also decoded alone as one assignment record (nimbus's
+ * store format, gale__ctl_assignment_decode).
  */
 #include <stdint.h>
 #include <stdlib.h>
@@ -25,8 +27,23 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     const uint8_t *hdr = data + 1, *body = data + 1 + hlen;
     size_t blen = size - 1 - hlen;
 
-    gale__ctl_msg_t m;
     char err[256];
+    /* the body alone as nimbus's stored assignment record: it too must
+     * encode again to the same bytes */
+    gale__ctl_assignment_file_t f;
+    if (gale__ctl_assignment_decode(body, blen, &f, err, sizeof err) == 0) {
+        msgpack_sbuffer a1;
+        msgpack_sbuffer_init(&a1);
+        if (gale__ctl_assignment_encode(&a1, &f.a, err, sizeof err)) abort();
+        gale__ctl_assignment_file_t f2;
+        if (gale__ctl_assignment_decode(a1.data, a1.size, &f2, err, sizeof err)) abort();
+        if (f2.a.version != f.a.version || f2.a.executors.n != f.a.executors.n) abort();
+        gale__ctl_assignment_file_free(&f2);
+        msgpack_sbuffer_destroy(&a1);
+    }
+    gale__ctl_assignment_file_free(&f);
+
+    gale__ctl_msg_t m;
     int rc = gale__ctl_decode(hdr, hlen, body, blen, &m, err, sizeof err);
     if (rc) {
         if (m.mem || !memchr(err, '\0', sizeof err) || strchr(err, '\n')) abort();

@@ -175,7 +175,7 @@ static void test_cluster_keys(void **state) {
     gale_conf_t *file = gale_conf_new(), *defaults = gale_conf_new();
     assert_int_equal(gale__conf_load_yaml(file, write_yaml(text), err, sizeof err), 0);
     assert_int_equal(gale__conf_set_defaults(defaults), 0);
-    assert_int_equal(gale_conf_count(file), 18);
+    assert_int_equal(gale_conf_count(file), 19);
     for (size_t i = 0; i < gale_conf_count(file); i++) {
         const gale_value_t *v;
         const char *key = gale_conf_key_at(file, i, &v);

@@ -1,0 +1,503 @@
+/*
+ * cluster.c — the verbs that talk to nimbus: `gale jar`, `list`, `kill`,
+ * `activate`, `deactivate`, `rebalance` (Storm's commands, same names).
+ *
+ * Each reads the config like the daemons (defaults < --config FILE <
+ * -c key=value), finds nimbus at nimbus.seeds[0]:nimbus.port, and sends
+ * its requests with a deadline (--timeout, default 10 s). Exit codes: 0
+ * done, 1 refused or failed (one line saying why), 2 usage. With nimbus
+ * down every verb says so in the same words.
+ *
+ * `gale jar` builds the topology in this process by calling the entry
+ * function exactly as `gale local` does (gale__load_topology), so a
+ * topology that `gale local` runs is the one submitted.
+ */
+#include <dlfcn.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <zmq.h>
+
+#include "cli/cli.h"
+#include "cli/options.h"
+#include "common/checksum.h"
+#include "common/config.h"
+#include "common/ctl_socket.h"
+#include "common/fileio.h"
+#include "common/log.h"
+#include "common/resources.h"
+
+#define DEFAULT_TIMEOUT_SECS 10
+
+/* Options every cluster verb takes (their own are added in front). */
+#define COMMON_OPTS                                                                                \
+    {"--config", "FILE", "gale.yaml to read (default: none)"},                                     \
+        {"-c", "key=value", "override a config key (repeatable), e.g. -c nimbus.port=6627"},       \
+        {"--timeout", "SECS", "give up on nimbus after this long (default 10)"}, {                 \
+        NULL, NULL, NULL                                                                           \
+    }
+
+typedef struct session {
+    const char *verb;
+    gale_conf_t *conf;      /* defaults < yaml < -c */
+    gale_conf_t *overrides; /* -c alone (jar: topology keys go to the topology conf) */
+    int timeout_ms;
+    char host[256];
+    int port;
+    void *zctx;
+    gale__ctl_client_t client;
+    gale__opts_t o;
+} session_t;
+
+static long parse_secs(const char *verb, const char *opt, const char *v, long max) {
+    char *end;
+    errno = 0;
+    long n = strtol(v, &end, 10);
+    if (!*v || *end || errno || n < 0 || n > max) {
+        gale__cli_error("%s: %s '%s': expected whole seconds from 0 to %ld", verb, opt, v, max);
+        return -1;
+    }
+    return n;
+}
+
+/* Parse argv, the config and the common options. 0, or the exit code
+ * (help printed: -1 with *code 0). */
+static int session_open(session_t *s, const gale__optspec_t *spec, int argc, char **argv,
+                        int *code) {
+    char err[1024];
+    memset(s, 0, sizeof *s);
+    s->verb = spec->verb;
+    s->timeout_ms = DEFAULT_TIMEOUT_SECS * 1000;
+    *code = gale__opts_parse(spec, argc, argv, &s->o, err, sizeof err);
+    if (*code) {
+        gale__cli_error("%s", err);
+        return -1;
+    }
+    if (s->o.help) {
+        gale__opts_usage(stdout, spec);
+        return -1;
+    }
+    *code = 1;
+    s->conf = gale_conf_new();
+    s->overrides = gale_conf_new();
+    if (!s->conf || !s->overrides || gale__conf_set_defaults(s->conf)) return -1;
+    const char *config = NULL;
+    for (size_t i = 0; i < s->o.n_hits; i++) {
+        const char *name = s->o.hits[i].opt->name, *v = s->o.hits[i].value;
+        if (strcmp(name, "--config") == 0) config = v;
+        if (strcmp(name, "-c") == 0 && gale__conf_parse_kv(s->overrides, v, err, sizeof err)) {
+            gale__cli_error("%s: %s", s->verb, err);
+            *code = GALE__EXIT_USAGE;
+            return -1;
+        }
+        if (strcmp(name, "--timeout") == 0) {
+            long t = parse_secs(s->verb, name, v, 86400);
+            if (t < 0) {
+                *code = GALE__EXIT_USAGE;
+                return -1;
+            }
+            s->timeout_ms = t > 0 ? (int)t * 1000 : 1;
+        }
+    }
+    if (config && gale__conf_load_yaml(s->conf, config, err, sizeof err)) {
+        gale__cli_error("%s: %s", s->verb, err);
+        return -1;
+    }
+    gale__conf_merge(s->conf, s->overrides);
+    const gale_value_t *seeds = gale_conf_get(s->conf, GALE_CONF_NIMBUS_SEEDS);
+    snprintf(s->host, sizeof s->host, "localhost");
+    if (seeds && seeds->type == GALE_T_ARRAY && seeds->len > 0 && seeds->u.a[0].type == GALE_T_STR)
+        snprintf(s->host, sizeof s->host, "%.*s", (int)seeds->u.a[0].len, seeds->u.a[0].u.s);
+    s->port = (int)gale_conf_get_int(s->conf, GALE_CONF_NIMBUS_PORT, 6627);
+    if (s->port == 0) {
+        /* port 0: nimbus chose one and wrote it to <gale.local.dir>/nimbus.port */
+        char path[4096];
+        void *buf;
+        size_t n;
+        snprintf(path, sizeof path, "%s/nimbus.port",
+                 gale_conf_get_str(s->conf, GALE_CONF_LOCAL_DIR, "gale-local"));
+        if (gale__file_read(path, 64, &buf, &n, err, sizeof err) == 0) {
+            s->port = atoi(buf);
+            free(buf);
+        }
+    }
+    char endpoint[GALE_ENDPOINT_MAX];
+    gale__endpoint_tcp(endpoint, sizeof endpoint,
+                       strcmp(s->host, "localhost") == 0 ? "127.0.0.1" : s->host, s->port);
+    s->zctx = zmq_ctx_new();
+    if (!s->zctx || gale__ctl_client_open(&s->client, s->zctx, endpoint, err, sizeof err)) {
+        gale__cli_error("%s: %s", s->verb, err);
+        return -1;
+    }
+    *code = 0;
+    return 0;
+}
+
+static void session_close(session_t *s) {
+    gale__ctl_client_close(&s->client);
+    if (s->zctx) zmq_ctx_term(s->zctx);
+    gale_conf_destroy(s->conf);
+    gale_conf_destroy(s->overrides);
+    gale__opts_free(&s->o);
+}
+
+/* One request; on failure print the line and return 1. On success the
+ * reply is decoded and ok (a generic refusal is printed). */
+static int call(session_t *s, gale__ctl_type_t type, const void *msg, gale__ctl_type_t want,
+                gale__ctl_msg_t *reply) {
+    char err[1024];
+    int rc = gale__ctl_call(&s->client, type, msg, want, s->timeout_ms, reply, err, sizeof err);
+    if (rc == GALE_EIO) {
+        gale__cli_error("cannot reach nimbus at %s:%d \xe2\x80\x94 is 'gale nimbus' running?",
+                        s->host, s->port);
+        return 1;
+    }
+    if (rc) {
+        gale__cli_error("%s: %s", s->verb, err);
+        return 1;
+    }
+    /* every reply type starts with ok and error */
+    const char *error = NULL;
+    bool ok = true;
+    if (reply->type == GALE_CTL_REPLY) ok = reply->u.reply.ok, error = reply->u.reply.error;
+    if (reply->type == GALE_CTL_LIST_REPLY)
+        ok = reply->u.list_reply.ok, error = reply->u.list_reply.error;
+    if (reply->type == GALE_CTL_ASSIGNMENT_REPLY)
+        ok = reply->u.assignment_reply.ok, error = reply->u.assignment_reply.error;
+    if (!ok) {
+        gale__cli_error("%s: %s", s->verb, error ? error : "refused");
+        gale__ctl_msg_destroy(reply);
+        return 1;
+    }
+    if (reply->type != want) { /* ok, but generic: only `reply` verbs want that */
+        gale__cli_error("%s: nimbus answered with %s", s->verb, gale__ctl_type_name(reply->type));
+        gale__ctl_msg_destroy(reply);
+        return 1;
+    }
+    return 0;
+}
+
+/* ------------------------------------------------------------------ */
+/* gale jar                                                             */
+/* ------------------------------------------------------------------ */
+
+static const gale__opt_t jar_opts[] = {
+    {"--resources", "DIR",
+     "upload DIR as the topology's resources (default: resources/ beside "
+     "the .so, when it exists)"},
+    COMMON_OPTS};
+static const gale__optspec_t jar_spec = {
+    "gale jar", "gale jar [options] <topology.so> <EntryFunction> [args...]", jar_opts,
+    "the entry function"};
+
+static int upload_part(session_t *s, const char *upload, const char *part, const uint8_t *data,
+                       size_t len) {
+    for (size_t off = 0; off < len;) {
+        size_t n = len - off < GALE_CTL_CHUNK_MAX ? len - off : GALE_CTL_CHUNK_MAX;
+        gale__ctl_submit_chunk_t c = {upload, part, off, {data + off, n}};
+        gale__ctl_msg_t r;
+        if (call(s, GALE_CTL_SUBMIT_CHUNK, &c, GALE_CTL_REPLY, &r)) return 1;
+        gale__ctl_msg_destroy(&r);
+        off += n;
+    }
+    return 0;
+}
+
+/* The conf sent with the topology: its own conf, then the -c keys that
+ * are topology settings (daemon keys such as nimbus.port stay here). */
+static gale_conf_t *submission_conf(const session_t *s, const gale__topology_t *t) {
+    gale_conf_t *c = gale_conf_dup(t->conf);
+    for (size_t i = 0; c && i < gale_conf_count(s->overrides); i++) {
+        const gale_value_t *v;
+        const char *k = gale_conf_key_at(s->overrides, i, &v);
+        const gale_conf_key_t *row = gale__conf_key_find(k);
+        if (!row || row->scope != GALE_SCOPE_CLUSTER) gale_conf_set(c, k, *v);
+    }
+    return c;
+}
+
+/* --wait: poll nimbus (twice a second) until the topology is done, then
+ * kill it with no wait (nothing is in flight any more). */
+static int wait_done(session_t *s, const char *id) {
+    for (;;) {
+        gale__ctl_list_t l = {id};
+        gale__ctl_msg_t r;
+        if (call(s, GALE_CTL_LIST, &l, GALE_CTL_LIST_REPLY, &r)) return 1;
+        const gale__ctl_list_reply_t *lr = &r.u.list_reply;
+        bool done = lr->topologies.n == 1 && lr->topologies.items[0].done;
+        bool killed =
+            lr->topologies.n == 1 && strcmp(lr->topologies.items[0].status, "KILLED") == 0;
+        gale__ctl_msg_destroy(&r);
+        if (killed) {
+            gale__cli_error("gale jar --wait: %s was killed before it was done", id);
+            return 1;
+        }
+        if (done) break;
+        struct timespec ts = {0, 500000000};
+        nanosleep(&ts, NULL);
+    }
+    gale__ctl_kill_t k = {id, 0};
+    gale__ctl_msg_t r;
+    if (call(s, GALE_CTL_KILL, &k, GALE_CTL_REPLY, &r)) return 1;
+    gale__ctl_msg_destroy(&r);
+    fprintf(stderr, "gale jar: %s is done (every tuple of its finite spouts acked): killed\n", id);
+    return 0;
+}
+
+static int cli_jar(int argc, char **argv) {
+    session_t s;
+    int code;
+    if (session_open(&s, &jar_spec, argc, argv, &code)) {
+        session_close(&s);
+        return code;
+    }
+    const char *resources = NULL;
+    bool wait = false;
+    for (size_t i = 0; i < s.o.n_hits; i++) {
+        if (strcmp(s.o.hits[i].opt->name, "--resources") == 0) resources = s.o.hits[i].value;
+        if (strcmp(s.o.hits[i].opt->name, "--wait") == 0) wait = true;
+    }
+    if (s.o.npos < 2) {
+        gale__cli_error("gale jar: expected <topology.so> <EntryFunction>: see 'gale jar --help'");
+        session_close(&s);
+        return GALE__EXIT_USAGE;
+    }
+    const char *so = s.o.pos[0];
+    void *lib = NULL;
+    gale__topology_t *t = NULL;
+    gale_conf_t *conf = NULL;
+    void *code_buf = NULL;
+    char err[1024];
+    size_t code_len = 0;
+    msgpack_sbuffer tb, rb;
+    msgpack_sbuffer_init(&tb);
+    msgpack_sbuffer_init(&rb);
+    int rc = 1;
+    if (gale__load_topology(so, s.o.pos[1], s.o.npos - 2, s.o.pos + 2, s.conf, s.overrides, &lib,
+                            &t))
+        goto out;
+    msgpack_packer pk;
+    msgpack_packer_init(&pk, &tb, msgpack_sbuffer_write);
+    conf = submission_conf(&s, t);
+    if (!conf || gale__topology_pack(&pk, t)) goto out;
+    if (gale__file_read(so, GALE_CTL_MAX_CODE, &code_buf, &code_len, err, sizeof err)) {
+        gale__cli_error("gale jar: %s", err);
+        goto out;
+    }
+    char def_res[4096];
+    if (!resources) {
+        const char *slash = strrchr(so, '/');
+        snprintf(def_res, sizeof def_res, "%.*sresources", slash ? (int)(slash - so + 1) : 0, so);
+        struct stat st;
+        if (stat(def_res, &st) == 0 && S_ISDIR(st.st_mode)) resources = def_res;
+    }
+    if (resources && gale__resources_pack(resources, &rb, err, sizeof err)) {
+        gale__cli_error("gale jar: --resources: %s", err);
+        goto out;
+    }
+    uint8_t code_sum[GALE_CHECKSUM_LEN], res_sum[GALE_CHECKSUM_LEN];
+    gale__checksum(code_buf, code_len, code_sum);
+    gale__checksum(rb.data ? rb.data : "", rb.size, res_sum);
+    gale__ctl_submit_begin_t b = {t->name,
+                                  conf,
+                                  {(const uint8_t *)tb.data, tb.size},
+                                  code_len,
+                                  {code_sum, GALE_CHECKSUM_LEN},
+                                  rb.size,
+                                  {rb.size ? res_sum : NULL, rb.size ? GALE_CHECKSUM_LEN : 0}};
+    gale__ctl_msg_t r;
+    if (call(&s, GALE_CTL_SUBMIT_BEGIN, &b, GALE_CTL_REPLY, &r)) goto out;
+    char upload[256];
+    snprintf(upload, sizeof upload, "%s", r.u.reply.id ? r.u.reply.id : "");
+    gale__ctl_msg_destroy(&r);
+    if (upload_part(&s, upload, "code", (const uint8_t *)code_buf, code_len) ||
+        upload_part(&s, upload, "resources", (const uint8_t *)rb.data, rb.size))
+        goto out;
+    gale__ctl_submit_end_t e = {upload};
+    if (call(&s, GALE_CTL_SUBMIT_END, &e, GALE_CTL_REPLY, &r)) goto out;
+    char id[256];
+    snprintf(id, sizeof id, "%s", r.u.reply.id ? r.u.reply.id : "?");
+    printf("%s\n", id);
+    fflush(stdout);
+    gale__ctl_msg_destroy(&r);
+    rc = wait ? wait_done(&s, id) : 0;
+out:
+    free(code_buf);
+    msgpack_sbuffer_destroy(&tb);
+    msgpack_sbuffer_destroy(&rb);
+    gale_conf_destroy(conf);
+    gale__topology_destroy(t);
+    if (lib) dlclose(lib);
+    session_close(&s);
+    return rc;
+}
+
+/* ------------------------------------------------------------------ */
+/* gale list                                                            */
+/* ------------------------------------------------------------------ */
+
+static const gale__opt_t list_opts[] = {COMMON_OPTS};
+static const gale__optspec_t list_spec = {"gale list", "gale list [options] [NAME]", list_opts,
+                                          NULL};
+
+static void uptime_text(char *out, size_t cap, uint64_t s) {
+    if (s >= 86400)
+        snprintf(out, cap, "%llud%lluh", (unsigned long long)(s / 86400),
+                 (unsigned long long)(s % 86400 / 3600));
+    else if (s >= 3600)
+        snprintf(out, cap, "%lluh%llum", (unsigned long long)(s / 3600),
+                 (unsigned long long)(s % 3600 / 60));
+    else if (s >= 60)
+        snprintf(out, cap, "%llum%llus", (unsigned long long)(s / 60),
+                 (unsigned long long)(s % 60));
+    else
+        snprintf(out, cap, "%llus", (unsigned long long)s);
+}
+
+static int cli_list(int argc, char **argv) {
+    session_t s;
+    int code;
+    if (session_open(&s, &list_spec, argc, argv, &code)) {
+        session_close(&s);
+        return code;
+    }
+    if (s.o.npos > 1) {
+        gale__cli_error("gale list: takes at most one topology name");
+        session_close(&s);
+        return GALE__EXIT_USAGE;
+    }
+    gale__ctl_list_t l = {s.o.npos ? s.o.pos[0] : NULL};
+    gale__ctl_msg_t r;
+    int rc = call(&s, GALE_CTL_LIST, &l, GALE_CTL_LIST_REPLY, &r);
+    if (!rc) {
+        const gale__ctl_list_reply_t *lr = &r.u.list_reply;
+        if (lr->topologies.n == 0) {
+            printf("No topologies running.\n");
+        } else {
+            /* aligned columns: widths from the longest cell of each */
+            int wn = 4, ws = 6, wid = 2;
+            for (uint32_t i = 0; i < lr->topologies.n; i++) {
+                const gale__ctl_topology_summary_t *t = &lr->topologies.items[i];
+                if ((int)strlen(t->name) > wn) wn = (int)strlen(t->name);
+                if ((int)strlen(t->status) > ws) ws = (int)strlen(t->status);
+                if ((int)strlen(t->id) > wid) wid = (int)strlen(t->id);
+            }
+            printf("%-*s  %-*s  %-8s  %7s  %9s  %5s  %s\n", wn, "NAME", ws, "STATUS", "UPTIME",
+                   "WORKERS", "EXECUTORS", "TASKS", "ID");
+            for (uint32_t i = 0; i < lr->topologies.n; i++) {
+                const gale__ctl_topology_summary_t *t = &lr->topologies.items[i];
+                char up[32];
+                uptime_text(up, sizeof up, t->uptime_secs);
+                printf("%-*s  %-*s  %-8s  %7llu  %9llu  %5llu  %s\n", wn, t->name, ws, t->status,
+                       up, (unsigned long long)t->workers, (unsigned long long)t->executors,
+                       (unsigned long long)t->tasks, t->id);
+            }
+        }
+        gale__ctl_msg_destroy(&r);
+    }
+    session_close(&s);
+    return rc;
+}
+
+/* ------------------------------------------------------------------ */
+/* kill, activate, deactivate, rebalance                                */
+/* ------------------------------------------------------------------ */
+
+static const gale__opt_t kill_opts[] = {
+    {"-w", "SECS", "deactivate, wait this long, then remove (default: its message timeout)"},
+    COMMON_OPTS};
+static const gale__optspec_t kill_spec = {"gale kill", "gale kill [options] NAME", kill_opts, NULL};
+static const gale__opt_t plain_opts[] = {COMMON_OPTS};
+static const gale__optspec_t activate_spec = {"gale activate", "gale activate [options] NAME",
+                                              plain_opts, NULL};
+static const gale__optspec_t deactivate_spec = {"gale deactivate", "gale deactivate [options] NAME",
+                                                plain_opts, NULL};
+static const gale__opt_t rebalance_opts[] = {
+    {"-w", "SECS", "deactivate this long before moving (default: its message timeout)"},
+    {"-n", "WORKERS", "the new number of workers"},
+    {"-e", "COMPONENT=N", "the new number of executors of COMPONENT (repeatable)"},
+    COMMON_OPTS};
+static const gale__optspec_t rebalance_spec = {"gale rebalance", "gale rebalance [options] NAME",
+                                               rebalance_opts, NULL};
+
+static int cli_named(const gale__optspec_t *spec, gale__ctl_type_t type, int argc, char **argv) {
+    session_t s;
+    int code;
+    if (session_open(&s, spec, argc, argv, &code)) {
+        session_close(&s);
+        return code;
+    }
+    int rc = GALE__EXIT_USAGE;
+    gale__ctl_component_count_t counts[64];
+    uint32_t ncounts = 0;
+    uint64_t wait = GALE_CTL_UNSET, workers = GALE_CTL_UNSET;
+    if (s.o.npos != 1) {
+        gale__cli_error("%s: expected one topology NAME: see '%s --help'", s.verb, s.verb);
+        goto out;
+    }
+    for (size_t i = 0; i < s.o.n_hits; i++) {
+        const char *name = s.o.hits[i].opt->name, *v = s.o.hits[i].value;
+        if (strcmp(name, "-w") == 0) {
+            long w = parse_secs(s.verb, "-w", v, 86400);
+            if (w < 0) goto out;
+            wait = (uint64_t)w;
+        } else if (strcmp(name, "-n") == 0) {
+            char *end;
+            long n = strtol(v, &end, 10);
+            if (!*v || *end || n < 1 || n > 1024) {
+                gale__cli_error("%s: -n '%s': expected a worker count from 1 to 1024", s.verb, v);
+                goto out;
+            }
+            workers = (uint64_t)n;
+        } else if (strcmp(name, "-e") == 0) {
+            const char *eq = strrchr(v, '=');
+            char *end = NULL;
+            long n = eq ? strtol(eq + 1, &end, 10) : 0;
+            if (!eq || eq == v || !eq[1] || *end || n < 1 || n > 65536 || ncounts == 64) {
+                gale__cli_error("%s: -e '%s': expected COMPONENT=N with N >= 1", s.verb, v);
+                goto out;
+            }
+            *(char *)eq = '\0'; /* argv is ours to cut */
+            counts[ncounts++] = (gale__ctl_component_count_t){v, (uint64_t)n};
+        }
+    }
+    const char *topo = s.o.pos[0];
+    gale__ctl_kill_t k = {topo, wait};
+    gale__ctl_activate_t a = {topo};
+    gale__ctl_deactivate_t d = {topo};
+    gale__ctl_rebalance_t rb = {topo, wait, workers, {counts, ncounts}};
+    const void *msg = type == GALE_CTL_KILL         ? (const void *)&k
+                      : type == GALE_CTL_ACTIVATE   ? (const void *)&a
+                      : type == GALE_CTL_DEACTIVATE ? (const void *)&d
+                                                    : (const void *)&rb;
+    gale__ctl_msg_t r;
+    rc = call(&s, type, msg, GALE_CTL_REPLY, &r);
+    if (!rc) {
+        const char *done = type == GALE_CTL_KILL         ? "killed"
+                           : type == GALE_CTL_ACTIVATE   ? "activated"
+                           : type == GALE_CTL_DEACTIVATE ? "deactivated"
+                                                         : "rebalancing";
+        printf("%s %s\n", r.u.reply.id ? r.u.reply.id : topo, done);
+        gale__ctl_msg_destroy(&r);
+    }
+out:
+    session_close(&s);
+    return rc;
+}
+
+int gale__cli_cluster(const char *verb, int argc, char **argv) {
+    gale__log_set_process("gale");
+    if (strcmp(verb, "jar") == 0) return cli_jar(argc, argv);
+    if (strcmp(verb, "list") == 0) return cli_list(argc, argv);
+    if (strcmp(verb, "kill") == 0) return cli_named(&kill_spec, GALE_CTL_KILL, argc, argv);
+    if (strcmp(verb, "activate") == 0)
+        return cli_named(&activate_spec, GALE_CTL_ACTIVATE, argc, argv);
+    if (strcmp(verb, "deactivate") == 0)
+        return cli_named(&deactivate_spec, GALE_CTL_DEACTIVATE, argc, argv);
+    if (strcmp(verb, "rebalance") == 0)
+        return cli_named(&rebalance_spec, GALE_CTL_REBALANCE, argc, argv);
+    return -1;
+}

@@ -1,0 +1,76 @@
+/*
+ * daemons.c — `gale nimbus` and `gale supervisor`: read the daemon
+ * config (defaults < --config FILE < -c key=value), validate it, and hand
+ * it to the daemon's run function, which returns the exit code.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "cli/cli.h"
+#include "cli/options.h"
+#include "common/config.h"
+#include "nimbus/nimbus.h"
+#include "supervisor/supervisor.h"
+
+static const gale__opt_t daemon_opts[] = {
+    {"--config", "FILE", "gale.yaml to read (default: none)"},
+    {"-c", "key=value", "override a config key (repeatable)"},
+    {NULL, NULL, NULL},
+};
+static const gale__optspec_t nimbus_spec = {"gale nimbus", "gale nimbus [options]", daemon_opts,
+                                            NULL};
+static const gale__optspec_t supervisor_spec = {"gale supervisor", "gale supervisor [options]",
+                                                daemon_opts, NULL};
+
+static int run(const gale__optspec_t *spec, int (*fn)(const gale_conf_t *), int argc, char **argv) {
+    char err[1024];
+    gale__opts_t o;
+    int rc = gale__opts_parse(spec, argc, argv, &o, err, sizeof err);
+    gale_conf_t *conf = gale_conf_new(), *over = gale_conf_new();
+    if (rc) {
+        gale__cli_error("%s", err);
+        goto out;
+    }
+    if (o.help) {
+        gale__opts_usage(stdout, spec);
+        goto out;
+    }
+    rc = GALE__EXIT_USAGE;
+    if (o.npos) {
+        gale__cli_error("%s: takes no arguments (got '%s')", spec->verb, o.pos[0]);
+        goto out;
+    }
+    const char *config = NULL;
+    for (size_t i = 0; i < o.n_hits; i++) {
+        if (strcmp(o.hits[i].opt->name, "--config") == 0) config = o.hits[i].value;
+        if (strcmp(o.hits[i].opt->name, "-c") == 0 &&
+            gale__conf_parse_kv(over, o.hits[i].value, err, sizeof err)) {
+            gale__cli_error("%s: %s", spec->verb, err);
+            goto out;
+        }
+    }
+    rc = 1;
+    if (!conf || !over || gale__conf_set_defaults(conf)) goto out;
+    if (config && gale__conf_load_yaml(conf, config, err, sizeof err)) {
+        gale__cli_error("%s: %s", spec->verb, err);
+        goto out;
+    }
+    gale__conf_merge(conf, over);
+    if (gale__conf_validate(conf, "daemon conf", err, sizeof err)) {
+        gale__cli_error("%s: %s", spec->verb, err);
+        goto out;
+    }
+    rc = fn(conf);
+out:
+    gale_conf_destroy(conf);
+    gale_conf_destroy(over);
+    gale__opts_free(&o);
+    return rc;
+}
+
+int gale__cli_daemon(const char *verb, int argc, char **argv) {
+    if (strcmp(verb, "nimbus") == 0) return run(&nimbus_spec, gale__nimbus_run, argc, argv);
+    if (strcmp(verb, "supervisor") == 0)
+        return run(&supervisor_spec, gale__supervisor_run, argc, argv);
+    return -1;
+}

@@ -1,0 +1,98 @@
+/*
+ * fetch.c — what supervisors (and `gale logs`) read from nimbus:
+ * assignment_fetch (every topology with a slot on a supervisor, whole,
+ * so its workers know their peers; or one topology by name or id) and
+ * code_fetch (a byte range of one stored part with the whole part's
+ * size and BLAKE2b sum, so the fetcher checks what it assembled).
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/log.h"
+#include "nimbus/nimbus.h"
+
+#define NB "nimbus"
+
+static bool on_supervisor(const nb_topo_t *t, const char *sup) {
+    for (size_t i = 0; i < t->n_places; i++)
+        if (strcmp(t->places[i].supervisor, sup) == 0) return true;
+    return false;
+}
+
+void gale__nb_assignment_fetch(nimbus_t *nb, const gale__ctl_peer_t *p, const gale__ctl_msg_t *m) {
+    const gale__ctl_assignment_fetch_t *f = &m->u.assignment_fetch;
+    size_t total = 0;
+    for (size_t i = 0; i < nb->n_topos; i++) total += nb->topos[i]->n_places;
+    gale__ctl_topology_assignment_t *as = calloc(nb->n_topos ? nb->n_topos : 1, sizeof *as);
+    gale__ctl_executor_slot_t *slots = calloc(total ? total : 1, sizeof *slots);
+    if (!as || !slots) {
+        free(as);
+        free(slots);
+        return gale__nb_reply_err(nb, p, m->req, "nimbus is out of memory");
+    }
+    uint32_t n = 0;
+    size_t k = 0;
+    for (size_t i = 0; i < nb->n_topos; i++) {
+        const nb_topo_t *t = nb->topos[i];
+        if (f->supervisor ? !on_supervisor(t, f->supervisor)
+                          : strcmp(t->name, f->topology) && strcmp(t->id, f->topology))
+            continue;
+        as[n] = (gale__ctl_topology_assignment_t){
+            t->id, t->status, t->version, {slots + k, (uint32_t)t->n_places}};
+        for (size_t e = 0; e < t->n_places; e++) {
+            const gale__sched_place_t *pl = &t->places[e];
+            const nb_supervisor_t *s = gale__nb_sup_find(nb, pl->supervisor);
+            slots[k++] = (gale__ctl_executor_slot_t){
+                (uint64_t)pl->start, (uint64_t)pl->end,
+                pl->supervisor,      pl->host,
+                (uint64_t)pl->port,  s ? s->logviewer_port : GALE_CTL_UNSET};
+        }
+        n++;
+    }
+    if (f->topology && n == 0) {
+        free(as);
+        free(slots);
+        return gale__nb_reply_err(nb, p, m->req, "no topology named '%s' is running", f->topology);
+    }
+    gale__ctl_assignment_reply_t r = {true, NULL, nb->version, {as, n}};
+    char err[512];
+    if (gale__ctl_server_send(nb->router, p, GALE_CTL_ASSIGNMENT_REPLY, m->req, &r, err,
+                              sizeof err)) {
+        GALE_WARN(NB, 0, "assignment_fetch: %s", err);
+        gale__nb_reply_err(nb, p, m->req, "%s", err);
+    }
+    free(as);
+    free(slots);
+}
+
+void gale__nb_code_fetch(nimbus_t *nb, const gale__ctl_peer_t *p, const gale__ctl_msg_t *m) {
+    const gale__ctl_code_fetch_t *f = &m->u.code_fetch;
+    nb_topo_t *t = gale__nb_topo_find(nb, f->topology_id);
+    if (!t || strcmp(t->id, f->topology_id) != 0)
+        return gale__nb_reply_err(nb, p, m->req, "no topology with id '%s'", f->topology_id);
+    int part = 0;
+    while (part < PART__COUNT && strcmp(gale__nimbus_parts[part], f->part)) part++;
+    if (part == PART__COUNT) return gale__nb_reply_err(nb, p, m->req, "no part '%s'", f->part);
+    if (f->offset > t->size[part])
+        return gale__nb_reply_err(nb, p, m->req, "offset %llu is past the end (%llu bytes)",
+                                  (unsigned long long)f->offset, (unsigned long long)t->size[part]);
+    void *v = NULL;
+    size_t n = 0;
+    char key[300], err[512];
+    snprintf(key, sizeof key, "topologies/%s/%s", t->id, f->part);
+    int rc = gale__store_get(nb->store, key, &v, &n, err, sizeof err);
+    if (rc == GALE_ENOENT && part == PART_RESOURCES) rc = 0;
+    if (rc) return gale__nb_reply_err(nb, p, m->req, "cannot read %s: %s", key, err);
+    size_t off = (size_t)f->offset, len = n > off ? n - off : 0;
+    if (len > f->max_len) len = (size_t)f->max_len;
+    static const uint8_t none[1];
+    gale__ctl_code_reply_t r = {true,
+                                NULL,
+                                n,
+                                {t->sum[part], GALE_CHECKSUM_LEN},
+                                {v ? (const uint8_t *)v + off : none, len}};
+    if (gale__ctl_server_send(nb->router, p, GALE_CTL_CODE_REPLY, m->req, &r, err, sizeof err))
+        gale__nb_reply_err(nb, p, m->req, "%s", err);
+    free(v);
+}

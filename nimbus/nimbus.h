@@ -1,0 +1,137 @@
+/*
+ * nimbus.h — nimbus's state and the roles that share it, one file each:
+ *
+ *   nimbus.c      main: config, sockets, the loop, dispatch by message type
+ *   submit.c      chunked uploads, validation, storing a new topology
+ *   topologies.c  the store layout, recovery, list and the life cycle
+ *                 (ACTIVE, INACTIVE, KILLED, REBALANCING) with its timers
+ *   liveness.c    supervisor heartbeats, dead supervisors and workers,
+ *                 scheduling through scheduler.c
+ *   fetch.c       assignment_fetch and code_fetch
+ *
+ * Everything runs on nimbus's one thread (the loop in nimbus.c), so
+ * nothing here is locked.
+ */
+#ifndef GALE_NIMBUS_NIMBUS_H
+#define GALE_NIMBUS_NIMBUS_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "common/checksum.h"
+#include "common/control.h"
+#include "common/ctl_socket.h"
+#include "nimbus/scheduler.h"
+#include "nimbus/store.h"
+#include "topology/executors.h"
+#include "topology/topology.h"
+
+/* The parts of a stored topology, in store key order. */
+enum { PART_TOPOLOGY, PART_CONF, PART_CODE, PART_RESOURCES, PART__COUNT };
+extern const char *const gale__nimbus_parts[PART__COUNT];
+
+typedef struct nb_topo {
+    char id[200], name[130];
+    char status[16];      /* ACTIVE | INACTIVE | KILLED | REBALANCING */
+    char after[16];       /* REBALANCING: the status to return to */
+    int64_t submit_epoch; /* wall clock seconds */
+    int64_t timer_epoch;  /* KILLED: remove at; REBALANCING: reschedule at (wall clock) */
+    int64_t rb_workers;   /* REBALANCING: workers asked for, 0 = unchanged */
+    gale__topology_t *t;  /* decoded, tasks assigned */
+    int workers;          /* topology.workers, or what a rebalance asked */
+    gale_conf_t *conf;    /* the submission's conf */
+    int64_t message_timeout;
+    gale__exec_range_t *execs;
+    size_t n_execs;
+    gale__sched_place_t *places; /* current assignment; strings owned (strdup) */
+    size_t n_places;
+    uint64_t version;    /* of this topology's assignment */
+    int64_t assigned_ns; /* monotonic: when the assignment last changed */
+    uint64_t size[PART__COUNT];
+    uint8_t sum[PART__COUNT][GALE_CHECKSUM_LEN];
+} nb_topo_t;
+
+typedef struct nb_worker {
+    char topology_id[200];
+    int port;
+    uint64_t hb_age_ms; /* GALE_CTL_UNSET: no heartbeat yet */
+    char state[16];
+    bool done; /* its finite spouts are done */
+} nb_worker_t;
+
+typedef struct nb_supervisor {
+    char id[130], host[256];
+    int ports[1024];
+    size_t n_ports;
+    uint64_t logviewer_port;
+    int64_t last_ns; /* monotonic time of its last heartbeat */
+    nb_worker_t *workers;
+    size_t n_workers;
+} nb_supervisor_t;
+
+typedef struct nb_upload nb_upload_t;
+
+typedef struct nimbus {
+    gale_conf_t *conf; /* daemon conf: defaults < gale.yaml < -c */
+    gale__store_t *store;
+    void *zctx, *router;
+    int64_t start_ns;
+    int64_t sup_timeout_ns, task_timeout_ns, launch_ns, monitor_ns;
+    uint64_t version; /* the cluster's assignment version (persisted) */
+    uint64_t counter; /* topology id counter (persisted) */
+    nb_topo_t **topos;
+    size_t n_topos;
+    nb_supervisor_t *sups;
+    size_t n_sups;
+    nb_upload_t *uploads;
+    bool dirty; /* something may need scheduling */
+} nimbus_t;
+
+/* nimbus.c */
+void gale__nb_reply_ok(nimbus_t *nb, const gale__ctl_peer_t *p, uint64_t req, const char *id);
+void gale__nb_reply_err(nimbus_t *nb, const gale__ctl_peer_t *p, uint64_t req, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+
+/* submit.c */
+void gale__nb_submit_begin(nimbus_t *nb, const gale__ctl_peer_t *p, const gale__ctl_msg_t *m);
+void gale__nb_submit_chunk(nimbus_t *nb, const gale__ctl_peer_t *p, const gale__ctl_msg_t *m);
+void gale__nb_submit_end(nimbus_t *nb, const gale__ctl_peer_t *p, const gale__ctl_msg_t *m);
+void gale__nb_uploads_expire(nimbus_t *nb);
+void gale__nb_uploads_free(nimbus_t *nb);
+
+/* topologies.c */
+int gale__nb_recover(nimbus_t *nb, char *err, size_t errlen);
+nb_topo_t *gale__nb_topo_find(nimbus_t *nb, const char *name_or_id);
+/** @brief Build a topology record from stored parts; takes t. NULL + err. */
+nb_topo_t *gale__nb_topo_new(nimbus_t *nb, const char *id, gale__topology_t *t,
+                             const gale_conf_t *conf, char *err, size_t errlen);
+void gale__nb_topo_free(nb_topo_t *t);
+/** @brief t->execs from its topology and its current worker count. 0 or GALE_ENOMEM. */
+int gale__nb_topo_execs(nb_topo_t *t);
+int gale__nb_topo_save_meta(nimbus_t *nb, nb_topo_t *t);
+int gale__nb_topo_save_assignment(nimbus_t *nb, nb_topo_t *t);
+void gale__nb_bump_version(nimbus_t *nb);
+void gale__nb_list(nimbus_t *nb, const gale__ctl_peer_t *p, const gale__ctl_msg_t *m);
+void gale__nb_lifecycle(nimbus_t *nb, const gale__ctl_peer_t *p, const gale__ctl_msg_t *m);
+void gale__nb_timers(nimbus_t *nb);
+void gale__nb_topos_free(nimbus_t *nb);
+
+/* liveness.c */
+void gale__nb_supervisor_heartbeat(nimbus_t *nb, const gale__ctl_peer_t *p,
+                                   const gale__ctl_msg_t *m);
+void gale__nb_monitor(nimbus_t *nb);
+/** @brief (Re)schedule t; fresh = place everything again (rebalance). */
+void gale__nb_schedule(nimbus_t *nb, nb_topo_t *t, bool fresh);
+const nb_supervisor_t *gale__nb_sup_find(const nimbus_t *nb, const char *id);
+/** @brief Every slot of t that hosts a spout executor reports done (gale jar --wait). */
+bool gale__nb_topo_done(const nimbus_t *nb, const nb_topo_t *t);
+void gale__nb_sups_free(nimbus_t *nb);
+
+/* fetch.c */
+void gale__nb_assignment_fetch(nimbus_t *nb, const gale__ctl_peer_t *p, const gale__ctl_msg_t *m);
+void gale__nb_code_fetch(nimbus_t *nb, const gale__ctl_peer_t *p, const gale__ctl_msg_t *m);
+
+/** @brief Run nimbus with the daemon conf until SIGTERM/SIGINT. Exit code. */
+int gale__nimbus_run(const gale_conf_t *conf);
+
+#endif

@@ -1,0 +1,80 @@
+#!/usr/bin/env bash
+# 0021 — the cluster's ports and verbs against bad input.
+#
+# Garbage bytes (not ZeroMQ at all), a message of one frame, an unknown
+# message type, a header with another protocol version and truncated
+# msgpack are sent to nimbus's port and to the supervisor's worker
+# socket. What must hold: a request whose header decoded gets a refusal
+# naming the problem, nimbus and the supervisor keep running and the
+# submitted topology is still listed ACTIVE. Then with nimbus down every
+# verb that talks to it exits 1 with "cannot reach nimbus at HOST:PORT —
+# is 'gale nimbus' running?"; usage errors exit 2; a YAML file with a
+# syntax error is named with its line and column.
+# shellcheck source=tests/it/lib.sh
+source "$(dirname "$0")/lib.sh"
+# shellcheck source=tests/it/cluster_lib.sh
+source "$(dirname "$0")/cluster_lib.sh"
+WC="$GALE_BUILD/starter/word_count.so"
+Z="$(dirname "$0")/zmtp_send.py"
+
+start_nimbus "$TMP/nimbus"
+start_supervisor "$TMP/sup" 127.0.0.1 "[$(free_port)]"
+id=$(g jar "$WC" WordCountTopology) || fail "gale jar failed"
+TOPOLOGY_IDS+=("$id")
+
+# {v:1, type:"list", req:5}; {v:1, type:"nope", req:6}; {v:9, type:"list", req:7}
+H_LIST=83a17601a474797065a46c697374a372657105
+H_NOPE=83a17601a474797065a46e6f7065a372657106
+H_V9=83a17609a474797065a46c697374a372657107
+send() { python3 "$Z" "$@" 2>&1 || true; }
+
+for target in "127.0.0.1 $NIMBUS_PORT" "$TMP/sup/local/supervisor/sock 0"; do
+    # shellcheck disable=SC2086
+    set -- $target
+    echo "check: garbage on $1"
+    send "$1" "$2" --raw deadbeef00112233ffffffffc1c1c1 >/dev/null
+    send "$1" "$2" c1c1 >/dev/null                           # one frame
+    send "$1" "$2" "$H_NOPE" 80 >/dev/null                   # unknown type
+    send "$1" "$2" "$H_V9" 80 >/dev/null                     # another version
+    out=$(send "$1" "$2" "$H_LIST" 81a46e616d)               # truncated body
+    # the refusal is a reply{ok:false, error} for req 5: its body holds "truncated"
+    echo "$out" | tail -1 | xxd -r -p | grep -q "truncated" ||
+        fail "$1: truncated msgpack got no refusal naming it (got: $out)"
+    kill -0 "$NIMBUS_PID" || fail "nimbus died on garbage"
+    kill -0 "$SUP_PID" || fail "the supervisor died on garbage"
+done
+g list | grep -Eq "word-count +ACTIVE .* $id$" || fail "the topology is not listed ACTIVE after the garbage"
+grep -q "refused a request" "$TMP/nimbus/logs/nimbus.log" || fail "nimbus did not log the refusals"
+
+echo "check: usage errors exit 2"
+for args in "list --bogus" "kill" "rebalance wc -n zero" "rebalance wc -e count" "jar $WC" \
+    "kill wc -w -3" "nimbus extra"; do
+    rc=0
+    # shellcheck disable=SC2086
+    "$GALE_BIN" $args >/dev/null 2>"$TMP/err" || rc=$?
+    [[ $rc -eq 2 ]] || fail "'gale $args': exit $rc, expected 2 ($(cat "$TMP/err"))"
+done
+for verb in nimbus supervisor jar list kill activate deactivate rebalance version; do
+    "$GALE_BIN" "$verb" --help | grep -q "usage: gale $verb" || fail "gale $verb --help"
+done
+
+echo "check: a YAML syntax error names the line and column"
+printf 'nimbus.port: 1\nsupervisor.slots.ports: [1, 2\n' >"$TMP/bad.yaml"
+rc=0
+"$GALE_BIN" list --config "$TMP/bad.yaml" 2>"$TMP/err" || rc=$?
+[[ $rc -eq 1 ]] && grep -Eq "bad.yaml:[0-9]+:[0-9]+" "$TMP/err" ||
+    fail "bad YAML: exit $rc, '$(cat "$TMP/err")'"
+
+echo "check: every verb with nimbus down"
+kill -TERM -- "-$NIMBUS_PID"
+wait "$NIMBUS_PID" 2>/dev/null || true
+want="cannot reach nimbus at localhost:$NIMBUS_PORT — is 'gale nimbus' running?"
+for args in "list" "kill word-count" "activate word-count" "deactivate word-count" \
+    "rebalance word-count -n 2" "jar $WC WordCountTopology"; do
+    rc=0
+    # shellcheck disable=SC2086
+    "$GALE_BIN" $args -c "nimbus.port=$NIMBUS_PORT" --timeout 1 >/dev/null 2>"$TMP/err" || rc=$?
+    [[ $rc -eq 1 ]] || fail "'gale $args' with nimbus down: exit $rc"
+    [[ "$(cat "$TMP/err")" == "$want" ]] || fail "'gale $args' with nimbus down said: $(cat "$TMP/err")"
+done
+echo "PASS"
