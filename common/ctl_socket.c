@@ -129,11 +129,15 @@ void gale__endpoint_tcp(char *out, size_t outlen, const char *host, int port) {
 
 int gale__ctl_client_open(gale__ctl_client_t *c, void *zctx, const char *endpoint, char *err,
                           size_t errlen) {
+    /* endpoint may be c->endpoint itself (a reopen after a timeout):
+     * copy it before the memset wipes it */
+    char ep[sizeof c->endpoint];
+    snprintf(ep, sizeof ep, "%s", endpoint);
     memset(c, 0, sizeof(*c));
     c->zctx = zctx;
-    snprintf(c->endpoint, sizeof c->endpoint, "%s", endpoint);
+    memcpy(c->endpoint, ep, sizeof ep);
     c->next_req = 1;
-    c->sock = gale__sock_ctl_client(zctx, endpoint, err, errlen);
+    c->sock = gale__sock_ctl_client(zctx, c->endpoint, err, errlen);
     return c->sock ? 0 : GALE_EIO;
 }
 

@@ -118,6 +118,17 @@ int gale__file_write_atomic(const char *path, const void *data, size_t len, char
     return 0;
 }
 
+int gale__pathf(char *out, size_t cap, char *err, size_t errlen, const char *fmt, ...) {
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(out, cap, fmt, ap);
+    va_end(ap);
+    if (n >= 0 && (size_t)n < cap) return 0;
+    snprintf(err, errlen, "path '%.80s...' is longer than %zu bytes: use a shorter directory", out,
+             cap - 1);
+    return GALE_ERANGE;
+}
+
 int gale__mkdirs(const char *path, char *err, size_t errlen) {
     char buf[PATH_MAX];
     if (!path || !*path || snprintf(buf, sizeof buf, "%s", path) >= (int)sizeof buf)

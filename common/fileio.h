@@ -26,6 +26,12 @@ int gale__file_write_atomic(const char *path, const void *data, size_t len, char
                             size_t errlen);
 
 /** @brief mkdir -p path (mode 0755). 0 or GALE_EIO with err. */
+/**
+ * @brief snprintf a path into out; GALE_ERANGE with one line in err when
+ * it does not fit (a path is never silently cut).
+ */
+int gale__pathf(char *out, size_t cap, char *err, size_t errlen, const char *fmt, ...)
+    __attribute__((format(printf, 5, 6)));
 int gale__mkdirs(const char *path, char *err, size_t errlen);
 
 #endif

@@ -109,14 +109,14 @@ int gale__supervisor_run(const gale_conf_t *conf) {
     /* unset: loopback for now (the contract's default until name lookup is wired) */
     snprintf(sv->host, sizeof sv->host, "%s",
              gale_conf_get_str(conf, GALE_CONF_LOCAL_HOSTNAME, "127.0.0.1"));
-    snprintf(path, sizeof path, "%s/supervisor", sv->local);
-    if (gale__mkdirs(path, err, sizeof err) || gale__mkdirs(sv->logdir, err, sizeof err)) {
+    if (gale__pathf(path, sizeof path, err, sizeof err, "%s/supervisor", sv->local) ||
+        gale__mkdirs(path, err, sizeof err) || gale__mkdirs(sv->logdir, err, sizeof err)) {
         fprintf(stderr, "gale supervisor: %s\n", err);
         return 1;
     }
-    snprintf(path, sizeof path, "%s/supervisor.log", sv->logdir);
     /* daemon logs are not rolled (a few lines per event, not per tuple) */
-    if (gale__log_open_file(path, 0, 0, isatty(2), err, sizeof err)) {
+    if (gale__pathf(path, sizeof path, err, sizeof err, "%s/supervisor.log", sv->logdir) ||
+        gale__log_open_file(path, 0, 0, isatty(2), err, sizeof err)) {
         fprintf(stderr, "gale supervisor: %s\n", err);
         return 1;
     }
@@ -150,15 +150,15 @@ int gale__supervisor_run(const gale_conf_t *conf) {
     gale__sv_find_ports(sv);
     /* The log viewer (supervisor/logviewer.c) serves the workers' logs.
      * A port it cannot bind costs `gale logs` only: warn and go on. */
-    snprintf(path, sizeof path, "%s/workers-artifacts", sv->logdir);
-    if (gale__logviewer_start(conf, path,
+    if (gale__pathf(path, sizeof path, err, sizeof err, "%s/workers-artifacts", sv->logdir) == 0 &&
+        gale__logviewer_start(conf, path,
                               (int)gale_conf_get_int(conf, GALE_CONF_LOGVIEWER_PORT, 8000), &lv,
                               err, sizeof err) == 0) {
         sv->logviewer_port = (uint64_t)gale__logviewer_port(lv);
         char line[32];
         int ln = snprintf(line, sizeof line, "%d\n", gale__logviewer_port(lv));
-        snprintf(path, sizeof path, "%s/logviewer.port", sv->local);
-        if (gale__file_write_atomic(path, line, (size_t)ln, err, sizeof err))
+        if (gale__pathf(path, sizeof path, err, sizeof err, "%s/logviewer.port", sv->local) ||
+            gale__file_write_atomic(path, line, (size_t)ln, err, sizeof err))
             GALE_WARN(SV, 0, "%s", err);
     } else {
         GALE_WARN(SV, 0, "no log viewer: %s (gale logs cannot read this host)", err);

@@ -132,10 +132,10 @@ static int refresh_topology(supervisor_t *sv, const char *id, const char *dir) {
     uint8_t want[GALE_CHECKSUM_LEN], have[GALE_CHECKSUM_LEN];
     memcpy(want, r.u.code_reply.sum.ptr, GALE_CHECKSUM_LEN);
     gale__ctl_msg_destroy(&r);
-    snprintf(path, sizeof path, "%s/topology", dir);
     void *buf;
     size_t n;
-    if (gale__file_read(path, GALE_CTL_MAX_TOPOLOGY, &buf, &n, err, sizeof err) == 0) {
+    if (gale__pathf(path, sizeof path, err, sizeof err, "%s/topology", dir) == 0 &&
+        gale__file_read(path, GALE_CTL_MAX_TOPOLOGY, &buf, &n, err, sizeof err) == 0) {
         gale__checksum(buf, n, have);
         free(buf);
         if (memcmp(want, have, GALE_CHECKSUM_LEN) == 0) return 0;
