@@ -317,12 +317,13 @@ static void emit_error(gale__task_t *tk, const char *fmt, ...) {
 }
 #define EMIT_ERROR emit_error
 
-/* A custom grouping is user code: keep only the task ids it returned that
- * are tasks of the subscriber (sorted: binary search), log the others. */
-static size_t keep_subscribed(gale__task_t *tk, const gale__rstream_t *s, size_t sub, int *ids,
-                              size_t n) {
+/* A custom grouping is user code: every task id it returned must be a
+ * task of the subscriber (sorted: binary search). One that is not fails
+ * the whole emit (GALE_EINVAL): a tree must not be acked for tuples that
+ * reached nobody. */
+static int check_subscribed(gale__task_t *tk, const gale__rstream_t *s, size_t sub, const int *ids,
+                            size_t n) {
     const gale__rcomp_t *tc = s->subs[sub].target;
-    size_t kept = 0;
     for (size_t i = 0; i < n; i++) {
         size_t lo = 0, hi = tc->n_tasks;
         while (lo < hi) {
@@ -332,15 +333,15 @@ static size_t keep_subscribed(gale__task_t *tk, const gale__rstream_t *s, size_t
             else
                 hi = mid;
         }
-        if (lo < tc->n_tasks && tc->tasks[lo] == ids[i])
-            ids[kept++] = ids[i];
-        else
+        if (lo == tc->n_tasks || tc->tasks[lo] != ids[i]) {
             EMIT_ERROR(tk,
                        "custom grouping to '%s' chose task %d, which is not one of its "
-                       "tasks: dropped (choose() must return ids from targets)",
+                       "tasks: the emit is refused (choose() must return ids from targets)",
                        tc->id, ids[i]);
+            return GALE_EINVAL;
+        }
     }
-    return kept;
+    return 0;
 }
 
 /* Targets of one emit; 0 or GALE_E* (logged). */
@@ -382,13 +383,15 @@ static int choose_targets(gale__task_t *tk, const gale__rstream_t *s, size_t si,
         size_t room = tk->max_targets - *nt;
         size_t k = gale__grouper_choose(g, em->values, em->n_values, tb + *nt, room);
         if (k > room) {
+            /* what lies past what choose() wrote is not its answer */
             EMIT_ERROR(tk,
-                       "custom grouping to '%s' chose %zu tasks, more than it has: the rest are "
-                       "dropped (choose() must return each task at most once)",
+                       "custom grouping to '%s' chose %zu tasks, more than it has: the emit is "
+                       "refused (choose() must return each task at most once)",
                        s->subs[j].target->id, k);
-            k = room;
+            return GALE_EINVAL;
         }
-        if (g->kind == GALE_GROUPING_CUSTOM) k = keep_subscribed(tk, s, j, tb + *nt, k);
+        if (g->kind == GALE_GROUPING_CUSTOM && check_subscribed(tk, s, j, tb + *nt, k))
+            return GALE_EINVAL;
         *nt += k;
     }
     return 0;
@@ -564,6 +567,16 @@ int gale_spout_emit(gale_spout_collector_t *c, const gale_emit_t *e) {
     if (tls_exec != c->task->exec) {
         GALE_ERROR(c->task->comp->id, c->task->id,
                    "spout collector used outside the spout's thread: emit only from next_tuple");
+        return GALE_ESTATE;
+    }
+    gale__exec_t *ex = c->task->exec;
+    /* Stopping: once deactivate() returned, an emit (from ack, fail or
+     * close) would keep the drain from ending or be lost at close: refuse
+     * it, so the spout knows. */
+    if (atomic_load_explicit(&ex->rt->state, memory_order_relaxed) != STATE_RUNNING &&
+        atomic_load_explicit(&ex->deactivated, memory_order_relaxed)) {
+        EMIT_ERROR(c->task, "emit after deactivate while the topology stops: refused (emit from "
+                            "next_tuple; keep replays for the next run)");
         return GALE_ESTATE;
     }
     return emit_common(c->task, e, true);
@@ -850,8 +863,7 @@ static void execute_user(gale__exec_t *e, gale_tuple_t *t) {
         if (rc == 0) {
             gale_ack(c, t);
         } else {
-            EMIT_ERROR(tk, "execute returned %d (%s): the input tuple is failed", rc,
-                       gale_strerror(rc));
+            EMIT_ERROR(tk, "execute returned %d: the input tuple is failed", rc);
             gale_fail(c, t);
         }
     }

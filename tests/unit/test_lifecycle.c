@@ -402,6 +402,53 @@ static void test_emit_from_ack_is_bounded(void **s) {
     current_rt = NULL;
 }
 
+/* Review finding: a spout whose ack() emits again (acking on) kept the
+ * drain busy until its deadline, and an emit from close() was lost with
+ * a success return. After deactivate() returned, both are refused. */
+static _Atomic int after_refused, close_rc;
+static void again_ack(void *st, uint64_t id) {
+    multiplier_t *m = st;
+    gale_value_t v = gale_int((int64_t)id);
+    if (gale_spout_emit_id(m->c, NULL, &v, 1, m->next++) == GALE_ESTATE)
+        atomic_fetch_add(&after_refused, 1);
+    atomic_fetch_add(&acked, 1);
+}
+static void again_close(void *st) {
+    multiplier_t *m = st;
+    gale_value_t v = gale_int(-1);
+    atomic_store(&close_rc, gale_spout_emit_id(m->c, NULL, &v, 1, 424242));
+    free(st);
+}
+const gale_spout_t l_again_spout = {.declare = one_field,
+                                    .open = mult_open,
+                                    .next_tuple = mult_next,
+                                    .ack = again_ack,
+                                    .close = again_close};
+
+static bool some_acked(void) {
+    return atomic_load(&acked) > 1000;
+}
+
+static void test_emit_after_deactivate_is_refused(void **s) {
+    (void)s;
+    reset(0);
+    after_refused = 0;
+    close_rc = 0;
+    gale_builder_t *b = gale_builder_new();
+    GALE_SPOUT(b, "spout", l_again_spout, 1);
+    gale_shuffle_grouping(GALE_BOLT(b, "sink", l_sink_bolt, 1), "spout", NULL);
+    gale__rt_t *rt = start(b, NULL);
+    assert_true(wait_until(some_acked, 60));
+    /* a drain long enough never to end by its deadline: it ends because
+     * the chain of emits from ack() is cut */
+    gale__stop_opts_t o = {.drain_ms = 600000, .grace_ms = 5000};
+    assert_int_equal(gale__rt_stop_ex(rt, &o), 0);
+    assert_int_equal(atomic_load(&after_refused), 1);
+    assert_int_equal(atomic_load(&close_rc), GALE_ESTATE);
+    gale__rt_destroy(rt);
+    current_rt = NULL;
+}
+
 /* ---------- 6. the stop ends, and soon ---------- */
 
 /* 50 ms per tuple: the stop must not wait for the rest of a batch. */
@@ -851,6 +898,7 @@ int main(void) {
         T(test_stop_drains_with_acking_off_two_workers),
         T(test_stop_drains_with_acking_on),
         T(test_emit_from_ack_is_bounded),
+        T(test_emit_after_deactivate_is_refused),
         T(test_stop_between_tuples),
         T(test_stuck_bolt_is_reported),
         T(test_stuck_open_is_reported),
