@@ -558,22 +558,26 @@ static void print_line(const log_worker_t *w, bool prefix, const char *line, siz
 static int logs_get(const session_t *s, log_worker_t *w, const char *id, const char *what,
                     long long start, int wait_ms, gale__http_resp_t *r) {
     char path[1024], err[512];
-    snprintf(path, sizeof path, "/api/v1/log/%s?file=workers-artifacts/%s/%d/worker.log&start=%lld",
-             what, id, w->port, start);
+    snprintf(path, sizeof path, "/api/v1/log/%s?file=%s/%d/worker.log&start=%lld", what, id,
+             w->port, start);
     if (wait_ms >= 0)
         snprintf(path + strlen(path), sizeof path - strlen(path), "&wait=%d", wait_ms);
     int rc = gale__http_get(w->host, w->lv_port, path, s->timeout_ms + (wait_ms > 0 ? wait_ms : 0),
                             r, err, sizeof err);
     if (rc == 0 && r->status != 200) {
+        int status = r->status;
         snprintf(err, sizeof err, "HTTP %d: %.*s", r->status,
                  (int)(r->len && r->body[r->len - 1] == '\n' ? r->len - 1 : r->len), r->body);
         gale__http_resp_free(r);
+        r->status = status; /* answered: the viewer is up, the file is not there */
         rc = GALE_EIO;
     }
+    bool answered = rc == GALE_EIO && r->status == 0 ? false : rc != 0;
     if (rc && !logs_stop && !w->down)
         gale__cli_error("gale logs: cannot read the log of worker %s:%d from the log viewer at "
-                        "%s:%d: %s (is 'gale supervisor' running there?)",
-                        w->host, w->port, w->host, w->lv_port, err);
+                        "%s:%d: %s%s",
+                        w->host, w->port, w->host, w->lv_port, err,
+                        answered ? "" : " (is 'gale supervisor' running there?)");
     w->down = rc != 0;
     return rc;
 }
