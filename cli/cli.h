@@ -10,7 +10,8 @@
 
 int gale__cli_local(int argc, char **argv);
 int gale__cli_conf(int argc, char **argv);
-/** @brief jar, list, kill, activate, deactivate, rebalance (cluster.c); -1: not one of them. */
+/** @brief jar, list, kill, activate, deactivate, rebalance, logs (cluster.c); -1: not one of them.
+ */
 int gale__cli_cluster(const char *verb, int argc, char **argv);
 /** @brief nimbus, supervisor (daemons.c); -1: not one of them. */
 int gale__cli_daemon(const char *verb, int argc, char **argv);

@@ -1,6 +1,8 @@
 /*
  * cluster.c — the verbs that talk to nimbus: `gale jar`, `list`, `kill`,
- * `activate`, `deactivate`, `rebalance` (Storm's commands, same names).
+ * `activate`, `deactivate`, `rebalance` (Storm's commands, same names),
+ * and `logs`, which asks nimbus where a topology's workers are and reads
+ * their worker.log from each supervisor's log viewer over HTTP.
  *
  * Each reads the config like the daemons (defaults < --config FILE <
  * -c key=value), finds nimbus at nimbus.seeds[0]:nimbus.port, and sends
@@ -14,6 +16,7 @@
  */
 #include <dlfcn.h>
 #include <errno.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -27,6 +30,7 @@
 #include "common/config.h"
 #include "common/ctl_socket.h"
 #include "common/fileio.h"
+#include "common/http_get.h"
 #include "common/log.h"
 #include "common/resources.h"
 
@@ -51,6 +55,14 @@ typedef struct session {
     gale__ctl_client_t client;
     gale__opts_t o;
 } session_t;
+
+static const gale__optspec_t logs_spec;
+
+/* `gale logs -c COMPONENT`: there -c is a component unless it holds '='
+ * (component ids never do), so both uses of -c keep working. */
+static bool is_component_arg(const gale__optspec_t *spec, const char *v) {
+    return spec == &logs_spec && !strchr(v, '=');
+}
 
 static long parse_secs(const char *verb, const char *opt, const char *v, long max) {
     char *end;
@@ -88,7 +100,8 @@ static int session_open(session_t *s, const gale__optspec_t *spec, int argc, cha
     for (size_t i = 0; i < s->o.n_hits; i++) {
         const char *name = s->o.hits[i].opt->name, *v = s->o.hits[i].value;
         if (strcmp(name, "--config") == 0) config = v;
-        if (strcmp(name, "-c") == 0 && gale__conf_parse_kv(s->overrides, v, err, sizeof err)) {
+        if (strcmp(name, "-c") == 0 && !is_component_arg(spec, v) &&
+            gale__conf_parse_kv(s->overrides, v, err, sizeof err)) {
             gale__cli_error("%s: %s", s->verb, err);
             *code = GALE__EXIT_USAGE;
             return -1;
@@ -488,6 +501,262 @@ out:
     return rc;
 }
 
+/* ------------------------------------------------------------------ */
+/* gale logs                                                            */
+/* ------------------------------------------------------------------ */
+
+static const gale__opt_t logs_opts[] = {
+    {"-c", "COMPONENT",
+     "keep only the lines of COMPONENT (with '=': a config key=value, as on every verb)"},
+    {"-p", "PORT", "only the worker on slot port PORT"},
+    {"-n", "LINES", "print the last LINES lines of each worker (default 20)"},
+    {"-f", NULL, "follow: print lines as they are written, until Ctrl-C"},
+    {"--config", "FILE", "gale.yaml to read (default: none)"},
+    {"--timeout", "SECS", "give up on nimbus and on each log viewer after this long (default 10)"},
+    {NULL, NULL, NULL}};
+static const gale__optspec_t logs_spec = {
+    "gale logs", "gale logs [options] NAME [-c COMPONENT | -p PORT] [-n LINES] [-f]", logs_opts,
+    NULL};
+
+#define LOGS_TAIL_MAX (1u << 20) /* bytes read back from the end for -n */
+#define LOGS_WAIT_MS  500        /* one follow round over every worker */
+
+typedef struct log_worker {
+    char host[256];
+    int port, lv_port;
+    char *carry; /* a line not yet ended by '\n' (follow) */
+    size_t carry_len;
+    int64_t next; /* -f: the byte offset to follow from */
+    bool down;    /* its log viewer failed last time (say so once) */
+} log_worker_t;
+
+static volatile sig_atomic_t logs_stop;
+static void logs_on_signal(int sig) {
+    (void)sig;
+    logs_stop = 1;
+}
+
+/* The line's 4th field (component:task) names component. */
+static bool line_of(const char *line, size_t len, const char *component) {
+    if (!component) return true;
+    const char *p = line, *end = line + len;
+    for (int field = 0; field < 3; field++) {
+        p = memchr(p, ' ', (size_t)(end - p));
+        if (!p) return false;
+        p++;
+    }
+    size_t n = strlen(component);
+    return (size_t)(end - p) > n && memcmp(p, component, n) == 0 && (p[n] == ':' || p[n] == ' ');
+}
+
+static void print_line(const log_worker_t *w, bool prefix, const char *line, size_t len) {
+    if (prefix) printf("%s:%d ", w->host, w->port);
+    fwrite(line, 1, len, stdout);
+    putchar('\n');
+}
+
+static int logs_get(const session_t *s, log_worker_t *w, const char *id, const char *what,
+                    long long start, int wait_ms, gale__http_resp_t *r) {
+    char path[1024], err[512];
+    snprintf(path, sizeof path, "/api/v1/log/%s?file=%s/%d/worker.log&start=%lld", what, id,
+             w->port, start);
+    if (wait_ms >= 0)
+        snprintf(path + strlen(path), sizeof path - strlen(path), "&wait=%d", wait_ms);
+    int rc = gale__http_get(w->host, w->lv_port, path, s->timeout_ms + (wait_ms > 0 ? wait_ms : 0),
+                            r, err, sizeof err);
+    if (rc == 0 && r->status != 200) {
+        int status = r->status;
+        snprintf(err, sizeof err, "HTTP %d: %.*s", r->status,
+                 (int)(r->len && r->body[r->len - 1] == '\n' ? r->len - 1 : r->len), r->body);
+        gale__http_resp_free(r);
+        r->status = status; /* answered: the viewer is up, the file is not there */
+        rc = GALE_EIO;
+    }
+    bool answered = rc == GALE_EIO && r->status == 0 ? false : rc != 0;
+    if (rc && !logs_stop && !w->down)
+        gale__cli_error("gale logs: cannot read the log of worker %s:%d from the log viewer at "
+                        "%s:%d: %s%s",
+                        w->host, w->port, w->host, w->lv_port, err,
+                        answered ? "" : " (is 'gale supervisor' running there?)");
+    w->down = rc != 0;
+    return rc;
+}
+
+/* The last n lines (of component) of one worker; w->next = where -f goes on. */
+static int logs_tail(const session_t *s, log_worker_t *w, const char *id, long n,
+                     const char *component, bool prefix) {
+    gale__http_resp_t r;
+    for (size_t back = 65536;; back *= 4) {
+        if (back > LOGS_TAIL_MAX) back = LOGS_TAIL_MAX;
+        if (logs_get(s, w, id, "read", -(long long)back, -1, &r)) return 1;
+        /* whole lines only: from the first '\n' unless the file starts here */
+        const char *p = r.body, *end = r.body + r.len;
+        if (r.offset > 0) {
+            const char *nl = memchr(p, '\n', r.len);
+            p = nl ? nl + 1 : end;
+        }
+        const char *last = end;
+        while (last > p && last[-1] != '\n') last--; /* a line still being written waits */
+        long found = 0;
+        for (const char *b = p; b < last;) {
+            const char *nl = memchr(b, '\n', (size_t)(last - b));
+            found += line_of(b, (size_t)(nl - b), component);
+            b = nl + 1;
+        }
+        if (found < n && r.offset > 0 && back < LOGS_TAIL_MAX) {
+            gale__http_resp_free(&r);
+            continue;
+        }
+        /* print the last n matching lines, in order */
+        long skip = found > n ? found - n : 0;
+        for (const char *b = p; b < last;) {
+            const char *nl = memchr(b, '\n', (size_t)(last - b));
+            if (line_of(b, (size_t)(nl - b), component) && skip-- <= 0 && n > 0)
+                print_line(w, prefix, b, (size_t)(nl - b));
+            b = nl + 1;
+        }
+        w->next = r.offset >= 0 ? r.offset + (int64_t)(last - r.body) : 0;
+        gale__http_resp_free(&r);
+        return 0;
+    }
+}
+
+/* One follow round on one worker: print the whole lines written since w->next. */
+static void logs_follow_once(const session_t *s, log_worker_t *w, const char *id, int wait_ms,
+                             const char *component, bool prefix) {
+    gale__http_resp_t r;
+    if (logs_get(s, w, id, "follow", (long long)w->next, wait_ms, &r)) return;
+    if (r.offset >= 0 && r.offset < w->next) w->carry_len = 0; /* the file rolled */
+    char *nc = realloc(w->carry, w->carry_len + r.len + 1);
+    if (nc) {
+        w->carry = nc;
+        memcpy(w->carry + w->carry_len, r.body, r.len);
+        w->carry_len += r.len;
+        size_t at = 0;
+        for (char *nl; (nl = memchr(w->carry + at, '\n', w->carry_len - at));) {
+            size_t len = (size_t)(nl - (w->carry + at));
+            if (line_of(w->carry + at, len, component)) print_line(w, prefix, w->carry + at, len);
+            at += len + 1;
+        }
+        memmove(w->carry, w->carry + at, w->carry_len - at);
+        w->carry_len -= at;
+        fflush(stdout);
+    }
+    if (r.next >= 0) w->next = r.next;
+    gale__http_resp_free(&r);
+}
+
+static int cli_logs(int argc, char **argv) {
+    session_t s;
+    int code;
+    if (session_open(&s, &logs_spec, argc, argv, &code)) {
+        session_close(&s);
+        return code;
+    }
+    int rc = GALE__EXIT_USAGE;
+    const char *component = NULL;
+    long port = -1, lines = 20;
+    bool follow = false;
+    log_worker_t *ws = NULL;
+    size_t nw = 0;
+    gale__ctl_msg_t r;
+    bool have_reply = false;
+    if (s.o.npos != 1) {
+        gale__cli_error("gale logs: expected one topology NAME: see 'gale logs --help'");
+        goto out;
+    }
+    for (size_t i = 0; i < s.o.n_hits; i++) {
+        const char *name = s.o.hits[i].opt->name, *v = s.o.hits[i].value;
+        char *end;
+        if (strcmp(name, "-c") == 0 && is_component_arg(&logs_spec, v)) component = v;
+        if (strcmp(name, "-f") == 0) follow = true;
+        if (strcmp(name, "-p") == 0) {
+            port = strtol(v, &end, 10);
+            if (!*v || *end || port < 1 || port > 65535) {
+                gale__cli_error("gale logs: -p '%s': expected a slot port from 1 to 65535", v);
+                goto out;
+            }
+        }
+        if (strcmp(name, "-n") == 0) {
+            errno = 0;
+            lines = strtol(v, &end, 10);
+            if (!*v || *end || errno || lines < 0 || lines > 1000000) {
+                gale__cli_error("gale logs: -n '%s': expected a line count from 0 to 1000000", v);
+                goto out;
+            }
+        }
+    }
+    if (component && port >= 0) {
+        gale__cli_error("gale logs: give -c COMPONENT or -p PORT, not both");
+        goto out;
+    }
+    gale__ctl_assignment_fetch_t f = {NULL, s.o.pos[0]};
+    rc = call(&s, GALE_CTL_ASSIGNMENT_FETCH, &f, GALE_CTL_ASSIGNMENT_REPLY, &r);
+    if (rc) goto out;
+    have_reply = true;
+    rc = 1;
+    const gale__ctl_assignment_reply_t *ar = &r.u.assignment_reply;
+    if (ar->topologies.n != 1) {
+        gale__cli_error("gale logs: '%s' names %u topologies: give its id (see 'gale list')",
+                        s.o.pos[0], (unsigned)ar->topologies.n);
+        goto out;
+    }
+    const gale__ctl_topology_assignment_t *ta = &ar->topologies.items[0];
+    /* the workers: one per distinct (host, port) among the executors */
+    ws = calloc(ta->executors.n ? ta->executors.n : 1, sizeof *ws);
+    if (!ws) goto out;
+    for (uint32_t i = 0; i < ta->executors.n; i++) {
+        const gale__ctl_executor_slot_t *e = &ta->executors.items[i];
+        if (port >= 0 && e->port != (uint64_t)port) continue;
+        bool seen = false;
+        for (size_t k = 0; k < nw && !seen; k++)
+            seen = ws[k].port == (int)e->port && strcmp(ws[k].host, e->host) == 0;
+        if (seen) continue;
+        if (e->logviewer_port == GALE_CTL_UNSET || e->logviewer_port > 65535) {
+            gale__cli_error("gale logs: the supervisor of worker %s:%d has not reported its log "
+                            "viewer port yet",
+                            e->host, (int)e->port);
+            continue;
+        }
+        snprintf(ws[nw].host, sizeof ws[nw].host, "%s", e->host);
+        ws[nw].port = (int)e->port;
+        ws[nw].lv_port = (int)e->logviewer_port;
+        nw++;
+    }
+    if (nw == 0) {
+        if (port >= 0)
+            gale__cli_error("gale logs: %s has no worker on port %ld (see 'gale logs %s' for all)",
+                            ta->id, port, s.o.pos[0]);
+        else
+            gale__cli_error("gale logs: %s has no workers yet (status %s)", ta->id, ta->status);
+        goto out;
+    }
+    struct sigaction sa = {0};
+    sa.sa_handler = logs_on_signal; /* no SA_RESTART: poll returns at once */
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+    bool prefix = nw > 1;
+    int failed = 0;
+    for (size_t k = 0; k < nw && !logs_stop; k++)
+        failed |= logs_tail(&s, &ws[k], ta->id, lines, component, prefix);
+    fflush(stdout);
+    rc = failed;
+    if (follow) {
+        /* every worker once per round; a long poll each, sharing the round */
+        int wait_ms = LOGS_WAIT_MS / (int)nw > 50 ? LOGS_WAIT_MS / (int)nw : 50;
+        while (!logs_stop)
+            for (size_t k = 0; k < nw && !logs_stop; k++)
+                logs_follow_once(&s, &ws[k], ta->id, wait_ms, component, prefix);
+        rc = 0;
+    }
+out:
+    for (size_t k = 0; k < nw; k++) free(ws[k].carry);
+    free(ws);
+    if (have_reply) gale__ctl_msg_destroy(&r);
+    session_close(&s);
+    return rc;
+}
+
 int gale__cli_cluster(const char *verb, int argc, char **argv) {
     gale__log_set_process("gale");
     if (strcmp(verb, "jar") == 0) return cli_jar(argc, argv);
@@ -499,5 +768,6 @@ int gale__cli_cluster(const char *verb, int argc, char **argv) {
         return cli_named(&deactivate_spec, GALE_CTL_DEACTIVATE, argc, argv);
     if (strcmp(verb, "rebalance") == 0)
         return cli_named(&rebalance_spec, GALE_CTL_REBALANCE, argc, argv);
+    if (strcmp(verb, "logs") == 0) return cli_logs(argc, argv);
     return -1;
 }

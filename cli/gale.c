@@ -36,6 +36,7 @@ static void usage(FILE *f) {
                "  list                                the topologies on the cluster\n"
                "  kill | activate | deactivate NAME   a topology's life cycle\n"
                "  rebalance NAME [-n N] [-e C=N]      spread a topology again\n"
+               "  logs NAME [-c COMP | -p PORT] [-f]  print or follow a topology's worker logs\n"
                "  conf --list | --markdown            the configuration keys\n"
                "  worker --topology-id ID --port P    one worker (started by a supervisor)\n"
                "  version                             print the version\n"
@@ -143,7 +144,7 @@ int gale_cli_main(int argc, char **argv) {
     }
     static const char *const verbs[] = {"local",      "conf",      "version", "help", "nimbus",
                                         "supervisor", "jar",       "list",    "kill", "activate",
-                                        "deactivate", "rebalance", "worker"};
+                                        "deactivate", "rebalance", "worker",  "logs"};
     const char *near = gale__nearest(verb, verbs, sizeof verbs / sizeof verbs[0]);
     gale__cli_error("gale: unknown command '%s' (did you mean '%s'?): run 'gale --help'", verb,
                     near);

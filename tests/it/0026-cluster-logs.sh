@@ -1,0 +1,63 @@
+#!/usr/bin/env bash
+# 0026 — `gale logs` reads a topology's worker logs through nimbus and the
+# supervisors' log viewers: the last lines of each worker (prefixed with
+# host:port as there are several), -c keeps one component's lines, -f
+# prints a line written after it started, and an unknown name is one
+# clear error with exit 1.
+# shellcheck source=tests/it/lib.sh
+source "$(dirname "$0")/lib.sh"
+# shellcheck source=tests/it/cluster_lib.sh
+source "$(dirname "$0")/cluster_lib.sh"
+WC="$GALE_BUILD/starter/word_count.so"
+
+start_nimbus "$TMP/nimbus"
+start_supervisor "$TMP/a" 127.0.0.2 "[$(free_port), $(free_port)]"
+joined() { grep -q "joined" "$TMP/nimbus/logs/nimbus.log"; }
+wait_for 20 joined || fail "the supervisor did not join"
+id=$(g jar "$WC" WordCountTopology -c topology.workers=2) || fail "gale jar failed"
+TOPOLOGY_IDS+=("$id")
+counting() { cat "$TMP"/a/logs/workers-artifacts/"$id"/*/worker.log 2>/dev/null | grep -q " count:"; }
+wait_for 30 counting || fail "no counter lines in the worker logs"
+
+echo "check: gale logs NAME -n 5 prints worker lines prefixed with host:port"
+out=$(g logs word-count -n 5) || fail "gale logs failed: $out"
+[[ $(grep -cE '^127\.0\.0\.2:[0-9]+ [0-9-]+T' <<<"$out") -ge 1 ]] || fail "no prefixed lines: $out"
+(($(wc -l <<<"$out") <= 10)) || fail "more than 5 lines per worker: $out"
+
+echo "check: -c count keeps only the counter's lines"
+out=$(g logs word-count -c count -n 50) || fail "gale logs -c failed: $out"
+[[ -n $out ]] || fail "no lines of count"
+bad=$(awk '$5 !~ /^count(:|$)/' <<<"$out")
+[[ -z $bad ]] || fail "lines of other components: $bad"
+
+echo "check: -f prints a line written after it started"
+setsid "$GALE_BIN" logs -c "nimbus.port=$NIMBUS_PORT" --timeout 10 word-count -f -n 0 >"$TMP/follow" 2>"$TMP/follow.err" &
+FPID=$!
+GROUPS_STARTED+=("$FPID")
+log=$(ls "$TMP"/a/logs/workers-artifacts/"$id"/*/worker.log | head -1)
+mark="gale-logs-follow-mark-$$"
+# a line in the log format, appended while gale logs -f runs
+for _ in 1 2 3; do
+    echo "2026-12-01T00:00:00.000000Z INFO test[1] count:1 $mark" >>"$log"
+    wait_for 10 grep -q "$mark" "$TMP/follow" && break
+done
+grep -q "$mark" "$TMP/follow" || fail "-f did not print the new line: $(cat "$TMP/follow.err")"
+kill -TERM "$FPID"
+wait "$FPID" || fail "gale logs -f did not exit 0 on SIGTERM"
+
+echo "check: an unknown name is one clear error, exit 1"
+set +e
+err=$(g logs no-such-topology 2>&1 >/dev/null)
+rc=$?
+set -e
+[[ $rc -eq 1 ]] || fail "unknown name: exit $rc"
+[[ $(wc -l <<<"$err") -eq 1 && $err == *no-such-topology* ]] || fail "unknown name: $err"
+
+echo "check: usage errors exit 2"
+set +e
+g logs word-count -n x >/dev/null 2>&1
+rc=$?
+set -e
+[[ $rc -eq 2 ]] || fail "-n x: exit $rc"
+g kill word-count -w 1 >/dev/null || fail "kill failed"
+echo "PASS"
