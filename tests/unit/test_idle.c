@@ -25,14 +25,10 @@
 #include "common/config.h"
 #include "topology/topology.h"
 #include "worker/runtime.h"
+#include "rt_harness.h"
 
 static _Atomic uint64_t next_calls; /* quiet spout */
 static _Atomic int held_emits;      /* one-shot spout */
-
-static const void *resolve(void *ud, const char *sym) {
-    (void)ud;
-    return dlsym(RTLD_DEFAULT, sym);
-}
 
 static gale__rt_t *start(gale_builder_t *b, gale_conf_t *conf) {
     gale__topology_t *t = NULL;

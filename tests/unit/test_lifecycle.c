@@ -28,6 +28,7 @@
 #include "common/config.h"
 #include "topology/topology.h"
 #include "worker/runtime.h"
+#include "rt_harness.h"
 
 /* ---------- harness (as in test_runtime.c) ---------- */
 
@@ -40,20 +41,6 @@ static void reset(int limit) {
     emitted = acked = failed = executed = sunk = emit_refused = 0;
     spout_limit = limit;
     release_stuck = false;
-}
-
-static const void *resolve(void *ud, const char *sym) {
-    (void)ud;
-    return dlsym(RTLD_DEFAULT, sym);
-}
-
-static bool wait_until(bool (*cond)(void), int secs) {
-    int64_t deadline = gale__now_ns() + (int64_t)secs * 1000000000;
-    while (gale__now_ns() < deadline) {
-        if (cond()) return true;
-        usleep(2000);
-    }
-    return cond();
 }
 
 static gale__rt_t *build(gale_builder_t *b, gale_conf_t *conf) {

@@ -26,11 +26,7 @@
 #include "common/value.h"
 #include "topology/topology.h"
 #include "worker/runtime.h"
-
-static const void *resolve(void *ud, const char *sym) {
-    (void)ud;
-    return dlsym(RTLD_DEFAULT, sym);
-}
+#include "rt_harness.h"
 
 static _Atomic int64_t executed, emit_ok, emit_erange, emit_other, delivered_mask_bad;
 

@@ -24,11 +24,7 @@
 #include "common/config.h"
 #include "topology/topology.h"
 #include "worker/runtime.h"
-
-static const void *resolve(void *ud, const char *sym) {
-    (void)ud;
-    return dlsym(RTLD_DEFAULT, sym);
-}
+#include "rt_harness.h"
 
 static gale__rt_t *start(gale_builder_t *b, gale_conf_t *conf) {
     gale__topology_t *t = NULL;

@@ -28,6 +28,7 @@
 #include "common/config.h"
 #include "topology/topology.h"
 #include "worker/runtime.h"
+#include "rt_harness.h"
 
 /* ---------- shared observations ---------- */
 
@@ -45,20 +46,6 @@ static void reset(int limit) {
     cross_worker_deliveries = tick_ok = 0;
     spout_limit = limit;
     for (int i = 0; i < MAX_MSGS; i++) emit_ns[i] = fail_ns[i] = 0;
-}
-
-static const void *resolve(void *ud, const char *sym) {
-    (void)ud;
-    return dlsym(RTLD_DEFAULT, sym);
-}
-
-static bool wait_until(bool (*cond)(void), int secs) {
-    int64_t deadline = gale__now_ns() + (int64_t)secs * 1000000000;
-    while (gale__now_ns() < deadline) {
-        if (cond()) return true;
-        usleep(2000);
-    }
-    return cond();
 }
 
 /* Build, validate and start a topology; the caller stops it. */
