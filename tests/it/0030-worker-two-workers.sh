@@ -74,7 +74,7 @@ log2="$G/workers-artifacts/$ID/$P2/worker.log"
 grep -q "message rejected\|rejected\|ignored\|dropped" "$log2" ||
     fail "worker $P2 did not log the garbage it got"
 
-check_sink
+check_sink "$TMP/sink"
 
 # after the run: zmq_disconnect drops what was queued for the old address
 # (a moved peer is a new process, whose hello gives those credits back)

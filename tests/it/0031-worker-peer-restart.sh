@@ -42,7 +42,7 @@ echo "== until the spouts of both workers report every line acked"
 wait_for 150 "done from worker $P1" grep -qE "^heartbeat $ID $P1 $W1 done=1" "$TMP/sup.out"
 wait_for 150 "done from worker $P2" grep -qE "^heartbeat $ID $P2 $W2 done=1" "$TMP/sup.out"
 kill -0 "$W1" || fail "worker $P1 died"
-check_sink
+check_sink "$TMP/sink"
 dups=$(($(wc -l <"$TMP/sink") - $(sort -u "$TMP/sink" | wc -l)))
 echo "  sink: $(wc -l <"$TMP/sink") lines ($dups duplicates from replays)"
 

@@ -57,18 +57,9 @@ supervisor.worker.timeout.secs: 3
 ${WORKER_YAML:-}
 EOF
 
-awk -v n="$LINES" 'BEGIN {
-    srand(7)
-    split("alpha beta gamma delta epsilon zeta eta theta iota kappa lambda mu", v, " ")
-    for (l = 1; l <= n; l++) {
-        k = 1 + int(rand() * 8)
-        line = v[1 + int(rand() * 12)]
-        for (j = 2; j <= k; j++) line = line " " v[1 + int(rand() * 12)]
-        print line
-    }
-}' >"$TMP/corpus"
-awk '{ for (i = 1; i <= NF; i++) print NR, i - 1 }' "$TMP/corpus" | sort -u >"$TMP/expected_pairs"
-tr ' ' '\n' <"$TMP/corpus" | sort | uniq -c | awk '{ print $2, $1 }' >"$TMP/expected_counts"
+# shellcheck source=tests/it/corpus_lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/corpus_lib.sh"
+make_corpus "$LINES"
 : >"$TMP/sink"
 
 echo "== files for $ID on ports $P1 and $P2"
@@ -91,11 +82,3 @@ worker() { # worker PORT: start `gale worker` for that slot; pid in STARTED
 heartbeats_from() { grep -qE "^heartbeat $ID $1 $2 " "$TMP/sup.out"; }
 
 
-check_sink() { # the sink holds every (line_no, word_idx) and tr's counts
-    echo "check: every (line_no, word_idx) of the corpus is in the sink"
-    awk '{ print $1, $2 }' "$TMP/sink" | sort -u >"$TMP/got_pairs"
-    expect_same "$TMP/expected_pairs" "$TMP/got_pairs" "sink pairs differ from the corpus"
-    echo "check: word counts from the unique sink triples equal the corpus's"
-    sort -u "$TMP/sink" | awk '{ print $3 }' | sort | uniq -c | awk '{ print $2, $1 }' >"$TMP/got_counts"
-    expect_same "$TMP/expected_counts" "$TMP/got_counts" "word counts differ"
-}
