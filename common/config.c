@@ -119,7 +119,8 @@ const gale_conf_key_t gale__conf_keys[] = {
      NULL, GALE_SCOPE_COMPONENT,
      "Most bytes of tuples queued for an executor, and in each worker's transfer lane to it; "
      "other workers share it for the bytes they have in flight to it. A full queue throttles "
-     "its producers; one tuple larger than this still passes."},
+     "its producers; one tuple larger than this still passes. Tuples of up to 256 bytes are "
+     "bounded by topology.executor.receive.buffer.size instead (at most 256 bytes a slot)."},
     {GALE_CONF_TOPOLOGY_TRANSFER_BUFFER_SIZE, GALE_CT_INT, "32768", 16, 1048576, NULL,
      GALE_SCOPE_TOPOLOGY,
      "Most slots of a worker's transfer lane to one executor of another worker (a lane holds "
@@ -135,6 +136,10 @@ const gale_conf_key_t gale__conf_keys[] = {
      GALE_SCOPE_TOPOLOGY,
      "Longest sleep of an idle spout's progressive backoff, in microseconds: an idle spout is "
      "polled about this often (0: never sleeps)."},
+    {GALE_CONF_TOPOLOGY_REPLY_SPIN_MICROS, GALE_CT_INT, "50", 0, 1000000, NULL, GALE_SCOPE_TOPOLOGY,
+     "How long a spout with tuples in flight, or an acker with trees open, keeps polling for the "
+     "acks due before it sleeps, in microseconds: a shorter complete latency at low rates for "
+     "a little CPU (0: sleep at once; the wake then adds the scheduler's latency)."},
     {GALE_CONF_TOPOLOGY_TRANSFER_HWM, GALE_CT_INT, "1024", 1, 1000000, NULL, GALE_SCOPE_TOPOLOGY,
      "ZeroMQ high-water mark between two workers, in batches."},
 };

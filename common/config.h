@@ -85,6 +85,7 @@ typedef struct gale_conf_key {
 #define GALE_CONF_TOPOLOGY_TRANSFER_BATCH_SIZE          "topology.transfer.batch.size"
 #define GALE_CONF_TOPOLOGY_BATCH_FLUSH_INTERVAL_MICROS  "topology.batch.flush.interval.micros"
 #define GALE_CONF_TOPOLOGY_SPOUT_WAIT_MAX_MICROS        "topology.spout.wait.max.micros"
+#define GALE_CONF_TOPOLOGY_REPLY_SPIN_MICROS            "topology.reply.spin.micros"
 #define GALE_CONF_TOPOLOGY_TRANSFER_HWM                 "topology.transfer.hwm.batches"
 
 extern const gale_conf_key_t gale__conf_keys[];

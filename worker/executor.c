@@ -895,6 +895,17 @@ static bool fire_ticks(gale__exec_t *e, int64_t now) {
  * before parking again, so the producer rarely pays a wake. */
 #define HOT_GAP_NS  20000
 #define HOT_SPIN_NS 20000
+/* Waiting for a reply: a spout with trees in flight expects their acks,
+ * an acker with trees open the rest of their acks, usually within a few
+ * microseconds of the last work. For topology.reply.spin.micros after
+ * it went idle such an executor keeps polling instead of parking: a park
+ * and its wake cost the waker a syscall and the complete latency the
+ * scheduler's wake-up time, at every hop of a tree (three at low rates). */
+static inline bool awaiting_reply(const gale__exec_t *e, int64_t idle_since_ns) {
+    return e->pending.count && e->rt->reply_spin_ns &&
+           gale__now_ns() - idle_since_ns < e->rt->reply_spin_ns;
+}
+
 /* The first sleep of a spout's progressive wait (shorter sleeps are
  * rounded up to the timer slack, ~50 us, anyway); it doubles per empty
  * turn up to topology.spout.wait.max.micros. */
@@ -989,7 +1000,8 @@ static void bolt_loop(gale__exec_t *e) {
         /* holding nothing: a drain may count us idle (before any park) */
         set_busy(e, &busy, false);
         /* Idle: park on the queue until a push, a kick or the next timer. */
-        if (++idle > IDLE_SPINS && (!hot || now - busy_ns >= HOT_SPIN_NS)) {
+        if (++idle > IDLE_SPINS && (!hot || now - busy_ns >= HOT_SPIN_NS) &&
+            !(e->comp->is_acker && awaiting_reply(e, busy_ns))) {
             idle_wait(e, now, -1);
             /* woken again at once: work comes in a stream, stay awake
              * between its batches next time (a park and its wake cost
@@ -1063,6 +1075,7 @@ static void spout_loop(gale__exec_t *e) {
     unsigned idle = 0;
     uint64_t iter = 0;
     bool busy = true;
+    int64_t idle_since = 0; /* the first empty turn after the last emit */
     for (;;) {
         int state = atomic_load_explicit(&rt->state, memory_order_relaxed);
         if (state == STATE_STOPPING) break;
@@ -1116,7 +1129,12 @@ static void spout_loop(gale__exec_t *e) {
          * (before any park) */
         set_busy(e, &busy, e->spout_active || e->n_dirty > 0 || e->n_ack_now > 0);
         if (!clear && !e->backlog) continue; /* the backlog drained just now: emit */
-        if (++idle <= IDLE_SPINS) continue;
+        if (++idle == 1) idle_since = gale__now_ns();
+        if (idle <= IDLE_SPINS) continue;
+        if (!e->backlog && awaiting_reply(e, idle_since)) {
+            idle--; /* the progressive wait starts after the spin */
+            continue;
+        }
         if (e->backlog) {
             idle_wait(e, now, BACKLOG_RETRY_US); /* a lane is full: retry soon */
         } else if (!called) {

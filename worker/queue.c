@@ -92,6 +92,16 @@ void gale__queue_wake(gale__queue_t *q) {
     gale__wake_word_kick(q->wake_word);
 }
 
+/* Bytes an item counts against the byte bound. Blocks of the pool's two
+ * smallest classes (<= 256 B: most tuples) count nothing: the slot count
+ * already bounds them (capacity x 256 B), and not counting them keeps the
+ * common push and pop free of the per-item sum and the shared CAS. */
+static inline int64_t counted_bytes(const void *item) {
+    const gale__alloc_hdr_t *h = item;
+    return h->pool && h->cls < GALE__QUEUE_UNCOUNTED_CLASSES ? 0
+                                                             : (int64_t)gale__pool_block_size(item);
+}
+
 /* Reserve the bytes of the longest prefix of items that fits (at least one
  * when nothing is queued); how many, 0 when none fits. */
 static size_t reserve_bytes(gale__queue_t *q, void *const *items, size_t n, int64_t *taken) {
@@ -100,12 +110,13 @@ static size_t reserve_bytes(gale__queue_t *q, void *const *items, size_t n, int6
         size_t m = 0;
         int64_t want = 0;
         while (m < n) {
-            int64_t b = (int64_t)gale__pool_block_size(items[m]);
-            if (cur + want > 0 && cur + want + b > q->max_bytes) break;
+            int64_t b = counted_bytes(items[m]);
+            if (b && cur + want > 0 && cur + want + b > q->max_bytes) break;
             want += b;
             m++;
         }
         if (m == 0) return 0;
+        if (want == 0) return m; /* only uncounted items: no shared write */
         if (atomic_compare_exchange_weak_explicit(&q->bytes, &cur, cur + want, memory_order_relaxed,
                                                   memory_order_relaxed)) {
             *taken = want;
@@ -141,7 +152,7 @@ size_t gale__queue_push(gale__queue_t *q, void *const *items, size_t n) {
     }
     if (reserved && k < n) { /* give back the bytes of what did not fit */
         int64_t back = 0;
-        for (size_t i = (size_t)k; i < n; i++) back += (int64_t)gale__pool_block_size(items[i]);
+        for (size_t i = (size_t)k; i < n; i++) back += counted_bytes(items[i]);
         atomic_fetch_sub_explicit(&q->bytes, back, memory_order_relaxed);
     }
     for (uint64_t i = 0; i < k; i++) {
@@ -171,7 +182,7 @@ size_t gale__queue_pop(gale__queue_t *q, void **out, size_t max) {
         /* Publishing each pop would bounce the count's cache line with the
          * producers at every batch: publish in bulk, and always once the
          * queue is empty, so a producer waiting on a stale count goes on. */
-        for (size_t i = 0; i < n; i++) q->unpublished += (int64_t)gale__pool_block_size(out[i]);
+        for (size_t i = 0; i < n; i++) q->unpublished += counted_bytes(out[i]);
         if (q->unpublished && (n == 0 || q->unpublished >= q->max_bytes / 8)) {
             atomic_fetch_sub_explicit(&q->bytes, q->unpublished, memory_order_relaxed);
             q->unpublished = 0;

@@ -28,6 +28,11 @@ typedef struct gale__slot {
     void *item;
 } gale__slot_t;
 
+/* Blocks of the pool's classes below this (128 and 256 bytes) are bounded
+ * by the slot count, not by the byte bound (queue.c counted_bytes). */
+#define GALE__QUEUE_UNCOUNTED_CLASSES 2
+#define GALE__QUEUE_UNCOUNTED_BYTES   256
+
 typedef struct gale__queue {
     _Alignas(64) _Atomic uint64_t tail;     /* producers */
     _Alignas(64) _Atomic uint64_t head;     /* consumer; read by producers for space */
@@ -47,7 +52,9 @@ int gale__queue_init(gale__queue_t *q, size_t capacity);
  * @brief Bound the queue by bytes as well (before any push): items are
  * then pool blocks (worker/pool.h) and a push takes items only while their
  * block bytes fit in max_bytes — always one into an empty queue, so one
- * tuple larger than the bound still goes. Costs one CAS per push; the
+ * tuple larger than the bound still goes. Blocks of the pool's smallest
+ * classes (<= GALE__QUEUE_UNCOUNTED_BYTES) count nothing: the capacity
+ * bounds them. Costs one CAS per push holding a counted block; the
  * consumer takes popped bytes off in bulk (an eighth of the bound, or
  * whenever it finds the queue empty), so the count only ever runs high.
  * 0: count only.

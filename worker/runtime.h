@@ -348,6 +348,7 @@ struct gale__rt {
     size_t producer_batch;
     int64_t flush_ns;
     int64_t spout_wait_max_us;
+    int64_t reply_spin_ns; /* topology.reply.spin.micros (executor.c) */
     void *zctx;
     gale__resolve_fn resolve;
     void *resolve_ud;

@@ -406,7 +406,7 @@ static void test_replay_storm_leaves_no_acker_entries(void **s) {
 /* ---------- the queue's byte bound, alone ---------- */
 
 /* A 64 KiB bound: 4 KiB blocks go while they fit, a block larger than the
- * bound goes only into an empty queue, and popped bytes come off once the
+ * bound goes only into a queue holding no counted bytes, and popped bytes come off once the
  * consumer finds the queue empty (so a producer never waits on a stale
  * count for good). */
 static void test_queue_byte_bound(void **s) {
@@ -429,6 +429,19 @@ static void test_queue_byte_bound(void **s) {
     assert_int_equal(gale__queue_pop(&q, out, 64), 1);
     assert_int_equal(gale__queue_pop(&q, out, 64), 0);
     assert_int_equal(gale__queue_push(&q, small, 4), 4);
+    assert_int_equal(gale__queue_pop(&q, out, 64), 4);
+    assert_int_equal(gale__queue_pop(&q, out, 64), 0);
+    /* tuples of up to 256 B are bounded by the slots alone: 48 x 256 B
+     * (12 KiB) into a 4 KiB byte bound all go, and count nothing */
+    void *tiny[48];
+    for (int i = 0; i < 48; i++) tiny[i] = gale__pool_alloc(&pool, GALE__QUEUE_UNCOUNTED_BYTES);
+    gale__queue_limit_bytes(&q, 4096);
+    assert_int_equal(gale__queue_push(&q, tiny, 48), 48);
+    assert_int_equal(gale__queue_bytes(&q), 0);
+    assert_int_equal(gale__queue_push(&q, &big, 1), 1); /* counted: the first bytes */
+    assert_int_equal(gale__queue_push(&q, small, 1), 0);
+    assert_int_equal(gale__queue_pop(&q, out, 64), 49);
+    for (int i = 0; i < 48; i++) gale__pool_free(tiny[i]);
     gale__queue_destroy(&q);
     gale__pool_free(big);
     for (int i = 0; i < 20; i++) gale__pool_free(small[i]);
