@@ -31,19 +31,7 @@ static _Atomic uint64_t next_calls; /* quiet spout */
 static _Atomic int held_emits;      /* one-shot spout */
 
 static gale__rt_t *start(gale_builder_t *b, gale_conf_t *conf) {
-    gale__topology_t *t = NULL;
-    char err[512] = "";
-    int rc = gale__builder_finish(b, "idle", conf, &t, err, sizeof err);
-    if (!rc) rc = gale__topology_validate(t, resolve, NULL, err, sizeof err);
-    if (rc) fprintf(stderr, "topology: %s\n", err);
-    assert_int_equal(rc, 0);
-    gale__topology_assign_tasks(t);
-    gale__rt_t *rt = NULL;
-    rc = gale__rt_new(&rt, t, NULL, NULL, resolve, NULL, err, sizeof err);
-    if (!rc) rc = gale__rt_start(rt, err, sizeof err);
-    if (rc) fprintf(stderr, "runtime: %s\n", err);
-    assert_int_equal(rc, 0);
-    return rt;
+    return harness_must(b, "idle", conf, true);
 }
 
 static void finish(gale__rt_t *rt) {

@@ -44,21 +44,7 @@ static void reset(int limit) {
 }
 
 static gale__rt_t *build(gale_builder_t *b, gale_conf_t *conf) {
-    gale__topology_t *t = NULL;
-    char err[512] = "";
-    int rc = gale__builder_finish(b, "lifecycle", conf, &t, err, sizeof err);
-    if (rc) fprintf(stderr, "finish: %s\n", err);
-    assert_int_equal(rc, 0);
-    rc = gale__topology_validate(t, resolve, NULL, err, sizeof err);
-    if (rc) fprintf(stderr, "validate: %s\n", err);
-    assert_int_equal(rc, 0);
-    gale__topology_assign_tasks(t);
-    gale__rt_t *rt = NULL;
-    rc = gale__rt_new(&rt, t, NULL, NULL, resolve, NULL, err, sizeof err);
-    if (rc) fprintf(stderr, "rt_new: %s\n", err);
-    assert_int_equal(rc, 0);
-    current_rt = rt;
-    return rt;
+    return current_rt = harness_must(b, "lifecycle", conf, false);
 }
 
 static gale__rt_t *start(gale_builder_t *b, gale_conf_t *conf) {

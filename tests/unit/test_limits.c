@@ -38,34 +38,11 @@ static bool wait_for(_Atomic int64_t *v, int64_t want, int secs) {
 
 /* Build, validate (rc returned, err filled) and, when valid, start. */
 static int build(gale_builder_t *b, gale_conf_t *conf, gale__rt_t **out, char *err, size_t n) {
-    gale__topology_t *t = NULL;
-    *out = NULL;
-    int rc = gale__builder_finish(b, "limits", conf, &t, err, n);
-    if (rc) return rc;
-    rc = gale__topology_validate(t, resolve, NULL, err, n);
-    if (rc) {
-        gale__topology_destroy(t);
-        return rc;
-    }
-    gale__topology_assign_tasks(t);
-    rc = gale__rt_new(out, t, NULL, NULL, resolve, NULL, err, n);
-    if (rc) return rc;
-    rc = gale__rt_start(*out, err, n);
-    if (rc) {
-        gale__rt_stop(*out, 0);
-        gale__rt_destroy(*out);
-        *out = NULL;
-    }
-    return rc;
+    return harness_make(b, "limits", conf, true, out, err, n);
 }
 
 static gale__rt_t *must_start(gale_builder_t *b, gale_conf_t *conf) {
-    char err[512] = "";
-    gale__rt_t *rt;
-    int rc = build(b, conf, &rt, err, sizeof err);
-    if (rc) fprintf(stderr, "start: %s\n", err);
-    assert_int_equal(rc, 0);
-    return rt;
+    return harness_must(b, "limits", conf, true);
 }
 
 static void finish(gale__rt_t *rt) {
@@ -97,17 +74,8 @@ const gale_bolt_t l_count_bolt = {.execute = count_execute, .basic = true};
 
 /* Emits 20 values nested `deep` levels, then 20 ints; counts the results. */
 static _Atomic int deep_levels;
-static int spout_open(void **st, const gale_context_t *ctx, gale_spout_collector_t *c) {
-    (void)ctx;
-    (void)c;
-    *st = calloc(1, sizeof(int));
-    return 0;
-}
-static void spout_close(void *st) {
-    free(st);
-}
 static void deep_next(void *st, gale_spout_collector_t *c) {
-    int *n = st;
+    int64_t *n = st;
     if (*n >= 40) return;
     int levels = atomic_load(&deep_levels);
     gale_value_t *nest = malloc((size_t)levels * sizeof(*nest));
@@ -124,8 +92,10 @@ static void deep_next(void *st, gale_spout_collector_t *c) {
         atomic_fetch_add(&emit_other, 1);
     (*n)++;
 }
-const gale_spout_t l_deep_spout = {
-    .declare = one_field, .open = spout_open, .next_tuple = deep_next, .close = spout_close};
+const gale_spout_t l_deep_spout = {.declare = one_field,
+                                   .open = harness_counter_open,
+                                   .next_tuple = deep_next,
+                                   .close = harness_counter_close};
 
 /* ---------- submit-time limits ---------- */
 
@@ -314,7 +284,7 @@ const gale_bolt_t l_mark_bolt = {
 
 static _Atomic int all_sent;
 static void one_next(void *st, gale_spout_collector_t *c) {
-    int *n = st;
+    int64_t *n = st;
     if (*n >= 1) return;
     gale_value_t v = gale_int(7);
     int tasks[2048];
@@ -331,10 +301,10 @@ static void one_ack(void *st, uint64_t id) {
     atomic_fetch_add(&acks, 1);
 }
 const gale_spout_t l_one_spout = {.declare = one_field,
-                                  .open = spout_open,
+                                  .open = harness_counter_open,
                                   .next_tuple = one_next,
                                   .ack = one_ack,
-                                  .close = spout_close};
+                                  .close = harness_counter_close};
 
 /* An all grouping to 1100 tasks delivers to all 1100 (it stopped at 1024,
  * yet the tree completed), and the tree is acked after all of them. */

@@ -27,19 +27,7 @@
 #include "rt_harness.h"
 
 static gale__rt_t *start(gale_builder_t *b, gale_conf_t *conf) {
-    gale__topology_t *t = NULL;
-    char err[512] = "";
-    int rc = gale__builder_finish(b, "memory", conf, &t, err, sizeof err);
-    if (!rc) rc = gale__topology_validate(t, resolve, NULL, err, sizeof err);
-    if (rc) fprintf(stderr, "%s\n", err);
-    assert_int_equal(rc, 0);
-    gale__topology_assign_tasks(t);
-    gale__rt_t *rt = NULL;
-    rc = gale__rt_new(&rt, t, NULL, NULL, resolve, NULL, err, sizeof err);
-    if (!rc) rc = gale__rt_start(rt, err, sizeof err);
-    if (rc) fprintf(stderr, "%s\n", err);
-    assert_int_equal(rc, 0);
-    return rt;
+    return harness_must(b, "memory", conf, true);
 }
 
 static _Atomic int64_t emitted, executed, acked, failed;
@@ -61,15 +49,6 @@ static void reset(int64_t n, size_t size) {
 static void one_field(gale_declarer_t *d, const gale_conf_t *c) {
     (void)c;
     gale_declare(d, "v");
-}
-static int spout_open(void **st, const gale_context_t *ctx, gale_spout_collector_t *c) {
-    (void)ctx;
-    (void)c;
-    *st = calloc(1, sizeof(int64_t));
-    return 0;
-}
-static void spout_close(void *st) {
-    free(st);
 }
 /* Emits `limit` tuples of payload_size bytes (or ints), reliably. */
 static void big_next(void *st, gale_spout_collector_t *c) {
@@ -94,11 +73,11 @@ static void count_fail(void *st, uint64_t id, gale_fail_reason_t why) {
     atomic_fetch_add(&failed, 1);
 }
 const gale_spout_t m_big_spout = {.declare = one_field,
-                                  .open = spout_open,
+                                  .open = harness_counter_open,
                                   .next_tuple = big_next,
                                   .ack = count_ack,
                                   .fail = count_fail,
-                                  .close = spout_close};
+                                  .close = harness_counter_close};
 
 static void quiet_next(void *st, gale_spout_collector_t *c) {
     (void)st;

@@ -50,24 +50,7 @@ static void reset(int limit) {
 
 /* Build, validate and start a topology; the caller stops it. */
 static gale__rt_t *start(gale_builder_t *b, gale_conf_t *conf) {
-    gale__topology_t *t = NULL;
-    char err[512] = "";
-    int rc = gale__builder_finish(b, "test", conf, &t, err, sizeof err);
-    if (rc) fprintf(stderr, "finish: %s\n", err);
-    assert_int_equal(rc, 0);
-    rc = gale__topology_validate(t, resolve, NULL, err, sizeof err);
-    if (rc) fprintf(stderr, "validate: %s\n", err);
-    assert_int_equal(rc, 0);
-    gale__topology_assign_tasks(t);
-    gale__rt_t *rt = NULL;
-    rc = gale__rt_new(&rt, t, NULL, NULL, resolve, NULL, err, sizeof err);
-    if (rc) fprintf(stderr, "rt_new: %s\n", err);
-    assert_int_equal(rc, 0);
-    current_rt = rt;
-    rc = gale__rt_start(rt, err, sizeof err);
-    if (rc) fprintf(stderr, "start: %s\n", err);
-    assert_int_equal(rc, 0);
-    return rt;
+    return current_rt = harness_must(b, "test", conf, true);
 }
 
 static void finish(gale__rt_t *rt) {
