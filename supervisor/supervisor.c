@@ -3,8 +3,9 @@
  * ROUTER (ipc://L/supervisor/sock, or tcp loopback when that path is too
  * long for a unix socket; the endpoint is always written to
  * L/supervisor/endpoint, which workers read), the client to nimbus, the
- * adoption of running workers, then one loop: serve worker heartbeats,
- * heartbeat nimbus, watch the workers. On SIGTERM/SIGINT it exits and
+ * adoption of running workers, then one loop: apply the worker heartbeats
+ * its link thread answered (worker_link.c), heartbeat nimbus, watch the
+ * workers. On SIGTERM/SIGINT it exits and
  * leaves its workers running (a restarted supervisor adopts them).
  */
 #include "supervisor/supervisor.h"
@@ -29,32 +30,6 @@
 static volatile sig_atomic_t stop_signal;
 static void on_signal(int sig) {
     stop_signal = sig;
-}
-
-static void serve_workers(supervisor_t *sv) {
-    for (int k = 0; k < 256; k++) {
-        gale__ctl_peer_t peer;
-        gale__ctl_msg_t m;
-        char err[512];
-        int rc = gale__ctl_server_recv(sv->router, &peer, &m, err, sizeof err);
-        if (rc == GALE_ENOENT) return;
-        if (rc == 0 && m.type == GALE_CTL_WORKER_HEARTBEAT) {
-            gale__sv_worker_hb(sv, &m.u.worker_heartbeat);
-            gale__ctl_reply_t ok = {true, NULL, NULL};
-            gale__ctl_server_send(sv->router, &peer, GALE_CTL_REPLY, m.req, &ok, NULL, 0);
-        } else {
-            static int64_t last;
-            if (gale__now_ns() - last > 1000000000) {
-                GALE_WARN(SV, 0, "refused a message on the worker socket: %s",
-                          rc ? err : "not a worker_heartbeat");
-                last = gale__now_ns();
-            }
-            if (m.type != GALE_CTL_NONE)
-                gale__ctl_reply_error(sv->router, &peer, m.req,
-                                      rc ? err : "a supervisor takes only worker_heartbeat");
-        }
-        gale__ctl_msg_destroy(&m);
-    }
 }
 
 static int bind_worker_socket(supervisor_t *sv, char *err, size_t errlen) {
@@ -101,6 +76,7 @@ int gale__supervisor_run(const gale_conf_t *conf) {
     char err[1024], path[4096];
     int rc = 1;
     gale__logviewer_t *lv = NULL;
+    gale__sv_link_t *link = NULL;
     gale__log_set_process("supervisor");
     snprintf(sv->local, sizeof sv->local, "%s",
              gale_conf_get_str(conf, GALE_CONF_LOCAL_DIR, "gale-local"));
@@ -173,22 +149,24 @@ int gale__supervisor_run(const gale_conf_t *conf) {
     GALE_INFO(SV, 0, "supervisor %s on %s: %zu slot(s), nimbus at %s, %zu worker(s) adopted",
               sv->id, sv->host, sv->n_ports, sv->nimbus_desc, sv->n_workers);
 
+    if (gale__sv_link_start(sv->router, &link)) {
+        GALE_ERROR(SV, 0, "cannot start the worker-heartbeat thread: out of memory");
+        goto out;
+    }
     int64_t next_hb = 0, next_mon = gale__now_ns() + mon_ns;
     while (!stop_signal) {
-        zmq_pollitem_t pi = {sv->router, 0, ZMQ_POLLIN, 0};
-        int r = zmq_poll(&pi, 1, 100);
-        if (r < 0 && errno != EINTR) {
-            GALE_ERROR(SV, 0, "poll: %s", zmq_strerror(errno));
-            break;
-        }
-        if (r > 0) serve_workers(sv);
+        struct timespec tick = {0, 100 * 1000000}; /* heartbeats are answered by the link */
+        nanosleep(&tick, NULL);
+        gale__sv_link_apply(link, sv);
         int64_t now = gale__now_ns();
         if (now >= next_hb) {
             gale__sv_heartbeat(sv);
             next_hb = gale__now_ns() + hb_ns;
+            gale__sv_link_apply(link, sv);
             gale__sv_monitor(sv); /* new assignments start at once */
         }
         if (now >= next_mon) {
+            gale__sv_link_apply(link, sv); /* ages as of now, after a long nimbus call */
             gale__sv_monitor(sv);
             next_mon = now + mon_ns;
         }
@@ -197,6 +175,7 @@ int gale__supervisor_run(const gale_conf_t *conf) {
               stop_signal == SIGINT ? "SIGINT" : "SIGTERM", sv->n_workers);
     rc = 0;
 out:
+    gale__sv_link_stop(link);
     gale__ctl_client_close(&sv->nimbus);
     if (sv->router) zmq_close(sv->router);
     if (sv->zctx) zmq_ctx_term(sv->zctx);

@@ -64,6 +64,15 @@ typedef struct supervisor {
     char self_exe[4096];
 } supervisor_t;
 
+/* worker_link.c: the worker-heartbeat socket, answered by its own thread */
+typedef struct gale__sv_link gale__sv_link_t;
+/** @brief Serve router (the thread owns it from now until stop). */
+int gale__sv_link_start(void *router, gale__sv_link_t **out);
+/** @brief Main loop: apply the heartbeats answered since the last call. */
+void gale__sv_link_apply(gale__sv_link_t *l, supervisor_t *sv);
+/** @brief Join the thread and drop what is queued (NULL: nothing). */
+void gale__sv_link_stop(gale__sv_link_t *l);
+
 /* slots.c */
 int gale__sv_load_id(supervisor_t *sv, char *err, size_t errlen);
 void gale__sv_find_ports(supervisor_t *sv);
