@@ -115,6 +115,9 @@ struct gale__xfer {
      * thread put into a queue or dropped */
     _Atomic int tx_busy;
     _Atomic uint64_t tx_sent, rx_done;
+    /* ZeroMQ data messages (batches) and their bytes (header + body),
+     * sent and accepted: gale__transfer_counts, the worker's summary */
+    _Atomic uint64_t tx_batches, tx_bytes, rx_batches, rx_bytes;
     /* tcp: the endpoint each socket is connected to, per peer, and the
      * endpoints_gen each thread last applied */
     char **data_ep, **credit_ep;
@@ -260,10 +263,15 @@ static size_t transfer_to_peer(struct gale__xfer *x, gale__worker_t *peer) {
     gale__batch_end(&x->enc);
     if (total) {
         atomic_fetch_add_explicit(&x->tx_sent, total, memory_order_release);
-        if (send2(x, x->data_push[peer->index], &x->hdr_batch, x->enc.sb.data, x->enc.sb.size))
+        if (send2(x, x->data_push[peer->index], &x->hdr_batch, x->enc.sb.data, x->enc.sb.size)) {
             RATE_LIMITED_ERROR(&w->tx_errors, NULL, 0,
                                "worker %d: cannot send a batch to worker %d: %s", w->index,
                                peer->index, zmq_strerror(zmq_errno()));
+        } else {
+            atomic_fetch_add_explicit(&x->tx_batches, 1, memory_order_relaxed);
+            atomic_fetch_add_explicit(&x->tx_bytes, x->hdr_batch.size + x->enc.sb.size,
+                                      memory_order_relaxed);
+        }
     }
     (void)rt;
     return total;
@@ -569,9 +577,14 @@ static void handle_message(struct gale__xfer *x) {
     } else if (strcmp(type, GALE_WIRE_BATCH) == 0) {
         rx_ctx_t c = {x, 0};
         if (gale__batch_decode(zmq_msg_data(&body), zmq_msg_size(&body), on_wire_tuple, &c, err,
-                               sizeof err))
+                               sizeof err)) {
             RATE_LIMITED_ERROR(&w->rx_rejected, NULL, 0, "worker %d: batch rejected: %s", w->index,
                                err);
+        } else {
+            atomic_fetch_add_explicit(&x->rx_batches, 1, memory_order_relaxed);
+            atomic_fetch_add_explicit(&x->rx_bytes, zmq_msg_size(&hdr) + zmq_msg_size(&body),
+                                      memory_order_relaxed);
+        }
         if (c.bad) {
             /* counted per tuple, logged (rate-limited) per batch */
             atomic_fetch_add_explicit(&w->rx_dropped, (uint64_t)c.bad - 1, memory_order_relaxed);
@@ -913,4 +926,16 @@ bool gale__transfer_quiet(gale__worker_t *w, uint64_t *sent, uint64_t *received,
     *received += atomic_load_explicit(&x->rx_done, memory_order_acquire);
     *sent += atomic_load_explicit(&x->tx_sent, memory_order_acquire);
     return quiet;
+}
+
+void gale__transfer_counts(gale__worker_t *w, gale__xfer_counts_t *out) {
+    struct gale__xfer *x = w->transfer;
+    memset(out, 0, sizeof *out);
+    if (!x) return;
+    out->tuples_sent = atomic_load_explicit(&x->tx_sent, memory_order_acquire);
+    out->batches_sent = atomic_load_explicit(&x->tx_batches, memory_order_relaxed);
+    out->bytes_sent = atomic_load_explicit(&x->tx_bytes, memory_order_relaxed);
+    out->tuples_received = atomic_load_explicit(&x->rx_done, memory_order_acquire);
+    out->batches_received = atomic_load_explicit(&x->rx_batches, memory_order_relaxed);
+    out->bytes_received = atomic_load_explicit(&x->rx_bytes, memory_order_relaxed);
 }
