@@ -213,6 +213,8 @@ static size_t transfer_to_peer(struct gale__xfer *x, gale__worker_t *peer) {
     gale__rt_t *rt = w->rt;
     void *buf[256];
     size_t total = 0;
+    const gale__rstream_t *last = NULL; /* the previous tuple's stream and its name's length */
+    uint32_t last_len = 0;
     gale__batch_begin(&x->enc);
     for (size_t i = 0; i < peer->n_execs; i++) {
         int ei = peer->execs[i]->index;
@@ -232,9 +234,13 @@ static size_t transfer_to_peer(struct gale__xfer *x, gale__worker_t *peer) {
             size_t sent = 0;
             for (size_t j = 0; j < k; j++) {
                 gale_tuple_t *t = buf[j];
+                if (t->stream != last) {
+                    last = t->stream;
+                    last_len = (uint32_t)strlen(last->id);
+                }
                 gale__wire_tuple_t wt = {.dest_task = t->dest_task,
                                          .stream = t->stream->id,
-                                         .stream_len = (uint32_t)strlen(t->stream->id),
+                                         .stream_len = last_len,
                                          .src_task = t->src_task,
                                          .ids = t->ids,
                                          .n_ids = t->n_ids,
@@ -325,6 +331,11 @@ static void *transfer_main(void *arg) {
 typedef struct rx_ctx {
     struct gale__xfer *x;
     int bad;
+    /* the stream of the previous tuple (a batch mostly holds one): its
+     * source component and name length, so a hit costs one memcmp */
+    const gale__rcomp_t *last_comp;
+    const gale__rstream_t *last;
+    size_t last_len;
 } rx_ctx_t;
 
 static const gale__rstream_t *wire_stream(gale__rt_t *rt, int src_task, const char *s, size_t n) {
@@ -408,7 +419,15 @@ static int on_wire_tuple(void *ud, const gale__wire_tuple_t *wt) {
         return 0;
     }
     int ei = rt->task_exec[wt->dest_task];
-    const gale__rstream_t *s = wire_stream(rt, wt->src_task, wt->stream, wt->stream_len);
+    const gale__rcomp_t *src = rt->task_comp[wt->src_task];
+    const gale__rstream_t *s = c->last;
+    if (!s || c->last_comp != src || c->last_len != wt->stream_len ||
+        memcmp(s->id, wt->stream, wt->stream_len) != 0) {
+        s = wire_stream(rt, wt->src_task, wt->stream, wt->stream_len);
+        c->last_comp = src;
+        c->last = s;
+        c->last_len = wt->stream_len;
+    }
     bool fits = s && wire_tuple_fits(rt, s, wt);
     gale_tuple_t *t = fits ? gale__tuple_from_wire(&x->pool, s, wt->src_task, wt->dest_task,
                                                    wt->msgpack_values, wt->ids, wt->n_ids)
@@ -575,7 +594,7 @@ static void handle_message(struct gale__xfer *x) {
         RATE_LIMITED_ERROR(&w->rx_rejected, NULL, 0, "worker %d: message rejected: %s", w->index,
                            err);
     } else if (strcmp(type, GALE_WIRE_BATCH) == 0) {
-        rx_ctx_t c = {x, 0};
+        rx_ctx_t c = {x, 0, NULL, NULL, 0};
         if (gale__batch_decode(zmq_msg_data(&body), zmq_msg_size(&body), on_wire_tuple, &c, err,
                                sizeof err)) {
             RATE_LIMITED_ERROR(&w->rx_rejected, NULL, 0, "worker %d: batch rejected: %s", w->index,
