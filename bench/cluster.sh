@@ -20,8 +20,10 @@
 # --warmup S, --secs S   warm-up and window of each throughput run (default 5, 30)
 # --rounds N             jar / kill rounds (default 3)
 # --rate N               the spout's tuples/s in part 2 (default 10000; 0 = full speed)
-# other options go to bench_cluster_perf (--pending N, --acker-worker 1|2, --bench B).
-# GALE_BUILD_DIR picks the build directory (default: build).
+# --pending N, --acker-worker 1|2, --bench unacked|acked, -c key=value go to
+#                        bench_cluster_perf (bench_cluster_perf --help says more).
+# GALE_BUILD_DIR picks the build directory (default: build); GALE_KEEP_TMP=1
+# keeps the temp dir with the daemons' and workers' logs.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -45,7 +47,7 @@ while [ $# -gt 0 ]; do
             if [ "$1" = --rounds ]; then rounds=$2; else rate=$2; fi
             shift 2
             ;;
-        --warmup | --secs | --pending | --acker-worker | --bench)
+        --warmup | --secs | --pending | --acker-worker | --bench | -c)
             [ $# -ge 2 ] || die "$1 needs a value"
             perf+=("$1" "$2")
             shift 2
@@ -80,7 +82,7 @@ cleanup() {
         for pid in $(worker_pids "$id"); do kill -KILL "$pid" 2>/dev/null || true; done
     done
     wait 2>/dev/null || true
-    rm -rf "$tmp"
+    if [ -n "${GALE_KEEP_TMP:-}" ]; then echo "kept $tmp (daemon and worker logs)"; else rm -rf "$tmp"; fi
 }
 trap cleanup EXIT
 worker_pids() {
@@ -224,19 +226,20 @@ function num(x,   s, r) { # 12345678 -> 12,345,678
     b = f["bench"]
     if (b ~ /^cluster_const/) { tput[b] = f["tput"]; mb[b] = f["mb_s"]; msgs[b] = f["msgs_s"]
         tpm[b] = f["tuples_per_msg"]; bpm[b] = f["bytes_per_msg"]; eq[b] = f["transferred_eq_emitted"]
-        cpu[b] = f["cpu_w1"] "+" f["cpu_w2"]; oth[b] = f["others"] }
+        cpu[b] = f["cpu_w1"] "+" f["cpu_w2"]; nsp[b] = f["cpu_ns_per_tuple"]; oth[b] = f["others"] }
     else if (b ~ /^raw_zmq/) { rmsgs[b] = f["msgs_s"]; rmb[b] = f["mb_s"]; ratio[b] = f["gale_over_raw_bytes"]; roth[b] = f["others"] }
     else { n[b]++; s[b] = s[b] (n[b] > 1 ? " " : "") f["secs"]; if (!(b in mx) || f["secs"] + 0 > mx[b] + 0) mx[b] = f["secs"] }
 }
 END {
-    printf "%-30s %11s %9s %8s %7s %7s %10s %7s  %s\n", "run", "tuples/s", "msgs/s", "MB/s", "t/msg", "B/msg", "cores", "others", "sent==emitted"
+    printf "%-30s %11s %9s %8s %7s %7s %10s %6s %7s  %s\n", "run", "tuples/s", "msgs/s", "MB/s", "t/msg", "B/msg", "cores", "ns/t", "others", "sent==emitted"
     for (k = 0; k < 2; k++) {
         m = k ? "acked" : "unacked"; b = "cluster_const_null_" m; r = "raw_zmq_" m
-        if (b in tput) printf "%-30s %11s %9s %8s %7s %7s %10s %7s  %s\n", b, num(tput[b]), num(msgs[b]), mb[b], tpm[b], bpm[b], cpu[b], oth[b], (eq[b] == 1 ? "yes" : "NO")
-        if (r in rmsgs) printf "%-30s %11s %9s %8s %7s %7s %10s %7s  Gale/raw bytes/s = %s\n", r, "-", num(rmsgs[r]), rmb[r], "-", bpm[b], "", roth[r], ratio[r]
+        if (b in tput) printf "%-30s %11s %9s %8s %7s %7s %10s %6s %7s  %s\n", b, num(tput[b]), num(msgs[b]), mb[b], tpm[b], bpm[b], cpu[b], nsp[b], oth[b], (eq[b] == 1 ? "yes" : "NO")
+        if (r in rmsgs) printf "%-30s %11s %9s %8s %7s %7s %10s %6s %7s  Gale/raw bytes/s = %s\n", r, "-", num(rmsgs[r]), rmb[r], "-", bpm[b], "", "", roth[r], ratio[r]
     }
     print ""
-    print "cores = CPU of worker 1 + worker 2 over the window; others = CPU other processes took meanwhile"
+    print "cores = CPU of worker 1 + worker 2 over the window; ns/t = their CPU per tuple (ns);"
+    print "others = CPU other processes took meanwhile"
     print "(2 cores in all). t/msg, B/msg = tuples and bytes per ZeroMQ message from worker 1 to 2."
     print ""
     split("cluster_jar_first_tuple cluster_kill_bolt_worker cluster_kill_spout_worker", L, " ")

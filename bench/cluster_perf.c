@@ -113,7 +113,23 @@ typedef struct opts {
     int64_t pending;
     int acker_worker; /* 1 or 2 */
     bool want_unacked, want_acked;
+    const char *conf[32]; /* -c key=value, applied to the topology conf */
+    int n_conf;
 } opts_t;
+
+/* -c key=value: an int, else a double, else a string. */
+static int set_kv(gale_conf_t *c, const char *kv) {
+    const char *eq = strchr(kv, '=');
+    char key[256];
+    if (!eq || eq == kv || (size_t)(eq - kv) >= sizeof key) return -1;
+    snprintf(key, sizeof key, "%.*s", (int)(eq - kv), kv);
+    char *end;
+    long long i = strtoll(eq + 1, &end, 10);
+    if (eq[1] && !*end) return gale_conf_set_int(c, key, i);
+    double d = strtod(eq + 1, &end);
+    if (eq[1] && !*end) return gale_conf_set_double(c, key, d);
+    return gale_conf_set_str(c, key, eq + 1);
+}
 
 static const void *resolve(void *ud, const char *symbol) {
     (void)ud;
@@ -169,6 +185,7 @@ static gale_conf_t *topo_conf(bool acked, const opts_t *o) {
     int rc = gale_conf_set_int(c, GALE_CONF_TOPOLOGY_WORKERS, 2);
     rc |= gale_conf_set_int(c, GALE_CONF_TOPOLOGY_ACKER_EXECUTORS, acked ? 1 : 0);
     if (acked) rc |= gale_conf_set_int(c, GALE_CONF_TOPOLOGY_MAX_SPOUT_PENDING, o->pending);
+    for (int i = 0; i < o->n_conf; i++) rc |= set_kv(c, o->conf[i]);
     if (rc) {
         gale_conf_destroy(c);
         return NULL;
@@ -191,6 +208,7 @@ static gale__topology_t *build(bool acked, const opts_t *o, char *err, size_t er
     int rc =
         gale__builder_finish(b, acked ? "cluster-acked" : "cluster-unacked", conf, &t, err, errlen);
     if (!rc) rc = gale__topology_validate(t, resolve, NULL, err, errlen);
+    if (!rc) rc = gale__conf_validate(t->conf, "topology conf", err, errlen);
     if (rc) {
         gale__topology_destroy(t);
         return NULL;
@@ -360,6 +378,7 @@ static int run_gale(bool acked, const opts_t *o, gale_result_t *res) {
            "topology.acker.executors=%d",
            acked ? 1 : 0);
     if (acked) printf(" topology.max.spout.pending=%lld", (long long)o->pending);
+    for (int i = 0; i < o->n_conf; i++) printf(" %s", o->conf[i]);
     printf("\n");
 
     child_t ch[2] = {{0}, {0}};
@@ -441,10 +460,17 @@ static int run_gale(bool acked, const opts_t *o, gale_result_t *res) {
             "worker 2 -> 1: %.0f messages/s, %.1f tuples per message (acks); spout acked %.0f/s, "
             "mean complete latency %.0f us (sampled)\n",
             (double)am / win, ack_tpm, (double)(b[0].acked - a[0].acked) / win, lat_us);
+        /* Little's law: at most `pending` trees in flight, each taking the
+         * complete latency, so the rate cannot exceed pending / latency */
+        if (lat_us > 0)
+            printf("bound: max.spout.pending %lld / mean complete latency = %.0f tuples/s\n",
+                   (long long)o->pending, (double)o->pending / (lat_us / 1e6));
     }
-    printf("cpu: worker 1 %.2f cores, worker 2 %.2f cores; other processes used %.2f cores "
-           "meanwhile\n",
-           cpu1, cpu2, others);
+    /* CPU per tuple depends less on what else runs than tuples/s does */
+    double ns_per = res->tput > 0 ? (cpu1 + cpu2) * 1e9 / res->tput : 0;
+    printf("cpu: worker 1 %.2f cores, worker 2 %.2f cores (%.0f ns of CPU per tuple); other "
+           "processes used %.2f cores meanwhile\n",
+           cpu1, cpu2, ns_per, others);
 
     /* remote-transferred == emitted, over the whole run */
     bool ok = f[0].x.tuples_sent == per_tuple * f[0].emitted &&
@@ -461,9 +487,9 @@ static int run_gale(bool acked, const opts_t *o, gale_result_t *res) {
                (unsigned long long)f[0].failed);
     printf(": %s\n", ok ? "remote-transferred == emitted" : "MISMATCH");
     printf("RESULT bench=%s tput=%.0f msgs_s=%.0f mb_s=%.2f tuples_per_msg=%.1f bytes_per_msg=%.0f "
-           "cpu_w1=%.2f cpu_w2=%.2f others=%.2f transferred_eq_emitted=%d",
+           "cpu_w1=%.2f cpu_w2=%.2f cpu_ns_per_tuple=%.0f others=%.2f transferred_eq_emitted=%d",
            name, res->tput, res->msgs_s, res->bytes_s / 1e6, res->tuples_per_msg,
-           res->bytes_per_msg, cpu1, cpu2, others, ok ? 1 : 0);
+           res->bytes_per_msg, cpu1, cpu2, ns_per, others, ok ? 1 : 0);
     if (acked) printf(" ack_tuples_per_msg=%.1f complete_us=%.0f", ack_tpm, lat_us);
     printf("\n");
     rc = ok ? 0 : 1;
@@ -602,17 +628,19 @@ out:
 static void usage(void) {
     fprintf(stderr,
             "usage: bench_cluster_perf [--warmup S] [--secs S] [--pending N] [--acker-worker 1|2]\n"
-            "                          [--bench unacked|acked]...\n"
+            "                          [--bench unacked|acked]... [-c key=value]...\n"
             "  --warmup S         seconds before each window (default 5)\n"
             "  --secs S           seconds measured (default 30)\n"
             "  --pending N        topology.max.spout.pending of the acked run (default 1000)\n"
             "  --acker-worker W   the worker that runs the acker in the acked run (default 1)\n"
             "  --bench B          run only B (repeatable; default both), each followed by\n"
-            "                     raw ZeroMQ at its message size\n");
+            "                     raw ZeroMQ at its message size\n"
+            "  -c key=value       a topology conf key for both runs (e.g.\n"
+            "                     topology.batch.flush.interval.micros=200)\n");
 }
 
 int main(int argc, char **argv) {
-    opts_t o = {5, 30, 1000, 1, false, false};
+    opts_t o = {.warmup = 5, .secs = 30, .pending = 1000, .acker_worker = 1};
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         bool has = i + 1 < argc;
@@ -630,6 +658,8 @@ int main(int argc, char **argv) {
             o.want_unacked = true;
         } else if (strcmp(a, "--bench") == 0 && has && strcmp(argv[i + 1], "acked") == 0) {
             o.want_acked = true;
+        } else if (strcmp(a, "-c") == 0 && has && strchr(argv[i + 1], '=') && o.n_conf < 32) {
+            o.conf[o.n_conf++] = argv[i + 1];
         } else {
             fprintf(stderr, "bench_cluster_perf: bad option '%s'\n", a);
             usage();
