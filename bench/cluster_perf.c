@@ -645,7 +645,10 @@ int main(int argc, char **argv) {
         const char *a = argv[i];
         bool has = i + 1 < argc;
         double v;
-        if (strcmp(a, "--warmup") == 0 && has && parse_num(argv[i + 1], 0, &v)) {
+        if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) {
+            usage();
+            return 0;
+        } else if (strcmp(a, "--warmup") == 0 && has && parse_num(argv[i + 1], 0, &v)) {
             o.warmup = v;
         } else if (strcmp(a, "--secs") == 0 && has && parse_num(argv[i + 1], 0.5, &v)) {
             o.secs = v;
