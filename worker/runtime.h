@@ -463,6 +463,15 @@ void gale__transfer_free(gale__worker_t *w);
  * *pushes a count that grows with every push into a lane; false when a
  * lane holds tuples or the transfer thread holds some now. */
 bool gale__transfer_quiet(gale__worker_t *w, uint64_t *sent, uint64_t *received, uint64_t *pushes);
+/* What w's transfer threads moved since start: tuples, ZeroMQ data
+ * messages (batches) and their bytes (header + body frames). Received
+ * tuples are those handed to an executor queue (or dropped as invalid). */
+typedef struct gale__xfer_counts {
+    uint64_t tuples_sent, batches_sent, bytes_sent;
+    uint64_t tuples_received, batches_received, bytes_received;
+} gale__xfer_counts_t;
+/** @brief w's transfer counters (all zero before the transfer started). Any thread. */
+void gale__transfer_counts(gale__worker_t *w, gale__xfer_counts_t *out);
 
 static inline uint64_t gale__rng_next(uint64_t *s) { /* xorshift64*, never 0 */
     uint64_t x = *s;

@@ -115,6 +115,9 @@ struct gale__xfer {
      * thread put into a queue or dropped */
     _Atomic int tx_busy;
     _Atomic uint64_t tx_sent, rx_done;
+    /* ZeroMQ data messages (batches) and their bytes (header + body),
+     * sent and accepted: gale__transfer_counts, the worker's summary */
+    _Atomic uint64_t tx_batches, tx_bytes, rx_batches, rx_bytes;
     /* tcp: the endpoint each socket is connected to, per peer, and the
      * endpoints_gen each thread last applied */
     char **data_ep, **credit_ep;
@@ -210,6 +213,8 @@ static size_t transfer_to_peer(struct gale__xfer *x, gale__worker_t *peer) {
     gale__rt_t *rt = w->rt;
     void *buf[256];
     size_t total = 0;
+    const gale__rstream_t *last = NULL; /* the previous tuple's stream and its name's length */
+    uint32_t last_len = 0;
     gale__batch_begin(&x->enc);
     for (size_t i = 0; i < peer->n_execs; i++) {
         int ei = peer->execs[i]->index;
@@ -229,9 +234,13 @@ static size_t transfer_to_peer(struct gale__xfer *x, gale__worker_t *peer) {
             size_t sent = 0;
             for (size_t j = 0; j < k; j++) {
                 gale_tuple_t *t = buf[j];
+                if (t->stream != last) {
+                    last = t->stream;
+                    last_len = (uint32_t)strlen(last->id);
+                }
                 gale__wire_tuple_t wt = {.dest_task = t->dest_task,
                                          .stream = t->stream->id,
-                                         .stream_len = (uint32_t)strlen(t->stream->id),
+                                         .stream_len = last_len,
                                          .src_task = t->src_task,
                                          .ids = t->ids,
                                          .n_ids = t->n_ids,
@@ -260,10 +269,15 @@ static size_t transfer_to_peer(struct gale__xfer *x, gale__worker_t *peer) {
     gale__batch_end(&x->enc);
     if (total) {
         atomic_fetch_add_explicit(&x->tx_sent, total, memory_order_release);
-        if (send2(x, x->data_push[peer->index], &x->hdr_batch, x->enc.sb.data, x->enc.sb.size))
+        if (send2(x, x->data_push[peer->index], &x->hdr_batch, x->enc.sb.data, x->enc.sb.size)) {
             RATE_LIMITED_ERROR(&w->tx_errors, NULL, 0,
                                "worker %d: cannot send a batch to worker %d: %s", w->index,
                                peer->index, zmq_strerror(zmq_errno()));
+        } else {
+            atomic_fetch_add_explicit(&x->tx_batches, 1, memory_order_relaxed);
+            atomic_fetch_add_explicit(&x->tx_bytes, x->hdr_batch.size + x->enc.sb.size,
+                                      memory_order_relaxed);
+        }
     }
     (void)rt;
     return total;
@@ -317,6 +331,11 @@ static void *transfer_main(void *arg) {
 typedef struct rx_ctx {
     struct gale__xfer *x;
     int bad;
+    /* the stream of the previous tuple (a batch mostly holds one): its
+     * source component and name length, so a hit costs one memcmp */
+    const gale__rcomp_t *last_comp;
+    const gale__rstream_t *last;
+    size_t last_len;
 } rx_ctx_t;
 
 static const gale__rstream_t *wire_stream(gale__rt_t *rt, int src_task, const char *s, size_t n) {
@@ -400,7 +419,15 @@ static int on_wire_tuple(void *ud, const gale__wire_tuple_t *wt) {
         return 0;
     }
     int ei = rt->task_exec[wt->dest_task];
-    const gale__rstream_t *s = wire_stream(rt, wt->src_task, wt->stream, wt->stream_len);
+    const gale__rcomp_t *src = rt->task_comp[wt->src_task];
+    const gale__rstream_t *s = c->last;
+    if (!s || c->last_comp != src || c->last_len != wt->stream_len ||
+        memcmp(s->id, wt->stream, wt->stream_len) != 0) {
+        s = wire_stream(rt, wt->src_task, wt->stream, wt->stream_len);
+        c->last_comp = src;
+        c->last = s;
+        c->last_len = wt->stream_len;
+    }
     bool fits = s && wire_tuple_fits(rt, s, wt);
     gale_tuple_t *t = fits ? gale__tuple_from_wire(&x->pool, s, wt->src_task, wt->dest_task,
                                                    wt->msgpack_values, wt->ids, wt->n_ids)
@@ -567,11 +594,16 @@ static void handle_message(struct gale__xfer *x) {
         RATE_LIMITED_ERROR(&w->rx_rejected, NULL, 0, "worker %d: message rejected: %s", w->index,
                            err);
     } else if (strcmp(type, GALE_WIRE_BATCH) == 0) {
-        rx_ctx_t c = {x, 0};
+        rx_ctx_t c = {x, 0, NULL, NULL, 0};
         if (gale__batch_decode(zmq_msg_data(&body), zmq_msg_size(&body), on_wire_tuple, &c, err,
-                               sizeof err))
+                               sizeof err)) {
             RATE_LIMITED_ERROR(&w->rx_rejected, NULL, 0, "worker %d: batch rejected: %s", w->index,
                                err);
+        } else {
+            atomic_fetch_add_explicit(&x->rx_batches, 1, memory_order_relaxed);
+            atomic_fetch_add_explicit(&x->rx_bytes, zmq_msg_size(&hdr) + zmq_msg_size(&body),
+                                      memory_order_relaxed);
+        }
         if (c.bad) {
             /* counted per tuple, logged (rate-limited) per batch */
             atomic_fetch_add_explicit(&w->rx_dropped, (uint64_t)c.bad - 1, memory_order_relaxed);
@@ -913,4 +945,16 @@ bool gale__transfer_quiet(gale__worker_t *w, uint64_t *sent, uint64_t *received,
     *received += atomic_load_explicit(&x->rx_done, memory_order_acquire);
     *sent += atomic_load_explicit(&x->tx_sent, memory_order_acquire);
     return quiet;
+}
+
+void gale__transfer_counts(gale__worker_t *w, gale__xfer_counts_t *out) {
+    struct gale__xfer *x = w->transfer;
+    memset(out, 0, sizeof *out);
+    if (!x) return;
+    out->tuples_sent = atomic_load_explicit(&x->tx_sent, memory_order_acquire);
+    out->batches_sent = atomic_load_explicit(&x->tx_batches, memory_order_relaxed);
+    out->bytes_sent = atomic_load_explicit(&x->tx_bytes, memory_order_relaxed);
+    out->tuples_received = atomic_load_explicit(&x->rx_done, memory_order_acquire);
+    out->batches_received = atomic_load_explicit(&x->rx_batches, memory_order_relaxed);
+    out->bytes_received = atomic_load_explicit(&x->rx_bytes, memory_order_relaxed);
 }

@@ -166,6 +166,16 @@ static void log_summary(worker_t *w) {
                   (unsigned long long)s.acked, (unsigned long long)s.failed_timeout,
                   (unsigned long long)s.failed_explicit, (unsigned long long)s.errors);
     }
+    /* what crossed to and from the other workers, and in how many ZeroMQ
+     * messages (the mean batch size tells how well batching works) */
+    gale__xfer_counts_t x;
+    gale__transfer_counts(&rt->workers[w->place.here], &x);
+    GALE_INFO("worker", 0,
+              "summary transfer sent=%llu tuples in %llu messages (%llu bytes) received=%llu "
+              "tuples in %llu messages (%llu bytes)",
+              (unsigned long long)x.tuples_sent, (unsigned long long)x.batches_sent,
+              (unsigned long long)x.bytes_sent, (unsigned long long)x.tuples_received,
+              (unsigned long long)x.batches_received, (unsigned long long)x.bytes_received);
 }
 
 static void send_heartbeat(worker_t *w) {
