@@ -895,15 +895,28 @@ static bool fire_ticks(gale__exec_t *e, int64_t now) {
  * before parking again, so the producer rarely pays a wake. */
 #define HOT_GAP_NS  20000
 #define HOT_SPIN_NS 20000
+/* A spin-wait hint: the core runs the sibling hyperthread meanwhile and
+ * leaves the loop without a memory-order mis-speculation. */
+static inline void cpu_relax(void) {
+#if defined(__x86_64__) || defined(__i386__)
+    __builtin_ia32_pause();
+#elif defined(__aarch64__)
+    __asm__ __volatile__("yield");
+#endif
+}
+
 /* Waiting for a reply: a spout with trees in flight expects their acks,
  * an acker with trees open the rest of their acks, usually within a few
  * microseconds of the last work. For topology.reply.spin.micros after
  * it went idle such an executor keeps polling instead of parking: a park
  * and its wake cost the waker a syscall and the complete latency the
  * scheduler's wake-up time, at every hop of a tree (three at low rates). */
-static inline bool awaiting_reply(const gale__exec_t *e, int64_t idle_since_ns) {
-    return e->pending.count && e->rt->reply_spin_ns &&
-           gale__now_ns() - idle_since_ns < e->rt->reply_spin_ns;
+static inline bool awaiting_reply(const gale__exec_t *e, int64_t idle_since_ns, unsigned *spins) {
+    if (!e->pending.count || !e->rt->reply_spin_ns) return false;
+    cpu_relax();
+    /* the clock costs more than a turn (~30 ns): look at it every 32nd */
+    if ((++*spins & 31) != 0) return true;
+    return gale__now_ns() - idle_since_ns < e->rt->reply_spin_ns;
 }
 
 /* The first sleep of a spout's progressive wait (shorter sleeps are
@@ -953,6 +966,8 @@ static void bolt_loop(gale__exec_t *e) {
     bool busy = true;
     int64_t busy_ns = 0; /* when the last work was done */
     bool hot = false;    /* the last park was short */
+    unsigned spins = 0;  /* turns spent awaiting a reply (awaiting_reply) */
+    int64_t now = gale__now_ns();
     enter_phase(e, e->comp->is_acker ? GALE__PH_NONE : GALE__PH_EXECUTE, e->tasks[0].id);
     while (!stopping(e->rt)) {
         set_busy(e, &busy, true);
@@ -984,7 +999,9 @@ static void bolt_loop(gale__exec_t *e) {
             }
         }
         for (; i < n; i++) gale__tuple_free(buf[i]); /* stopping: dropped */
-        int64_t now = gale__now_ns();
+        /* the clock costs more than an empty turn: while spinning idle,
+         * read it every 16th turn (ticks and rotation need no finer grain) */
+        if (n || (idle & 15) == 0) now = gale__now_ns();
         bool ticked = fire_ticks(e, now);
         /* after the ticks: what a tick handler emitted or acked goes now */
         if (e->n_dirty) flush_all(e, true);
@@ -1001,12 +1018,14 @@ static void bolt_loop(gale__exec_t *e) {
         set_busy(e, &busy, false);
         /* Idle: park on the queue until a push, a kick or the next timer. */
         if (++idle > IDLE_SPINS && (!hot || now - busy_ns >= HOT_SPIN_NS) &&
-            !(e->comp->is_acker && awaiting_reply(e, busy_ns))) {
+            !(e->comp->is_acker && awaiting_reply(e, busy_ns, &spins))) {
             idle_wait(e, now, -1);
             /* woken again at once: work comes in a stream, stay awake
              * between its batches next time (a park and its wake cost
              * more than the gap) */
-            hot = gale__now_ns() - now < HOT_GAP_NS;
+            int64_t woke = gale__now_ns();
+            hot = woke - now < HOT_GAP_NS;
+            now = woke;
         }
     }
 }
@@ -1076,6 +1095,7 @@ static void spout_loop(gale__exec_t *e) {
     uint64_t iter = 0;
     bool busy = true;
     int64_t idle_since = 0; /* the first empty turn after the last emit */
+    unsigned spins = 0;     /* turns spent awaiting a reply (awaiting_reply) */
     for (;;) {
         int state = atomic_load_explicit(&rt->state, memory_order_relaxed);
         if (state == STATE_STOPPING) break;
@@ -1131,7 +1151,7 @@ static void spout_loop(gale__exec_t *e) {
         if (!clear && !e->backlog) continue; /* the backlog drained just now: emit */
         if (++idle == 1) idle_since = gale__now_ns();
         if (idle <= IDLE_SPINS) continue;
-        if (!e->backlog && awaiting_reply(e, idle_since)) {
+        if (!e->backlog && awaiting_reply(e, idle_since, &spins)) {
             idle--; /* the progressive wait starts after the spin */
             continue;
         }
