@@ -27,9 +27,16 @@
 
 #define SV "supervisor"
 
-static volatile sig_atomic_t stop_signal;
+static volatile sig_atomic_t stop_signal, child_exited;
 static void on_signal(int sig) {
     stop_signal = sig;
+}
+/* A worker this supervisor started exited: look at once, not at the next
+ * supervisor.monitor.frequency.secs (adopted workers are not our children
+ * and are found by the periodic look). */
+static void on_sigchld(int sig) {
+    (void)sig;
+    child_exited = 1;
 }
 
 static int bind_worker_socket(supervisor_t *sv, char *err, size_t errlen) {
@@ -145,6 +152,9 @@ int gale__supervisor_run(const gale_conf_t *conf) {
     sa.sa_handler = on_signal;
     sigaction(SIGTERM, &sa, NULL);
     sigaction(SIGINT, &sa, NULL);
+    sa.sa_handler = on_sigchld;
+    sa.sa_flags = SA_NOCLDSTOP;
+    sigaction(SIGCHLD, &sa, NULL);
     signal(SIGPIPE, SIG_IGN);
     GALE_INFO(SV, 0, "supervisor %s on %s: %zu slot(s), nimbus at %s, %zu worker(s) adopted",
               sv->id, sv->host, sv->n_ports, sv->nimbus_desc, sv->n_workers);
@@ -165,7 +175,8 @@ int gale__supervisor_run(const gale_conf_t *conf) {
             gale__sv_link_apply(link, sv);
             gale__sv_monitor(sv); /* new assignments start at once */
         }
-        if (now >= next_mon) {
+        if (now >= next_mon || child_exited) {
+            child_exited = 0;
             gale__sv_link_apply(link, sv); /* ages as of now, after a long nimbus call */
             gale__sv_monitor(sv);
             next_mon = now + mon_ns;
