@@ -1049,6 +1049,18 @@ static bool spout_tasks_done(gale__exec_t *e) {
     return true;
 }
 
+/* Activate every task (executor thread). deactivated drops first: a
+ * drain must not count this spout as quiet from now on. */
+static void spout_activate(gale__exec_t *e) {
+    const gale_spout_t *sp = e->comp->spout;
+    atomic_store(&e->deactivated, false);
+    e->spout_active = true;
+    for (size_t i = 0; i < e->n_tasks; i++) {
+        if (sp->activate)
+            USER_CALL(e, GALE__PH_ACTIVATE, &e->tasks[i], sp->activate(e->tasks[i].state));
+    }
+}
+
 /* Deactivate every task once (if it was activated); the stop waits for it. */
 static void spout_deactivate(gale__exec_t *e) {
     const gale_spout_t *sp = e->comp->spout;
@@ -1060,6 +1072,23 @@ static void spout_deactivate(gale__exec_t *e) {
         }
     }
     atomic_store(&e->deactivated, true);
+}
+
+/* gale__rt_set_spouts_active, applied on this executor's thread, only
+ * while the runtime runs. Called with busy raised: busy is stored before
+ * state is loaded here and a stop stores state before it loads busy
+ * (both seq_cst), so either this sees the stop and changes nothing, or
+ * the stop sees this executor busy and waits for its own deactivation. */
+static void spout_follow_switch(gale__exec_t *e) {
+    bool want = atomic_load(&e->rt->spouts_on);
+    if (want == e->spout_active || atomic_load(&e->rt->state) != STATE_RUNNING) return;
+    if (want)
+        spout_activate(e);
+    else
+        spout_deactivate(e);
+    GALE_INFO(e->comp->id, e->n_tasks ? e->tasks[0].id : 0, "spout %s (%zu task(s)): next_tuple %s",
+              want ? "activated" : "deactivated", e->n_tasks,
+              want ? "runs again" : "paused, acks and fails still delivered");
 }
 
 #define ACK_NOW_TURN 256 /* ack-now entries handled per turn */
@@ -1101,6 +1130,7 @@ static void spout_loop(gale__exec_t *e) {
         if (state == STATE_STOPPING) break;
         if (state == STATE_DRAINING && e->spout_active) spout_deactivate(e);
         set_busy(e, &busy, true);
+        spout_follow_switch(e);
         size_t n = gale__queue_pop(&e->queue, buf, POP_BATCH);
         for (size_t i = 0; i < n; i++) {
             if (!stopping(rt)) spout_handle(e, buf[i]);
@@ -1208,12 +1238,12 @@ void *gale__exec_main(void *arg) {
             e->next_rotate_ns = now + ORPHAN_ROTATE_NS;
         if (e->tick_ns) e->next_tick_ns = now + e->tick_ns;
         if (e->comp->is_spout) {
-            e->spout_active = true;
-            for (size_t i = 0; i < e->n_tasks; i++) {
-                if (e->comp->spout->activate)
-                    USER_CALL(e, GALE__PH_ACTIVATE, &e->tasks[i],
-                              e->comp->spout->activate(e->tasks[i].state));
-            }
+            /* a spout of a deactivated topology starts deactivated: open
+             * ran, activate() waits for gale__rt_set_spouts_active */
+            if (atomic_load(&rt->spouts_on))
+                spout_activate(e);
+            else
+                atomic_store(&e->deactivated, true);
             spout_loop(e);
             spout_deactivate(e); /* when stopped before it saw the drain */
         } else {

@@ -326,6 +326,7 @@ int gale__rt_new_placed(gale__rt_t **out, gale__topology_t *topo, const gale_con
     rt->name = topo->name;
     rt->resolve = resolve;
     rt->resolve_ud = ud;
+    atomic_init(&rt->spouts_on, true);
     int rc = GALE_ENOMEM;
     gale_conf_t *defaults = gale_conf_new();
     if (!defaults || gale__conf_set_defaults(defaults)) goto fail;
@@ -492,6 +493,14 @@ int gale__rt_start(gale__rt_t *rt, char *err, size_t errlen) {
         nanosleep(&ts, NULL);
     }
     return rc;
+}
+
+void gale__rt_set_spouts_active(gale__rt_t *rt, bool active) {
+    atomic_store(&rt->spouts_on, active);
+    /* a deactivated spout with nothing in flight parks without a timeout */
+    for (size_t i = 0; i < rt->n_execs; i++)
+        if (rt->execs[i].worker->local && rt->execs[i].comp->is_spout)
+            gale__queue_wake(&rt->execs[i].queue);
 }
 
 bool gale__rt_has_finite_spouts(gale__rt_t *rt) {

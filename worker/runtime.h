@@ -352,8 +352,9 @@ struct gale__rt {
     void *zctx;
     gale__resolve_fn resolve;
     void *resolve_ud;
-    atomic_int state; /* 0 running, 1 deactivated (draining), 2 stopping */
-    atomic_int go;    /* executors wait after open: 0 wait, 1 run, -1 give up */
+    atomic_int state;      /* 0 running, 1 deactivated (draining), 2 stopping */
+    atomic_bool spouts_on; /* gale__rt_set_spouts_active; true unless told otherwise */
+    atomic_int go;         /* executors wait after open: 0 wait, 1 run, -1 give up */
     /* Cluster worker (NULL in local mode): per worker its tcp endpoint;
      * the transfer threads reconnect when endpoints_gen moves (SIGHUP). */
     char **endpoints;
@@ -396,6 +397,19 @@ int gale__rt_poll_open(gale__rt_t *rt, char *err, size_t errlen);
 /** @brief gale__rt_launch, then wait (without a deadline) until every
  * task opened. */
 int gale__rt_start(gale__rt_t *rt, char *err, size_t errlen);
+/**
+ * @brief Activate (true) or deactivate (false) every spout task of this
+ * process: Storm's topology activate/deactivate, which a cluster worker
+ * follows from its assignment's status. Each spout executor makes the
+ * change on its own thread at its next turn (it is woken for it):
+ * activate() or deactivate() runs once per task per transition, and a
+ * deactivated spout's next_tuple is not called while the acks, fails and
+ * timeouts of its trees in flight still are. Called before
+ * gale__rt_launch, false makes the spouts start deactivated (open, then
+ * no activate() until a later true). Has no effect once a stop began (the
+ * stop deactivates every spout itself). Any thread.
+ */
+void gale__rt_set_spouts_active(gale__rt_t *rt, bool active);
 /** @brief True once every finite spout reports done (and at least one is finite). */
 bool gale__rt_done(gale__rt_t *rt);
 bool gale__rt_has_finite_spouts(gale__rt_t *rt);

@@ -6,8 +6,9 @@
  *   with only this slot's executors, then a loop on one zmq_poll over the
  *   supervisor link and a signalfd: heartbeats every
  *   worker.heartbeat.frequency.secs, SIGTERM/SIGINT -> clean stop,
- *   SIGHUP -> re-read the assignment and reconnect to moved peers, no
- *   supervisor reply for supervisor.worker.timeout.secs -> exit 20.
+ *   SIGHUP -> re-read the assignment, reconnect to moved peers and follow
+ *   the topology's status (spouts run only while ACTIVE), no supervisor
+ *   reply for supervisor.worker.timeout.secs -> exit 20.
  *
  * Signals are blocked before any thread exists (threads inherit the
  * mask) and read from a signalfd in the poll, so they are handled in this
@@ -119,6 +120,19 @@ static int read_placement(worker_t *w, gale__ctl_msg_t *msg,
     return rc;
 }
 
+/*
+ * The topology's status, as nimbus wrote it into the assignment, says
+ * whether the spouts here run (Storm's rule): only while ACTIVE.
+ * INACTIVE (gale deactivate), KILLED (the -w wait before removal) and
+ * REBALANCING (the -w wait before the new placement) pause them; acks
+ * and fails of the trees in flight are still delivered. A change reaches
+ * a running worker as a rewritten assignment file and a SIGHUP from its
+ * supervisor (on_sighup); a worker started later reads it at start.
+ */
+static bool spouts_run(const char *status) {
+    return strcmp(status, "ACTIVE") == 0;
+}
+
 static int start_runtime(worker_t *w) {
     char err[1024] = "";
     gale__topology_t *topo;
@@ -135,6 +149,11 @@ static int start_runtime(worker_t *w) {
     }
     int level = gale__log_level_parse(gale_conf_get_str(w->rt->conf, GALE_CONF_LOG_LEVEL, NULL));
     if (level >= 0) gale__log_set_level((gale_log_level_t)level);
+    if (!spouts_run(w->asg->status)) {
+        gale__rt_set_spouts_active(w->rt, false);
+        GALE_INFO("worker", 0, "topology %s is %s: its spouts here start deactivated",
+                  w->a->topology_id, w->asg->status);
+    }
     /* launch only: the tasks open on their threads while the loop below
      * already heartbeats (a slow open() must not look like a dead worker) */
     if (gale__rt_launch(w->rt, err, sizeof err)) {
@@ -217,6 +236,12 @@ static int on_sighup(worker_t *w) {
     int moved = gale__rt_set_endpoints(w->rt, &place);
     GALE_INFO("worker", 0, "SIGHUP: assignment version %llu, %d peer(s) moved%s",
               (unsigned long long)asg->version, moved, moved ? ": reconnecting" : "");
+    bool run = spouts_run(asg->status);
+    if (run != spouts_run(w->asg->status)) {
+        GALE_INFO("worker", 0, "topology %s is %s: %s its spouts here", w->a->topology_id,
+                  asg->status, run ? "activating" : "deactivating");
+        gale__rt_set_spouts_active(w->rt, run);
+    }
     gale__place_free(&w->place);
     gale__ctl_msg_destroy(&w->asg_msg);
     w->place = place;
