@@ -201,6 +201,8 @@ static const gale__opt_t jar_opts[] = {
     {"--resources", "DIR",
      "upload DIR as the topology's resources (default: resources/ beside "
      "the .so, when it exists)"},
+    {"--wait", NULL,
+     "return once its finite spouts are done (every tuple acked), then kill it (a bounded job)"},
     COMMON_OPTS};
 static const gale__optspec_t jar_spec = {
     "gale jar", "gale jar [options] <topology.so> <EntryFunction> [args...]", jar_opts,
@@ -233,19 +235,25 @@ static gale_conf_t *submission_conf(const session_t *s, const gale__topology_t *
 }
 
 /* --wait: poll nimbus (twice a second) until the topology is done, then
- * kill it with no wait (nothing is in flight any more). */
+ * kill it with no wait (nothing is in flight any more). The whole list is
+ * asked for: a topology killed by someone else may be gone between two
+ * looks, and that is the same answer as seeing it KILLED. */
 static int wait_done(session_t *s, const char *id) {
     for (;;) {
-        gale__ctl_list_t l = {id};
+        gale__ctl_list_t l = {NULL};
         gale__ctl_msg_t r;
         if (call(s, GALE_CTL_LIST, &l, GALE_CTL_LIST_REPLY, &r)) return 1;
         const gale__ctl_list_reply_t *lr = &r.u.list_reply;
-        bool done = lr->topologies.n == 1 && lr->topologies.items[0].done;
-        bool killed =
-            lr->topologies.n == 1 && strcmp(lr->topologies.items[0].status, "KILLED") == 0;
+        const gale__ctl_topology_summary_t *t = NULL;
+        for (uint32_t i = 0; i < lr->topologies.n && !t; i++)
+            if (strcmp(lr->topologies.items[i].id, id) == 0) t = &lr->topologies.items[i];
+        bool killed = !t || strcmp(t->status, "KILLED") == 0;
+        bool done = t && t->done;
         gale__ctl_msg_destroy(&r);
         if (killed) {
-            gale__cli_error("gale jar --wait: %s was killed before it was done", id);
+            gale__cli_error("gale jar --wait: %s was killed (gale kill) before its spouts were "
+                            "done: nothing left to wait for",
+                            id);
             return 1;
         }
         if (done) break;
