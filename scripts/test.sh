@@ -16,7 +16,7 @@ exec </dev/null # CI has no stdin; make every local run behave the same
 
 FUZZ_SECS=${GALE_FUZZ_SECS:-30}
 FUZZ_TARGETS=(fuzz_batch fuzz_topology fuzz_conf fuzz_control)
-TSAN_REGEX='unit\.test_(runtime|queue|lifecycle|memory|limits|idle|log|logviewer|placement|worker_link)'
+TSAN_REGEX='unit\.test_(runtime|queue|lifecycle|activation|memory|limits|idle|log|logviewer|placement|worker_link)'
 STEPS_TOTAL=7
 
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/gale-test.XXXXXX")
