@@ -1,7 +1,9 @@
 /*
  * assignment.h — the assignment file a supervisor writes for each of its
  * workers, L/workers/<topology-id>-<port>/assignment (cluster contract),
- * and the worker reads at start and on SIGHUP.
+ * and the worker reads at start and on SIGHUP. Besides the placement it
+ * carries the topology's status: the worker's spouts run only while it
+ * is ACTIVE (INACTIVE, KILLED and REBALANCING pause them).
  *
  * The file is one control message, header frame then body frame
  * concatenated: an `assignment_reply` (control.h) holding exactly one

@@ -6,8 +6,16 @@
  * (fetched once into L/stormdist/<id>/, each part checked against
  * nimbus's BLAKE2b sum; a download goes to a temp dir renamed into
  * place only when whole), the worker's assignment file, and a start,
- * a SIGHUP (peers moved) or a restart (its own executors changed).
- * Workers of slots no longer assigned are stopped (workers.c).
+ * a SIGHUP (peers moved, or the topology's status changed) or a restart
+ * (its own executors changed). Workers of slots no longer assigned are
+ * stopped (workers.c).
+ *
+ * The status travels this way too (nimbus bumps the topology's
+ * assignment version on every change): nimbus -> assignment_reply ->
+ * the rewritten file -> SIGHUP; the worker re-reads the file and runs its
+ * spouts only while the status is ACTIVE (worker_main.c). No field of
+ * the worker heartbeat's reply is needed, and a worker (re)started later
+ * reads the status with the rest of its assignment.
  *
  * The held version moves only when every step succeeded, so a failed
  * fetch is retried on the next heartbeat.
