@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# 0040 — `gale deactivate` stops spout emission in the workers and `gale
+# 0050 — `gale deactivate` stops spout emission in the workers and `gale
 # activate` resumes it: nimbus, one supervisor, WordCountTopology on 2
 # workers with the reliable file spout over a corpus too long to finish
 # during the test (trees in flight bounded by topology.max.spout.pending)
@@ -69,6 +69,9 @@ stays() {
     done
 }
 logged() { cat "$LOGS"/*/worker.log 2>/dev/null | grep -c -- "$1"; }
+# seen N TEXT: N lines of the workers' logs hold TEXT (polled: each worker
+# logs when it handles its SIGHUP)
+seen() { (($(logged "$2") >= $1)); }
 
 wait_for 30 grows_from 0 || fail "nothing reached the sink"
 
@@ -79,7 +82,7 @@ settle 1 || fail "the sink kept growing after deactivate ($(sink_size) bytes)"
 (($(wc -l <"$SINK") < $(wc -l <"$TMP/expected_pairs") / 2)) ||
     fail "the sink stopped only with $(wc -l <"$SINK") of $(wc -l <"$TMP/expected_pairs") lines: the corpus ran out, deactivate did not stop the spouts (or make the corpus longer)"
 stays "$SETTLED" "deactivated"
-[[ $(logged "is INACTIVE: deactivating its spouts here") -eq 2 ]] ||
+wait_for 10 seen 2 "is INACTIVE: deactivating its spouts here" ||
     fail "not both workers logged the deactivation: $(grep -h "INACTIVE" "$LOGS"/*/worker.log)"
 logged "spout deactivated" >/dev/null || fail "no spout executor logged its deactivation"
 
@@ -88,10 +91,10 @@ victim=$(worker_pids "$id" | sed -n 1p)
 kill -KILL "$victim"
 restarted() {
     [[ $(worker_pids "$id" | wc -l) -eq 2 ]] && ! worker_pids "$id" | grep -qx "$victim" &&
-        (($(logged "running $id") >= 3))
+        seen 3 "running $id"
 }
 wait_for 30 restarted || fail "the killed worker was not restarted"
-wait_for 10 test "$(logged "is INACTIVE: its spouts here start deactivated")" -ge 1 ||
+wait_for 10 seen 1 "is INACTIVE: its spouts here start deactivated" ||
     fail "the restarted worker did not start deactivated: $(grep -h "INACTIVE" "$LOGS"/*/worker.log)"
 stays "$SETTLED" "a worker restarted while INACTIVE"
 
@@ -99,7 +102,7 @@ echo "check: after gale activate the sink grows again"
 g activate word-count >/dev/null || fail "activate refused"
 g list | grep -Eq "^word-count +ACTIVE " || fail "list after activate: $(g list)"
 wait_for 30 grows_from "$SETTLED" || fail "the sink did not grow after activate"
-[[ $(logged "is ACTIVE: activating its spouts here") -eq 2 ]] ||
+wait_for 10 seen 2 "is ACTIVE: activating its spouts here" ||
     fail "not both workers logged the activation: $(grep -h "ACTIVE" "$LOGS"/*/worker.log)"
 
 echo "check: during gale kill -w the spouts are deactivated, then the topology is gone"
@@ -108,7 +111,7 @@ settle 1 || fail "the sink kept growing during the kill's wait ($(sink_size) byt
 stays "$SETTLED" "during the kill's wait"
 g list | grep -Eq "^word-count +KILLED " ||
     fail "the sink settled only once the topology was removed: its spouts ran on during the kill's wait (or make -w longer)"
-[[ $(logged "is KILLED: deactivating its spouts here") -eq 2 ]] ||
+wait_for 10 seen 2 "is KILLED: deactivating its spouts here" ||
     fail "not both workers logged the kill's deactivation"
 gone() { [[ -z "$(worker_pids "$id")" ]] && g list | grep -q "No topologies running"; }
 wait_for 30 gone || fail "after kill: workers '$(worker_pids "$id")', list '$(g list)'"

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# 0041 — `gale jar … --wait`, the bounded job, end to end: nimbus, one
+# 0051 — `gale jar … --wait`, the bounded job, end to end: nimbus, one
 # supervisor, WordCountTopology on 2 workers with the reliable file spout
 # over a corpus of a few thousand lines and the file sink.
 #

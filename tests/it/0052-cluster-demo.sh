@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# 0042 — the README's demo command (scripts/demo.sh, with the build as it
+# 0052 — the README's demo command (scripts/demo.sh, with the build as it
 # is: --no-build) runs the cluster walk-through.
 #
 # What must hold: it exits 0; its output shows each command it ran
