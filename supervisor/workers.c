@@ -157,7 +157,15 @@ void gale__sv_start_worker(supervisor_t *sv, sv_worker_t *w) {
                     "-c",
                     kv[5],
                     NULL};
+    /* SIGHUP (re-read the assignment: sync.c) is blocked from before the
+     * fork until the worker reads it from its signalfd: one sent right
+     * after a start (a status change) then waits instead of killing it */
+    sigset_t hup, old;
+    sigemptyset(&hup);
+    sigaddset(&hup, SIGHUP);
+    pthread_sigmask(SIG_BLOCK, &hup, &old);
     pid_t pid = fork();
+    if (pid != 0) pthread_sigmask(SIG_SETMASK, &old, NULL);
     if (pid < 0) {
         GALE_ERROR(SV, 0, "%s:%d: fork: %s", w->topology_id, w->port, strerror(errno));
         return;
@@ -170,9 +178,7 @@ void gale__sv_start_worker(supervisor_t *sv, sv_worker_t *w) {
         if (o >= 0) dup2(o, 1);
         if (e >= 0) dup2(e, 2);
         if (nul >= 0) dup2(nul, 0);
-        sigset_t none;
-        sigemptyset(&none);
-        sigprocmask(SIG_SETMASK, &none, NULL);
+        sigprocmask(SIG_SETMASK, &hup, NULL); /* only SIGHUP, across exec */
         signal(SIGPIPE, SIG_DFL);
         execv(sv->self_exe, argv);
         dprintf(2, "gale supervisor: cannot exec %s: %s\n", sv->self_exe, strerror(errno));
