@@ -47,10 +47,10 @@ jar_exit() {
 gone() { [[ -z "$(worker_pids "$1")" ]] && ! g list | grep -q -- " $1\$"; }
 
 echo "check: gale jar --wait returns 0 once every line is acked, and the topology is gone"
-jar_wait done "$WC" WordCountTopology "$TMP/corpus" "$TMP/sink" -c topology.workers=2
+jar_wait bounded "$WC" WordCountTopology "$TMP/corpus" "$TMP/sink" -c topology.workers=2
 jar_exit 60
-[[ $RC -eq 0 ]] || fail "gale jar --wait exited $RC: $(cat "$TMP/done.err")"
-grep -q "$ID is done" "$TMP/done.err" || fail "gale jar --wait did not say it is done: $(cat "$TMP/done.err")"
+[[ $RC -eq 0 ]] || fail "gale jar --wait exited $RC: $(cat "$TMP/bounded.err")"
+grep -q "$ID is done" "$TMP/bounded.err" || fail "gale jar --wait did not say it is done: $(cat "$TMP/bounded.err")"
 wait_for 30 gone "$ID" || fail "after --wait: workers '$(worker_pids "$ID")', list: $(g list)"
 # it may end before a look at the processes: the two workers' logs say they ran
 ran=$(grep -l "running $ID" "$TMP"/a/logs/workers-artifacts/"$ID"/*/worker.log | wc -l)
@@ -64,7 +64,8 @@ wait_for 30 two || fail "not 2 worker processes of $ID"
 g kill word-count -w 0 >/dev/null || fail "kill refused"
 jar_exit 30
 [[ $RC -eq 1 ]] || fail "gale jar --wait exited $RC, not 1: $(cat "$TMP/killed.err")"
-[[ $(wc -l <"$TMP/killed.err") -eq 1 ]] && grep -q "gale jar --wait: $ID was killed" "$TMP/killed.err" ||
+if [[ $(wc -l <"$TMP/killed.err") -ne 1 ]] || ! grep -q "gale jar --wait: $ID was killed" "$TMP/killed.err"; then
     fail "not one line saying it was killed: $(cat "$TMP/killed.err")"
+fi
 wait_for 30 gone "$ID" || fail "after the kill: workers '$(worker_pids "$ID")', list: $(g list)"
 echo "PASS"
