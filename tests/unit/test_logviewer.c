@@ -23,6 +23,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "common/log.h"
 #include "supervisor/logviewer.h"
 
 typedef struct fx {
@@ -404,6 +405,28 @@ static void test_start_errors(void **state) {
     gale__logviewer_stop(NULL);
 }
 
+/* Starting logs one line, "serving ...": no warning from libmicrohttpd
+ * about the order of its options. */
+static void test_start_logs_no_warning(void **state) {
+    fx_t *f = *state;
+    char path[] = "/tmp/gale-test-lv-log.XXXXXX", buf[4096] = "", err[256] = "";
+    int fd = mkstemp(path);
+    assert_true(fd >= 0);
+    gale__log_set_fd(fd);
+    gale__logviewer_t *lv = NULL;
+    int rc = gale__logviewer_start(NULL, f->dir, 0, &lv, err, sizeof err);
+    gale__logviewer_stop(lv);
+    gale__log_set_fd(2);
+    ssize_t n = pread(fd, buf, sizeof buf - 1, 0);
+    close(fd);
+    unlink(path);
+    assert_int_equal(rc, 0);
+    assert_true(n > 0);
+    buf[n] = '\0';
+    assert_non_null(strstr(buf, "serving"));
+    if (strstr(buf, "WARN")) fail_msg("the log viewer warned at start: %s", buf);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_list, setup, teardown),
@@ -414,6 +437,7 @@ int main(void) {
         cmocka_unit_test_setup_teardown(test_follow_gets_appended_bytes, setup, teardown),
         cmocka_unit_test_setup_teardown(test_stop_ends_follow, setup, teardown),
         cmocka_unit_test_setup_teardown(test_start_errors, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_start_logs_no_warning, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
