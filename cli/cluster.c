@@ -406,15 +406,18 @@ static int cli_list(int argc, char **argv) {
                 if ((int)strlen(t->status) > ws) ws = (int)strlen(t->status);
                 if ((int)strlen(t->id) > wid) wid = (int)strlen(t->id);
             }
-            printf("%-*s  %-*s  %-8s  %7s  %9s  %5s  %s\n", wn, "NAME", ws, "STATUS", "UPTIME",
-                   "WORKERS", "EXECUTORS", "TASKS", "ID");
+            /* DONE: yes once its finite spouts report every tuple acked (what
+             * `gale jar --wait` waits for); no for a topology that never ends */
+            printf("%-*s  %-*s  %-8s  %7s  %9s  %5s  %4s  %s\n", wn, "NAME", ws, "STATUS", "UPTIME",
+                   "WORKERS", "EXECUTORS", "TASKS", "DONE", "ID");
             for (uint32_t i = 0; i < lr->topologies.n; i++) {
                 const gale__ctl_topology_summary_t *t = &lr->topologies.items[i];
                 char up[32];
                 uptime_text(up, sizeof up, t->uptime_secs);
-                printf("%-*s  %-*s  %-8s  %7llu  %9llu  %5llu  %s\n", wn, t->name, ws, t->status,
-                       up, (unsigned long long)t->workers, (unsigned long long)t->executors,
-                       (unsigned long long)t->tasks, t->id);
+                printf("%-*s  %-*s  %-8s  %7llu  %9llu  %5llu  %4s  %s\n", wn, t->name, ws,
+                       t->status, up, (unsigned long long)t->workers,
+                       (unsigned long long)t->executors, (unsigned long long)t->tasks,
+                       t->done ? "yes" : "no", t->id);
             }
         }
         gale__ctl_msg_destroy(&r);

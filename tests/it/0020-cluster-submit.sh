@@ -30,7 +30,7 @@ id=$(g jar "$WC" WordCountTopology -c topology.workers=2 --resources "$TMP/res")
 TOPOLOGY_IDS+=("$id")
 [[ $id =~ ^word-count-1-[0-9]+$ ]] || fail "topology id '$id' is not <name>-<counter>-<epoch>"
 g list >"$TMP/list"
-grep -Eq "^word-count +ACTIVE +[0-9]+s +[0-9]+ +[0-9]+ +[0-9]+ +$id$" "$TMP/list" ||
+grep -Eq "^word-count +ACTIVE +[0-9]+s +[0-9]+ +[0-9]+ +[0-9]+ +no +$id$" "$TMP/list" ||
     fail "list does not show it ACTIVE: $(cat "$TMP/list")"
 
 echo "check: the supervisor fetched the code and wrote the assignment files"
