@@ -171,10 +171,17 @@ void gale__nb_schedule(nimbus_t *nb, nb_topo_t *t, bool fresh) {
     }
     for (size_t i = 0; !fresh && i < t->n_places; i++) {
         const char *why;
-        if (slot_alive(nb, t, &t->places[i], now, &why))
+        if (slot_alive(nb, t, &t->places[i], now, &why)) {
             keep[nk++] = t->places[i];
-        else if (i == 0 || t->places[i - 1].port != t->places[i].port ||
-                 strcmp(t->places[i - 1].supervisor, t->places[i].supervisor))
+            continue;
+        }
+        /* places are in executor order, a slot's spread among them: one
+         * line per slot, at its first place */
+        bool seen = false;
+        for (size_t q = 0; q < i && !seen; q++)
+            seen = t->places[q].port == t->places[i].port &&
+                   strcmp(t->places[q].supervisor, t->places[i].supervisor) == 0;
+        if (!seen)
             GALE_WARN(NB, 0, "%s: moving the executors of %s:%d: %s", t->id,
                       t->places[i].supervisor, t->places[i].port, why);
     }
