@@ -79,7 +79,8 @@ void *gale__hb_socket(gale__hb_t *h) {
     return h->sock;
 }
 
-void gale__hb_send(gale__hb_t *h, const gale__ctl_worker_heartbeat_t *m) {
+bool gale__hb_send(gale__hb_t *h, const gale__ctl_worker_heartbeat_t *m) {
+    bool sent = false;
     msgpack_sbuffer hdr, body;
     msgpack_sbuffer_init(&hdr);
     msgpack_sbuffer_init(&body);
@@ -88,10 +89,12 @@ void gale__hb_send(gale__hb_t *h, const gale__ctl_worker_heartbeat_t *m) {
         GALE_ERROR("worker", 0, "cannot encode a heartbeat: %s", err);
     } else if (zmq_send(h->sock, hdr.data, hdr.size, ZMQ_SNDMORE | ZMQ_DONTWAIT) >= 0) {
         zmq_send(h->sock, body.data, body.size, 0); /* the rest of a message is never refused */
+        sent = true;
     }
     /* EAGAIN: no supervisor connected right now; the orphan clock decides */
     msgpack_sbuffer_destroy(&hdr);
     msgpack_sbuffer_destroy(&body);
+    return sent;
 }
 
 /* One message of up to 3 frames (more are read and dropped). */

@@ -7,6 +7,7 @@
 #ifndef GALE_WORKER_HEARTBEAT_H
 #define GALE_WORKER_HEARTBEAT_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "common/control.h"
@@ -23,8 +24,9 @@ int gale__hb_endpoint(const char *local_dir, char *out, size_t cap, char *err, s
 int gale__hb_open(const char *endpoint, gale__hb_t **out, char *err, size_t errlen);
 /** @brief The ZeroMQ socket, for zmq_poll (POLLIN = replies waiting). */
 void *gale__hb_socket(gale__hb_t *h);
-/** @brief Send one heartbeat; dropped (not queued) while disconnected. */
-void gale__hb_send(gale__hb_t *h, const gale__ctl_worker_heartbeat_t *m);
+/** @brief Send one heartbeat: true if queued, false when dropped (no
+ * supervisor connected right now, e.g. still connecting at start). */
+bool gale__hb_send(gale__hb_t *h, const gale__ctl_worker_heartbeat_t *m);
 /** @brief Read the replies waiting; the number of well-formed replies to
  * our heartbeats (a refusal is logged, and still proves the supervisor
  * is alive). Garbage is logged and dropped. */

@@ -163,7 +163,8 @@ static int start_runtime(worker_t *w) {
     return 0;
 }
 
-#define OPEN_POLL_MS 20 /* how often the loop looks whether every task opened */
+#define OPEN_POLL_MS 20                /* how often the loop looks whether every task opened */
+#define HB_RETRY_NS  (100 * 1000000LL) /* a heartbeat dropped (not connected): again after */
 
 /* One line per component with executors here, at stop: what a test or
  * an operator reads back from worker.log (emitted=, executed=, Storm's
@@ -197,9 +198,9 @@ static void log_summary(worker_t *w) {
               (unsigned long long)x.batches_received, (unsigned long long)x.bytes_received);
 }
 
-static void send_heartbeat(worker_t *w) {
+static bool send_heartbeat(worker_t *w) {
     gale__ctl_executor_range_t *mine = calloc(w->place.n_execs + 1, sizeof *mine);
-    if (!mine) return; /* the next one may fare better */
+    if (!mine) return false; /* the next one may fare better */
     uint32_t n = 0;
     for (size_t i = 0; i < w->place.n_execs; i++)
         if (w->place.execs[i].worker == w->place.here)
@@ -211,8 +212,9 @@ static void send_heartbeat(worker_t *w) {
                                        .assignment_version = w->asg ? w->asg->version : 0,
                                        .executors = {mine, n},
                                        .done = gale__rt_done(w->rt)};
-    gale__hb_send(w->hb, &hb);
+    bool sent = gale__hb_send(w->hb, &hb);
     free(mine);
+    return sent;
 }
 
 /* SIGHUP: peers that moved get reconnected; a regrouping needs a restart. */
@@ -255,7 +257,15 @@ static int run_loop(worker_t *w) {
         gale_conf_get_int(w->a->conf, GALE_CONF_WORKER_HEARTBEAT_FREQUENCY_SECS, 1) * 1000000000LL;
     int64_t timeout_ns =
         gale_conf_get_int(w->a->conf, GALE_CONF_SUPERVISOR_WORKER_TIMEOUT_SECS, 30) * 1000000000LL;
-    int64_t now = gale__now_ns(), last_reply = now, next_hb = now;
+    /* Orphaned = a heartbeat unanswered for the timeout, timed from the
+     * oldest one tried since the last reply (0: none waiting). Timing from
+     * the last reply instead would count the heartbeat period too: with
+     * the timeout equal to the period (both may be 1 s) every reply a
+     * little late would orphan a worker whose supervisor is fine. For the
+     * same reason a heartbeat dropped because the link to the supervisor
+     * is not up (yet: the first one, at start) is tried again soon, not a
+     * period later. */
+    int64_t now = gale__now_ns(), waiting_since = 0, next_hb = now;
     bool opened = false;
     for (;;) {
         now = gale__now_ns();
@@ -269,14 +279,15 @@ static int run_loop(worker_t *w) {
             opened = rc == 0;
         }
         if (now >= next_hb) {
-            send_heartbeat(w);
-            next_hb = now + freq_ns;
+            bool sent = send_heartbeat(w);
+            if (!waiting_since) waiting_since = now;
+            next_hb = now + (sent ? freq_ns : HB_RETRY_NS);
         }
-        if (now - last_reply > timeout_ns) {
+        if (waiting_since && now - waiting_since > timeout_ns) {
             GALE_ERROR("worker", 0,
                        "no reply from the supervisor for %lld s (supervisor.worker.timeout.secs): "
                        "exiting, as an orphaned worker must",
-                       (long long)((now - last_reply) / 1000000000LL));
+                       (long long)((now - waiting_since) / 1000000000LL));
             return GALE__WORKER_EXIT_ORPHANED;
         }
         if (gale__builtin_failed()) {
@@ -284,8 +295,8 @@ static int run_loop(worker_t *w) {
             return GALE__WORKER_EXIT_FAILED;
         }
         int64_t wait_ns = next_hb - now;
-        if (last_reply + timeout_ns - now + 1000000 < wait_ns)
-            wait_ns = last_reply + timeout_ns - now + 1000000;
+        if (waiting_since && waiting_since + timeout_ns - now + 1000000 < wait_ns)
+            wait_ns = waiting_since + timeout_ns - now + 1000000;
         if (!opened && wait_ns > OPEN_POLL_MS * 1000000LL) wait_ns = OPEN_POLL_MS * 1000000LL;
         zmq_pollitem_t it[2] = {{gale__hb_socket(w->hb), 0, ZMQ_POLLIN, 0},
                                 {NULL, w->sigfd, ZMQ_POLLIN, 0}};
@@ -295,7 +306,7 @@ static int run_loop(worker_t *w) {
             return GALE__WORKER_EXIT_FAILED;
         }
         if (rc <= 0) continue;
-        if ((it[0].revents & ZMQ_POLLIN) && gale__hb_recv(w->hb) > 0) last_reply = gale__now_ns();
+        if ((it[0].revents & ZMQ_POLLIN) && gale__hb_recv(w->hb) > 0) waiting_since = 0;
         if (it[1].revents & ZMQ_POLLIN) {
             struct signalfd_siginfo si;
             if (read(w->sigfd, &si, sizeof si) != (ssize_t)sizeof si) continue;
