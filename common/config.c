@@ -59,8 +59,8 @@ const gale_conf_key_t gale__conf_keys[] = {
      "Seconds between a supervisor's checks of its workers and of its assignments."},
     {GALE_CONF_SUPERVISOR_WORKER_TIMEOUT_SECS, GALE_CT_INT, "30", 1, 86400, NULL,
      GALE_SCOPE_CLUSTER,
-     "Seconds without a heartbeat after which a supervisor restarts a worker; a worker that "
-     "cannot reach its supervisor this long exits."},
+     "Seconds a worker's heartbeat may be late (past worker.heartbeat.frequency.secs) before its "
+     "supervisor restarts it; a worker whose heartbeat goes unanswered this long exits."},
     {GALE_CONF_SUPERVISOR_WORKER_START_TIMEOUT_SECS, GALE_CT_INT, "120", 1, 86400, NULL,
      GALE_SCOPE_CLUSTER,
      "Seconds a newly started worker may take to send its first heartbeat before its "

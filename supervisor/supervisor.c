@@ -104,6 +104,7 @@ int gale__supervisor_run(const gale_conf_t *conf) {
         return 1;
     }
     sv->worker_timeout_ns = secs_ns(conf, GALE_CONF_SUPERVISOR_WORKER_TIMEOUT_SECS, 30);
+    sv->worker_hb_ns = secs_ns(conf, GALE_CONF_WORKER_HEARTBEAT_FREQUENCY_SECS, 1);
     sv->start_timeout_ns = secs_ns(conf, GALE_CONF_SUPERVISOR_WORKER_START_TIMEOUT_SECS, 120);
     sv->shutdown_ns = secs_ns(conf, GALE_CONF_SUPERVISOR_WORKER_SHUTDOWN_SLEEP_SECS, 3);
     int64_t hb_ns = secs_ns(conf, GALE_CONF_SUPERVISOR_HEARTBEAT_FREQUENCY_SECS, 5);

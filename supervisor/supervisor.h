@@ -58,7 +58,8 @@ typedef struct supervisor {
     char nimbus_desc[300];
     int64_t start_ns;
     int64_t worker_timeout_ns, start_timeout_ns, shutdown_ns;
-    uint64_t version; /* the cluster assignment version it holds */
+    int64_t worker_hb_ns; /* worker.heartbeat.frequency.secs, as its workers are told */
+    uint64_t version;     /* the cluster assignment version it holds */
     sv_worker_t *workers;
     size_t n_workers;
     char self_exe[4096];
@@ -84,6 +85,10 @@ void gale__sv_heartbeat(supervisor_t *sv);
 sv_worker_t *gale__sv_worker(supervisor_t *sv, const char *topology_id, int port, bool create);
 void gale__sv_adopt(supervisor_t *sv);
 void gale__sv_monitor(supervisor_t *sv);
+/** @brief Has w gone silent at now (monotonic ns): no first heartbeat within
+ * supervisor.worker.start.timeout.secs of its start, or its next one
+ * supervisor.worker.timeout.secs late? */
+bool gale__sv_worker_silent(const supervisor_t *sv, const sv_worker_t *w, int64_t now);
 /** @brief Start (or restart) w now. */
 void gale__sv_start_worker(supervisor_t *sv, sv_worker_t *w);
 void gale__sv_stop_worker(supervisor_t *sv, sv_worker_t *w, const char *why);

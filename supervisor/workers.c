@@ -11,11 +11,11 @@
  * it: workers outlive a supervisor restart, by design.
  *
  * Watch: a child that exits is reaped (waitpid); an adopted worker (not
- * our child) is checked with /proc. A worker that sends no heartbeat for
- * supervisor.worker.timeout.secs (supervisor.worker.start.timeout.secs
- * after a start) is killed. Either way it is started again after a
- * backoff doubling from 1 s up to 30 s (reset once it heartbeats), and
- * its restarts are counted and reported to nimbus.
+ * our child) is checked with /proc. A worker whose next heartbeat is
+ * supervisor.worker.timeout.secs late (or with no first one within
+ * supervisor.worker.start.timeout.secs of a start) is killed. Either way
+ * it is started again after a backoff doubling from 1 s up to 30 s (reset
+ * once it heartbeats), and its restarts are counted and reported to nimbus.
  *
  * Stop: SIGTERM (the worker drains and exits 0), SIGKILL after
  * supervisor.worker.shutdown.sleep.secs (3 s, Storm's default) if it is
@@ -260,6 +260,15 @@ static void schedule_restart(sv_worker_t *w, int64_t now) {
     w->fails++;
 }
 
+/* Its next heartbeat, due a period after the last, is the timeout late.
+ * Timing from the last one would count the period too: with both at 1 s
+ * a healthy worker would be killed whenever a heartbeat came a little
+ * late. */
+bool gale__sv_worker_silent(const supervisor_t *sv, const sv_worker_t *w, int64_t now) {
+    return w->last_hb_ns ? now - w->last_hb_ns > sv->worker_hb_ns + sv->worker_timeout_ns
+                         : now - w->started_ns > sv->start_timeout_ns;
+}
+
 void gale__sv_monitor(supervisor_t *sv) {
     int64_t now = gale__now_ns();
     for (size_t i = 0; i < sv->n_workers;) {
@@ -281,9 +290,7 @@ void gale__sv_monitor(supervisor_t *sv) {
             w->stop_ns = now; /* and wait for it to go */
         }
         if (w->pid > 0 && !w->stop_ns && w->assigned) {
-            bool silent = w->last_hb_ns ? now - w->last_hb_ns > sv->worker_timeout_ns
-                                        : now - w->started_ns > sv->start_timeout_ns;
-            if (silent) {
+            if (gale__sv_worker_silent(sv, w, now)) {
                 w->state = "timed_out";
                 gale__sv_stop_worker(sv, w, "no heartbeat in time");
                 kill(w->pid, SIGKILL); /* a silent worker is stuck: no drain */
