@@ -18,6 +18,11 @@ cleanup() {
     rm -rf "$TMP"
 }
 trap 'cleanup' EXIT
+# bash runs no EXIT trap when a signal kills it (ctest's timeout, a
+# Ctrl-C): turn those signals into an exit, so the cleanup always runs
+trap 'exit 143' TERM
+trap 'exit 130' INT
+trap 'exit 129' HUP
 
 fail() {
     echo "FAIL: $*" >&2

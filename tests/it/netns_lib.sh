@@ -62,12 +62,7 @@ netns_cleanup() {
         ip netns del "$ns" 2>/dev/null || echo "netns: cannot delete $ns" >&2
     done
 }
-trap 'netns_cleanup' EXIT
-# a namespace outlives the test unless deleted: clean up on signals too
-# (bash runs the EXIT trap on `exit`, not when a signal ends it)
-trap 'exit 129' HUP
-trap 'exit 130' INT
-trap 'exit 143' TERM
+trap 'netns_cleanup' EXIT # lib.sh turns HUP/INT/TERM into an exit, so it runs on those too
 
 # Namespaces of runs that died without their trap (SIGKILL, e.g. a ctest
 # timeout): gale<pid>-* whose pid is gone. Their processes are killed,
