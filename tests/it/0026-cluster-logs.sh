@@ -3,7 +3,8 @@
 # supervisors' log viewers: the last lines of each worker (prefixed with
 # host:port as there are several), -c keeps one component's lines, -f
 # prints a line written after it started, and an unknown name is one
-# clear error with exit 1.
+# clear error with exit 1. The log viewer starts without a warning of
+# libmicrohttpd's in supervisor.log.
 # shellcheck source=tests/it/lib.sh
 source "$(dirname "$0")/lib.sh"
 # shellcheck source=tests/it/cluster_lib.sh
@@ -14,6 +15,9 @@ start_nimbus "$TMP/nimbus"
 start_supervisor "$TMP/a" 127.0.0.2 "[$(free_port), $(free_port)]"
 joined() { grep -q "joined" "$TMP/nimbus/logs/nimbus.log"; }
 wait_for 20 joined || fail "the supervisor did not join"
+echo "check: the log viewer started without a warning"
+warn=$(grep -E ' (WARN|ERROR) supervisor\[[0-9]+\] logviewer ' "$TMP/a/logs/supervisor.log" || true)
+[[ -z $warn ]] || fail "log viewer warnings at start: $warn"
 id=$(g jar "$WC" WordCountTopology -c topology.workers=2) || fail "gale jar failed"
 TOPOLOGY_IDS+=("$id")
 counting() { cat "$TMP"/a/logs/workers-artifacts/"$id"/*/worker.log 2>/dev/null | grep -q " count:"; }
