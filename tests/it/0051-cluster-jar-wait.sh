@@ -49,9 +49,9 @@ jar_exit() {
 gone() { [[ -z "$(worker_pids "$1")" ]] && ! g list | grep -q -- " $1\$"; }
 
 echo "check: gale jar --wait returns 0 once every line is acked, and the topology is gone"
-cd "$TMP" # relative paths: the workers run in the supervisor's directory, not here
+cd "$TMP" || fail "cd $TMP" # relative paths: the workers run in the supervisor's directory, not here
 jar_wait bounded "$WC" WordCountTopology corpus sink -c topology.workers=2
-cd - >/dev/null
+cd - >/dev/null || fail "cd back"
 jar_exit 60
 [[ $RC -eq 0 ]] || fail "gale jar --wait exited $RC: $(cat "$TMP/bounded.err")"
 grep -q "$ID is done" "$TMP/bounded.err" || fail "gale jar --wait did not say it is done: $(cat "$TMP/bounded.err")"
