@@ -716,6 +716,7 @@ static int cli_logs(int argc, char **argv) {
     /* the workers: one per distinct (host, port) among the executors */
     ws = calloc(ta->executors.n ? ta->executors.n : 1, sizeof *ws);
     if (!ws) goto out;
+    size_t unknown = 0;
     for (uint32_t i = 0; i < ta->executors.n; i++) {
         const gale__ctl_executor_slot_t *e = &ta->executors.items[i];
         if (port >= 0 && e->port != (uint64_t)port) continue;
@@ -723,17 +724,24 @@ static int cli_logs(int argc, char **argv) {
         for (size_t k = 0; k < nw && !seen; k++)
             seen = ws[k].port == (int)e->port && strcmp(ws[k].host, e->host) == 0;
         if (seen) continue;
-        if (e->logviewer_port == GALE_CTL_UNSET || e->logviewer_port > 65535) {
+        /* a worker whose viewer is not known yet (nimbus just restarted) is
+         * kept with lv_port 0, so that it is named once, not per executor */
+        bool known = e->logviewer_port != GALE_CTL_UNSET && e->logviewer_port <= 65535;
+        if (!known)
             gale__cli_error("gale logs: the supervisor of worker %s:%d has not reported its log "
-                            "viewer port yet",
+                            "viewer port yet (nimbus restarted?): try again in a few seconds",
                             e->host, (int)e->port);
-            continue;
-        }
+        unknown += !known;
         snprintf(ws[nw].host, sizeof ws[nw].host, "%s", e->host);
         ws[nw].port = (int)e->port;
-        ws[nw].lv_port = (int)e->logviewer_port;
+        ws[nw].lv_port = known ? (int)e->logviewer_port : 0;
         nw++;
     }
+    size_t kept = 0;
+    for (size_t k = 0; k < nw; k++)
+        if (ws[k].lv_port) ws[kept++] = ws[k];
+    nw = kept;
+    if (nw == 0 && unknown) goto out;
     if (nw == 0) {
         if (port >= 0)
             gale__cli_error("gale logs: %s has no worker on port %ld (see 'gale logs %s' for all)",
@@ -747,7 +755,7 @@ static int cli_logs(int argc, char **argv) {
     sigaction(SIGINT, &sa, NULL);
     sigaction(SIGTERM, &sa, NULL);
     bool prefix = nw > 1;
-    int failed = 0;
+    int failed = unknown > 0;
     for (size_t k = 0; k < nw && !logs_stop; k++)
         failed |= logs_tail(&s, &ws[k], ta->id, lines, component, prefix);
     fflush(stdout);

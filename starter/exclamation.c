@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <gale/gale.h>
 
@@ -106,6 +107,14 @@ GALE_EXPORT const gale_bolt_t exclaim_bolt = {
     .basic = false,
 };
 
+/* A relative path is made absolute here: under `gale jar` the workers that
+ * open it run in their supervisor's directory, not in this one. */
+static const char *absolute(const char *path, char *buf, size_t size) {
+    char cwd[4096];
+    if (!path || path[0] == '/' || !getcwd(cwd, sizeof cwd)) return path;
+    return snprintf(buf, size, "%s/%s", cwd, path) < (int)size ? buf : path;
+}
+
 GALE_EXPORT int ExclamationTopology(gale_submit_t *s, int argc, char **argv) {
     if (argc > 2) { /* an extra argument would be ignored: say what is taken */
         fprintf(
@@ -116,7 +125,9 @@ GALE_EXPORT int ExclamationTopology(gale_submit_t *s, int argc, char **argv) {
         return GALE_EINVAL;
     }
     gale_builder_t *b = gale_builder_new();
-    const char *input = argc > 0 ? argv[0] : NULL, *sink = argc > 1 ? argv[1] : NULL;
+    char in_buf[8192], sink_buf[8192];
+    const char *input = absolute(argc > 0 ? argv[0] : NULL, in_buf, sizeof in_buf);
+    const char *sink = absolute(argc > 1 ? argv[1] : NULL, sink_buf, sizeof sink_buf);
     if (input) {
         gale_component_t *spout = GALE_SPOUT(b, "word", gale_file_lines_spout, 10);
         gale_component_conf_set_str(spout, "file.path", input);

@@ -3,7 +3,11 @@
 # supervisors' log viewers: the last lines of each worker (prefixed with
 # host:port as there are several), -c keeps one component's lines, -f
 # prints a line written after it started, and an unknown name is one
-# clear error with exit 1.
+# clear error with exit 1. Right after a nimbus restart, before the
+# supervisor's heartbeat says where its log viewer is, each worker is
+# named once (not once per executor), exit 1, and not as "no workers".
+# The log viewer starts without a warning of
+# libmicrohttpd's in supervisor.log.
 # shellcheck source=tests/it/lib.sh
 source "$(dirname "$0")/lib.sh"
 # shellcheck source=tests/it/cluster_lib.sh
@@ -14,6 +18,9 @@ start_nimbus "$TMP/nimbus"
 start_supervisor "$TMP/a" 127.0.0.2 "[$(free_port), $(free_port)]"
 joined() { grep -q "joined" "$TMP/nimbus/logs/nimbus.log"; }
 wait_for 20 joined || fail "the supervisor did not join"
+echo "check: the log viewer started without a warning"
+warn=$(grep -E ' (WARN|ERROR) supervisor\[[0-9]+\] logviewer ' "$TMP/a/logs/supervisor.log" || true)
+[[ -z $warn ]] || fail "log viewer warnings at start: $warn"
 id=$(g jar "$WC" WordCountTopology -c topology.workers=2) || fail "gale jar failed"
 TOPOLOGY_IDS+=("$id")
 counting() { cat "$TMP"/a/logs/workers-artifacts/"$id"/*/worker.log 2>/dev/null | grep -q " count:"; }
@@ -59,5 +66,19 @@ g logs word-count -n x >/dev/null 2>&1
 rc=$?
 set -e
 [[ $rc -eq 2 ]] || fail "-n x: exit $rc"
+
+echo "check: after a nimbus restart, a worker whose log viewer is not known yet is named once"
+kill -STOP "$SUP_PID" # no heartbeat to the new nimbus until SIGCONT
+kill -TERM -- "-$NIMBUS_PID"
+wait "$NIMBUS_PID" 2>/dev/null || true
+start_nimbus "$TMP/nimbus" "$NIMBUS_PORT"
+set +e
+err=$(g logs word-count -n 1 2>&1 >/dev/null)
+rc=$?
+set -e
+kill -CONT "$SUP_PID"
+[[ $rc -eq 1 ]] || fail "viewer not known yet: exit $rc"
+[[ $(grep -c "has not reported its log viewer port yet" <<<"$err") -eq 2 && $err != *"no workers"* ]] ||
+    fail "not one line per worker (2): $err"
 g kill word-count -w 1 >/dev/null || fail "kill failed"
 echo "PASS"

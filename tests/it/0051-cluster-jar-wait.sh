@@ -7,7 +7,9 @@
 #  - `gale jar --wait` returns 0 by itself once every line is acked, and
 #    says so; the topology is then gone from `gale list`, no worker
 #    process of it is left, and the sink holds every (line_no, word_idx)
-#    of the corpus with tr's counts (corpus_lib.sh check_sink);
+#    of the corpus with tr's counts (corpus_lib.sh check_sink); the input
+#    and sink are given relative to the directory `gale jar` runs in,
+#    which is not the supervisor's (the starter makes them absolute);
 #  - `gale jar --wait` on a topology that never ends, killed meanwhile
 #    by someone else's `gale kill`, exits 1 with one line saying so.
 # shellcheck source=tests/it/lib.sh
@@ -47,7 +49,9 @@ jar_exit() {
 gone() { [[ -z "$(worker_pids "$1")" ]] && ! g list | grep -q -- " $1\$"; }
 
 echo "check: gale jar --wait returns 0 once every line is acked, and the topology is gone"
-jar_wait bounded "$WC" WordCountTopology "$TMP/corpus" "$TMP/sink" -c topology.workers=2
+cd "$TMP" || fail "cd $TMP" # relative paths: the workers run in the supervisor's directory, not here
+jar_wait bounded "$WC" WordCountTopology corpus sink -c topology.workers=2
+cd - >/dev/null || fail "cd back"
 jar_exit 60
 [[ $RC -eq 0 ]] || fail "gale jar --wait exited $RC: $(cat "$TMP/bounded.err")"
 grep -q "$ID is done" "$TMP/bounded.err" || fail "gale jar --wait did not say it is done: $(cat "$TMP/bounded.err")"
