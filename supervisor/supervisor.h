@@ -79,6 +79,8 @@ void gale__sv_find_ports(supervisor_t *sv);
 
 /* sync.c */
 void gale__sv_heartbeat(supervisor_t *sv);
+/** @brief Remove stormdist/<id>/ of every topology no worker record names. */
+void gale__sv_sweep_code(supervisor_t *sv);
 
 /* workers.c */
 sv_worker_t *gale__sv_worker(supervisor_t *sv, const char *topology_id, int port, bool create);

@@ -302,6 +302,7 @@ void gale__sv_monitor(supervisor_t *sv) {
                 gale__sv_worker_path(sv, w, NULL, path, sizeof path);
                 rmdir(path);
                 remove_worker(sv, w);
+                gale__sv_sweep_code(sv);
                 continue;
             }
         } else if (w->pid <= 0 && now >= w->next_start_ns) {
