@@ -316,7 +316,7 @@ void gale__sv_heartbeat(supervisor_t *sv) {
             (uint64_t)w->port,
             w->pid > 0 ? (uint64_t)w->pid : 1,
             w->state,
-            w->last_hb_ns ? (uint64_t)((now - w->last_hb_ns) / 1000000) : GALE_CTL_UNSET,
+            w->slot_hb_ns ? (uint64_t)((now - w->slot_hb_ns) / 1000000) : GALE_CTL_UNSET,
             w->restarts,
             w->done};
     }
