@@ -108,6 +108,12 @@ nb_topo_t *gale__nb_topo_new(nimbus_t *nb, const char *id, gale__topology_t *t,
 void gale__nb_topo_free(nb_topo_t *t);
 /** @brief t->execs from its topology and its current worker count. 0 or GALE_ENOMEM. */
 int gale__nb_topo_execs(nb_topo_t *t);
+/* Executors in one topology, ackers included: at most this many, so that
+ * its assignment (one record per executor, host names up to 255 bytes)
+ * always fits one control message with room for others beside it. */
+#define GALE_NB_MAX_EXECUTORS 16384
+/** @brief The executors top runs with submission conf conf, ackers included. */
+size_t gale__nb_exec_count(const gale__topology_t *top, const gale_conf_t *conf);
 int gale__nb_topo_save_meta(nimbus_t *nb, nb_topo_t *t);
 int gale__nb_topo_save_assignment(nimbus_t *nb, nb_topo_t *t);
 void gale__nb_bump_version(nimbus_t *nb);

@@ -119,6 +119,14 @@ void gale__nb_submit_begin(nimbus_t *nb, const gale__ctl_peer_t *p, const gale__
         gale__nb_reply_err(nb, p, m->req, "invalid topology: %s", err);
         return gale__topology_destroy(t);
     }
+    size_t execs = gale__nb_exec_count(t, s->conf);
+    if (execs > GALE_NB_MAX_EXECUTORS) {
+        gale__nb_reply_err(nb, p, m->req,
+                           "invalid topology: '%s' runs %zu executors (ackers included), at most "
+                           "%d fit a cluster's assignment: lower its components' parallelism",
+                           t->name, execs, GALE_NB_MAX_EXECUTORS);
+        return gale__topology_destroy(t);
+    }
     if (name_uploading(nb, t->name)) {
         gale__nb_reply_err(nb, p, m->req,
                            "a topology named '%s' is being uploaded (an upload left unfinished "

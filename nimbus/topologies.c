@@ -61,17 +61,26 @@ static void free_places(nb_topo_t *t) {
     t->n_places = 0;
 }
 
+/* Ackers follow the submission's conf, not a rebalanced worker count:
+ * workers compute the same number from the same conf (worker/runtime.c). */
+static int ackers(const gale__topology_t *top, const gale_conf_t *conf) {
+    int conf_workers =
+        (int)gale_conf_get_int(conf, GALE_CONF_TOPOLOGY_WORKERS,
+                               gale_conf_get_int(top->conf, GALE_CONF_TOPOLOGY_WORKERS, 1));
+    return gale__topology_ackers(conf, conf_workers);
+}
+
+size_t gale__nb_exec_count(const gale__topology_t *top, const gale_conf_t *conf) {
+    size_t n = (size_t)ackers(top, conf);
+    for (size_t i = 0; i < top->n_components; i++) n += (size_t)top->components[i].parallelism;
+    return n;
+}
+
 int gale__nb_topo_execs(nb_topo_t *t) {
     free(t->execs);
     t->execs = NULL;
     t->n_execs = 0;
-    /* ackers follow the submission's conf, not a rebalanced worker count:
-     * workers compute the same number from the same conf (worker/runtime.c) */
-    int conf_workers =
-        (int)gale_conf_get_int(t->conf, GALE_CONF_TOPOLOGY_WORKERS,
-                               gale_conf_get_int(t->t->conf, GALE_CONF_TOPOLOGY_WORKERS, 1));
-    return gale__topology_executors(t->t, gale__topology_ackers(t->conf, conf_workers), &t->execs,
-                                    &t->n_execs);
+    return gale__topology_executors(t->t, ackers(t->t, t->conf), &t->execs, &t->n_execs);
 }
 
 void gale__nb_topo_free(nb_topo_t *t) {
@@ -372,8 +381,11 @@ void gale__nb_list(nimbus_t *nb, const gale__ctl_peer_t *p, const gale__ctl_msg_
     }
     gale__ctl_list_reply_t r = {true, NULL, {items, n}};
     char err[256];
-    if (gale__ctl_server_send(nb->router, p, GALE_CTL_LIST_REPLY, m->req, &r, err, sizeof err))
+    if (gale__ctl_server_send(nb->router, p, GALE_CTL_LIST_REPLY, m->req, &r, err, sizeof err)) {
+        /* answered all the same: silence reads as "cannot reach nimbus" */
         GALE_WARN(NB, 0, "list: %s", err);
+        gale__nb_reply_err(nb, p, m->req, "nimbus cannot send the list: %s", err);
+    }
     free(items);
 }
 
@@ -406,6 +418,23 @@ static int apply_executor_counts(nimbus_t *nb, nb_topo_t *t, const gale__ctl_reb
         }
     }
     if (!r->executors.n) return 0;
+    /* the new total, counted before anything changes (a later -e for the
+     * same component wins, as when they are applied) */
+    size_t total = gale__nb_exec_count(t->t, t->conf);
+    for (size_t k = 0; k < t->t->n_components; k++) {
+        const gale__component_t *c = &t->t->components[k];
+        const gale__ctl_component_count_t *last = NULL;
+        for (uint32_t i = 0; i < r->executors.n; i++)
+            if (strcmp(r->executors.items[i].component, c->id) == 0) last = &r->executors.items[i];
+        if (last) total += (size_t)last->executors - (size_t)c->parallelism;
+    }
+    if (total > GALE_NB_MAX_EXECUTORS) {
+        snprintf(why, cap,
+                 "topology '%s' would run %zu executors: a topology runs at most %d (give "
+                 "smaller -e counts)",
+                 t->name, total, GALE_NB_MAX_EXECUTORS);
+        return GALE_ERANGE;
+    }
     for (uint32_t i = 0; i < r->executors.n; i++) {
         gale__component_t *c =
             (gale__component_t *)gale__topology_component(t->t, r->executors.items[i].component);

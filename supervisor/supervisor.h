@@ -34,7 +34,12 @@ typedef struct sv_worker {
     bool child;         /* forked by this process (else adopted) */
     int64_t started_ns; /* monotonic */
     int64_t last_hb_ns; /* 0: no heartbeat yet */
-    int64_t stop_ns;    /* SIGTERM sent at; 0: not stopping */
+    /* the slot's last heartbeat, from any of its processes: reported to
+     * nimbus, so that a restart in place is not taken for a worker that
+     * never started (which nimbus moves at once once the assignment is
+     * older than nimbus.task.launch.secs) */
+    int64_t slot_hb_ns;
+    int64_t stop_ns; /* SIGTERM sent at; 0: not stopping */
     int64_t next_start_ns;
     uint64_t restarts;
     unsigned fails; /* restarts since its last heartbeat: the backoff's exponent */
@@ -80,6 +85,8 @@ void gale__sv_find_ports(supervisor_t *sv);
 
 /* sync.c */
 void gale__sv_heartbeat(supervisor_t *sv);
+/** @brief Remove stormdist/<id>/ of every topology no worker record names. */
+void gale__sv_sweep_code(supervisor_t *sv);
 
 /* workers.c */
 sv_worker_t *gale__sv_worker(supervisor_t *sv, const char *topology_id, int port, bool create);

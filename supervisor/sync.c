@@ -124,6 +124,30 @@ static void remove_tree(const char *path) {
     }
 }
 
+/* The code of topologies no worker record here names any more (killed,
+ * or moved to other supervisors) is removed, as Storm's supervisor does:
+ * otherwise every submission's .so and resources stay on disk forever.
+ * A record lasts until its worker has exited, so no running worker
+ * loses its files; a topology assigned here again is fetched again. */
+void gale__sv_sweep_code(supervisor_t *sv) {
+    char dir[2100];
+    snprintf(dir, sizeof dir, "%s/stormdist", sv->local);
+    DIR *d = opendir(dir);
+    if (!d) return;
+    for (struct dirent *e; (e = readdir(d));) {
+        if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0) continue;
+        bool used = false;
+        for (size_t i = 0; i < sv->n_workers && !used; i++)
+            used = strcmp(sv->workers[i].topology_id, e->d_name) == 0;
+        if (used) continue;
+        char sub[4400];
+        snprintf(sub, sizeof sub, "%s/%s", dir, e->d_name);
+        remove_tree(sub);
+        GALE_INFO(SV, 0, "removed the code of %s: no worker of it is left here", e->d_name);
+    }
+    closedir(d);
+}
+
 /* A rebalance with -e changes the stored topology (executor counts):
  * when nimbus's sum differs from the local copy's, fetch it again. */
 static int refresh_topology(supervisor_t *sv, const char *id, const char *dir) {
@@ -271,6 +295,7 @@ static void fetch_assignments(supervisor_t *sv, uint64_t version) {
         sv->version = version;
         GALE_INFO(SV, 0, "assignments at version %llu: %zu worker(s) here",
                   (unsigned long long)version, sv->n_workers);
+        gale__sv_sweep_code(sv); /* also what a restart left of topologies killed meanwhile */
     }
     free(was);
     gale__ctl_msg_destroy(&r);
@@ -291,7 +316,7 @@ void gale__sv_heartbeat(supervisor_t *sv) {
             (uint64_t)w->port,
             w->pid > 0 ? (uint64_t)w->pid : 1,
             w->state,
-            w->last_hb_ns ? (uint64_t)((now - w->last_hb_ns) / 1000000) : GALE_CTL_UNSET,
+            w->slot_hb_ns ? (uint64_t)((now - w->slot_hb_ns) / 1000000) : GALE_CTL_UNSET,
             w->restarts,
             w->done};
     }

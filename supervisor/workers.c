@@ -211,7 +211,7 @@ void gale__sv_worker_hb(supervisor_t *sv, const gale__ctl_worker_heartbeat_t *h)
         w->pid = (pid_t)h->pid;
         w->child = false;
     }
-    w->last_hb_ns = gale__now_ns();
+    w->last_hb_ns = w->slot_hb_ns = gale__now_ns();
     w->state = "running";
     w->done = h->done;
     w->fails = 0; /* it lives: the next restart starts from the shortest backoff */
@@ -241,7 +241,7 @@ void gale__sv_adopt(supervisor_t *sv) {
         w->pid = pid;
         w->child = false;
         w->started_ns = gale__now_ns();
-        w->last_hb_ns = gale__now_ns(); /* it gets a full timeout to say hello */
+        w->last_hb_ns = w->slot_hb_ns = gale__now_ns(); /* a full timeout to say hello */
         w->state = "running";
         w->assigned = true; /* until the first assignment says otherwise */
         GALE_INFO(SV, 0, "adopted running worker %s:%d (pid %d)", topo, port, (int)pid);
@@ -309,6 +309,7 @@ void gale__sv_monitor(supervisor_t *sv) {
                 gale__sv_worker_path(sv, w, NULL, path, sizeof path);
                 rmdir(path);
                 remove_worker(sv, w);
+                gale__sv_sweep_code(sv);
                 continue;
             }
         } else if (w->pid <= 0 && now >= w->next_start_ns) {
