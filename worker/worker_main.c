@@ -166,6 +166,33 @@ static int start_runtime(worker_t *w) {
 #define OPEN_POLL_MS 20                /* how often the loop looks whether every task opened */
 #define HB_RETRY_NS  (100 * 1000000LL) /* a heartbeat dropped (not connected): again after */
 
+/* One line at start naming this worker's executors by component, e.g.
+ * "executors: count[1] count[4] spout[23-24] __acker[28]": how a test or an
+ * operator finds which worker hosts what (its log is per slot). */
+static void log_executors(worker_t *w) {
+    gale__rt_t *rt = w->rt;
+    char line[4096];
+    size_t len = (size_t)snprintf(line, sizeof line, "executors:");
+    size_t shown = 0, here = 0;
+    for (size_t i = 0; i < rt->n_execs; i++) {
+        const gale__exec_t *e = &rt->execs[i];
+        if (!e->worker->local || !e->n_tasks) continue;
+        here++;
+        int first = e->tasks[0].id, last = e->tasks[e->n_tasks - 1].id;
+        char one[160];
+        if (first == last)
+            snprintf(one, sizeof one, " %s[%d]", e->comp->id, first);
+        else
+            snprintf(one, sizeof one, " %s[%d-%d]", e->comp->id, first, last);
+        if (len + strlen(one) + 16 >= sizeof line) continue; /* counted in "more" below */
+        memcpy(line + len, one, strlen(one) + 1);
+        len += strlen(one);
+        shown++;
+    }
+    if (shown < here) snprintf(line + len, sizeof line - len, " (%zu more)", here - shown);
+    GALE_INFO("worker", 0, "%s", line);
+}
+
 /* One line per component with executors here, at stop: what a test or
  * an operator reads back from worker.log (emitted=, executed=, Storm's
  * failed(reason)= names, as gale local prints them). */
@@ -359,6 +386,7 @@ int gale__worker_run(const gale__worker_args_t *a) {
     }
     code = start_runtime(&w);
     if (code) goto out;
+    log_executors(&w);
     GALE_INFO("worker", 0, "running %s (assignment version %llu) on %s; supervisor at %s",
               a->topology_id, (unsigned long long)w.asg->version, w.place.endpoints[w.place.here],
               ep);
