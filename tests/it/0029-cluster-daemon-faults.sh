@@ -1,0 +1,107 @@
+#!/usr/bin/env bash
+# 0029 — kill -9 a supervisor, then nimbus, mid-run: the work goes on and
+# nothing is lost, read from the sink files (DESIGN §3 Failures).
+#
+# WordCountTopology with the reliable file spout over a 50 000-line
+# corpus, on 3 workers over two supervisors (127.0.0.2 with 2 slots,
+# 127.0.0.3 with 3). What must hold, once nimbus reports the spouts done,
+# is the sink check of corpus_lib.sh, in each of two runs:
+#  - supervisor A is killed with SIGKILL a quarter of the way through:
+#    after nimbus.supervisor.timeout.secs (2 s) nimbus moves its workers
+#    to B (every assignment file there names only 127.0.0.3, 3 workers
+#    run on B) and A's orphaned workers exit by themselves
+#    (supervisor.worker.timeout.secs, 3 s);
+#  - nimbus is killed with SIGKILL a quarter of the way through: the
+#    workers keep filling the sink while it is down; restarted on its
+#    state dir it reassigns nothing (worker pids unchanged once both
+#    supervisors are back), reports the run done, and `gale list` and
+#    `gale kill` work.
+# shellcheck source=tests/it/lib.sh
+source "$(dirname "$0")/lib.sh"
+# shellcheck source=tests/it/cluster_lib.sh
+source "$(dirname "$0")/cluster_lib.sh"
+# shellcheck source=tests/it/corpus_lib.sh
+source "$(dirname "$0")/corpus_lib.sh"
+WC="$GALE_BUILD/starter/word_count.so"
+make_corpus 50000
+PAIRS=$(wc -l <"$TMP/expected_pairs")
+NIMBUS_OPTS=(-c nimbus.supervisor.timeout.secs=2)
+SUP_OPTS=(-c supervisor.worker.timeout.secs=3)
+# paced (trees in flight bounded) so that a quarter of the way lasts;
+# replays come 2 s after a loss
+TOPO=(-c topology.workers=3 -c topology.message.timeout.secs=2 -c topology.max.spout.pending=20)
+
+start_nimbus "$TMP/nimbus" "${NIMBUS_OPTS[@]}"
+start_supervisor "$TMP/a" 127.0.0.2 "[$(free_port), $(free_port)]" "${SUP_OPTS[@]}"
+SUP_A=$SUP_PID
+start_supervisor "$TMP/b" 127.0.0.3 "[$(free_port), $(free_port), $(free_port)]" "${SUP_OPTS[@]}"
+wait_joined 2
+
+# quarter SINK: a quarter of the corpus's words are in SINK
+quarter() { [[ -f $1 ]] && (($(wc -l <"$1") >= PAIRS / 4)); }
+# mid_run SINK: fail unless the run is not over yet
+mid_run() {
+    local at
+    at=$(wc -l <"$1")
+    ((at < PAIRS)) || fail "the run was over before the fault ($at sink lines): make it slower"
+    echo "  fault at $at sink lines"
+}
+
+echo "check: supervisor A killed with SIGKILL: its workers move to B"
+id=$(g jar "$WC" WordCountTopology "$TMP/corpus" "$TMP/sink1" "${TOPO[@]}") || fail "gale jar failed"
+TOPOLOGY_IDS+=("$id")
+wait_for 60 quarter "$TMP/sink1" || fail "the sink did not fill a quarter"
+orphans=$(for p in $(worker_pids "$id"); do
+    [[ ! -d $TMP/a/local/workers/$id-$(worker_port "$p") ]] || echo "$p"
+done)
+[[ -n $orphans ]] || fail "no worker of $id runs on supervisor A"
+kill -KILL -- "-$SUP_A"
+mid_run "$TMP/sink1"
+on_b() {
+    local f n=0
+    for f in "$TMP"/b/local/workers/"$id"-*/assignment; do
+        [[ -f $f ]] || return 1
+        grep -aq "127.0.0.2" "$f" && return 1
+        n=$((n + 1))
+    done
+    ((n == 3))
+}
+wait_for 30 on_b || fail "the work of supervisor A did not move to B"
+grep -q "supervisor .* has not heartbeated for" "$TMP/nimbus/logs/nimbus.log" ||
+    fail "nimbus did not say that it lost supervisor A"
+orphans_gone() {
+    local p
+    for p in $orphans; do kill -0 "$p" 2>/dev/null && return 1; done
+    return 0
+}
+wait_for 30 orphans_gone || fail "the orphaned workers of A did not exit: $orphans"
+wait_done "$id" 90
+check_sink "$TMP/sink1"
+g kill word-count -w 1 >/dev/null || fail "kill failed"
+wait_gone "$id"
+start_supervisor "$TMP/a" 127.0.0.2 "[$(free_port), $(free_port)]" "${SUP_OPTS[@]}"
+wait_joined 3 # joined A, joined B, A is back
+
+echo "check: nimbus killed with SIGKILL: the workers go on; restarted, it moves nothing"
+id=$(g jar "$WC" WordCountTopology "$TMP/corpus" "$TMP/sink2" "${TOPO[@]}") || fail "gale jar failed"
+TOPOLOGY_IDS+=("$id")
+wait_for 60 quarter "$TMP/sink2" || fail "the sink did not fill a quarter"
+pids=$(worker_pids "$id" | sort)
+kill -KILL -- "-$NIMBUS_PID"
+wait "$NIMBUS_PID" 2>/dev/null || true
+mid_run "$TMP/sink2"
+n0=$(wc -l <"$TMP/sink2")
+grows() { (($(wc -l <"$TMP/sink2") > n0)); }
+wait_for 20 grows || fail "the sink stopped growing without nimbus"
+start_nimbus "$TMP/nimbus" "$NIMBUS_PORT" "${NIMBUS_OPTS[@]}"
+wait_joined 2
+wait_done "$id" 90
+tac "$TMP/nimbus/logs/nimbus.log" | sed '/listening on/q' | grep "assigned" &&
+    fail "the restarted nimbus reassigned the topology"
+[[ "$(worker_pids "$id" | sort)" == "$pids" ]] ||
+    fail "worker pids changed across the nimbus restart: $(echo "$pids" | tr '\n' ' ')-> $(worker_pids "$id" | sort | tr '\n' ' ')"
+check_sink "$TMP/sink2"
+[[ $(listed "$id" status) == ACTIVE ]] || fail "list after the restart: $(g list)"
+g kill word-count -w 1 >/dev/null || fail "kill after the restart failed"
+wait_gone "$id"
+echo "PASS"
