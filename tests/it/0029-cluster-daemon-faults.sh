@@ -7,10 +7,11 @@
 # 127.0.0.3 with 3). What must hold, once nimbus reports the spouts done,
 # is the sink check of corpus_lib.sh, in each of two runs:
 #  - supervisor A is killed with SIGKILL a quarter of the way through:
-#    after nimbus.supervisor.timeout.secs (2 s) nimbus moves its workers
-#    to B (every assignment file there names only 127.0.0.3, 3 workers
-#    run on B) and A's orphaned workers exit by themselves
-#    (supervisor.worker.timeout.secs, 3 s);
+#    its orphaned workers exit by themselves after
+#    supervisor.worker.timeout.secs (2 s), and after
+#    nimbus.supervisor.timeout.secs (3 s) nimbus moves their work to B
+#    (every assignment file there names only 127.0.0.3, 3 workers run on
+#    B), saying so once per lost worker; what they held is replayed;
 #  - nimbus is killed with SIGKILL a quarter of the way through: the
 #    workers keep filling the sink while it is down; restarted on its
 #    state dir it reassigns nothing (worker pids unchanged once both
@@ -25,8 +26,10 @@ source "$(dirname "$0")/corpus_lib.sh"
 WC="$GALE_BUILD/starter/word_count.so"
 make_corpus 50000
 PAIRS=$(wc -l <"$TMP/expected_pairs")
-NIMBUS_OPTS=(-c nimbus.supervisor.timeout.secs=2)
-SUP_OPTS=(-c supervisor.worker.timeout.secs=3)
+# as with the defaults (30 < 60), orphaned workers exit before nimbus
+# moves their work: what they held is lost and must be replayed
+NIMBUS_OPTS=(-c nimbus.supervisor.timeout.secs=3)
+SUP_OPTS=(-c supervisor.worker.timeout.secs=2)
 # paced (trees in flight bounded) so that a quarter of the way lasts;
 # replays come 2 s after a loss
 TOPO=(-c topology.workers=3 -c topology.message.timeout.secs=2 -c topology.max.spout.pending=20)
@@ -69,6 +72,9 @@ on_b() {
 wait_for 30 on_b || fail "the work of supervisor A did not move to B"
 grep -q "supervisor .* has not heartbeated for" "$TMP/nimbus/logs/nimbus.log" ||
     fail "nimbus did not say that it lost supervisor A"
+moves=$(grep -c "$id: moving the executors of" "$TMP/nimbus/logs/nimbus.log")
+[[ $moves -eq $(echo "$orphans" | wc -w) ]] ||
+    fail "nimbus logged $moves moves for $(echo "$orphans" | wc -w) lost worker(s): one line per worker"
 orphans_gone() {
     local p
     for p in $orphans; do kill -0 "$p" 2>/dev/null && return 1; done
