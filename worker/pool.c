@@ -10,10 +10,20 @@
 #define CHUNK_BYTES     (64 * 1024)
 #define MIN_CLASS_SHIFT 7 /* 128 bytes */
 
-static _Atomic int64_t mem_in_use;
+static _Atomic int64_t mem_in_use, mem_peak;
 
+/* Called per pool chunk, large block, queue and map, never per pooled
+ * tuple: the peak's compare-and-swap stays off the hot path. */
 void gale__mem_add(int64_t bytes) {
-    atomic_fetch_add_explicit(&mem_in_use, bytes, memory_order_relaxed);
+    int64_t now = atomic_fetch_add_explicit(&mem_in_use, bytes, memory_order_relaxed) + bytes;
+    int64_t peak = atomic_load_explicit(&mem_peak, memory_order_relaxed);
+    while (now > peak && !atomic_compare_exchange_weak_explicit(
+                             &mem_peak, &peak, now, memory_order_relaxed, memory_order_relaxed)) {
+    }
+}
+
+int64_t gale__mem_peak(void) {
+    return atomic_load_explicit(&mem_peak, memory_order_relaxed);
 }
 
 int64_t gale_mem_in_use(void) {

@@ -62,5 +62,7 @@ static inline size_t gale__pool_block_size(const void *block) {
 
 /** @brief Add to the process-wide byte counter (gale_mem_in_use). */
 void gale__mem_add(int64_t bytes);
+/** @brief The highest gale_mem_in_use() has been in this process. */
+int64_t gale__mem_peak(void);
 
 #endif

@@ -36,6 +36,7 @@
 #include "common/log.h"
 #include "worker/heartbeat.h"
 #include "worker/placement.h"
+#include "worker/pool.h"
 #include "worker/runtime.h"
 #include "worker/stormdist.h"
 
@@ -207,11 +208,27 @@ static void log_summary(worker_t *w) {
         gale__rt_stats(rt, rt->comps[c].id, &s);
         GALE_INFO(rt->comps[c].id, 0,
                   "summary %s executors=%zu emitted=%llu transferred=%llu executed=%llu "
-                  "acked=%llu failed(timeout)=%llu failed(failed)=%llu errors=%llu",
+                  "acked=%llu failed(timeout)=%llu failed(failed)=%llu errors=%llu "
+                  "backpressure_waits=%llu",
                   rt->comps[c].id, here, (unsigned long long)s.emitted,
                   (unsigned long long)s.transferred, (unsigned long long)s.executed,
                   (unsigned long long)s.acked, (unsigned long long)s.failed_timeout,
-                  (unsigned long long)s.failed_explicit, (unsigned long long)s.errors);
+                  (unsigned long long)s.failed_explicit, (unsigned long long)s.errors,
+                  (unsigned long long)s.backpressure_waits);
+    }
+    for (size_t i = 0; i < rt->n_workers; i++) {
+        gale__worker_t *wk = &rt->workers[i];
+        if (!wk->local) continue;
+        /* gale_mem_in_use: tuple blocks, pool chunks, queue slots, pending
+         * maps (not ZeroMQ's own buffers); the drops are what the transfer
+         * and receive threads had to throw away */
+        GALE_INFO("worker", 0,
+                  "summary memory peak=%lld bytes now=%lld; transfer rx_rejected=%llu "
+                  "rx_dropped=%llu tx_errors=%llu",
+                  (long long)gale__mem_peak(), (long long)gale_mem_in_use(),
+                  (unsigned long long)atomic_load(&wk->rx_rejected),
+                  (unsigned long long)atomic_load(&wk->rx_dropped),
+                  (unsigned long long)atomic_load(&wk->tx_errors));
     }
     /* what crossed to and from the other workers, and in how many ZeroMQ
      * messages (the mean batch size tells how well batching works) */
