@@ -16,6 +16,7 @@
 # Topologies and workers:
 #   worker_pids ID                          pids of ID's `gale worker` processes
 #   worker_port PID                         the slot port on PID's command line
+#   worker_log PID                          the worker.log worker PID writes
 #   worker_executors PID                    PID's "executors:" log line, e.g.
 #                                           " count[1] spout[23] __acker[28]"
 #   hosting PID COMPONENT                   true if worker PID runs an executor
@@ -128,15 +129,25 @@ worker_port() {
     tr '\0' ' ' <"/proc/$1/cmdline" 2>/dev/null | sed -E 's/.* --port ([0-9]+) .*/\1/'
 }
 
+# worker_log PID: the worker.log that worker PID writes (its lines carry
+# worker[PID]; a restarted worker of the slot appends to the same file).
+worker_log() {
+    local d
+    for d in "${LOG_DIRS[@]}"; do
+        find "$d/workers-artifacts" -name 'worker.log' -print0 2>/dev/null |
+            xargs -0r grep -l "worker\[$1\] worker starting:" 2>/dev/null
+    done | head -n 1
+    return 0 # grep's 1 for the other files is no failure
+}
+
 # worker_executors PID: what worker PID logged at start after "executors:"
 # (each worker logs its executors once, as component[task] or
 # component[first-last]); empty until it has.
 worker_executors() {
-    local d
-    for d in "${LOG_DIRS[@]}"; do
-        find "$d/workers-artifacts" -name 'worker.log*' -print0 2>/dev/null |
-            xargs -0r grep -h "worker\[$1\] worker executors:" 2>/dev/null
-    done | sed -n '1s/.*executors://p'
+    local log
+    log=$(worker_log "$1")
+    [[ -n $log ]] && sed -n "s/.* worker\[$1\] worker executors://p" "$log" | head -n 1
+    return 0
 }
 
 # hosting PID COMPONENT: worker PID runs an executor of COMPONENT.
