@@ -35,7 +35,8 @@ typedef struct nb_topo {
     char status[16];      /* ACTIVE | INACTIVE | KILLED | REBALANCING */
     char after[16];       /* REBALANCING: the status to return to */
     int64_t submit_epoch; /* wall clock seconds */
-    int64_t timer_epoch;  /* KILLED: remove at; REBALANCING: reschedule at (wall clock) */
+    int64_t timer_ms;     /* KILLED: remove at; REBALANCING: reschedule at (wall clock, ms:
+                           * whole seconds cut `kill -w 1` to anything from 0 to 1 s) */
     int64_t rb_workers;   /* REBALANCING: workers asked for, 0 = unchanged */
     gale__topology_t *t;  /* decoded, tasks assigned */
     int workers;          /* topology.workers, or what a rebalance asked */

@@ -43,6 +43,13 @@ static int64_t wall(void) {
     return (int64_t)time(NULL);
 }
 
+/* Wall-clock milliseconds: kill and rebalance waits survive a restart. */
+static int64_t wall_ms(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
 nb_topo_t *gale__nb_topo_find(nimbus_t *nb, const char *name_or_id) {
     for (size_t i = 0; i < nb->n_topos; i++)
         if (strcmp(nb->topos[i]->name, name_or_id) == 0 ||
@@ -148,9 +155,9 @@ int gale__nb_topo_save_meta(nimbus_t *nb, nb_topo_t *t) {
     char key[300], buf[512], err[256];
     snprintf(key, sizeof key, "topologies/%s/status", t->id);
     snprintf(buf, sizeof buf,
-             "status=%s\nafter=%s\nsubmit=%" PRId64 "\ntimer=%" PRId64 "\nrb_workers=%" PRId64
+             "status=%s\nafter=%s\nsubmit=%" PRId64 "\ntimer_ms=%" PRId64 "\nrb_workers=%" PRId64
              "\nworkers=%d\n",
-             t->status, t->after, t->submit_epoch, t->timer_epoch, t->rb_workers, t->workers);
+             t->status, t->after, t->submit_epoch, t->timer_ms, t->rb_workers, t->workers);
     int rc = gale__store_put(nb->store, key, buf, strlen(buf), err, sizeof err);
     if (rc) GALE_ERROR(NB, 0, "store: %s", err);
     return rc;
@@ -191,8 +198,8 @@ static void parse_meta(nb_topo_t *t, char *text) {
             snprintf(t->after, sizeof t->after, "%s", v);
         else if (strcmp(line, "submit") == 0)
             t->submit_epoch = strtoll(v, NULL, 10);
-        else if (strcmp(line, "timer") == 0)
-            t->timer_epoch = strtoll(v, NULL, 10);
+        else if (strcmp(line, "timer_ms") == 0)
+            t->timer_ms = strtoll(v, NULL, 10);
         else if (strcmp(line, "rb_workers") == 0)
             t->rb_workers = strtoll(v, NULL, 10);
         else if (strcmp(line, "workers") == 0 && atoi(v) > 0)
@@ -486,7 +493,7 @@ void gale__nb_lifecycle(nimbus_t *nb, const gale__ctl_peer_t *p, const gale__ctl
         case GALE_CTL_KILL: {
             uint64_t w = m->u.kill.wait_secs;
             if (w == GALE_CTL_UNSET) w = (uint64_t)t->message_timeout;
-            t->timer_epoch = wall() + (int64_t)w;
+            t->timer_ms = wall_ms() + (int64_t)w * 1000;
             set_status(nb, t, "KILLED");
             GALE_INFO(NB, 0, "%s: killed; removing it in %llu s", t->id, (unsigned long long)w);
             return gale__nb_reply_ok(nb, p, m->req, t->id);
@@ -502,7 +509,7 @@ void gale__nb_lifecycle(nimbus_t *nb, const gale__ctl_peer_t *p, const gale__ctl
                 r->wait_secs == GALE_CTL_UNSET ? (uint64_t)t->message_timeout : r->wait_secs;
             snprintf(t->after, sizeof t->after, "%s", t->status);
             t->rb_workers = r->workers == GALE_CTL_UNSET ? 0 : (int64_t)r->workers;
-            t->timer_epoch = wall() + (int64_t)w;
+            t->timer_ms = wall_ms() + (int64_t)w * 1000;
             set_status(nb, t, "REBALANCING");
             GALE_INFO(NB, 0, "%s: rebalancing in %llu s", t->id, (unsigned long long)w);
             return gale__nb_reply_ok(nb, p, m->req, t->id);
@@ -513,10 +520,10 @@ void gale__nb_lifecycle(nimbus_t *nb, const gale__ctl_peer_t *p, const gale__ctl
 }
 
 void gale__nb_timers(nimbus_t *nb) {
-    int64_t now = wall();
+    int64_t now = wall_ms();
     for (size_t i = 0; i < nb->n_topos;) {
         nb_topo_t *t = nb->topos[i];
-        if (strcmp(t->status, "KILLED") == 0 && now >= t->timer_epoch) {
+        if (strcmp(t->status, "KILLED") == 0 && now >= t->timer_ms) {
             GALE_INFO(NB, 0, "%s: removed", t->id);
             remove_topology_keys(nb, t->id);
             gale__nb_topo_free(t);
@@ -524,7 +531,7 @@ void gale__nb_timers(nimbus_t *nb) {
             gale__nb_bump_version(nb);
             continue;
         }
-        if (strcmp(t->status, "REBALANCING") == 0 && now >= t->timer_epoch) {
+        if (strcmp(t->status, "REBALANCING") == 0 && now >= t->timer_ms) {
             if (t->rb_workers > 0) t->workers = (int)t->rb_workers;
             t->rb_workers = 0;
             gale__nb_topo_execs(t); /* -e counts took effect in the stored topology */

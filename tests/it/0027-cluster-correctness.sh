@@ -10,7 +10,8 @@
 #    --wait` returns 0 once the topology is done, and it is gone then;
 #  - across `gale rebalance -n 2` while the run is half way: the workers
 #    restart in their new layout (2 of them, both named by `gale list`),
-#    and what was in flight is replayed.
+#    and what was in flight is replayed;
+#  - `gale kill -w 1` waits at least 1 s before nimbus removes it.
 # shellcheck source=tests/it/lib.sh
 source "$(dirname "$0")/lib.sh"
 # shellcheck source=tests/it/cluster_lib.sh
@@ -67,6 +68,11 @@ wait_for 40 rebalanced ||
 wait_done "$id" 90
 check_sink "$TMP/sink2"
 echo "  sink: $(wc -l <"$TMP/sink2") lines, $at at the rebalance"
+
+echo "check: gale kill -w 1 removes it no sooner than 1 s after the kill"
 g kill word-count -w 1 >/dev/null || fail "kill failed"
 wait_gone "$id"
+ms() { date -d "$(grep -m1 "$id: $1" "$TMP/nimbus/logs/nimbus.log" | cut -d' ' -f1)" +%s%3N; }
+waited=$(($(ms removed) - $(ms "killed;")))
+((waited >= 1000)) || fail "nimbus removed it $waited ms after the kill"
 echo "PASS"
