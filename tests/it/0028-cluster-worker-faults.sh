@@ -7,7 +7,7 @@
 # with one acker, so that the layout has workers hosting a spout, one
 # hosting the acker (and bolts) and one hosting only bolts (found from
 # the executors each worker logs at start). Three runs; in each, once a
-# quarter of the words is in the sink, one worker is killed with
+# tenth of the words is in the sink, one worker is killed with
 # SIGKILL, in turn: one hosting a spout (its restart reads the file
 # again), the one hosting the acker (every tree in flight is lost), one
 # hosting only bolts. What must hold: the supervisor starts the worker
@@ -23,7 +23,6 @@ source "$(dirname "$0")/cluster_lib.sh"
 source "$(dirname "$0")/corpus_lib.sh"
 WC="$GALE_BUILD/starter/word_count.so"
 make_corpus 50000
-PAIRS=$(wc -l <"$TMP/expected_pairs")
 
 start_nimbus "$TMP/nimbus"
 start_supervisor "$TMP/a" 127.0.0.2 "[$(free_port), $(free_port), $(free_port), $(free_port)]"
@@ -37,22 +36,19 @@ is_bolts() { ! hosting "$1" spout && ! hosting "$1" __acker; }
 
 # run N WHAT PREDICATE: one run, killing a worker for which PREDICATE holds
 run() {
-    local n=$1 what=$2 pred=$3 sink="$TMP/sink$1" id victim="" port p at
+    local n=$1 what=$2 pred=$3 sink="$TMP/sink$1" id victim="" port p
     echo "check: kill -9 the worker hosting $what"
-    # paced (trees in flight bounded) so that a quarter of the way lasts
-    id=$(g jar "$WC" WordCountTopology "$TMP/corpus" "$sink" -c topology.workers=7 \
+    # paced (trees in flight bounded) so that mid-run lasts
+    jar_held 7 "$WC" WordCountTopology "$TMP/corpus" "$sink" -c topology.workers=7 \
         -c topology.acker.executors=1 -c topology.message.timeout.secs=2 \
-        -c topology.max.spout.pending=20) || fail "gale jar failed"
-    TOPOLOGY_IDS+=("$id")
-    wait_workers "$id" 7
+        -c topology.max.spout.pending=20
+    id=$JAR_ID
     for p in $(worker_pids "$id"); do "$pred" "$p" && victim=$p && break; done
     [[ -n $victim ]] || fail "no worker hosts $what: $(for p in $(worker_pids "$id"); do worker_executors "$p"; done)"
     port=$(worker_port "$victim")
-    quarter() { [[ -f $sink ]] && (($(wc -l <"$sink") >= PAIRS / 4)); }
-    wait_for 60 quarter || fail "the sink did not fill a quarter"
+    wait_for 60 sink_holds 10 "$sink" || fail "the sink did not fill a tenth"
     kill -KILL "$victim"
-    at=$(wc -l <"$sink")
-    ((at < PAIRS)) || fail "the run was over before the kill ($at sink lines): make it slower"
+    sink_short "$sink"
     restarted() {
         for p in $(worker_pids "$id"); do
             [[ $p != "$victim" && $(worker_port "$p") == "$port" ]] && return 0
@@ -64,7 +60,7 @@ run() {
         fail "its supervisor did not log the restart"
     wait_done "$id" 90
     check_sink "$sink"
-    echo "  killed pid $victim ($(worker_executors "$victim")) at $at sink lines; $(wc -l <"$sink") at the end"
+    echo "  killed pid $victim ($(worker_executors "$victim")); $(wc -l <"$sink") sink lines at the end"
     g kill word-count -w 1 >/dev/null || fail "kill failed"
     wait_gone "$id"
 }

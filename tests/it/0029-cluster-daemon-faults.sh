@@ -6,13 +6,13 @@
 # corpus, on 3 workers over two supervisors (127.0.0.2 with 2 slots,
 # 127.0.0.3 with 3). What must hold, once nimbus reports the spouts done,
 # is the sink check of corpus_lib.sh, in each of two runs:
-#  - supervisor A is killed with SIGKILL a quarter of the way through:
+#  - supervisor A is killed with SIGKILL a tenth of the way through:
 #    its orphaned workers exit by themselves after
 #    supervisor.worker.timeout.secs (2 s), and after
 #    nimbus.supervisor.timeout.secs (3 s) nimbus moves their work to B
 #    (every assignment file there names only 127.0.0.3, 3 workers run on
 #    B), saying so once per lost worker; what they held is replayed;
-#  - nimbus is killed with SIGKILL a quarter of the way through: the
+#  - nimbus is killed with SIGKILL a tenth of the way through: the
 #    workers keep filling the sink while it is down; restarted on its
 #    state dir it reassigns nothing (worker pids unchanged once both
 #    supervisors are back), reports the run done, and `gale list` and
@@ -25,12 +25,11 @@ source "$(dirname "$0")/cluster_lib.sh"
 source "$(dirname "$0")/corpus_lib.sh"
 WC="$GALE_BUILD/starter/word_count.so"
 make_corpus 50000
-PAIRS=$(wc -l <"$TMP/expected_pairs")
 # as with the defaults (30 < 60), orphaned workers exit before nimbus
 # moves their work: what they held is lost and must be replayed
 NIMBUS_OPTS=(-c nimbus.supervisor.timeout.secs=3)
 SUP_OPTS=(-c supervisor.worker.timeout.secs=2)
-# paced (trees in flight bounded) so that a quarter of the way lasts;
+# paced (trees in flight bounded) so that mid-run lasts;
 # replays come 2 s after a loss
 TOPO=(-c topology.workers=3 -c topology.message.timeout.secs=2 -c topology.max.spout.pending=20)
 
@@ -40,26 +39,16 @@ SUP_A=$SUP_PID
 start_supervisor "$TMP/b" 127.0.0.3 "[$(free_port), $(free_port), $(free_port)]" "${SUP_OPTS[@]}"
 wait_joined 2
 
-# quarter SINK: a quarter of the corpus's words are in SINK
-quarter() { [[ -f $1 ]] && (($(wc -l <"$1") >= PAIRS / 4)); }
-# mid_run SINK: fail unless the run is not over yet
-mid_run() {
-    local at
-    at=$(wc -l <"$1")
-    ((at < PAIRS)) || fail "the run was over before the fault ($at sink lines): make it slower"
-    echo "  fault at $at sink lines"
-}
-
 echo "check: supervisor A killed with SIGKILL: its workers move to B"
-id=$(g jar "$WC" WordCountTopology "$TMP/corpus" "$TMP/sink1" "${TOPO[@]}") || fail "gale jar failed"
-TOPOLOGY_IDS+=("$id")
-wait_for 60 quarter "$TMP/sink1" || fail "the sink did not fill a quarter"
+jar_held 3 "$WC" WordCountTopology "$TMP/corpus" "$TMP/sink1" "${TOPO[@]}"
+id=$JAR_ID
+wait_for 60 sink_holds 10 "$TMP/sink1" || fail "the sink did not fill a tenth"
 orphans=$(for p in $(worker_pids "$id"); do
     [[ ! -d $TMP/a/local/workers/$id-$(worker_port "$p") ]] || echo "$p"
 done)
 [[ -n $orphans ]] || fail "no worker of $id runs on supervisor A"
 kill -KILL -- "-$SUP_A"
-mid_run "$TMP/sink1"
+sink_short "$TMP/sink1"
 on_b() {
     local f n=0
     for f in "$TMP"/b/local/workers/"$id"-*/assignment; do
@@ -89,13 +78,13 @@ start_supervisor "$TMP/a" 127.0.0.2 "[$(free_port), $(free_port)]" "${SUP_OPTS[@
 wait_joined 3 # joined A, joined B, A is back
 
 echo "check: nimbus killed with SIGKILL: the workers go on; restarted, it moves nothing"
-id=$(g jar "$WC" WordCountTopology "$TMP/corpus" "$TMP/sink2" "${TOPO[@]}") || fail "gale jar failed"
-TOPOLOGY_IDS+=("$id")
-wait_for 60 quarter "$TMP/sink2" || fail "the sink did not fill a quarter"
+jar_held 3 "$WC" WordCountTopology "$TMP/corpus" "$TMP/sink2" "${TOPO[@]}"
+id=$JAR_ID
+wait_for 60 sink_holds 10 "$TMP/sink2" || fail "the sink did not fill a tenth"
 pids=$(worker_pids "$id" | sort)
 kill -KILL -- "-$NIMBUS_PID"
 wait "$NIMBUS_PID" 2>/dev/null || true
-mid_run "$TMP/sink2"
+sink_short "$TMP/sink2"
 n0=$(wc -l <"$TMP/sink2")
 grows() { (($(wc -l <"$TMP/sink2") > n0)); }
 wait_for 20 grows || fail "the sink stopped growing without nimbus"

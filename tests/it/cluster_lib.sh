@@ -23,6 +23,8 @@
 #                                           of COMPONENT (__acker for ackers)
 #   wait_workers ID N [SECS]                N workers of ID run and each has
 #                                           logged its executors
+#   jar_held N JAR ENTRY ARGS...            submit, held deactivated until its
+#                                           N workers run; sets JAR_ID
 #   listed ID FIELD                         a field of ID's `gale list` row:
 #                                           status, workers, executors, done
 #   wait_done ID [SECS]                     `gale list` says ID is done (its
@@ -132,21 +134,17 @@ worker_port() {
 # worker_log PID: the worker.log that worker PID writes (its lines carry
 # worker[PID]; a restarted worker of the slot appends to the same file).
 worker_log() {
-    local d
-    for d in "${LOG_DIRS[@]}"; do
-        find "$d/workers-artifacts" -name 'worker.log' -print0 2>/dev/null |
-            xargs -0r grep -l "worker\[$1\] worker starting:" 2>/dev/null
-    done | head -n 1
-    return 0 # grep's 1 for the other files is no failure
+    grep -rl --include=worker.log "worker\[$1\] worker starting:" "${LOG_DIRS[@]}" 2>/dev/null |
+        head -n 1
+    return 0 # grep's 1 (not found yet) is no failure
 }
 
 # worker_executors PID: what worker PID logged at start after "executors:"
 # (each worker logs its executors once, as component[task] or
 # component[first-last]); empty until it has.
 worker_executors() {
-    local log
-    log=$(worker_log "$1")
-    [[ -n $log ]] && sed -n "s/.* worker\[$1\] worker executors://p" "$log" | head -n 1
+    grep -rh --include=worker.log "worker\[$1\] worker executors:" "${LOG_DIRS[@]}" 2>/dev/null |
+        sed -n '1s/.*executors://p'
     return 0
 }
 
@@ -158,15 +156,34 @@ hosting() {
 # wait_workers ID N [SECS]: exactly N workers of ID run and each logged
 # its executors (so hosting can tell them apart).
 _workers_ready() {
-    local p pids
+    local p pids logged
     pids=$(worker_pids "$1")
-    [[ $(echo "$pids" | grep -c .) -eq $2 ]] || return 1
-    for p in $pids; do [[ -n $(worker_executors "$p") ]] || return 1; done
+    [[ $(grep -c . <<<"$pids") -eq $2 ]] || return 1
+    # one grep for all (a poll must stay cheap on a loaded machine)
+    logged=$(grep -rhoE --include=worker.log "worker\[[0-9]+\] worker executors:" \
+        "${LOG_DIRS[@]/%//workers-artifacts/$1}" 2>/dev/null) || true
+    for p in $pids; do [[ $logged == *"worker[$p] "* ]] || return 1; done
 }
 wait_workers() {
     local id=$1 n=$2 secs=${3:-30}
     wait_for "$secs" _workers_ready "$id" "$n" ||
         fail "not $n ready workers of $id: $(worker_pids "$id" | wc -l) running"
+}
+
+# jar_held WORKERS JAR ENTRY ARGS...: g jar JAR ENTRY ARGS (topology.workers
+# given in ARGS), held deactivated until its WORKERS workers run and
+# logged their executors, then activated: every worker is up before the
+# spouts start, so a test's "mid-run" does not race the workers' start.
+# Sets JAR_ID and adds it to TOPOLOGY_IDS.
+jar_held() {
+    local n=$1 name
+    shift
+    JAR_ID=$(g jar "$@") || fail "gale jar $* failed"
+    TOPOLOGY_IDS+=("$JAR_ID")
+    name=${JAR_ID%-*-*}
+    g deactivate "$name" >/dev/null || fail "deactivate $name failed"
+    wait_workers "$JAR_ID" "$n"
+    g activate "$name" >/dev/null || fail "activate $name failed"
 }
 
 # listed ID FIELD: FIELD (status, workers, executors, done) of ID's row

@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # corpus_lib.sh — the WordCount correctness check every scenario test
 # shares; source it after lib.sh. Correctness is read from sink files,
 # never from in-memory counts (a counter's memory dies with its worker).
@@ -8,6 +9,10 @@
 #                      files equals the corpus's (nothing lost, duplicates
 #                      allowed: at-least-once) and the counts computed
 #                      from the unique triples equal tr's
+#   sink_holds DEN SINK  SINK has 1/DEN of the corpus's words: a point
+#                      mid-run to inject a fault at (poll it with wait_for)
+#   sink_short SINK    fail unless SINK has fewer lines than the corpus has
+#                      words: the run was not over at the fault
 
 make_corpus() {
     awk -v n="$1" 'BEGIN {
@@ -32,4 +37,16 @@ check_sink() {
     echo "check: word counts from the unique sink triples equal the corpus's"
     cat "$@" | sort -u | awk '{ print $3 }' | sort | uniq -c | awk '{ print $2, $1 }' >"$TMP/got_counts"
     expect_same "$TMP/expected_counts" "$TMP/got_counts" "word counts differ"
+}
+
+sink_holds() {
+    [[ -f $2 ]] && (($(wc -l <"$2") >= $(wc -l <"$TMP/expected_pairs") / $1))
+}
+
+sink_short() {
+    local at
+    at=$(wc -l <"$1")
+    ((at < $(wc -l <"$TMP/expected_pairs"))) ||
+        fail "the run was over before the fault ($at sink lines): make it slower"
+    echo "  fault at $at sink lines"
 }
