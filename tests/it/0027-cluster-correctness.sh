@@ -8,6 +8,7 @@
 # the corpus's and the counts from it equal tr's (corpus_lib.sh) —
 #  - without faults, on 3 workers, run as a bounded job: `gale jar
 #    --wait` returns 0 once the topology is done, and it is gone then;
+#    no daemon or worker logged a warning or an error;
 #  - across `gale rebalance -n 2` a tenth of the way: the workers
 #    restart in their new layout (2 of them, both named by `gale list`),
 #    and what was in flight is replayed;
@@ -44,6 +45,9 @@ wait "$jar" || rc=$?
 grep -q "$id is done" "$TMP/jar.err" || fail "gale jar --wait did not say it was done: $(cat "$TMP/jar.err")"
 check_sink "$TMP/sink1"
 wait_gone "$id"
+echo "check: a run without faults logs no warning or error"
+warned=$(grep -rh --include='*.log' -E "Z (WARN|ERROR) " "$TMP/nimbus/logs" "${LOG_DIRS[@]}" || true)
+[[ -z $warned ]] || fail "warnings in a fault-free run: $(head -n 3 <<<"$warned")"
 
 echo "check: across gale rebalance -n 2 mid-run"
 # a paced run (trees in flight bounded), so that mid-run lasts
