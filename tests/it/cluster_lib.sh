@@ -10,6 +10,9 @@
 # Daemons and the CLI:
 #   start_nimbus DIR [PORT] [-c k=v]...     NIMBUS_PID, NIMBUS_PORT
 #   start_supervisor DIR HOST PORTS [-c k=v]...   SUP_PID; DIR/logs joins LOG_DIRS
+#                                           (the dirs where worker_log and co.
+#                                           look: add yours if you start a
+#                                           supervisor another way)
 #   g VERB ARGS...                          the gale CLI at this test's nimbus
 #   wait_joined N [SECS]                    N supervisors joined the running nimbus
 #   free_port                               a TCP port nothing listens on
