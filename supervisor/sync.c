@@ -37,8 +37,11 @@
 #include "common/resources.h"
 #include "supervisor/supervisor.h"
 
-#define SV             "supervisor"
-#define NIMBUS_WAIT_MS 1500 /* short: worker heartbeats wait while we do */
+#define SV "supervisor"
+/* Short: while a call waits, heartbeats to nimbus do not go (worker
+ * heartbeats are still answered: worker_link.c), and a request lost with
+ * a nimbus that died is simply made again at the next heartbeat. */
+#define NIMBUS_WAIT_MS 1500
 
 static const char *const part_files[] = {"topology", "conf", "code.so", "resources"};
 static const char *const part_names[] = {"topology", "conf", "code", "resources"};
@@ -271,7 +274,7 @@ static void fetch_assignments(supervisor_t *sv, uint64_t version) {
     gale__ctl_msg_t r;
     char err[1024];
     int rc = gale__ctl_call(&sv->nimbus, GALE_CTL_ASSIGNMENT_FETCH, &f, GALE_CTL_ASSIGNMENT_REPLY,
-                            NIMBUS_WAIT_MS * 4, &r, err, sizeof err);
+                            NIMBUS_WAIT_MS, &r, err, sizeof err);
     if (rc || r.type != GALE_CTL_ASSIGNMENT_REPLY) {
         GALE_WARN(SV, 0, "assignment_fetch: %s",
                   rc ? err : (r.u.reply.error ? r.u.reply.error : "refused"));

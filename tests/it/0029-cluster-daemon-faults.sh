@@ -12,11 +12,13 @@
 #    nimbus.supervisor.timeout.secs (3 s) nimbus moves their work to B
 #    (every assignment file there names only 127.0.0.3, 3 workers run on
 #    B), saying so once per lost worker; what they held is replayed;
-#  - nimbus is killed with SIGKILL a tenth of the way through: the
+#  - supervisor B is killed with SIGKILL a tenth of the way through and
+#    started again at once (within nimbus.supervisor.timeout.secs): it
+#    adopts its running workers; then nimbus is killed with SIGKILL: the
 #    workers keep filling the sink while it is down; restarted on its
-#    state dir it reassigns nothing (worker pids unchanged once both
-#    supervisors are back), reports the run done, and `gale list` and
-#    `gale kill` work.
+#    state dir it reassigns nothing (worker pids unchanged across both
+#    restarts), reports the run done, and `gale list` and `gale kill`
+#    work.
 # shellcheck source=tests/it/lib.sh
 source "$(dirname "$0")/lib.sh"
 # shellcheck source=tests/it/cluster_lib.sh
@@ -36,7 +38,9 @@ TOPO=(-c topology.workers=3 -c topology.message.timeout.secs=2 -c topology.max.s
 start_nimbus "$TMP/nimbus" "${NIMBUS_OPTS[@]}"
 start_supervisor "$TMP/a" 127.0.0.2 "[$(free_port), $(free_port)]" "${SUP_OPTS[@]}"
 SUP_A=$SUP_PID
-start_supervisor "$TMP/b" 127.0.0.3 "[$(free_port), $(free_port), $(free_port)]" "${SUP_OPTS[@]}"
+B_PORTS="[$(free_port), $(free_port), $(free_port)]"
+start_supervisor "$TMP/b" 127.0.0.3 "$B_PORTS" "${SUP_OPTS[@]}"
+SUP_B=$SUP_PID
 wait_joined 2
 
 echo "check: supervisor A killed with SIGKILL: its workers move to B"
@@ -77,11 +81,29 @@ wait_gone "$id"
 start_supervisor "$TMP/a" 127.0.0.2 "[$(free_port), $(free_port)]" "${SUP_OPTS[@]}"
 wait_joined 3 # joined A, joined B, A is back
 
-echo "check: nimbus killed with SIGKILL: the workers go on; restarted, it moves nothing"
+echo "check: supervisor B killed with SIGKILL and restarted at once adopts its workers"
 jar_held 3 "$WC" WordCountTopology "$TMP/corpus" "$TMP/sink2" "${TOPO[@]}"
 id=$JAR_ID
 wait_for 60 sink_holds 10 "$TMP/sink2" || fail "the sink did not fill a tenth"
 pids=$(worker_pids "$id" | sort)
+on_b=$(for p in $pids; do
+    [[ ! -d $TMP/b/local/workers/$id-$(worker_port "$p") ]] || echo "$p"
+done)
+kill -KILL -- "-$SUP_B"
+wait "$SUP_B" 2>/dev/null || true
+sink_short "$TMP/sink2"
+mark=$(wc -l <"$TMP/b/logs/supervisor.log")
+start_supervisor "$TMP/b" 127.0.0.3 "$B_PORTS" "${SUP_OPTS[@]}"
+adopted() {
+    local p
+    for p in $on_b; do
+        tail -n +$((mark + 1)) "$TMP/b/logs/supervisor.log" | grep -q "adopted running worker $id:[0-9]* (pid $p)" ||
+            return 1
+    done
+}
+wait_for 20 adopted || fail "B did not adopt its workers $on_b: $(tail -n 3 "$TMP/b/logs/supervisor.log")"
+
+echo "check: nimbus killed with SIGKILL: the workers go on; restarted, it moves nothing"
 kill -KILL -- "-$NIMBUS_PID"
 wait "$NIMBUS_PID" 2>/dev/null || true
 sink_short "$TMP/sink2"
@@ -94,7 +116,7 @@ wait_done "$id" 90
 tac "$TMP/nimbus/logs/nimbus.log" | sed '/listening on/q' | grep "assigned" &&
     fail "the restarted nimbus reassigned the topology"
 [[ "$(worker_pids "$id" | sort)" == "$pids" ]] ||
-    fail "worker pids changed across the nimbus restart: $(echo "$pids" | tr '\n' ' ')-> $(worker_pids "$id" | sort | tr '\n' ' ')"
+    fail "worker pids changed across the restarts: $(echo "$pids" | tr '\n' ' ')-> $(worker_pids "$id" | sort | tr '\n' ' ')"
 check_sink "$TMP/sink2"
 [[ $(listed "$id" status) == ACTIVE ]] || fail "list after the restart: $(g list)"
 g kill word-count -w 1 >/dev/null || fail "kill after the restart failed"
