@@ -207,7 +207,13 @@ void gale__sv_worker_hb(supervisor_t *sv, const gale__ctl_worker_heartbeat_t *h)
     sv_worker_t *w = gale__sv_worker(sv, h->topology_id, (int)h->port, false);
     if (!w) return;
     if (w->pid > 0 && (uint64_t)w->pid != h->pid) return; /* an old process: not ours now */
-    if (w->pid <= 0) { /* started before this supervisor adopted it */
+    if (w->pid <= 0) {
+        /* a worker this supervisor did not adopt (no pid file) says hello;
+         * but a heartbeat still queued from one that just exited must not
+         * bring its pid back (the exit would be counted, and logged, again) */
+        if (h->pid == 0 || h->pid > (uint64_t)INT32_MAX || kill((pid_t)h->pid, 0) != 0 ||
+            !is_our_worker((pid_t)h->pid, w->topology_id, w->port))
+            return;
         w->pid = (pid_t)h->pid;
         w->child = false;
     }

@@ -19,6 +19,10 @@
  *       SIGHUP: with VERSION, and either the slot PEERPORT advertised at
  *       HOST (a peer "moved"), or the first executor put on a slot of its
  *       own (a regrouping the worker cannot follow).
+ *   heartbeat L ID PORT PID COUNT
+ *       send COUNT worker_heartbeats for slot ID-PORT claiming pid PID to
+ *       the supervisor whose endpoint is in L/supervisor/endpoint, one
+ *       every 50 ms, as a worker that just died might have left queued.
  *   garbage ENDPOINT
  *       connect a PUSH to a worker's data port and send what a confused
  *       or hostile peer might: one frame, a bad header, a batch that is
@@ -33,6 +37,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <zmq.h>
 
 #include "cli/cli.h"
@@ -40,6 +45,7 @@
 #include "common/assignment.h"
 #include "common/config.h"
 #include "common/control.h"
+#include "common/ctl_socket.h"
 #include "common/fileio.h"
 #include "worker/runtime.h"
 #include "worker/stormdist.h"
@@ -313,10 +319,41 @@ static int cmd_garbage(int argc, char **argv) {
     return 0;
 }
 
+static int cmd_heartbeat(int argc, char **argv) {
+    if (argc < 5) return die("usage", "heartbeat L ID PORT PID COUNT");
+    char path[PATH_MAX + 32], err[512];
+    snprintf(path, sizeof path, "%s/supervisor/endpoint", argv[0]);
+    void *buf;
+    size_t len;
+    if (gale__file_read(path, 1024, &buf, &len, err, sizeof err)) return die(path, err);
+    char *ep = buf;
+    ep[strcspn(ep, "\r\n")] = '\0';
+    void *ctx = zmq_ctx_new();
+    gale__ctl_client_t c;
+    if (gale__ctl_client_open(&c, ctx, ep, err, sizeof err)) return die(ep, err);
+    gale__ctl_worker_heartbeat_t hb = {.topology_id = argv[1],
+                                       .port = strtoull(argv[2], NULL, 10),
+                                       .pid = strtoull(argv[3], NULL, 10)};
+    for (int i = 0, n = atoi(argv[4]); i < n; i++) {
+        gale__ctl_msg_t r;
+        if (gale__ctl_call(&c, GALE_CTL_WORKER_HEARTBEAT, &hb, GALE_CTL_REPLY, 2000, &r, err,
+                           sizeof err) == 0)
+            gale__ctl_msg_destroy(&r);
+        struct timespec ts = {0, 50000000};
+        nanosleep(&ts, NULL);
+    }
+    gale__ctl_client_close(&c);
+    zmq_ctx_term(ctx);
+    free(buf);
+    return 0;
+}
+
 int main(int argc, char **argv) {
     if (argc >= 2 && strcmp(argv[1], "garbage") == 0) return cmd_garbage(argc - 2, argv + 2);
     if (argc >= 2 && strcmp(argv[1], "reassign") == 0) return cmd_reassign(argc - 2, argv + 2);
     if (argc >= 2 && strcmp(argv[1], "files") == 0) return cmd_files(argc - 2, argv + 2);
     if (argc >= 2 && strcmp(argv[1], "supervisor") == 0) return cmd_supervisor(argc - 2, argv + 2);
-    return die("usage", "files ... | supervisor L | garbage ENDPOINT");
+    if (argc >= 2 && strcmp(argv[1], "heartbeat") == 0) return cmd_heartbeat(argc - 2, argv + 2);
+    return die("usage",
+               "files ... | supervisor L | heartbeat L ID PORT PID COUNT | garbage ENDPOINT");
 }
