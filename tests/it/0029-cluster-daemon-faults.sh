@@ -8,13 +8,14 @@
 # is the sink check of corpus_lib.sh, in each of two runs:
 #  - supervisor A is killed with SIGKILL a tenth of the way through:
 #    its orphaned workers exit by themselves after
-#    supervisor.worker.timeout.secs (2 s), and after
+#    supervisor.worker.timeout.secs (2 s on A), and after
 #    nimbus.supervisor.timeout.secs (3 s) nimbus moves their work to B
 #    (every assignment file there names only 127.0.0.3, 3 workers run on
 #    B), saying so once per lost worker; what they held is replayed;
 #  - supervisor B is killed with SIGKILL a tenth of the way through and
-#    started again at once (within nimbus.supervisor.timeout.secs): it
-#    adopts its running workers; then nimbus is killed with SIGKILL: the
+#    started again at once (within nimbus.supervisor.timeout.secs and its
+#    workers' supervisor.worker.timeout.secs, 5 s on B): it adopts its
+#    running workers; then nimbus is killed with SIGKILL: the
 #    workers keep filling the sink while it is down; restarted on its
 #    state dir it reassigns nothing (worker pids unchanged across both
 #    restarts), reports the run done, and `gale list` and `gale kill`
@@ -31,15 +32,18 @@ make_corpus 50000
 # moves their work: what they held is lost and must be replayed
 NIMBUS_OPTS=(-c nimbus.supervisor.timeout.secs=3)
 SUP_OPTS=(-c supervisor.worker.timeout.secs=2)
+# B's workers wait longer for it: B is restarted, and a restart takes
+# a second or two on a loaded machine
+B_OPTS=(-c supervisor.worker.timeout.secs=5)
 # paced (trees in flight bounded) so that mid-run lasts;
 # replays come 2 s after a loss
-TOPO=(-c topology.workers=3 -c topology.message.timeout.secs=2 -c topology.max.spout.pending=20)
+TOPO=(-c topology.workers=3 -c topology.message.timeout.secs=2 -c topology.max.spout.pending=10)
 
 start_nimbus "$TMP/nimbus" "${NIMBUS_OPTS[@]}"
 start_supervisor "$TMP/a" 127.0.0.2 "[$(free_port), $(free_port)]" "${SUP_OPTS[@]}"
 SUP_A=$SUP_PID
 B_PORTS="[$(free_port), $(free_port), $(free_port)]"
-start_supervisor "$TMP/b" 127.0.0.3 "$B_PORTS" "${SUP_OPTS[@]}"
+start_supervisor "$TMP/b" 127.0.0.3 "$B_PORTS" "${B_OPTS[@]}"
 SUP_B=$SUP_PID
 wait_joined 2
 
@@ -93,7 +97,7 @@ kill -KILL -- "-$SUP_B"
 wait "$SUP_B" 2>/dev/null || true
 sink_short "$TMP/sink2"
 mark=$(wc -l <"$TMP/b/logs/supervisor.log")
-start_supervisor "$TMP/b" 127.0.0.3 "$B_PORTS" "${SUP_OPTS[@]}"
+start_supervisor "$TMP/b" 127.0.0.3 "$B_PORTS" "${B_OPTS[@]}"
 adopted() {
     local p
     for p in $on_b; do
