@@ -37,7 +37,7 @@ for pid in $(worker_pids "$id"); do kill -KILL "$pid"; done # the real one, if i
 setsid python3 -c 'import signal, sys, time
 signal.signal(signal.SIGHUP, signal.SIG_IGN)
 open(sys.argv[1], "w").close()
-time.sleep(120)' "$TMP/standin.ready" worker --topology-id "$id" --port "$x" &
+time.sleep(120)' "$TMP/standin.ready" worker --topology-id "$id" --port "$x" -c "gale.local.dir=$TMP/" &
 standin=$!
 GROUPS_STARTED+=("$standin")
 wait_for 30 test -f "$TMP/standin.ready" || fail "the stand-in worker did not start"

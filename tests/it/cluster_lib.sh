@@ -56,7 +56,8 @@ trap 'cluster_cleanup' EXIT
 # found by the topology id on their command line (as an operator would;
 # pgrep: one process, where a loop over /proc forks per process).
 worker_pids() {
-    pgrep -f -- " worker --topology-id $1 " || true
+    # and by this test's dir: two runs in the same second submit the same id
+    pgrep -f -- " worker --topology-id $1 .*gale\.local\.dir=$TMP/" || true
 }
 
 # wait_for TIMEOUT_SECS CMD...: poll CMD every 0.1 s until it succeeds.
