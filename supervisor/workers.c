@@ -255,11 +255,13 @@ void gale__sv_adopt(supervisor_t *sv) {
     closedir(d);
 }
 
-/* The first restart after a worker lived is at once (a kill -9 or a
- * crash costs only the worker's start); a worker that keeps dying waits
- * 1 s, 2 s, 4 s ... up to BACKOFF_MAX_NS between starts. */
+/* Restarts wait 1 s, 2 s, 4 s ... up to BACKOFF_MAX_NS while a worker
+ * keeps dying. Even the first waits 1 s: a process started within
+ * milliseconds of the old one's death can lose the credits its peers
+ * send before their sockets saw the old connection go (credits are
+ * deltas, a lost one is never sent again), and then it stalls. */
 static void schedule_restart(sv_worker_t *w, int64_t now) {
-    int64_t back = w->fails == 0 ? 0 : BACKOFF_MIN_NS << (w->fails < 6 ? w->fails - 1 : 5);
+    int64_t back = BACKOFF_MIN_NS << (w->fails < 5 ? w->fails : 5);
     if (back > BACKOFF_MAX_NS) back = BACKOFF_MAX_NS;
     w->next_start_ns = now + back;
     w->restarts++;
