@@ -38,12 +38,6 @@ static void null_fn(const gale_value_t *v) {
 
 static void (*volatile g_fn)(const gale_value_t *) = null_fn;
 
-static double now_s(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
 static void report(const char *name, double tput, double cpu, double others) {
     printf("throughput: %.0f tuples/s (%.2f ns per tuple), cpu %.2f cores; other processes used "
            "%.2f cores meanwhile\n",

@@ -131,24 +131,6 @@ static int set_kv(gale_conf_t *c, const char *kv) {
     return gale_conf_set_str(c, key, eq + 1);
 }
 
-static const void *resolve(void *ud, const char *symbol) {
-    (void)ud;
-    return dlsym(RTLD_DEFAULT, symbol);
-}
-
-static double now_s(void) {
-    return (double)gale__now_ns() / 1e9;
-}
-
-static void sleep_until(double t) {
-    for (;;) {
-        double d = t - now_s();
-        if (d <= 0) return;
-        struct timespec ts = {(time_t)d, (long)((d - (double)(time_t)d) * 1e9)};
-        nanosleep(&ts, NULL);
-    }
-}
-
 /* A tcp port on loopback that nothing listens on now. */
 static int free_port(void) {
     int fd = socket(AF_INET, SOCK_STREAM, 0);

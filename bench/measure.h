@@ -1,17 +1,41 @@
 /*
- * measure.h — the clocks both benchmark programs read: CPU time of this
- * process and busy time of the whole machine (so a run can say how much
- * of the machine other processes or the hypervisor took).
+ * measure.h — what the benchmark programs share: the clocks (wall time,
+ * CPU time of this process, busy time of the whole machine, so a run can
+ * say how much of the machine other processes or the hypervisor took),
+ * sleeping until a time, and resolving components by name in the program.
  */
 #ifndef GALE_BENCH_MEASURE_H
 #define GALE_BENCH_MEASURE_H
 
+#include <dlfcn.h>
 #include <errno.h>
 #include <stdbool.h>
+#include <time.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <sys/resource.h>
 #include <unistd.h>
+
+#include "common/clock.h"
+
+/* Components defined in the benchmark program (linked with -rdynamic). */
+static inline const void *resolve(void *ud, const char *symbol) {
+    (void)ud;
+    return dlsym(RTLD_DEFAULT, symbol);
+}
+
+static inline double now_s(void) {
+    return (double)gale__now_ns() / 1e9;
+}
+
+static inline void sleep_until(double t) {
+    for (;;) {
+        double d = t - now_s();
+        if (d <= 0) return;
+        struct timespec ts = {(time_t)d, (long)((d - (double)(time_t)d) * 1e9)};
+        nanosleep(&ts, NULL);
+    }
+}
 
 static inline double cpu_s(void) {
     struct rusage ru;

@@ -19,6 +19,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "bench/measure.h"
 #include "common/config.h"
 #include "common/log.h"
 #include "topology/topology.h"
@@ -48,11 +49,6 @@ static int count_execute(void *st, const gale_tuple_t *t, gale_collector_t *c) {
 }
 const gale_bolt_t rss_count_bolt = {.execute = count_execute, .basic = true};
 
-static const void *resolve(void *ud, const char *sym) {
-    (void)ud;
-    return dlsym(RTLD_DEFAULT, sym);
-}
-
 /* kB of a /proc/self/status line ("VmRSS:", "VmHWM:"). */
 static long status_kb(const char *key) {
     FILE *f = fopen("/proc/self/status", "r");
@@ -62,10 +58,6 @@ static long status_kb(const char *key) {
         if (strncmp(line, key, strlen(key)) == 0) kb = strtol(line + strlen(key), NULL, 10);
     if (f) fclose(f);
     return kb;
-}
-
-static double now_s(void) {
-    return (double)gale__now_ns() / 1e9;
 }
 
 int main(int argc, char **argv) {

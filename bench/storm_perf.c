@@ -266,24 +266,6 @@ typedef struct opts {
     double sample_rate;
 } opts_t;
 
-static const void *resolve(void *ud, const char *symbol) {
-    (void)ud;
-    return dlsym(RTLD_DEFAULT, symbol);
-}
-
-static double now_s(void) {
-    return (double)gale__now_ns() / 1e9;
-}
-
-static void sleep_until(double t) {
-    for (;;) {
-        double d = t - now_s();
-        if (d <= 0) return;
-        struct timespec ts = {(time_t)d, (long)((d - (double)(time_t)d) * 1e9)};
-        nanosleep(&ts, NULL);
-    }
-}
-
 /* Topology conf: every override is set here and printed from the conf. */
 static gale_conf_t *bench_conf(const bench_def_t *b, const opts_t *o) {
     gale_conf_t *c = gale_conf_new();
