@@ -88,7 +88,7 @@ expect_ok "$TMP/err" "options first"
 echo "check: -- passes option-like arguments to the entry"
 run_bg 30 "$TMP/err" "$GALE_BIN" local --until-done "$WC" WordCountTopology -- --not-an-option
 [[ $RC -ne 0 && $RC -ne 2 ]] || fail "expected the entry's failure on file '--not-an-option', got exit $RC"
-grep -q "'--not-an-option'" "$TMP/err" || fail "the entry did not get '--not-an-option': $(tail -3 "$TMP/err")"
+grep -q -- "/--not-an-option'" "$TMP/err" || fail "the entry did not get '--not-an-option': $(tail -3 "$TMP/err")"
 
 echo "check: --help on stdout, exit 0, everywhere"
 for args in "local --help" "local $WC -h" "conf --help" "--help" "version --help"; do
