@@ -50,7 +50,13 @@ static void reset(int limit) {
 
 /* Build, validate and start a topology; the caller stops it. */
 static gale__rt_t *start(gale_builder_t *b, gale_conf_t *conf) {
-    return current_rt = harness_must(b, "test", conf, true);
+    /* current_rt is set before the executor threads exist: they read it */
+    gale__rt_t *rt = current_rt = harness_must(b, "test", conf, false);
+    char err[512] = "";
+    int rc = gale__rt_start(rt, err, sizeof err);
+    if (rc) fprintf(stderr, "start: %s\n", err);
+    assert_int_equal(rc, 0);
+    return rt;
 }
 
 static void finish(gale__rt_t *rt) {
