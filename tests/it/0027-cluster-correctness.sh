@@ -75,5 +75,6 @@ g kill word-count -w 1 >/dev/null || fail "kill failed"
 wait_gone "$id"
 ms() { date -d "$(grep -m1 "$id: $1" "$TMP/nimbus/logs/nimbus.log" | cut -d' ' -f1)" +%s%3N; }
 waited=$(($(ms removed) - $(ms "killed;")))
-((waited >= 1000)) || fail "nimbus removed it $waited ms after the kill"
+# two log timestamps cut to ms: a wait of 1000 ms can read 999
+((waited >= 999)) || fail "nimbus removed it $waited ms after the kill"
 echo "PASS"
