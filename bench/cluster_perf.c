@@ -657,7 +657,7 @@ int main(int argc, char **argv) {
     signal(SIGPIPE, SIG_IGN);
     msgpack_sbuffer h;
     msgpack_sbuffer_init(&h);
-    gale__wire_header_pack(&h, GALE_WIRE_BATCH);
+    gale__wire_header_pack(&h, GALE_WIRE_BATCH, 0, 1); /* a real batch header's size */
     int rc = 0;
     for (int acked = 0; acked < 2; acked++) {
         if (acked ? !o.want_acked : !o.want_unacked) continue;

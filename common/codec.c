@@ -225,23 +225,32 @@ static bool str_is(const msgpack_object *o, const char *s) {
 /* Header                                                               */
 /* ------------------------------------------------------------------ */
 
-int gale__wire_header_pack(msgpack_sbuffer *sb, const char *type) {
+int gale__wire_header_pack(msgpack_sbuffer *sb, const char *type, int worker,
+                           uint64_t incarnation) {
     if (!sb || !type) return GALE_EINVAL;
     size_t tlen = strlen(type);
     if (tlen > UINT32_MAX) return GALE_EINVAL;
     msgpack_sbuffer_clear(sb);
     msgpack_packer pk;
     msgpack_packer_init(&pk, sb, msgpack_sbuffer_write);
-    if (msgpack_pack_map(&pk, 2) || msgpack_pack_str(&pk, 1) ||
-        msgpack_pack_str_body(&pk, "v", 1) || msgpack_pack_int64(&pk, GALE_WIRE_VERSION) ||
-        msgpack_pack_str(&pk, 1) || msgpack_pack_str_body(&pk, "t", 1) ||
-        msgpack_pack_str(&pk, (uint32_t)tlen) || (tlen && msgpack_pack_str_body(&pk, type, tlen)))
+    if (msgpack_pack_map(&pk, worker < 0 ? 2 : 4) ||
+        (worker >= 0 &&
+         (msgpack_pack_str(&pk, 1) || msgpack_pack_str_body(&pk, "w", 1) ||
+          msgpack_pack_int64(&pk, worker) || msgpack_pack_str(&pk, 1) ||
+          msgpack_pack_str_body(&pk, "i", 1) || msgpack_pack_uint64(&pk, incarnation))) ||
+        msgpack_pack_str(&pk, 1) || msgpack_pack_str_body(&pk, "v", 1) ||
+        msgpack_pack_int64(&pk, GALE_WIRE_VERSION) || msgpack_pack_str(&pk, 1) ||
+        msgpack_pack_str_body(&pk, "t", 1) || msgpack_pack_str(&pk, (uint32_t)tlen) ||
+        (tlen && msgpack_pack_str_body(&pk, type, tlen)))
         return GALE_ENOMEM;
     return 0;
 }
 
-int gale__wire_header_check(const void *buf, size_t len, char *type_out, size_t cap, char *err,
+int gale__wire_header_check(const void *buf, size_t len, gale__wire_header_t *out, char *err,
                             size_t errlen) {
+    out->type[0] = '\0';
+    out->worker = -1;
+    out->incarnation = 0;
     msgpack_unpacked u;
     msgpack_unpacked_init(&u);
     int rc = gale__msgpack_unpack_whole(buf, len, &u, "header", err, errlen);
@@ -259,6 +268,11 @@ int gale__wire_header_check(const void *buf, size_t len, char *type_out, size_t 
             ver = &kv->val;
         else if (str_is(&kv->key, "t"))
             type = &kv->val;
+        else if (str_is(&kv->key, "w") && kv->val.type == MSGPACK_OBJECT_POSITIVE_INTEGER &&
+                 kv->val.via.u64 <= INT32_MAX)
+            out->worker = (int64_t)kv->val.via.u64;
+        else if (str_is(&kv->key, "i") && kv->val.type == MSGPACK_OBJECT_POSITIVE_INTEGER)
+            out->incarnation = kv->val.via.u64;
         /* other keys are allowed: later versions may add fields */
     }
     if (!ver || (ver->type != MSGPACK_OBJECT_POSITIVE_INTEGER &&
@@ -283,11 +297,10 @@ int gale__wire_header_check(const void *buf, size_t len, char *type_out, size_t 
         rc = proto_err(err, errlen, "header: missing or non-string message type \"t\"");
         goto out;
     }
-    if (type_out && cap) {
-        size_t n = type->via.str.size < cap - 1 ? type->via.str.size : cap - 1;
-        memcpy(type_out, type->via.str.ptr, n);
-        type_out[n] = '\0';
-    }
+    size_t n =
+        type->via.str.size < sizeof out->type - 1 ? type->via.str.size : sizeof out->type - 1;
+    memcpy(out->type, type->via.str.ptr, n);
+    out->type[n] = '\0';
 out:
     msgpack_unpacked_destroy(&u);
     return rc;

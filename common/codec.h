@@ -44,15 +44,24 @@
 int gale__msgpack_unpack_whole(const void *buf, size_t len, msgpack_unpacked *u, const char *what,
                                char *err, size_t errlen);
 
-/** @brief Pack the header map for message type into sb (cleared first). */
-int gale__wire_header_pack(msgpack_sbuffer *sb, const char *type);
+/* A header frame: {"v": version, "t": type} and, on batches, the sending
+ * worker's index "w" and its process's incarnation "i" (a random id: a
+ * receiver learns from it that a peer restarted). */
+typedef struct gale__wire_header {
+    char type[16];        /* NUL-terminated, truncated */
+    int64_t worker;       /* -1 when absent */
+    uint64_t incarnation; /* 0 when absent */
+} gale__wire_header_t;
+
+/** @brief Pack the header map into sb (cleared first); worker < 0 leaves
+ * out "w" and "i". */
+int gale__wire_header_pack(msgpack_sbuffer *sb, const char *type, int worker, uint64_t incarnation);
 
 /**
- * @brief Check a header frame; on success copy the type into type_out
- * (NUL-terminated, truncated to cap). GALE_EPROTO on garbage or another
- * version, with a one-line reason in err.
+ * @brief Check a header frame and fill out. GALE_EPROTO on garbage or
+ * another version, with a one-line reason in err.
  */
-int gale__wire_header_check(const void *buf, size_t len, char *type_out, size_t cap, char *err,
+int gale__wire_header_check(const void *buf, size_t len, gale__wire_header_t *out, char *err,
                             size_t errlen);
 
 /* One tuple as the codec sees it. */

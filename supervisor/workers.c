@@ -14,8 +14,9 @@
  * our child) is checked with /proc. A worker whose next heartbeat is
  * supervisor.worker.timeout.secs late (or with no first one within
  * supervisor.worker.start.timeout.secs of a start) is killed. Either way
- * it is started again after a backoff doubling from 1 s up to 30 s (reset
- * once it heartbeats), and its restarts are counted and reported to nimbus.
+ * it is started again at once, then after a backoff doubling from 1 s up
+ * to 30 s while it keeps dying (reset once it heartbeats), and its restarts are counted and
+ * reported to nimbus.
  *
  * Stop: SIGTERM (the worker drains and exits 0), SIGKILL after
  * supervisor.worker.shutdown.sleep.secs (3 s, Storm's default) if it is
@@ -255,13 +256,12 @@ void gale__sv_adopt(supervisor_t *sv) {
     closedir(d);
 }
 
-/* Restarts wait 1 s, 2 s, 4 s ... up to BACKOFF_MAX_NS while a worker
- * keeps dying. Even the first waits 1 s: a process started within
- * milliseconds of the old one's death can lose the credits its peers
- * send before their sockets saw the old connection go (credits are
- * deltas, a lost one is never sent again), and then it stalls. */
+/* The first restart is at once; then 1 s, 2 s, 4 s ... up to
+ * BACKOFF_MAX_NS while a worker keeps dying. (A process started within
+ * milliseconds of the old one's death is fine: its peers' credits are
+ * counted per incarnation and sent again, worker/transfer.c.) */
 static void schedule_restart(sv_worker_t *w, int64_t now) {
-    int64_t back = BACKOFF_MIN_NS << (w->fails < 5 ? w->fails : 5);
+    int64_t back = w->fails ? BACKOFF_MIN_NS << (w->fails - 1 < 5 ? w->fails - 1 : 5) : 0;
     if (back > BACKOFF_MAX_NS) back = BACKOFF_MAX_NS;
     w->next_start_ns = now + back;
     w->restarts++;

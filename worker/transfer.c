@@ -23,26 +23,39 @@
  * waits in E's overflow list — bounded by the windows — and credits go
  * back only when tuples enter the queue.
  *
- * Credit body: [[exec_index, n], ...]. The sender of a tuple is the worker
- * of its src_task, so batches need no sender field.
+ * Credits are cumulative, so a lost credit message costs nothing once a
+ * later one arrives. Every worker process has a random incarnation; its
+ * batch headers carry it with its worker index. A receiver counts, per
+ * sending worker and its executor, the tuples of the sender's current
+ * incarnation that entered the queue (or were dropped); a new incarnation
+ * starts that row from zero. Credit body:
+ *   [receiver_worker, receiver_incarnation, sender_incarnation,
+ *    [[exec_index, count], ...]]
+ * The sender applies only counts for its own incarnation, the increase
+ * over the last count heard. Counts for a sender's predecessor are
+ * ignored, so a restarted worker is never short of credits the receiver
+ * sent into its predecessor's dead connection.
  *
  * Cluster workers (rt->endpoints set, one worker per process) speak tcp.
  * Their PUSH sockets have no high-water mark: what they queue is bounded
  * by the credits already, and a peer that is down then only stops
  * getting credits, it never blocks the transfer thread. ZeroMQ
  * reconnects by itself when a peer restarts; tuples lost with the old
- * process are replayed through the acker's timeouts. A restarted process
- * starts with full windows, and says so: at start its receive thread
- * sends every peer "hello" [exec_index, ...] (its executors), and a peer
- * hearing it gives the window of those executors back in full, since
- * what was in flight to the old process will never be credited. Credits
- * are capped at the window, so a late credit from before a restart never
- * widens it. The PULL refuses messages above DATA_MSG_MAX (ZeroMQ would
- * otherwise allocate whatever size a garbage frame announces). SIGHUP
+ * process are replayed through the acker's timeouts. Over tcp a receive
+ * thread sends every peer its counts at start (an empty list: an
+ * announcement) and every CREDIT_RESEND_MS, since any message may go into
+ * a connection that died. A sender starts with no credits towards a peer
+ * and gets the full window when it first hears the peer's incarnation,
+ * and again whenever that incarnation changes (the peer restarted: what
+ * was in flight to the old process will never be credited). Credits are
+ * capped at the window. The PULL refuses messages above DATA_MSG_MAX
+ * (ZeroMQ would otherwise allocate whatever size a garbage frame
+ * announces). SIGHUP
  * moves (gale__rt_set_endpoints) reach the sockets through endpoints_gen:
  * each thread reconnects its own sockets.
  */
 #include <errno.h>
+#include <inttypes.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <sys/resource.h>
@@ -50,8 +63,11 @@
 #include <string.h>
 #include <sys/eventfd.h>
 #include <unistd.h>
+#include <sys/random.h>
+#include <time.h>
 #include <zmq.h>
 
+#include "common/clock.h"
 #include "common/codec.h"
 #include "common/config.h"
 #include "common/log.h"
@@ -73,7 +89,9 @@ static bool count_logged(_Atomic uint64_t *count) {
     } while (0)
 
 #define DATA_MSG_MAX (256 << 20) /* bytes of one tcp message (a batch is far smaller) */
-#define WIRE_HELLO   "hello"
+/* tcp: how often every count goes again (the longest a lost credit
+ * message stalls a sender; a few small messages per peer per second) */
+#define CREDIT_RESEND_MS 500
 
 typedef struct overflow {
     gale_tuple_t **items;
@@ -101,10 +119,19 @@ struct gale__xfer {
     pthread_t tx, rx;
     bool tx_started, rx_started;
     atomic_bool stop;
-    int stop_fd;                     /* eventfd: wakes the receive thread out of zmq_poll */
-    gale__pool_t pool;               /* receive thread's tuples */
-    overflow_t *over;                /* per global executor index (local ones) */
-    int64_t *owed;                   /* [peer * n_execs + exec]: credits to return */
+    int stop_fd;          /* eventfd: wakes the receive thread out of zmq_poll */
+    gale__pool_t pool;    /* receive thread's tuples */
+    overflow_t *over;     /* per global executor index (local ones) */
+    uint64_t incarnation; /* this process's random id (batch headers, credits) */
+    /* receiving side, receive thread: per peer, the incarnation of its
+     * batches (0: none yet); [peer * n_execs + exec], the tuples of that
+     * incarnation that entered the queue or were dropped, and what the
+     * last credit message said */
+    uint64_t *sender_inc, *granted, *granted_said;
+    int64_t resend_at_ms;
+    /* sending side, receive thread: per peer, the incarnation its credits
+     * carry (0: not heard yet); per remote executor, its last count */
+    uint64_t *peer_inc, *counted;
     _Atomic(inflight_t *) *inflight; /* per global executor index, on first send */
     gale__batch_encoder_t enc;
     msgpack_sbuffer hdr_batch, hdr_credit;
@@ -122,7 +149,6 @@ struct gale__xfer {
      * endpoints_gen each thread last applied */
     char **data_ep, **credit_ep;
     uint64_t tx_gen, rx_gen;
-    msgpack_sbuffer hdr_hello;
 };
 
 static void endpoint(gale__rt_t *rt, int worker, char *buf, size_t cap) {
@@ -402,7 +428,7 @@ static void overflow_drain(struct gale__xfer *x, int ei) {
         int sender = rt->execs[rt->task_exec[t->src_task]].worker->index;
         void *item = t;
         if (!gale__queue_push(&rt->execs[ei].queue, &item, 1)) return;
-        x->owed[(size_t)sender * rt->n_execs + (size_t)ei]++;
+        x->granted[(size_t)sender * rt->n_execs + (size_t)ei]++;
         o->head = (o->head + 1) % o->cap;
         o->n--;
         atomic_fetch_add_explicit(&x->rx_done, 1, memory_order_release);
@@ -436,15 +462,15 @@ static int on_wire_tuple(void *ud, const gale__wire_tuple_t *wt) {
         /* dropped: its credit goes back to the sender all the same, or
          * the sender's window to this executor would shrink for good */
         int sender = rt->execs[rt->task_exec[wt->src_task]].worker->index;
-        x->owed[(size_t)sender * rt->n_execs + (size_t)ei]++;
+        x->granted[(size_t)sender * rt->n_execs + (size_t)ei]++;
         c->bad++;
         if (fits) atomic_fetch_add_explicit(&x->rx_done, 1, memory_order_release);
     }
     return 0;
 }
 
-/* Credits never exceed the window: one sent before a peer restarted may
- * arrive after its hello gave the window back in full. */
+/* Credits never exceed the window (a peer's restart gives it back in
+ * full while tuples of the old process may still be counted). */
 static void add_credits(gale__worker_t *w, int ei, int64_t n) {
     int64_t win = w->rt->execs[ei].credit_window;
     int64_t cur = atomic_load(&w->credits[ei]);
@@ -464,106 +490,125 @@ static void release_charges(struct gale__xfer *x, int ei, uint64_t n) {
     atomic_fetch_sub_explicit(&f->bytes, freed, memory_order_release);
 }
 
-/* A peer (re)started: the executors it lists get their full window. */
-static void handle_hello(struct gale__xfer *x, const void *body, size_t len) {
-    gale__worker_t *w = x->w;
-    gale__rt_t *rt = w->rt;
-    msgpack_unpacked u;
-    msgpack_unpacked_init(&u);
-    char err[128];
-    int reset = 0;
-    bool ok = gale__msgpack_unpack_whole(body, len, &u, "hello", err, sizeof err) == 0 &&
-              u.data.type == MSGPACK_OBJECT_ARRAY;
-    for (uint32_t i = 0; ok && i < u.data.via.array.size; i++) {
-        const msgpack_object *o = &u.data.via.array.ptr[i];
-        if (o->type != MSGPACK_OBJECT_POSITIVE_INTEGER || o->via.u64 >= rt->n_execs ||
-            rt->execs[o->via.u64].worker == w)
-            ok = false; /* not an executor of another worker */
+/* A receiver with a new incarnation (first heard, or restarted): its
+ * executors get their full window, and nothing in flight to the old
+ * process will be credited. */
+static void peer_restarted(struct gale__xfer *x, int peer, uint64_t inc) {
+    gale__worker_t *w = x->w, *p = &w->rt->workers[peer];
+    bool first = x->peer_inc[peer] == 0;
+    x->peer_inc[peer] = inc;
+    for (size_t i = 0; i < p->n_execs; i++) {
+        int ei = p->execs[i]->index;
+        release_charges(x, ei, UINT64_MAX);
+        x->counted[ei] = 0;
+        atomic_store(&w->credits[ei], w->rt->execs[ei].credit_window);
     }
-    for (uint32_t i = 0; ok && i < u.data.via.array.size; i++) {
-        int ei = (int)u.data.via.array.ptr[i].via.u64;
-        release_charges(x, ei, UINT64_MAX); /* nothing in flight will be credited */
-        atomic_store(&w->credits[ei], rt->execs[ei].credit_window);
-        reset++;
-    }
-    msgpack_unpacked_destroy(&u);
-    if (!ok) {
-        GALE_ERROR(NULL, 0, "worker %d: malformed hello ignored", w->index);
-        return;
-    }
-    GALE_INFO(NULL, 0, "worker %d: a peer (re)started: full windows to its %d executor(s)",
-              w->index, reset);
-    gale__wake_word_wake(&w->transfer_wake);
+    GALE_INFO(NULL, 0,
+              "worker %d: worker %d (incarnation %016" PRIx64
+              ") %s: full windows to its %zu executor(s)",
+              w->index, peer, inc, first ? "is up" : "restarted", p->n_execs);
 }
 
-/* Tell every peer which executors this (new) process runs. */
-static void send_hellos(struct gale__xfer *x) {
-    gale__worker_t *w = x->w;
-    gale__rt_t *rt = w->rt;
-    msgpack_sbuffer sb;
-    msgpack_packer pk;
-    msgpack_sbuffer_init(&sb);
-    msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
-    msgpack_pack_array(&pk, (uint32_t)w->n_execs);
-    for (size_t i = 0; i < w->n_execs; i++) msgpack_pack_uint64(&pk, (uint64_t)w->execs[i]->index);
-    for (size_t p = 0; p < rt->n_workers; p++)
-        if ((int)p != w->index && x->credit_push[p])
-            send2(x, x->credit_push[p], &x->hdr_hello, sb.data, sb.size);
-    msgpack_sbuffer_destroy(&sb);
+static bool is_uint(const msgpack_object *o) {
+    return o->type == MSGPACK_OBJECT_POSITIVE_INTEGER;
 }
 
+/* Sending side: a receiver's counts (see the top of this file). */
 static void handle_credit(struct gale__xfer *x, const void *body, size_t len) {
     gale__worker_t *w = x->w;
     gale__rt_t *rt = w->rt;
     msgpack_unpacked u;
     msgpack_unpacked_init(&u);
     char err[128];
-    if (gale__msgpack_unpack_whole(body, len, &u, "credit", err, sizeof err) == 0 &&
-        u.data.type == MSGPACK_OBJECT_ARRAY) {
-        for (uint32_t i = 0; i < u.data.via.array.size; i++) {
-            msgpack_object *p = &u.data.via.array.ptr[i];
-            if (p->type != MSGPACK_OBJECT_ARRAY || p->via.array.size != 2 ||
-                p->via.array.ptr[0].type != MSGPACK_OBJECT_POSITIVE_INTEGER ||
-                p->via.array.ptr[1].type != MSGPACK_OBJECT_POSITIVE_INTEGER ||
-                p->via.array.ptr[0].via.u64 >= rt->n_execs ||
-                p->via.array.ptr[1].via.u64 >
-                    (rt->endpoints
-                         ? (uint64_t)INT32_MAX
-                         : (uint64_t)rt->execs[p->via.array.ptr[0].via.u64].credit_window))
-                continue;
-            /* tcp: after a hello gave a window back, a receiver may owe more
-             * than a window at once; add_credits caps what is added */
-            uint64_t ei = p->via.array.ptr[0].via.u64, n = p->via.array.ptr[1].via.u64;
-            release_charges(x, (int)ei, n);
-            add_credits(w, (int)ei, (int64_t)n);
-        }
-        gale__wake_word_wake(&w->transfer_wake);
-    } else {
+    const msgpack_object *m = &u.data, *list = NULL;
+    bool ok = gale__msgpack_unpack_whole(body, len, &u, "credit", err, sizeof err) == 0 &&
+              m->type == MSGPACK_OBJECT_ARRAY && m->via.array.size == 4 &&
+              is_uint(&m->via.array.ptr[0]) && m->via.array.ptr[0].via.u64 < rt->n_workers &&
+              (int)m->via.array.ptr[0].via.u64 != w->index && is_uint(&m->via.array.ptr[1]) &&
+              m->via.array.ptr[1].via.u64 != 0 && is_uint(&m->via.array.ptr[2]) &&
+              (list = &m->via.array.ptr[3])->type == MSGPACK_OBJECT_ARRAY;
+    int peer = ok ? (int)m->via.array.ptr[0].via.u64 : -1;
+    /* every entry names an executor of that peer, or none is applied */
+    for (uint32_t i = 0; ok && i < list->via.array.size; i++) {
+        const msgpack_object *p = &list->via.array.ptr[i];
+        ok = p->type == MSGPACK_OBJECT_ARRAY && p->via.array.size == 2 &&
+             is_uint(&p->via.array.ptr[0]) && is_uint(&p->via.array.ptr[1]) &&
+             p->via.array.ptr[0].via.u64 < rt->n_execs &&
+             rt->execs[p->via.array.ptr[0].via.u64].worker->index == peer;
+    }
+    if (!ok) {
         RATE_LIMITED_ERROR(&w->rx_rejected, NULL, 0, "worker %d: malformed credit message ignored",
                            w->index);
+        msgpack_unpacked_destroy(&u);
+        return;
     }
+    uint64_t inc = m->via.array.ptr[1].via.u64;
+    if (rt->endpoints && inc != x->peer_inc[peer]) peer_restarted(x, peer, inc);
+    if (m->via.array.ptr[2].via.u64 == x->incarnation) {
+        for (uint32_t i = 0; i < list->via.array.size; i++) {
+            int ei = (int)list->via.array.ptr[i].via.array.ptr[0].via.u64;
+            uint64_t n = list->via.array.ptr[i].via.array.ptr[1].via.u64;
+            if (n < x->counted[ei]) {
+                /* the receiver counts afresh: a batch claiming to be from
+                 * another incarnation of this worker reset its row. As
+                 * after a restart: what was in flight is written off. */
+                release_charges(x, ei, UINT64_MAX);
+                x->counted[ei] = n;
+                atomic_store(&w->credits[ei], rt->execs[ei].credit_window);
+                continue;
+            }
+            if (n == x->counted[ei]) continue; /* a resend: nothing new */
+            uint64_t more = n - x->counted[ei];
+            x->counted[ei] = n;
+            release_charges(x, ei, more);
+            add_credits(w, ei, more > INT32_MAX ? INT32_MAX : (int64_t)more);
+        }
+    }
+    gale__wake_word_wake(&w->transfer_wake);
     msgpack_unpacked_destroy(&u);
 }
 
-static void return_credits(struct gale__xfer *x) {
+/* Receiving side: a batch from peer (its header's incarnation); a new
+ * incarnation counts from zero. false for a header without a peer. */
+static bool note_sender(struct gale__xfer *x, const gale__wire_header_t *h) {
+    gale__rt_t *rt = x->w->rt;
+    if (h->worker < 0 || h->worker >= (int64_t)rt->n_workers || h->worker == x->w->index ||
+        h->incarnation == 0)
+        return false;
+    size_t p = (size_t)h->worker;
+    if (x->sender_inc[p] != h->incarnation) {
+        x->sender_inc[p] = h->incarnation;
+        memset(&x->granted[p * rt->n_execs], 0, rt->n_execs * sizeof(uint64_t));
+        memset(&x->granted_said[p * rt->n_execs], 0, rt->n_execs * sizeof(uint64_t));
+    }
+    return true;
+}
+
+/* Send each peer the counts that changed, or (all) every count and an
+ * announcement to the peers not heard from. */
+static void return_credits(struct gale__xfer *x, bool all) {
     gale__rt_t *rt = x->w->rt;
     for (size_t p = 0; p < rt->n_workers; p++) {
         if ((int)p == x->w->index) continue;
-        int64_t *row = &x->owed[p * rt->n_execs];
+        uint64_t *row = &x->granted[p * rt->n_execs], *said = &x->granted_said[p * rt->n_execs];
         size_t n = 0;
-        for (size_t e = 0; e < rt->n_execs; e++) n += row[e] > 0;
-        if (!n) continue;
+        for (size_t e = 0; e < rt->n_execs; e++) n += all ? row[e] > 0 : row[e] != said[e];
+        if (!n && !all) continue;
         msgpack_sbuffer sb;
         msgpack_packer pk;
         msgpack_sbuffer_init(&sb);
         msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
-        msgpack_pack_array(&pk, n);
+        msgpack_pack_array(&pk, 4);
+        msgpack_pack_uint64(&pk, (uint64_t)x->w->index);
+        msgpack_pack_uint64(&pk, x->incarnation);
+        msgpack_pack_uint64(&pk, x->sender_inc[p]);
+        msgpack_pack_array(&pk, (uint32_t)n);
         for (size_t e = 0; e < rt->n_execs; e++) {
-            if (row[e] <= 0) continue;
+            if (all ? row[e] == 0 : row[e] == said[e]) continue;
             msgpack_pack_array(&pk, 2);
             msgpack_pack_uint64(&pk, e);
-            msgpack_pack_int64(&pk, row[e]);
-            row[e] = 0;
+            msgpack_pack_uint64(&pk, row[e]);
+            said[e] = row[e];
         }
         send2(x, x->credit_push[p], &x->hdr_credit, sb.data, sb.size);
         msgpack_sbuffer_destroy(&sb);
@@ -574,7 +619,8 @@ static void handle_message(struct gale__xfer *x) {
     zmq_msg_t hdr, body;
     zmq_msg_init(&hdr);
     zmq_msg_init(&body);
-    char type[16], err[256];
+    gale__wire_header_t h;
+    char err[256];
     if (zmq_msg_recv(&hdr, x->pull, ZMQ_DONTWAIT) < 0) goto out;
     gale__worker_t *w = x->w;
     if (!zmq_msg_more(&hdr)) {
@@ -589,11 +635,14 @@ static void handle_message(struct gale__xfer *x) {
         zmq_msg_init(&body);
         zmq_msg_recv(&body, x->pull, 0);
     }
-    if (gale__wire_header_check(zmq_msg_data(&hdr), zmq_msg_size(&hdr), type, sizeof type, err,
-                                sizeof err)) {
+    if (gale__wire_header_check(zmq_msg_data(&hdr), zmq_msg_size(&hdr), &h, err, sizeof err)) {
         RATE_LIMITED_ERROR(&w->rx_rejected, NULL, 0, "worker %d: message rejected: %s", w->index,
                            err);
-    } else if (strcmp(type, GALE_WIRE_BATCH) == 0) {
+    } else if (strcmp(h.type, GALE_WIRE_BATCH) == 0 && !note_sender(x, &h)) {
+        RATE_LIMITED_ERROR(&w->rx_rejected, NULL, 0,
+                           "worker %d: batch without a valid sender (\"w\", \"i\") ignored",
+                           w->index);
+    } else if (strcmp(h.type, GALE_WIRE_BATCH) == 0) {
         rx_ctx_t c = {x, 0, NULL, NULL, 0};
         if (gale__batch_decode(zmq_msg_data(&body), zmq_msg_size(&body), on_wire_tuple, &c, err,
                                sizeof err)) {
@@ -612,13 +661,11 @@ static void handle_message(struct gale__xfer *x) {
                                "the peer running another topology?",
                                w->index, c.bad);
         }
-    } else if (strcmp(type, "credit") == 0) {
+    } else if (strcmp(h.type, "credit") == 0) {
         handle_credit(x, zmq_msg_data(&body), zmq_msg_size(&body));
-    } else if (strcmp(type, WIRE_HELLO) == 0 && x->w->rt->endpoints) {
-        handle_hello(x, zmq_msg_data(&body), zmq_msg_size(&body));
     } else {
         RATE_LIMITED_ERROR(&w->rx_rejected, NULL, 0, "worker %d: unknown message type '%s' ignored",
-                           w->index, type);
+                           w->index, h.type);
     }
 out:
     zmq_msg_close(&hdr);
@@ -629,7 +676,6 @@ static void *receive_main(void *arg) {
     struct gale__xfer *x = arg;
     gale__rt_t *rt = x->w->rt;
     name_thread("recv", x->w->index);
-    if (rt->endpoints) send_hellos(x);
     while (!atomic_load_explicit(&x->stop, memory_order_relaxed)) {
         follow_moves(x, x->credit_push, x->credit_ep, &x->rx_gen);
         bool backlog = false;
@@ -638,11 +684,17 @@ static void *receive_main(void *arg) {
                 overflow_drain(x, (int)e);
                 backlog |= x->over[e].n > 0;
             }
-        return_credits(x);
+        /* tcp: everything again every CREDIT_RESEND_MS, the first time
+         * at start (announcing this incarnation) */
+        int64_t now = gale__now_ns() / 1000000, wait = -1;
+        bool all = rt->endpoints && now >= x->resend_at_ms;
+        if (all) x->resend_at_ms = now + CREDIT_RESEND_MS;
+        return_credits(x, all);
+        if (rt->endpoints) wait = x->resend_at_ms - now;
         /* Block until a message or stop; with a backlog retry each ms
          * (no wake comes when an executor's queue makes room). */
         zmq_pollitem_t it[2] = {{x->pull, 0, ZMQ_POLLIN, 0}, {NULL, x->stop_fd, ZMQ_POLLIN, 0}};
-        int rc = zmq_poll(it, 2, backlog ? 1 : -1);
+        int rc = zmq_poll(it, 2, backlog ? 1 : wait);
         if (rc > 0 && (it[1].revents & ZMQ_POLLIN) && !atomic_load(&x->stop)) {
             uint64_t n; /* a wake for a move (gale__transfer_wake_rx): clear it */
             if (read(x->stop_fd, &n, sizeof n) < 0) {
@@ -695,7 +747,8 @@ int gale__transfer_lanes_init(gale__rt_t *rt, gale__worker_t *w) {
         int64_t win = cap / (int64_t)(rt->n_workers - 1);
         e->credit_window = win > 0 ? win : 1;
         atomic_init(&w->lanes[i], NULL);
-        atomic_init(&w->credits[i], e->worker == w ? 0 : e->credit_window);
+        /* tcp: none until the receiver's incarnation is heard (handle_credit) */
+        atomic_init(&w->credits[i], e->worker == w || rt->endpoints ? 0 : e->credit_window);
     }
     return 0;
 }
@@ -751,6 +804,14 @@ void gale__transfer_lanes_free(gale__worker_t *w) {
     }
     free(w->lanes);
     w->lanes = NULL;
+}
+
+/* A random nonzero id for this worker's life (its restart gets another). */
+static uint64_t incarnation(void) {
+    uint64_t v = 0;
+    if (getrandom(&v, sizeof v, 0) != (ssize_t)sizeof v) /* no entropy: time and pid differ */
+        v = (uint64_t)gale__now_ns() ^ ((uint64_t)getpid() << 32) ^ (uint64_t)time(NULL);
+    return v ? v : 1;
 }
 
 /* One ZeroMQ context for the workers of this process, sized for their
@@ -811,18 +872,25 @@ int gale__transfer_start(gale__rt_t *rt, gale__worker_t *w, char *err, size_t er
     gale__batch_encoder_init(&x->enc);
     msgpack_sbuffer_init(&x->hdr_batch);
     msgpack_sbuffer_init(&x->hdr_credit);
-    gale__wire_header_pack(&x->hdr_batch, GALE_WIRE_BATCH);
-    gale__wire_header_pack(&x->hdr_credit, "credit");
-    msgpack_sbuffer_init(&x->hdr_hello);
-    gale__wire_header_pack(&x->hdr_hello, WIRE_HELLO);
+    x->incarnation = incarnation();
+    if (rt->endpoints)
+        GALE_INFO(NULL, 0, "worker %d: incarnation %016" PRIx64, w->index, x->incarnation);
+    gale__wire_header_pack(&x->hdr_batch, GALE_WIRE_BATCH, w->index, x->incarnation);
+    gale__wire_header_pack(&x->hdr_credit, "credit", -1, 0);
+    size_t cells = rt->n_execs * rt->n_workers;
     x->over = calloc(rt->n_execs, sizeof(*x->over));
-    x->owed = calloc(rt->n_execs * rt->n_workers, sizeof(int64_t));
+    x->granted = calloc(cells, sizeof(uint64_t));
+    x->granted_said = calloc(cells, sizeof(uint64_t));
+    x->sender_inc = calloc(rt->n_workers, sizeof(uint64_t));
+    x->peer_inc = calloc(rt->n_workers, sizeof(uint64_t));
+    x->counted = calloc(rt->n_execs, sizeof(uint64_t));
     x->inflight = calloc(rt->n_execs, sizeof(*x->inflight));
     x->data_push = calloc(rt->n_workers, sizeof(void *));
     x->credit_push = calloc(rt->n_workers, sizeof(void *));
     x->data_ep = calloc(rt->n_workers, sizeof(char *));
     x->credit_ep = calloc(rt->n_workers, sizeof(char *));
-    if (!x->over || !x->owed || !x->inflight || !x->data_push || !x->credit_push || !w->lanes ||
+    if (!x->over || !x->granted || !x->granted_said || !x->sender_inc || !x->peer_inc ||
+        !x->counted || !x->inflight || !x->data_push || !x->credit_push || !w->lanes ||
         !w->credits || !x->data_ep || !x->credit_ep)
         return GALE_ENOMEM;
     x->tx_gen = x->rx_gen = atomic_load(&rt->endpoints_gen);
@@ -891,7 +959,12 @@ void gale__transfer_stop(gale__worker_t *w) {
         free(o->items);
     }
     free(x->over);
-    free(x->owed);
+    free(x->granted);
+    free(x->granted_said);
+    free(x->sender_inc);
+    free(x->peer_inc);
+    free(x->counted);
+    x->granted = x->granted_said = x->sender_inc = x->peer_inc = x->counted = NULL;
     for (size_t e = 0; x->inflight && e < rt->n_execs; e++) free(atomic_load(&x->inflight[e]));
     free(x->inflight);
     x->inflight = NULL;
@@ -904,12 +977,10 @@ void gale__transfer_stop(gale__worker_t *w) {
     free(x->data_ep);
     free(x->credit_ep);
     x->data_ep = x->credit_ep = NULL;
-    msgpack_sbuffer_destroy(&x->hdr_hello);
     gale__batch_encoder_destroy(&x->enc);
     msgpack_sbuffer_destroy(&x->hdr_batch);
     msgpack_sbuffer_destroy(&x->hdr_credit);
     x->over = NULL;
-    x->owed = NULL;
     x->data_push = x->credit_push = NULL;
     x->pull = NULL;
     x->tx_started = x->rx_started = false;

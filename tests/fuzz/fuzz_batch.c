@@ -53,8 +53,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     size_t rlen = size - 1;
     if (hlen > rlen) hlen = rlen;
 
-    char type[32], err[256];
-    (void)gale__wire_header_check(rest, hlen, type, sizeof type, err, sizeof err);
+    gale__wire_header_t h;
+    char err[256];
+    (void)gale__wire_header_check(rest, hlen, &h, err, sizeof err);
     (void)gale__batch_decode(rest + hlen, rlen - hlen, convert_cb, NULL, err, sizeof err);
     /* The whole input as a batch too, so seeds need no length byte. */
     (void)gale__batch_decode(data, size, convert_cb, NULL, err, sizeof err);

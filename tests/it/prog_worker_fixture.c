@@ -260,10 +260,12 @@ static int cmd_garbage(int argc, char **argv) {
     msgpack_sbuffer_init(&credit_hdr);
     msgpack_sbuffer_init(&hello_hdr);
     msgpack_sbuffer_init(&bad_hdr);
-    gale__wire_header_pack(&batch_hdr, GALE_WIRE_BATCH);
-    gale__wire_header_pack(&credit_hdr, "credit");
-    gale__wire_header_pack(&hello_hdr, "hello");
-    gale__wire_header_pack(&bad_hdr, "no-such-type");
+    /* claims to be worker 0 in another incarnation: the receiver counts
+     * worker 0 afresh, and worker 0 must carry on all the same */
+    gale__wire_header_pack(&batch_hdr, GALE_WIRE_BATCH, 0, 0x5eed);
+    gale__wire_header_pack(&credit_hdr, "credit", -1, 0);
+    gale__wire_header_pack(&hello_hdr, "hello", -1, 0); /* a type no longer spoken */
+    gale__wire_header_pack(&bad_hdr, "no-such-type", -1, 0);
     /* a batch of one tuple to a task that does not exist */
     gale__batch_encoder_t enc;
     gale__batch_encoder_init(&enc);

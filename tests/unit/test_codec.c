@@ -24,18 +24,21 @@ static void test_header_roundtrip(void **state) {
     (void)state;
     msgpack_sbuffer sb;
     msgpack_sbuffer_init(&sb);
-    assert_int_equal(gale__wire_header_pack(&sb, GALE_WIRE_BATCH), 0);
-    char type[16], err[256] = "";
-    assert_int_equal(gale__wire_header_check(sb.data, sb.size, type, sizeof type, err, sizeof err),
-                     0);
-    assert_string_equal(type, "batch");
+    assert_int_equal(gale__wire_header_pack(&sb, GALE_WIRE_BATCH, 3, 0xfeedfacecafeULL), 0);
+    gale__wire_header_t h;
+    char err[256] = "";
+    assert_int_equal(gale__wire_header_check(sb.data, sb.size, &h, err, sizeof err), 0);
+    assert_string_equal(h.type, "batch");
+    assert_int_equal(h.worker, 3);
+    assert_true(h.incarnation == 0xfeedfacecafeULL);
 
-    /* Packing again clears the buffer first; a small cap truncates. */
-    assert_int_equal(gale__wire_header_pack(&sb, "heartbeat"), 0);
-    char small[5];
-    assert_int_equal(
-        gale__wire_header_check(sb.data, sb.size, small, sizeof small, err, sizeof err), 0);
-    assert_string_equal(small, "hear");
+    /* Packing again clears the buffer first; no worker leaves out "w" and
+     * "i"; a long type is truncated. */
+    assert_int_equal(gale__wire_header_pack(&sb, "heartbeat-with-a-long-name", -1, 7), 0);
+    assert_int_equal(gale__wire_header_check(sb.data, sb.size, &h, err, sizeof err), 0);
+    assert_string_equal(h.type, "heartbeat-with-");
+    assert_int_equal(h.worker, -1);
+    assert_true(h.incarnation == 0);
     msgpack_sbuffer_destroy(&sb);
 }
 
@@ -58,19 +61,19 @@ static void test_header_wrong_version(void **state) {
     msgpack_sbuffer sb;
     msgpack_sbuffer_init(&sb);
     pack_header(&sb, 2, "batch");
-    char type[16] = "", err[256] = "";
-    assert_int_equal(gale__wire_header_check(sb.data, sb.size, type, sizeof type, err, sizeof err),
-                     GALE_EPROTO);
+    gale__wire_header_t h;
+    char err[256] = "";
+    assert_int_equal(gale__wire_header_check(sb.data, sb.size, &h, err, sizeof err), GALE_EPROTO);
     assert_string_equal(
         err, "wire version 2 is not supported (this is version 1): upgrade the older peer");
-    assert_string_equal(type, "");
+    assert_string_equal(h.type, "");
     msgpack_sbuffer_destroy(&sb);
 }
 
 static void expect_bad_header(const void *buf, size_t len, const char *needle) {
-    char type[16], err[256] = "";
-    assert_int_equal(gale__wire_header_check(buf, len, type, sizeof type, err, sizeof err),
-                     GALE_EPROTO);
+    gale__wire_header_t h;
+    char err[256] = "";
+    assert_int_equal(gale__wire_header_check(buf, len, &h, err, sizeof err), GALE_EPROTO);
     assert_true(strlen(err) > 0);
     assert_null(strchr(err, '\n'));
     if (needle && !strstr(err, needle)) fail_msg("error '%s' lacks '%s'", err, needle);

@@ -955,7 +955,7 @@ static void send_frames(void *sock, const void *a, size_t na, const void *b, siz
 
 static gale__worker_t *garbage_worker;
 static bool garbage_counted(void) {
-    return atomic_load(&garbage_worker->rx_rejected) == 4 &&
+    return atomic_load(&garbage_worker->rx_rejected) == 5 &&
            atomic_load(&garbage_worker->rx_dropped) == 1;
 }
 
@@ -974,10 +974,15 @@ static void test_garbage_on_the_wire(void **s) {
     assert_int_equal(zmq_connect(push, ep), 0);
     msgpack_sbuffer hdr;
     msgpack_sbuffer_init(&hdr);
-    gale__wire_header_pack(&hdr, GALE_WIRE_BATCH);
+    gale__wire_header_pack(&hdr, GALE_WIRE_BATCH, -1, 0);
     const char junk[] = "\xdd\xff\xff\xff\xffjunk";
     send_frames(push, junk, sizeof junk, NULL, 0);            /* one frame */
     send_frames(push, junk, sizeof junk, junk, sizeof junk);  /* bad header */
+    send_frames(push, hdr.data, hdr.size, junk, sizeof junk); /* batch without a sender */
+    /* from here on a header claiming to be worker 1 in another
+     * incarnation: worker 0 counts worker 1 afresh twice (here and at
+     * worker 1's next batch), and worker 1 must not stall for it */
+    gale__wire_header_pack(&hdr, GALE_WIRE_BATCH, 1, 12345);
     send_frames(push, hdr.data, hdr.size, junk, sizeof junk); /* bad body */
     /* a well-formed batch for a task that does not exist */
     gale__batch_encoder_t enc;
@@ -995,7 +1000,7 @@ static void test_garbage_on_the_wire(void **s) {
     send_frames(push, hdr.data, hdr.size, enc.sb.data, enc.sb.size);
     msgpack_sbuffer hdr2;
     msgpack_sbuffer_init(&hdr2);
-    gale__wire_header_pack(&hdr2, "credit");
+    gale__wire_header_pack(&hdr2, "credit", -1, 0);
     send_frames(push, hdr2.data, hdr2.size, junk, sizeof junk); /* bad credit */
     zmq_close(push);
     gale__batch_encoder_destroy(&enc);
@@ -1003,8 +1008,8 @@ static void test_garbage_on_the_wire(void **s) {
     msgpack_sbuffer_destroy(&hdr2);
     want = 2000;
     assert_true(wait_until(all_acked, 60));
-    /* each bad message was refused and counted: one frame, bad header, bad
-     * batch body, bad credit; the tuple for task 999 was dropped */
+    /* each bad message was refused and counted: one frame, bad header, no
+     * sender, bad batch body, bad credit; the tuple for task 999 was dropped */
     garbage_worker = &rt->workers[0];
     assert_true(wait_until(garbage_counted, 30));
     finish(rt);
