@@ -142,6 +142,19 @@ const gale_conf_key_t gale__conf_keys[] = {
      "a little CPU (0: sleep at once; the wake then adds the scheduler's latency)."},
     {GALE_CONF_TOPOLOGY_TRANSFER_HWM, GALE_CT_INT, "1024", 1, 1000000, NULL, GALE_SCOPE_TOPOLOGY,
      "ZeroMQ high-water mark between two workers, in batches."},
+    {GALE_CONF_REDIS_HOST, GALE_CT_STR, "127.0.0.1", NO_BOUNDS, NULL, GALE_SCOPE_TOPOLOGY,
+     "Host of the redis-server that keeps micro-batch state and coordinator progress."},
+    {GALE_CONF_REDIS_PORT, GALE_CT_INT, "6379", 1, 65535, NULL, GALE_SCOPE_TOPOLOGY,
+     "Port of that redis-server."},
+    {GALE_CONF_REDIS_DB, GALE_CT_INT, "0", 0, 1000000, NULL, GALE_SCOPE_TOPOLOGY,
+     "Redis database number (SELECT) for state and coordinator keys."},
+    {GALE_CONF_REDIS_PASSWORD, GALE_CT_STR, NULL, NO_BOUNDS, NULL, GALE_SCOPE_TOPOLOGY,
+     "Password for Redis AUTH; unset = no AUTH."},
+    {GALE_CONF_REDIS_CONNECT_TIMEOUT_MILLIS, GALE_CT_INT, "2000", 1, 600000, NULL,
+     GALE_SCOPE_TOPOLOGY, "Milliseconds a connection attempt to Redis may take."},
+    {GALE_CONF_REDIS_COMMAND_TIMEOUT_MILLIS, GALE_CT_INT, "5000", 1, 600000, NULL,
+     GALE_SCOPE_TOPOLOGY,
+     "Milliseconds one Redis command may take before the connection is dropped and retried."},
 };
 
 const size_t gale__conf_nkeys = sizeof(gale__conf_keys) / sizeof(gale__conf_keys[0]);
@@ -156,8 +169,8 @@ static const char *const pow2_keys[] = {
 };
 
 /* Keys under these prefixes belong to Gale: a typo there is worth a hint. */
-static const char *const gale_namespaces[] = {"topology.",   "gale.",   "nimbus.",
-                                              "supervisor.", "worker.", "logviewer."};
+static const char *const gale_namespaces[] = {"topology.", "gale.",      "nimbus.", "supervisor.",
+                                              "worker.",   "logviewer.", "redis.",  "drpc."};
 
 /* Aliases can make a small YAML file expand exponentially ("billion laughs"). */
 #define YAML_NODE_BUDGET 100000
@@ -1114,7 +1127,7 @@ void gale__conf_print_markdown(FILE *out) {
           "Scopes: `cluster` keys are read by the daemons from `gale.yaml`; `topology` keys are "
           "set per topology; `component` keys may also be set per component. Keys outside "
           "Gale's namespaces (`topology.`, `gale.`, `nimbus.`, `supervisor.`, `worker.`, "
-          "`logviewer.`) are "
+          "`logviewer.`, `redis.`, `drpc.`) are "
           "passed to components untouched.\n\n"
           "| Key | Type | Default | Allowed | Scope | Description |\n"
           "|---|---|---|---|---|---|\n",

@@ -87,6 +87,14 @@ typedef struct gale_conf_key {
 #define GALE_CONF_TOPOLOGY_SPOUT_WAIT_MAX_MICROS        "topology.spout.wait.max.micros"
 #define GALE_CONF_TOPOLOGY_REPLY_SPIN_MICROS            "topology.reply.spin.micros"
 #define GALE_CONF_TOPOLOGY_TRANSFER_HWM                 "topology.transfer.hwm.batches"
+/* Redis, for the micro-batch layer's state and coordinator (storm-redis's
+ * JedisPoolConfig fields: host, port, database, password, timeout) */
+#define GALE_CONF_REDIS_HOST                   "redis.host"
+#define GALE_CONF_REDIS_PORT                   "redis.port"
+#define GALE_CONF_REDIS_DB                     "redis.db"
+#define GALE_CONF_REDIS_PASSWORD               "redis.password"
+#define GALE_CONF_REDIS_CONNECT_TIMEOUT_MILLIS "redis.connect.timeout.millis"
+#define GALE_CONF_REDIS_COMMAND_TIMEOUT_MILLIS "redis.command.timeout.millis"
 
 extern const gale_conf_key_t gale__conf_keys[];
 extern const size_t gale__conf_nkeys;
