@@ -33,6 +33,7 @@
 #include "common/http_get.h"
 #include "common/log.h"
 #include "common/resources.h"
+#include "common/text.h"
 
 #define DEFAULT_TIMEOUT_SECS 10
 
@@ -485,6 +486,11 @@ static int cli_named(const gale__optspec_t *spec, gale__ctl_type_t type, int arg
                 goto out;
             }
             *(char *)eq = '\0'; /* argv is ours to cut */
+            for (size_t k = 0; k < ncounts; k++)
+                if (strcmp(counts[k].component, v) == 0) {
+                    gale__cli_error("%s: -e %s given twice: give each component once", s.verb, v);
+                    goto out;
+                }
             counts[ncounts++] = (gale__ctl_component_count_t){v, (uint64_t)n};
         }
     }
@@ -545,6 +551,28 @@ static volatile sig_atomic_t logs_stop;
 static void logs_on_signal(int sig) {
     (void)sig;
     logs_stop = 1;
+}
+
+/* Is component one of the topology's (as nimbus names its executors)?
+ * If not, say so with the nearest id. A nimbus that sends no component
+ * names lets every name through. */
+static bool has_component(const gale__ctl_topology_assignment_t *ta, const char *component) {
+    const char *ids[64];
+    size_t n = 0;
+    for (uint32_t i = 0; i < ta->executors.n; i++) {
+        const char *c = ta->executors.items[i].component;
+        if (!c) return true;
+        if (strcmp(c, component) == 0) return true;
+        bool seen = false;
+        for (size_t k = 0; k < n && !seen; k++) seen = strcmp(ids[k], c) == 0;
+        if (!seen && n < sizeof ids / sizeof ids[0]) ids[n++] = c;
+    }
+    char list[512] = "";
+    for (size_t k = 0, at = 0; k < n && at < sizeof list; k++)
+        at += (size_t)snprintf(list + at, sizeof list - at, "%s%s", k ? ", " : "", ids[k]);
+    gale__cli_error("gale logs: %s has no component '%s' (did you mean '%s'?); its components: %s",
+                    ta->id, component, n ? gale__nearest(component, ids, n) : "", list);
+    return false;
 }
 
 /* The line's 4th field (component:task) names component. */
@@ -713,6 +741,7 @@ static int cli_logs(int argc, char **argv) {
         goto out;
     }
     const gale__ctl_topology_assignment_t *ta = &ar->topologies.items[0];
+    if (component && !has_component(ta, component)) goto out;
     /* the workers: one per distinct (host, port) among the executors */
     ws = calloc(ta->executors.n ? ta->executors.n : 1, sizeof *ws);
     if (!ws) goto out;

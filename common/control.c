@@ -62,7 +62,7 @@ struct record {
 /* The layout every GALE__CTL_ARRAY(T) shares. */
 typedef GALE__CTL_ARRAY(void) array_t;
 
-#define NAME_MAX_LEN  128
+#define NAME_MAX_LEN  GALE_NAME_MAX
 #define ID_MAX_LEN    192 /* topology ids: <name>-<counter>-<epoch> */
 #define HOST_MAX_LEN  255
 #define ERROR_MAX_LEN 4096
@@ -304,6 +304,7 @@ static const field_t slot_fields[] = {
     STR(gale__ctl_executor_slot_t, host, true, 1, HOST_MAX_LEN),
     U64(gale__ctl_executor_slot_t, port, true, 1, PORT_MAX),
     U64(gale__ctl_executor_slot_t, logviewer_port, false, 1, PORT_MAX),
+    STR(gale__ctl_executor_slot_t, component, false, 1, NAME_MAX_LEN),
 };
 static const record_t rec_slot =
     RECORD("executors", gale__ctl_executor_slot_t, slot_fields, check_slot);

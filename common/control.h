@@ -224,6 +224,7 @@ typedef struct gale__ctl_executor_slot {
     const char *host;
     uint64_t port;
     uint64_t logviewer_port;
+    const char *component; /* the executor's component id (optional: `gale logs -c`) */
 } gale__ctl_executor_slot_t;
 
 typedef struct gale__ctl_topology_assignment {

@@ -43,10 +43,14 @@ void gale__nb_assignment_fetch(nimbus_t *nb, const gale__ctl_peer_t *p, const ga
         for (size_t e = 0; e < t->n_places; e++) {
             const gale__sched_place_t *pl = &t->places[e];
             const nb_supervisor_t *s = gale__nb_sup_find(nb, pl->supervisor);
-            slots[k++] = (gale__ctl_executor_slot_t){
-                (uint64_t)pl->start, (uint64_t)pl->end,
-                pl->supervisor,      pl->host,
-                (uint64_t)pl->port,  s ? s->logviewer_port : GALE_CTL_UNSET};
+            const gale__component_t *c = gale__topology_task_component(t->t, pl->start);
+            slots[k++] = (gale__ctl_executor_slot_t){(uint64_t)pl->start,
+                                                     (uint64_t)pl->end,
+                                                     pl->supervisor,
+                                                     pl->host,
+                                                     (uint64_t)pl->port,
+                                                     s ? s->logviewer_port : GALE_CTL_UNSET,
+                                                     c ? c->id : GALE__ACKER_COMPONENT};
         }
         n++;
     }

@@ -34,6 +34,14 @@ static bool sup_alive(const nimbus_t *nb, const nb_supervisor_t *s, int64_t now)
     return now - s->last_ns <= nb->sup_timeout_ns;
 }
 
+size_t gale__nb_live_slots(const nimbus_t *nb) {
+    int64_t now = gale__now_ns();
+    size_t n = 0;
+    for (size_t i = 0; i < nb->n_sups; i++)
+        if (sup_alive(nb, &nb->sups[i], now)) n += nb->sups[i].n_ports;
+    return n;
+}
+
 void gale__nb_sups_free(nimbus_t *nb) {
     for (size_t i = 0; i < nb->n_sups; i++) free(nb->sups[i].workers);
     free(nb->sups);

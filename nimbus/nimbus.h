@@ -130,6 +130,8 @@ void gale__nb_monitor(nimbus_t *nb);
 /** @brief (Re)schedule t; fresh = place everything again (rebalance). */
 void gale__nb_schedule(nimbus_t *nb, nb_topo_t *t, bool fresh);
 const nb_supervisor_t *gale__nb_sup_find(const nimbus_t *nb, const char *id);
+/** @brief Worker slots of the supervisors heartbeating now. */
+size_t gale__nb_live_slots(const nimbus_t *nb);
 /** @brief Every slot of t that hosts a spout executor reports done (gale jar --wait). */
 bool gale__nb_topo_done(const nimbus_t *nb, const nb_topo_t *t);
 void gale__nb_sups_free(nimbus_t *nb);

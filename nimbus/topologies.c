@@ -168,9 +168,9 @@ int gale__nb_topo_save_assignment(nimbus_t *nb, nb_topo_t *t) {
     if (!slots) return GALE_ENOMEM;
     for (size_t i = 0; i < t->n_places; i++) {
         const gale__sched_place_t *p = &t->places[i];
-        slots[i] = (gale__ctl_executor_slot_t){(uint64_t)p->start, (uint64_t)p->end,
-                                               p->supervisor,      p->host,
-                                               (uint64_t)p->port,  GALE_CTL_UNSET};
+        slots[i] = (gale__ctl_executor_slot_t){
+            (uint64_t)p->start, (uint64_t)p->end, p->supervisor, p->host,
+            (uint64_t)p->port,  GALE_CTL_UNSET,   NULL};
     }
     gale__ctl_topology_assignment_t a = {
         t->id, t->status, t->version, {slots, (uint32_t)t->n_places}};
@@ -503,6 +503,13 @@ void gale__nb_lifecycle(nimbus_t *nb, const gale__ctl_peer_t *p, const gale__ctl
             if (strcmp(t->status, "REBALANCING") == 0)
                 return gale__nb_reply_err(nb, p, m->req, "topology '%s' is already rebalancing",
                                           t->name);
+            size_t slots = gale__nb_live_slots(nb);
+            if (r->workers != GALE_CTL_UNSET && r->workers > slots)
+                return gale__nb_reply_err(nb, p, m->req,
+                                          "cannot rebalance '%s' onto %llu workers: the cluster "
+                                          "has %zu worker slots; ask for fewer or start more "
+                                          "supervisors",
+                                          t->name, (unsigned long long)r->workers, slots);
             if (apply_executor_counts(nb, t, r, why, sizeof why))
                 return gale__nb_reply_err(nb, p, m->req, "%s", why);
             uint64_t w =

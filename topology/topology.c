@@ -195,6 +195,9 @@ static int check_name(const gale__topology_t *t, char *err, size_t errlen) {
     if (!t->name || !*t->name)
         return fail(err, errlen,
                     "topology name is empty: name it with letters, digits, '.', '_' or '-'");
+    if (strlen(t->name) > GALE_NAME_MAX)
+        return fail(err, errlen, "topology name '%.32s...' is %zu bytes long: at most %d", t->name,
+                    strlen(t->name), GALE_NAME_MAX);
     for (const char *p = t->name; *p; p++) {
         char ch = *p;
         bool ok = (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
@@ -551,6 +554,10 @@ int gale__topology_validate(const gale__topology_t *t, gale__resolve_fn resolve,
     for (size_t i = 0; i < n; i++)
         if (!t->components[i].id || !*t->components[i].id)
             return fail(err, errlen, "a component has an empty id: give every component an id");
+    for (size_t i = 0; i < n; i++)
+        if (strlen(t->components[i].id) > GALE_NAME_MAX)
+            return fail(err, errlen, "component id '%.32s...' is %zu bytes long: at most %d",
+                        t->components[i].id, strlen(t->components[i].id), GALE_NAME_MAX);
 
     id_ix_t *ix = malloc(n * sizeof *ix);
     if (!ix) {

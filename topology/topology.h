@@ -128,7 +128,10 @@ int gale__topology_validate(const gale__topology_t *t, gale__resolve_fn resolve,
 void gale__topology_assign_tasks(gale__topology_t *t);
 
 const gale__component_t *gale__topology_component(const gale__topology_t *t, const char *id);
-/** @brief The component owning task, or NULL. */
+/* The component id of the acker executors (their tasks follow the user's). */
+#define GALE__ACKER_COMPONENT "__acker"
+
+/** @brief The component owning task, or NULL (acker tasks too). */
 const gale__component_t *gale__topology_task_component(const gale__topology_t *t, int task);
 const gale__stream_t *gale__component_stream(const gale__component_t *c, const char *stream);
 /** @brief Index of field in stream, or -1. */

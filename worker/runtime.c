@@ -20,7 +20,6 @@
 #include "common/log.h"
 #include "worker/runtime.h"
 
-#define ACKER_ID                 "__acker"
 #define MAX_EXECUTORS_PER_WORKER 1024
 
 static const char *const sys_stream_names[GALE__SYS_COUNT] = {
@@ -363,13 +362,13 @@ int gale__rt_new_placed(gale__rt_t **out, gale__topology_t *topo, const gale_con
     if (rc) goto fail;
     rc = GALE_ENOMEM;
     for (int s = 0; s < GALE__SYS_COUNT; s++) {
-        rt->sys[s].component = s == GALE__SYS_TICK ? GALE_SYSTEM_COMPONENT : ACKER_ID;
+        rt->sys[s].component = s == GALE__SYS_TICK ? GALE_SYSTEM_COMPONENT : GALE__ACKER_COMPONENT;
         rt->sys[s].id = sys_stream_names[s];
         rt->sys[s].sys = s;
     }
     if (rt->acking) {
         gale__rcomp_t *a = rt->acker = &rt->comps[rt->n_comps - 1];
-        a->id = ACKER_ID;
+        a->id = GALE__ACKER_COMPONENT;
         a->is_acker = true;
         a->default_stream = -1;
         const gale_conf_t *al[] = {rt->conf, overrides};

@@ -236,6 +236,9 @@ GALE_EXPORT int gale_tuple_source_task(const gale_tuple_t *t);
 /** @brief True for tick tuples (component "__system", stream "__tick"). */
 GALE_EXPORT bool gale_tuple_is_tick(const gale_tuple_t *t);
 
+/* Longest topology name and component id, in bytes. */
+#define GALE_NAME_MAX 128
+
 #define GALE_DEFAULT_STREAM   "default"
 #define GALE_TICK_STREAM      "__tick"
 #define GALE_SYSTEM_COMPONENT "__system"

@@ -46,9 +46,16 @@ done
 g list | grep -Eq "word-count +ACTIVE .* $id$" || fail "the topology is not listed ACTIVE after the garbage"
 grep -q "refused a request" "$TMP/nimbus/logs/nimbus.log" || fail "nimbus did not log the refusals"
 
+echo "check: a rebalance onto more workers than the cluster has slots is refused"
+rc=0
+err=$(g rebalance word-count -n 5 -w 1 2>&1) || rc=$?
+[[ $rc -eq 1 && $err == *"onto 5 workers: the cluster has 1 worker slots"* ]] ||
+    fail "rebalance -n 5 on one slot: exit $rc: $err"
+g list | grep -Eq "word-count +ACTIVE " || fail "the refused rebalance changed the status"
+
 echo "check: usage errors exit 2"
 for args in "list --bogus" "kill" "rebalance wc -n zero" "rebalance wc -e count" "jar $WC" \
-    "kill wc -w -3" "nimbus extra"; do
+    "kill wc -w -3" "nimbus extra" "rebalance wc -e split=2 -e split=3"; do
     rc=0
     # shellcheck disable=SC2086
     "$GALE_BIN" $args >/dev/null 2>"$TMP/err" || rc=$?

@@ -37,6 +37,12 @@ out=$(g logs word-count -c count -n 50) || fail "gale logs -c failed: $out"
 bad=$(awk '$5 !~ /^count(:|$)/' <<<"$out")
 [[ -z $bad ]] || fail "lines of other components: $bad"
 
+echo "check: -c with a component the topology does not have is an error naming the nearest"
+rc=0
+err=$(g logs word-count -c cuont -n 5 2>&1 >/dev/null) || rc=$?
+[[ $rc -eq 1 ]] || fail "gale logs -c cuont exited $rc, not 1"
+[[ $err == *"has no component 'cuont' (did you mean 'count'?)"* ]] || fail "unclear error: $err"
+
 echo "check: -f prints a line written after it started"
 setsid "$GALE_BIN" logs -c "nimbus.port=$NIMBUS_PORT" --timeout 10 word-count -f -n 0 >"$TMP/follow" 2>"$TMP/follow.err" &
 FPID=$!

@@ -119,7 +119,8 @@ static int cmd_files(int argc, char **argv) {
                                                sup,
                                                hostbuf,
                                                (uint64_t)ports[x->worker->index],
-                                               GALE_CTL_UNSET};
+                                               GALE_CTL_UNSET,
+                                               x->comp->id};
     }
     gale__ctl_topology_assignment_t a = {id, "ACTIVE", 1, {slots, (uint32_t)rt->n_execs}};
     for (int p = 0; p < nports && !rc; p++) {

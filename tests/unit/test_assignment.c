@@ -34,8 +34,8 @@ static int teardown(void **state) {
 }
 
 static void sample(gale__ctl_topology_assignment_t *a, gale__ctl_executor_slot_t *s) {
-    s[0] = (gale__ctl_executor_slot_t){1, 2, "sup-a", "127.0.0.1", 6700, 8000};
-    s[1] = (gale__ctl_executor_slot_t){3, 3, "sup-b", "127.0.0.2", 6701, GALE_CTL_UNSET};
+    s[0] = (gale__ctl_executor_slot_t){1, 2, "sup-a", "127.0.0.1", 6700, 8000, NULL};
+    s[1] = (gale__ctl_executor_slot_t){3, 3, "sup-b", "127.0.0.2", 6701, GALE_CTL_UNSET, NULL};
     *a = (gale__ctl_topology_assignment_t){"wc-1-1700000000", "ACTIVE", 7, {s, 2}};
 }
 

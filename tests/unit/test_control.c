@@ -198,9 +198,9 @@ static void test_roundtrip_every_type(void **state) {
     gale__ctl_msg_destroy(&m);
     seen[GALE_CTL_ASSIGNMENT_FETCH] = true;
 
-    gale__ctl_executor_slot_t slots[3] = {{1, 1, "sup-a", "127.0.0.2", 6700, 8000},
-                                          {2, 3, "sup-b", "127.0.0.3", 6700, GALE_CTL_UNSET},
-                                          {4, 4, "sup-a", "127.0.0.2", 6701, 8000}};
+    gale__ctl_executor_slot_t slots[3] = {{1, 1, "sup-a", "127.0.0.2", 6700, 8000, "split"},
+                                          {2, 3, "sup-b", "127.0.0.3", 6700, GALE_CTL_UNSET, NULL},
+                                          {4, 4, "sup-a", "127.0.0.2", 6701, 8000, "__acker"}};
     gale__ctl_topology_assignment_t ta = {"wc-1-1700000000", "ACTIVE", 3, {slots, 3}};
     gale__ctl_assignment_reply_t ar = {true, NULL, 9, {&ta, 1}};
     roundtrip(GALE_CTL_ASSIGNMENT_REPLY, &ar, &m);
@@ -211,6 +211,8 @@ static void test_roundtrip_every_type(void **state) {
     assert_int_equal(t0->executors.items[1].end, 3);
     assert_string_equal(t0->executors.items[1].host, "127.0.0.3");
     assert_int_equal(t0->executors.items[1].logviewer_port, GALE_CTL_UNSET);
+    assert_string_equal(t0->executors.items[0].component, "split");
+    assert_null(t0->executors.items[1].component); /* optional: older nimbus */
     gale__ctl_msg_destroy(&m);
     seen[GALE_CTL_ASSIGNMENT_REPLY] = true;
 

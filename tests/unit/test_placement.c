@@ -21,10 +21,10 @@ static gale__ctl_executor_slot_t slots[4];
 static gale__ctl_topology_assignment_t asg;
 
 static void make(void) {
-    slots[0] = (gale__ctl_executor_slot_t){1, 2, "sup-a", "10.0.0.1", 6700, GALE_CTL_UNSET};
-    slots[1] = (gale__ctl_executor_slot_t){3, 3, "sup-b", "10.0.0.2", 6700, GALE_CTL_UNSET};
-    slots[2] = (gale__ctl_executor_slot_t){4, 5, "sup-a", "10.0.0.1", 6700, GALE_CTL_UNSET};
-    slots[3] = (gale__ctl_executor_slot_t){6, 6, "sup-a", "10.0.0.1", 6701, GALE_CTL_UNSET};
+    slots[0] = (gale__ctl_executor_slot_t){1, 2, "sup-a", "10.0.0.1", 6700, GALE_CTL_UNSET, NULL};
+    slots[1] = (gale__ctl_executor_slot_t){3, 3, "sup-b", "10.0.0.2", 6700, GALE_CTL_UNSET, NULL};
+    slots[2] = (gale__ctl_executor_slot_t){4, 5, "sup-a", "10.0.0.1", 6700, GALE_CTL_UNSET, NULL};
+    slots[3] = (gale__ctl_executor_slot_t){6, 6, "sup-a", "10.0.0.1", 6701, GALE_CTL_UNSET, NULL};
     asg = (gale__ctl_topology_assignment_t){"t-1-1", "ACTIVE", 3, {slots, 4}};
 }
 
@@ -131,11 +131,11 @@ static void test_runtime_hosts_only_its_executors(void **state) {
     (void)state;
     /* tasks: b 1-2 (2 executors), s 3, ackers 4-5 */
     gale__ctl_executor_slot_t s[5] = {
-        {1, 1, "sup", "127.0.0.1", 7001, GALE_CTL_UNSET},
-        {2, 2, "sup", "127.0.0.1", 7002, GALE_CTL_UNSET},
-        {3, 3, "sup", "127.0.0.1", 7001, GALE_CTL_UNSET},
-        {4, 4, "sup", "127.0.0.1", 7001, GALE_CTL_UNSET},
-        {5, 5, "sup", "127.0.0.1", 7002, GALE_CTL_UNSET},
+        {1, 1, "sup", "127.0.0.1", 7001, GALE_CTL_UNSET, NULL},
+        {2, 2, "sup", "127.0.0.1", 7002, GALE_CTL_UNSET, NULL},
+        {3, 3, "sup", "127.0.0.1", 7001, GALE_CTL_UNSET, NULL},
+        {4, 4, "sup", "127.0.0.1", 7001, GALE_CTL_UNSET, NULL},
+        {5, 5, "sup", "127.0.0.1", 7002, GALE_CTL_UNSET, NULL},
     };
     gale__ctl_topology_assignment_t a = {"tiny-1-1", "ACTIVE", 1, {s, 5}};
     gale__rt_place_t p;
@@ -173,12 +173,12 @@ static void test_runtime_hosts_only_its_executors(void **state) {
 static void test_runtime_ackers_from_assignment(void **state) {
     (void)state;
     gale__ctl_executor_slot_t s[6] = {
-        {1, 1, "sup", "127.0.0.1", 7001, GALE_CTL_UNSET},
-        {2, 2, "sup", "127.0.0.1", 7002, GALE_CTL_UNSET},
-        {3, 3, "sup", "127.0.0.1", 7003, GALE_CTL_UNSET},
-        {4, 4, "sup", "127.0.0.1", 7001, GALE_CTL_UNSET},
-        {5, 5, "sup", "127.0.0.1", 7002, GALE_CTL_UNSET},
-        {6, 6, "sup", "127.0.0.1", 7003, GALE_CTL_UNSET},
+        {1, 1, "sup", "127.0.0.1", 7001, GALE_CTL_UNSET, NULL},
+        {2, 2, "sup", "127.0.0.1", 7002, GALE_CTL_UNSET, NULL},
+        {3, 3, "sup", "127.0.0.1", 7003, GALE_CTL_UNSET, NULL},
+        {4, 4, "sup", "127.0.0.1", 7001, GALE_CTL_UNSET, NULL},
+        {5, 5, "sup", "127.0.0.1", 7002, GALE_CTL_UNSET, NULL},
+        {6, 6, "sup", "127.0.0.1", 7003, GALE_CTL_UNSET, NULL},
     };
     gale__ctl_topology_assignment_t a = {"tiny-1-1", "ACTIVE", 2, {s, 6}};
     gale__rt_place_t p;

@@ -513,6 +513,19 @@ static void test_bad_name(void **state) {
     expect_invalid(base_builder(), "my topo",
                    "topology name 'my topo' contains ' ': use only letters, digits");
     expect_invalid(base_builder(), "", "topology name is empty");
+    /* 128 bytes pass, 129 do not: the cluster's messages carry at most 128 */
+    char name[GALE_NAME_MAX + 2];
+    memset(name, 'n', GALE_NAME_MAX);
+    name[GALE_NAME_MAX] = '\0';
+    gale__topology_t *t = finish_ok(base_builder(), name);
+    assert_int_equal(gale__topology_validate(t, NULL, NULL, NULL, 0), 0);
+    gale__topology_destroy(t);
+    strcat(name, "n");
+    expect_invalid(base_builder(), name, "bytes long: at most 128");
+    gale_builder_t *bb = base_builder();
+    GALE_BOLT(bb, name, t_sink_bolt, 1);
+    expect_invalid(bb, "topo",
+                   "component id 'nnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnn...' is 129 bytes long");
 }
 
 static void test_reserved_stream(void **state) {
