@@ -235,11 +235,17 @@ static gale_conf_t *submission_conf(const session_t *s, const gale__topology_t *
     return c;
 }
 
+/* --wait gives up after this many worker restarts: a crash loop never ends */
+#define WAIT_MAX_RESTARTS 5
+
 /* --wait: poll nimbus (twice a second) until the topology is done, then
  * kill it with no wait (nothing is in flight any more). The whole list is
  * asked for: a topology killed by someone else may be gone between two
- * looks, and that is the same answer as seeing it KILLED. */
-static int wait_done(session_t *s, const char *id) {
+ * looks, and that is the same answer as seeing it KILLED. Each worker
+ * restart is reported; after WAIT_MAX_RESTARTS it stops waiting and
+ * leaves the topology running for the user to look at. */
+static int wait_done(session_t *s, const char *id, const char *name) {
+    uint64_t first = UINT64_MAX, seen = 0; /* restarts at the first and the last look */
     for (;;) {
         gale__ctl_list_t l = {NULL};
         gale__ctl_msg_t r;
@@ -250,7 +256,21 @@ static int wait_done(session_t *s, const char *id) {
             if (strcmp(lr->topologies.items[i].id, id) == 0) t = &lr->topologies.items[i];
         bool killed = !t || strcmp(t->status, "KILLED") == 0;
         bool done = t && t->done;
+        uint64_t restarts = t && t->restarts != GALE_CTL_UNSET ? t->restarts : 0;
         gale__ctl_msg_destroy(&r);
+        if (first == UINT64_MAX) first = seen = restarts;
+        if (restarts > seen && !done) {
+            gale__cli_error("gale jar --wait: a worker of %s restarted (%llu restart(s) so far): "
+                            "see 'gale logs %s'",
+                            id, (unsigned long long)restarts, name);
+            if (restarts - first >= WAIT_MAX_RESTARTS) {
+                gale__cli_error("gale jar --wait: %s keeps crashing: stopped waiting, it is still "
+                                "running; read 'gale logs %s', then 'gale kill %s'",
+                                id, name, name);
+                return 1;
+            }
+            seen = restarts;
+        }
         if (killed) {
             gale__cli_error("gale jar --wait: %s was killed (gale kill) before its spouts were "
                             "done: nothing left to wait for",
@@ -345,7 +365,7 @@ static int cli_jar(int argc, char **argv) {
     printf("%s\n", id);
     fflush(stdout);
     gale__ctl_msg_destroy(&r);
-    rc = wait ? wait_done(&s, id) : 0;
+    rc = wait ? wait_done(&s, id, t->name) : 0;
 out:
     free(code_buf);
     msgpack_sbuffer_destroy(&tb);

@@ -211,6 +211,7 @@ static const field_t summary_fields[] = {
     U64(gale__ctl_topology_summary_t, executors, true, 0, MAX_EXECUTORS),
     U64(gale__ctl_topology_summary_t, tasks, true, 0, TASK_MAX),
     BOOL(gale__ctl_topology_summary_t, done, false),
+    U64(gale__ctl_topology_summary_t, restarts, false, 0, UINT64_MAX - 1),
 };
 static const record_t rec_summary =
     RECORD("topology", gale__ctl_topology_summary_t, summary_fields, NULL);

@@ -147,7 +147,8 @@ typedef struct gale__ctl_topology_summary {
     const char *status; /* ACTIVE | INACTIVE | KILLED | REBALANCING */
     uint64_t uptime_secs;
     uint64_t workers, executors, tasks;
-    bool done; /* every worker hosting a spout reports its finite spouts done */
+    bool done;         /* every worker hosting a spout reports its finite spouts done */
+    uint64_t restarts; /* of its workers, as their supervisors count them (optional) */
 } gale__ctl_topology_summary_t;
 
 typedef struct gale__ctl_list_reply {

@@ -83,6 +83,7 @@ void gale__nb_supervisor_heartbeat(nimbus_t *nb, const gale__ctl_peer_t *p,
         s->workers[i].hb_age_ms = w->hb_age_ms;
         snprintf(s->workers[i].state, sizeof s->workers[i].state, "%s", w->state);
         s->workers[i].done = w->done;
+        s->workers[i].restarts = w->restarts;
     }
     gale__ctl_heartbeat_reply_t r = {true, NULL, nb->version};
     char err[256];
@@ -251,6 +252,15 @@ void gale__nb_monitor(nimbus_t *nb) {
         gale__nb_schedule(nb, t, false);
     }
     nb->dirty = false;
+}
+
+uint64_t gale__nb_topo_restarts(const nimbus_t *nb, const nb_topo_t *t) {
+    uint64_t n = 0;
+    for (size_t i = 0; i < nb->n_sups; i++)
+        for (size_t k = 0; k < nb->sups[i].n_workers; k++)
+            if (strcmp(nb->sups[i].workers[k].topology_id, t->id) == 0)
+                n += nb->sups[i].workers[k].restarts;
+    return n;
 }
 
 bool gale__nb_topo_done(const nimbus_t *nb, const nb_topo_t *t) {

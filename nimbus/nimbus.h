@@ -58,6 +58,7 @@ typedef struct nb_worker {
     uint64_t hb_age_ms; /* GALE_CTL_UNSET: no heartbeat yet */
     char state[16];
     bool done; /* its finite spouts are done */
+    uint64_t restarts;
 } nb_worker_t;
 
 typedef struct nb_supervisor {
@@ -134,6 +135,8 @@ const nb_supervisor_t *gale__nb_sup_find(const nimbus_t *nb, const char *id);
 size_t gale__nb_live_slots(const nimbus_t *nb);
 /** @brief Every slot of t that hosts a spout executor reports done (gale jar --wait). */
 bool gale__nb_topo_done(const nimbus_t *nb, const nb_topo_t *t);
+/** @brief Restarts of t's workers, summed over their supervisors' reports. */
+uint64_t gale__nb_topo_restarts(const nimbus_t *nb, const nb_topo_t *t);
 void gale__nb_sups_free(nimbus_t *nb);
 
 /* fetch.c */

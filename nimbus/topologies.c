@@ -380,7 +380,8 @@ void gale__nb_list(nimbus_t *nb, const gale__ctl_peer_t *p, const gale__ctl_msg_
             distinct_slots(t),
             t->n_execs,
             t->n_execs ? (uint64_t)t->execs[t->n_execs - 1].end : 0,
-            gale__nb_topo_done(nb, t)};
+            gale__nb_topo_done(nb, t),
+            gale__nb_topo_restarts(nb, t)};
     }
     if (only && n == 0) {
         free(items);

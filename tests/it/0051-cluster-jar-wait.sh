@@ -72,4 +72,16 @@ if [[ $(wc -l <"$TMP/killed.err") -ne 1 ]] || ! grep -q "gale jar --wait: $ID wa
     fail "not one line saying it was killed: $(cat "$TMP/killed.err")"
 fi
 wait_for 30 gone "$ID" || fail "after the kill: workers '$(worker_pids "$ID")', list: $(g list)"
+
+echo "check: gale jar --wait on a topology whose worker keeps crashing reports each restart, then gives up"
+jar_wait crash "$GALE_BUILD/tests/topo_never_done.so" CrashLoop
+jar_exit 90 # restarts at once, then after 1, 2, 4 and 8 s
+[[ $RC -eq 1 ]] || fail "gale jar --wait exited $RC, not 1: $(cat "$TMP/crash.err")"
+grep -qE "a worker of $ID restarted \([0-9]+ restart\(s\) so far\): see 'gale logs crash-loop'" "$TMP/crash.err" ||
+    fail "no restart reported: $(cat "$TMP/crash.err")"
+grep -q "gale jar --wait: $ID keeps crashing: stopped waiting, it is still running" "$TMP/crash.err" ||
+    fail "did not give up with a clear line: $(cat "$TMP/crash.err")"
+g list | grep -q " $ID\$" || fail "the crashing topology was removed: $(g list)"
+g kill crash-loop -w 0 >/dev/null || fail "kill refused"
+wait_for 30 gone "$ID" || fail "after the kill: workers '$(worker_pids "$ID")', list: $(g list)"
 echo "PASS"

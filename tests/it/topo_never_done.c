@@ -2,12 +2,14 @@
  * topo_never_done.c — a finite spout (it has done()) that is never done:
  * it emits one reliable tuple every 10 ms, which nothing reads (so each
  * is acked at once) and nothing fails, for
- * tests/it/0012-until-done-stopped.sh. next_tuple never blocks.
+ * tests/it/0012-until-done-stopped.sh. next_tuple never blocks. Also a
+ * spout that crashes its worker (CrashLoop).
  */
 #include <gale/gale.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <time.h>
+#include <unistd.h>
 
 static void one_field(gale_declarer_t *d, const gale_conf_t *c) {
     (void)c;
@@ -64,4 +66,28 @@ GALE_EXPORT int NeverDone(gale_submit_t *s, int argc, char **argv) {
     gale_builder_t *b = gale_builder_new();
     GALE_SPOUT(b, "paced", never_done_spout, 1);
     return gale_submit(s, "never-done", gale_conf_new(), b);
+}
+
+/* A worker that hosts this spout exits at its first next_tuple: a crash
+ * loop, for `gale jar --wait` giving up (tests/it/0051). */
+static void crash_next(void *st, gale_spout_collector_t *c) {
+    (void)st;
+    (void)c;
+    _exit(3);
+}
+
+GALE_EXPORT const gale_spout_t crash_loop_spout = {
+    .declare = one_field,
+    .open = paced_open,
+    .next_tuple = crash_next,
+    .done = paced_done,
+    .close = paced_close,
+};
+
+GALE_EXPORT int CrashLoop(gale_submit_t *s, int argc, char **argv) {
+    (void)argc;
+    (void)argv;
+    gale_builder_t *b = gale_builder_new();
+    GALE_SPOUT(b, "crashing", crash_loop_spout, 1);
+    return gale_submit(s, "crash-loop", gale_conf_new(), b);
 }

@@ -122,12 +122,14 @@ static void test_roundtrip_every_type(void **state) {
     seen[GALE_CTL_LIST] = true;
 
     gale__ctl_topology_summary_t tops[2] = {
-        {"wc", "wc-1-1700000000", "ACTIVE", 12, 3, 9, 20, true},
-        {"ex", "ex-2-1700000001", "INACTIVE", 0, 1, 2, 2, false}};
+        {"wc", "wc-1-1700000000", "ACTIVE", 12, 3, 9, 20, true, 4},
+        {"ex", "ex-2-1700000001", "INACTIVE", 0, 1, 2, 2, false, GALE_CTL_UNSET}};
     gale__ctl_list_reply_t lr = {true, NULL, {tops, 2}};
     roundtrip(GALE_CTL_LIST_REPLY, &lr, &m);
     assert_int_equal(m.u.list_reply.topologies.n, 2);
     assert_string_equal(m.u.list_reply.topologies.items[1].status, "INACTIVE");
+    assert_int_equal(m.u.list_reply.topologies.items[0].restarts, 4);
+    assert_int_equal(m.u.list_reply.topologies.items[1].restarts, GALE_CTL_UNSET);
     assert_int_equal(m.u.list_reply.topologies.items[0].tasks, 20);
     assert_true(m.u.list_reply.topologies.items[0].done);
     assert_false(m.u.list_reply.topologies.items[1].done);

@@ -32,7 +32,7 @@ static void *serve_one(void *router) {
         int rc = gale__ctl_server_recv(router, &peer, &m, err, sizeof err);
         if (rc == GALE_ENOENT) continue;
         if (rc || m.type != GALE_CTL_LIST) return NULL;
-        gale__ctl_topology_summary_t t = {"stale", "stale-1-1", "ACTIVE", 0, 0, 0, 0, false};
+        gale__ctl_topology_summary_t t = {"stale", "stale-1-1", "ACTIVE", 0, 0, 0, 0, false, 0};
         gale__ctl_list_reply_t stale = {.ok = true, .topologies = {&t, 1}};
         gale__ctl_list_reply_t r = {.ok = true};
         gale__ctl_server_send(router, &peer, GALE_CTL_LIST_REPLY, m.req + 1000, &stale, err,
