@@ -11,7 +11,8 @@
  * built the topology by calling the entry, and again by each worker.
  * Uploads live in memory, grow only with bytes received (a claimed size
  * allocates nothing), and are dropped after 60 s without a chunk; at
- * most MAX_UPLOADS run at once.
+ * most MAX_UPLOADS run at once, announcing at most UPLOAD_BUDGET bytes
+ * together (what nimbus may come to hold in memory for them).
  */
 #include <elf.h>
 #include <inttypes.h>
@@ -28,6 +29,7 @@
 #define NB             "nimbus"
 #define MAX_UPLOADS    8
 #define UPLOAD_IDLE_NS (60 * 1000000000LL)
+#define UPLOAD_BUDGET  (2ULL << 30)
 
 typedef struct part {
     uint8_t *data;
@@ -101,10 +103,19 @@ void gale__nb_submit_begin(nimbus_t *nb, const gale__ctl_peer_t *p, const gale__
     const gale__ctl_submit_begin_t *s = &m->u.submit_begin;
     char err[1024];
     size_t nu = 0;
-    for (nb_upload_t *u = nb->uploads; u; u = u->next) nu++;
+    uint64_t announced = s->code_size + s->resources_size;
+    for (nb_upload_t *u = nb->uploads; u; u = u->next) {
+        nu++;
+        announced += u->code.size + u->resources.size;
+    }
     if (nu >= MAX_UPLOADS)
         return gale__nb_reply_err(nb, p, m->req,
                                   "nimbus has %zu uploads in progress: try again shortly", nu);
+    if (announced > UPLOAD_BUDGET)
+        return gale__nb_reply_err(nb, p, m->req,
+                                  "nimbus holds at most %llu MiB of uploads at once and %zu "
+                                  "upload(s) are in progress: try again shortly",
+                                  (unsigned long long)(UPLOAD_BUDGET >> 20), nu);
     gale__topology_t *t = NULL;
     if (gale__topology_unpack(s->topology.ptr, s->topology.len, &t, err, sizeof err))
         return gale__nb_reply_err(nb, p, m->req, "the serialized topology is refused: %s", err);

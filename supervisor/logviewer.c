@@ -281,7 +281,8 @@ int gale__logviewer_start(const gale_conf_t *conf, const char *dir, int port,
     lv->d = MHD_start_daemon(
         flags, (uint16_t)port, NULL, NULL, on_request, lv, MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log,
         NULL, MHD_OPTION_SOCK_ADDR, ai->ai_addr, MHD_OPTION_CONNECTION_LIMIT, (unsigned)CONN_LIMIT,
-        MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)CONN_TIMEOUT_S, MHD_OPTION_END);
+        MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)CONN_TIMEOUT_S, MHD_OPTION_PER_IP_CONNECTION_LIMIT,
+        (unsigned)GALE__LOGVIEWER_PER_IP, MHD_OPTION_END);
     freeaddrinfo(ai);
     if (!lv->d) {
         close(lv->dirfd);

@@ -44,6 +44,10 @@ typedef struct gale__logviewer gale__logviewer_t;
  * DESIGN.md §8). conf may be NULL. 0, or GALE_E* with one line in err.
  * Call from one thread; the server runs on its own threads.
  */
+/* Connections one client address may hold at once (of 64 in all): one
+ * host holding idle connections cannot lock every other reader out. */
+#define GALE__LOGVIEWER_PER_IP 8
+
 int gale__logviewer_start(const gale_conf_t *conf, const char *dir, int port,
                           gale__logviewer_t **out, char *err, size_t errlen);
 /** @brief The port really bound. */

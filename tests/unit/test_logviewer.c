@@ -97,13 +97,24 @@ static int teardown(void **state) {
     return 0;
 }
 
-static int connect_to(int port) {
+/* A connection to the viewer on 127.0.0.1 from source address src
+ * (host order; 0: the kernel's choice). */
+static int connect_from(uint32_t src, int port) {
     int s = socket(AF_INET, SOCK_STREAM, 0);
     assert_true(s >= 0);
+    if (src) {
+        struct sockaddr_in me = {.sin_family = AF_INET};
+        me.sin_addr.s_addr = htonl(src);
+        assert_int_equal(bind(s, (struct sockaddr *)&me, sizeof me), 0);
+    }
     struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
     sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
     assert_int_equal(connect(s, (struct sockaddr *)&sa, sizeof sa), 0);
     return s;
+}
+
+static int connect_to(int port) {
+    return connect_from(0, port);
 }
 
 /* Read until the server closes (requests say Connection: close) or, for
@@ -427,8 +438,32 @@ static void test_start_logs_no_warning(void **state) {
     if (strstr(buf, "WARN")) fail_msg("the log viewer warned at start: %s", buf);
 }
 
+/* Slowloris from one address: it holds its share of idle half-requests;
+ * one more from it is closed at once, and other addresses are served. */
+static void test_one_address_cannot_take_every_connection(void **state) {
+    fx_t *f = *state;
+    const uint32_t greedy = 0x7f000002; /* 127.0.0.2 */
+    int held[GALE__LOGVIEWER_PER_IP];
+    for (int i = 0; i < GALE__LOGVIEWER_PER_IP; i++) {
+        held[i] = connect_from(greedy, f->port);
+        assert_int_equal(send(held[i], "GET /api/v1/log/list HTTP/1.1\r\n", 31, MSG_NOSIGNAL), 31);
+    }
+    int extra = connect_from(greedy, f->port);
+    struct pollfd pf = {extra, POLLIN, 0};
+    assert_int_equal(poll(&pf, 1, 10000), 1); /* the server's close, not a 10 s hang */
+    char c;
+    assert_true(recv(extra, &c, 1, 0) <= 0);
+    close(extra);
+    resp_t r = get(f->port, "/api/v1/log/list");
+    assert_int_equal(r.status, 200);
+    free(r.raw);
+    for (int i = 0; i < GALE__LOGVIEWER_PER_IP; i++) close(held[i]);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_one_address_cannot_take_every_connection, setup,
+                                        teardown),
         cmocka_unit_test_setup_teardown(test_list, setup, teardown),
         cmocka_unit_test_setup_teardown(test_read_ranges, setup, teardown),
         cmocka_unit_test_setup_teardown(test_search, setup, teardown),
