@@ -132,6 +132,10 @@ struct gale__xfer {
     /* sending side, receive thread: per peer, the incarnation its credits
      * carry (0: not heard yet); per remote executor, its last count */
     uint64_t *peer_inc, *counted;
+    /* per peer: queues of batches the transfer thread dropped (a move),
+     * and how many of them the receive thread has written off */
+    _Atomic uint64_t *drops;
+    uint64_t *drops_seen;
     _Atomic(inflight_t *) *inflight; /* per global executor index, on first send */
     gale__batch_encoder_t enc;
     msgpack_sbuffer hdr_batch, hdr_credit;
@@ -161,7 +165,10 @@ static void endpoint(gale__rt_t *rt, int worker, char *buf, size_t cap) {
     pthread_mutex_unlock(&rt->endpoints_lock);
 }
 
-/* The calling thread's sockets follow moved peers (tcp only). */
+/* The calling thread's sockets follow moved peers (tcp only). The
+ * transfer thread's zmq_disconnect drops the batches queued for the old
+ * address: it counts the peer's drops for the receive thread, which
+ * writes off what was in flight there (write_off_drops). */
 static void follow_moves(struct gale__xfer *x, void **socks, char **eps, uint64_t *seen) {
     gale__rt_t *rt = x->w->rt;
     if (!rt->endpoints) return;
@@ -175,7 +182,13 @@ static void follow_moves(struct gale__xfer *x, void **socks, char **eps, uint64_
         if (eps[p] && strcmp(eps[p], ep) == 0) continue;
         char *copy = strdup(ep);
         if (!copy) continue;
-        if (eps[p]) zmq_disconnect(socks[p], eps[p]);
+        if (eps[p]) {
+            zmq_disconnect(socks[p], eps[p]);
+            if (socks == x->data_push) {
+                atomic_fetch_add(&x->drops[p], 1);
+                gale__transfer_wake_rx(x->w);
+            }
+        }
         if (zmq_connect(socks[p], ep) != 0)
             GALE_ERROR(NULL, 0, "worker %d: cannot connect to %s: %s", x->w->index, ep,
                        zmq_strerror(zmq_errno()));
@@ -490,6 +503,35 @@ static void release_charges(struct gale__xfer *x, int ei, uint64_t n) {
     atomic_fetch_sub_explicit(&f->bytes, freed, memory_order_release);
 }
 
+/* Receive thread: what is in flight to peer's executors will never be
+ * credited; they get their full window back. Credits still coming for
+ * tuples that did arrive widen nothing past the window (add_credits). */
+static void full_windows(struct gale__xfer *x, int peer) {
+    gale__worker_t *w = x->w, *p = &w->rt->workers[peer];
+    for (size_t i = 0; i < p->n_execs; i++) {
+        int ei = p->execs[i]->index;
+        release_charges(x, ei, UINT64_MAX);
+        atomic_store(&w->credits[ei], w->rt->execs[ei].credit_window);
+    }
+    gale__wake_word_wake(&w->transfer_wake);
+}
+
+/* Receive thread: batches queued for a peer's old address were dropped
+ * by a move (follow_moves), so their tuples will never be credited. */
+static void write_off_drops(struct gale__xfer *x) {
+    gale__rt_t *rt = x->w->rt;
+    for (size_t p = 0; p < rt->n_workers; p++) {
+        uint64_t d = atomic_load(&x->drops[p]);
+        if (d == x->drops_seen[p]) continue;
+        x->drops_seen[p] = d;
+        full_windows(x, (int)p);
+        GALE_INFO(NULL, 0,
+                  "worker %d: what was queued for worker %zu's old address was dropped: full "
+                  "windows to its %zu executor(s) (lost tuples replay by timeout)",
+                  x->w->index, p, rt->workers[p].n_execs);
+    }
+}
+
 /* A receiver with a new incarnation (first heard, or restarted): its
  * executors get their full window, and nothing in flight to the old
  * process will be credited. */
@@ -497,12 +539,8 @@ static void peer_restarted(struct gale__xfer *x, int peer, uint64_t inc) {
     gale__worker_t *w = x->w, *p = &w->rt->workers[peer];
     bool first = x->peer_inc[peer] == 0;
     x->peer_inc[peer] = inc;
-    for (size_t i = 0; i < p->n_execs; i++) {
-        int ei = p->execs[i]->index;
-        release_charges(x, ei, UINT64_MAX);
-        x->counted[ei] = 0;
-        atomic_store(&w->credits[ei], w->rt->execs[ei].credit_window);
-    }
+    for (size_t i = 0; i < p->n_execs; i++) x->counted[p->execs[i]->index] = 0;
+    full_windows(x, peer);
     GALE_INFO(NULL, 0,
               "worker %d: worker %d (incarnation %016" PRIx64
               ") %s: full windows to its %zu executor(s)",
@@ -678,6 +716,7 @@ static void *receive_main(void *arg) {
     name_thread("recv", x->w->index);
     while (!atomic_load_explicit(&x->stop, memory_order_relaxed)) {
         follow_moves(x, x->credit_push, x->credit_ep, &x->rx_gen);
+        write_off_drops(x);
         bool backlog = false;
         for (size_t e = 0; e < rt->n_execs; e++)
             if (x->over[e].n) {
@@ -884,14 +923,16 @@ int gale__transfer_start(gale__rt_t *rt, gale__worker_t *w, char *err, size_t er
     x->sender_inc = calloc(rt->n_workers, sizeof(uint64_t));
     x->peer_inc = calloc(rt->n_workers, sizeof(uint64_t));
     x->counted = calloc(rt->n_execs, sizeof(uint64_t));
+    x->drops = calloc(rt->n_workers, sizeof(*x->drops));
+    x->drops_seen = calloc(rt->n_workers, sizeof(uint64_t));
     x->inflight = calloc(rt->n_execs, sizeof(*x->inflight));
     x->data_push = calloc(rt->n_workers, sizeof(void *));
     x->credit_push = calloc(rt->n_workers, sizeof(void *));
     x->data_ep = calloc(rt->n_workers, sizeof(char *));
     x->credit_ep = calloc(rt->n_workers, sizeof(char *));
     if (!x->over || !x->granted || !x->granted_said || !x->sender_inc || !x->peer_inc ||
-        !x->counted || !x->inflight || !x->data_push || !x->credit_push || !w->lanes ||
-        !w->credits || !x->data_ep || !x->credit_ep)
+        !x->counted || !x->drops || !x->drops_seen || !x->inflight || !x->data_push ||
+        !x->credit_push || !w->lanes || !w->credits || !x->data_ep || !x->credit_ep)
         return GALE_ENOMEM;
     x->tx_gen = x->rx_gen = atomic_load(&rt->endpoints_gen);
     char ep[300];
@@ -964,6 +1005,10 @@ void gale__transfer_stop(gale__worker_t *w) {
     free(x->sender_inc);
     free(x->peer_inc);
     free(x->counted);
+    free((void *)x->drops);
+    free(x->drops_seen);
+    x->drops = NULL;
+    x->drops_seen = NULL;
     x->granted = x->granted_said = x->sender_inc = x->peer_inc = x->counted = NULL;
     for (size_t e = 0; x->inflight && e < rt->n_execs; e++) free(atomic_load(&x->inflight[e]));
     free(x->inflight);
