@@ -99,9 +99,8 @@ static int ret_execute(void *state, const gale_tuple_t *t, gale_collector_t *c) 
     ssize_t len = result_text(s, res, &text);
     char err[512];
     int rc = len < 0 ? GALE_ENOMEM
-                     : gale__drpc_invoker_result(s->inv, hostbuf, (int)port->u.i,
-                                                 (uint64_t)id->u.i, text, (size_t)len, err,
-                                                 sizeof err);
+                     : gale__drpc_invoker_result(s->inv, hostbuf, (int)port->u.i, (uint64_t)id->u.i,
+                                                 text, (size_t)len, err, sizeof err);
     if (rc == GALE_EIO || rc == GALE_ENOMEM) {
         gale_report_error(c, "DRPC request %lld: %s: failing the tuple", (long long)id->u.i,
                           rc == GALE_ENOMEM ? "out of memory" : err);

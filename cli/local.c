@@ -405,8 +405,8 @@ static int local_drpc(const gale__topology_t *t, const gale_conf_t *base, gale_c
     *out = NULL;
     bool has_spout = false;
     for (size_t i = 0; i < t->n_components; i++)
-        has_spout |= t->components[i].symbol &&
-                     strcmp(t->components[i].symbol, "gale_drpc_spout") == 0;
+        has_spout |=
+            t->components[i].symbol && strcmp(t->components[i].symbol, "gale_drpc_spout") == 0;
     if (!has_spout) return 0;
     gale_conf_t *conf = gale_conf_new();
     char err[1024];

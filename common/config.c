@@ -910,11 +910,12 @@ int gale__conf_parse_kv(gale_conf_t *out, const char *kv, char *err, size_t errl
         /* a typo in one of Gale's own keys would be ignored silently (a
          * warning scrolls by): refuse it, the command line is easy to fix */
         if (!gale__conf_key_find(key) && in_gale_namespace(key))
-            rc = fail(err, errlen, GALE_EINVAL,
-                      "-c '%s': unknown key '%s' (did you mean '%s'?): keys under topology., "
-                      "gale., nimbus., supervisor., worker., logviewer. and drpc. are Gale's own; see "
-                      "'gale conf --list'",
-                      kv, key, gale__conf_nearest_key(key));
+            rc = fail(
+                err, errlen, GALE_EINVAL,
+                "-c '%s': unknown key '%s' (did you mean '%s'?): keys under topology., "
+                "gale., nimbus., supervisor., worker., logviewer. and drpc. are Gale's own; see "
+                "'gale conf --list'",
+                kv, key, gale__conf_nearest_key(key));
         else
             rc = set_from_text(scratch, key, value, "-c", what, true, err, errlen);
         if (!rc) rc = commit(out, scratch, "-c", err, errlen);

@@ -93,8 +93,10 @@ static int monitor_event(void *mon) {
     zmq_msg_close(&m);
     while (more) { /* the endpoint frame */
         zmq_msg_init(&m);
-        if (zmq_msg_recv(&m, mon, ZMQ_DONTWAIT) < 0) more = false;
-        else more = zmq_msg_more(&m);
+        if (zmq_msg_recv(&m, mon, ZMQ_DONTWAIT) < 0)
+            more = false;
+        else
+            more = zmq_msg_more(&m);
         zmq_msg_close(&m);
     }
     return ev;
@@ -372,7 +374,8 @@ int gale__drpc_invoker_fetch(gale__drpc_invoker_t *inv, const char *function,
         }
         gale__ctl_msg_destroy(&m);
     }
-    if (asked) rc = GALE_ENOENT;
+    if (asked)
+        rc = GALE_ENOENT;
     else if (rc == GALE_EIO && err && !*err)
         fail(err, errlen, GALE_EIO, "no DRPC server answers (all skipped after failures)");
     inv->next = (inv->next + 1) % inv->n_conf;

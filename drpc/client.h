@@ -44,8 +44,7 @@ void gale__drpc_client_destroy(gale__drpc_client_t *c);
  * the line to print either way.
  */
 int gale__drpc_client_execute(gale__drpc_client_t *c, const char *function, const char *args,
-                              int connect_ms, int wait_ms, char **result, char *err,
-                              size_t errlen);
+                              int connect_ms, int wait_ms, char **result, char *err, size_t errlen);
 
 /* ------------------------------------------------------------------ */
 /* Invoker: fetch, result, fail                                         */

@@ -178,7 +178,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
     const char *fn = url + 6, *slash = strchr(fn, '/');
     size_t fnlen = slash ? (size_t)(slash - fn) : strlen(fn);
     char function[GALE_DRPC_FUNCTION_MAX + 2];
-    snprintf(function, sizeof function, "%.*s", (int)(fnlen < sizeof function - 1 ? fnlen : sizeof function - 1), fn);
+    snprintf(function, sizeof function, "%.*s",
+             (int)(fnlen < sizeof function - 1 ? fnlen : sizeof function - 1), fn);
     if (fnlen > GALE_DRPC_FUNCTION_MAX) function[0] = '\0';
     if (post) {
         upload_t *u = *con_cls;

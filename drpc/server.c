@@ -236,7 +236,8 @@ static void serve(gale__drpc_server_t *s, void *router, bool clients) {
         } else {
             warn_limited(&rl_refused, "refused a message on the DRPC %s port: %s",
                          clients ? "client" : "invocations", err);
-            if (m.type != GALE_CTL_NONE && peer.len) gale__ctl_reply_error(router, &peer, m.req, err);
+            if (m.type != GALE_CTL_NONE && peer.len)
+                gale__ctl_reply_error(router, &peer, m.req, err);
         }
         gale__ctl_msg_destroy(&m);
     }
@@ -334,22 +335,23 @@ int gale__drpc_server_start(const gale_conf_t *conf, gale__drpc_server_t **out, 
     if (getrandom(&rnd, sizeof rnd, 0) != sizeof rnd) rnd = (uint32_t)gale__now_ns();
     /* ids: a random base per run (bit 63 clear: tuples carry them as int64) */
     uint64_t base = (uint64_t)(rnd & 0x3fffffffu) << 32;
-    s->book = gale__drpc_book_new((size_t)gale_conf_get_int(conf, GALE_CONF_DRPC_MAX_PENDING, 10000),
-                                  s->timeout_s * 1000000000LL, GALE_DRPC_SERVE_WINDOW_NS, base);
+    s->book =
+        gale__drpc_book_new((size_t)gale_conf_get_int(conf, GALE_CONF_DRPC_MAX_PENDING, 10000),
+                            s->timeout_s * 1000000000LL, GALE_DRPC_SERVE_WINDOW_NS, base);
     s->zctx = zmq_ctx_new();
     int rc = GALE_EIO;
     if (!s->book || !s->zctx) {
         rc = fail(err, errlen, GALE_ENOMEM, "DRPC server: out of memory");
         goto fail;
     }
-    s->clients = bind_router(s, GALE_CONF_DRPC_PORT,
-                             (int)gale_conf_get_int(conf, GALE_CONF_DRPC_PORT, 3772), &s->port, err,
-                             errlen);
+    s->clients =
+        bind_router(s, GALE_CONF_DRPC_PORT, (int)gale_conf_get_int(conf, GALE_CONF_DRPC_PORT, 3772),
+                    &s->port, err, errlen);
     if (!s->clients) goto fail;
-    s->invocations = bind_router(
-        s, GALE_CONF_DRPC_INVOCATIONS_PORT,
-        (int)gale_conf_get_int(conf, GALE_CONF_DRPC_INVOCATIONS_PORT, 3773), &s->inv_port, err,
-        errlen);
+    s->invocations =
+        bind_router(s, GALE_CONF_DRPC_INVOCATIONS_PORT,
+                    (int)gale_conf_get_int(conf, GALE_CONF_DRPC_INVOCATIONS_PORT, 3773),
+                    &s->inv_port, err, errlen);
     if (!s->invocations) goto fail;
     if ((rc = gale__drpc_http_start(s, (int)gale_conf_get_int(conf, GALE_CONF_DRPC_HTTP_PORT, 3774),
                                     err, errlen)))

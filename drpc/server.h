@@ -62,7 +62,8 @@ void gale__drpc_server_stop(gale__drpc_server_t *s);
  */
 bool gale__drpc_server_answers(const gale_conf_t *conf, int timeout_ms);
 
-/** @brief The host to bind or reach from conf's drpc.servers[0] into out ("localhost" -> 127.0.0.1). */
+/** @brief The host to bind or reach from conf's drpc.servers[0] into out ("localhost" ->
+ * 127.0.0.1). */
 void gale__drpc_first_host(const gale_conf_t *conf, char *out, size_t outlen);
 
 /** @brief `gale drpc-server`: log to <gale.log.dir>/drpc.log, serve until SIGTERM/SIGINT. */

@@ -27,7 +27,7 @@
 #include "drpc/client.h"
 #include "gale/gale.h"
 
-#define MAX_INFLIGHT 1024
+#define MAX_INFLIGHT   1024
 #define BACKOFF_MIN_NS (1000000LL)
 #define BACKOFF_MAX_NS (100000000LL)
 #define UNREACHABLE_NS (1000000000LL)
