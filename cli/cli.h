@@ -13,9 +13,11 @@ int gale__cli_conf(int argc, char **argv);
 /** @brief jar, list, kill, activate, deactivate, rebalance, logs (cluster.c); -1: not one of them.
  */
 int gale__cli_cluster(const char *verb, int argc, char **argv);
-/** @brief nimbus, supervisor (daemons.c); -1: not one of them. */
+/** @brief nimbus, supervisor, drpc-server (daemons.c); -1: not one of them. */
 int gale__cli_daemon(const char *verb, int argc, char **argv);
 int gale__cli_worker(int argc, char **argv);
+/** @brief `gale drpc FUNCTION ARGS` (drpc.c). */
+int gale__cli_drpc(int argc, char **argv);
 
 /**
  * @brief dlopen path, call entry with argv, return the validated,

@@ -1,5 +1,5 @@
 /*
- * daemons.c — `gale nimbus` and `gale supervisor`: read the daemon
+ * daemons.c — `gale nimbus`, `gale supervisor` and `gale drpc-server`: read the daemon
  * config (defaults < --config FILE < -c key=value), validate it, and hand
  * it to the daemon's run function, which returns the exit code.
  */
@@ -9,6 +9,7 @@
 #include "cli/cli.h"
 #include "cli/options.h"
 #include "common/config.h"
+#include "drpc/server.h"
 #include "nimbus/nimbus.h"
 #include "supervisor/supervisor.h"
 
@@ -21,6 +22,9 @@ static const gale__optspec_t nimbus_spec = {"gale nimbus", "gale nimbus [options
                                             NULL};
 static const gale__optspec_t supervisor_spec = {"gale supervisor", "gale supervisor [options]",
                                                 daemon_opts, NULL};
+
+static const gale__optspec_t drpc_server_spec = {"gale drpc-server", "gale drpc-server [options]",
+                                                 daemon_opts, NULL};
 
 static int run(const gale__optspec_t *spec, int (*fn)(const gale_conf_t *), int argc, char **argv) {
     char err[1024];
@@ -72,5 +76,7 @@ int gale__cli_daemon(const char *verb, int argc, char **argv) {
     if (strcmp(verb, "nimbus") == 0) return run(&nimbus_spec, gale__nimbus_run, argc, argv);
     if (strcmp(verb, "supervisor") == 0)
         return run(&supervisor_spec, gale__supervisor_run, argc, argv);
+    if (strcmp(verb, "drpc-server") == 0)
+        return run(&drpc_server_spec, gale__drpc_server_run, argc, argv);
     return -1;
 }

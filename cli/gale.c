@@ -32,6 +32,8 @@ static void usage(FILE *f) {
                "  local <topology.so> <Entry> [args]  run a topology in this process\n"
                "  nimbus                              run the cluster's master daemon\n"
                "  supervisor                          run a host's worker daemon\n"
+               "  drpc-server                         run a DRPC server\n"
+               "  drpc FUNCTION ARGS                  call a DRPC function, print its result\n"
                "  jar <topology.so> <Entry> [args]    submit a topology to the cluster\n"
                "  list                                the topologies on the cluster\n"
                "  kill | activate | deactivate NAME   a topology's life cycle\n"
@@ -123,6 +125,7 @@ int gale_cli_main(int argc, char **argv) {
     }
     if (strcmp(verb, "conf") == 0) return gale__cli_conf(argc - 2, argv + 2);
     if (strcmp(verb, "worker") == 0) return gale__cli_worker(argc - 2, argv + 2);
+    if (strcmp(verb, "drpc") == 0) return gale__cli_drpc(argc - 2, argv + 2);
     int rc = gale__cli_cluster(verb, argc - 2, argv + 2);
     if (rc < 0) rc = gale__cli_daemon(verb, argc - 2, argv + 2);
     if (rc >= 0) return rc;
@@ -142,9 +145,10 @@ int gale_cli_main(int argc, char **argv) {
                         verb, verb);
         return GALE__EXIT_USAGE;
     }
-    static const char *const verbs[] = {"local",      "conf",      "version", "help", "nimbus",
-                                        "supervisor", "jar",       "list",    "kill", "activate",
-                                        "deactivate", "rebalance", "worker",  "logs"};
+    static const char *const verbs[] = {"local",  "conf",       "version",    "help",
+                                        "nimbus", "supervisor", "jar",        "list",
+                                        "kill",   "activate",   "deactivate", "rebalance",
+                                        "worker", "logs",       "drpc",       "drpc-server"};
     const char *near = gale__nearest(verb, verbs, sizeof verbs / sizeof verbs[0]);
     gale__cli_error("gale: unknown command '%s' (did you mean '%s'?): run 'gale --help'", verb,
                     near);

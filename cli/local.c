@@ -29,6 +29,7 @@
 #include "common/config.h"
 #include "common/log.h"
 #include "common/summary.h"
+#include "drpc/server.h"
 #include "worker/runtime.h"
 
 struct gale_submit {
@@ -391,6 +392,56 @@ static void spout_totals(gale__rt_t *rt, uint64_t *acked, uint64_t *failed, uint
 /* Signals are blocked in every thread (set before the library is loaded,
  * so threads its entry or components start inherit it) and taken here
  * only, with sigtimedwait. */
+/*
+ * Storm's LocalDRPC: a topology with a gale_drpc_spout gets a DRPC server
+ * in this process on the configured ports (defaults < gale.yaml <
+ * topology conf < -c), unless one already accepts connections on
+ * drpc.port (a `gale drpc-server` on this host): then the spouts use
+ * that one. One log line says which. The ports really bound go into
+ * overrides, so the spouts and bolts (and port 0) find this server.
+ */
+static int local_drpc(const gale__topology_t *t, const gale_conf_t *base, gale_conf_t *overrides,
+                      gale__drpc_server_t **out) {
+    *out = NULL;
+    bool has_spout = false;
+    for (size_t i = 0; i < t->n_components; i++)
+        has_spout |=
+            t->components[i].symbol && strcmp(t->components[i].symbol, "gale_drpc_spout") == 0;
+    if (!has_spout) return 0;
+    gale_conf_t *conf = gale_conf_new();
+    char err[1024];
+    int rc = 1;
+    if (!conf || gale__conf_set_defaults(conf) || (base && gale__conf_merge(conf, base)) ||
+        gale__conf_merge(conf, t->conf) || gale__conf_merge(conf, overrides))
+        goto out;
+    char host[256];
+    gale__drpc_first_host(conf, host, sizeof host);
+    if (gale__drpc_server_answers(conf, 500)) {
+        GALE_INFO(NULL, 0,
+                  "local mode: a DRPC server already answers on %s:%lld: the DRPC spouts use it",
+                  host, (long long)gale_conf_get_int(conf, GALE_CONF_DRPC_PORT, 3772));
+        rc = 0;
+        goto out;
+    }
+    if (gale__drpc_server_start(conf, out, err, sizeof err)) {
+        gale__cli_error("gale local: %s", err);
+        goto out;
+    }
+    gale_conf_set_int(overrides, GALE_CONF_DRPC_PORT, gale__drpc_server_port(*out));
+    gale_conf_set_int(overrides, GALE_CONF_DRPC_INVOCATIONS_PORT,
+                      gale__drpc_server_invocations_port(*out));
+    gale_conf_set_int(overrides, GALE_CONF_DRPC_HTTP_PORT, gale__drpc_server_http_port(*out));
+    GALE_INFO(NULL, 0,
+              "local mode: serving DRPC in this process on %s: 'gale drpc' port %d, invocations "
+              "port %d, HTTP port %d",
+              host, gale__drpc_server_port(*out), gale__drpc_server_invocations_port(*out),
+              gale__drpc_server_http_port(*out));
+    rc = 0;
+out:
+    gale_conf_destroy(conf);
+    return rc;
+}
+
 static sigset_t stop_sigs;
 
 static int take_signal(int64_t wait_ns) {
@@ -423,6 +474,7 @@ int gale__cli_local(int argc, char **argv) {
     void *lib = NULL;
     gale__topology_t *topo = NULL;
     gale__rt_t *rt = NULL;
+    gale__drpc_server_t *drpc = NULL;
     if (rc) {
         gale__cli_error("%s", err);
         goto out;
@@ -480,6 +532,7 @@ int gale__cli_local(int argc, char **argv) {
     if (gale__load_topology(o.pos[0], o.pos[1], o.npos - 2, o.pos + 2, base, overrides, &lib,
                             &topo))
         goto out;
+    if (local_drpc(topo, base, overrides, &drpc)) goto out;
 
     int rc_new = gale__rt_new(&rt, topo, base, overrides, resolve_symbol, lib, err, sizeof err);
     topo = NULL; /* owned (or already freed) by gale__rt_new */
@@ -609,6 +662,7 @@ int gale__cli_local(int argc, char **argv) {
         rc = 0;
     GALE_INFO(NULL, 0, "stopped");
 out:
+    gale__drpc_server_stop(drpc); /* its waiting clients get an error */
     gale__rt_destroy(rt);
     gale__summary_reset(); /* what cleanups added when the run never started */
     gale__topology_destroy(topo);

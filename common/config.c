@@ -155,6 +155,28 @@ const gale_conf_key_t gale__conf_keys[] = {
     {GALE_CONF_REDIS_COMMAND_TIMEOUT_MILLIS, GALE_CT_INT, "5000", 1, 600000, NULL,
      GALE_SCOPE_TOPOLOGY,
      "Milliseconds one Redis command may take before the connection is dropped and retried."},
+    /* DRPC (drpc/): Storm's names and defaults. The servers and the
+     * invocations port are topology keys too: the DRPC spout and the
+     * return-results bolt read them from the topology's conf. */
+    {GALE_CONF_DRPC_SERVERS, GALE_CT_STR_LIST, "[\"localhost\"]", NO_BOUNDS, NULL,
+     GALE_SCOPE_TOPOLOGY,
+     "Hosts running 'gale drpc-server': DRPC spouts poll all of them, 'gale drpc' asks the first."},
+    {GALE_CONF_DRPC_PORT, GALE_CT_INT, "3772", 0, 65535, NULL, GALE_SCOPE_CLUSTER,
+     "Port where the DRPC server takes clients' requests ('gale drpc'); 0 = any free port, "
+     "written to <gale.local.dir>/drpc.port."},
+    {GALE_CONF_DRPC_INVOCATIONS_PORT, GALE_CT_INT, "3773", 0, 65535, NULL, GALE_SCOPE_TOPOLOGY,
+     "Port where DRPC spouts fetch requests and bolts return results; 0 = any free port, "
+     "written to <gale.local.dir>/drpc.invocations.port."},
+    {GALE_CONF_DRPC_HTTP_PORT, GALE_CT_INT, "3774", 0, 65535, NULL, GALE_SCOPE_CLUSTER,
+     "HTTP port of the DRPC server (GET /drpc/FUNCTION/ARGS, POST /drpc/FUNCTION); 0 = any "
+     "free port, written to <gale.local.dir>/drpc.http.port."},
+    {GALE_CONF_DRPC_REQUEST_TIMEOUT_SECS, GALE_CT_INT, "600", 1, 86400, NULL, GALE_SCOPE_CLUSTER,
+     "Seconds a DRPC request waits for its result before the client gets a timeout error."},
+    {GALE_CONF_DRPC_MAX_PENDING, GALE_CT_INT, "10000", 1, 1000000, NULL, GALE_SCOPE_CLUSTER,
+     "Most DRPC requests waiting at once in one server (all functions, HTTP included); "
+     "more are refused at once."},
+    {GALE_CONF_DRPC_FUNCTION, GALE_CT_STR, NULL, NO_BOUNDS, NULL, GALE_SCOPE_COMPONENT,
+     "The DRPC function a gale_drpc_spout serves (required on that spout)."},
 };
 
 const size_t gale__conf_nkeys = sizeof(gale__conf_keys) / sizeof(gale__conf_keys[0]);
@@ -901,11 +923,12 @@ int gale__conf_parse_kv(gale_conf_t *out, const char *kv, char *err, size_t errl
         /* a typo in one of Gale's own keys would be ignored silently (a
          * warning scrolls by): refuse it, the command line is easy to fix */
         if (!gale__conf_key_find(key) && in_gale_namespace(key))
-            rc = fail(err, errlen, GALE_EINVAL,
-                      "-c '%s': unknown key '%s' (did you mean '%s'?): keys under topology., "
-                      "gale., nimbus., supervisor., worker. and logviewer. are Gale's own; see "
-                      "'gale conf --list'",
-                      kv, key, gale__conf_nearest_key(key));
+            rc = fail(
+                err, errlen, GALE_EINVAL,
+                "-c '%s': unknown key '%s' (did you mean '%s'?): keys under topology., "
+                "gale., nimbus., supervisor., worker., logviewer. and drpc. are Gale's own; see "
+                "'gale conf --list'",
+                kv, key, gale__conf_nearest_key(key));
         else
             rc = set_from_text(scratch, key, value, "-c", what, true, err, errlen);
         if (!rc) rc = commit(out, scratch, "-c", err, errlen);
@@ -1128,6 +1151,7 @@ void gale__conf_print_markdown(FILE *out) {
           "set per topology; `component` keys may also be set per component. Keys outside "
           "Gale's namespaces (`topology.`, `gale.`, `nimbus.`, `supervisor.`, `worker.`, "
           "`logviewer.`, `redis.`, `drpc.`) are "
+          "`logviewer.`, `drpc.`) are "
           "passed to components untouched.\n\n"
           "| Key | Type | Default | Allowed | Scope | Description |\n"
           "|---|---|---|---|---|---|\n",

@@ -11,7 +11,7 @@
  * component conf < `-c key=value`; gale__conf_merge applies one layer.
  *
  * Keys outside Gale's namespaces (topology., gale., nimbus., supervisor.,
- * worker., logviewer.) are user keys: passed through untouched, never warned about.
+ * worker., logviewer., drpc.) are user keys: passed through untouched, never warned about.
  * An unknown key inside those namespaces is an error from `-c` and a warning
  * (the key is ignored) from a YAML file or a topology conf, each naming the
  * nearest known key. Functions here are thread-safe (the table is constant).
@@ -95,6 +95,13 @@ typedef struct gale_conf_key {
 #define GALE_CONF_REDIS_PASSWORD               "redis.password"
 #define GALE_CONF_REDIS_CONNECT_TIMEOUT_MILLIS "redis.connect.timeout.millis"
 #define GALE_CONF_REDIS_COMMAND_TIMEOUT_MILLIS "redis.command.timeout.millis"
+#define GALE_CONF_DRPC_SERVERS                 "drpc.servers"
+#define GALE_CONF_DRPC_PORT                    "drpc.port"
+#define GALE_CONF_DRPC_INVOCATIONS_PORT        "drpc.invocations.port"
+#define GALE_CONF_DRPC_HTTP_PORT               "drpc.http.port"
+#define GALE_CONF_DRPC_REQUEST_TIMEOUT_SECS    "drpc.request.timeout.secs"
+#define GALE_CONF_DRPC_MAX_PENDING             "drpc.max.pending.requests"
+#define GALE_CONF_DRPC_FUNCTION                "drpc.function"
 
 extern const gale_conf_key_t gale__conf_keys[];
 extern const size_t gale__conf_nkeys;

@@ -126,6 +126,17 @@ static const char *check_code_reply(const void *p) {
         return "ok without size, sum and data";
     return check_failure_named(r->ok, r->error);
 }
+static const char *check_drpc_execute_reply(const void *p) {
+    const gale__ctl_drpc_execute_reply_t *r = p;
+    if (r->ok && !r->result) return "ok without result";
+    return check_failure_named(r->ok, r->error);
+}
+static const char *check_drpc_fetch_reply(const void *p) {
+    const gale__ctl_drpc_fetch_reply_t *r = p;
+    if ((r->id != GALE_CTL_UNSET) != (r->args != NULL)) return "give id and args together";
+    if (!r->ok && r->id != GALE_CTL_UNSET) return "a refusal carries no request";
+    return check_failure_named(r->ok, r->error);
+}
 static const char *check_submit_begin(const void *p) {
     const gale__ctl_submit_begin_t *s = p;
     if ((s->resources_size > 0) != (s->resources_sum.ptr != NULL))
@@ -365,6 +376,52 @@ static const field_t worker_heartbeat_fields[] = {
 };
 static const record_t rec_worker_heartbeat =
     RECORD("worker_heartbeat", gale__ctl_worker_heartbeat_t, worker_heartbeat_fields, NULL);
+
+static const field_t drpc_execute_fields[] = {
+    STR(gale__ctl_drpc_execute_t, function, true, 1, GALE_DRPC_FUNCTION_MAX),
+    STR(gale__ctl_drpc_execute_t, args, true, 0, GALE_DRPC_TEXT_MAX),
+};
+static const record_t rec_drpc_execute =
+    RECORD("drpc_execute", gale__ctl_drpc_execute_t, drpc_execute_fields, NULL);
+
+static const field_t drpc_execute_reply_fields[] = {
+    BOOL(gale__ctl_drpc_execute_reply_t, ok, true),
+    STR(gale__ctl_drpc_execute_reply_t, error, false, 1, ERROR_MAX_LEN),
+    STR(gale__ctl_drpc_execute_reply_t, result, false, 0, GALE_DRPC_TEXT_MAX),
+};
+static const record_t rec_drpc_execute_reply =
+    RECORD("drpc_execute_reply", gale__ctl_drpc_execute_reply_t, drpc_execute_reply_fields,
+           check_drpc_execute_reply);
+
+static const field_t drpc_fetch_fields[] = {
+    STR(gale__ctl_drpc_fetch_t, function, true, 1, GALE_DRPC_FUNCTION_MAX),
+};
+static const record_t rec_drpc_fetch =
+    RECORD("drpc_fetch", gale__ctl_drpc_fetch_t, drpc_fetch_fields, NULL);
+
+static const field_t drpc_fetch_reply_fields[] = {
+    BOOL(gale__ctl_drpc_fetch_reply_t, ok, true),
+    STR(gale__ctl_drpc_fetch_reply_t, error, false, 1, ERROR_MAX_LEN),
+    U64(gale__ctl_drpc_fetch_reply_t, id, false, 1, UINT64_MAX - 1),
+    STR(gale__ctl_drpc_fetch_reply_t, args, false, 0, GALE_DRPC_TEXT_MAX),
+};
+static const record_t rec_drpc_fetch_reply =
+    RECORD("drpc_fetch_reply", gale__ctl_drpc_fetch_reply_t, drpc_fetch_reply_fields,
+           check_drpc_fetch_reply);
+
+static const field_t drpc_result_fields[] = {
+    U64(gale__ctl_drpc_result_t, id, true, 1, UINT64_MAX - 1),
+    STR(gale__ctl_drpc_result_t, result, true, 0, GALE_DRPC_TEXT_MAX),
+};
+static const record_t rec_drpc_result =
+    RECORD("drpc_result", gale__ctl_drpc_result_t, drpc_result_fields, NULL);
+
+static const field_t drpc_fail_fields[] = {
+    U64(gale__ctl_drpc_fail_t, id, true, 1, UINT64_MAX - 1),
+    STR(gale__ctl_drpc_fail_t, error, true, 1, ERROR_MAX_LEN),
+};
+static const record_t rec_drpc_fail =
+    RECORD("drpc_fail", gale__ctl_drpc_fail_t, drpc_fail_fields, NULL);
 
 static const record_t *const types[GALE_CTL__COUNT] = {
 #define TYPE_ROW(e, n) [GALE_CTL_##e] = &rec_##n,

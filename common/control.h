@@ -30,6 +30,10 @@
  *                       assignment_fetch{supervisor} -> assignment_reply;
  *                       code_fetch* -> code_reply (topology, conf, code, resources)
  *   worker -> supervisor worker_heartbeat -> reply
+ *   DRPC (drpc/, issue 9): client -> drpc.port  drpc_execute -> drpc_execute_reply;
+ *                       spout -> drpc.invocations.port drpc_fetch -> drpc_fetch_reply
+ *                       (a request, or none); bolt -> the same port
+ *                       drpc_result, drpc_fail -> reply
  *
  * Sizes: one body is at most GALE_CTL_MAX_BODY bytes (set it as the
  * sockets' ZMQ_MAXMSGSIZE); code and resources travel in chunks of at
@@ -76,7 +80,13 @@
     X(ASSIGNMENT_REPLY, assignment_reply)                                                          \
     X(CODE_FETCH, code_fetch)                                                                      \
     X(CODE_REPLY, code_reply)                                                                      \
-    X(WORKER_HEARTBEAT, worker_heartbeat)
+    X(WORKER_HEARTBEAT, worker_heartbeat)                                                          \
+    X(DRPC_EXECUTE, drpc_execute)                                                                  \
+    X(DRPC_EXECUTE_REPLY, drpc_execute_reply)                                                      \
+    X(DRPC_FETCH, drpc_fetch)                                                                      \
+    X(DRPC_FETCH_REPLY, drpc_fetch_reply)                                                          \
+    X(DRPC_RESULT, drpc_result)                                                                    \
+    X(DRPC_FAIL, drpc_fail)
 
 typedef enum gale__ctl_type {
     GALE_CTL_NONE = 0, /* no header decoded yet */
@@ -271,6 +281,46 @@ typedef struct gale__ctl_worker_heartbeat {
     GALE__CTL_ARRAY(gale__ctl_executor_range_t) executors;
     bool done;
 } gale__ctl_worker_heartbeat_t;
+
+/* DRPC (drpc/server.h has the semantics). Arguments and results are
+ * text of at most GALE_DRPC_TEXT_MAX bytes without NUL bytes; the empty
+ * string is allowed. */
+#define GALE_DRPC_TEXT_MAX     (1u << 20)
+#define GALE_DRPC_FUNCTION_MAX 128u
+
+typedef struct gale__ctl_drpc_execute {
+    const char *function;
+    const char *args;
+} gale__ctl_drpc_execute_t;
+
+/* ok requires result; !ok requires error. */
+typedef struct gale__ctl_drpc_execute_reply {
+    bool ok;
+    const char *error;
+    const char *result;
+} gale__ctl_drpc_execute_reply_t;
+
+typedef struct gale__ctl_drpc_fetch {
+    const char *function;
+} gale__ctl_drpc_fetch_t;
+
+/* ok with id (and args) = a request; ok without id = none waiting. */
+typedef struct gale__ctl_drpc_fetch_reply {
+    bool ok;
+    const char *error;
+    uint64_t id;
+    const char *args;
+} gale__ctl_drpc_fetch_reply_t;
+
+typedef struct gale__ctl_drpc_result {
+    uint64_t id;
+    const char *result;
+} gale__ctl_drpc_result_t;
+
+typedef struct gale__ctl_drpc_fail {
+    uint64_t id;
+    const char *error;
+} gale__ctl_drpc_fail_t;
 
 struct gale__ctl_block;
 

@@ -84,6 +84,32 @@ void *gale__sock_ctl_client(void *zctx, const char *endpoint, char *err, size_t 
     return s;
 }
 
+void *gale__sock_ctl_client_monitored(void *zctx, const char *endpoint, void **monitor, char *err,
+                                      size_t errlen) {
+    *monitor = NULL;
+    void *s = make(zctx, ZMQ_DEALER, err, errlen);
+    if (!s) return NULL;
+    int64_t max = CTL_MAX_FRAME;
+    zmq_setsockopt(s, ZMQ_MAXMSGSIZE, &max, sizeof max);
+    set_int(s, ZMQ_LINGER, 0);
+    set_int(s, ZMQ_RECONNECT_IVL, 100);
+    set_int(s, ZMQ_RECONNECT_IVL_MAX, 1000);
+    char mon[64];
+    snprintf(mon, sizeof mon, "inproc://gale-monitor-%p", s); /* unique per live socket */
+    void *pair = NULL;
+    if (zmq_socket_monitor(s, mon, ZMQ_EVENT_HANDSHAKE_SUCCEEDED | ZMQ_EVENT_DISCONNECTED) != 0 ||
+        !(pair = make(zctx, ZMQ_PAIR, err, errlen)) || zmq_connect(pair, mon) != 0 ||
+        zmq_connect(s, endpoint) != 0) {
+        fail(err, errlen, GALE_EIO, "cannot connect to %s: %s", endpoint, zmq_strerror(errno));
+        if (pair) zmq_close(pair);
+        zmq_close(s);
+        return NULL;
+    }
+    set_int(pair, ZMQ_LINGER, 0);
+    *monitor = pair;
+    return s;
+}
+
 void *gale__sock_data_in(void *zctx, const char *endpoint, int hwm, int64_t max_msg, char *bound,
                          size_t boundlen, char *err, size_t errlen) {
     void *s = make(zctx, ZMQ_PULL, err, errlen);

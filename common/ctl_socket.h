@@ -36,6 +36,15 @@ void *gale__sock_ctl_server(void *zctx, const char *endpoint, char *bound, size_
 /** @brief A DEALER connected to endpoint. NULL with one line in err. */
 void *gale__sock_ctl_client(void *zctx, const char *endpoint, char *err, size_t errlen);
 /**
+ * @brief A control client whose connection is watched: *monitor is a
+ * PAIR socket receiving the DEALER's HANDSHAKE_SUCCEEDED and DISCONNECTED
+ * events (ZeroMQ monitor frames: u16 event, u32 value; then the
+ * endpoint), attached before the connect so no event is missed. Close
+ * the monitor before the DEALER. NULL with one line in err.
+ */
+void *gale__sock_ctl_client_monitored(void *zctx, const char *endpoint, void **monitor, char *err,
+                                      size_t errlen);
+/**
  * @brief A PULL bound to endpoint with receive high-water mark hwm
  * (0 = none) and frames of at most max_msg bytes (-1 = no limit).
  */

@@ -526,6 +526,20 @@ GALE_EXPORT extern const gale_bolt_t gale_counter_bolt;
 /* Appends one line per tuple (values separated by a space) to conf
  * "file.path"; acks each input only after write(2) returned. */
 GALE_EXPORT extern const gale_bolt_t gale_file_sink_bolt;
+/* Storm's DRPCSpout. Conf "drpc.function" (required): the function it
+ * serves. Polls every host of "drpc.servers" on "drpc.invocations.port"
+ * (a `gale drpc-server`, or the one `gale local` starts) and emits
+ * [args, return-info] (fields "args,return-info") with a message id;
+ * args is the request's text, return-info a map {id, host, port} to
+ * hand on unchanged to gale_drpc_return_results_bolt. A failed tree tells
+ * the server at once, so its client gets an error instead of waiting for
+ * drpc.request.timeout.secs. Idle, it polls a few times a second. */
+GALE_EXPORT extern const gale_spout_t gale_drpc_spout;
+/* Storm's ReturnResults: input [result, return-info] by position;
+ * sends the result (a string as is, other values as text) to the DRPC
+ * server named in return-info and acks the input once the server took it
+ * (fails it when the server cannot be reached). Declares no streams. */
+GALE_EXPORT extern const gale_bolt_t gale_drpc_return_results_bolt;
 
 /* ------------------------------------------------------------------ */
 /* Runtime introspection (tests, tools)                                 */

@@ -241,6 +241,35 @@ static void test_roundtrip_every_type(void **state) {
     gale__ctl_msg_destroy(&m);
     seen[GALE_CTL_WORKER_HEARTBEAT] = true;
 
+    /* DRPC (more cases, and the garbage, in test_drpc.c) */
+    gale__ctl_drpc_execute_t dx = {"words", "cow moon"};
+    roundtrip(GALE_CTL_DRPC_EXECUTE, &dx, &m);
+    assert_string_equal(m.u.drpc_execute.args, "cow moon");
+    gale__ctl_msg_destroy(&m);
+    seen[GALE_CTL_DRPC_EXECUTE] = true;
+    gale__ctl_drpc_execute_reply_t dxr = {true, NULL, "2"};
+    roundtrip(GALE_CTL_DRPC_EXECUTE_REPLY, &dxr, &m);
+    assert_string_equal(m.u.drpc_execute_reply.result, "2");
+    gale__ctl_msg_destroy(&m);
+    seen[GALE_CTL_DRPC_EXECUTE_REPLY] = true;
+    gale__ctl_drpc_fetch_t df = {"words"};
+    roundtrip(GALE_CTL_DRPC_FETCH, &df, &m);
+    gale__ctl_msg_destroy(&m);
+    seen[GALE_CTL_DRPC_FETCH] = true;
+    gale__ctl_drpc_fetch_reply_t dfr = {true, NULL, 12, ""};
+    roundtrip(GALE_CTL_DRPC_FETCH_REPLY, &dfr, &m);
+    assert_int_equal(m.u.drpc_fetch_reply.id, 12);
+    gale__ctl_msg_destroy(&m);
+    seen[GALE_CTL_DRPC_FETCH_REPLY] = true;
+    gale__ctl_drpc_result_t dr = {12, "2"};
+    roundtrip(GALE_CTL_DRPC_RESULT, &dr, &m);
+    gale__ctl_msg_destroy(&m);
+    seen[GALE_CTL_DRPC_RESULT] = true;
+    gale__ctl_drpc_fail_t dfl = {12, "failed"};
+    roundtrip(GALE_CTL_DRPC_FAIL, &dfl, &m);
+    gale__ctl_msg_destroy(&m);
+    seen[GALE_CTL_DRPC_FAIL] = true;
+
     for (int t = GALE_CTL_NONE + 1; t < GALE_CTL__COUNT; t++) {
         if (!seen[t]) print_error("type %s has no round-trip case\n", gale__ctl_type_name(t));
         assert_true(seen[t]);

@@ -1,0 +1,255 @@
+/*
+ * http.c — the DRPC server's HTTP front (Storm's drpc.http.port):
+ *
+ *   GET  /drpc/FUNCTION/ARGS   ARGS URL-decoded (GET /drpc/FUNCTION: empty args)
+ *   POST /drpc/FUNCTION        the body is the args
+ *
+ * 200 text/plain with the result, or a JSON error {"error": "..."} with
+ * 404 (unknown function, or another path), 504 (timeout), 500 (the
+ * topology failed the request), 503 (too many waiting, stopping), 400
+ * (bad request: a NUL byte, an empty function), 413 (body over
+ * GALE_DRPC_TEXT_MAX), 405 (another method).
+ *
+ * libmicrohttpd runs one thread per connection (at most
+ * GALE_DRPC_HTTP_CONNECTIONS, idle ones closed after 30 s), and the
+ * handler waits on its own condition variable for the loop thread to
+ * answer the request: a flood of slow requests is bounded by the
+ * connection limit and drpc.max.pending.requests.
+ */
+#include <errno.h>
+#include <microhttpd.h>
+#include <netdb.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "common/clock.h"
+#include "common/control.h"
+#include "common/log.h"
+#include "drpc/server_impl.h"
+
+#define IDLE_TIMEOUT_S 30
+
+/* The POST body collected across calls. */
+typedef struct upload {
+    char *buf;
+    size_t len, cap;
+    bool too_large;
+} upload_t;
+
+static enum MHD_Result respond(struct MHD_Connection *c, unsigned status, const char *type,
+                               const char *body, size_t len) {
+    struct MHD_Response *r =
+        MHD_create_response_from_buffer(len, (void *)body, MHD_RESPMEM_MUST_COPY);
+    if (!r) return MHD_NO;
+    MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, type);
+    enum MHD_Result ok = MHD_queue_response(c, status, r);
+    MHD_destroy_response(r);
+    return ok;
+}
+
+static enum MHD_Result respond_error(struct MHD_Connection *c, unsigned status, const char *why) {
+    size_t n = strlen(why), cap = n * 6 + 32, k = 0;
+    char *out = malloc(cap);
+    if (!out) return MHD_NO;
+    k += (size_t)snprintf(out, cap, "{\"error\":\"");
+    for (const unsigned char *p = (const unsigned char *)why; *p; p++) {
+        if (*p == '"' || *p == '\\') {
+            out[k++] = '\\';
+            out[k++] = (char)*p;
+        } else if (*p < 0x20) {
+            k += (size_t)snprintf(out + k, cap - k, "\\u%04x", *p);
+        } else {
+            out[k++] = (char)*p;
+        }
+    }
+    k += (size_t)snprintf(out + k, cap - k, "\"}\n");
+    enum MHD_Result rc = respond(c, status, "application/json", out, k);
+    free(out);
+    return rc;
+}
+
+static unsigned status_of(drpc_outcome_t o) {
+    switch (o) {
+        case DRPC_DONE:
+            return MHD_HTTP_OK;
+        case DRPC_UNKNOWN:
+            return MHD_HTTP_NOT_FOUND;
+        case DRPC_TIMEOUT:
+            return MHD_HTTP_GATEWAY_TIMEOUT;
+        case DRPC_BUSY:
+            return MHD_HTTP_SERVICE_UNAVAILABLE;
+        default:
+            return MHD_HTTP_INTERNAL_SERVER_ERROR;
+    }
+}
+
+/* Submit and wait for the loop thread's answer. */
+static enum MHD_Result execute(gale__drpc_server_t *s, struct MHD_Connection *c,
+                               const char *function, const char *args, size_t args_len) {
+    if (!*function || strlen(function) > GALE_DRPC_FUNCTION_MAX)
+        return respond_error(c, MHD_HTTP_BAD_REQUEST,
+                             "expected /drpc/FUNCTION/ARGS with a function name of 1..128 bytes");
+    if (memchr(args, '\0', args_len))
+        return respond_error(c, MHD_HTTP_BAD_REQUEST, "DRPC arguments may not contain NUL bytes");
+    if (args_len > GALE_DRPC_TEXT_MAX)
+        return respond_error(c, MHD_HTTP_CONTENT_TOO_LARGE, "DRPC arguments are over 1 MiB");
+    drpc_waiter_t w;
+    memset(&w, 0, sizeof w);
+    w.kind = WAIT_HTTP;
+    pthread_condattr_t ca;
+    pthread_condattr_init(&ca);
+    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+    pthread_cond_init(&w.cv, &ca);
+    pthread_condattr_destroy(&ca);
+    char err[512];
+    uint64_t id = 0;
+    drpc_outcome_t o = gale__drpc_submit(s, function, args, &w, &id, err, sizeof err);
+    enum MHD_Result rc;
+    if (o != DRPC_DONE) {
+        rc = respond_error(c, status_of(o), err);
+    } else {
+        /* the loop expires the request at its deadline; this wait's own
+         * bound is only a safety net */
+        struct timespec until;
+        clock_gettime(CLOCK_MONOTONIC, &until);
+        until.tv_sec += (time_t)s->timeout_s + 5;
+        pthread_mutex_lock(&s->lock);
+        while (!w.done)
+            if (pthread_cond_timedwait(&w.cv, &s->lock, &until) == ETIMEDOUT) break;
+        if (!w.done) {
+            gale__drpc_req_free(gale__drpc_book_take(s->book, id));
+            w.outcome = DRPC_TIMEOUT;
+            w.text = strdup("DRPC request timed out");
+        }
+        pthread_mutex_unlock(&s->lock);
+        if (!w.text)
+            rc = MHD_NO;
+        else if (w.outcome == DRPC_DONE)
+            rc = respond(c, MHD_HTTP_OK, "text/plain; charset=utf-8", w.text, strlen(w.text));
+        else
+            rc = respond_error(c, status_of(w.outcome), w.text);
+        free(w.text);
+    }
+    pthread_cond_destroy(&w.cv);
+    return rc;
+}
+
+static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const char *url,
+                                  const char *method, const char *version, const char *data,
+                                  size_t *data_size, void **con_cls) {
+    (void)version;
+    gale__drpc_server_t *s = cls;
+    bool post = strcmp(method, MHD_HTTP_METHOD_POST) == 0;
+    if (post) {
+        upload_t *u = *con_cls;
+        if (!u) { /* first call: headers only */
+            u = calloc(1, sizeof *u);
+            if (!u) return MHD_NO;
+            *con_cls = u;
+            return MHD_YES;
+        }
+        if (*data_size) { /* a piece of the body: keep it, bounded */
+            if (u->len + *data_size > GALE_DRPC_TEXT_MAX) {
+                u->too_large = true;
+            } else if (!u->too_large) {
+                if (u->len + *data_size + 1 > u->cap) {
+                    size_t ncap = (u->len + *data_size + 1) * 2;
+                    char *nb = realloc(u->buf, ncap);
+                    if (!nb) return MHD_NO;
+                    u->buf = nb;
+                    u->cap = ncap;
+                }
+                memcpy(u->buf + u->len, data, *data_size);
+                u->len += *data_size;
+                u->buf[u->len] = '\0'; /* the book copies a C string */
+            }
+            *data_size = 0;
+            return MHD_YES;
+        }
+    } else if (strcmp(method, MHD_HTTP_METHOD_GET) != 0) {
+        return respond_error(c, MHD_HTTP_METHOD_NOT_ALLOWED,
+                             "use GET /drpc/FUNCTION/ARGS or POST /drpc/FUNCTION");
+    }
+    if (strncmp(url, "/drpc/", 6) != 0)
+        return respond_error(c, MHD_HTTP_NOT_FOUND,
+                             "no such path: use GET /drpc/FUNCTION/ARGS or POST /drpc/FUNCTION");
+    const char *fn = url + 6, *slash = strchr(fn, '/');
+    size_t fnlen = slash ? (size_t)(slash - fn) : strlen(fn);
+    char function[GALE_DRPC_FUNCTION_MAX + 2];
+    snprintf(function, sizeof function, "%.*s",
+             (int)(fnlen < sizeof function - 1 ? fnlen : sizeof function - 1), fn);
+    if (fnlen > GALE_DRPC_FUNCTION_MAX) function[0] = '\0';
+    if (post) {
+        upload_t *u = *con_cls;
+        if (slash && slash[1])
+            return respond_error(c, MHD_HTTP_BAD_REQUEST,
+                                 "POST /drpc/FUNCTION takes the arguments as its body, not in the "
+                                 "path");
+        if (u->too_large)
+            return respond_error(c, MHD_HTTP_CONTENT_TOO_LARGE, "DRPC arguments are over 1 MiB");
+        return execute(s, c, function, u->buf ? u->buf : "", u->len);
+    }
+    const char *args = slash ? slash + 1 : ""; /* libmicrohttpd URL-decoded the path */
+    return execute(s, c, function, args, strlen(args));
+}
+
+static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
+                         enum MHD_RequestTerminationCode toe) {
+    (void)cls;
+    (void)c;
+    (void)toe;
+    upload_t *u = *con_cls;
+    if (u) {
+        free(u->buf);
+        free(u);
+        *con_cls = NULL;
+    }
+}
+
+static void on_mhd_log(void *cls, const char *fmt, va_list ap) {
+    (void)cls;
+    char line[512];
+    vsnprintf(line, sizeof line, fmt, ap);
+    size_t n = strlen(line);
+    while (n && (line[n - 1] == '\n' || line[n - 1] == '\r')) line[--n] = '\0';
+    GALE_WARN("drpc", 0, "http: %s", line);
+}
+
+int gale__drpc_http_start(gale__drpc_server_t *s, int port, char *err, size_t errlen) {
+    char svc[16];
+    snprintf(svc, sizeof svc, "%d", port);
+    struct addrinfo hints = {.ai_socktype = SOCK_STREAM, .ai_flags = AI_NUMERICSERV | AI_PASSIVE};
+    struct addrinfo *ai = NULL;
+    int gai = getaddrinfo(s->host, svc, &hints, &ai);
+    if (gai != 0 || !ai) {
+        snprintf(err, errlen, "DRPC server: cannot resolve drpc.servers' first host '%s': %s",
+                 s->host, gai_strerror(gai));
+        return GALE_EINVAL;
+    }
+    unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_THREAD_PER_CONNECTION |
+                     MHD_USE_ERROR_LOG | (ai->ai_family == AF_INET6 ? MHD_USE_IPv6 : 0);
+    s->http = MHD_start_daemon(
+        flags, (uint16_t)port, NULL, NULL, on_request, s, MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log,
+        NULL, MHD_OPTION_SOCK_ADDR, ai->ai_addr, MHD_OPTION_CONNECTION_LIMIT,
+        (unsigned)GALE_DRPC_HTTP_CONNECTIONS, MHD_OPTION_CONNECTION_TIMEOUT,
+        (unsigned)IDLE_TIMEOUT_S, MHD_OPTION_NOTIFY_COMPLETED, on_completed, NULL,
+        MHD_OPTION_THREAD_STACK_SIZE, (size_t)(256 * 1024), MHD_OPTION_END);
+    freeaddrinfo(ai);
+    if (!s->http) {
+        snprintf(err, errlen,
+                 "DRPC server: cannot listen on %s:%d for HTTP (drpc.http.port = %d: is another "
+                 "DRPC server running?)",
+                 s->host, port, port);
+        return GALE_EIO;
+    }
+    const union MHD_DaemonInfo *info = MHD_get_daemon_info(s->http, MHD_DAEMON_INFO_BIND_PORT);
+    s->http_port = info ? (int)info->port : port;
+    return 0;
+}
+
+void gale__drpc_http_stop(gale__drpc_server_t *s) {
+    if (s->http) MHD_stop_daemon(s->http); /* joins the connection threads */
+    s->http = NULL;
+}
