@@ -1151,7 +1151,6 @@ void gale__conf_print_markdown(FILE *out) {
           "set per topology; `component` keys may also be set per component. Keys outside "
           "Gale's namespaces (`topology.`, `gale.`, `nimbus.`, `supervisor.`, `worker.`, "
           "`logviewer.`, `redis.`, `drpc.`) are "
-          "`logviewer.`, `drpc.`) are "
           "passed to components untouched.\n\n"
           "| Key | Type | Default | Allowed | Scope | Description |\n"
           "|---|---|---|---|---|---|\n",
