@@ -11,7 +11,8 @@
  * component conf < `-c key=value`; gale__conf_merge applies one layer.
  *
  * Keys outside Gale's namespaces (topology., gale., nimbus., supervisor.,
- * worker., logviewer., drpc.) are user keys: passed through untouched, never warned about.
+ * worker., logviewer., redis., drpc.) are user keys: passed through untouched,
+ * never warned about.
  * An unknown key inside those namespaces is an error from `-c` and a warning
  * (the key is ignored) from a YAML file or a topology conf, each naming the
  * nearest known key. Functions here are thread-safe (the table is constant).
