@@ -9,7 +9,9 @@
  *   static int setup(void **st) { ... redis_fixture_start(&f, NULL) ... }
  *   static int teardown(void **st) { redis_fixture_stop(&f); ... }
  *
- * Not thread-safe: call from the test's main thread.
+ * The fixture struct must outlive the test (a global or a static: the
+ * atexit cleanup keeps a pointer to it). Not thread-safe: call from the
+ * test's main thread.
  */
 #ifndef GALE_TEST_REDIS_FIXTURE_H
 #define GALE_TEST_REDIS_FIXTURE_H

@@ -564,7 +564,7 @@ static void test_redis_down_then_back(void **st) {
 
 static void test_wrong_password(void **st) {
     (void)st;
-    redis_fixture_t f;
+    static redis_fixture_t f; /* static: the atexit cleanup may still see it */
     const char *args[] = {"--requirepass", "sesame", NULL};
     assert_int_equal(redis_fixture_start(&f, args), 0);
     gale_conf_t *c = redis_fixture_conf(&f);
