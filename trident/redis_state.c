@@ -84,8 +84,38 @@ static char *dup_or_null(const char *s, bool *oom) {
     return d;
 }
 
+int gale__map_state_spec_check(const gale_state_spec_t *spec, char *err, size_t errlen) {
+    if (!spec) {
+        snprintf(err, errlen, "state: no spec given");
+        return GALE_EINVAL;
+    }
+    if (spec->kind != GALE_STATE_NON_TRANSACTIONAL && spec->kind != GALE_STATE_TRANSACTIONAL &&
+        spec->kind != GALE_STATE_OPAQUE) {
+        snprintf(err, errlen,
+                 "state: kind %d is none of GALE_STATE_NON_TRANSACTIONAL, "
+                 "GALE_STATE_TRANSACTIONAL, GALE_STATE_OPAQUE",
+                 (int)spec->kind);
+        return GALE_EINVAL;
+    }
+    if (spec->hash_key && !spec->hash_key[0]) {
+        snprintf(err, errlen,
+                 "state: hash_key is empty: name the hash, or leave it NULL for "
+                 "one key per group (STRING layout)");
+        return GALE_EINVAL;
+    }
+    if (spec->hash_key && spec->key_prefix && spec->key_prefix[0]) {
+        snprintf(err, errlen,
+                 "state: key_prefix applies to the STRING layout only: with "
+                 "hash_key set, leave it NULL (the hash name is the namespace)");
+        return GALE_EINVAL;
+    }
+    return 0;
+}
+
 gale__map_state_t *gale__map_state_open(const gale_conf_t *conf, const gale_state_spec_t *spec,
                                         const char *who, int task) {
+    char err[256];
+    if (gale__map_state_spec_check(spec, err, sizeof err)) return NULL;
     gale__map_state_t *s = calloc(1, sizeof(*s));
     if (!s) return NULL;
     bool oom = false;
@@ -120,13 +150,14 @@ gale__redis_t *gale__map_state_redis(gale__map_state_t *s) {
 
 /* ---- keys ------------------------------------------------------------ */
 
-/* Appends v's key text at *p (growing *buf in the arena). */
+/* A key text being built, growing in the arena. */
 typedef struct kbuf {
     char *p;
     size_t len, cap;
 } kbuf_t;
 
 static int kput(gale__arena_t *a, kbuf_t *b, const char *s, size_t n) {
+    if (!n) return 0;
     if (b->len + n > b->cap) {
         size_t cap = (b->cap ? b->cap : 64);
         while (cap < b->len + n) cap *= 2;
@@ -194,6 +225,9 @@ static int key_text(gale__map_state_t *s, const gale_value_t *key, size_t n_fiel
                  "for the same key");
         return GALE_EINVAL;
     }
+    /* no group-by fields (a global aggregate): storm-redis's global key */
+    if (!rc && n_fields == 0)
+        rc = kput(&s->arena, &b, GALE_STATE_GLOBAL_KEY, strlen(GALE_STATE_GLOBAL_KEY));
     for (size_t f = 0; !rc && f < n_fields; f++) {
         if (f) rc = kput(&s->arena, &b, ":", 1);
         if (!rc) rc = value_text(&s->arena, &b, &key[f]);
@@ -354,52 +388,40 @@ static const char *kind_form(gale_state_kind_t k) {
                                          : "a JSON value";
 }
 
-static int bad_value(const gale__map_state_t *s, const slot_t *x, const char *why, char *err,
-                     size_t errlen) {
-    snprintf(err, errlen,
-             "state key '%.*s'%s%s holds '%.*s'%s, not %s (%s): fix or delete the key, or check "
-             "the state's kind",
-             (int)(x->klen > 200 ? 200 : x->klen), x->key, s->hash_key ? " in hash " : "",
-             s->hash_key ? s->hash_key : "", (int)(x->slen > 60 ? 60 : x->slen), x->stored,
-             x->slen > 60 ? "..." : "", kind_form(s->kind), why);
-    return GALE_EPROTO;
+/* As much of t as fits out (then "..."), non-printable bytes as '?': the
+ * error stays one line. */
+static void excerpt(const char *t, size_t n, char *out, size_t cap) {
+    size_t k = 0;
+    for (; k < n && k + 4 < cap; k++)
+        out[k] = (unsigned char)t[k] >= 0x20 && (unsigned char)t[k] < 0x7f ? t[k] : '?';
+    if (k < n) {
+        memcpy(out + k, "...", 3);
+        k += 3;
+    }
+    out[k] = '\0';
 }
 
-/* A JSON null value is no value (the combiner's zero), as in Storm. */
-static int decoded(gale__arena_t *a, const json_t *j, const gale_value_t **out) {
-    *out = NULL;
-    if (!j || json_is_null(j)) return 0;
-    gale_value_t *v = gale__arena_alloc(a, sizeof(*v));
-    if (!v) return GALE_ENOMEM;
-    *out = v;
-    return gale__value_from_json(a, j, v);
+static int bad_value(const gale__map_state_t *s, const slot_t *x, const char *why, char *err,
+                     size_t errlen) {
+    char key[204], val[64];
+    excerpt(x->key, x->klen, key, sizeof key);
+    excerpt(x->stored, x->slen, val, sizeof val);
+    snprintf(err, errlen,
+             "state key '%s'%s%s holds '%s', not %s (%s): fix or delete the key, or check the "
+             "state's kind",
+             key, s->hash_key ? " in hash " : "", s->hash_key ? s->hash_key : "", val,
+             kind_form(s->kind), why);
+    return GALE_EPROTO;
 }
 
 static int decode(gale__map_state_t *s, slot_t *x, char *err, size_t errlen) {
     x->txid = -1;
     x->curr = x->prev = NULL;
     if (!x->stored) return 0;
-    json_error_t je;
-    json_t *j = json_loadb(x->stored, x->slen, JSON_DECODE_ANY | JSON_ALLOW_NUL, &je);
-    if (!j) return bad_value(s, x, je.text, err, errlen);
-    int rc = 0;
-    if (s->kind == GALE_STATE_NON_TRANSACTIONAL) {
-        rc = decoded(&s->arena, j, &x->curr);
-    } else {
-        size_t want = s->kind == GALE_STATE_OPAQUE ? 3 : 2;
-        json_t *t = json_array_get(j, 0);
-        if (!json_is_array(j) || json_array_size(j) != want)
-            rc = bad_value(s, x, "wrong shape", err, errlen);
-        else if (!json_is_integer(t) || json_integer_value(t) < 0)
-            rc = bad_value(s, x, "the txid is not an integer >= 0", err, errlen);
-        else {
-            x->txid = (int64_t)json_integer_value(t);
-            rc = decoded(&s->arena, json_array_get(j, 1), &x->curr);
-            if (!rc && want == 3) rc = decoded(&s->arena, json_array_get(j, 2), &x->prev);
-        }
-    }
-    json_decref(j);
-    return rc;
+    char why[200];
+    int rc = gale__state_record_decode(&s->arena, s->kind, x->stored, x->slen, &x->txid, &x->curr,
+                                       &x->prev, why, sizeof why);
+    return rc == GALE_EPROTO ? bad_value(s, x, why, err, errlen) : rc;
 }
 
 /* ---- the rules ------------------------------------------------------- */

@@ -208,3 +208,47 @@ char *gale__json_text(gale__arena_t *a, const json_t *j, size_t *len) {
     *len = n;
     return p;
 }
+
+/* A JSON null value is no value (the combiner's zero), as in Storm. */
+static int decoded(gale__arena_t *a, const json_t *j, const gale_value_t **out) {
+    *out = NULL;
+    if (!j || json_is_null(j)) return 0;
+    gale_value_t *v = gale__arena_alloc(a, sizeof(*v));
+    if (!v) return GALE_ENOMEM;
+    *out = v;
+    return gale__value_from_json(a, j, v);
+}
+
+int gale__state_record_decode(gale__arena_t *a, gale_state_kind_t kind, const char *text,
+                              size_t len, int64_t *txid, const gale_value_t **curr,
+                              const gale_value_t **prev, char *why, size_t whylen) {
+    *txid = -1;
+    *curr = *prev = NULL;
+    json_error_t je;
+    /* JSON_ALLOW_NUL: strings with NUL round-trip; jansson bounds nesting */
+    json_t *j = json_loadb(text, len, JSON_DECODE_ANY | JSON_ALLOW_NUL, &je);
+    if (!j) {
+        snprintf(why, whylen, "not JSON: %s", je.text);
+        return GALE_EPROTO;
+    }
+    int rc = 0;
+    if (kind == GALE_STATE_NON_TRANSACTIONAL) {
+        rc = decoded(a, j, curr);
+    } else {
+        size_t want = kind == GALE_STATE_OPAQUE ? 3 : 2;
+        json_t *t = json_array_get(j, 0);
+        if (!json_is_array(j) || json_array_size(j) != want) {
+            snprintf(why, whylen, "wrong shape");
+            rc = GALE_EPROTO;
+        } else if (!json_is_integer(t) || json_integer_value(t) < 0) {
+            snprintf(why, whylen, "the txid is not an integer >= 0");
+            rc = GALE_EPROTO;
+        } else {
+            *txid = (int64_t)json_integer_value(t);
+            rc = decoded(a, json_array_get(j, 1), curr);
+            if (!rc && want == 3) rc = decoded(a, json_array_get(j, 2), prev);
+        }
+    }
+    json_decref(j);
+    return rc;
+}

@@ -18,6 +18,7 @@
 #include <stddef.h>
 
 #include "gale/gale.h"
+#include "gale/trident.h"
 
 /* A bump allocator: everything it gave is freed at once by reset. */
 typedef struct gale__arena_chunk gale__arena_chunk_t;
@@ -45,5 +46,16 @@ int gale__value_from_json(gale__arena_t *a, const json_t *j, gale_value_t *out);
 /** @brief The compact JSON text of j in the arena (*len bytes, NUL
  * after); NULL on OOM. */
 char *gale__json_text(gale__arena_t *a, const json_t *j, size_t *len);
+
+/**
+ * @brief Decode a stored record of kind (storm-redis's JSON: transactional
+ * [txid, value], opaque [txid, curr, prev], non-transactional value):
+ * *txid (-1 for non-transactional), *curr and *prev (opaque only) in the
+ * arena, NULL for JSON null (no value: the combiner's zero, as in Storm).
+ * 0, GALE_ENOMEM, or GALE_EPROTO with why (what is wrong with the text).
+ */
+int gale__state_record_decode(gale__arena_t *a, gale_state_kind_t kind, const char *text,
+                              size_t len, int64_t *txid, const gale_value_t **curr,
+                              const gale_value_t **prev, char *why, size_t whylen);
 
 #endif

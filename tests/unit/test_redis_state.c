@@ -592,6 +592,39 @@ static void test_wrong_password(void **st) {
     redis_fixture_stop(&f);
 }
 
+static void test_spec_and_global_key(void **st) {
+    (void)st;
+    char err[512];
+    gale_state_spec_t bad[] = {{.kind = (gale_state_kind_t)7},
+                               {.kind = GALE_STATE_OPAQUE, .hash_key = ""},
+                               {.kind = GALE_STATE_OPAQUE, .hash_key = "h", .key_prefix = "p:"}};
+    static const char *says[] = {"kind 7", "hash_key is empty", "key_prefix applies"};
+    for (size_t i = 0; i < 3; i++) {
+        assert_int_equal(gale__map_state_spec_check(&bad[i], err, sizeof err), GALE_EINVAL);
+        assert_non_null(strstr(err, says[i]));
+        assert_null(gale__map_state_open(CONF, &bad[i], "test", 1));
+    }
+    /* no group-by fields: storm-redis's global key */
+    gale__map_state_t *s = open_kind(GALE_STATE_TRANSACTIONAL, "gk:");
+    gale_value_t d = gale_int(4);
+    const gale_value_t *keys[] = {NULL};
+    assert_int_equal(
+        gale__map_state_update(s, 1, &EPOCH, 1, keys, 0, &d, sum, NULL, NULL, err, sizeof err), 0);
+    expect_raw("gk:$REDIS-MAP-STATE-GLOBAL", "[1,4]");
+    /* binary garbage stored: the error is still one printable line */
+    redisReply *r = redis_fixture_cmd(&F, NULL, "SET %s %b", "gk:$REDIS-MAP-STATE-GLOBAL",
+                                      "\x01\n\xff[", (size_t)4);
+    freeReplyObject(r);
+    gale__map_state_close(s); /* a fresh handle: the old one trusts its cache */
+    s = open_kind(GALE_STATE_TRANSACTIONAL, "gk:");
+    assert_int_equal(
+        gale__map_state_update(s, 2, &EPOCH, 1, keys, 0, &d, sum, NULL, NULL, err, sizeof err),
+        GALE_EPROTO);
+    assert_null(strchr(err, '\n'));
+    assert_non_null(strstr(err, "holds '???['"));
+    gale__map_state_close(s);
+}
+
 int main(void) {
     gale__log_set_level(GALE_LOG_INFO);
     const struct CMUnitTest tests[] = {
@@ -602,7 +635,7 @@ int main(void) {
         cmocka_unit_test(test_batch_all_or_nothing), cmocka_unit_test(test_hash_layout),
         cmocka_unit_test(test_key_function),         cmocka_unit_test(test_cache_bound),
         cmocka_unit_test(test_script_flushed),       cmocka_unit_test(test_redis_down_then_back),
-        cmocka_unit_test(test_wrong_password),
+        cmocka_unit_test(test_wrong_password),       cmocka_unit_test(test_spec_and_global_key),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
