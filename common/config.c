@@ -177,6 +177,10 @@ const gale_conf_key_t gale__conf_keys[] = {
      "more are refused at once."},
     {GALE_CONF_DRPC_FUNCTION, GALE_CT_STR, NULL, NO_BOUNDS, NULL, GALE_SCOPE_COMPONENT,
      "The DRPC function a gale_drpc_spout serves (required on that spout)."},
+    {GALE_CONF_TOPOLOGY_TRIDENT_STATE_CACHE_SIZE, GALE_CT_INT, "1000", 0, 100000000, NULL,
+     GALE_SCOPE_TOPOLOGY,
+     "Entries a micro-batch state partition keeps in its local cache of the values it last "
+     "read or wrote (least recently used dropped first); 0 = no cache."},
 };
 
 const size_t gale__conf_nkeys = sizeof(gale__conf_keys) / sizeof(gale__conf_keys[0]);

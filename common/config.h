@@ -103,6 +103,9 @@ typedef struct gale_conf_key {
 #define GALE_CONF_DRPC_REQUEST_TIMEOUT_SECS    "drpc.request.timeout.secs"
 #define GALE_CONF_DRPC_MAX_PENDING             "drpc.max.pending.requests"
 #define GALE_CONF_DRPC_FUNCTION                "drpc.function"
+/* Entries of a micro-batch state partition's local cache (Trident's
+ * CachedMap keeps 1000; storm-redis has no such key) */
+#define GALE_CONF_TOPOLOGY_TRIDENT_STATE_CACHE_SIZE "topology.trident.state.cache.size"
 
 extern const gale_conf_key_t gale__conf_keys[];
 extern const size_t gale__conf_nkeys;

@@ -45,8 +45,14 @@ typedef struct gale__epoch {
 typedef int (*gale__combine_fn)(void *ud, const gale_value_t *old, const gale_value_t *delta,
                                 gale_value_t *out);
 
+/** @brief 0, or GALE_EINVAL with one line in err: a kind that is none of
+ * the three, an empty hash_key, a key_prefix with hash_key (check specs at
+ * submit with this). */
+int gale__map_state_spec_check(const gale_state_spec_t *spec, char *err, size_t errlen);
+
 /** @brief A state handle (no connection yet); the spec's strings are
- * copied; conf gives redis.*. NULL on out of memory. */
+ * copied; conf gives redis.* and topology.trident.state.cache.size. NULL
+ * on out of memory or a spec gale__map_state_spec_check refuses. */
 gale__map_state_t *gale__map_state_open(const gale_conf_t *conf, const gale_state_spec_t *spec,
                                         const char *who, int task);
 void gale__map_state_close(gale__map_state_t *s);

@@ -41,14 +41,25 @@ typedef size_t (*gale_state_key_fn)(const gale_value_t *key, size_t n, char *out
  * JSON (transactional [txid, value], opaque [txid, curr, prev],
  * non-transactional value). HASH (hash_key set): one hash, field = key
  * text. Connection settings come from the topology conf (redis.*).
+ * Values are JSON: nil, bools, ints, finite doubles, UTF-8 strings,
+ * arrays and maps with string keys; bytes (and NaN, non-string map keys)
+ * have no JSON form and fail the batch. A stored JSON null reads as no
+ * value (the combiner starts from its zero), as in Storm.
  */
 typedef struct gale_state_spec {
     gale_state_kind_t kind;
     const char *key_prefix;    /* STRING layout; NULL = "" */
     const char *hash_key;      /* non-NULL: HASH layout in this hash */
-    gale_state_key_fn key_fn;  /* NULL: the values' text joined by ':' */
+    gale_state_key_fn key_fn;  /* NULL: the values' text joined by ':'
+                                  (strings as they are, numbers and bools
+                                  as text, nil "null", arrays and maps as
+                                  JSON); no group-by fields (a global
+                                  aggregate): GALE_STATE_GLOBAL_KEY */
     const char *key_fn_symbol; /* its exported name (workers resolve it) */
 } gale_state_spec_t;
+
+/* The key text of a global aggregate (storm-redis's default globalKey). */
+#define GALE_STATE_GLOBAL_KEY "$REDIS-MAP-STATE-GLOBAL"
 
 #define GALE_STATE_KEY_FN(spec, fn) ((spec)->key_fn = (fn), (spec)->key_fn_symbol = #fn)
 
