@@ -9,13 +9,13 @@
 # Safe to run again: build-asan/, build/, build-fuzz/ and build-tsan/ are
 # reused, so a second run only rebuilds what changed.
 #
-# Knobs: GALE_FUZZ_SECS (seconds per fuzz target, default 30).
+# Knobs: GALE_FUZZ_SECS (seconds per fuzz target, default 25).
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 exec </dev/null # CI has no stdin; make every local run behave the same
 
-FUZZ_SECS=${GALE_FUZZ_SECS:-30}
-FUZZ_TARGETS=(fuzz_batch fuzz_topology fuzz_conf fuzz_control)
+FUZZ_SECS=${GALE_FUZZ_SECS:-25}
+FUZZ_TARGETS=(fuzz_batch fuzz_topology fuzz_conf fuzz_control fuzz_state_json)
 TSAN_REGEX='unit\.test_(runtime|queue|lifecycle|activation|memory|limits|idle|log|logviewer|placement|worker_link)'
 STEPS_TOTAL=7
 
