@@ -155,6 +155,10 @@ const gale_conf_key_t gale__conf_keys[] = {
     {GALE_CONF_REDIS_COMMAND_TIMEOUT_MILLIS, GALE_CT_INT, "5000", 1, 600000, NULL,
      GALE_SCOPE_TOPOLOGY,
      "Milliseconds one Redis command may take before the connection is dropped and retried."},
+    {GALE_CONF_TOPOLOGY_TRIDENT_STATE_CACHE_SIZE, GALE_CT_INT, "1000", 0, 100000000, NULL,
+     GALE_SCOPE_TOPOLOGY,
+     "Entries a micro-batch state partition keeps in its local cache of the values it last "
+     "read or wrote (least recently used dropped first); 0 = no cache."},
 };
 
 const size_t gale__conf_nkeys = sizeof(gale__conf_keys) / sizeof(gale__conf_keys[0]);

@@ -95,6 +95,9 @@ typedef struct gale_conf_key {
 #define GALE_CONF_REDIS_PASSWORD               "redis.password"
 #define GALE_CONF_REDIS_CONNECT_TIMEOUT_MILLIS "redis.connect.timeout.millis"
 #define GALE_CONF_REDIS_COMMAND_TIMEOUT_MILLIS "redis.command.timeout.millis"
+/* Entries of a micro-batch state partition's local cache (Trident's
+ * CachedMap keeps 1000; storm-redis has no such key) */
+#define GALE_CONF_TOPOLOGY_TRIDENT_STATE_CACHE_SIZE "topology.trident.state.cache.size"
 
 extern const gale_conf_key_t gale__conf_keys[];
 extern const size_t gale__conf_nkeys;

@@ -7,6 +7,7 @@ set -euo pipefail
 
 # libsodium gives the BLAKE2b checksum of uploaded topology code;
 # libmicrohttpd serves worker logs (the supervisor's log viewer);
+# libjansson encodes micro-batch state values as JSON (storm-redis's format);
 # clang 14 ships libFuzzer (tests/fuzz); clang-format checks the style;
 # redis-server and python3 serve the scenario tests.
 PACKAGES=(
@@ -16,6 +17,7 @@ PACKAGES=(
     libzmq3-dev
     libmsgpack-dev
     libhiredis-dev
+    libjansson-dev
     libcmocka-dev
     libyaml-dev
     libsodium-dev

@@ -22,6 +22,7 @@ struct gale__redis {
     char *password;
     int64_t connect_ms, command_ms;
     int64_t next_try_ns, backoff_ms;
+    unsigned long gen; /* connections made */
 };
 
 gale__redis_t *gale__redis_new(const gale_conf_t *conf, const char *who, int task) {
@@ -57,6 +58,10 @@ void gale__redis_free(gale__redis_t *r) {
     free(r);
 }
 
+unsigned long gale__redis_generation(const gale__redis_t *r) {
+    return r->gen;
+}
+
 const char *gale__redis_addr(const gale__redis_t *r) {
     return r->addr;
 }
@@ -65,27 +70,45 @@ static struct timeval millis(int64_t ms) {
     return (struct timeval){.tv_sec = ms / 1000, .tv_usec = (ms % 1000) * 1000};
 }
 
-/* AUTH and SELECT on a fresh connection: 0 or GALE_ESTATE with err. */
+/* AUTH (or PING) and SELECT on a fresh connection: 0, GALE_ESTATE (the
+ * settings are wrong) or GALE_EIO (the connection failed), with err. */
 static int handshake(gale__redis_t *r, char *err, size_t errlen) {
     char dbs[16];
     snprintf(dbs, sizeof dbs, "%d", r->db);
-    const char *auth[] = {"AUTH", r->password}, *sel[] = {"SELECT", dbs};
+    const char *auth[] = {"AUTH", r->password}, *sel[] = {"SELECT", dbs}, *ping[] = {"PING"};
+    /* without a password, a PING tells a server that wants one (NOAUTH)
+     * now, rather than as an odd error on the first real command */
     struct {
         const char **argv;
+        int argc;
         bool wanted;
         const char *fix;
-    } steps[] = {{auth, r->password != NULL, "check redis.password"},
-                 {sel, r->db != 0, "check redis.db"}};
+    } steps[] = {{auth, 2, r->password != NULL, "check redis.password"},
+                 {ping, 1, r->password == NULL, "set redis.password"},
+                 {sel, 2, r->db != 0, "check redis.db"}};
     for (size_t i = 0; i < sizeof steps / sizeof steps[0]; i++) {
         if (!steps[i].wanted) continue;
-        redisReply *rep = redisCommandArgv(r->c, 2, steps[i].argv, NULL);
-        bool ok = rep && rep->type != REDIS_REPLY_ERROR;
-        if (!ok)
+        redisReply *rep = redisCommandArgv(r->c, steps[i].argc, steps[i].argv, NULL);
+        int rc = 0;
+        if (!rep) {
+            /* the connection failed, not the settings: retry */
+            snprintf(err, errlen, "redis at %s: %s during %s; retrying in %lld ms", r->addr,
+                     r->c->errstr[0] ? r->c->errstr : "connection lost", steps[i].argv[0],
+                     (long long)r->backoff_ms);
+            rc = GALE_EIO;
+        } else if (rep->type == REDIS_REPLY_ERROR && steps[i].argv == ping &&
+                   strncmp(rep->str, "NOAUTH", 6) != 0) {
+            /* e.g. LOADING after a restart: not ready yet, retry */
+            snprintf(err, errlen, "redis at %s is not ready: %s; retrying in %lld ms", r->addr,
+                     rep->str, (long long)r->backoff_ms);
+            rc = GALE_EIO;
+        } else if (rep->type == REDIS_REPLY_ERROR) {
             snprintf(err, errlen, "redis at %s refused %s: %s — %s", r->addr, steps[i].argv[0],
-                     rep ? rep->str : (r->c->errstr[0] ? r->c->errstr : "connection lost"),
-                     steps[i].fix);
+                     rep->str, steps[i].fix);
+            rc = GALE_ESTATE;
+        }
         if (rep) freeReplyObject(rep);
-        if (!ok) return GALE_ESTATE;
+        if (rc) return rc;
     }
     return 0;
 }
@@ -125,6 +148,7 @@ int gale__redis_ensure(gale__redis_t *r, char *err, size_t errlen) {
         GALE_INFO(r->who, r->task, "connected to redis at %s", r->addr);
     r->backoff_ms = BACKOFF_MIN_MS;
     r->next_try_ns = 0;
+    r->gen++;
     return 0;
 }
 

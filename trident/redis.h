@@ -39,6 +39,11 @@ void gale__redis_free(gale__redis_t *r);
  */
 int gale__redis_ensure(gale__redis_t *r, char *err, size_t errlen);
 
+/** @brief How many connections have been made so far: changes whenever
+ * ensure connects anew (per-connection setup such as SCRIPT LOAD keys on
+ * it). 0 before the first. */
+unsigned long gale__redis_generation(const gale__redis_t *r);
+
 /** @brief "host:port", for messages. */
 const char *gale__redis_addr(const gale__redis_t *r);
 
