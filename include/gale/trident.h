@@ -92,6 +92,12 @@ typedef struct gale_tstate gale_tstate_t;
  * spout: values are copied during the call. 0 or GALE_E*. */
 typedef struct gale_trident_collector gale_trident_collector_t;
 GALE_EXPORT int gale_trident_emit(gale_trident_collector_t *c, const gale_value_t *v, size_t n);
+/** @brief Fail the current batch (Storm's FailedException): it is
+ * replayed with a new attempt. why is logged. */
+GALE_EXPORT void gale_trident_fail(gale_trident_collector_t *c, const char *why);
+/** @brief The current batch's txid (from 1) and attempt (from 0). */
+GALE_EXPORT uint64_t gale_trident_txid(const gale_trident_collector_t *c);
+GALE_EXPORT uint32_t gale_trident_attempt(const gale_trident_collector_t *c);
 
 /*
  * A function (Storm's Function, MapFunction, FlatMapFunction): execute
@@ -181,7 +187,7 @@ typedef struct gale_batch_spout {
  * "file.path" (set with gale_tstream_conf_set_str on the stream), field
  * "line"; transactional; metadata [start, end) byte offsets. The file is
  * cut into one byte range per partition at line starts; each batch holds
- * up to "trident.file.batch.lines" (default 1000) lines. Finite: done once
+ * up to gale.trident.file.batch.lines (default 1000) lines. Finite: done once
  * the file is consumed and committed. */
 GALE_EXPORT extern const gale_batch_spout_t gale_file_batch_spout;
 /* The same, opaque (the metadata of the batch before is replayed from). */
