@@ -483,6 +483,11 @@ gale_tstream_t *gale_tstream_parallelism_hint(gale_tstream_t *s, int n) {
     return s;
 }
 
+gale_tstate_t *gale_tstate_parallelism_hint(gale_tstate_t *st, int n) {
+    if (st) gale_tstream_parallelism_hint(st->node, n);
+    return st;
+}
+
 gale_tstream_t *gale_tstream_name(gale_tstream_t *s, const char *name) {
     if (!s || !name) return s;
     free(s->name);

@@ -249,6 +249,8 @@ static void next_tuple(void *state, gale_spout_collector_t *c) {
     if (k->n_act && k->act[0].st == B_COMMITTED) {
         if (!record_commit(k, k->act[0].txid)) return;
         k->committed = k->act[0].txid;
+        gale_log(k->ctx, GALE_LOG_INFO, "committed txid %" PRIu64 " (attempt %u)", k->committed,
+                 k->act[0].attempt);
         memmove(k->act, k->act + 1, (k->n_act - 1) * sizeof *k->act);
         k->n_act--;
         check_drained(k);

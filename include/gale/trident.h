@@ -284,6 +284,8 @@ GALE_EXPORT gale_tstream_t *gale_trident_merge(gale_trident_t *t, gale_tstream_t
 /** @brief Parallelism of the bolt this stream's operation runs in (the
  * largest hint of its operations wins; default 1). Returns s. */
 GALE_EXPORT gale_tstream_t *gale_tstream_parallelism_hint(gale_tstream_t *s, int n);
+/** @brief Parallelism of the bolt holding the state (its partitions). */
+GALE_EXPORT gale_tstate_t *gale_tstate_parallelism_hint(gale_tstate_t *st, int n);
 /** @brief Name shown in logs for the operation (Storm's name()). */
 GALE_EXPORT gale_tstream_t *gale_tstream_name(gale_tstream_t *s, const char *name);
 /** @brief Component conf for the bolt (or spout executor) this stream's
