@@ -7,8 +7,12 @@
 
 #include "gale/trident.h"
 
-static gale_value_t zero_int(void) { return gale_int(0); }
-static gale_value_t zero_nil(void) { return gale_nil(); }
+static gale_value_t zero_int(void) {
+    return gale_int(0);
+}
+static gale_value_t zero_nil(void) {
+    return gale_nil();
+}
 
 static int count_init(const gale_value_t *in, size_t n, gale_value_t *out) {
     (void)in;

@@ -114,8 +114,10 @@ static bool fl_parse(gale_trident_t *t, const char *op, const char *s, field_lis
             return false;
         }
         if (*p == '$') {
-            tfail(t, "trident %s: field '%.*s' starts with '$', which the batch id reserves: rename it",
-                  op, (int)(end - p), p);
+            tfail(
+                t,
+                "trident %s: field '%.*s' starts with '$', which the batch id reserves: rename it",
+                op, (int)(end - p), p);
             return false;
         }
         if (l->n == GALE__TRIDENT_MAX_FIELDS) {
@@ -234,8 +236,9 @@ gale_tstream_t *gale_trident_new_stream(gale_trident_t *t, const char *txid_name
         return s;
     }
     if (++t->n_spouts > 1) {
-        tfail(t, "trident new_stream(%s): one batch spout per topology for now (a second batch "
-                 "group is not supported): merge the inputs into one spout",
+        tfail(t,
+              "trident new_stream(%s): one batch spout per topology for now (a second batch "
+              "group is not supported): merge the inputs into one spout",
               txid_name);
         return s;
     }
@@ -267,8 +270,9 @@ static gale_tstream_t *fn_op(gale_tstream_t *p, enum nkind kind, const char *opn
         fl_copy(&s->fields, &p->fields);
         for (size_t i = 0; i < outl.n; i++) {
             if (fl_index(&s->fields, outl.f[i]) >= 0) {
-                tfail(t, "trident %s: output field '%s' is already a field of the stream: name it "
-                         "differently",
+                tfail(t,
+                      "trident %s: output field '%s' is already a field of the stream: name it "
+                      "differently",
                       op, outl.f[i]);
                 fl_free(&outl);
                 return s;
@@ -377,8 +381,9 @@ static gale_tstream_t *agg_op(gale_tstream_t *p, enum nkind kind, const char *op
     char op[200];
     snprintf(op, sizeof op, "%s(%s)", opname, symbol ? symbol : "?");
     if (!agg || !symbol) {
-        tfail(t, "trident %s: the aggregator is NULL (give exactly one of a combiner or a reducer, "
-                 "with its exported name)",
+        tfail(t,
+              "trident %s: the aggregator is NULL (give exactly one of a combiner or a reducer, "
+              "with its exported name)",
               opname);
         return s;
     }
@@ -418,8 +423,9 @@ gale_tstate_t *gale_tstream_persistent_aggregate(gale_tstream_t *p, const gale_s
     } else {
         s->spec = *spec;
         if (spec->key_fn && !spec->key_fn_symbol)
-            tfail(t, "trident persistent_aggregate(%s): the state's key_fn has no symbol: set it "
-                     "with GALE_STATE_KEY_FN",
+            tfail(t,
+                  "trident persistent_aggregate(%s): the state's key_fn has no symbol: set it "
+                  "with GALE_STATE_KEY_FN",
                   symbol);
         s->spec_strs[0] = spec->key_prefix ? strdup(spec->key_prefix) : NULL;
         s->spec_strs[1] = spec->hash_key ? strdup(spec->hash_key) : NULL;
@@ -442,14 +448,18 @@ gale_tstream_t *gale_tstream_partition_aggregate(gale_tstream_t *s, const char *
                                                  const gale_combiner_t *comb,
                                                  const gale_reducer_t *red, const char *symbol,
                                                  const char *out_field) {
-    const void *agg = (comb && !red) ? (const void *)comb : (!comb && red) ? (const void *)red : NULL;
+    const void *agg = (comb && !red)   ? (const void *)comb
+                      : (!comb && red) ? (const void *)red
+                                       : NULL;
     return agg_op(s, N_PAGG, "partition_aggregate", in, agg, red != NULL, symbol, out_field);
 }
 
 gale_tstream_t *gale_tstream_aggregate(gale_tstream_t *s, const char *in,
                                        const gale_combiner_t *comb, const gale_reducer_t *red,
                                        const char *symbol, const char *out_field) {
-    const void *agg = (comb && !red) ? (const void *)comb : (!comb && red) ? (const void *)red : NULL;
+    const void *agg = (comb && !red)   ? (const void *)comb
+                      : (!comb && red) ? (const void *)red
+                                       : NULL;
     return agg_op(s, N_AGG, "aggregate", in, agg, red != NULL, symbol, out_field);
 }
 
@@ -465,8 +475,9 @@ gale_tstream_t *gale_trident_merge(gale_trident_t *t, gale_tstream_t *const *str
     if (!s) return streams[0];
     for (size_t i = 0; i < n; i++) {
         if (streams[i]->fields.n != streams[0]->fields.n) {
-            tfail(t, "trident merge: stream %zu has %zu fields, the first %zu: project them to the "
-                     "same number first",
+            tfail(t,
+                  "trident merge: stream %zu has %zu fields, the first %zu: project them to the "
+                  "same number first",
                   i, streams[i]->fields.n, streams[0]->fields.n);
             return s;
         }
@@ -533,7 +544,9 @@ static gale_value_t *va(varena_t *a, size_t n) {
     return v;
 }
 
-static gale_value_t vstr_or_nil(const char *s) { return s ? gale_str(s) : gale_nil(); }
+static gale_value_t vstr_or_nil(const char *s) {
+    return s ? gale_str(s) : gale_nil();
+}
 
 static gale_value_t int_list(varena_t *a, const int *idx, size_t n) {
     gale_value_t *v = va(a, n ? n : 1);
@@ -566,15 +579,23 @@ static bool starts_group(const gale_tstream_t *s) {
 
 static int op_kind(const gale_tstream_t *s) {
     switch (s->kind) {
-    case N_EACH: return GALE__TOP_EACH;
-    case N_MAP: return GALE__TOP_MAP;
-    case N_FLAT_MAP: return GALE__TOP_FLAT_MAP;
-    case N_FILTER: return GALE__TOP_FILTER;
-    case N_PROJECT: return GALE__TOP_PROJECT;
-    case N_PAGG:
-    case N_AGG: return s->reducer ? GALE__TOP_AGG_REDUCE : GALE__TOP_AGG_COMBINE;
-    case N_PERSIST: return GALE__TOP_PERSIST;
-    default: return GALE__TOP_PASS;
+        case N_EACH:
+            return GALE__TOP_EACH;
+        case N_MAP:
+            return GALE__TOP_MAP;
+        case N_FLAT_MAP:
+            return GALE__TOP_FLAT_MAP;
+        case N_FILTER:
+            return GALE__TOP_FILTER;
+        case N_PROJECT:
+            return GALE__TOP_PROJECT;
+        case N_PAGG:
+        case N_AGG:
+            return s->reducer ? GALE__TOP_AGG_REDUCE : GALE__TOP_AGG_COMBINE;
+        case N_PERSIST:
+            return GALE__TOP_PERSIST;
+        default:
+            return GALE__TOP_PASS;
     }
 }
 
@@ -584,13 +605,19 @@ static void subscribe(gale_component_t *c, const char *src, const char *stream,
     char fields[600];
     if (s->kind == N_PART) {
         switch (s->grouping) {
-        case GALE_GROUPING_FIELDS:
-            fl_join(&s->group, fields, sizeof fields);
-            gale_fields_grouping(c, src, stream, fields);
-            return;
-        case GALE_GROUPING_GLOBAL: gale_global_grouping(c, src, stream); return;
-        case GALE_GROUPING_ALL: gale_all_grouping(c, src, stream); return;
-        default: gale_shuffle_grouping(c, src, stream); return;
+            case GALE_GROUPING_FIELDS:
+                fl_join(&s->group, fields, sizeof fields);
+                gale_fields_grouping(c, src, stream, fields);
+                return;
+            case GALE_GROUPING_GLOBAL:
+                gale_global_grouping(c, src, stream);
+                return;
+            case GALE_GROUPING_ALL:
+                gale_all_grouping(c, src, stream);
+                return;
+            default:
+                gale_shuffle_grouping(c, src, stream);
+                return;
         }
     }
     if ((s->kind == N_AGG || s->kind == N_PERSIST)) {
@@ -657,9 +684,9 @@ static int compile(gale_trident_t *t, char *err, size_t errlen) {
     }
     static varena_t arena;
     /* components */
-    gale_component_t *coord = gale_builder_spout(t->b, GALE__TRIDENT_COORD,
-                                                 &gale_trident_coordinator_spout,
-                                                 "gale_trident_coordinator_spout", 1);
+    gale_component_t *coord =
+        gale_builder_spout(t->b, GALE__TRIDENT_COORD, &gale_trident_coordinator_spout,
+                           "gale_trident_coordinator_spout", 1);
     if (!coord) return GALE_ENOMEM;
     for (int gi = 0; gi < n_groups; gi++) {
         group_t *g = &groups[gi];
@@ -785,9 +812,9 @@ static int compile(gale_trident_t *t, char *err, size_t errlen) {
                                 gale_array(ops, (size_t)op_at),
                                 gale_array(outputs, (size_t)g->n_outputs),
                                 spv};
-        int rc = arena.full ? GALE_ERANGE
-                            : gale_component_conf_set(c, GALE__TRIDENT_PLAN_KEY,
-                                                      gale_array(plan, 6));
+        int rc = arena.full
+                     ? GALE_ERANGE
+                     : gale_component_conf_set(c, GALE__TRIDENT_PLAN_KEY, gale_array(plan, 6));
         /* free the stream names strdup'ed above */
         for (size_t k = 0; k < n_inputs; k++) free((char *)inputs[k].u.a[1].u.s);
         for (int k = 0; k < g->n_outputs; k++) free((char *)outputs[k].u.a[0].u.s);

@@ -65,8 +65,8 @@ typedef struct batch {
     int64_t expected, received;
     const gale_tuple_t **held;
     size_t n_held, cap_held;
-    gale__vmap_t *maps;  /* per op (aggregations) */
-    uint32_t **sent;     /* per output: per target task index */
+    gale__vmap_t *maps; /* per op (aggregations) */
+    uint32_t **sent;    /* per output: per target task index */
 } batch_t;
 
 typedef struct pending {
@@ -113,7 +113,9 @@ static void batch_fail(batch_t *b, const char *fmt, ...) {
     va_end(ap);
 }
 
-uint64_t gale_trident_txid(const gale_trident_collector_t *c) { return c && c->b ? c->b->txid : 0; }
+uint64_t gale_trident_txid(const gale_trident_collector_t *c) {
+    return c && c->b ? c->b->txid : 0;
+}
 uint32_t gale_trident_attempt(const gale_trident_collector_t *c) {
     return c && c->b ? c->b->attempt : 0;
 }
@@ -217,7 +219,8 @@ static batch_t *batch_for(eng_t *e, uint64_t txid, uint32_t attempt) {
             for (size_t i = 0; i < e->n_batches; i++)
                 if (e->batches[i].tomb && e->batches[i].txid < min) min = e->batches[i].txid;
             for (size_t i = 0; i < e->n_batches; i++)
-                if (!(e->batches[i].tomb && e->batches[i].txid == min)) e->batches[w++] = e->batches[i];
+                if (!(e->batches[i].tomb && e->batches[i].txid == min))
+                    e->batches[w++] = e->batches[i];
             e->n_batches = w;
         }
     }
@@ -245,8 +248,8 @@ static bool select_in(batch_t *b, const gale__pop_t *op, const int *idx, size_t 
                       const gale_value_t *v, size_t n, gale_value_t *out) {
     for (size_t i = 0; i < n_idx; i++) {
         if ((size_t)idx[i] >= n) {
-            batch_fail(b, "op %s reads field %d of a %zu-value tuple", op->symbol ? op->symbol : "?",
-                       idx[i], n);
+            batch_fail(b, "op %s reads field %d of a %zu-value tuple",
+                       op->symbol ? op->symbol : "?", idx[i], n);
             return false;
         }
         out[i] = v[idx[i]];
@@ -260,8 +263,8 @@ static void emit_out(eng_t *e, batch_t *b, int oi, const gale_value_t *v, size_t
     vals[0] = gale_int((int64_t)b->txid);
     vals[1] = gale_int(b->attempt);
     memcpy(vals + 2, v, n * sizeof *v);
-    gale_emit_t em = {e->plan->outputs[oi].stream, vals, n + 2, NULL, 0, NULL, 0,
-                      e->targets, e->max_targets};
+    gale_emit_t em = {
+        e->plan->outputs[oi].stream, vals, n + 2, NULL, 0, NULL, 0, e->targets, e->max_targets};
     int k = gale_emit(e->c, &em);
     if (k < 0) return batch_fail(b, "emit on %s: %s", em.stream, gale_strerror(k));
     out_rt_t *o = &e->outs[oi];
@@ -312,30 +315,38 @@ static void run_op(eng_t *e, batch_t *b, int oi, const gale_value_t *v, size_t n
     op_rt_t *rt = &e->ops[oi];
     gale_value_t sel[GALE__TRIDENT_MAX_FIELDS];
     switch (op->kind) {
-    case GALE__TOP_PASS: run_children(e, b, oi, v, n); return;
-    case GALE__TOP_PROJECT:
-        if (select_in(b, op, op->in, op->n_in, v, n, sel)) run_children(e, b, oi, sel, op->n_in);
-        return;
-    case GALE__TOP_FILTER: {
-        const gale_trident_filter_t *f = rt->impl;
-        if (select_in(b, op, op->in, op->n_in, v, n, sel) && f->keep(rt->state, sel, op->n_in))
+        case GALE__TOP_PASS:
             run_children(e, b, oi, v, n);
-        return;
-    }
-    case GALE__TOP_EACH:
-    case GALE__TOP_MAP:
-    case GALE__TOP_FLAT_MAP: {
-        const gale_trident_function_t *fn = rt->impl;
-        if (!select_in(b, op, op->in, op->n_in, v, n, sel)) return;
-        gale_trident_collector_t c = {e, b, oi, v, n};
-        fn->execute(rt->state, sel, op->n_in, &c);
-        return;
-    }
-    case GALE__TOP_AGG_COMBINE:
-    case GALE__TOP_AGG_REDUCE:
-    case GALE__TOP_PERSIST: aggregate(e, b, oi, op, v, n); return;
-    case GALE__TOP_OUT: emit_out(e, b, op->out, v, n); return;
-    default: return;
+            return;
+        case GALE__TOP_PROJECT:
+            if (select_in(b, op, op->in, op->n_in, v, n, sel))
+                run_children(e, b, oi, sel, op->n_in);
+            return;
+        case GALE__TOP_FILTER: {
+            const gale_trident_filter_t *f = rt->impl;
+            if (select_in(b, op, op->in, op->n_in, v, n, sel) && f->keep(rt->state, sel, op->n_in))
+                run_children(e, b, oi, v, n);
+            return;
+        }
+        case GALE__TOP_EACH:
+        case GALE__TOP_MAP:
+        case GALE__TOP_FLAT_MAP: {
+            const gale_trident_function_t *fn = rt->impl;
+            if (!select_in(b, op, op->in, op->n_in, v, n, sel)) return;
+            gale_trident_collector_t c = {e, b, oi, v, n};
+            fn->execute(rt->state, sel, op->n_in, &c);
+            return;
+        }
+        case GALE__TOP_AGG_COMBINE:
+        case GALE__TOP_AGG_REDUCE:
+        case GALE__TOP_PERSIST:
+            aggregate(e, b, oi, op, v, n);
+            return;
+        case GALE__TOP_OUT:
+            emit_out(e, b, op->out, v, n);
+            return;
+        default:
+            return;
     }
 }
 
@@ -417,8 +428,8 @@ static void finish(eng_t *e, batch_t *b) {
         for (size_t t = 0; t < o->n_tasks; t++) {
             gale_value_t v[3] = {gale_int((int64_t)b->txid), gale_int(b->attempt),
                                  gale_int(b->sent[oi][t])};
-            gale_emit_t em = {o->count_stream, v, 3, b->held, b->n_held, NULL, o->tasks[t],
-                              NULL, 0};
+            gale_emit_t em = {o->count_stream, v,    3, b->held, b->n_held, NULL,
+                              o->tasks[t],     NULL, 0};
             int rc = gale_emit(e->c, &em);
             if (rc < 0)
                 gale_log(e->ctx, GALE_LOG_ERROR, "count to task %d on %s: %s", o->tasks[t],
@@ -508,8 +519,8 @@ static void commit(eng_t *e, const gale_tuple_t *t) {
                          "state; this writer is stale)",
                          txid, err);
             else
-                gale_log(e->ctx, GALE_LOG_WARN, "commit of batch %" PRId64 " failed: %s (%s)",
-                         txid, err, gale_strerror(rc));
+                gale_log(e->ctx, GALE_LOG_WARN, "commit of batch %" PRId64 " failed: %s (%s)", txid,
+                         err, gale_strerror(rc));
             gale_fail(e->c, t);
             return;
         }
@@ -539,8 +550,8 @@ static void declare(gale_declarer_t *d, const gale_conf_t *conf) {
         char fields[2048], cs[300];
         size_t off = (size_t)snprintf(fields, sizeof fields, "%s", GALE__TRIDENT_TX_FIELDS);
         for (size_t k = 0; k < p->outputs[i].n_fields && off < sizeof fields; k++)
-            off += (size_t)snprintf(fields + off, sizeof fields - off, ",%s",
-                                    p->outputs[i].fields[k]);
+            off +=
+                (size_t)snprintf(fields + off, sizeof fields - off, ",%s", p->outputs[i].fields[k]);
         gale_declare_stream(d, p->outputs[i].stream, fields, false);
         snprintf(cs, sizeof cs, GALE__TRIDENT_COUNT_PREFIX "%s", p->outputs[i].stream);
         gale_declare_stream(d, cs, "txid,attempt,count", true);
@@ -558,7 +569,8 @@ static void eng_free(eng_t *e) {
         for (size_t i = 0; e->ops && i < e->plan->n_ops; i++) {
             op_rt_t *o = &e->ops[i];
             int k = e->plan->ops[i].kind;
-            if (o->prepared && (k == GALE__TOP_EACH || k == GALE__TOP_MAP || k == GALE__TOP_FLAT_MAP)) {
+            if (o->prepared &&
+                (k == GALE__TOP_EACH || k == GALE__TOP_MAP || k == GALE__TOP_FLAT_MAP)) {
                 const gale_trident_function_t *fn = o->impl;
                 if (fn->cleanup) fn->cleanup(o->state);
             }
@@ -722,12 +734,14 @@ static void on_batch(eng_t *e, const gale_tuple_t *t) {
     }
     gale_trident_collector_t c = {e, b, -1, NULL, 0};
     char err[400];
-    int rc = gale__spout_meta_emit(e->spout, (uint64_t)txid, (uint32_t)attempt, &c, err,
-                                   sizeof err);
+    int rc =
+        gale__spout_meta_emit(e->spout, (uint64_t)txid, (uint32_t)attempt, &c, err, sizeof err);
     if (rc) batch_fail(b, "%s", err);
     b->held = malloc(sizeof *b->held);
-    if (b->held) b->held[b->n_held++] = t;
-    else gale_fail(e->c, t);
+    if (b->held)
+        b->held[b->n_held++] = t;
+    else
+        gale_fail(e->c, t);
     finish(e, b);
 }
 
@@ -793,7 +807,9 @@ static int execute(void *state, const gale_tuple_t *t, gale_collector_t *c) {
     return 0;
 }
 
-static void cleanup(void *state) { eng_free(state); }
+static void cleanup(void *state) {
+    eng_free(state);
+}
 
 const gale_bolt_t gale_trident_bolt = {declare, prepare, execute, cleanup, false};
 /* The same engine; its own symbol so the topology names what it runs. */

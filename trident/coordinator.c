@@ -100,8 +100,7 @@ static int open_(void **state, const gale_context_t *ctx, gale_spout_collector_t
     }
     const char *topo = gale_context_topology_name(ctx);
     gale__trident_key(k->k_epoch, sizeof k->k_epoch, topo, k->plan->txid_name, "epoch");
-    gale__trident_key(k->k_committed, sizeof k->k_committed, topo, k->plan->txid_name,
-                      "committed");
+    gale__trident_key(k->k_committed, sizeof k->k_committed, topo, k->plan->txid_name, "committed");
     gale__trident_key(k->k_attempts, sizeof k->k_attempts, topo, k->plan->txid_name, "attempts");
     gale__trident_key(k->k_drained, sizeof k->k_drained, topo, k->plan->txid_name,
                       GALE__TRIDENT_DRAINED);
@@ -171,8 +170,9 @@ static bool do_open(coord_t *k) {
 
 static bool emit_tuple(coord_t *k, cbatch_t *b, bool commit) {
     gale_value_t v[3] = {gale_int((int64_t)b->txid), gale_int(b->attempt), gale_int(k->epoch)};
-    int rc = gale_spout_emit_id(k->c, commit ? GALE__TRIDENT_COMMIT_STREAM : GALE__TRIDENT_BATCH_STREAM,
-                                v, 3, msg_id(b->txid, b->attempt, commit));
+    int rc =
+        gale_spout_emit_id(k->c, commit ? GALE__TRIDENT_COMMIT_STREAM : GALE__TRIDENT_BATCH_STREAM,
+                           v, 3, msg_id(b->txid, b->attempt, commit));
     if (rc < 0) {
         gale_spout_report_error(k->c, "emit of batch %" PRIu64 ": %s", b->txid, gale_strerror(rc));
         return false;
@@ -280,7 +280,8 @@ static cbatch_t *find(coord_t *k, uint64_t id, bool *commit) {
     uint32_t attempt = (uint32_t)((id >> 1) & 0xfffff);
     *commit = id & 1;
     for (size_t i = 0; i < k->n_act; i++)
-        if (k->act[i].txid == txid) return (k->act[i].attempt & 0xfffff) == attempt ? &k->act[i] : NULL;
+        if (k->act[i].txid == txid)
+            return (k->act[i].attempt & 0xfffff) == attempt ? &k->act[i] : NULL;
     return NULL;
 }
 
@@ -308,7 +309,9 @@ static void fail(void *state, uint64_t id, gale_fail_reason_t why) {
     }
 }
 
-static void close_(void *state) { coord_free(state); }
+static void close_(void *state) {
+    coord_free(state);
+}
 
 static bool done(void *state) {
     coord_t *k = state;

@@ -66,7 +66,8 @@ static int fs_open(void **state, const gale_context_t *ctx, int partition, int n
     f->fd = fd;
     int64_t size = st.st_size;
     f->start = line_start(fd, size * partition / n_parts, size);
-    f->end = partition + 1 == n_parts ? size : line_start(fd, size * (partition + 1) / n_parts, size);
+    f->end =
+        partition + 1 == n_parts ? size : line_start(fd, size * (partition + 1) / n_parts, size);
     if (f->end < f->start) f->end = f->start;
     f->lines = gale_conf_get_int(gale_context_conf(ctx), GALE_CONF_TRIDENT_FILE_BATCH_LINES, 1000);
     *state = f;
@@ -147,7 +148,7 @@ static int fs_emit(void *state, uint64_t txid, const gale_value_t *meta,
     return 0;
 }
 
-const gale_batch_spout_t gale_file_batch_spout = {"line",  GALE_BATCH_TRANSACTIONAL, fs_open,
-                                                  fs_plan, fs_emit, fs_close};
-const gale_batch_spout_t gale_file_opaque_batch_spout = {"line", GALE_BATCH_OPAQUE, fs_open,
-                                                         fs_plan, fs_emit, fs_close};
+const gale_batch_spout_t gale_file_batch_spout = {
+    "line", GALE_BATCH_TRANSACTIONAL, fs_open, fs_plan, fs_emit, fs_close};
+const gale_batch_spout_t gale_file_opaque_batch_spout = {"line",  GALE_BATCH_OPAQUE, fs_open,
+                                                         fs_plan, fs_emit,           fs_close};

@@ -29,13 +29,13 @@
 
 #include "gale/trident.h"
 
-#define GALE__TRIDENT_PLAN_KEY     "trident.plan"
-#define GALE__TRIDENT_COORD        "$mastercoord-bg0"
-#define GALE__TRIDENT_BATCH_STREAM "$batch"
+#define GALE__TRIDENT_PLAN_KEY      "trident.plan"
+#define GALE__TRIDENT_COORD         "$mastercoord-bg0"
+#define GALE__TRIDENT_BATCH_STREAM  "$batch"
 #define GALE__TRIDENT_COMMIT_STREAM "$commit"
-#define GALE__TRIDENT_COUNT_PREFIX "$coord-"
-#define GALE__TRIDENT_TX_FIELDS    "$txid,$attempt"
-#define GALE__TRIDENT_MAX_FIELDS   64
+#define GALE__TRIDENT_COUNT_PREFIX  "$coord-"
+#define GALE__TRIDENT_TX_FIELDS     "$txid,$attempt"
+#define GALE__TRIDENT_MAX_FIELDS    64
 
 typedef enum gale__top_kind {
     GALE__TOP_PASS = 0, /* identity (repartitions, group_by) */

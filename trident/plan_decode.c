@@ -10,7 +10,8 @@
 
 #include "trident/plan.h"
 
-static int bad(char *err, size_t errlen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static int bad(char *err, size_t errlen, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
 static int bad(char *err, size_t errlen, const char *fmt, ...) {
     int n = snprintf(err, errlen, "micro-batch plan (conf %s): ", GALE__TRIDENT_PLAN_KEY);
     if (n < 0 || (size_t)n >= errlen) n = 0;
@@ -24,7 +25,9 @@ static int bad(char *err, size_t errlen, const char *fmt, ...) {
 static const gale_value_t *arr(const gale_value_t *v, size_t min) {
     return v && v->type == GALE_T_ARRAY && v->len >= min ? v->u.a : NULL;
 }
-static bool is_str(const gale_value_t *v) { return v->type == GALE_T_STR && v->u.s; }
+static bool is_str(const gale_value_t *v) {
+    return v->type == GALE_T_STR && v->u.s;
+}
 static char *dup_str(const gale_value_t *v) {
     return v->type == GALE_T_STR && v->u.s ? strndup(v->u.s, v->len) : NULL;
 }
@@ -92,7 +95,8 @@ static int decode_op(const gale_value_t *v, size_t i, size_t n_ops, gale__pop_t 
     const gale_value_t *a = arr(v, 8);
     int64_t x;
     if (!a) return bad(err, errlen, "op %zu is not an array of 8", i);
-    if (!get_int(&a[0], 0, GALE__TOP__COUNT - 1, &x)) return bad(err, errlen, "op %zu: bad kind", i);
+    if (!get_int(&a[0], 0, GALE__TOP__COUNT - 1, &x))
+        return bad(err, errlen, "op %zu: bad kind", i);
     op->kind = (int)x;
     /* parents come first, so the graph has no cycles */
     if (!get_int(&a[1], -1, (int64_t)i - 1, &x)) return bad(err, errlen, "op %zu: bad parent", i);
@@ -116,8 +120,8 @@ static int decode_op(const gale_value_t *v, size_t i, size_t n_ops, gale__pop_t 
     }
     if (!get_int(&a[7], -1, 1 << 20, &x)) return bad(err, errlen, "op %zu: bad output", i);
     op->out = (int)x;
-    bool needs_sym = op->kind != GALE__TOP_PASS && op->kind != GALE__TOP_PROJECT &&
-                     op->kind != GALE__TOP_OUT;
+    bool needs_sym =
+        op->kind != GALE__TOP_PASS && op->kind != GALE__TOP_PROJECT && op->kind != GALE__TOP_OUT;
     if (needs_sym && !op->symbol) return bad(err, errlen, "op %zu: no symbol", i);
     if (op->kind == GALE__TOP_OUT && op->out < 0) return bad(err, errlen, "op %zu: no output", i);
     if (op->kind == GALE__TOP_PERSIST && !op->has_spec)

@@ -125,15 +125,10 @@ static int put_rec(gale__spout_meta_t *m, uint64_t txid, bool drained, const gal
         snprintf(err, errlen, "the batch spout's metadata does not pack");
         return GALE_EINVAL;
     }
-    char f[24], old[24], part[16];
+    char f[24], part[16];
     snprintf(f, sizeof f, "%" PRIu64, txid);
-    snprintf(old, sizeof old, "%" PRIu64, txid > 2 ? txid - 2 : 0);
     snprintf(part, sizeof part, "%d", m->partition);
-    /* pipelined: the record, the prune of txid-2 (replays only go back to
-     * the oldest uncommitted batch, whose predecessor is txid-1 at worst
-     * for the first in-flight one... kept conservative: see the coordinator,
-     * which bounds in-flight batches; records older than the committed txid
-     * are never read), and the drained mark */
+    /* pipelined: the record and the drained mark */
     const char *a1[4] = {"HSET", m->meta_key, f, sb.data};
     size_t l1[4] = {4, strlen(m->meta_key), strlen(f), sb.size};
     gale__redis_append(m->redis, 4, a1, l1);
@@ -147,7 +142,6 @@ static int put_rec(gale__spout_meta_t *m, uint64_t txid, bool drained, const gal
         if (!r && !rc) rc = r_rc;
         if (r) freeReplyObject(r);
     }
-    (void)old;
     return rc;
 }
 
@@ -159,15 +153,15 @@ int gale__spout_meta_emit(gale__spout_meta_t *m, uint64_t txid, uint32_t attempt
     gale_value_t meta = gale_nil(), prev = gale_nil();
     void *meta_mem = NULL, *prev_mem = NULL;
     const gale_batch_spout_t *sp = m->sp;
-    if (sp->kind != GALE_BATCH_NON_TRANSACTIONAL || true) {
-        /* the drained marks live in Redis for every kind */
-        if ((rc = gale__redis_ensure(m->redis, err, errlen))) return rc == GALE_EFULL ? GALE_EIO : rc;
-    }
+    /* the drained marks live in Redis for every kind */
+    if ((rc = gale__redis_ensure(m->redis, err, errlen))) return rc == GALE_EFULL ? GALE_EIO : rc;
     bool replay = false;
     if (sp->kind == GALE_BATCH_TRANSACTIONAL) {
         rc = get_rec(m, txid, &drained, &meta, &meta_mem, err, errlen);
-        if (rc == 0) replay = true;
-        else if (rc != GALE_ENOENT) return rc;
+        if (rc == 0)
+            replay = true;
+        else if (rc != GALE_ENOENT)
+            return rc;
     }
     if (!replay) {
         const gale_value_t *pp = NULL;
@@ -176,8 +170,10 @@ int gale__spout_meta_emit(gale__spout_meta_t *m, uint64_t txid, uint32_t attempt
             if (m->has_prev) pp = &m->prev;
         } else if (txid > 1) {
             rc = get_rec(m, txid - 1, &pd, &prev, &prev_mem, err, errlen);
-            if (rc == 0) pp = &prev;
-            else if (rc != GALE_ENOENT) return rc;
+            if (rc == 0)
+                pp = &prev;
+            else if (rc != GALE_ENOENT)
+                return rc;
             else
                 gale_log(m->ctx, GALE_LOG_WARN,
                          "no batch record of txid %" PRIu64 " in %s: planning from the start",

@@ -8,8 +8,8 @@
  *                     batches at the input's end (deleted by a non-empty one)
  * Transactional: a recorded txid is replayed from its record; else the
  * record is written (from txid-1's) BEFORE the batch is emitted. Opaque:
- * always planned from txid-1's record, which is overwritten. Fields older
- * than the previous txid are pruned as batches go by.
+ * always planned from txid-1's record, which is overwritten. (Records are
+ * not pruned yet: one small hash field per batch and partition.)
  */
 #ifndef GALE_TRIDENT_SPOUT_META_H
 #define GALE_TRIDENT_SPOUT_META_H

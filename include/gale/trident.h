@@ -52,7 +52,6 @@ typedef struct gale_state_spec {
 
 #define GALE_STATE_KEY_FN(spec, fn) ((spec)->key_fn = (fn), (spec)->key_fn_symbol = #fn)
 
-
 /* ------------------------------------------------------------------ */
 /* Micro-batch streams (Storm's TridentTopology)                        */
 /* ------------------------------------------------------------------ */
@@ -215,8 +214,8 @@ GALE_EXPORT gale_tstream_t *gale_trident_new_stream(gale_trident_t *t, const cha
 /* Stream operations: each returns the new stream. in/out are
  * comma-separated field lists. */
 GALE_EXPORT gale_tstream_t *gale_tstream_each(gale_tstream_t *s, const char *in,
-                                              const gale_trident_function_t *fn,
-                                              const char *symbol, const char *out);
+                                              const gale_trident_function_t *fn, const char *symbol,
+                                              const char *out);
 GALE_EXPORT gale_tstream_t *gale_tstream_map(gale_tstream_t *s, const char *in,
                                              const gale_trident_function_t *fn, const char *symbol,
                                              const char *out);
@@ -249,12 +248,10 @@ GALE_EXPORT gale_tstream_t *gale_tstream_group_by(gale_tstream_t *s, const char 
  * combiner's input fields (NULL: none, e.g. count). The spec's strings
  * are copied. Returns the state, for state_query.
  */
-GALE_EXPORT gale_tstate_t *gale_tstream_persistent_aggregate(gale_tstream_t *s,
-                                                             const gale_state_spec_t *spec,
-                                                             const char *in,
-                                                             const gale_combiner_t *agg,
-                                                             const char *symbol,
-                                                             const char *out_field);
+GALE_EXPORT gale_tstate_t *
+gale_tstream_persistent_aggregate(gale_tstream_t *s, const gale_state_spec_t *spec, const char *in,
+                                  const gale_combiner_t *agg, const char *symbol,
+                                  const char *out_field);
 #define GALE_PERSISTENT_AGGREGATE(s, spec, in, agg, out)                                           \
     gale_tstream_persistent_aggregate((s), (spec), (in), &(agg), #agg, (out))
 
