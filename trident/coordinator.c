@@ -15,7 +15,9 @@
  * is acked (processed) and it is the oldest active one, $commit goes to
  * the committers; when that tree is acked the txid is recorded as
  * committed. A fail or timeout of either tree re-emits that txid and
- * every later active one with attempt + 1. Redis down: nothing is
+ * every later active one with attempt + 1. Before each $commit (and when
+ * recording one) the epoch is checked: a superseded coordinator logs and
+ * stops. Redis down: nothing is
  * emitted (the connection logs its retries); nothing is lost.
  */
 #include <inttypes.h>
@@ -217,6 +219,25 @@ static bool record_commit(coord_t *k, uint64_t txid) {
     return ok;
 }
 
+/* Is our epoch still Redis's? A newer coordinator INCRed it: stop for
+ * good (false). Checked before each $commit, so a fenced coordinator
+ * stops at once instead of replaying batches its committers refuse. */
+static bool epoch_current(coord_t *k) {
+    const char *argv[2] = {"GET", k->k_epoch};
+    redisReply *r = cmd(k, 2, argv);
+    if (!r) return false; /* retried at the next call */
+    bool ok = r->type == REDIS_REPLY_STRING && strtoll(r->str, NULL, 10) == k->epoch;
+    freeReplyObject(r);
+    if (!ok) {
+        k->fenced = true;
+        gale_log(k->ctx, GALE_LOG_ERROR,
+                 "coordinator epoch %" PRId64 " is stale (%s changed: a newer coordinator runs): "
+                 "this coordinator stops emitting",
+                 k->epoch, k->k_epoch);
+    }
+    return ok;
+}
+
 /* Done: every partition drained at a txid already committed. */
 static void check_drained(coord_t *k) {
     const char *argv[2] = {"HVALS", k->k_drained};
@@ -256,6 +277,7 @@ static void next_tuple(void *state, gale_spout_collector_t *c) {
         check_drained(k);
     }
     if (k->n_act && k->act[0].st == B_DONE && k->act[0].txid == k->committed + 1) {
+        if (!epoch_current(k)) return;
         if (emit_tuple(k, &k->act[0], true)) k->act[0].st = B_COMMITTING;
     }
     for (size_t i = 0; i < k->n_act; i++)
