@@ -6,6 +6,12 @@
 
 #include "gale/gale.h"
 
+/** @brief The object an exported symbol names, found the way the runtime
+ * finds components (the topology's library, then libgale), or NULL. For
+ * components that run user code named in their conf (the micro-batch
+ * layer). Any thread. (Implemented by the worker runtime.) */
+const void *gale__context_resolve(const gale_context_t *ctx, const char *symbol);
+
 /* The component conf key naming a built-in's file. */
 #define GALE_BUILTIN_FILE_PATH "file.path"
 

@@ -104,7 +104,12 @@ const gale_conf_key_t gale__conf_keys[] = {
      GALE_SCOPE_TOPOLOGY, "Fail tuple trees that do not complete within the message timeout."},
     {GALE_CONF_TOPOLOGY_MAX_SPOUT_PENDING, GALE_CT_INT, NULL, 1, 10000000, NULL,
      GALE_SCOPE_COMPONENT,
-     "Most tuple trees in flight (not yet acked or failed) per spout task; unset = unbounded."},
+     "Most tuple trees in flight (not yet acked or failed) per spout task; unset = unbounded. "
+     "In the micro-batch layer: most batches in flight; unset = 1."},
+    {GALE_CONF_TOPOLOGY_TRIDENT_BATCH_EMIT_INTERVAL_MILLIS, GALE_CT_INT, "500", 0, 3600000, NULL,
+     GALE_SCOPE_TOPOLOGY, "Milliseconds between two new batches of the micro-batch coordinator."},
+    {GALE_CONF_TRIDENT_FILE_BATCH_LINES, GALE_CT_INT, "1000", 1, 10000000, NULL,
+     GALE_SCOPE_COMPONENT, "Lines per batch and partition of the built-in file batch spouts."},
     {GALE_CONF_TOPOLOGY_DEBUG, GALE_CT_BOOL, "false", NO_BOUNDS, NULL, GALE_SCOPE_COMPONENT,
      "Log every tuple emitted."},
     {GALE_CONF_TOPOLOGY_TICK_TUPLE_FREQ_SECS, GALE_CT_INT, NULL, 1, 86400, NULL,

@@ -76,6 +76,9 @@ typedef struct gale_conf_key {
 #define GALE_CONF_TOPOLOGY_MESSAGE_TIMEOUT_SECS         "topology.message.timeout.secs"
 #define GALE_CONF_TOPOLOGY_ENABLE_MESSAGE_TIMEOUTS      "topology.enable.message.timeouts"
 #define GALE_CONF_TOPOLOGY_MAX_SPOUT_PENDING            "topology.max.spout.pending"
+#define GALE_CONF_TOPOLOGY_TRIDENT_BATCH_EMIT_INTERVAL_MILLIS                                      \
+    "topology.trident.batch.emit.interval.millis"
+#define GALE_CONF_TRIDENT_FILE_BATCH_LINES              "gale.trident.file.batch.lines"
 #define GALE_CONF_TOPOLOGY_DEBUG                        "topology.debug"
 #define GALE_CONF_TOPOLOGY_TICK_TUPLE_FREQ_SECS         "topology.tick.tuple.freq.secs"
 #define GALE_CONF_TOPOLOGY_STATS_SAMPLE_RATE            "topology.stats.sample.rate"

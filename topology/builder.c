@@ -59,6 +59,10 @@ static void remember(gale_builder_t *b, int code, const char *fmt, ...) {
     b->err = code;
 }
 
+void gale__builder_fail(gale_builder_t *b, int code, const char *msg) {
+    remember(b, code, "%s", msg);
+}
+
 static void set_err(char *err, size_t errlen, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 

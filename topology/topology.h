@@ -98,6 +98,10 @@ int gale__builder_finish_layered(gale_builder_t *b, const char *name, gale_conf_
                                  const gale_conf_t *base, const gale_conf_t *overrides,
                                  gale__topology_t **out, char *err, size_t errlen);
 
+/** @brief Remember an error found by a layer that builds into b (the
+ * micro-batch compiler): the submit then fails with msg. First one wins. */
+void gale__builder_fail(gale_builder_t *b, int code, const char *msg);
+
 /**
  * @brief Check that every component's symbol resolves to the very object
  * it was added with (so workers, which resolve by name, run what was

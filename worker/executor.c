@@ -14,6 +14,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "common/builtin.h"
 #include "common/codec.h"
 #include "common/log.h"
 #include "common/value.h"
@@ -686,6 +687,10 @@ int gale_context_task_index(const gale_context_t *ctx) {
 }
 const char *gale_context_component_id(const gale_context_t *ctx) {
     return ctx->task->comp->id;
+}
+const void *gale__context_resolve(const gale_context_t *ctx, const char *symbol) {
+    gale__rt_t *rt = ctx->task->exec->rt;
+    return rt->resolve ? rt->resolve(rt->resolve_ud, symbol) : NULL;
 }
 const gale_conf_t *gale_context_conf(const gale_context_t *ctx) {
     return ctx->task->comp->conf;

@@ -1,0 +1,868 @@
+/*
+ * api.c — the micro-batch stream builder (gale/trident.h): records the
+ * operations as a graph of nodes, then compiles it into ordinary
+ * components of a gale_builder_t (plan.h says what each one runs).
+ *
+ * Compilation: every node belongs to a group = one bolt. A node starts a
+ * new group when it repartitions (partition_by, shuffle, global,
+ * broadcast, merge, aggregate, persistent_aggregate) or follows the
+ * spout directly (local-or-shuffle from spout0, as Storm puts the chain
+ * after a spout in b-0); otherwise it runs in its parent's group. Groups
+ * are named b-0, b-1, ... in creation order. A node whose output crosses
+ * into another group gets an OUT op and a data stream "s<node id>".
+ */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "gale/trident.h"
+#include "topology/topology.h"
+#include "trident/plan.h"
+
+enum nkind {
+    N_SPOUT,
+    N_EACH,
+    N_MAP,
+    N_FLAT_MAP,
+    N_FILTER,
+    N_PROJECT,
+    N_PART, /* repartition: grouping in `grouping` */
+    N_GROUP_BY,
+    N_PAGG, /* partition_aggregate: same group */
+    N_AGG,  /* aggregate: repartitions */
+    N_PERSIST,
+    N_MERGE
+};
+
+typedef struct field_list {
+    size_t n;
+    char *f[GALE__TRIDENT_MAX_FIELDS];
+} field_list_t;
+
+struct gale_tstream {
+    gale_trident_t *t;
+    int id;
+    enum nkind kind;
+    const char *opname; /* for messages */
+    size_t n_parents;
+    gale_tstream_t *parents[8];
+    field_list_t fields; /* output fields */
+    field_list_t in;     /* input field names (resolved against the parent) */
+    field_list_t group;  /* grouped aggregations: the group fields */
+    char *symbol;
+    bool reducer;
+    gale__grouping_t grouping; /* N_PART */
+    gale_state_spec_t spec;
+    char *spec_strs[3];
+    int hint;
+    char *name;
+    gale_conf_t *conf;
+    /* compile */
+    int grp;
+    int op;      /* index in its group's ops */
+    int out_idx; /* -1, or its output index in its group */
+};
+
+struct gale_tstate {
+    gale_tstream_t *node;
+};
+
+struct gale_trident {
+    gale_builder_t *b;
+    gale_tstream_t **nodes;
+    size_t n, cap;
+    gale_tstate_t **states;
+    size_t n_states;
+    char err[400];
+    bool failed;
+    char *txid_name;
+    int n_spouts;
+};
+
+static void tfail(gale_trident_t *t, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void tfail(gale_trident_t *t, const char *fmt, ...) {
+    if (t->failed) return; /* the first error is the useful one */
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(t->err, sizeof t->err, fmt, ap);
+    va_end(ap);
+    t->failed = true;
+}
+
+static void fl_free(field_list_t *l) {
+    for (size_t i = 0; i < l->n; i++) free(l->f[i]);
+    l->n = 0;
+}
+
+/* Split "a, b,c" into l; false (error remembered) on too many, empty or
+ * reserved names. NULL or "" is the empty list. */
+static bool fl_parse(gale_trident_t *t, const char *op, const char *s, field_list_t *l) {
+    l->n = 0;
+    if (!s) return true;
+    const char *p = s;
+    while (*p) {
+        while (*p == ' ') p++;
+        const char *e = p;
+        while (*e && *e != ',') e++;
+        const char *end = e;
+        while (end > p && end[-1] == ' ') end--;
+        if (end == p) {
+            if (!*e && l->n == 0) return true;
+            tfail(t, "trident %s: empty field name in '%s': separate names with single commas", op,
+                  s);
+            return false;
+        }
+        if (*p == '$') {
+            tfail(
+                t,
+                "trident %s: field '%.*s' starts with '$', which the batch id reserves: rename it",
+                op, (int)(end - p), p);
+            return false;
+        }
+        if (l->n == GALE__TRIDENT_MAX_FIELDS) {
+            tfail(t, "trident %s: more than %d fields in '%s'", op, GALE__TRIDENT_MAX_FIELDS, s);
+            return false;
+        }
+        l->f[l->n++] = strndup(p, (size_t)(end - p));
+        p = *e ? e + 1 : e;
+    }
+    return true;
+}
+
+static void fl_copy(field_list_t *dst, const field_list_t *src) {
+    dst->n = src->n;
+    for (size_t i = 0; i < src->n; i++) dst->f[i] = strdup(src->f[i]);
+}
+
+static int fl_index(const field_list_t *l, const char *f) {
+    for (size_t i = 0; i < l->n; i++)
+        if (strcmp(l->f[i], f) == 0) return (int)i;
+    return -1;
+}
+
+static void fl_join(const field_list_t *l, char *buf, size_t cap) {
+    size_t off = 0;
+    buf[0] = 0;
+    for (size_t i = 0; i < l->n && off < cap; i++)
+        off += (size_t)snprintf(buf + off, cap - off, "%s%s", i ? "," : "", l->f[i]);
+}
+
+/* Every name of want must be a field of have. */
+static bool fl_check(gale_trident_t *t, const char *op, const field_list_t *want,
+                     const field_list_t *have) {
+    for (size_t i = 0; i < want->n; i++)
+        if (fl_index(have, want->f[i]) < 0) {
+            char known[300];
+            fl_join(have, known, sizeof known);
+            tfail(t, "trident %s: no field '%s' in [%s] — use one of those", op, want->f[i], known);
+            return false;
+        }
+    return true;
+}
+
+static gale_tstream_t *node_new(gale_trident_t *t, enum nkind kind, const char *opname,
+                                gale_tstream_t *parent) {
+    if (t->n == t->cap) {
+        size_t cap = t->cap ? t->cap * 2 : 16;
+        gale_tstream_t **n = realloc(t->nodes, cap * sizeof *n);
+        if (!n) return NULL;
+        t->nodes = n;
+        t->cap = cap;
+    }
+    gale_tstream_t *s = calloc(1, sizeof *s);
+    if (!s) return NULL;
+    s->t = t;
+    s->id = (int)t->n;
+    s->kind = kind;
+    s->opname = opname;
+    s->hint = 0;
+    s->out_idx = -1;
+    s->grp = -1;
+    if (parent) s->parents[s->n_parents++] = parent;
+    t->nodes[t->n++] = s;
+    return s;
+}
+
+gale_trident_t *gale_trident_new(gale_builder_t *b) {
+    gale_trident_t *t = calloc(1, sizeof *t);
+    if (t) t->b = b;
+    return t;
+}
+
+void gale_trident_destroy(gale_trident_t *t) {
+    if (!t) return;
+    for (size_t i = 0; i < t->n; i++) {
+        gale_tstream_t *s = t->nodes[i];
+        fl_free(&s->fields);
+        fl_free(&s->in);
+        fl_free(&s->group);
+        free(s->symbol);
+        free(s->name);
+        for (int k = 0; k < 3; k++) free(s->spec_strs[k]);
+        gale_conf_destroy(s->conf);
+        free(s);
+    }
+    for (size_t i = 0; i < t->n_states; i++) free(t->states[i]);
+    free(t->states);
+    free(t->nodes);
+    free(t->txid_name);
+    free(t);
+}
+
+/* A usable parent: non-NULL, of this layer; NULL (error remembered) else. */
+static gale_trident_t *parent_ok(gale_tstream_t *s, const char *op) {
+    if (!s) return NULL;
+    if (s->kind == N_PERSIST) {
+        tfail(s->t, "trident %s: a persistent_aggregate's result is a state, not a stream", op);
+        return NULL;
+    }
+    return s->t;
+}
+
+gale_tstream_t *gale_trident_new_stream(gale_trident_t *t, const char *txid_name,
+                                        const gale_batch_spout_t *spout, const char *symbol) {
+    if (!t) return NULL;
+    gale_tstream_t *s = node_new(t, N_SPOUT, "new_stream", NULL);
+    if (!s) return NULL;
+    if (!spout || !symbol || !spout->plan || !spout->emit) {
+        tfail(t, "trident new_stream: the batch spout or its plan/emit callback is NULL: pass an "
+                 "exported gale_batch_spout_t with GALE_TRIDENT_STREAM");
+        return s;
+    }
+    if (!txid_name || !*txid_name || strchr(txid_name, ':')) {
+        tfail(t, "trident new_stream: the txid name must be a non-empty string without ':' (it "
+                 "names the coordinator's Redis keys)");
+        return s;
+    }
+    if (++t->n_spouts > 1) {
+        tfail(t,
+              "trident new_stream(%s): one batch spout per topology for now (a second batch "
+              "group is not supported): merge the inputs into one spout",
+              txid_name);
+        return s;
+    }
+    t->txid_name = strdup(txid_name);
+    s->symbol = strdup(symbol);
+    fl_parse(t, "new_stream", spout->fields, &s->fields);
+    return s;
+}
+
+/* each/map/flat_map/filter */
+static gale_tstream_t *fn_op(gale_tstream_t *p, enum nkind kind, const char *opname, const char *in,
+                             const void *fn, const char *symbol, const char *out) {
+    gale_trident_t *t = parent_ok(p, opname);
+    if (!t) return p;
+    gale_tstream_t *s = node_new(t, kind, opname, p);
+    if (!s) return p;
+    char op[200];
+    snprintf(op, sizeof op, "%s(%s)", opname, symbol ? symbol : "?");
+    if (!fn || !symbol) {
+        tfail(t, "trident %s: the function is NULL: pass an exported object (use the GALE_ macros)",
+              opname);
+        return s;
+    }
+    s->symbol = strdup(symbol);
+    if (!fl_parse(t, op, in, &s->in) || !fl_check(t, op, &s->in, &p->fields)) return s;
+    field_list_t outl = {0};
+    if (!fl_parse(t, op, out, &outl)) return s;
+    if (kind == N_EACH) {
+        fl_copy(&s->fields, &p->fields);
+        for (size_t i = 0; i < outl.n; i++) {
+            if (fl_index(&s->fields, outl.f[i]) >= 0) {
+                tfail(t,
+                      "trident %s: output field '%s' is already a field of the stream: name it "
+                      "differently",
+                      op, outl.f[i]);
+                fl_free(&outl);
+                return s;
+            }
+            if (s->fields.n == GALE__TRIDENT_MAX_FIELDS) {
+                tfail(t, "trident %s: more than %d fields", op, GALE__TRIDENT_MAX_FIELDS);
+                fl_free(&outl);
+                return s;
+            }
+            s->fields.f[s->fields.n++] = outl.f[i];
+        }
+        outl.n = 0;
+    } else if (kind == N_FILTER) {
+        fl_copy(&s->fields, &p->fields);
+    } else {
+        s->fields = outl;
+        outl.n = 0;
+    }
+    fl_free(&outl);
+    return s;
+}
+
+gale_tstream_t *gale_tstream_each(gale_tstream_t *s, const char *in,
+                                  const gale_trident_function_t *fn, const char *symbol,
+                                  const char *out) {
+    if (fn && !fn->execute) fn = NULL;
+    return fn_op(s, N_EACH, "each", in, fn, symbol, out);
+}
+gale_tstream_t *gale_tstream_map(gale_tstream_t *s, const char *in,
+                                 const gale_trident_function_t *fn, const char *symbol,
+                                 const char *out) {
+    if (fn && !fn->execute) fn = NULL;
+    return fn_op(s, N_MAP, "map", in, fn, symbol, out);
+}
+gale_tstream_t *gale_tstream_flat_map(gale_tstream_t *s, const char *in,
+                                      const gale_trident_function_t *fn, const char *symbol,
+                                      const char *out) {
+    if (fn && !fn->execute) fn = NULL;
+    return fn_op(s, N_FLAT_MAP, "flat_map", in, fn, symbol, out);
+}
+gale_tstream_t *gale_tstream_filter(gale_tstream_t *s, const char *in,
+                                    const gale_trident_filter_t *f, const char *symbol) {
+    if (f && !f->keep) f = NULL;
+    return fn_op(s, N_FILTER, "filter", in, f, symbol, NULL);
+}
+
+gale_tstream_t *gale_tstream_project(gale_tstream_t *p, const char *fields) {
+    gale_trident_t *t = parent_ok(p, "project");
+    if (!t) return p;
+    gale_tstream_t *s = node_new(t, N_PROJECT, "project", p);
+    if (!s) return p;
+    if (fl_parse(t, "project", fields, &s->in) && fl_check(t, "project", &s->in, &p->fields))
+        fl_copy(&s->fields, &s->in);
+    return s;
+}
+
+static gale_tstream_t *part_op(gale_tstream_t *p, const char *opname, gale__grouping_t g,
+                               const char *fields) {
+    gale_trident_t *t = parent_ok(p, opname);
+    if (!t) return p;
+    gale_tstream_t *s = node_new(t, N_PART, opname, p);
+    if (!s) return p;
+    s->grouping = g;
+    fl_copy(&s->fields, &p->fields);
+    if (g == GALE_GROUPING_FIELDS) {
+        if (!fl_parse(t, opname, fields, &s->group) || !fl_check(t, opname, &s->group, &p->fields))
+            return s;
+        if (s->group.n == 0) tfail(t, "trident %s: name at least one field", opname);
+    }
+    return s;
+}
+
+gale_tstream_t *gale_tstream_partition_by(gale_tstream_t *s, const char *fields) {
+    return part_op(s, "partition_by", GALE_GROUPING_FIELDS, fields);
+}
+gale_tstream_t *gale_tstream_shuffle(gale_tstream_t *s) {
+    return part_op(s, "shuffle", GALE_GROUPING_SHUFFLE, NULL);
+}
+gale_tstream_t *gale_tstream_global(gale_tstream_t *s) {
+    return part_op(s, "global", GALE_GROUPING_GLOBAL, NULL);
+}
+gale_tstream_t *gale_tstream_broadcast(gale_tstream_t *s) {
+    return part_op(s, "broadcast", GALE_GROUPING_ALL, NULL);
+}
+
+gale_tstream_t *gale_tstream_group_by(gale_tstream_t *p, const char *fields) {
+    gale_trident_t *t = parent_ok(p, "group_by");
+    if (!t) return p;
+    gale_tstream_t *s = node_new(t, N_GROUP_BY, "group_by", p);
+    if (!s) return p;
+    fl_copy(&s->fields, &p->fields);
+    if (fl_parse(t, "group_by", fields, &s->group) &&
+        fl_check(t, "group_by", &s->group, &p->fields) && s->group.n == 0)
+        tfail(t, "trident group_by: name at least one field");
+    return s;
+}
+
+/* The aggregations: p may be a group_by. */
+static gale_tstream_t *agg_op(gale_tstream_t *p, enum nkind kind, const char *opname,
+                              const char *in, const void *agg, bool reducer, const char *symbol,
+                              const char *out_field) {
+    gale_trident_t *t = parent_ok(p, opname);
+    if (!t) return p;
+    gale_tstream_t *s = node_new(t, kind, opname, p);
+    if (!s) return p;
+    char op[200];
+    snprintf(op, sizeof op, "%s(%s)", opname, symbol ? symbol : "?");
+    if (!agg || !symbol) {
+        tfail(t,
+              "trident %s: the aggregator is NULL (give exactly one of a combiner or a reducer, "
+              "with its exported name)",
+              opname);
+        return s;
+    }
+    s->symbol = strdup(symbol);
+    s->reducer = reducer;
+    if (!fl_parse(t, op, in, &s->in) || !fl_check(t, op, &s->in, &p->fields)) return s;
+    if (p->kind == N_GROUP_BY) fl_copy(&s->group, &p->group);
+    field_list_t o = {0};
+    if (!fl_parse(t, op, out_field, &o)) return s;
+    if (o.n != 1) {
+        tfail(t, "trident %s: name exactly one output field (got '%s')", op,
+              out_field ? out_field : "");
+        fl_free(&o);
+        return s;
+    }
+    if (fl_index(&s->group, o.f[0]) >= 0) {
+        tfail(t, "trident %s: output field '%s' is also a group field: name it differently", op,
+              o.f[0]);
+        fl_free(&o);
+        return s;
+    }
+    fl_copy(&s->fields, &s->group);
+    s->fields.f[s->fields.n++] = o.f[0];
+    return s;
+}
+
+gale_tstate_t *gale_tstream_persistent_aggregate(gale_tstream_t *p, const gale_state_spec_t *spec,
+                                                 const char *in, const gale_combiner_t *agg,
+                                                 const char *symbol, const char *out_field) {
+    if (agg && (!agg->init || !agg->combine || !agg->zero)) agg = NULL;
+    gale_tstream_t *s =
+        agg_op(p, N_PERSIST, "persistent_aggregate", in, agg, false, symbol, out_field);
+    if (!s || s == p) return NULL;
+    gale_trident_t *t = s->t;
+    if (!spec) {
+        tfail(t, "trident persistent_aggregate(%s): the state spec is NULL", symbol);
+    } else {
+        s->spec = *spec;
+        if (spec->key_fn && !spec->key_fn_symbol)
+            tfail(t,
+                  "trident persistent_aggregate(%s): the state's key_fn has no symbol: set it "
+                  "with GALE_STATE_KEY_FN",
+                  symbol);
+        s->spec_strs[0] = spec->key_prefix ? strdup(spec->key_prefix) : NULL;
+        s->spec_strs[1] = spec->hash_key ? strdup(spec->hash_key) : NULL;
+        s->spec_strs[2] = spec->key_fn_symbol ? strdup(spec->key_fn_symbol) : NULL;
+    }
+    gale_tstate_t *st = calloc(1, sizeof *st);
+    gale_tstate_t **n = realloc(t->states, (t->n_states + 1) * sizeof *n);
+    if (!st || !n) {
+        free(st);
+        if (n) t->states = n;
+        return NULL;
+    }
+    t->states = n;
+    st->node = s;
+    t->states[t->n_states++] = st;
+    return st;
+}
+
+gale_tstream_t *gale_tstream_partition_aggregate(gale_tstream_t *s, const char *in,
+                                                 const gale_combiner_t *comb,
+                                                 const gale_reducer_t *red, const char *symbol,
+                                                 const char *out_field) {
+    const void *agg = (comb && !red)   ? (const void *)comb
+                      : (!comb && red) ? (const void *)red
+                                       : NULL;
+    return agg_op(s, N_PAGG, "partition_aggregate", in, agg, red != NULL, symbol, out_field);
+}
+
+gale_tstream_t *gale_tstream_aggregate(gale_tstream_t *s, const char *in,
+                                       const gale_combiner_t *comb, const gale_reducer_t *red,
+                                       const char *symbol, const char *out_field) {
+    const void *agg = (comb && !red)   ? (const void *)comb
+                      : (!comb && red) ? (const void *)red
+                                       : NULL;
+    return agg_op(s, N_AGG, "aggregate", in, agg, red != NULL, symbol, out_field);
+}
+
+gale_tstream_t *gale_trident_merge(gale_trident_t *t, gale_tstream_t *const *streams, size_t n) {
+    if (!t) return NULL;
+    if (!streams || n == 0 || n > 8) {
+        tfail(t, "trident merge: give 1 to 8 streams");
+        return n && streams ? streams[0] : NULL;
+    }
+    for (size_t i = 0; i < n; i++)
+        if (!parent_ok(streams[i], "merge")) return streams[0];
+    gale_tstream_t *s = node_new(t, N_MERGE, "merge", NULL);
+    if (!s) return streams[0];
+    for (size_t i = 0; i < n; i++) {
+        if (streams[i]->fields.n != streams[0]->fields.n) {
+            tfail(t,
+                  "trident merge: stream %zu has %zu fields, the first %zu: project them to the "
+                  "same number first",
+                  i, streams[i]->fields.n, streams[0]->fields.n);
+            return s;
+        }
+        s->parents[s->n_parents++] = streams[i];
+    }
+    fl_copy(&s->fields, &streams[0]->fields);
+    return s;
+}
+
+gale_tstream_t *gale_tstream_parallelism_hint(gale_tstream_t *s, int n) {
+    if (!s) return s;
+    if (n < 1) tfail(s->t, "trident parallelism_hint(%d): give at least 1", n);
+    s->hint = n;
+    return s;
+}
+
+gale_tstate_t *gale_tstate_parallelism_hint(gale_tstate_t *st, int n) {
+    if (st) gale_tstream_parallelism_hint(st->node, n);
+    return st;
+}
+
+gale_tstream_t *gale_tstream_name(gale_tstream_t *s, const char *name) {
+    if (!s || !name) return s;
+    free(s->name);
+    s->name = strdup(name);
+    return s;
+}
+
+static gale_conf_t *node_conf(gale_tstream_t *s) {
+    if (!s->conf) s->conf = gale_conf_new();
+    return s->conf;
+}
+gale_tstream_t *gale_tstream_conf_set_str(gale_tstream_t *s, const char *key, const char *v) {
+    if (s && node_conf(s)) gale_conf_set_str(s->conf, key, v);
+    return s;
+}
+gale_tstream_t *gale_tstream_conf_set_int(gale_tstream_t *s, const char *key, int64_t v) {
+    if (s && node_conf(s)) gale_conf_set_int(s->conf, key, v);
+    return s;
+}
+
+/* ------------------------------------------------------------------ */
+/* Compilation                                                          */
+/* ------------------------------------------------------------------ */
+
+#define MAX_GROUPS 256
+#define MAX_ITEMS  4096
+
+/* A bump arena of values for the plan (freed after gale_conf_set copied it). */
+typedef struct varena {
+    gale_value_t v[MAX_ITEMS];
+    size_t n;
+    bool full;
+} varena_t;
+
+static gale_value_t *va(varena_t *a, size_t n) {
+    if (a->n + n > MAX_ITEMS) {
+        a->full = true;
+        static gale_value_t dummy[GALE__TRIDENT_MAX_FIELDS * 2 + 16];
+        return dummy;
+    }
+    gale_value_t *v = a->v + a->n;
+    a->n += n;
+    return v;
+}
+
+static gale_value_t vstr_or_nil(const char *s) {
+    return s ? gale_str(s) : gale_nil();
+}
+
+static gale_value_t int_list(varena_t *a, const int *idx, size_t n) {
+    gale_value_t *v = va(a, n ? n : 1);
+    for (size_t i = 0; i < n; i++) v[i] = gale_int(idx[i]);
+    return gale_array(v, n);
+}
+
+/* Index list of names in the parent's fields (checked when recorded). */
+static size_t resolve_idx(const field_list_t *names, const field_list_t *have, int *out) {
+    for (size_t i = 0; i < names->n; i++) out[i] = fl_index(have, names->f[i]);
+    return names->n;
+}
+
+typedef struct group {
+    char id[32];
+    int first; /* node that started it (-1: spout0) */
+    int n_ops;
+    int parallelism;
+    bool committer;
+    int n_outputs;
+    int n_inputs;
+} group_t;
+
+static bool starts_group(const gale_tstream_t *s) {
+    if (s->kind == N_SPOUT) return true;
+    if (s->kind == N_PART || s->kind == N_MERGE || s->kind == N_AGG || s->kind == N_PERSIST)
+        return true;
+    return s->parents[0]->kind == N_SPOUT;
+}
+
+static int op_kind(const gale_tstream_t *s) {
+    switch (s->kind) {
+        case N_EACH:
+            return GALE__TOP_EACH;
+        case N_MAP:
+            return GALE__TOP_MAP;
+        case N_FLAT_MAP:
+            return GALE__TOP_FLAT_MAP;
+        case N_FILTER:
+            return GALE__TOP_FILTER;
+        case N_PROJECT:
+            return GALE__TOP_PROJECT;
+        case N_PAGG:
+        case N_AGG:
+            return s->reducer ? GALE__TOP_AGG_REDUCE : GALE__TOP_AGG_COMBINE;
+        case N_PERSIST:
+            return GALE__TOP_PERSIST;
+        default:
+            return GALE__TOP_PASS;
+    }
+}
+
+/* Subscribe component c to node p's output as node s asks. */
+static void subscribe(gale_component_t *c, const char *src, const char *stream,
+                      const gale_tstream_t *s, const gale_tstream_t *p) {
+    char fields[600];
+    if (s->kind == N_PART) {
+        switch (s->grouping) {
+            case GALE_GROUPING_FIELDS:
+                fl_join(&s->group, fields, sizeof fields);
+                gale_fields_grouping(c, src, stream, fields);
+                return;
+            case GALE_GROUPING_GLOBAL:
+                gale_global_grouping(c, src, stream);
+                return;
+            case GALE_GROUPING_ALL:
+                gale_all_grouping(c, src, stream);
+                return;
+            default:
+                gale_shuffle_grouping(c, src, stream);
+                return;
+        }
+    }
+    if ((s->kind == N_AGG || s->kind == N_PERSIST)) {
+        if (s->group.n) {
+            fl_join(&s->group, fields, sizeof fields);
+            gale_fields_grouping(c, src, stream, fields);
+        } else {
+            gale_global_grouping(c, src, stream);
+        }
+        return;
+    }
+    if (p->kind == N_SPOUT && s->kind != N_MERGE) {
+        gale_local_or_shuffle_grouping(c, src, stream);
+        return;
+    }
+    gale_shuffle_grouping(c, src, stream); /* merge */
+}
+
+static int compile(gale_trident_t *t, char *err, size_t errlen) {
+    static group_t groups[MAX_GROUPS]; /* the builder runs on one thread */
+    int n_groups = 0;
+    gale_tstream_t *spout = NULL;
+    for (size_t i = 0; i < t->n; i++)
+        if (t->nodes[i]->kind == N_SPOUT) spout = t->nodes[i];
+    if (!spout) {
+        snprintf(err, errlen, "trident: no stream: start one with GALE_TRIDENT_STREAM");
+        return GALE_EINVAL;
+    }
+    /* groups: spout0 is group 0 (named spout0), bolts b-0.. */
+    int n_bolts = 0;
+    for (size_t i = 0; i < t->n; i++) {
+        gale_tstream_t *s = t->nodes[i];
+        if (starts_group(s)) {
+            if (n_groups == MAX_GROUPS) {
+                snprintf(err, errlen, "trident: more than %d bolts", MAX_GROUPS);
+                return GALE_EINVAL;
+            }
+            group_t *g = &groups[n_groups];
+            memset(g, 0, sizeof *g);
+            if (s->kind == N_SPOUT)
+                snprintf(g->id, sizeof g->id, "spout0");
+            else
+                snprintf(g->id, sizeof g->id, "b-%d", n_bolts++);
+            g->first = s->id;
+            s->grp = n_groups++;
+        } else {
+            s->grp = s->parents[0]->grp;
+        }
+        group_t *g = &groups[s->grp];
+        s->op = g->n_ops++;
+        if (s->hint > g->parallelism) g->parallelism = s->hint;
+        if (s->kind == N_PERSIST) g->committer = true;
+    }
+    /* outputs: a node with a child in another group */
+    for (size_t i = 0; i < t->n; i++) {
+        gale_tstream_t *s = t->nodes[i];
+        for (size_t k = 0; k < s->n_parents; k++) {
+            gale_tstream_t *p = s->parents[k];
+            if (p->grp != s->grp && p->out_idx < 0) {
+                p->out_idx = groups[p->grp].n_outputs++;
+                groups[p->grp].n_ops++; /* its OUT op */
+            }
+        }
+    }
+    static varena_t arena;
+    /* components */
+    gale_component_t *coord =
+        gale_builder_spout(t->b, GALE__TRIDENT_COORD, &gale_trident_coordinator_spout,
+                           "gale_trident_coordinator_spout", 1);
+    if (!coord) return GALE_ENOMEM;
+    for (int gi = 0; gi < n_groups; gi++) {
+        group_t *g = &groups[gi];
+        gale_tstream_t *first = t->nodes[g->first];
+        bool is_spout = first->kind == N_SPOUT;
+        int par = g->parallelism ? g->parallelism : 1;
+        gale_component_t *c =
+            is_spout ? gale_builder_bolt(t->b, g->id, &gale_trident_spout_bolt,
+                                         "gale_trident_spout_bolt", par)
+                     : gale_builder_bolt(t->b, g->id, &gale_trident_bolt, "gale_trident_bolt", par);
+        if (!c) return GALE_ENOMEM;
+        arena.n = 0;
+        arena.full = false;
+        /* ops, in node order, OUT ops after their node */
+        gale_value_t *ops = va(&arena, (size_t)g->n_ops);
+        gale_value_t *inputs = va(&arena, 8 * 1 + 64);
+        size_t n_inputs = 0;
+        gale_value_t *outputs = va(&arena, (size_t)g->n_outputs + 1);
+        int op_at = 0;
+        for (size_t i = 0; i < t->n; i++) {
+            gale_tstream_t *s = t->nodes[i];
+            if (s->grp != gi) continue;
+            s->op = op_at; /* renumbered with the OUT ops in between */
+            int parent = -1;
+            const field_list_t *pf = &s->fields;
+            if (s->kind != N_SPOUT && s->kind != N_MERGE) {
+                gale_tstream_t *p = s->parents[0];
+                pf = &p->fields;
+                if (p->grp == gi) parent = p->op;
+            }
+            if (s->kind != N_SPOUT && s->grp != (s->parents[0]->grp)) {
+                /* this node is an input's entry: one input per parent */
+                for (size_t k = 0; k < s->n_parents; k++) {
+                    gale_tstream_t *p = s->parents[k];
+                    char stream[32];
+                    snprintf(stream, sizeof stream, "s%d", p->id);
+                    gale_value_t *in = va(&arena, 3);
+                    in[0] = gale_str(groups[p->grp].id);
+                    in[1] = gale_str(strdup(stream)); /* freed below */
+                    in[2] = gale_int(op_at);
+                    inputs[n_inputs++] = gale_array(in, 3);
+                    subscribe(c, groups[p->grp].id, stream, s, p);
+                    char cs[48];
+                    snprintf(cs, sizeof cs, GALE__TRIDENT_COUNT_PREFIX "%s", stream);
+                    gale_direct_grouping(c, groups[p->grp].id, cs);
+                }
+            }
+            int idx[GALE__TRIDENT_MAX_FIELDS], gidx[GALE__TRIDENT_MAX_FIELDS];
+            size_t n_idx = 0, n_gidx = 0;
+            if (s->kind == N_PROJECT || s->kind == N_EACH || s->kind == N_MAP ||
+                s->kind == N_FLAT_MAP || s->kind == N_FILTER || s->kind == N_PAGG ||
+                s->kind == N_AGG || s->kind == N_PERSIST)
+                n_idx = resolve_idx(&s->in, pf, idx);
+            if (s->kind == N_PAGG || s->kind == N_AGG || s->kind == N_PERSIST)
+                n_gidx = resolve_idx(&s->group, pf, gidx);
+            size_t n_out = s->kind == N_EACH ? s->fields.n - pf->n : s->fields.n;
+            gale_value_t *op = va(&arena, 8);
+            op[0] = gale_int(op_kind(s));
+            op[1] = gale_int(parent);
+            op[2] = (s->kind == N_SPOUT) ? gale_nil() : vstr_or_nil(s->symbol);
+            op[3] = int_list(&arena, idx, n_idx);
+            op[4] = gale_int((int64_t)n_out);
+            op[5] = int_list(&arena, gidx, n_gidx);
+            if (s->kind == N_PERSIST) {
+                gale_value_t *sp = va(&arena, 4);
+                sp[0] = gale_int(s->spec.kind);
+                sp[1] = vstr_or_nil(s->spec_strs[0]);
+                sp[2] = vstr_or_nil(s->spec_strs[1]);
+                sp[3] = vstr_or_nil(s->spec_strs[2]);
+                op[6] = gale_array(sp, 4);
+            } else {
+                op[6] = gale_nil();
+            }
+            op[7] = gale_int(-1);
+            ops[op_at++] = gale_array(op, 8);
+            if (s->out_idx >= 0) {
+                /* the OUT op and its output's subscribers */
+                gale_value_t *o = va(&arena, 8);
+                o[0] = gale_int(GALE__TOP_OUT);
+                o[1] = gale_int(s->op);
+                o[2] = gale_nil();
+                o[3] = gale_array(NULL, 0);
+                o[4] = gale_int(0);
+                o[5] = gale_array(NULL, 0);
+                o[6] = gale_nil();
+                o[7] = gale_int(s->out_idx);
+                ops[op_at++] = gale_array(o, 8);
+                char stream[32];
+                snprintf(stream, sizeof stream, "s%d", s->id);
+                gale_value_t *subs = va(&arena, t->n);
+                size_t n_subs = 0;
+                for (size_t j = 0; j < t->n; j++) {
+                    gale_tstream_t *c2 = t->nodes[j];
+                    for (size_t k = 0; k < c2->n_parents; k++)
+                        if (c2->parents[k] == s && c2->grp != gi) {
+                            bool dup = false;
+                            for (size_t q = 0; q < n_subs; q++)
+                                if (strcmp(subs[q].u.s, groups[c2->grp].id) == 0) dup = true;
+                            if (!dup) subs[n_subs++] = gale_str(groups[c2->grp].id);
+                        }
+                }
+                gale_value_t *fv = va(&arena, s->fields.n + 1);
+                for (size_t k = 0; k < s->fields.n; k++) fv[k] = gale_str(s->fields.f[k]);
+                gale_value_t *ov = va(&arena, 3);
+                ov[0] = gale_str(strdup(stream));
+                ov[1] = gale_array(subs, n_subs);
+                ov[2] = gale_array(fv, s->fields.n);
+                outputs[s->out_idx] = gale_array(ov, 3);
+            }
+        }
+        gale_value_t spv = gale_nil();
+        gale_value_t spa[2];
+        if (is_spout) {
+            spa[0] = gale_str(first->symbol ? first->symbol : "");
+            spa[1] = gale_int((int64_t)first->fields.n);
+            spv = gale_array(spa, 2);
+            gale_all_grouping(c, GALE__TRIDENT_COORD, GALE__TRIDENT_BATCH_STREAM);
+        }
+        if (g->committer) gale_all_grouping(c, GALE__TRIDENT_COORD, GALE__TRIDENT_COMMIT_STREAM);
+        gale_value_t plan[6] = {gale_int(1),
+                                gale_str(t->txid_name ? t->txid_name : ""),
+                                gale_array(inputs, n_inputs),
+                                gale_array(ops, (size_t)op_at),
+                                gale_array(outputs, (size_t)g->n_outputs),
+                                spv};
+        int rc = arena.full
+                     ? GALE_ERANGE
+                     : gale_component_conf_set(c, GALE__TRIDENT_PLAN_KEY, gale_array(plan, 6));
+        /* free the stream names strdup'ed above */
+        for (size_t k = 0; k < n_inputs; k++) free((char *)inputs[k].u.a[1].u.s);
+        for (int k = 0; k < g->n_outputs; k++) free((char *)outputs[k].u.a[0].u.s);
+        if (rc) {
+            snprintf(err, errlen, "trident: bolt %s's plan is too large (%s)", g->id,
+                     gale_strerror(rc));
+            return rc;
+        }
+        /* node confs (e.g. file.path of the spout) */
+        for (size_t i = 0; i < t->n; i++) {
+            gale_tstream_t *s = t->nodes[i];
+            if (s->grp != gi || !s->conf) continue;
+            for (size_t k = 0; k < gale_conf_count(s->conf); k++) {
+                const gale_value_t *v;
+                const char *key = gale_conf_key_at(s->conf, k, &v);
+                gale_component_conf_set(c, key, *v);
+            }
+        }
+    }
+    /* the coordinator's plan */
+    gale_value_t comm[MAX_GROUPS];
+    size_t n_comm = 0;
+    for (int gi = 0; gi < n_groups; gi++)
+        if (groups[gi].committer) comm[n_comm++] = gale_str(groups[gi].id);
+    gale_value_t cplan[4] = {gale_int(1), gale_str(t->txid_name ? t->txid_name : ""),
+                             gale_str("spout0"), gale_array(comm, n_comm)};
+    return gale_component_conf_set(coord, GALE__TRIDENT_PLAN_KEY, gale_array(cplan, 4));
+}
+
+int gale_trident_build(gale_trident_t *t, char *err, size_t errlen) {
+    char dummy[8];
+    if (!err || !errlen) {
+        err = dummy;
+        errlen = sizeof dummy;
+    }
+    if (!t) {
+        snprintf(err, errlen, "trident: no layer (gale_trident_new returned NULL: out of memory)");
+        return GALE_ENOMEM;
+    }
+    int rc;
+    if (t->failed) {
+        snprintf(err, errlen, "%s", t->err);
+        rc = GALE_EINVAL;
+    } else {
+        rc = compile(t, err, errlen);
+    }
+    /* the submit must fail too when the entry ignores this result */
+    if (rc) gale__builder_fail(t->b, rc, err);
+    gale_trident_destroy(t);
+    return rc;
+}
