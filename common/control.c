@@ -26,6 +26,7 @@
 #include "common/checksum.h"
 #include "common/codec.h"
 #include "common/config.h"
+#include "common/text.h"
 
 typedef enum field_kind {
     FK_U64,       /* uint64_t in [min, max] */
@@ -437,17 +438,6 @@ const char *gale__ctl_type_name(gale__ctl_type_t type) {
 /* Shared checks                                                        */
 /* ------------------------------------------------------------------ */
 
-__attribute__((format(printf, 4, 5))) static int fail(char *err, size_t errlen, int code,
-                                                      const char *fmt, ...) {
-    if (err && errlen) {
-        va_list ap;
-        va_start(ap, fmt);
-        vsnprintf(err, errlen, fmt, ap);
-        va_end(ap);
-    }
-    return code;
-}
-
 static bool word_allowed(const char *allowed, const char *s, size_t n) {
     for (const char *p = allowed; p;) {
         const char *bar = strchr(p, '|');
@@ -565,8 +555,8 @@ typedef struct enc {
 static int enc_record(enc_t *e, const record_t *r, const void *rec, const char *at);
 
 static int enc_refuse(enc_t *e, int code, const char *at, const char *why) {
-    return fail(e->err, e->errlen, code, "%s: %s%s%s: cannot send", e->type, at, *at ? ": " : "",
-                why);
+    return gale__errf(e->err, e->errlen, code, "%s: %s%s%s: cannot send", e->type, at,
+                      *at ? ": " : "", why);
 }
 
 static int enc_field(enc_t *e, const field_t *f, const void *rec, const char *at) {
@@ -669,7 +659,7 @@ static int enc_record(enc_t *e, const record_t *r, const void *rec, const char *
 int gale__ctl_encode(msgpack_sbuffer *hdr, msgpack_sbuffer *body, gale__ctl_type_t type,
                      uint64_t req, const void *msg, char *err, size_t errlen) {
     if (!hdr || !body || !msg || !gale__ctl_type_name(type) || req == GALE_CTL_UNSET)
-        return fail(err, errlen, GALE_EINVAL, "control: encode called with bad arguments");
+        return gale__errf(err, errlen, GALE_EINVAL, "control: encode called with bad arguments");
     const record_t *r = types[type];
     msgpack_sbuffer_clear(hdr);
     msgpack_sbuffer_clear(body);
@@ -683,11 +673,12 @@ int gale__ctl_encode(msgpack_sbuffer *hdr, msgpack_sbuffer *body, gale__ctl_type
     e.type = r->name;
     msgpack_packer_init(&e.pk, body, msgpack_sbuffer_write);
     rc = enc_record(&e, r, msg, "");
-    if (rc) return rc == GALE_ENOMEM ? fail(err, errlen, rc, "%s: out of memory", r->name) : rc;
+    if (rc)
+        return rc == GALE_ENOMEM ? gale__errf(err, errlen, rc, "%s: out of memory", r->name) : rc;
     if (body->size > GALE_CTL_MAX_BODY)
-        return fail(err, errlen, GALE_ERANGE,
-                    "%s: body of %zu bytes is larger than %u: cannot send", r->name, body->size,
-                    GALE_CTL_MAX_BODY);
+        return gale__errf(err, errlen, GALE_ERANGE,
+                          "%s: body of %zu bytes is larger than %u: cannot send", r->name,
+                          body->size, GALE_CTL_MAX_BODY);
     return 0;
 }
 
@@ -719,11 +710,12 @@ static void *dec_alloc(dec_t *d, size_t n) {
 }
 
 static int dec_refuse(dec_t *d, const char *at, const char *why) {
-    return fail(d->err, d->errlen, GALE_EPROTO, "%s: %s%s%s", d->type, at, *at ? ": " : "", why);
+    return gale__errf(d->err, d->errlen, GALE_EPROTO, "%s: %s%s%s", d->type, at, *at ? ": " : "",
+                      why);
 }
 
 static int dec_nomem(dec_t *d) {
-    return fail(d->err, d->errlen, GALE_ENOMEM, "%s: out of memory", d->type);
+    return gale__errf(d->err, d->errlen, GALE_ENOMEM, "%s: out of memory", d->type);
 }
 
 static const char *kind_text(field_kind_t k) {
@@ -896,10 +888,11 @@ static int check_version(dec_t *d, const msgpack_object *o) {
             continue;
         if (v->type == MSGPACK_OBJECT_POSITIVE_INTEGER && v->via.u64 == GALE_CTL_VERSION) return 0;
         if (v->type == MSGPACK_OBJECT_POSITIVE_INTEGER)
-            return fail(d->err, d->errlen, GALE_EPROTO,
-                        "control protocol version %llu is not supported (this is version %d): "
-                        "run the same Gale version on every host",
-                        (unsigned long long)v->via.u64, GALE_CTL_VERSION);
+            return gale__errf(
+                d->err, d->errlen, GALE_EPROTO,
+                "control protocol version %llu is not supported (this is version %d): "
+                "run the same Gale version on every host",
+                (unsigned long long)v->via.u64, GALE_CTL_VERSION);
         return dec_refuse(d, "v", kind_text(FK_U64));
     }
     return dec_refuse(d, "v", "required field missing");
@@ -907,7 +900,8 @@ static int check_version(dec_t *d, const msgpack_object *o) {
 
 int gale__ctl_decode(const void *hdr, size_t hlen, const void *body, size_t blen,
                      gale__ctl_msg_t *out, char *err, size_t errlen) {
-    if (!out) return fail(err, errlen, GALE_EINVAL, "control: decode called without a message");
+    if (!out)
+        return gale__errf(err, errlen, GALE_EINVAL, "control: decode called without a message");
     memset(out, 0, sizeof(*out));
     dec_t d = {out, "header", err, errlen};
     if (!hdr || hlen == 0) return dec_refuse(&d, "", "empty frame");
@@ -985,12 +979,13 @@ void gale__ctl_msg_destroy(gale__ctl_msg_t *m) {
  * a whole message: common/assignment.h.) */
 int gale__ctl_assignment_encode(msgpack_sbuffer *out, const gale__ctl_topology_assignment_t *a,
                                 char *err, size_t errlen) {
-    if (!out || !a) return fail(err, errlen, GALE_EINVAL, "assignment: encode with bad arguments");
+    if (!out || !a)
+        return gale__errf(err, errlen, GALE_EINVAL, "assignment: encode with bad arguments");
     msgpack_sbuffer_clear(out);
     enc_t e = {.type = "assignment", .err = err, .errlen = errlen};
     msgpack_packer_init(&e.pk, out, msgpack_sbuffer_write);
     int rc = enc_record(&e, &rec_topology_assignment, a, "");
-    return rc == GALE_ENOMEM ? fail(err, errlen, rc, "assignment: out of memory") : rc;
+    return rc == GALE_ENOMEM ? gale__errf(err, errlen, rc, "assignment: out of memory") : rc;
 }
 
 int gale__ctl_assignment_decode(const void *buf, size_t len, gale__ctl_assignment_file_t *out,

@@ -28,6 +28,7 @@
 #include "common/config.h"
 #include "common/fileio.h"
 #include "common/log.h"
+#include "common/text.h"
 #include "supervisor/logfiles.h"
 
 #define READ_MAX        (1u << 20) /* bytes in one read or follow answer */
@@ -227,24 +228,12 @@ static void on_mhd_log(void *cls, const char *fmt, va_list ap) {
 
 /* ---------- life cycle ---------- */
 
-static int fail(char *err, size_t errlen, int code, const char *fmt, ...)
-    __attribute__((format(printf, 4, 5)));
-static int fail(char *err, size_t errlen, int code, const char *fmt, ...) {
-    if (err && errlen) {
-        va_list ap;
-        va_start(ap, fmt);
-        vsnprintf(err, errlen, fmt, ap);
-        va_end(ap);
-    }
-    return code;
-}
-
 int gale__logviewer_start(const gale_conf_t *conf, const char *dir, int port,
                           gale__logviewer_t **out, char *err, size_t errlen) {
     *out = NULL;
-    if (!dir || !*dir) return fail(err, errlen, GALE_EINVAL, "logviewer: no directory given");
+    if (!dir || !*dir) return gale__errf(err, errlen, GALE_EINVAL, "logviewer: no directory given");
     if (port < 0 || port > 65535)
-        return fail(err, errlen, GALE_EINVAL, "logviewer: port %d is not 0..65535", port);
+        return gale__errf(err, errlen, GALE_EINVAL, "logviewer: port %d is not 0..65535", port);
     const char *host = conf ? gale_conf_get_str(conf, GALE_CONF_LOCAL_HOSTNAME, NULL) : NULL;
     if (!host || !*host) host = "127.0.0.1";
 
@@ -254,26 +243,26 @@ int gale__logviewer_start(const gale_conf_t *conf, const char *dir, int port,
     snprintf(service, sizeof service, "%d", port);
     int gai = getaddrinfo(host, service, &hints, &ai);
     if (gai != 0 || !ai)
-        return fail(err, errlen, GALE_EINVAL,
-                    "logviewer: cannot resolve %s = '%s': %s (set it to this host's address)",
-                    GALE_CONF_LOCAL_HOSTNAME, host, gai_strerror(gai));
+        return gale__errf(err, errlen, GALE_EINVAL,
+                          "logviewer: cannot resolve %s = '%s': %s (set it to this host's address)",
+                          GALE_CONF_LOCAL_HOSTNAME, host, gai_strerror(gai));
 
     char why[256];
     if (gale__mkdirs(dir, why, sizeof why) != 0) {
         freeaddrinfo(ai);
-        return fail(err, errlen, GALE_EIO, "logviewer: %s", why);
+        return gale__errf(err, errlen, GALE_EIO, "logviewer: %s", why);
     }
     gale__logviewer_t *lv = calloc(1, sizeof *lv);
     if (!lv) {
         freeaddrinfo(ai);
-        return fail(err, errlen, GALE_ENOMEM, "logviewer: out of memory");
+        return gale__errf(err, errlen, GALE_ENOMEM, "logviewer: out of memory");
     }
     lv->dirfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     if (lv->dirfd < 0) {
         int e = errno;
         freeaddrinfo(ai);
         free(lv);
-        return fail(err, errlen, GALE_EIO, "logviewer: cannot open %s: %s", dir, strerror(e));
+        return gale__errf(err, errlen, GALE_EIO, "logviewer: cannot open %s: %s", dir, strerror(e));
     }
     unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_THREAD_PER_CONNECTION |
                      MHD_USE_ERROR_LOG | (ai->ai_family == AF_INET6 ? MHD_USE_IPv6 : 0);
@@ -287,9 +276,9 @@ int gale__logviewer_start(const gale_conf_t *conf, const char *dir, int port,
     if (!lv->d) {
         close(lv->dirfd);
         free(lv);
-        return fail(err, errlen, GALE_EIO,
-                    "logviewer: cannot listen on %s:%d (port in use? set %s)", host, port,
-                    GALE_CONF_LOGVIEWER_PORT);
+        return gale__errf(err, errlen, GALE_EIO,
+                          "logviewer: cannot listen on %s:%d (port in use? set %s)", host, port,
+                          GALE_CONF_LOGVIEWER_PORT);
     }
     const union MHD_DaemonInfo *info = MHD_get_daemon_info(lv->d, MHD_DAEMON_INFO_BIND_PORT);
     lv->port = info ? (int)info->port : port;
