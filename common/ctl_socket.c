@@ -213,6 +213,32 @@ static int send_two(void *s, const gale__ctl_peer_t *peer, msgpack_sbuffer *h, m
     return 0;
 }
 
+int gale__ctl_client_pushed(gale__ctl_client_t *c, gale__ctl_msg_t *out) {
+    int got = 0;
+    while (c->sock) {
+        zmq_msg_t fr[2];
+        int nf;
+        if (recv_frames(c->sock, fr, 2, &nf, ZMQ_DONTWAIT)) break; /* none, or an error */
+        if (nf != 2) {
+            close_frames(fr, nf, 2);
+            continue;
+        }
+        gale__ctl_msg_t m;
+        char why[256];
+        int r = gale__ctl_decode(zmq_msg_data(&fr[0]), zmq_msg_size(&fr[0]), zmq_msg_data(&fr[1]),
+                                 zmq_msg_size(&fr[1]), &m, why, sizeof why);
+        close_frames(fr, nf, 2);
+        if (r || m.req != GALE_CTL_PUSH_REQ) {
+            gale__ctl_msg_destroy(&m);
+            continue;
+        }
+        if (got) gale__ctl_msg_destroy(out); /* only the newest counts */
+        *out = m;
+        got = 1;
+    }
+    return got;
+}
+
 int gale__ctl_call(gale__ctl_client_t *c, gale__ctl_type_t type, const void *msg,
                    gale__ctl_type_t want, int timeout_ms, gale__ctl_msg_t *reply, char *err,
                    size_t errlen) {

@@ -66,7 +66,8 @@ typedef struct nb_supervisor {
     int ports[1024];
     size_t n_ports;
     uint64_t logviewer_port;
-    int64_t last_ns; /* monotonic time of its last heartbeat */
+    int64_t last_ns;       /* monotonic time of its last heartbeat */
+    gale__ctl_peer_t peer; /* where its last heartbeat came from: pushes go there */
     nb_worker_t *workers;
     size_t n_workers;
 } nb_supervisor_t;
@@ -131,6 +132,9 @@ void gale__nb_monitor(nimbus_t *nb);
 /** @brief (Re)schedule t; fresh = place everything again (rebalance). */
 void gale__nb_schedule(nimbus_t *nb, nb_topo_t *t, bool fresh);
 const nb_supervisor_t *gale__nb_sup_find(const nimbus_t *nb, const char *id);
+/** @brief Tell every live supervisor the assignment version now, unasked
+ * (its next heartbeat would learn it too; this saves the wait). */
+void gale__nb_push_version(nimbus_t *nb);
 /** @brief Worker slots of the supervisors heartbeating now. */
 size_t gale__nb_live_slots(const nimbus_t *nb);
 /** @brief Every slot of t that hosts a spout executor reports done (gale jar --wait). */

@@ -85,6 +85,9 @@ void gale__sv_find_ports(supervisor_t *sv);
 
 /* sync.c */
 void gale__sv_heartbeat(supervisor_t *sv);
+/** @brief Nimbus pushed a new assignment version: fetch it. True when
+ * the assignments were fetched (start what is new at once). */
+bool gale__sv_pushed(supervisor_t *sv);
 /** @brief Remove stormdist/<id>/ of every topology no worker record names. */
 void gale__sv_sweep_code(supervisor_t *sv);
 

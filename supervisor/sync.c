@@ -304,6 +304,17 @@ static void fetch_assignments(supervisor_t *sv, uint64_t version) {
     gale__ctl_msg_destroy(&r);
 }
 
+bool gale__sv_pushed(supervisor_t *sv) {
+    gale__ctl_msg_t m;
+    if (!gale__ctl_client_pushed(&sv->nimbus, &m)) return false;
+    bool ok = m.type == GALE_CTL_HEARTBEAT_REPLY && m.u.heartbeat_reply.ok;
+    uint64_t v = ok ? m.u.heartbeat_reply.assignment_version : sv->version;
+    gale__ctl_msg_destroy(&m);
+    if (v == sv->version) return false;
+    fetch_assignments(sv, v);
+    return true;
+}
+
 void gale__sv_heartbeat(supervisor_t *sv) {
     uint64_t ports[1024];
     for (size_t i = 0; i < sv->n_ports; i++) ports[i] = (uint64_t)sv->ports[i];
