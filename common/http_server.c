@@ -34,7 +34,9 @@ struct MHD_Daemon *gale__http_start(const gale__http_opts_t *o, MHD_AccessHandle
         flags, (uint16_t)o->port, NULL, NULL, cb, cls, MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log,
         (void *)o->role, MHD_OPTION_SOCK_ADDR, ai->ai_addr, MHD_OPTION_CONNECTION_LIMIT,
         o->conn_limit, MHD_OPTION_CONNECTION_TIMEOUT, o->timeout_s,
-        MHD_OPTION_PER_IP_CONNECTION_LIMIT, o->per_ip, MHD_OPTION_END);
+        MHD_OPTION_PER_IP_CONNECTION_LIMIT, o->per_ip, MHD_OPTION_NOTIFY_COMPLETED, o->done, NULL,
+        MHD_OPTION_CONNECTION_MEMORY_LIMIT, o->mem_limit ? o->mem_limit : (size_t)32 * 1024,
+        MHD_OPTION_END);
     freeaddrinfo(ai);
     if (!d) {
         snprintf(err, errlen, "%s: cannot listen on %s:%d (port in use? set %s)", o->role, o->host,

@@ -22,6 +22,8 @@ typedef struct gale__http_opts {
     int port;             /* 0: any free port */
     const char *port_key; /* the config key of the port, for the error message */
     unsigned conn_limit, per_ip, timeout_s;
+    MHD_RequestCompletedCallback done; /* per-request cleanup, or NULL */
+    size_t mem_limit; /* bytes of one connection's request line, headers and buffers; 0 = 32 KiB */
 } gale__http_opts_t;
 
 /**

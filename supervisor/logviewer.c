@@ -257,7 +257,7 @@ int gale__logviewer_start(const gale_conf_t *conf, const char *dir, int port,
         return fail(err, errlen, GALE_EIO, "logviewer: cannot open %s: %s", dir, strerror(e));
     }
     gale__http_opts_t ho = {"logviewer",    host,       port,          GALE_CONF_LOGVIEWER_PORT,
-                            CONN_LIMIT,     GALE__LOGVIEWER_PER_IP, CONN_TIMEOUT_S};
+                            CONN_LIMIT,     GALE__LOGVIEWER_PER_IP, CONN_TIMEOUT_S, NULL, 0};
     lv->d = gale__http_start(&ho, on_request, lv, &lv->port, err, errlen);
     if (!lv->d) {
         close(lv->dirfd);
