@@ -738,7 +738,7 @@ static void operation(gale__ui_t *ui, const char *id, const char *op, const char
         json_decref(j); /* after the call: counts point into it */
     }
     if (st) return gale__ui_error(a, st, "%s: %s", op, err);
-    gale__ui_json(a, 200, json_pack("{sssss}", "topologyOperation", op, "topologyId", tid,
+    gale__ui_json(a, 200, json_pack("{ssssss}", "topologyOperation", op, "topologyId", tid,
                                     "status", "success"));
 }
 
