@@ -146,10 +146,10 @@ int gale_cli_main(int argc, char **argv) {
                         verb, verb);
         return GALE__EXIT_USAGE;
     }
-    static const char *const verbs[] = {"local",  "conf",       "version",    "help",
-                                        "nimbus", "supervisor", "jar",        "list",
-                                        "kill",   "activate",   "deactivate", "rebalance",
-                                        "worker", "logs",       "drpc",       "drpc-server", "ui"};
+    static const char *const verbs[] = {"local",       "conf",      "version", "help", "nimbus",
+                                        "supervisor",  "jar",       "list",    "kill", "activate",
+                                        "deactivate",  "rebalance", "worker",  "logs", "drpc",
+                                        "drpc-server", "ui"};
     const char *near = gale__nearest(verb, verbs, sizeof verbs / sizeof verbs[0]);
     gale__cli_error("gale: unknown command '%s' (did you mean '%s'?): run 'gale --help'", verb,
                     near);

@@ -23,8 +23,8 @@ struct MHD_Daemon *gale__http_start(const gale__http_opts_t *o, MHD_AccessHandle
     snprintf(service, sizeof service, "%d", o->port);
     int gai = getaddrinfo(o->host, service, &hints, &ai);
     if (gai != 0 || !ai) {
-        snprintf(err, errlen, "%s: cannot resolve '%s': %s (set it to this host's address)",
-                 o->role, o->host, gai_strerror(gai));
+        snprintf(err, errlen, "%s: cannot resolve %s = '%s': %s (set it to this host's address)",
+                 o->role, o->host_key, o->host, gai_strerror(gai));
         return NULL;
     }
     unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_THREAD_PER_CONNECTION |

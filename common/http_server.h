@@ -19,6 +19,7 @@
 typedef struct gale__http_opts {
     const char *role;     /* "logviewer", "ui": names it in messages and log lines */
     const char *host;     /* numeric address or name to bind */
+    const char *host_key; /* the config key of the host, for the error message */
     int port;             /* 0: any free port */
     const char *port_key; /* the config key of the port, for the error message */
     unsigned conn_limit, per_ip, timeout_s;

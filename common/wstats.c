@@ -75,7 +75,8 @@ int gale__wstats_encode(const gale__wstats_t *s, msgpack_sbuffer *out) {
 
 /* ---------- decoding: every type and length checked ---------- */
 
-static int bad(char *err, size_t errlen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static int bad(char *err, size_t errlen, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
 static int bad(char *err, size_t errlen, const char *fmt, ...) {
     char why[400];
     va_list ap;

@@ -95,8 +95,7 @@ typedef struct gale__wstats {
 int gale__wstats_encode(const gale__wstats_t *s, msgpack_sbuffer *out);
 /** @brief Decode buf into out (free with gale__wstats_free, also on error).
  * GALE_EPROTO with one line naming the part and the rule in err. */
-int gale__wstats_decode(const void *buf, size_t len, gale__wstats_t *out, char *err,
-                        size_t errlen);
+int gale__wstats_decode(const void *buf, size_t len, gale__wstats_t *out, char *err, size_t errlen);
 void gale__wstats_free(gale__wstats_t *s);
 
 #endif

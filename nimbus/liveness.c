@@ -85,8 +85,8 @@ void gale__nb_supervisor_heartbeat(nimbus_t *nb, const gale__ctl_peer_t *p,
         snprintf(s->workers[i].state, sizeof s->workers[i].state, "%s", w->state);
         s->workers[i].done = w->done;
         s->workers[i].restarts = w->restarts;
-        if (w->stats.ptr) gale__nb_stats_ingest(nb, s, w->topology_id, (int)w->port, w->stats.ptr,
-                                                w->stats.len);
+        if (w->stats.ptr)
+            gale__nb_stats_ingest(nb, s, w->topology_id, (int)w->port, w->stats.ptr, w->stats.len);
     }
     gale__ctl_heartbeat_reply_t r = {true, NULL, nb->version};
     char err[256];

@@ -260,13 +260,13 @@ static json_t *exec_json(const nb_estat_t *x, int64_t window_ns, int64_t now) {
                                                  (json_int_t)w.s_tr[s]));
     json_t *errs = json_array();
     for (uint32_t k = 0; k < x->n_errors; k++)
-        json_array_append_new(
-            errs, json_pack("{sIsIsssssi}", "time_ms", (json_int_t)x->errors[k].epoch_ms, "task",
-                            (json_int_t)x->errors[k].task, "error", x->errors[k].msg, "host",
-                            x->host, "port", x->port));
+        json_array_append_new(errs, json_pack("{sIsIsssssi}", "time_ms",
+                                              (json_int_t)x->errors[k].epoch_ms, "task",
+                                              (json_int_t)x->errors[k].task, "error",
+                                              x->errors[k].msg, "host", x->host, "port", x->port));
     return json_pack("{sssssIsIsssssisIsosos{sososo}so}", "topology", x->topology_id, "component",
-                     x->component, "start", (json_int_t)x->start, "end", (json_int_t)x->end,
-                     "host", x->host, "supervisor", x->supervisor, "port", x->port, "uptime_secs",
+                     x->component, "start", (json_int_t)x->start, "end", (json_int_t)x->end, "host",
+                     x->host, "supervisor", x->supervisor, "port", x->port, "uptime_secs",
                      (json_int_t)((now - x->first_ns) / 1000000000), "counters", c, "streams",
                      streams, "hist", "execute", hist_json(w.hist[GALE__LAT_EXECUTE]), "process",
                      hist_json(w.hist[GALE__LAT_PROCESS]), "complete",
@@ -285,10 +285,10 @@ static json_t *topo_json(nimbus_t *nb, nb_topo_t *t, int64_t window_ns, int64_t 
         json_t *outs = json_array();
         for (size_t k = 0; k < c->n_streams; k++)
             json_array_append_new(outs, json_string(c->streams[k].id));
-        json_array_append_new(comps, json_pack("{sssssisisoso}", "id", c->id, "type",
-                                               c->is_spout ? "spout" : "bolt", "executors",
-                                               c->parallelism, "tasks", c->tasks, "inputs", in,
-                                               "streams", outs));
+        json_array_append_new(comps,
+                              json_pack("{sssssisisoso}", "id", c->id, "type",
+                                        c->is_spout ? "spout" : "bolt", "executors", c->parallelism,
+                                        "tasks", c->tasks, "inputs", in, "streams", outs));
     }
     /* workers: distinct slots of its assignment, with their supervisors' reports */
     json_t *workers = json_array();
@@ -296,8 +296,8 @@ static json_t *topo_json(nimbus_t *nb, nb_topo_t *t, int64_t window_ns, int64_t 
         const gale__sched_place_t *p = &t->places[i];
         bool seen = false;
         for (size_t j = 0; j < i && !seen; j++)
-            seen = t->places[j].port == p->port &&
-                   strcmp(t->places[j].supervisor, p->supervisor) == 0;
+            seen =
+                t->places[j].port == p->port && strcmp(t->places[j].supervisor, p->supervisor) == 0;
         if (seen) continue;
         const nb_supervisor_t *s = gale__nb_sup_find(nb, p->supervisor);
         const nb_worker_t *w = NULL;
@@ -305,15 +305,15 @@ static json_t *topo_json(nimbus_t *nb, nb_topo_t *t, int64_t window_ns, int64_t 
             if (s->workers[k].port == p->port && strcmp(s->workers[k].topology_id, t->id) == 0)
                 w = &s->workers[k];
         json_array_append_new(
-            workers, json_pack("{sssssisIsssIsb}", "supervisor", p->supervisor, "host", p->host,
-                               "port", p->port, "logviewer_port",
-                               (json_int_t)(s && s->logviewer_port != GALE_CTL_UNSET
-                                                ? s->logviewer_port
-                                                : 0),
-                               "state", w ? w->state : "unknown", "restarts",
-                               (json_int_t)(w ? w->restarts : 0), "alive",
-                               w && w->hb_age_ms != GALE_CTL_UNSET &&
-                                   (int64_t)w->hb_age_ms * 1000000 <= nb->task_timeout_ns));
+            workers,
+            json_pack(
+                "{sssssisIsssIsb}", "supervisor", p->supervisor, "host", p->host, "port", p->port,
+                "logviewer_port",
+                (json_int_t)(s && s->logviewer_port != GALE_CTL_UNSET ? s->logviewer_port : 0),
+                "state", w ? w->state : "unknown", "restarts", (json_int_t)(w ? w->restarts : 0),
+                "alive",
+                w && w->hb_age_ms != GALE_CTL_UNSET &&
+                    (int64_t)w->hb_age_ms * 1000000 <= nb->task_timeout_ns));
     }
     json_t *execs = json_array();
     for (size_t i = 0; nb->stats && i < nb->stats->n; i++)
@@ -334,8 +334,7 @@ void gale__nb_stats(nimbus_t *nb, const gale__ctl_peer_t *p, const gale__ctl_msg
     sweep(nb);
     nb_topo_t *only = NULL;
     if (q->topology && !(only = gale__nb_topo_find(nb, q->topology)))
-        return gale__nb_reply_err(nb, p, m->req, "no topology named '%s' is running",
-                                  q->topology);
+        return gale__nb_reply_err(nb, p, m->req, "no topology named '%s' is running", q->topology);
     int64_t window_ns =
         q->window_secs == GALE_CTL_UNSET ? 0 : (int64_t)q->window_secs * 1000000000LL;
     int64_t now = gale__now_ns();
@@ -343,23 +342,24 @@ void gale__nb_stats(nimbus_t *nb, const gale__ctl_peer_t *p, const gale__ctl_msg
     for (size_t i = 0; i < nb->n_sups; i++) {
         const nb_supervisor_t *s = &nb->sups[i];
         size_t used = 0;
-        for (size_t k = 0; k < s->n_workers; k++) used += strcmp(s->workers[k].state, "exited") != 0;
+        for (size_t k = 0; k < s->n_workers; k++)
+            used += strcmp(s->workers[k].state, "exited") != 0;
         json_array_append_new(
-            sups, json_pack("{sssssIsIsIsIsb}", "id", s->id, "host", s->host, "uptime_secs",
-                            (json_int_t)s->uptime_secs, "slots_total", (json_int_t)s->n_ports,
-                            "slots_used", (json_int_t)used, "logviewer_port",
-                            (json_int_t)(s->logviewer_port != GALE_CTL_UNSET ? s->logviewer_port
-                                                                              : 0),
-                            "alive", now - s->last_ns <= nb->sup_timeout_ns));
+            sups,
+            json_pack("{sssssIsIsIsIsb}", "id", s->id, "host", s->host, "uptime_secs",
+                      (json_int_t)s->uptime_secs, "slots_total", (json_int_t)s->n_ports,
+                      "slots_used", (json_int_t)used, "logviewer_port",
+                      (json_int_t)(s->logviewer_port != GALE_CTL_UNSET ? s->logviewer_port : 0),
+                      "alive", now - s->last_ns <= nb->sup_timeout_ns));
     }
     json_t *topos = json_array();
     for (size_t i = 0; i < nb->n_topos; i++)
         if (!only || nb->topos[i] == only)
             json_array_append_new(topos, topo_json(nb, nb->topos[i], window_ns, now));
-    json_t *doc = json_pack("{s{sIsI}sIsoso}", "nimbus", "uptime_secs",
-                            (json_int_t)((now - nb->start_ns) / 1000000000), "port",
-                            (json_int_t)nb->port, "window_secs", (json_int_t)(window_ns / 1000000000),
-                            "supervisors", sups, "topologies", topos);
+    json_t *doc = json_pack(
+        "{s{sIsI}sIsoso}", "nimbus", "uptime_secs", (json_int_t)((now - nb->start_ns) / 1000000000),
+        "port", (json_int_t)nb->port, "window_secs", (json_int_t)(window_ns / 1000000000),
+        "supervisors", sups, "topologies", topos);
     char *text = doc ? json_dumps(doc, JSON_COMPACT) : NULL;
     json_decref(doc);
     if (!text) return gale__nb_reply_err(nb, p, m->req, "nimbus is out of memory");

@@ -221,7 +221,6 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
                        "unknown URL: use /api/v1/log/list, read, follow or search");
 }
 
-
 /* ---------- life cycle ---------- */
 
 static int fail(char *err, size_t errlen, int code, const char *fmt, ...)
@@ -256,8 +255,16 @@ int gale__logviewer_start(const gale_conf_t *conf, const char *dir, int port,
         free(lv);
         return fail(err, errlen, GALE_EIO, "logviewer: cannot open %s: %s", dir, strerror(e));
     }
-    gale__http_opts_t ho = {"logviewer",    host,       port,          GALE_CONF_LOGVIEWER_PORT,
-                            CONN_LIMIT,     GALE__LOGVIEWER_PER_IP, CONN_TIMEOUT_S, NULL, 0};
+    gale__http_opts_t ho = {"logviewer",
+                            host,
+                            GALE_CONF_LOCAL_HOSTNAME,
+                            port,
+                            GALE_CONF_LOGVIEWER_PORT,
+                            CONN_LIMIT,
+                            GALE__LOGVIEWER_PER_IP,
+                            CONN_TIMEOUT_S,
+                            NULL,
+                            0};
     lv->d = gale__http_start(&ho, on_request, lv, &lv->port, err, errlen);
     if (!lv->d) {
         close(lv->dirfd);

@@ -64,9 +64,12 @@ static void put(out_t *o, const char *fmt, ...) {
 static const char *esc(const char *s, char *buf, size_t cap) {
     size_t j = 0;
     for (; s && *s && j + 3 < cap; s++) {
-        if (*s == '\\' || *s == '"') buf[j++] = '\\', buf[j++] = *s;
-        else if (*s == '\n') buf[j++] = '\\', buf[j++] = 'n';
-        else buf[j++] = *s;
+        if (*s == '\\' || *s == '"')
+            buf[j++] = '\\', buf[j++] = *s;
+        else if (*s == '\n')
+            buf[j++] = '\\', buf[j++] = 'n';
+        else
+            buf[j++] = *s;
     }
     buf[j] = '\0';
     return buf;
@@ -146,11 +149,12 @@ void gale__ui_metrics(gale__ui_t *ui, gale__ui_answer_t *a) {
             json_array_foreach(json_object_get(t, "executors"), x, ex) {
                 if (strcmp(jstr(ex, "component"), jstr(c, "id"))) continue;
                 size_t y;
-                json_array_foreach(json_object_get(ex, "streams"), y, st2) if (
-                    strcmp(jstr(st2, "id"), json_string_value(s) ?: "") == 0) em +=
-                    jint(st2, "emitted");
+                json_array_foreach(json_object_get(ex, "streams"), y,
+                                   st2) if (strcmp(jstr(st2, "id"), json_string_value(s) ?: "") ==
+                                            0) em += jint(st2, "emitted");
             }
-            put(&o, "gale_tuples_emitted_total{topology=\"%s\",component=\"%s\",stream=\"%s\"} %llu\n",
+            put(&o,
+                "gale_tuples_emitted_total{topology=\"%s\",component=\"%s\",stream=\"%s\"} %llu\n",
                 esc(jstr(t, "name"), tl, sizeof tl), esc(jstr(c, "id"), cl, sizeof cl),
                 esc(json_string_value(s), sl, sizeof sl), (unsigned long long)em);
         }
@@ -165,9 +169,9 @@ void gale__ui_metrics(gale__ui_t *ui, gale__ui_answer_t *a) {
             json_array_foreach(json_object_get(t, "executors"), x, ex) {
                 if (strcmp(jstr(ex, "component"), jstr(c, "id"))) continue;
                 size_t y;
-                json_array_foreach(json_object_get(ex, "streams"), y, st2) if (
-                    strcmp(jstr(st2, "id"), json_string_value(s) ?: "") == 0) tr +=
-                    jint(st2, "transferred");
+                json_array_foreach(json_object_get(ex, "streams"), y,
+                                   st2) if (strcmp(jstr(st2, "id"), json_string_value(s) ?: "") ==
+                                            0) tr += jint(st2, "transferred");
             }
             put(&o,
                 "gale_tuples_transferred_total{topology=\"%s\",component=\"%s\",stream=\"%s\"} "
@@ -181,7 +185,7 @@ void gale__ui_metrics(gale__ui_t *ui, gale__ui_answer_t *a) {
     size_t n_c = 0;
     json_array_foreach(topos, i, t) n_c += json_array_size(json_object_get(t, "components"));
     comp_tot_t *tot = calloc(n_c ? n_c : 1, sizeof *tot);
-    char (*labels)[600] = calloc(n_c ? n_c : 1, sizeof *labels);
+    char(*labels)[600] = calloc(n_c ? n_c : 1, sizeof *labels);
     bool *spout = calloc(n_c ? n_c : 1, sizeof *spout);
     if (!tot || !labels || !spout) {
         free(tot), free(labels), free(spout), free(o.p);
@@ -224,14 +228,14 @@ void gale__ui_metrics(gale__ui_t *ui, gale__ui_answer_t *a) {
          "Time inside a bolt's execute(), over sampled tuples.");
     for (size_t x = 0; x < n; x++)
         if (!spout[x])
-            histogram(&o, "gale_execute_latency_seconds", labels[x],
-                      tot[x].hist[GALE__LAT_EXECUTE], tot[x].c[GALE__WS_EXECUTE_NS]);
+            histogram(&o, "gale_execute_latency_seconds", labels[x], tot[x].hist[GALE__LAT_EXECUTE],
+                      tot[x].c[GALE__WS_EXECUTE_NS]);
     help(&o, "gale_process_latency_seconds", "histogram",
          "A bolt input's arrival to its ack or fail, over sampled tuples.");
     for (size_t x = 0; x < n; x++)
         if (!spout[x])
-            histogram(&o, "gale_process_latency_seconds", labels[x],
-                      tot[x].hist[GALE__LAT_PROCESS], tot[x].c[GALE__WS_PROCESS_NS]);
+            histogram(&o, "gale_process_latency_seconds", labels[x], tot[x].hist[GALE__LAT_PROCESS],
+                      tot[x].c[GALE__WS_PROCESS_NS]);
     help(&o, "gale_backpressure_wait_seconds_total", "counter",
          "Time executors waited on a full downstream queue.");
     for (size_t x = 0; x < n; x++)
@@ -252,20 +256,20 @@ void gale__ui_metrics(gale__ui_t *ui, gale__ui_answer_t *a) {
         json_t *cn = json_object_get(ex, "counters");
         uint64_t up = jint(ex, "uptime_secs"), ns = jint(cn, "execute_samples");
         double secs = doc10 && up > 600 ? 600 : (double)up;
-        double cap = secs > 0 && ns ? (double)jint(cn, "executed") *
-                                          ((double)jint(cn, "execute_ns") / (double)ns) /
-                                          (secs * 1e9)
-                                    : 0;
+        double cap = secs > 0 && ns
+                         ? (double)jint(cn, "executed") *
+                               ((double)jint(cn, "execute_ns") / (double)ns) / (secs * 1e9)
+                         : 0;
         put(&o, "gale_capacity{topology=\"%s\",component=\"%s\",executor=\"[%llu-%llu]\"} %.6f\n",
             esc(jstr(t, "name"), tl, sizeof tl), esc(jstr(ex, "component"), cl, sizeof cl),
             (unsigned long long)jint(ex, "start"), (unsigned long long)jint(ex, "end"), cap);
     }
     help(&o, "gale_queue_depth", "gauge", "Tuples waiting in an executor's receive queue.");
-    json_array_foreach(topos, i, t) json_array_foreach(json_object_get(t, "executors"), k, ex)
-        put(&o, "gale_queue_depth{topology=\"%s\",component=\"%s\",executor=\"[%llu-%llu]\"} %llu\n",
-            esc(jstr(t, "name"), tl, sizeof tl), esc(jstr(ex, "component"), cl, sizeof cl),
-            (unsigned long long)jint(ex, "start"), (unsigned long long)jint(ex, "end"),
-            (unsigned long long)jint(json_object_get(ex, "counters"), "queue_depth"));
+    json_array_foreach(topos, i, t) json_array_foreach(json_object_get(t, "executors"), k, ex) put(
+        &o, "gale_queue_depth{topology=\"%s\",component=\"%s\",executor=\"[%llu-%llu]\"} %llu\n",
+        esc(jstr(t, "name"), tl, sizeof tl), esc(jstr(ex, "component"), cl, sizeof cl),
+        (unsigned long long)jint(ex, "start"), (unsigned long long)jint(ex, "end"),
+        (unsigned long long)jint(json_object_get(ex, "counters"), "queue_depth"));
     help(&o, "gale_worker_up", "gauge", "1 while the worker heartbeats, else 0.");
     json_array_foreach(topos, i, t) json_array_foreach(json_object_get(t, "workers"), k, w) {
         snprintf(lab, sizeof lab, "topology=\"%s\",host=\"%s\",port=\"%llu\"",

@@ -38,10 +38,14 @@ static const unsigned windows[] = {600, 10800, 86400, 0};
 
 static const char *window_pretty(unsigned w) {
     switch (w) {
-        case 600: return "10m 0s";
-        case 10800: return "3h 0m 0s";
-        case 86400: return "1d 0h 0m 0s";
-        default: return "All time";
+        case 600:
+            return "10m 0s";
+        case 10800:
+            return "3h 0m 0s";
+        case 86400:
+            return "1d 0h 0m 0s";
+        default:
+            return "All time";
     }
 }
 static json_t *window_name(unsigned w) {
@@ -244,9 +248,11 @@ static json_t *stats_or_error(gale__ui_t *ui, const char *topology, unsigned win
     json_t *doc;
     char err[1024];
     unsigned st = gale__ui_stats(ui, topology, window, &doc, err, sizeof err);
-    if (st == 404) gale__ui_error(a, 404, "no topology '%s' (see /api/v1/topology/summary)",
-                                  topology ? topology : "");
-    else if (st) gale__ui_error(a, st, "nimbus: %s", err);
+    if (st == 404)
+        gale__ui_error(a, 404, "no topology '%s' (see /api/v1/topology/summary)",
+                       topology ? topology : "");
+    else if (st)
+        gale__ui_error(a, st, "nimbus: %s", err);
     return st ? NULL : doc;
 }
 
@@ -270,14 +276,13 @@ static void cluster_summary(gale__ui_t *ui, gale__ui_answer_t *a) {
     }
     json_t *nim = json_object_get(doc, "nimbus");
     uint64_t up = jint(nim, "uptime_secs");
-    json_t *o = json_pack("{sssIsIsIsIsIsIsIsIsI}", "stormVersion", "gale-0.1.0", "supervisors",
-                          (json_int_t)n_sup, "topologies",
-                          (json_int_t)json_array_size(json_object_get(doc, "topologies")),
-                          "slotsTotal", (json_int_t)slots, "slotsUsed", (json_int_t)used,
-                          "slotsFree", (json_int_t)(slots > used ? slots - used : 0),
-                          "executorsTotal", (json_int_t)execs, "tasksTotal", (json_int_t)tasks,
-                          "nimbusUptimeSeconds", (json_int_t)up, "nimbusUptime", (json_int_t)up,
-                          "nimbusPort", (json_int_t)jint(nim, "port"));
+    json_t *o = json_pack(
+        "{sssIsIsIsIsIsIsIsIsI}", "stormVersion", "gale-0.1.0", "supervisors", (json_int_t)n_sup,
+        "topologies", (json_int_t)json_array_size(json_object_get(doc, "topologies")), "slotsTotal",
+        (json_int_t)slots, "slotsUsed", (json_int_t)used, "slotsFree",
+        (json_int_t)(slots > used ? slots - used : 0), "executorsTotal", (json_int_t)execs,
+        "tasksTotal", (json_int_t)tasks, "nimbusUptimeSeconds", (json_int_t)up, "nimbusUptime",
+        (json_int_t)up, "nimbusPort", (json_int_t)jint(nim, "port"));
     json_decref(doc);
     gale__ui_json(a, 200, o);
 }
@@ -301,30 +306,28 @@ static void supervisor_summary(gale__ui_t *ui, gale__ui_answer_t *a) {
     size_t i;
     json_t *s;
     json_array_foreach(json_object_get(doc, "supervisors"), i, s) {
-        json_array_append_new(
-            arr, json_pack("{sOsOsIsIsIsIsOsb}", "id", json_object_get(s, "id"), "host",
-                           json_object_get(s, "host"), "uptimeSeconds",
-                           (json_int_t)jint(s, "uptime_secs"), "uptime",
-                           (json_int_t)jint(s, "uptime_secs"), "slotsTotal",
-                           (json_int_t)jint(s, "slots_total"), "slotsUsed",
-                           (json_int_t)jint(s, "slots_used"), "logviewerPort",
-                           json_object_get(s, "logviewer_port"), "alive",
-                           json_is_true(json_object_get(s, "alive"))));
+        json_array_append_new(arr, json_pack("{sOsOsIsIsIsIsOsb}", "id", json_object_get(s, "id"),
+                                             "host", json_object_get(s, "host"), "uptimeSeconds",
+                                             (json_int_t)jint(s, "uptime_secs"), "uptime",
+                                             (json_int_t)jint(s, "uptime_secs"), "slotsTotal",
+                                             (json_int_t)jint(s, "slots_total"), "slotsUsed",
+                                             (json_int_t)jint(s, "slots_used"), "logviewerPort",
+                                             json_object_get(s, "logviewer_port"), "alive",
+                                             json_is_true(json_object_get(s, "alive"))));
     }
     json_decref(doc);
     gale__ui_json(a, 200, json_pack("{sosb}", "supervisors", arr, "schedulerDisplayResource", 0));
 }
 
 static json_t *topo_summary_item(json_t *t) {
-    return json_pack("{sOsOsOsOsIsIsIsIsIsIsb}", "id", json_object_get(t, "id"), "encodedId",
-                     json_object_get(t, "id"), "name", json_object_get(t, "name"), "status",
-                     json_object_get(t, "status"), "uptimeSeconds",
-                     (json_int_t)jint(t, "uptime_secs"), "uptime",
-                     (json_int_t)jint(t, "uptime_secs"), "tasksTotal",
-                     (json_int_t)jint(t, "tasks_n"), "workersTotal",
-                     (json_int_t)jint(t, "workers_n"), "executorsTotal",
-                     (json_int_t)jint(t, "executors_n"), "workerRestarts",
-                     (json_int_t)jint(t, "restarts"), "countsExact", 1);
+    return json_pack(
+        "{sOsOsOsOsIsIsIsIsIsIsb}", "id", json_object_get(t, "id"), "encodedId",
+        json_object_get(t, "id"), "name", json_object_get(t, "name"), "status",
+        json_object_get(t, "status"), "uptimeSeconds", (json_int_t)jint(t, "uptime_secs"), "uptime",
+        (json_int_t)jint(t, "uptime_secs"), "tasksTotal", (json_int_t)jint(t, "tasks_n"),
+        "workersTotal", (json_int_t)jint(t, "workers_n"), "executorsTotal",
+        (json_int_t)jint(t, "executors_n"), "workerRestarts", (json_int_t)jint(t, "restarts"),
+        "countsExact", 1);
 }
 
 static void topology_summary(gale__ui_t *ui, gale__ui_answer_t *a) {
@@ -345,14 +348,13 @@ static json_t *spout_row(json_t *topo, json_t *c, unsigned window) {
     const char *id = json_string_value(json_object_get(c, "id"));
     agg_t g;
     agg_component(&g, topo, id, window);
-    json_t *o = json_pack("{sssssIsIsIsIsIsIsIsI}", "spoutId", id, "encodedSpoutId", id,
-                          "executors", (json_int_t)jint(c, "executors"), "tasks",
-                          (json_int_t)jint(c, "tasks"), "emitted",
-                          (json_int_t)g.c[GALE__WS_EMITTED], "transferred",
-                          (json_int_t)g.c[GALE__WS_TRANSFERRED], "acked",
-                          (json_int_t)g.c[GALE__WS_ACKED], "failed", (json_int_t)failed(&g),
-                          "failedTimeout", (json_int_t)g.c[GALE__WS_FAILED_TIMEOUT],
-                          "failedExplicit", (json_int_t)g.c[GALE__WS_FAILED_EXPLICIT]);
+    json_t *o = json_pack(
+        "{sssssIsIsIsIsIsIsIsI}", "spoutId", id, "encodedSpoutId", id, "executors",
+        (json_int_t)jint(c, "executors"), "tasks", (json_int_t)jint(c, "tasks"), "emitted",
+        (json_int_t)g.c[GALE__WS_EMITTED], "transferred", (json_int_t)g.c[GALE__WS_TRANSFERRED],
+        "acked", (json_int_t)g.c[GALE__WS_ACKED], "failed", (json_int_t)failed(&g), "failedTimeout",
+        (json_int_t)g.c[GALE__WS_FAILED_TIMEOUT], "failedExplicit",
+        (json_int_t)g.c[GALE__WS_FAILED_EXPLICIT]);
     put_complete(o, &g);
     put_error(o, topo, &g);
     return o;
@@ -426,12 +428,11 @@ static json_t *workers_rows(json_t *topo) {
         }
         json_array_append_new(
             arr, json_pack("{sOsssIsssIsIsIsIsOsb}", "supervisorId",
-                           json_object_get(w, "supervisor"), "host", host, "port",
-                           (json_int_t)port, "workerLogLink", link, "uptimeSeconds",
-                           (json_int_t)up, "uptime", (json_int_t)up, "executorsTotal",
-                           (json_int_t)n_exec, "restarts", (json_int_t)jint(w, "restarts"),
-                           "state", json_object_get(w, "state"), "alive",
-                           json_is_true(json_object_get(w, "alive"))));
+                           json_object_get(w, "supervisor"), "host", host, "port", (json_int_t)port,
+                           "workerLogLink", link, "uptimeSeconds", (json_int_t)up, "uptime",
+                           (json_int_t)up, "executorsTotal", (json_int_t)n_exec, "restarts",
+                           (json_int_t)jint(w, "restarts"), "state", json_object_get(w, "state"),
+                           "alive", json_is_true(json_object_get(w, "alive"))));
     }
     return arr;
 }
@@ -490,16 +491,14 @@ static json_t *executor_row(json_t *topo, json_t *ex, bool spout, unsigned windo
     const char *host = json_string_value(json_object_get(ex, "host")) ?: "";
     int64_t port = json_integer_value(json_object_get(ex, "port"));
     log_link(link, sizeof link, topo, host, port);
-    json_t *o = json_pack("{sssssIsIsssIsssIsIsIsIsIsI}", "id", eid, "encodedId", eid,
-                          "uptimeSeconds", (json_int_t)jint(ex, "uptime_secs"), "uptime",
-                          (json_int_t)jint(ex, "uptime_secs"), "host", host, "port",
-                          (json_int_t)port, "workerLogLink", link, "emitted",
-                          (json_int_t)g.c[GALE__WS_EMITTED], "transferred",
-                          (json_int_t)g.c[GALE__WS_TRANSFERRED], "acked",
-                          (json_int_t)g.c[GALE__WS_ACKED], "failed", (json_int_t)failed(&g),
-                          "queueDepth", (json_int_t)g.c[GALE__WS_QUEUE_DEPTH],
-                          "backpressureWaitMs",
-                          (json_int_t)(g.c[GALE__WS_BACKPRESSURE_NS] / 1000000));
+    json_t *o = json_pack(
+        "{sssssIsIsssIsssIsIsIsIsIsI}", "id", eid, "encodedId", eid, "uptimeSeconds",
+        (json_int_t)jint(ex, "uptime_secs"), "uptime", (json_int_t)jint(ex, "uptime_secs"), "host",
+        host, "port", (json_int_t)port, "workerLogLink", link, "emitted",
+        (json_int_t)g.c[GALE__WS_EMITTED], "transferred", (json_int_t)g.c[GALE__WS_TRANSFERRED],
+        "acked", (json_int_t)g.c[GALE__WS_ACKED], "failed", (json_int_t)failed(&g), "queueDepth",
+        (json_int_t)g.c[GALE__WS_QUEUE_DEPTH], "backpressureWaitMs",
+        (json_int_t)(g.c[GALE__WS_BACKPRESSURE_NS] / 1000000));
     if (spout) {
         put_complete(o, &g);
     } else {
@@ -523,13 +522,12 @@ static void component_page(gale__ui_t *ui, const char *id, const char *comp, uns
     bool spout = strcmp(json_string_value(json_object_get(c, "type")) ?: "", "spout") == 0;
     agg_t g;
     agg_component(&g, topo, comp, window);
-    json_t *o = json_pack("{sssssssOsOsOsIsIsosssb}", "id", comp, "name", comp, "componentType",
-                          spout ? "spout" : "bolt", "topologyId", json_object_get(topo, "id"),
-                          "encodedTopologyId", json_object_get(topo, "id"), "topologyStatus",
-                          json_object_get(topo, "status"), "executors",
-                          (json_int_t)jint(c, "executors"), "tasks", (json_int_t)jint(c, "tasks"),
-                          "window", window_name(window), "windowHint", window_pretty(window),
-                          "countsExact", 1);
+    json_t *o = json_pack(
+        "{sssssssOsOsOsIsIsosssb}", "id", comp, "name", comp, "componentType",
+        spout ? "spout" : "bolt", "topologyId", json_object_get(topo, "id"), "encodedTopologyId",
+        json_object_get(topo, "id"), "topologyStatus", json_object_get(topo, "status"), "executors",
+        (json_int_t)jint(c, "executors"), "tasks", (json_int_t)jint(c, "tasks"), "window",
+        window_name(window), "windowHint", window_pretty(window), "countsExact", 1);
     /* the component's totals for this window, as the one row Storm shows per window */
     json_t *row = spout ? spout_row(topo, c, window) : bolt_row(topo, c, window);
     json_object_set_new(row, "window", window_name(window));
@@ -557,12 +555,14 @@ static void component_page(gale__ui_t *ui, const char *id, const char *comp, uns
                               (json_int_t)tr);
         bool exact = n_out == 1; /* acked/failed are the component's: one stream only */
         if (spout) {
-            json_object_set_new(r, "acked", exact ? json_integer((json_int_t)g.c[GALE__WS_ACKED])
-                                                  : json_null());
+            json_object_set_new(
+                r, "acked", exact ? json_integer((json_int_t)g.c[GALE__WS_ACKED]) : json_null());
             json_object_set_new(r, "failed",
                                 exact ? json_integer((json_int_t)failed(&g)) : json_null());
-            if (exact) put_complete(r, &g);
-            else json_object_set_new(r, "completeLatency", json_null());
+            if (exact)
+                put_complete(r, &g);
+            else
+                json_object_set_new(r, "completeLatency", json_null());
         }
         json_array_append_new(outs, r);
     }
@@ -574,10 +574,11 @@ static void component_page(gale__ui_t *ui, const char *id, const char *comp, uns
             bool exact = n_in == 1;
             json_t *r = json_pack("{sOsO}", "component", json_object_get(s, "component"), "stream",
                                   json_object_get(s, "stream"));
-            json_object_set_new(r, "executed", exact ? json_integer((json_int_t)g.c[GALE__WS_EXECUTED])
-                                                     : json_null());
-            json_object_set_new(r, "acked", exact ? json_integer((json_int_t)g.c[GALE__WS_ACKED])
-                                                  : json_null());
+            json_object_set_new(r, "executed",
+                                exact ? json_integer((json_int_t)g.c[GALE__WS_EXECUTED])
+                                      : json_null());
+            json_object_set_new(
+                r, "acked", exact ? json_integer((json_int_t)g.c[GALE__WS_ACKED]) : json_null());
             json_object_set_new(r, "failed",
                                 exact ? json_integer((json_int_t)failed(&g)) : json_null());
             if (exact) {
@@ -603,11 +604,11 @@ static void component_page(gale__ui_t *ui, const char *id, const char *comp, uns
             int64_t t = json_integer_value(json_object_get(e, "time_ms"));
             char link[1024];
             log_link(link, sizeof link, topo, host, port);
-            json_array_append_new(
-                errs, json_pack("{sIsssIsssIsO}", "time", (json_int_t)(t / 1000), "errorHost",
-                                host, "errorPort", (json_int_t)port, "errorWorkerLogLink", link,
-                                "errorLapsedSecs", (json_int_t)((gale__wall_ms() - t) / 1000),
-                                "error", json_object_get(e, "error")));
+            json_array_append_new(errs, json_pack("{sIsssIsssIsO}", "time", (json_int_t)(t / 1000),
+                                                  "errorHost", host, "errorPort", (json_int_t)port,
+                                                  "errorWorkerLogLink", link, "errorLapsedSecs",
+                                                  (json_int_t)((gale__wall_ms() - t) / 1000),
+                                                  "error", json_object_get(e, "error")));
         }
     }
     json_object_set_new(o, "executorStats", execs);
@@ -632,22 +633,21 @@ static void visualization(gale__ui_t *ui, const char *id, unsigned window, gale_
         agg_t g;
         agg_component(&g, topo, cid, window);
         json_t *inputs = json_array();
-        json_array_foreach(json_object_get(c, "inputs"), k, in)
-            json_array_append_new(
-                inputs, json_pack("{sOsOsOsO}", ":component", json_object_get(in, "component"),
-                                  ":stream", json_object_get(in, "stream"), ":sani-stream",
-                                  json_object_get(in, "stream"), ":grouping",
-                                  json_object_get(in, "grouping")));
+        json_array_foreach(json_object_get(c, "inputs"), k, in) json_array_append_new(
+            inputs,
+            json_pack("{sOsOsOsO}", ":component", json_object_get(in, "component"), ":stream",
+                      json_object_get(in, "stream"), ":sani-stream", json_object_get(in, "stream"),
+                      ":grouping", json_object_get(in, "grouping")));
         bool spout = strcmp(json_string_value(json_object_get(c, "type")) ?: "", "spout") == 0;
         char link[512];
         snprintf(link, sizeof link, "/api/v1/topology/%s/component/%s",
                  json_string_value(json_object_get(topo, "id")) ?: "", cid);
-        json_t *v = json_pack("{sssosIsssoso}", ":type", spout ? "spout" : "bolt", ":capacity",
-                              fixed3(g.capacity), ":transferred",
-                              (json_int_t)g.c[GALE__WS_TRANSFERRED], ":link", link, ":inputs",
-                              inputs, ":latency",
-                              spout ? ms(g.c[GALE__WS_COMPLETE_NS], g.c[GALE__WS_COMPLETE_SAMPLES])
-                                    : ms(g.c[GALE__WS_PROCESS_NS], g.c[GALE__WS_PROCESS_SAMPLES]));
+        json_t *v =
+            json_pack("{sssosIsssoso}", ":type", spout ? "spout" : "bolt", ":capacity",
+                      fixed3(g.capacity), ":transferred", (json_int_t)g.c[GALE__WS_TRANSFERRED],
+                      ":link", link, ":inputs", inputs, ":latency",
+                      spout ? ms(g.c[GALE__WS_COMPLETE_NS], g.c[GALE__WS_COMPLETE_SAMPLES])
+                            : ms(g.c[GALE__WS_PROCESS_NS], g.c[GALE__WS_PROCESS_SAMPLES]));
         json_object_set_new(o, cid, v);
     }
     json_decref(doc);
@@ -686,7 +686,8 @@ static void operation(gale__ui_t *ui, const char *id, const char *op, const char
         gale__ctl_deactivate_t m = {name};
         st = gale__ui_lifecycle(ui, GALE_CTL_DEACTIVATE, &m, err, sizeof err);
     } else { /* rebalance */
-        gale__ctl_rebalance_t m = {name, has_wait ? wait : GALE_CTL_UNSET, GALE_CTL_UNSET, {NULL, 0}};
+        gale__ctl_rebalance_t m = {
+            name, has_wait ? wait : GALE_CTL_UNSET, GALE_CTL_UNSET, {NULL, 0}};
         gale__ctl_component_count_t counts[64];
         json_t *j = NULL;
         if (body && body_len) {
@@ -718,15 +719,15 @@ static void operation(gale__ui_t *ui, const char *id, const char *op, const char
                 if (!json_is_object(ex) || json_object_size(ex) > 64) {
                     json_decref(j);
                     return gale__ui_error(
-                        a, 400, "rebalance: executors must be an object {component: count} (<= 64)");
+                        a, 400,
+                        "rebalance: executors must be an object {component: count} (<= 64)");
                 }
                 json_object_foreach(ex, k, v) {
                     if (!json_is_integer(v) || json_integer_value(v) < 1 ||
                         json_integer_value(v) > 65536 || strlen(k) > GALE_NAME_MAX || !*k) {
                         json_decref(j);
-                        return gale__ui_error(a, 400,
-                                              "rebalance: executors of '%.128s' must be 1..65536",
-                                              k);
+                        return gale__ui_error(
+                            a, 400, "rebalance: executors of '%.128s' must be 1..65536", k);
                     }
                     counts[m.executors.n++] =
                         (gale__ctl_component_count_t){k, (uint64_t)json_integer_value(v)};
@@ -738,8 +739,9 @@ static void operation(gale__ui_t *ui, const char *id, const char *op, const char
         json_decref(j); /* after the call: counts point into it */
     }
     if (st) return gale__ui_error(a, st, "%s: %s", op, err);
-    gale__ui_json(a, 200, json_pack("{ssssss}", "topologyOperation", op, "topologyId", tid,
-                                    "status", "success"));
+    gale__ui_json(
+        a, 200,
+        json_pack("{ssssss}", "topologyOperation", op, "topologyId", tid, "status", "success"));
 }
 
 /* ---------- routing ---------- */
@@ -775,8 +777,7 @@ void gale__ui_rest(gale__ui_t *ui, const char *method, const char *path, const c
         if (ns == 3 && get && IS(2, "visualization")) return visualization(ui, id, window, a);
         if (ns == 4 && get && IS(2, "component")) return component_page(ui, id, seg[3], window, a);
         bool op = IS(2, "activate") || IS(2, "deactivate") || IS(2, "rebalance") || IS(2, "kill");
-        if (op && !post)
-            return gale__ui_error(a, 405, "%s is a POST action", seg[2]);
+        if (op && !post) return gale__ui_error(a, 405, "%s is a POST action", seg[2]);
         if (post && ns == 3 && (IS(2, "activate") || IS(2, "deactivate")))
             return operation(ui, id, seg[2], NULL, body, body_len, a);
         if (post && ns == 4 && (IS(2, "rebalance") || IS(2, "kill")))

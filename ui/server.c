@@ -60,13 +60,20 @@ void gale__ui_json(gale__ui_answer_t *a, unsigned status, json_t *doc) {
 
 static const char *reason(unsigned status) {
     switch (status) {
-        case 400: return "Bad Request";
-        case 404: return "Not Found";
-        case 405: return "Method Not Allowed";
-        case 413: return "Payload Too Large";
-        case 502: return "Bad Gateway";
-        case 503: return "Service Unavailable";
-        default: return "Error";
+        case 400:
+            return "Bad Request";
+        case 404:
+            return "Not Found";
+        case 405:
+            return "Method Not Allowed";
+        case 413:
+            return "Payload Too Large";
+        case 502:
+            return "Bad Gateway";
+        case 503:
+            return "Service Unavailable";
+        default:
+            return "Error";
     }
 }
 
@@ -278,8 +285,16 @@ int gale__ui_run(const gale_conf_t *conf) {
     if (!ui->zctx) goto out;
     signal(SIGPIPE, SIG_IGN);
     const char *host = gale_conf_get_str(conf, GALE_CONF_UI_HOST, "127.0.0.1");
-    gale__http_opts_t ho = {UI,         host,   (int)gale_conf_get_int(conf, GALE_CONF_UI_PORT, 8080),
-                            GALE_CONF_UI_PORT, CONN_LIMIT, PER_IP, TIMEOUT_S, on_done, MEM_LIMIT};
+    gale__http_opts_t ho = {UI,
+                            host,
+                            GALE_CONF_UI_HOST,
+                            (int)gale_conf_get_int(conf, GALE_CONF_UI_PORT, 8080),
+                            GALE_CONF_UI_PORT,
+                            CONN_LIMIT,
+                            PER_IP,
+                            TIMEOUT_S,
+                            on_done,
+                            MEM_LIMIT};
     d = gale__http_start(&ho, on_request, ui, &port, err, sizeof err);
     if (!d) {
         GALE_ERROR(UI, 0, "%s", err);
@@ -288,7 +303,8 @@ int gale__ui_run(const gale_conf_t *conf) {
     }
     char line[32], path[4096];
     snprintf(line, sizeof line, "%d\n", port);
-    snprintf(path, sizeof path, "%s/ui.port", gale_conf_get_str(conf, GALE_CONF_LOCAL_DIR, "gale-local"));
+    snprintf(path, sizeof path, "%s/ui.port",
+             gale_conf_get_str(conf, GALE_CONF_LOCAL_DIR, "gale-local"));
     if (gale__mkdirs(gale_conf_get_str(conf, GALE_CONF_LOCAL_DIR, "gale-local"), err, sizeof err) ||
         gale__file_write_atomic(path, line, strlen(line), err, sizeof err)) {
         GALE_ERROR(UI, 0, "%s", err);

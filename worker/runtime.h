@@ -275,11 +275,11 @@ struct gale__exec {
     gale__sstats_t *sstats[2];   /* [side][comp->n_streams] */
     pthread_mutex_t err_lock;    /* errs, n_errs */
     gale__err_t errs[GALE__ERRS_KEPT];
-    uint64_t n_errs; /* ever reported; the newest is errs[(n_errs - 1) % KEPT] */
-    bool opening;                /* open/prepare running: collect, never flush */
-    bool backlog;                /* spouts: a lane refused part of a batch */
-    gale__pendmap_t pending;     /* spout: root -> msg_id; acker: root -> xor */
-    uint32_t gen;                /* rotation generation */
+    uint64_t n_errs;         /* ever reported; the newest is errs[(n_errs - 1) % KEPT] */
+    bool opening;            /* open/prepare running: collect, never flush */
+    bool backlog;            /* spouts: a lane refused part of a batch */
+    gale__pendmap_t pending; /* spout: root -> msg_id; acker: root -> xor */
+    uint32_t gen;            /* rotation generation */
     int64_t next_rotate_ns, next_tick_ns, tick_ns;
     int64_t max_pending;   /* spouts; 0 = unbounded */
     uint64_t sample_every; /* 1/sample rate; 0 = never */

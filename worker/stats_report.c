@@ -10,8 +10,6 @@
 #include "common/wstats.h"
 #include "worker/runtime.h"
 
-
-
 static void fill(gale__exec_t *e, gale__ws_exec_t *x) {
     gale__stats_t s;
     uint64_t ss[GALE__WS_MAX_STREAMS][2];

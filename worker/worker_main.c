@@ -260,14 +260,14 @@ static bool send_heartbeat(worker_t *w) {
     msgpack_sbuffer_init(&sb);
     bool with_stats = gale__rt_wstats(w->rt, (uint64_t)start_ms, &sb) == 0 && sb.size > 0 &&
                       sb.size <= GALE__WS_MAX_BYTES;
-    gale__ctl_worker_heartbeat_t hb = {.topology_id = w->a->topology_id,
-                                       .port = (uint64_t)w->a->port,
-                                       .pid = (uint64_t)getpid(),
-                                       .assignment_version = w->asg ? w->asg->version : 0,
-                                       .executors = {mine, n},
-                                       .done = gale__rt_done(w->rt),
-                                       .stats = {with_stats ? (const uint8_t *)sb.data : NULL,
-                                                 with_stats ? sb.size : 0}};
+    gale__ctl_worker_heartbeat_t hb = {
+        .topology_id = w->a->topology_id,
+        .port = (uint64_t)w->a->port,
+        .pid = (uint64_t)getpid(),
+        .assignment_version = w->asg ? w->asg->version : 0,
+        .executors = {mine, n},
+        .done = gale__rt_done(w->rt),
+        .stats = {with_stats ? (const uint8_t *)sb.data : NULL, with_stats ? sb.size : 0}};
     bool sent = gale__hb_send(w->hb, &hb);
     msgpack_sbuffer_destroy(&sb);
     free(mine);

@@ -234,8 +234,8 @@ static void test_roundtrip_every_type(void **state) {
     seen[GALE_CTL_CODE_REPLY] = true;
 
     gale__ctl_executor_range_t ranges[2] = {{1, 2}, {7, 7}};
-    gale__ctl_worker_heartbeat_t wh = {"wc-1-1700000000", 6700, 4242, 3, {ranges, 2}, false,
-                                       {(const uint8_t *)"\x93\x01", 2}};
+    gale__ctl_worker_heartbeat_t wh = {
+        "wc-1-1700000000", 6700, 4242, 3, {ranges, 2}, false, {(const uint8_t *)"\x93\x01", 2}};
     roundtrip(GALE_CTL_WORKER_HEARTBEAT, &wh, &m);
     assert_int_equal(m.u.worker_heartbeat.executors.items[1].start, 7);
     assert_false(m.u.worker_heartbeat.done);
@@ -285,7 +285,8 @@ static void test_roundtrip_every_type(void **state) {
     msgpack_sbuffer_init(&h);
     msgpack_sbuffer_init(&b);
     char e2[256];
-    assert_int_not_equal(gale__ctl_encode(&h, &b, GALE_CTL_STATS_REPLY, 1, &sr_bad, e2, sizeof e2), 0);
+    assert_int_not_equal(gale__ctl_encode(&h, &b, GALE_CTL_STATS_REPLY, 1, &sr_bad, e2, sizeof e2),
+                         0);
     msgpack_sbuffer_destroy(&h);
     msgpack_sbuffer_destroy(&b);
     seen[GALE_CTL_STATS_REPLY] = true;
