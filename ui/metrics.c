@@ -18,7 +18,7 @@
  *   gale_errors_total{topology,component}                     counter
  *   gale_worker_up{topology,host,port}                        gauge 0|1
  *   gale_worker_restarts_total{topology,host,port}            counter
- *   gale_supervisor_up{supervisor,host}, gale_slots_total, gale_slots_used
+ *   gale_supervisor_up{supervisor,host}, gale_slots, gale_slots_used
  */
 #include <stdarg.h>
 #include <stdio.h>
@@ -290,9 +290,9 @@ void gale__ui_metrics(gale__ui_t *ui, gale__ui_answer_t *a) {
         put(&o, "gale_supervisor_up{supervisor=\"%s\",host=\"%s\"} %d\n",
             esc(jstr(s, "id"), cl, sizeof cl), esc(jstr(s, "host"), hl, sizeof hl),
             json_is_true(json_object_get(s, "alive")) ? 1 : 0);
-    help(&o, "gale_slots_total", "gauge", "Worker slots of the supervisor.");
+    help(&o, "gale_slots", "gauge", "Worker slots of the supervisor.");
     json_array_foreach(json_object_get(doc, "supervisors"), i, s)
-        put(&o, "gale_slots_total{supervisor=\"%s\"} %llu\n", esc(jstr(s, "id"), cl, sizeof cl),
+        put(&o, "gale_slots{supervisor=\"%s\"} %llu\n", esc(jstr(s, "id"), cl, sizeof cl),
             (unsigned long long)jint(s, "slots_total"));
     help(&o, "gale_slots_used", "gauge", "Worker slots running a worker.");
     json_array_foreach(json_object_get(doc, "supervisors"), i, s)
