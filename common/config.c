@@ -50,6 +50,11 @@ const gale_conf_key_t gale__conf_keys[] = {
      "unset = this host's name."},
     {GALE_CONF_LOGVIEWER_PORT, GALE_CT_INT, "8000", 0, 65535, NULL, GALE_SCOPE_CLUSTER,
      "HTTP port where a supervisor serves its workers' log files; 0 = any free port."},
+    {GALE_CONF_UI_PORT, GALE_CT_INT, "8080", 0, 65535, NULL, GALE_SCOPE_CLUSTER,
+     "HTTP port of `gale ui` (REST API, /metrics); 0 = any free port, written to "
+     "<gale.local.dir>/ui.port."},
+    {GALE_CONF_UI_HOST, GALE_CT_STR, "127.0.0.1", NO_BOUNDS, NULL, GALE_SCOPE_CLUSTER,
+     "Address `gale ui` binds (loopback by default; 0.0.0.0 = every interface)."},
     {GALE_CONF_WORKER_HEARTBEAT_FREQUENCY_SECS, GALE_CT_INT, "1", 1, 86400, NULL,
      GALE_SCOPE_CLUSTER, "Seconds between a worker's heartbeats to its supervisor."},
     {GALE_CONF_SUPERVISOR_HEARTBEAT_FREQUENCY_SECS, GALE_CT_INT, "5", 1, 86400, NULL,

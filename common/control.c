@@ -27,6 +27,7 @@
 #include "common/codec.h"
 #include "common/config.h"
 #include "common/text.h"
+#include "common/wstats.h"
 
 typedef enum field_kind {
     FK_U64,       /* uint64_t in [min, max] */
@@ -278,6 +279,7 @@ static const field_t worker_state_fields[] = {
     U64(gale__ctl_worker_state_t, hb_age_ms, false, 0, UINT64_MAX - 1),
     U64(gale__ctl_worker_state_t, restarts, true, 0, UINT64_MAX - 1),
     BOOL(gale__ctl_worker_state_t, done, false),
+    BIN(gale__ctl_worker_state_t, stats, false, 1, GALE__WS_MAX_BYTES),
 };
 static const record_t rec_worker_state =
     RECORD("workers", gale__ctl_worker_state_t, worker_state_fields, NULL);
@@ -374,6 +376,7 @@ static const field_t worker_heartbeat_fields[] = {
     U64(gale__ctl_worker_heartbeat_t, assignment_version, true, 0, UINT64_MAX - 1),
     RECS(gale__ctl_worker_heartbeat_t, executors, true, MAX_EXECUTORS, rec_range),
     BOOL(gale__ctl_worker_heartbeat_t, done, false),
+    BIN(gale__ctl_worker_heartbeat_t, stats, false, 1, GALE__WS_MAX_BYTES),
 };
 static const record_t rec_worker_heartbeat =
     RECORD("worker_heartbeat", gale__ctl_worker_heartbeat_t, worker_heartbeat_fields, NULL);
@@ -423,6 +426,25 @@ static const field_t drpc_fail_fields[] = {
 };
 static const record_t rec_drpc_fail =
     RECORD("drpc_fail", gale__ctl_drpc_fail_t, drpc_fail_fields, NULL);
+
+static const field_t stats_fields[] = {
+    STR(gale__ctl_stats_t, topology, false, 1, ID_MAX_LEN),
+    U64(gale__ctl_stats_t, window_secs, false, 0, 100u * 365 * 86400),
+};
+static const record_t rec_stats = RECORD("stats", gale__ctl_stats_t, stats_fields, NULL);
+
+static const char *check_stats_reply(const void *p) {
+    const gale__ctl_stats_reply_t *r = p;
+    if (r->ok && !r->json) return "ok without json";
+    return check_failure_named(r->ok, r->error);
+}
+static const field_t stats_reply_fields[] = {
+    BOOL(gale__ctl_stats_reply_t, ok, true),
+    STR(gale__ctl_stats_reply_t, error, false, 1, ERROR_MAX_LEN),
+    STR(gale__ctl_stats_reply_t, json, false, 2, GALE_CTL_MAX_BODY - 4096),
+};
+static const record_t rec_stats_reply =
+    RECORD("stats_reply", gale__ctl_stats_reply_t, stats_reply_fields, check_stats_reply);
 
 static const record_t *const types[GALE_CTL__COUNT] = {
 #define TYPE_ROW(e, n) [GALE_CTL_##e] = &rec_##n,

@@ -83,6 +83,7 @@ void gale__nb_supervisor_heartbeat(nimbus_t *nb, const gale__ctl_peer_t *p,
     s->n_ports = h->ports.n < 1024 ? h->ports.n : 1024;
     for (size_t i = 0; i < s->n_ports; i++) s->ports[i] = (int)h->ports.items[i];
     s->logviewer_port = h->logviewer_port;
+    s->uptime_secs = h->uptime_secs;
     s->last_ns = gale__now_ns();
     s->peer = *p;
     free(s->workers);
@@ -96,6 +97,8 @@ void gale__nb_supervisor_heartbeat(nimbus_t *nb, const gale__ctl_peer_t *p,
         snprintf(s->workers[i].state, sizeof s->workers[i].state, "%s", w->state);
         s->workers[i].done = w->done;
         s->workers[i].restarts = w->restarts;
+        if (w->stats.ptr)
+            gale__nb_stats_ingest(nb, s, w->topology_id, (int)w->port, w->stats.ptr, w->stats.len);
     }
     gale__ctl_heartbeat_reply_t r = {true, NULL, nb->version};
     char err[256];

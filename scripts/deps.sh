@@ -26,6 +26,8 @@ PACKAGES=(
     python3
     clang
     clang-format
+    prometheus # promtool check metrics and a real scrape of gale ui's /metrics (tests/it 0091)
+    curl       # the UI scenario tests (0090, 0091)
 )
 
 if ! command -v dpkg >/dev/null 2>&1 || ! command -v apt-get >/dev/null 2>&1; then

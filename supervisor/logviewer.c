@@ -27,6 +27,7 @@
 
 #include "common/config.h"
 #include "common/fileio.h"
+#include "common/http_server.h"
 #include "common/log.h"
 #include "common/text.h"
 #include "supervisor/logfiles.h"
@@ -221,11 +222,6 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
                        "unknown URL: use /api/v1/log/list, read, follow or search");
 }
 
-static void on_mhd_log(void *cls, const char *fmt, va_list ap) {
-    (void)cls;
-    gale__log_vwrite(GALE_LOG_WARN, "logviewer", 0, fmt, ap);
-}
-
 /* ---------- life cycle ---------- */
 
 int gale__logviewer_start(const gale_conf_t *conf, const char *dir, int port,
@@ -237,51 +233,33 @@ int gale__logviewer_start(const gale_conf_t *conf, const char *dir, int port,
     const char *host = conf ? gale_conf_get_str(conf, GALE_CONF_LOCAL_HOSTNAME, NULL) : NULL;
     if (!host || !*host) host = "127.0.0.1";
 
-    struct addrinfo hints = {.ai_socktype = SOCK_STREAM, .ai_flags = AI_NUMERICSERV};
-    struct addrinfo *ai = NULL;
-    char service[8];
-    snprintf(service, sizeof service, "%d", port);
-    int gai = getaddrinfo(host, service, &hints, &ai);
-    if (gai != 0 || !ai)
-        return gale__errf(err, errlen, GALE_EINVAL,
-                          "logviewer: cannot resolve %s = '%s': %s (set it to this host's address)",
-                          GALE_CONF_LOCAL_HOSTNAME, host, gai_strerror(gai));
-
     char why[256];
-    if (gale__mkdirs(dir, why, sizeof why) != 0) {
-        freeaddrinfo(ai);
+    if (gale__mkdirs(dir, why, sizeof why) != 0)
         return gale__errf(err, errlen, GALE_EIO, "logviewer: %s", why);
-    }
     gale__logviewer_t *lv = calloc(1, sizeof *lv);
-    if (!lv) {
-        freeaddrinfo(ai);
-        return gale__errf(err, errlen, GALE_ENOMEM, "logviewer: out of memory");
-    }
+    if (!lv) return gale__errf(err, errlen, GALE_ENOMEM, "logviewer: out of memory");
     lv->dirfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     if (lv->dirfd < 0) {
         int e = errno;
-        freeaddrinfo(ai);
         free(lv);
         return gale__errf(err, errlen, GALE_EIO, "logviewer: cannot open %s: %s", dir, strerror(e));
     }
-    unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_THREAD_PER_CONNECTION |
-                     MHD_USE_ERROR_LOG | (ai->ai_family == AF_INET6 ? MHD_USE_IPv6 : 0);
-    /* the logger first: libmicrohttpd warns (through it) when it is not */
-    lv->d = MHD_start_daemon(
-        flags, (uint16_t)port, NULL, NULL, on_request, lv, MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log,
-        NULL, MHD_OPTION_SOCK_ADDR, ai->ai_addr, MHD_OPTION_CONNECTION_LIMIT, (unsigned)CONN_LIMIT,
-        MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)CONN_TIMEOUT_S, MHD_OPTION_PER_IP_CONNECTION_LIMIT,
-        (unsigned)GALE__LOGVIEWER_PER_IP, MHD_OPTION_END);
-    freeaddrinfo(ai);
+    gale__http_opts_t ho = {"logviewer",
+                            host,
+                            GALE_CONF_LOCAL_HOSTNAME,
+                            port,
+                            GALE_CONF_LOGVIEWER_PORT,
+                            CONN_LIMIT,
+                            GALE__LOGVIEWER_PER_IP,
+                            CONN_TIMEOUT_S,
+                            NULL,
+                            0};
+    lv->d = gale__http_start(&ho, on_request, lv, &lv->port, err, errlen);
     if (!lv->d) {
         close(lv->dirfd);
         free(lv);
-        return gale__errf(err, errlen, GALE_EIO,
-                          "logviewer: cannot listen on %s:%d (port in use? set %s)", host, port,
-                          GALE_CONF_LOGVIEWER_PORT);
+        return strstr(err, "resolve") ? GALE_EINVAL : GALE_EIO;
     }
-    const union MHD_DaemonInfo *info = MHD_get_daemon_info(lv->d, MHD_DAEMON_INFO_BIND_PORT);
-    lv->port = info ? (int)info->port : port;
     GALE_INFO("logviewer", 0, "serving %s on http://%s:%d/api/v1/log/", dir, host, lv->port);
     *out = lv;
     return 0;

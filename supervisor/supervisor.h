@@ -49,6 +49,8 @@ typedef struct sv_worker {
     sv_range_t *execs; /* its own executors in the assignment */
     size_t n_execs;
     uint64_t version; /* of the assignment file it was given */
+    uint8_t *stats;   /* its last heartbeat's stats blob, forwarded to nimbus unread */
+    size_t stats_len;
 } sv_worker_t;
 
 typedef struct supervisor {
