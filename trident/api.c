@@ -240,9 +240,11 @@ gale_tstream_t *gale_trident_new_stream(gale_trident_t *t, const char *txid_name
                  "exported gale_batch_spout_t with GALE_TRIDENT_STREAM");
         return s;
     }
-    if (!txid_name || !*txid_name || strchr(txid_name, ':')) {
-        tfail(t, "trident new_stream: the txid name must be a non-empty string without ':' (it "
-                 "names the coordinator's Redis keys)");
+    if (!txid_name || !*txid_name || strchr(txid_name, ':') ||
+        (*txid_name == '$' && spout != &gale_trident_drpc_batch_spout)) {
+        tfail(t, "trident new_stream: the txid name must be a non-empty string without ':', not "
+                 "starting with '$' (it names the coordinator's Redis keys; '$' ones are the "
+                 "layer's)");
         return s;
     }
     for (size_t i = 0; i + 1 < t->n; i++)
@@ -532,7 +534,7 @@ gale_tstream_t *gale_trident_new_drpc_stream(gale_trident_t *t, const char *func
         return s;
     }
     char txid[160];
-    snprintf(txid, sizeof txid, "$drpc-%s", function);
+    snprintf(txid, sizeof txid, GALE__TRIDENT_DRPC_TXID_PREFIX "%s", function);
     gale_tstream_t *d = gale_trident_new_stream(t, txid, &gale_trident_drpc_batch_spout,
                                                 "gale_trident_drpc_batch_spout");
     if (!d || d->kind != N_SPOUT) return d;

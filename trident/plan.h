@@ -35,6 +35,7 @@
 #define GALE__TRIDENT_PLAN_KEY      "trident.plan"
 #define GALE__TRIDENT_COORD         "$mastercoord-bg0" /* the first stream's */
 #define GALE__TRIDENT_COORD_PREFIX  "$mastercoord-bg"
+#define GALE__TRIDENT_DRPC_TXID_PREFIX "$drpc-" /* a DRPC stream's txid name */
 #define GALE__TRIDENT_BATCH_STREAM  "$batch"
 #define GALE__TRIDENT_COMMIT_STREAM "$commit"
 #define GALE__TRIDENT_COUNT_PREFIX  "$coord-"
