@@ -61,9 +61,9 @@ struct gale_tstream {
     int hint;
     char *name;
     gale_conf_t *conf;
-    int bg;        /* batch group: the index of the spout it descends from */
-    char *txid;    /* N_SPOUT: its txid name */
-    char *drpc_fn; /* N_SPOUT of a DRPC stream: its function */
+    int bg;            /* batch group: the index of the spout it descends from */
+    char *txid;        /* N_SPOUT: its txid name */
+    char *drpc_fn;     /* N_SPOUT of a DRPC stream: its function */
     size_t state_keys; /* N_QUERY: the state's number of key fields */
     /* compile */
     int grp;
@@ -432,9 +432,8 @@ static gale_tstream_t *agg_op(gale_tstream_t *p, enum nkind kind, const char *op
 }
 
 /* Record s's state spec (strings copied) and return its state handle. */
-static gale_tstate_t *add_state(gale_trident_t *t, gale_tstream_t *s,
-                                const gale_state_spec_t *spec, const char *opname,
-                                const char *symbol) {
+static gale_tstate_t *add_state(gale_trident_t *t, gale_tstream_t *s, const gale_state_spec_t *spec,
+                                const char *opname, const char *symbol) {
     if (!spec) {
         tfail(t, "trident %s(%s): the state spec is NULL", opname, symbol);
     } else {
@@ -481,8 +480,10 @@ gale_tstate_t *gale_tstream_partition_persist(gale_tstream_t *p, const gale_stat
     char op[200];
     snprintf(op, sizeof op, "partition_persist(%s)", symbol ? symbol : "?");
     if (!agg || !symbol || !agg->init || !agg->combine || !agg->zero) {
-        tfail(t, "trident %s: the combiner is NULL: pass an exported gale_combiner_t with "
-                 "GALE_PARTITION_PERSIST", op);
+        tfail(t,
+              "trident %s: the combiner is NULL: pass an exported gale_combiner_t with "
+              "GALE_PARTITION_PERSIST",
+              op);
         return NULL;
     }
     s->symbol = strdup(symbol);
@@ -516,7 +517,8 @@ gale_tstream_t *gale_tstream_state_query(gale_tstream_t *p, gale_tstate_t *st, c
         return s;
     }
     s->spec = sn->spec;
-    for (int k = 0; k < 3; k++) s->spec_strs[k] = sn->spec_strs[k] ? strdup(sn->spec_strs[k]) : NULL;
+    for (int k = 0; k < 3; k++)
+        s->spec_strs[k] = sn->spec_strs[k] ? strdup(sn->spec_strs[k]) : NULL;
     s->spec.key_prefix = s->spec_strs[0];
     s->spec.hash_key = s->spec_strs[1];
     s->spec.key_fn_symbol = s->spec_strs[2];
@@ -1005,7 +1007,8 @@ static int compile(gale_trident_t *t, char *err, size_t errlen) {
         gale_value_t comm[MAX_GROUPS];
         size_t n_comm = 0;
         for (int gi = 0; gi < n_groups; gi++)
-            if (groups[gi].committer && groups[gi].bg == k) comm[n_comm++] = gale_str(groups[gi].id);
+            if (groups[gi].committer && groups[gi].bg == k)
+                comm[n_comm++] = gale_str(groups[gi].id);
         char spout_id[32];
         snprintf(spout_id, sizeof spout_id, "spout%d", k);
         gale_value_t cplan[4] = {gale_int(1), gale_str(spouts[k]->txid ? spouts[k]->txid : ""),

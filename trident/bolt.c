@@ -100,7 +100,7 @@ typedef struct eng {
     char epoch_key[512];
     int *targets; /* emit's tasks_out */
     size_t max_targets;
-    gale__spout_meta_t *spout; /* spout0 only */
+    gale__spout_meta_t *spout;  /* spout0 only */
     gale__drpc_invoker_t *drpc; /* a DRPC_RETURN op's */
 } eng_t;
 
@@ -381,8 +381,8 @@ static void drpc_info(batch_t *b, const gale_value_t *v, size_t n) {
     const gale_value_t *ri = n == 2 ? &v[1] : NULL, *id, *host, *port;
     if (!ri || !(id = map_get(ri, "id")) || !(host = map_get(ri, "host")) ||
         !(port = map_get(ri, "port")) || id->type != GALE_T_INT || id->u.i < 0 ||
-        host->type != GALE_T_STR || host->len >= sizeof b->drpc_host ||
-        port->type != GALE_T_INT || port->u.i < 1 || port->u.i > 65535)
+        host->type != GALE_T_STR || host->len >= sizeof b->drpc_host || port->type != GALE_T_INT ||
+        port->u.i < 1 || port->u.i > 65535)
         return batch_fail(b, "a DRPC return info that is not {id, host, port}");
     if (b->drpc_has) return batch_fail(b, "two DRPC requests in one batch");
     b->drpc_has = true;

@@ -279,8 +279,8 @@ static void next_tuple(void *state, gale_spout_collector_t *c) {
         if (!record_commit(k, k->act[0].txid)) return;
         k->committed = k->act[0].txid;
         if (!k->drpc) /* a DRPC stream commits every (mostly empty) batch */
-            gale_log(k->ctx, GALE_LOG_INFO, "committed txid %" PRIu64 " (attempt %u)",
-                     k->committed, k->act[0].attempt);
+            gale_log(k->ctx, GALE_LOG_INFO, "committed txid %" PRIu64 " (attempt %u)", k->committed,
+                     k->act[0].attempt);
         memmove(k->act, k->act + 1, (k->n_act - 1) * sizeof *k->act);
         k->n_act--;
         check_drained(k);

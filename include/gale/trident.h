@@ -281,11 +281,9 @@ gale_tstream_persistent_aggregate(gale_tstream_t *s, const gale_state_spec_t *sp
  * partition_by on them): two partitions writing one key each combine
  * into it, in commit order. Returns the state, for state_query.
  */
-GALE_EXPORT gale_tstate_t *gale_tstream_partition_persist(gale_tstream_t *s,
-                                                          const gale_state_spec_t *spec,
-                                                          const char *keys, const char *in,
-                                                          const gale_combiner_t *agg,
-                                                          const char *symbol);
+GALE_EXPORT gale_tstate_t *
+gale_tstream_partition_persist(gale_tstream_t *s, const gale_state_spec_t *spec, const char *keys,
+                               const char *in, const gale_combiner_t *agg, const char *symbol);
 #define GALE_PARTITION_PERSIST(s, spec, keys, in, agg)                                             \
     gale_tstream_partition_persist((s), (spec), (keys), (in), &(agg), #agg)
 
