@@ -185,7 +185,7 @@ void gale__ui_metrics(gale__ui_t *ui, gale__ui_answer_t *a) {
     size_t n_c = 0;
     json_array_foreach(topos, i, t) n_c += json_array_size(json_object_get(t, "components"));
     comp_tot_t *tot = calloc(n_c ? n_c : 1, sizeof *tot);
-    char(*labels)[600] = calloc(n_c ? n_c : 1, sizeof *labels);
+    char(*labels)[640] = calloc(n_c ? n_c : 1, sizeof *labels); /* two escaped 300-byte names */
     bool *spout = calloc(n_c ? n_c : 1, sizeof *spout);
     if (!tot || !labels || !spout) {
         free(tot), free(labels), free(spout), free(o.p);
