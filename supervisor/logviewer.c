@@ -26,6 +26,7 @@
 #include <unistd.h>
 
 #include "common/config.h"
+#include "common/embedded.h"
 #include "common/fileio.h"
 #include "common/http_server.h"
 #include "common/log.h"
@@ -50,6 +51,17 @@ struct gale__logviewer {
 
 /* ---------- answers ---------- */
 
+/* On every answer: a log's bytes are served as text/plain and must stay
+ * text (no sniffing them into HTML), and the page runs only its own
+ * scripts (no inline script, nothing from elsewhere), so a log line
+ * holding markup can do nothing. */
+static void safe_headers(struct MHD_Response *r) {
+    MHD_add_response_header(r, "X-Content-Type-Options", "nosniff");
+    MHD_add_response_header(r, "Content-Security-Policy",
+                            "default-src 'self'; object-src 'none'; frame-ancestors 'none'; "
+                            "base-uri 'none'; form-action 'self'");
+}
+
 static enum MHD_Result answer(struct MHD_Connection *c, unsigned status, const char *type,
                               gale__lfbuf_t *body) {
     struct MHD_Response *r =
@@ -60,6 +72,7 @@ static enum MHD_Result answer(struct MHD_Connection *c, unsigned status, const c
     }
     body->data = NULL;
     MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, type);
+    safe_headers(r);
     enum MHD_Result ok = MHD_queue_response(c, status, r);
     MHD_destroy_response(r);
     return ok;
@@ -78,6 +91,17 @@ static enum MHD_Result answer_text(struct MHD_Connection *c, unsigned status, co
     gale__lfbuf_printf(&b, "%s\n", line);
     if (b.oom) return MHD_NO;
     return answer(c, status, "text/plain; charset=utf-8", &b);
+}
+
+static enum MHD_Result answer_static(struct MHD_Connection *c, const gale__embedded_t *f) {
+    struct MHD_Response *r =
+        MHD_create_response_from_buffer(f->len, (void *)f->data, MHD_RESPMEM_PERSISTENT);
+    if (!r) return MHD_NO;
+    MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, f->type);
+    safe_headers(r);
+    enum MHD_Result ok = MHD_queue_response(c, MHD_HTTP_OK, r);
+    MHD_destroy_response(r);
+    return ok;
 }
 
 /* ---------- parameters ---------- */
@@ -172,6 +196,7 @@ static enum MHD_Result do_read(gale__logviewer_t *lv, struct MHD_Connection *c, 
     }
     char num[32];
     MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, "text/plain; charset=utf-8");
+    safe_headers(resp);
     snprintf(num, sizeof num, "%llu", (unsigned long long)off);
     MHD_add_response_header(resp, "X-Gale-Offset", num);
     snprintf(num, sizeof num, "%llu", (unsigned long long)size);
@@ -218,8 +243,17 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
     if (strcmp(url, "/api/v1/log/read") == 0) return do_read(lv, c, false);
     if (strcmp(url, "/api/v1/log/follow") == 0) return do_read(lv, c, true);
     if (strcmp(url, "/api/v1/log/search") == 0) return do_search(lv, c);
+    /* the page (Storm's /api/v1/log?file=; /log and / for people typing it):
+     * static, its script reads ?file= itself, so no client string is put
+     * into HTML here */
+    const char *page = url;
+    if (strcmp(url, "/api/v1/log") == 0 || strcmp(url, "/log") == 0 || strcmp(url, "/") == 0)
+        page = "/static/log.html";
+    const gale__embedded_t *f = gale__embedded_find(gale__logviewer_web_files, page);
+    if (f) return answer_static(c, f);
     return answer_text(c, MHD_HTTP_NOT_FOUND,
-                       "unknown URL: use /api/v1/log/list, read, follow or search");
+                       "unknown URL: use /api/v1/log?file=F (the page), /api/v1/log/list, "
+                       "read, follow or search");
 }
 
 /* ---------- life cycle ---------- */
