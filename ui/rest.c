@@ -179,8 +179,8 @@ static void log_link(char *out, size_t cap, json_t *topo, const char *host, int6
             lv = json_integer_value(json_object_get(w, "logviewer_port"));
     }
     const char *id = json_string_value(json_object_get(topo, "id")) ?: "";
-    snprintf(out, cap, "http://%s:%lld/api/v1/log?file=%s/%lld/worker.log", host,
-             (long long)lv, id, (long long)port);
+    snprintf(out, cap, "http://%s:%lld/api/v1/log?file=%s/%lld/worker.log", host, (long long)lv, id,
+             (long long)port);
 }
 
 static void put_error(json_t *o, json_t *topo, const agg_t *a) {
