@@ -5,9 +5,8 @@
 # What must hold: it exits 0; its output shows each command it ran
 # (`+ gale nimbus`, `supervisor`, `ui`, `jar`, `list`, `logs`, `kill`), the
 # web UI's URL, the topology id gale jar printed, `gale list` with the
-# topology ACTIVE on 3
-# workers, and counter lines read through `gale logs` (host:port
-# prefixed); afterwards no daemon or worker of it is left. Stopped by a
+# topology ACTIVE on 3 workers, and counter lines read through `gale logs`
+# (host:port prefixed); afterwards no daemon or worker of it is left. Stopped by a
 # SIGTERM half way, it exits 143 and leaves nothing running either.
 # Every process of the demo names its directory on its command line: the
 # trap kills what a failed run left.

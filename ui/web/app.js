@@ -122,7 +122,7 @@ function table(id, columns, rows, empty) {
   }
   t.append(el('thead', {}, head), body);
   draw();
-  return t;
+  return el('div', { class: 'tablewrap' }, t); // a wide table scrolls, not the page
 }
 
 const num = (key, label, title) => ({ key, label, num: true, title });
