@@ -14,9 +14,11 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <jansson.h>
 #include <limits.h>
 #include <microhttpd.h>
 #include <netdb.h>
+#include <stdarg.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -80,6 +82,21 @@ static enum MHD_Result answer(struct MHD_Connection *c, unsigned status, const c
 
 static enum MHD_Result answer_text(struct MHD_Connection *c, unsigned status, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
+static const char *reason(unsigned status) {
+    switch (status) {
+        case MHD_HTTP_BAD_REQUEST:
+            return "Bad Request";
+        case MHD_HTTP_NOT_FOUND:
+            return "Not Found";
+        case MHD_HTTP_METHOD_NOT_ALLOWED:
+            return "Method Not Allowed";
+        default:
+            return "Internal Server Error";
+    }
+}
+
+/* An error: one line of JSON, {"error": <reason>, "errorMessage": <why>},
+ * as gale ui answers (every HTTP port of Gale answers errors alike). */
 static enum MHD_Result answer_text(struct MHD_Connection *c, unsigned status, const char *fmt,
                                    ...) {
     char line[512];
@@ -87,10 +104,15 @@ static enum MHD_Result answer_text(struct MHD_Connection *c, unsigned status, co
     va_start(ap, fmt);
     vsnprintf(line, sizeof line, fmt, ap);
     va_end(ap);
+    json_t *o = json_pack("{ssss}", "error", reason(status), "errorMessage", line);
+    char *text = o ? json_dumps(o, JSON_COMPACT) : NULL;
+    json_decref(o);
+    if (!text) return MHD_NO;
     gale__lfbuf_t b = {0};
-    gale__lfbuf_printf(&b, "%s\n", line);
+    gale__lfbuf_printf(&b, "%s\n", text);
+    free(text);
     if (b.oom) return MHD_NO;
-    return answer(c, status, "text/plain; charset=utf-8", &b);
+    return answer(c, status, "application/json", &b);
 }
 
 static enum MHD_Result answer_static(struct MHD_Connection *c, const gale__embedded_t *f) {

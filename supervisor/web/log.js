@@ -26,7 +26,14 @@ const page = () => parseInt($('page').value, 10);
 
 async function get(url) {
   const r = await fetch(url);
-  if (!r.ok) throw new Error((await r.text()).trim() || 'HTTP ' + r.status);
+  if (!r.ok) {
+    const t = await r.text();
+    let why = t.trim();
+    try {
+      why = JSON.parse(t).errorMessage || why; // the log viewer's errors: {"error", "errorMessage"}
+    } catch (e) { /* not JSON: the text as it is */ }
+    throw new Error(why || 'HTTP ' + r.status);
+  }
   return r;
 }
 

@@ -277,6 +277,19 @@ static void test_page(void **state) {
     r = get(f->port, "/static/nope.js");
     assert_int_equal(r.status, 404);
     free(r.raw);
+    /* errors: one line of JSON, as gale ui's */
+    static const char *const bad[] = {"/nope", "/api/v1/log/read", "/api/v1/log/read?file=../x",
+                                      "/api/v1/log/read?file=a&start=zz"};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        r = get(f->port, bad[i]);
+        assert_true(r.status >= 400 && r.status < 500);
+        assert_non_null(header(&r, "Content-Type", h, sizeof h));
+        assert_string_equal(h, "application/json");
+        assert_true(r.body_len > 2 && r.body[0] == '{' && r.body[r.body_len - 1] == '\n');
+        assert_ptr_equal(memchr(r.body, '\n', r.body_len), r.body + r.body_len - 1);
+        assert_non_null(strstr(r.body, "\"errorMessage\":\""));
+        free(r.raw);
+    }
 }
 
 static void test_traversal_refused(void **state) {
