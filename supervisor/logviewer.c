@@ -14,9 +14,11 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <jansson.h>
 #include <limits.h>
 #include <microhttpd.h>
 #include <netdb.h>
+#include <stdarg.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -26,6 +28,7 @@
 #include <unistd.h>
 
 #include "common/config.h"
+#include "common/embedded.h"
 #include "common/fileio.h"
 #include "common/http_server.h"
 #include "common/log.h"
@@ -50,6 +53,17 @@ struct gale__logviewer {
 
 /* ---------- answers ---------- */
 
+/* On every answer: a log's bytes are served as text/plain and must stay
+ * text (no sniffing them into HTML), and the page runs only its own
+ * scripts (no inline script, nothing from elsewhere), so a log line
+ * holding markup can do nothing. */
+static void safe_headers(struct MHD_Response *r) {
+    MHD_add_response_header(r, "X-Content-Type-Options", "nosniff");
+    MHD_add_response_header(r, "Content-Security-Policy",
+                            "default-src 'self'; object-src 'none'; frame-ancestors 'none'; "
+                            "base-uri 'none'; form-action 'self'");
+}
+
 static enum MHD_Result answer(struct MHD_Connection *c, unsigned status, const char *type,
                               gale__lfbuf_t *body) {
     struct MHD_Response *r =
@@ -60,6 +74,7 @@ static enum MHD_Result answer(struct MHD_Connection *c, unsigned status, const c
     }
     body->data = NULL;
     MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, type);
+    safe_headers(r);
     enum MHD_Result ok = MHD_queue_response(c, status, r);
     MHD_destroy_response(r);
     return ok;
@@ -67,6 +82,21 @@ static enum MHD_Result answer(struct MHD_Connection *c, unsigned status, const c
 
 static enum MHD_Result answer_text(struct MHD_Connection *c, unsigned status, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
+static const char *reason(unsigned status) {
+    switch (status) {
+        case MHD_HTTP_BAD_REQUEST:
+            return "Bad Request";
+        case MHD_HTTP_NOT_FOUND:
+            return "Not Found";
+        case MHD_HTTP_METHOD_NOT_ALLOWED:
+            return "Method Not Allowed";
+        default:
+            return "Internal Server Error";
+    }
+}
+
+/* An error: one line of JSON, {"error": <reason>, "errorMessage": <why>},
+ * as gale ui answers (every HTTP port of Gale answers errors alike). */
 static enum MHD_Result answer_text(struct MHD_Connection *c, unsigned status, const char *fmt,
                                    ...) {
     char line[512];
@@ -74,10 +104,26 @@ static enum MHD_Result answer_text(struct MHD_Connection *c, unsigned status, co
     va_start(ap, fmt);
     vsnprintf(line, sizeof line, fmt, ap);
     va_end(ap);
+    json_t *o = json_pack("{ssss}", "error", reason(status), "errorMessage", line);
+    char *text = o ? json_dumps(o, JSON_COMPACT) : NULL;
+    json_decref(o);
+    if (!text) return MHD_NO;
     gale__lfbuf_t b = {0};
-    gale__lfbuf_printf(&b, "%s\n", line);
+    gale__lfbuf_printf(&b, "%s\n", text);
+    free(text);
     if (b.oom) return MHD_NO;
-    return answer(c, status, "text/plain; charset=utf-8", &b);
+    return answer(c, status, "application/json", &b);
+}
+
+static enum MHD_Result answer_static(struct MHD_Connection *c, const gale__embedded_t *f) {
+    struct MHD_Response *r =
+        MHD_create_response_from_buffer(f->len, (void *)f->data, MHD_RESPMEM_PERSISTENT);
+    if (!r) return MHD_NO;
+    MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, f->type);
+    safe_headers(r);
+    enum MHD_Result ok = MHD_queue_response(c, MHD_HTTP_OK, r);
+    MHD_destroy_response(r);
+    return ok;
 }
 
 /* ---------- parameters ---------- */
@@ -172,6 +218,7 @@ static enum MHD_Result do_read(gale__logviewer_t *lv, struct MHD_Connection *c, 
     }
     char num[32];
     MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, "text/plain; charset=utf-8");
+    safe_headers(resp);
     snprintf(num, sizeof num, "%llu", (unsigned long long)off);
     MHD_add_response_header(resp, "X-Gale-Offset", num);
     snprintf(num, sizeof num, "%llu", (unsigned long long)size);
@@ -218,8 +265,17 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
     if (strcmp(url, "/api/v1/log/read") == 0) return do_read(lv, c, false);
     if (strcmp(url, "/api/v1/log/follow") == 0) return do_read(lv, c, true);
     if (strcmp(url, "/api/v1/log/search") == 0) return do_search(lv, c);
+    /* the page (Storm's /api/v1/log?file=; /log and / for people typing it):
+     * static, its script reads ?file= itself, so no client string is put
+     * into HTML here */
+    const char *page = url;
+    if (strcmp(url, "/api/v1/log") == 0 || strcmp(url, "/log") == 0 || strcmp(url, "/") == 0)
+        page = "/static/log.html";
+    const gale__embedded_t *f = gale__embedded_find(gale__logviewer_web_files, page);
+    if (f) return answer_static(c, f);
     return answer_text(c, MHD_HTTP_NOT_FOUND,
-                       "unknown URL: use /api/v1/log/list, read, follow or search");
+                       "unknown URL: use /api/v1/log?file=F (the page), /api/v1/log/list, "
+                       "read, follow or search");
 }
 
 /* ---------- life cycle ---------- */

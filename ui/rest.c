@@ -168,7 +168,8 @@ static uint64_t failed(const agg_t *a) {
 }
 
 static void log_link(char *out, size_t cap, json_t *topo, const char *host, int64_t port) {
-    /* the supervisor's logviewer (supervisor/logviewer.h) serving that worker's log */
+    /* the log page (Storm's /api/v1/log?file=) of the supervisor's logviewer
+     * (supervisor/logviewer.h) serving that worker's log: a browser link */
     int64_t lv = 0;
     size_t i;
     json_t *w;
@@ -178,8 +179,8 @@ static void log_link(char *out, size_t cap, json_t *topo, const char *host, int6
             lv = json_integer_value(json_object_get(w, "logviewer_port"));
     }
     const char *id = json_string_value(json_object_get(topo, "id")) ?: "";
-    snprintf(out, cap, "http://%s:%lld/api/v1/log/read?file=%s/%lld/worker.log", host,
-             (long long)lv, id, (long long)port);
+    snprintf(out, cap, "http://%s:%lld/api/v1/log?file=%s/%lld/worker.log", host, (long long)lv, id,
+             (long long)port);
 }
 
 static void put_error(json_t *o, json_t *topo, const agg_t *a) {

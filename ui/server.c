@@ -166,6 +166,12 @@ static enum MHD_Result send_answer(struct MHD_Connection *c, gale__ui_answer_t *
         return MHD_NO;
     }
     MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, a->type);
+    /* an answer is what its type says (a JSON error echoing a path stays
+     * JSON), and the pages run only their own scripts, fetch only from here */
+    MHD_add_response_header(r, "X-Content-Type-Options", "nosniff");
+    MHD_add_response_header(r, "Content-Security-Policy",
+                            "default-src 'self'; object-src 'none'; frame-ancestors 'none'; "
+                            "base-uri 'none'");
     enum MHD_Result ok = MHD_queue_response(c, a->status, r);
     MHD_destroy_response(r);
     return ok;

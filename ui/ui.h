@@ -6,8 +6,8 @@
  *              limits, routing to the parts below, JSON errors
  *   rest.c     /api/v1/… with Storm UI's paths and field names
  *   metrics.c  /metrics in Prometheus's text exposition format
- *   web.c      the static files (web pages): a compiled-in table, empty
- *              for now — the web pages add their files there
+ *   web.c      the static files: the pages of ui/web/ (app.js routes by the
+ *              URL's #fragment), compiled in by cmake/embed.cmake
  *
  * HTTP handlers run on libmicrohttpd's connection threads; the nimbus
  * link is shared under a lock (one request to nimbus at a time).
