@@ -6,8 +6,9 @@
 # as two partitions; the built-in with gale.trident.redis.stream.fields;
 # a streaming run (never done) counting entries XADDed while it runs; the
 # empty stream; an entry without the field (stops the run naming the
-# entry id and the field); no stream key; Redis killed mid-run and
-# restarted (AOF): still exact.
+# entry id and the field); a recorded batch whose entries were deleted
+# (stops the run); no stream key; Redis killed mid-run and restarted
+# (AOF): still exact.
 source "$(dirname "$0")/lib.sh"
 source "$(dirname "$0")/redis_lib.sh"
 
@@ -35,6 +36,11 @@ with open(tmp + "/want", "w") as f:
     for w in sorted(want): f.write(f"{w} {want[w]}\n")
 PY
 }
+committed() {
+    local v
+    v=$(redis_cli GET $K:committed)
+    echo "${v:-0}"
+}
 xadd() { redis_cli <"$TMP/$1.cmds" >/dev/null || fail "XADD into $1 failed"; }
 counts() {
     redis_cli --raw HGETALL trident-stream:counts | paste - - |
@@ -56,7 +62,7 @@ expect_ok "$TMP/run1.log" "TridentStream s1"
 grep -q 'batch 3 attempt 0 failed' "$TMP/run1.log" || fail "no batch failed: the test tests nothing"
 counts >"$TMP/got"
 expect_same "$TMP/want" "$TMP/got" "counts from the stream differ from the exact counts"
-c=$(redis_cli GET $K:committed)
+c=$(committed)
 ((c >= 30)) || fail "only $c batches committed for 3000 entries of 100 per batch"
 
 echo "check: a second run of the consumed stream resumes and adds nothing"
@@ -123,6 +129,23 @@ grep -q "entry $id of stream bad has no field 'sentence'" "$TMP/bad.log" ||
     fail "no line naming entry $id and field 'sentence' (see $TMP/bad.log)"
 [[ $(redis_cli HLEN trident-stream:counts) == 0 ]] || fail "a batch with a bad entry was committed"
 
+echo "check: a recorded batch whose entries were deleted (XDEL) stops the run"
+redis_cli FLUSHALL >/dev/null
+for i in 1 2 3 4 5; do redis_cli XADD trim '*' sentence "w$i" >/dev/null; done
+mapfile -t ids < <(redis_cli --raw XRANGE trim - + | sed -n '1~3p')
+# txid 1's record, as spout0 writes it before emitting: msgpack
+# [false, [first, last, 5]] in hash meta:0 field "1"
+python3 -c 'import sys
+f, l = sys.argv[1].encode(), sys.argv[2].encode()
+sys.stdout.buffer.write(b"\x92\xc2\x93" + bytes([0xa0 | len(f)]) + f + bytes([0xa0 | len(l)]) + l + b"\x05")' \
+    "${ids[0]}" "${ids[4]}" | redis_cli -x HSET $K:meta:0 1 >/dev/null
+redis_cli XDEL trim "${ids[2]}" >/dev/null
+run_bg 60 "$TMP/trim.log" "$GALE_BIN" local "$TOPO" TridentStream trim "${ARGS[@]}" \
+    -c "redis.port=$REDIS_PORT" "${BOUNDED[@]}"
+((RC != 0 && RC != 124)) || fail "deleted entries of a recorded batch: exit $RC, want a failure"
+grep -q "txid 1 recorded 5 entries ${ids[0]}..${ids[4]} of stream trim, which now holds 4" \
+    "$TMP/trim.log" || fail "no line naming the deleted entries (see $TMP/trim.log)"
+
 echo "check: no stream key: one line naming the key"
 run_bg 60 "$TMP/nokey.log" "$GALE_BIN" local "$TOPO" TridentStream "" "${ARGS[@]}" \
     -c "redis.port=$REDIS_PORT" "${BOUNDED[@]}"
@@ -140,7 +163,7 @@ setsid timeout 120 "$GALE_BIN" local "$TOPO" TridentStream s1 "${ARGS[@]}" \
     "${BOUNDED[@]}" >"$TMP/kill.log" 2>&1 &
 PID=$!
 end=$((SECONDS + 30))
-until (($(redis_cli GET $K:committed || echo 0) >= 5)); do
+until (($(committed) >= 5)); do
     ((SECONDS < end)) || fail "no 5 commits within 30 s (see $TMP/kill.log)"
     sleep 0.05 # polling interval
 done
