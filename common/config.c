@@ -115,6 +115,21 @@ const gale_conf_key_t gale__conf_keys[] = {
      GALE_SCOPE_TOPOLOGY, "Milliseconds between two new batches of the micro-batch coordinator."},
     {GALE_CONF_TRIDENT_FILE_BATCH_LINES, GALE_CT_INT, "1000", 1, 10000000, NULL,
      GALE_SCOPE_COMPONENT, "Lines per batch and partition of the built-in file batch spouts."},
+    /* the Redis stream batch spout (trident/redis_stream_spout.c) */
+    {GALE_CONF_TRIDENT_REDIS_STREAM_KEY, GALE_CT_STR, NULL, NO_BOUNDS, NULL, GALE_SCOPE_COMPONENT,
+     "Stream key of the Redis stream batch spout (required on it); one key per partition, "
+     "comma-separated."},
+    {GALE_CONF_TRIDENT_REDIS_STREAM_FIELDS, GALE_CT_STR, NULL, NO_BOUNDS, NULL,
+     GALE_SCOPE_COMPONENT,
+     "Entry fields the Redis stream batch spout emits, comma-separated, one per output field; "
+     "unset = the output fields' names."},
+    {GALE_CONF_TRIDENT_REDIS_STREAM_BATCH_ENTRIES, GALE_CT_INT, "1000", 1, 10000000, NULL,
+     GALE_SCOPE_COMPONENT,
+     "Stream entries per batch and partition of the Redis stream batch spout."},
+    {GALE_CONF_TRIDENT_REDIS_STREAM_UNTIL_EMPTY, GALE_CT_BOOL, "false", NO_BOUNDS, NULL,
+     GALE_SCOPE_COMPONENT,
+     "The Redis stream batch spout is done at the first read that returns nothing (a bounded "
+     "run); false = never done (streaming)."},
     {GALE_CONF_TOPOLOGY_DEBUG, GALE_CT_BOOL, "false", NO_BOUNDS, NULL, GALE_SCOPE_COMPONENT,
      "Log every tuple emitted."},
     {GALE_CONF_TOPOLOGY_TICK_TUPLE_FREQ_SECS, GALE_CT_INT, NULL, 1, 86400, NULL,

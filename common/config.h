@@ -81,6 +81,10 @@ typedef struct gale_conf_key {
 #define GALE_CONF_TOPOLOGY_TRIDENT_BATCH_EMIT_INTERVAL_MILLIS                                      \
     "topology.trident.batch.emit.interval.millis"
 #define GALE_CONF_TRIDENT_FILE_BATCH_LINES              "gale.trident.file.batch.lines"
+#define GALE_CONF_TRIDENT_REDIS_STREAM_KEY              "gale.trident.redis.stream.key"
+#define GALE_CONF_TRIDENT_REDIS_STREAM_FIELDS           "gale.trident.redis.stream.fields"
+#define GALE_CONF_TRIDENT_REDIS_STREAM_BATCH_ENTRIES    "gale.trident.redis.stream.batch.entries"
+#define GALE_CONF_TRIDENT_REDIS_STREAM_UNTIL_EMPTY      "gale.trident.redis.stream.until.empty"
 #define GALE_CONF_TOPOLOGY_DEBUG                        "topology.debug"
 #define GALE_CONF_TOPOLOGY_TICK_TUPLE_FREQ_SECS         "topology.tick.tuple.freq.secs"
 #define GALE_CONF_TOPOLOGY_STATS_SAMPLE_RATE            "topology.stats.sample.rate"

@@ -205,6 +205,48 @@ GALE_EXPORT extern const gale_batch_spout_t gale_file_batch_spout;
 /* The same, opaque (the metadata of the batch before is replayed from). */
 GALE_EXPORT extern const gale_batch_spout_t gale_file_opaque_batch_spout;
 
+/*
+ * Built-in batch spout: the entries of a Redis stream (on the topology's
+ * redis.* server), transactional, by entry id. Component conf (set with
+ * gale_tstream_conf_set_str/_int on the stream):
+ *  - gale.trident.redis.stream.key (required): the stream key, or one key
+ *    per partition, comma-separated (partition p reads the p-th);
+ *  - gale.trident.redis.stream.fields: the entry fields whose values make
+ *    the tuple, in the order of the spout's output fields (default: the
+ *    output fields' own names); every entry must have them (one without
+ *    is logged with its id and field and stops the run);
+ *  - gale.trident.redis.stream.batch.entries (default 1000);
+ *  - gale.trident.redis.stream.until.empty (default false): when true the
+ *    stream is done at the first read that returns nothing (a bounded
+ *    run); else never done (streaming).
+ * Metadata [first id, last id, entries]; a replay XRANGEs the same ids.
+ * Entries deleted (XDEL, XTRIM) before their batch committed stop the run.
+ * Output field "value" (values are strings).
+ */
+GALE_EXPORT extern const gale_batch_spout_t gale_redis_stream_batch_spout;
+/* The same spout with other output fields: at file scope,
+ *     GALE_REDIS_STREAM_BATCH_SPOUT(sentences, "sentence,lang");
+ * defines the exported spout `sentences` (use it with GALE_TRIDENT_STREAM)
+ * whose tuples are the entries' "sentence" and "lang" values. The
+ * functions below are its implementation (state is the spout's). */
+GALE_EXPORT int gale_redis_stream_spout_open(void **state, const gale_context_t *ctx, int partition,
+                                             int n_partitions, const char *fields);
+GALE_EXPORT int gale_redis_stream_spout_plan(void *state, uint64_t txid, const gale_value_t *prev,
+                                             gale_value_t *meta);
+GALE_EXPORT int gale_redis_stream_spout_emit(void *state, uint64_t txid, const gale_value_t *meta,
+                                             gale_trident_collector_t *c);
+GALE_EXPORT void gale_redis_stream_spout_close(void *state);
+#define GALE_REDIS_STREAM_BATCH_SPOUT(name, fields_)                                               \
+    static int name##_rs_open(void **st_, const gale_context_t *ctx_, int p_, int n_) {            \
+        return gale_redis_stream_spout_open(st_, ctx_, p_, n_, (fields_));                         \
+    }                                                                                              \
+    GALE_EXPORT const gale_batch_spout_t name = {(fields_),                                        \
+                                                 GALE_BATCH_TRANSACTIONAL,                         \
+                                                 name##_rs_open,                                   \
+                                                 gale_redis_stream_spout_plan,                     \
+                                                 gale_redis_stream_spout_emit,                     \
+                                                 gale_redis_stream_spout_close}
+
 /** @brief A new micro-batch layer over b (b keeps its ownership).
  * Free with gale_trident_build or gale_trident_destroy. */
 GALE_EXPORT gale_trident_t *gale_trident_new(gale_builder_t *b);

@@ -192,3 +192,40 @@ GALE_EXPORT int TridentBadField(gale_submit_t *s, int argc, char **argv) {
     gale_trident_build(t, err, sizeof err); /* ignored on purpose: the submit must fail */
     return gale_submit(s, "trident-bad", NULL, b);
 }
+
+/* --- TridentStream (tests/it/0084) ---
+ * TridentWordCount over Redis streams: argv[0] the stream key(s),
+ * comma-separated (one partition each); the flaky split; counts in hash
+ * trident-stream:counts. argv[1] "builtin": gale_redis_stream_batch_spout
+ * (field "value", read from the entry field given by
+ * -c gale.trident.redis.stream.fields=...); else test_sentences. */
+GALE_REDIS_STREAM_BATCH_SPOUT(test_sentences, "sentence");
+
+GALE_EXPORT int TridentStream(gale_submit_t *s, int argc, char **argv) {
+    if (argc < 1 || argc > 2) return 1;
+    bool builtin = argc == 2 && strcmp(argv[1], "builtin") == 0;
+    int parts = 1;
+    for (const char *p = argv[0]; *p; p++)
+        if (*p == ',') parts++;
+    gale_builder_t *b = gale_builder_new();
+    gale_trident_t *t = gale_trident_new(b);
+    gale_tstream_t *st = builtin ? GALE_TRIDENT_STREAM(t, "stream", gale_redis_stream_batch_spout)
+                                 : GALE_TRIDENT_STREAM(t, "stream", test_sentences);
+    gale_tstream_conf_set_str(st, "gale.trident.redis.stream.key", argv[0]);
+    gale_tstream_parallelism_hint(st, parts);
+    st = GALE_EACH(st, builtin ? "value" : "sentence", test_split_flaky, "word");
+    gale_tstream_parallelism_hint(st, 2);
+    st = gale_tstream_group_by(st, "word");
+    gale_state_spec_t spec = {GALE_STATE_TRANSACTIONAL, NULL, "trident-stream:counts", NULL, NULL};
+    gale_tstate_parallelism_hint(
+        GALE_PERSISTENT_AGGREGATE(st, &spec, NULL, gale_count_agg, "count"), 2);
+    char err[512];
+    if (gale_trident_build(t, err, sizeof err)) {
+        fprintf(stderr, "%s\n", err);
+        gale_builder_destroy(b);
+        return 1;
+    }
+    gale_conf_t *conf = gale_conf_new();
+    gale_conf_set_int(conf, "topology.max.spout.pending", 3);
+    return gale_submit(s, "trident-stream", conf, b);
+}
