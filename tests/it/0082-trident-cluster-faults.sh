@@ -141,6 +141,11 @@ last=$(committed)
 while read -r part at; do
     ((at <= last)) || fail "partition $part drained at txid $at, after the committed $last"
 done < <(redis_cli --raw HGETALL "$K:drained" | paste - -)
+# a sanitizer build's reports land in the workers' and daemons' logs
+if grep -rlE "AddressSanitizer|LeakSanitizer|runtime error:" "${LOG_DIRS[@]}" "$TMP"/*/stdout \
+    2>/dev/null; then
+    fail "a sanitizer reported an error (the files above)"
+fi
 counts >"$TMP/got"
 expect_same "$TMP/want" "$TMP/got" "$KIND: counts in Redis differ from the corpus's exact counts"
 g kill "$NAME" -w 1 >/dev/null || fail "kill failed"
