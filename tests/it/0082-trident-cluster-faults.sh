@@ -5,10 +5,11 @@
 # supervisors against a redis-server with --appendonly yes
 # --appendfsync always. Mid-stream, in turn: kill -9 the worker running
 # the coordinator ($mastercoord-bg0), then (once the restarted
-# coordinator commits again) another worker, then kill -9 redis-server
-# and restart it 3 s later on the same port. What must hold: the
+# coordinator commits again) another worker, then kill -9 redis-server,
+# and while it is down the coordinator's worker again, and restart
+# redis-server 3 s later on the same port. What must hold: each
 # restarted coordinator resumes after the committed txid with a new
-# epoch; once the coordinator says the spout is drained and committed
+# epoch (2, then 3 once redis-server is back); once the coordinator says the spout is drained and committed
 # (nimbus reports the topology done), the counts in Redis equal the
 # corpus's exact counts — equal, not "at least" — and the committed txid
 # is the coordinator's last.
@@ -126,8 +127,19 @@ wait_for 30 restarted "$victim" "$vport" || fail "the second worker was not rest
 wait_for 60 committed_at_least $((c2 + 10)) || fail "no commits after the second kill"
 kill_redis
 echo "  killed redis-server on port $REDIS_PORT"
+# and, during the outage, the coordinator's worker again: its successor
+# must open (INCR the epoch) once redis-server is back
+coord=
+for p in $(worker_pids "$ID"); do hosting "$p" '$mastercoord-bg0' && coord=$p; done
+[[ -n $coord ]] || fail "no worker hosts \$mastercoord-bg0 after the restarts"
+port=$(worker_port "$coord")
+kill -KILL "$coord"
+echo "  killed the coordinator's worker (pid $coord) again, redis-server down"
 sleep 3 # the outage itself, as the issue asks
 restart_redis
+wait_for 30 restarted "$coord" "$port" || fail "the coordinator's worker was not restarted again"
+wait_for 30 coord_logged "coordinator epoch 3: resuming after committed txid" ||
+    fail "the coordinator restarted during the outage did not resume with epoch 3"
 c3=$(committed)
 not_drained "redis-server's kill"
 echo "  restarted redis-server: it kept committed txid $c3 (appendfsync always)"
@@ -151,4 +163,4 @@ expect_same "$TMP/want" "$TMP/got" "$KIND: counts in Redis differ from the corpu
 g kill "$NAME" -w 1 >/dev/null || fail "kill failed"
 wait_gone "$ID"
 echo "PASS: $KIND exact after kill -9 of the coordinator's worker (txid $c1), another worker" \
-    "(txid $c2) and redis-server (txid $c3); $last batches"
+    "(txid $c2), redis-server and the coordinator's worker again (txid $c3); $last batches"
