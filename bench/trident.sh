@@ -171,15 +171,15 @@ wps = words / el
 kps = keys / el
 cmds -= keys  # the HSETs inside the state's script are not client commands
 print("RESULT bench=trident words=%d distinct=%s secs=%.3f words_per_s=%.0f batches=%d "
-      "words_per_batch=%.0f batch_lines=%s interval_ms=%s pending=%s keys_written=%d "
+      "words_per_batch=%d batch_lines=%s interval_ms=%s pending=%s keys_written=%d "
       "keys_per_s=%.0f client_commands_per_batch=%.1f reads_per_batch=%.1f evalsha=%d "
       "redis_set_p%s_per_s=%.0f wall_secs=%.2f" % (
-          words, occ, el, wps, batches, words / max(batches, 1), lines, interval, pending, keys,
+          words, occ, el, wps, batches, 2 * int(lines) * 10, lines, interval, pending, keys,
           kps, cmds / max(batches, 1), reads / max(batches, 1), evalsha, pipe, setps,
           float(t1) - float(t0)))
-print("  %.0f words/s end to end (floor 1 M: %s); %d batches of ~%.0f words "
-      "(%s lines x 2 partitions), interval %s ms, %s pending" % (
-          wps, "met" if wps >= 1e6 else "NOT met", batches, words / max(batches, 1), lines,
+print("  %.0f words/s end to end (floor 1 M: %s); %d batches committed (the last few "
+      "empty), %d words each (%s lines x 10 words x 2 partitions), interval %s ms, %s pending" % (
+          wps, "met" if wps >= 1e6 else "NOT met", batches, 2 * int(lines) * 10, lines,
           interval, pending))
 print("  redis: %.0f keys written/s, %.1f client commands and %.1f read events per batch; "
       "redis-benchmark SET -P %s: %.0f/s; state keys/s : SET/s = %.3f" % (
