@@ -11,9 +11,9 @@
 #   the settings (lines per batch and spout partition, words per batch,
 #     emit interval, batches pending), the batches committed;
 #   Redis: keys written/s (HSETs the state's script ran, from INFO
-#     commandstats less the 3 bookkeeping HSETs per batch), commands and
-#     read events (≈ client round trips: one pipelined request is one read
-#     unless it exceeds the read buffer) per batch, from INFO deltas;
+#     commandstats less the 3 bookkeeping HSETs per batch), the other
+#     commands per batch (the scripts' own GET/SET/HDEL included) and read
+#     events per batch (one large EVALSHA spans several), from INFO deltas;
 #   redis-benchmark SET -P --pipeline requests/s and the ratio of the
 #   state's keys written/s to it;
 # and checks that the counts in Redis sum to the corpus's words with one
@@ -169,10 +169,10 @@ words, el, batches = int(words), float(el), int(batches)
 keys, cmds, reads, evalsha, setps = int(keys), int(cmds), int(reads), int(evalsha), float(setps or 0)
 wps = words / el
 kps = keys / el
-cmds -= keys  # the HSETs inside the state's script are not client commands
+cmds -= keys  # less the state's HSETs (its epoch GETs, the commit's SET/HDEL stay in)
 print("RESULT bench=trident words=%d distinct=%s secs=%.3f words_per_s=%.0f batches=%d "
       "words_per_batch=%d batch_lines=%s interval_ms=%s pending=%s keys_written=%d "
-      "keys_per_s=%.0f client_commands_per_batch=%.1f reads_per_batch=%.1f evalsha=%d "
+      "keys_per_s=%.0f commands_per_batch=%.1f reads_per_batch=%.1f evalsha=%d "
       "redis_set_p%s_per_s=%.0f wall_secs=%.2f" % (
           words, occ, el, wps, batches, 2 * int(lines) * 10, lines, interval, pending, keys,
           kps, cmds / max(batches, 1), reads / max(batches, 1), evalsha, pipe, setps,
@@ -181,7 +181,7 @@ print("  %.0f words/s end to end (floor 1 M: %s); %d batches committed (the last
       "empty), %d words each (%s lines x 10 words x 2 partitions), interval %s ms, %s pending" % (
           wps, "met" if wps >= 1e6 else "NOT met", batches, 2 * int(lines) * 10, lines,
           interval, pending))
-print("  redis: %.0f keys written/s, %.1f client commands and %.1f read events per batch; "
+print("  redis: %.0f keys written/s, %.1f commands (HSETs of the state aside) and %.1f read events per batch; "
       "redis-benchmark SET -P %s: %.0f/s; state keys/s : SET/s = %.3f" % (
           kps, cmds / max(batches, 1), reads / max(batches, 1), pipe, setps,
           kps / setps if setps else 0))
