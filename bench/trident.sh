@@ -23,10 +23,11 @@
 #   bash bench/trident.sh --words 5000000 --batch-lines 5000
 #
 # --words N        corpus words (default 20000000); --distinct N (100000)
-# --batch-lines N  gale.trident.file.batch.lines (default 20000: lines per
+# --batch-lines N  gale.trident.file.batch.lines (default 10000: lines per
 #                  batch per spout partition, 10 words a line)
 # --interval MS    topology.trident.batch.emit.interval.millis (default 0)
-# --pending N      topology.max.spout.pending (batches in flight, default 4)
+# --pending N      topology.max.spout.pending (batches in flight, default 8;
+#                  10000 x 8 was the best of the settings tried, RESULTS.md)
 # --pipeline N     redis-benchmark -P (default 64); --set-n N its -n (2000000)
 # -c key=value     more settings for gale local
 # GALE_BUILD_DIR picks the build directory (default: build-release);
@@ -35,7 +36,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 build=${GALE_BUILD_DIR:-build-release}
-words=20000000 distinct=100000 lines=20000 interval=0 pending=4 pipeline=64 setn=2000000
+words=20000000 distinct=100000 lines=10000 interval=0 pending=8 pipeline=64 setn=2000000
 extra=()
 die() {
     echo "trident.sh: $*" >&2
