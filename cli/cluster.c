@@ -16,6 +16,7 @@
  */
 #include <dlfcn.h>
 #include <errno.h>
+#include <jansson.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -625,8 +626,15 @@ static int logs_get(const session_t *s, log_worker_t *w, const char *id, const c
                             r, err, sizeof err);
     if (rc == 0 && r->status != 200) {
         int status = r->status;
-        snprintf(err, sizeof err, "HTTP %d: %.*s", r->status,
-                 (int)(r->len && r->body[r->len - 1] == '\n' ? r->len - 1 : r->len), r->body);
+        /* the log viewer's errors are {"error", "errorMessage"}: say the message */
+        json_t *j = json_loadb(r->body, r->len, 0, NULL);
+        const char *why = json_string_value(json_object_get(j, "errorMessage"));
+        if (why)
+            snprintf(err, sizeof err, "HTTP %d: %s", r->status, why);
+        else
+            snprintf(err, sizeof err, "HTTP %d: %.*s", r->status,
+                     (int)(r->len && r->body[r->len - 1] == '\n' ? r->len - 1 : r->len), r->body);
+        json_decref(j);
         gale__http_resp_free(r);
         r->status = status; /* answered: the viewer is up, the file is not there */
         rc = GALE_EIO;

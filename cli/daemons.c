@@ -1,5 +1,5 @@
 /*
- * daemons.c — `gale nimbus`, `gale supervisor` and `gale drpc-server`: read the daemon
+ * daemons.c — `gale nimbus`, `gale supervisor`, `gale ui` and `gale drpc-server`: read the daemon
  * config (defaults < --config FILE < -c key=value), validate it, and hand
  * it to the daemon's run function, which returns the exit code.
  */
@@ -12,6 +12,7 @@
 #include "drpc/server.h"
 #include "nimbus/nimbus.h"
 #include "supervisor/supervisor.h"
+#include "ui/ui.h"
 
 static const gale__opt_t daemon_opts[] = {
     {"--config", "FILE", "gale.yaml to read (default: none)"},
@@ -25,6 +26,8 @@ static const gale__optspec_t supervisor_spec = {"gale supervisor", "gale supervi
 
 static const gale__optspec_t drpc_server_spec = {"gale drpc-server", "gale drpc-server [options]",
                                                  daemon_opts, NULL};
+
+static const gale__optspec_t ui_spec = {"gale ui", "gale ui [options]", daemon_opts, NULL};
 
 static int run(const gale__optspec_t *spec, int (*fn)(const gale_conf_t *), int argc, char **argv) {
     char err[1024];
@@ -76,6 +79,7 @@ int gale__cli_daemon(const char *verb, int argc, char **argv) {
     if (strcmp(verb, "nimbus") == 0) return run(&nimbus_spec, gale__nimbus_run, argc, argv);
     if (strcmp(verb, "supervisor") == 0)
         return run(&supervisor_spec, gale__supervisor_run, argc, argv);
+    if (strcmp(verb, "ui") == 0) return run(&ui_spec, gale__ui_run, argc, argv);
     if (strcmp(verb, "drpc-server") == 0)
         return run(&drpc_server_spec, gale__drpc_server_run, argc, argv);
     return -1;

@@ -33,6 +33,7 @@ static void usage(FILE *f) {
                "  nimbus                              run the cluster's master daemon\n"
                "  supervisor                          run a host's worker daemon\n"
                "  drpc-server                         run a DRPC server\n"
+               "  ui                                  run the REST API and /metrics daemon\n"
                "  drpc FUNCTION ARGS                  call a DRPC function, print its result\n"
                "  jar <topology.so> <Entry> [args]    submit a topology to the cluster\n"
                "  list                                the topologies on the cluster\n"
@@ -145,10 +146,10 @@ int gale_cli_main(int argc, char **argv) {
                         verb, verb);
         return GALE__EXIT_USAGE;
     }
-    static const char *const verbs[] = {"local",  "conf",       "version",    "help",
-                                        "nimbus", "supervisor", "jar",        "list",
-                                        "kill",   "activate",   "deactivate", "rebalance",
-                                        "worker", "logs",       "drpc",       "drpc-server"};
+    static const char *const verbs[] = {"local",       "conf",      "version", "help", "nimbus",
+                                        "supervisor",  "jar",       "list",    "kill", "activate",
+                                        "deactivate",  "rebalance", "worker",  "logs", "drpc",
+                                        "drpc-server", "ui"};
     const char *near = gale__nearest(verb, verbs, sizeof verbs / sizeof verbs[0]);
     gale__cli_error("gale: unknown command '%s' (did you mean '%s'?): run 'gale --help'", verb,
                     near);

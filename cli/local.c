@@ -393,7 +393,8 @@ static void spout_totals(gale__rt_t *rt, uint64_t *acked, uint64_t *failed, uint
  * so threads its entry or components start inherit it) and taken here
  * only, with sigtimedwait. */
 /*
- * Storm's LocalDRPC: a topology with a gale_drpc_spout gets a DRPC server
+ * Storm's LocalDRPC: a topology with a gale_drpc_spout (or a micro-batch
+ * DRPC stream, gale_trident_drpc_spout_bolt) gets a DRPC server
  * in this process on the configured ports (defaults < gale.yaml <
  * topology conf < -c), unless one already accepts connections on
  * drpc.port (a `gale drpc-server` on this host): then the spouts use
@@ -405,8 +406,9 @@ static int local_drpc(const gale__topology_t *t, const gale_conf_t *base, gale_c
     *out = NULL;
     bool has_spout = false;
     for (size_t i = 0; i < t->n_components; i++)
-        has_spout |=
-            t->components[i].symbol && strcmp(t->components[i].symbol, "gale_drpc_spout") == 0;
+        has_spout |= t->components[i].symbol &&
+                     (strcmp(t->components[i].symbol, "gale_drpc_spout") == 0 ||
+                      strcmp(t->components[i].symbol, "gale_trident_drpc_spout_bolt") == 0);
     if (!has_spout) return 0;
     gale_conf_t *conf = gale_conf_new();
     char err[1024];

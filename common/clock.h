@@ -15,4 +15,12 @@ static inline int64_t gale__now_ns(void) {
     return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
 }
 
+/** @brief Wall-clock milliseconds since the epoch (times shown to users:
+ * error reports, stats' start times). */
+static inline int64_t gale__wall_ms(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
 #endif

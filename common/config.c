@@ -50,6 +50,11 @@ const gale_conf_key_t gale__conf_keys[] = {
      "unset = this host's name."},
     {GALE_CONF_LOGVIEWER_PORT, GALE_CT_INT, "8000", 0, 65535, NULL, GALE_SCOPE_CLUSTER,
      "HTTP port where a supervisor serves its workers' log files; 0 = any free port."},
+    {GALE_CONF_UI_PORT, GALE_CT_INT, "8080", 0, 65535, NULL, GALE_SCOPE_CLUSTER,
+     "HTTP port of `gale ui` (REST API, /metrics); 0 = any free port, written to "
+     "<gale.local.dir>/ui.port."},
+    {GALE_CONF_UI_HOST, GALE_CT_STR, "127.0.0.1", NO_BOUNDS, NULL, GALE_SCOPE_CLUSTER,
+     "Address `gale ui` binds (loopback by default; 0.0.0.0 = every interface)."},
     {GALE_CONF_WORKER_HEARTBEAT_FREQUENCY_SECS, GALE_CT_INT, "1", 1, 86400, NULL,
      GALE_SCOPE_CLUSTER, "Seconds between a worker's heartbeats to its supervisor."},
     {GALE_CONF_SUPERVISOR_HEARTBEAT_FREQUENCY_SECS, GALE_CT_INT, "5", 1, 86400, NULL,
@@ -99,7 +104,7 @@ const gale_conf_key_t gale__conf_keys[] = {
      "Acker executors; unset = one per worker; 0 = ack at emit (no tuple tree tracking)."},
     {GALE_CONF_TOPOLOGY_MESSAGE_TIMEOUT_SECS, GALE_CT_INT, "30", 1, 86400, NULL,
      GALE_SCOPE_TOPOLOGY,
-     "Seconds a spout tuple's tree may take to complete before the spout's fail() runs."},
+     "Seconds a spout tuple's tree may take to complete before the spout's gale__errf() runs."},
     {GALE_CONF_TOPOLOGY_ENABLE_MESSAGE_TIMEOUTS, GALE_CT_BOOL, "true", NO_BOUNDS, NULL,
      GALE_SCOPE_TOPOLOGY, "Fail tuple trees that do not complete within the message timeout."},
     {GALE_CONF_TOPOLOGY_MAX_SPOUT_PENDING, GALE_CT_INT, NULL, 1, 10000000, NULL,
@@ -211,18 +216,6 @@ static const char *const gale_namespaces[] = {"topology.", "gale.",      "nimbus
 /* ------------------------------------------------------------------ */
 /* Small helpers                                                        */
 /* ------------------------------------------------------------------ */
-
-static int fail(char *err, size_t errlen, int code, const char *fmt, ...)
-    __attribute__((format(printf, 4, 5)));
-static int fail(char *err, size_t errlen, int code, const char *fmt, ...) {
-    if (err && errlen) {
-        va_list ap;
-        va_start(ap, fmt);
-        vsnprintf(err, errlen, fmt, ap);
-        va_end(ap);
-    }
-    return code;
-}
 
 static bool needs_pow2(const gale_conf_key_t *row) {
     for (size_t i = 0; i < sizeof(pow2_keys) / sizeof(pow2_keys[0]); i++)
@@ -525,16 +518,17 @@ static scalar_t node_scalar(const yaml_node_t *node) {
 }
 
 static int node_infer(yctx_t *cx, yaml_node_t *node, int depth, gale_value_t *out) {
-    if (!node) return fail(cx->err, cx->errlen, GALE_EINVAL, "%s: broken YAML node", cx->origin);
+    if (!node)
+        return gale__errf(cx->err, cx->errlen, GALE_EINVAL, "%s: broken YAML node", cx->origin);
     if (cx->budget == 0)
-        return fail(cx->err, cx->errlen, GALE_ERANGE,
-                    "%s: value of '%s' is too large (more than %d YAML nodes; aliases?)",
-                    cx->origin, cx->key, YAML_NODE_BUDGET);
+        return gale__errf(cx->err, cx->errlen, GALE_ERANGE,
+                          "%s: value of '%s' is too large (more than %d YAML nodes; aliases?)",
+                          cx->origin, cx->key, YAML_NODE_BUDGET);
     cx->budget--;
     if (depth > GALE__VALUE_MAX_DEPTH)
-        return fail(cx->err, cx->errlen, GALE_ERANGE,
-                    "%s: value of '%s' nests deeper than %d levels: flatten it", cx->origin,
-                    cx->key, GALE__VALUE_MAX_DEPTH);
+        return gale__errf(cx->err, cx->errlen, GALE_ERANGE,
+                          "%s: value of '%s' nests deeper than %d levels: flatten it", cx->origin,
+                          cx->key, GALE__VALUE_MAX_DEPTH);
     switch (node->type) {
         case YAML_SCALAR_NODE: {
             scalar_t sc = node_scalar(node);
@@ -572,7 +566,7 @@ static int node_infer(yctx_t *cx, yaml_node_t *node, int depth, gale_value_t *ou
             return 0;
         }
         default:
-            return fail(cx->err, cx->errlen, GALE_EINVAL, "%s: empty YAML node", cx->origin);
+            return gale__errf(cx->err, cx->errlen, GALE_EINVAL, "%s: empty YAML node", cx->origin);
     }
 }
 
@@ -608,8 +602,8 @@ static int wrong_type(char *err, size_t errlen, const char *origin, const gale_c
     sbuf_t sb = {text, sizeof(text), 0};
     text[0] = '\0';
     fmt_value(&sb, shown, 0);
-    return fail(err, errlen, GALE_ETYPE, "%s: %s = %s has the wrong type: expected %s", origin,
-                row->name, text, expected_text(row->type));
+    return gale__errf(err, errlen, GALE_ETYPE, "%s: %s = %s has the wrong type: expected %s",
+                      origin, row->name, text, expected_text(row->type));
 }
 
 /*
@@ -669,28 +663,28 @@ static int yaml_syntax_error(const yaml_parser_t *p, const char *text, size_t le
     const char *problem = p->problem ? p->problem : "unknown error";
     if (p->error == YAML_MEMORY_ERROR) return GALE_ENOMEM;
     if (p->error == YAML_READER_ERROR)
-        return fail(err, errlen, GALE_EINVAL, "%s: YAML syntax error: %s (at byte %zu)", where,
-                    problem, p->problem_offset);
+        return gale__errf(err, errlen, GALE_EINVAL, "%s: YAML syntax error: %s (at byte %zu)",
+                          where, problem, p->problem_offset);
     size_t at = p->problem_mark.index;
     bool tab = strstr(problem, "tab") || (at < len && text[at] == '\t');
-    return fail(err, errlen, GALE_EINVAL, "%s:%zu:%zu: YAML syntax error: %s%s", where,
-                p->problem_mark.line + 1, p->problem_mark.column + 1, problem,
-                tab ? " (a tab: YAML indents with spaces, never tabs)" : "");
+    return gale__errf(err, errlen, GALE_EINVAL, "%s:%zu:%zu: YAML syntax error: %s%s", where,
+                      p->problem_mark.line + 1, p->problem_mark.column + 1, problem,
+                      tab ? " (a tab: YAML indents with spaces, never tabs)" : "");
 }
 
 static int read_file(const char *path, char **buf, size_t *len, char *err, size_t errlen) {
     FILE *f = fopen(path, "rb");
     if (!f)
-        return fail(err, errlen, errno == ENOENT ? GALE_ENOENT : GALE_EIO, "%s: cannot read: %s",
-                    path, strerror(errno));
+        return gale__errf(err, errlen, errno == ENOENT ? GALE_ENOENT : GALE_EIO,
+                          "%s: cannot read: %s", path, strerror(errno));
     size_t cap = 4096, n = 0;
     char *b = malloc(cap);
     int rc = 0;
     while (b) {
         if (n == cap) {
             if (cap >= YAML_MAX_FILE) {
-                rc = fail(err, errlen, GALE_ERANGE, "%s: cannot read: larger than %u bytes", path,
-                          YAML_MAX_FILE);
+                rc = gale__errf(err, errlen, GALE_ERANGE, "%s: cannot read: larger than %u bytes",
+                                path, YAML_MAX_FILE);
                 break;
             }
             char *nb = realloc(b, cap * 2);
@@ -702,12 +696,13 @@ static int read_file(const char *path, char **buf, size_t *len, char *err, size_
         n += got;
         if (got == 0) {
             if (ferror(f)) /* e.g. EISDIR: fopen of a directory succeeds */
-                rc = fail(err, errlen, GALE_EIO, "%s: cannot read: %s", path, strerror(errno));
+                rc =
+                    gale__errf(err, errlen, GALE_EIO, "%s: cannot read: %s", path, strerror(errno));
             break;
         }
     }
     fclose(f);
-    if (!b) return fail(err, errlen, GALE_ENOMEM, "%s: cannot read: out of memory", path);
+    if (!b) return gale__errf(err, errlen, GALE_ENOMEM, "%s: cannot read: out of memory", path);
     if (rc) {
         free(b);
         return rc;
@@ -746,8 +741,8 @@ static int out_of_range(char *err, size_t errlen, const char *origin, const gale
     fmt_value(&sb, v, 0);
     fmt_bound(lo, sizeof(lo), row->type, row->min);
     fmt_bound(hi, sizeof(hi), row->type, row->max);
-    return fail(err, errlen, GALE_ERANGE, "%s: %s = %s is out of range: allowed %s..%s", origin,
-                row->name, text, lo, hi);
+    return gale__errf(err, errlen, GALE_ERANGE, "%s: %s = %s is out of range: allowed %s..%s",
+                      origin, row->name, text, lo, hi);
 }
 
 static bool int_in_range(const gale_conf_key_t *row, int64_t i) {
@@ -764,9 +759,9 @@ static int check_value(const gale_conf_key_t *row, const gale_value_t *v, const 
             if (needs_pow2(row) && (v->u.i & (v->u.i - 1)) != 0) {
                 int64_t p = 1;
                 while (p < v->u.i) p <<= 1;
-                return fail(err, errlen, GALE_EINVAL,
-                            "%s: %s = %lld is not a power of two: use e.g. %lld", origin, row->name,
-                            (long long)v->u.i, (long long)p);
+                return gale__errf(err, errlen, GALE_EINVAL,
+                                  "%s: %s = %lld is not a power of two: use e.g. %lld", origin,
+                                  row->name, (long long)v->u.i, (long long)p);
             }
             return 0;
         case GALE_CT_DOUBLE: {
@@ -786,8 +781,9 @@ static int check_value(const gale_conf_key_t *row, const gale_value_t *v, const 
                 sbuf_t sb = {text, sizeof(text), 0};
                 text[0] = '\0';
                 fmt_value(&sb, v, 0);
-                return fail(err, errlen, GALE_EINVAL, "%s: %s = %s is not allowed: use one of %s",
-                            origin, row->name, text, row->allowed);
+                return gale__errf(err, errlen, GALE_EINVAL,
+                                  "%s: %s = %s is not allowed: use one of %s", origin, row->name,
+                                  text, row->allowed);
             }
             return 0;
         case GALE_CT_INT_LIST:
@@ -916,8 +912,8 @@ int gale__conf_parse_kv(gale_conf_t *out, const char *kv, char *err, size_t errl
     while (k0 < k1 && (*k0 == ' ' || *k0 == '\t')) k0++;
     while (k1 > k0 && (k1[-1] == ' ' || k1[-1] == '\t')) k1--;
     if (!eq || k1 == k0)
-        return fail(err, errlen, GALE_EINVAL,
-                    "-c '%s': expected key=value, e.g. -c topology.workers=2", kv);
+        return gale__errf(err, errlen, GALE_EINVAL,
+                          "-c '%s': expected key=value, e.g. -c topology.workers=2", kv);
     while (*value == ' ' || *value == '\t') value++;
     size_t klen = (size_t)(k1 - k0);
     char *key = malloc(klen + 1);
@@ -932,7 +928,7 @@ int gale__conf_parse_kv(gale_conf_t *out, const char *kv, char *err, size_t errl
         /* a typo in one of Gale's own keys would be ignored silently (a
          * warning scrolls by): refuse it, the command line is easy to fix */
         if (!gale__conf_key_find(key) && in_gale_namespace(key))
-            rc = fail(
+            rc = gale__errf(
                 err, errlen, GALE_EINVAL,
                 "-c '%s': unknown key '%s' (did you mean '%s'?): keys under topology., "
                 "gale., nimbus., supervisor., worker., logviewer. and drpc. are Gale's own; see "
@@ -951,10 +947,10 @@ int gale__conf_parse_kv(gale_conf_t *out, const char *kv, char *err, size_t errl
 static int load_mapping(gale_conf_t *scratch, yaml_document_t *doc, yaml_node_t *root,
                         const char *path, char *err, size_t errlen) {
     if (root->type != YAML_MAPPING_NODE)
-        return fail(err, errlen, GALE_EINVAL,
-                    "%s: expected a mapping of key: value at the top level, e.g. "
-                    "topology.workers: 2",
-                    path);
+        return gale__errf(err, errlen, GALE_EINVAL,
+                          "%s: expected a mapping of key: value at the top level, e.g. "
+                          "topology.workers: 2",
+                          path);
     /* One node budget for the whole file: aliases may not multiply it
      * across keys (thousands of keys each expanding a big alias). */
     size_t budget = YAML_NODE_BUDGET;
@@ -962,12 +958,12 @@ static int load_mapping(gale_conf_t *scratch, yaml_document_t *doc, yaml_node_t 
          p++) {
         yaml_node_t *k = yaml_document_get_node(doc, p->key);
         yaml_node_t *v = yaml_document_get_node(doc, p->value);
-        if (!k || !v) return fail(err, errlen, GALE_EINVAL, "%s: broken YAML document", path);
+        if (!k || !v) return gale__errf(err, errlen, GALE_EINVAL, "%s: broken YAML document", path);
         if (k->type != YAML_SCALAR_NODE || k->data.scalar.length == 0 ||
             strlen((const char *)k->data.scalar.value) != k->data.scalar.length)
-            return fail(err, errlen, GALE_EINVAL,
-                        "%s:%zu:%zu: a key must be a non-empty string, e.g. topology.workers", path,
-                        k->start_mark.line + 1, k->start_mark.column + 1);
+            return gale__errf(err, errlen, GALE_EINVAL,
+                              "%s:%zu:%zu: a key must be a non-empty string, e.g. topology.workers",
+                              path, k->start_mark.line + 1, k->start_mark.column + 1);
         const char *key = (const char *)k->data.scalar.value;
         /* the scratch conf has every earlier key; look for the line only then */
         for (yaml_node_pair_t *q = root->data.mapping.pairs.start;
@@ -975,20 +971,21 @@ static int load_mapping(gale_conf_t *scratch, yaml_document_t *doc, yaml_node_t 
             yaml_node_t *qk = yaml_document_get_node(doc, q->key);
             if (qk && qk->type == YAML_SCALAR_NODE &&
                 strcmp((const char *)qk->data.scalar.value, key) == 0)
-                return fail(err, errlen, GALE_EINVAL,
-                            "%s:%zu:%zu: key '%s' is set twice (first on line %zu): keep one", path,
-                            k->start_mark.line + 1, k->start_mark.column + 1, key,
-                            qk->start_mark.line + 1);
+                return gale__errf(err, errlen, GALE_EINVAL,
+                                  "%s:%zu:%zu: key '%s' is set twice (first on line %zu): keep one",
+                                  path, k->start_mark.line + 1, k->start_mark.column + 1, key,
+                                  qk->start_mark.line + 1);
         }
         /* Storm's keys are flat: `topology: {workers: 2}` would be a user
          * key named "topology" that nothing reads */
         char ns[32];
         snprintf(ns, sizeof ns, "%s.", key);
         if (v->type == YAML_MAPPING_NODE && in_gale_namespace(ns))
-            return fail(err, errlen, GALE_EINVAL,
-                        "%s:%zu:%zu: '%s' holds a nested map, but Gale's keys are flat: write "
-                        "each key in full at the top level, e.g. '%s.workers: 2'",
-                        path, k->start_mark.line + 1, k->start_mark.column + 1, key, key);
+            return gale__errf(
+                err, errlen, GALE_EINVAL,
+                "%s:%zu:%zu: '%s' holds a nested map, but Gale's keys are flat: write "
+                "each key in full at the top level, e.g. '%s.workers: 2'",
+                path, k->start_mark.line + 1, k->start_mark.column + 1, key, key);
         /* Storm ignores keys it does not know in storm.yaml: so do we, but
          * a typo in Gale's namespaces gets one line with where it is */
         if (!gale__conf_key_find(key) && in_gale_namespace(key))
@@ -1032,8 +1029,9 @@ int gale__conf_load_yaml(gale_conf_t *out, const char *path, char *err, size_t e
                 rc = yaml_syntax_error(&p, text, len, path, err, errlen);
             } else if (!rc) {
                 if (yaml_document_get_root_node(&more))
-                    rc = fail(err, errlen, GALE_EINVAL,
-                              "%s: more than one YAML document: put every key in the first", path);
+                    rc = gale__errf(err, errlen, GALE_EINVAL,
+                                    "%s: more than one YAML document: put every key in the first",
+                                    path);
                 yaml_document_delete(&more);
             }
         }

@@ -58,6 +58,8 @@ typedef struct gale_conf_key {
 #define GALE_CONF_LOG_LEVEL                             "gale.log.level"
 #define GALE_CONF_LOCAL_HOSTNAME                        "gale.local.hostname"
 #define GALE_CONF_LOGVIEWER_PORT                        "logviewer.port"
+#define GALE_CONF_UI_PORT                               "ui.port"
+#define GALE_CONF_UI_HOST                               "ui.host"
 #define GALE_CONF_WORKER_HEARTBEAT_FREQUENCY_SECS       "worker.heartbeat.frequency.secs"
 #define GALE_CONF_SUPERVISOR_HEARTBEAT_FREQUENCY_SECS   "supervisor.heartbeat.frequency.secs"
 #define GALE_CONF_SUPERVISOR_MONITOR_FREQUENCY_SECS     "supervisor.monitor.frequency.secs"

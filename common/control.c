@@ -26,6 +26,8 @@
 #include "common/checksum.h"
 #include "common/codec.h"
 #include "common/config.h"
+#include "common/text.h"
+#include "common/wstats.h"
 
 typedef enum field_kind {
     FK_U64,       /* uint64_t in [min, max] */
@@ -277,6 +279,7 @@ static const field_t worker_state_fields[] = {
     U64(gale__ctl_worker_state_t, hb_age_ms, false, 0, UINT64_MAX - 1),
     U64(gale__ctl_worker_state_t, restarts, true, 0, UINT64_MAX - 1),
     BOOL(gale__ctl_worker_state_t, done, false),
+    BIN(gale__ctl_worker_state_t, stats, false, 1, GALE__WS_MAX_BYTES),
 };
 static const record_t rec_worker_state =
     RECORD("workers", gale__ctl_worker_state_t, worker_state_fields, NULL);
@@ -373,6 +376,7 @@ static const field_t worker_heartbeat_fields[] = {
     U64(gale__ctl_worker_heartbeat_t, assignment_version, true, 0, UINT64_MAX - 1),
     RECS(gale__ctl_worker_heartbeat_t, executors, true, MAX_EXECUTORS, rec_range),
     BOOL(gale__ctl_worker_heartbeat_t, done, false),
+    BIN(gale__ctl_worker_heartbeat_t, stats, false, 1, GALE__WS_MAX_BYTES),
 };
 static const record_t rec_worker_heartbeat =
     RECORD("worker_heartbeat", gale__ctl_worker_heartbeat_t, worker_heartbeat_fields, NULL);
@@ -423,6 +427,25 @@ static const field_t drpc_fail_fields[] = {
 static const record_t rec_drpc_fail =
     RECORD("drpc_fail", gale__ctl_drpc_fail_t, drpc_fail_fields, NULL);
 
+static const field_t stats_fields[] = {
+    STR(gale__ctl_stats_t, topology, false, 1, ID_MAX_LEN),
+    U64(gale__ctl_stats_t, window_secs, false, 0, 100u * 365 * 86400),
+};
+static const record_t rec_stats = RECORD("stats", gale__ctl_stats_t, stats_fields, NULL);
+
+static const char *check_stats_reply(const void *p) {
+    const gale__ctl_stats_reply_t *r = p;
+    if (r->ok && !r->json) return "ok without json";
+    return check_failure_named(r->ok, r->error);
+}
+static const field_t stats_reply_fields[] = {
+    BOOL(gale__ctl_stats_reply_t, ok, true),
+    STR(gale__ctl_stats_reply_t, error, false, 1, ERROR_MAX_LEN),
+    STR(gale__ctl_stats_reply_t, json, false, 2, GALE_CTL_MAX_BODY - 4096),
+};
+static const record_t rec_stats_reply =
+    RECORD("stats_reply", gale__ctl_stats_reply_t, stats_reply_fields, check_stats_reply);
+
 static const record_t *const types[GALE_CTL__COUNT] = {
 #define TYPE_ROW(e, n) [GALE_CTL_##e] = &rec_##n,
     GALE__CTL_TYPES(TYPE_ROW)
@@ -436,17 +459,6 @@ const char *gale__ctl_type_name(gale__ctl_type_t type) {
 /* ------------------------------------------------------------------ */
 /* Shared checks                                                        */
 /* ------------------------------------------------------------------ */
-
-__attribute__((format(printf, 4, 5))) static int fail(char *err, size_t errlen, int code,
-                                                      const char *fmt, ...) {
-    if (err && errlen) {
-        va_list ap;
-        va_start(ap, fmt);
-        vsnprintf(err, errlen, fmt, ap);
-        va_end(ap);
-    }
-    return code;
-}
 
 static bool word_allowed(const char *allowed, const char *s, size_t n) {
     for (const char *p = allowed; p;) {
@@ -565,8 +577,8 @@ typedef struct enc {
 static int enc_record(enc_t *e, const record_t *r, const void *rec, const char *at);
 
 static int enc_refuse(enc_t *e, int code, const char *at, const char *why) {
-    return fail(e->err, e->errlen, code, "%s: %s%s%s: cannot send", e->type, at, *at ? ": " : "",
-                why);
+    return gale__errf(e->err, e->errlen, code, "%s: %s%s%s: cannot send", e->type, at,
+                      *at ? ": " : "", why);
 }
 
 static int enc_field(enc_t *e, const field_t *f, const void *rec, const char *at) {
@@ -669,7 +681,7 @@ static int enc_record(enc_t *e, const record_t *r, const void *rec, const char *
 int gale__ctl_encode(msgpack_sbuffer *hdr, msgpack_sbuffer *body, gale__ctl_type_t type,
                      uint64_t req, const void *msg, char *err, size_t errlen) {
     if (!hdr || !body || !msg || !gale__ctl_type_name(type) || req == GALE_CTL_UNSET)
-        return fail(err, errlen, GALE_EINVAL, "control: encode called with bad arguments");
+        return gale__errf(err, errlen, GALE_EINVAL, "control: encode called with bad arguments");
     const record_t *r = types[type];
     msgpack_sbuffer_clear(hdr);
     msgpack_sbuffer_clear(body);
@@ -683,11 +695,12 @@ int gale__ctl_encode(msgpack_sbuffer *hdr, msgpack_sbuffer *body, gale__ctl_type
     e.type = r->name;
     msgpack_packer_init(&e.pk, body, msgpack_sbuffer_write);
     rc = enc_record(&e, r, msg, "");
-    if (rc) return rc == GALE_ENOMEM ? fail(err, errlen, rc, "%s: out of memory", r->name) : rc;
+    if (rc)
+        return rc == GALE_ENOMEM ? gale__errf(err, errlen, rc, "%s: out of memory", r->name) : rc;
     if (body->size > GALE_CTL_MAX_BODY)
-        return fail(err, errlen, GALE_ERANGE,
-                    "%s: body of %zu bytes is larger than %u: cannot send", r->name, body->size,
-                    GALE_CTL_MAX_BODY);
+        return gale__errf(err, errlen, GALE_ERANGE,
+                          "%s: body of %zu bytes is larger than %u: cannot send", r->name,
+                          body->size, GALE_CTL_MAX_BODY);
     return 0;
 }
 
@@ -719,11 +732,12 @@ static void *dec_alloc(dec_t *d, size_t n) {
 }
 
 static int dec_refuse(dec_t *d, const char *at, const char *why) {
-    return fail(d->err, d->errlen, GALE_EPROTO, "%s: %s%s%s", d->type, at, *at ? ": " : "", why);
+    return gale__errf(d->err, d->errlen, GALE_EPROTO, "%s: %s%s%s", d->type, at, *at ? ": " : "",
+                      why);
 }
 
 static int dec_nomem(dec_t *d) {
-    return fail(d->err, d->errlen, GALE_ENOMEM, "%s: out of memory", d->type);
+    return gale__errf(d->err, d->errlen, GALE_ENOMEM, "%s: out of memory", d->type);
 }
 
 static const char *kind_text(field_kind_t k) {
@@ -896,10 +910,11 @@ static int check_version(dec_t *d, const msgpack_object *o) {
             continue;
         if (v->type == MSGPACK_OBJECT_POSITIVE_INTEGER && v->via.u64 == GALE_CTL_VERSION) return 0;
         if (v->type == MSGPACK_OBJECT_POSITIVE_INTEGER)
-            return fail(d->err, d->errlen, GALE_EPROTO,
-                        "control protocol version %llu is not supported (this is version %d): "
-                        "run the same Gale version on every host",
-                        (unsigned long long)v->via.u64, GALE_CTL_VERSION);
+            return gale__errf(
+                d->err, d->errlen, GALE_EPROTO,
+                "control protocol version %llu is not supported (this is version %d): "
+                "run the same Gale version on every host",
+                (unsigned long long)v->via.u64, GALE_CTL_VERSION);
         return dec_refuse(d, "v", kind_text(FK_U64));
     }
     return dec_refuse(d, "v", "required field missing");
@@ -907,7 +922,8 @@ static int check_version(dec_t *d, const msgpack_object *o) {
 
 int gale__ctl_decode(const void *hdr, size_t hlen, const void *body, size_t blen,
                      gale__ctl_msg_t *out, char *err, size_t errlen) {
-    if (!out) return fail(err, errlen, GALE_EINVAL, "control: decode called without a message");
+    if (!out)
+        return gale__errf(err, errlen, GALE_EINVAL, "control: decode called without a message");
     memset(out, 0, sizeof(*out));
     dec_t d = {out, "header", err, errlen};
     if (!hdr || hlen == 0) return dec_refuse(&d, "", "empty frame");
@@ -985,12 +1001,13 @@ void gale__ctl_msg_destroy(gale__ctl_msg_t *m) {
  * a whole message: common/assignment.h.) */
 int gale__ctl_assignment_encode(msgpack_sbuffer *out, const gale__ctl_topology_assignment_t *a,
                                 char *err, size_t errlen) {
-    if (!out || !a) return fail(err, errlen, GALE_EINVAL, "assignment: encode with bad arguments");
+    if (!out || !a)
+        return gale__errf(err, errlen, GALE_EINVAL, "assignment: encode with bad arguments");
     msgpack_sbuffer_clear(out);
     enc_t e = {.type = "assignment", .err = err, .errlen = errlen};
     msgpack_packer_init(&e.pk, out, msgpack_sbuffer_write);
     int rc = enc_record(&e, &rec_topology_assignment, a, "");
-    return rc == GALE_ENOMEM ? fail(err, errlen, rc, "assignment: out of memory") : rc;
+    return rc == GALE_ENOMEM ? gale__errf(err, errlen, rc, "assignment: out of memory") : rc;
 }
 
 int gale__ctl_assignment_decode(const void *buf, size_t len, gale__ctl_assignment_file_t *out,

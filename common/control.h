@@ -29,7 +29,10 @@
  *                       when that version differs from the one it holds:
  *                       assignment_fetch{supervisor} -> assignment_reply;
  *                       code_fetch* -> code_reply (topology, conf, code, resources)
- *   worker -> supervisor worker_heartbeat -> reply
+ *   worker -> supervisor worker_heartbeat{stats} -> reply; the supervisor forwards
+ *                       each worker's last stats in supervisor_heartbeat.workers[].stats
+ *   gale ui -> nimbus   stats{topology?, window_secs?} -> stats_reply{json};
+ *                       list; kill, activate, deactivate, rebalance -> reply
  *   DRPC (drpc/, issue 9): client -> drpc.port  drpc_execute -> drpc_execute_reply;
  *                       spout -> drpc.invocations.port drpc_fetch -> drpc_fetch_reply
  *                       (a request, or none); bolt -> the same port
@@ -86,7 +89,9 @@
     X(DRPC_FETCH, drpc_fetch)                                                                      \
     X(DRPC_FETCH_REPLY, drpc_fetch_reply)                                                          \
     X(DRPC_RESULT, drpc_result)                                                                    \
-    X(DRPC_FAIL, drpc_fail)
+    X(DRPC_FAIL, drpc_fail)                                                                        \
+    X(STATS, stats)                                                                                \
+    X(STATS_REPLY, stats_reply)
 
 typedef enum gale__ctl_type {
     GALE_CTL_NONE = 0, /* no header decoded yet */
@@ -202,7 +207,8 @@ typedef struct gale__ctl_worker_state {
     const char *state;  /* starting | running | timed_out | exited */
     uint64_t hb_age_ms; /* since its last heartbeat; UNSET: none yet */
     uint64_t restarts;
-    bool done; /* its finite spouts are done (gale jar --wait) */
+    bool done;               /* its finite spouts are done (gale jar --wait) */
+    gale__ctl_bytes_t stats; /* its last heartbeat's stats, forwarded unread (optional) */
 } gale__ctl_worker_state_t;
 
 typedef struct gale__ctl_supervisor_heartbeat {
@@ -280,7 +286,24 @@ typedef struct gale__ctl_worker_heartbeat {
     uint64_t assignment_version; /* the topology assignment it runs */
     GALE__CTL_ARRAY(gale__ctl_executor_range_t) executors;
     bool done;
+    gale__ctl_bytes_t stats; /* common/wstats.h blob (optional) */
 } gale__ctl_worker_heartbeat_t;
+
+/* stats (gale ui -> nimbus): the stats nimbus keeps (nimbus/stats.c),
+ * over one window: window_secs 0 or UNSET = all time, else the last
+ * window_secs seconds (Storm's 600, 10800, 86400). topology (a name or an
+ * id) UNSET = every topology, summaries only. */
+typedef struct gale__ctl_stats {
+    const char *topology;
+    uint64_t window_secs;
+} gale__ctl_stats_t;
+
+/* stats_reply: ok requires json, a JSON document nimbus/stats.h describes. */
+typedef struct gale__ctl_stats_reply {
+    bool ok;
+    const char *error;
+    const char *json;
+} gale__ctl_stats_reply_t;
 
 /* DRPC (drpc/server.h has the semantics). Arguments and results are
  * text of at most GALE_DRPC_TEXT_MAX bytes without NUL bytes; the empty

@@ -17,24 +17,14 @@
 #include <zmq.h>
 
 #include "common/clock.h"
+#include "common/text.h"
 
 /* A control frame: a body, plus room for ZeroMQ's own framing. */
 #define CTL_MAX_FRAME ((int64_t)GALE_CTL_MAX_BODY + 1024)
 
-__attribute__((format(printf, 4, 5))) static int fail(char *err, size_t errlen, int code,
-                                                      const char *fmt, ...) {
-    if (err && errlen) {
-        va_list ap;
-        va_start(ap, fmt);
-        vsnprintf(err, errlen, fmt, ap);
-        va_end(ap);
-    }
-    return code;
-}
-
 static void *make(void *zctx, int type, char *err, size_t errlen) {
     void *s = zmq_socket(zctx, type);
-    if (!s) fail(err, errlen, GALE_EIO, "cannot create a socket: %s", zmq_strerror(errno));
+    if (!s) gale__errf(err, errlen, GALE_EIO, "cannot create a socket: %s", zmq_strerror(errno));
     return s;
 }
 
@@ -45,7 +35,7 @@ static int set_int(void *s, int opt, int v) {
 static void *bind_or_close(void *s, const char *endpoint, char *bound, size_t boundlen, char *err,
                            size_t errlen) {
     if (zmq_bind(s, endpoint) != 0) {
-        fail(err, errlen, GALE_EIO, "cannot bind %s: %s", endpoint, zmq_strerror(errno));
+        gale__errf(err, errlen, GALE_EIO, "cannot bind %s: %s", endpoint, zmq_strerror(errno));
         zmq_close(s);
         return NULL;
     }
@@ -77,7 +67,8 @@ void *gale__sock_ctl_client(void *zctx, const char *endpoint, char *err, size_t 
     set_int(s, ZMQ_RECONNECT_IVL, 100);
     set_int(s, ZMQ_RECONNECT_IVL_MAX, 1000);
     if (zmq_connect(s, endpoint) != 0) {
-        fail(err, errlen, GALE_EIO, "cannot connect to %s: %s", endpoint, zmq_strerror(errno));
+        gale__errf(err, errlen, GALE_EIO, "cannot connect to %s: %s", endpoint,
+                   zmq_strerror(errno));
         zmq_close(s);
         return NULL;
     }
@@ -100,7 +91,8 @@ void *gale__sock_ctl_client_monitored(void *zctx, const char *endpoint, void **m
     if (zmq_socket_monitor(s, mon, ZMQ_EVENT_HANDSHAKE_SUCCEEDED | ZMQ_EVENT_DISCONNECTED) != 0 ||
         !(pair = make(zctx, ZMQ_PAIR, err, errlen)) || zmq_connect(pair, mon) != 0 ||
         zmq_connect(s, endpoint) != 0) {
-        fail(err, errlen, GALE_EIO, "cannot connect to %s: %s", endpoint, zmq_strerror(errno));
+        gale__errf(err, errlen, GALE_EIO, "cannot connect to %s: %s", endpoint,
+                   zmq_strerror(errno));
         if (pair) zmq_close(pair);
         zmq_close(s);
         return NULL;
@@ -129,7 +121,8 @@ void *gale__sock_data_out(void *zctx, const char *endpoint, int hwm, int linger_
     set_int(s, ZMQ_RECONNECT_IVL, 100);
     set_int(s, ZMQ_RECONNECT_IVL_MAX, 1000);
     if (zmq_connect(s, endpoint) != 0) {
-        fail(err, errlen, GALE_EIO, "cannot connect to %s: %s", endpoint, zmq_strerror(errno));
+        gale__errf(err, errlen, GALE_EIO, "cannot connect to %s: %s", endpoint,
+                   zmq_strerror(errno));
         zmq_close(s);
         return NULL;
     }
@@ -220,6 +213,32 @@ static int send_two(void *s, const gale__ctl_peer_t *peer, msgpack_sbuffer *h, m
     return 0;
 }
 
+int gale__ctl_client_pushed(gale__ctl_client_t *c, gale__ctl_msg_t *out) {
+    int got = 0;
+    while (c->sock) {
+        zmq_msg_t fr[2];
+        int nf;
+        if (recv_frames(c->sock, fr, 2, &nf, ZMQ_DONTWAIT)) break; /* none, or an error */
+        if (nf != 2) {
+            close_frames(fr, nf, 2);
+            continue;
+        }
+        gale__ctl_msg_t m;
+        char why[256];
+        int r = gale__ctl_decode(zmq_msg_data(&fr[0]), zmq_msg_size(&fr[0]), zmq_msg_data(&fr[1]),
+                                 zmq_msg_size(&fr[1]), &m, why, sizeof why);
+        close_frames(fr, nf, 2);
+        if (r || m.req != GALE_CTL_PUSH_REQ) {
+            gale__ctl_msg_destroy(&m);
+            continue;
+        }
+        if (got) gale__ctl_msg_destroy(out); /* only the newest counts */
+        *out = m;
+        got = 1;
+    }
+    return got;
+}
+
 int gale__ctl_call(gale__ctl_client_t *c, gale__ctl_type_t type, const void *msg,
                    gale__ctl_type_t want, int timeout_ms, gale__ctl_msg_t *reply, char *err,
                    size_t errlen) {
@@ -235,16 +254,16 @@ int gale__ctl_call(gale__ctl_client_t *c, gale__ctl_type_t type, const void *msg
         /* DONTWAIT: a DEALER queues while it connects; EAGAIN only when
          * its queue is full, i.e. the peer has been gone for long */
         if (send_two(c->sock, NULL, &h, &b) != 0)
-            rc = fail(err, errlen, GALE_EIO, "cannot send %s to %s: %s", gale__ctl_type_name(type),
-                      c->endpoint, zmq_strerror(errno));
+            rc = gale__errf(err, errlen, GALE_EIO, "cannot send %s to %s: %s",
+                            gale__ctl_type_name(type), c->endpoint, zmq_strerror(errno));
     }
     msgpack_sbuffer_destroy(&h);
     msgpack_sbuffer_destroy(&b);
     while (!rc) {
         int64_t left = (deadline - gale__now_ns()) / 1000000;
         if (left <= 0) {
-            rc = fail(err, errlen, GALE_EIO, "no reply to %s from %s within %d ms",
-                      gale__ctl_type_name(type), c->endpoint, timeout_ms);
+            rc = gale__errf(err, errlen, GALE_EIO, "no reply to %s from %s within %d ms",
+                            gale__ctl_type_name(type), c->endpoint, timeout_ms);
             /* the request may still sit in the queue: drop it with the socket */
             gale__ctl_client_close(c);
             c->sock = gale__sock_ctl_client(c->zctx, c->endpoint, NULL, 0);
@@ -259,8 +278,8 @@ int gale__ctl_call(gale__ctl_client_t *c, gale__ctl_type_t type, const void *msg
         int r = recv_frames(c->sock, fr, 2, &nf, ZMQ_DONTWAIT);
         if (r == GALE_ENOENT) continue;
         if (r) {
-            rc = fail(err, errlen, GALE_EIO, "receiving from %s: %s", c->endpoint,
-                      zmq_strerror(errno));
+            rc = gale__errf(err, errlen, GALE_EIO, "receiving from %s: %s", c->endpoint,
+                            zmq_strerror(errno));
             break;
         }
         if (nf != 2) {
@@ -277,12 +296,12 @@ int gale__ctl_call(gale__ctl_client_t *c, gale__ctl_type_t type, const void *msg
             continue;
         }
         if (r) {
-            rc = fail(err, errlen, GALE_EPROTO, "bad reply from %s: %s", c->endpoint, why);
+            rc = gale__errf(err, errlen, GALE_EPROTO, "bad reply from %s: %s", c->endpoint, why);
             break;
         }
         if (m.type != want && m.type != GALE_CTL_REPLY) {
-            rc = fail(err, errlen, GALE_EPROTO, "%s answered %s with %s", c->endpoint,
-                      gale__ctl_type_name(type), gale__ctl_type_name(m.type));
+            rc = gale__errf(err, errlen, GALE_EPROTO, "%s answered %s with %s", c->endpoint,
+                            gale__ctl_type_name(type), gale__ctl_type_name(m.type));
             gale__ctl_msg_destroy(&m);
             break;
         }
@@ -304,7 +323,7 @@ int gale__ctl_server_recv(void *router, gale__ctl_peer_t *peer, gale__ctl_msg_t 
     int nf;
     int rc = recv_frames(router, fr, 3, &nf, ZMQ_DONTWAIT);
     if (rc == GALE_ENOENT) return rc;
-    if (rc) return fail(err, errlen, GALE_EIO, "receive: %s", zmq_strerror(errno));
+    if (rc) return gale__errf(err, errlen, GALE_EIO, "receive: %s", zmq_strerror(errno));
     size_t idlen = zmq_msg_size(&fr[0]);
     if (idlen <= sizeof peer->id) {
         memcpy(peer->id, zmq_msg_data(&fr[0]), idlen);
@@ -313,8 +332,8 @@ int gale__ctl_server_recv(void *router, gale__ctl_peer_t *peer, gale__ctl_msg_t 
     if (nf != 3) {
         close_frames(fr, nf, 3);
         drain_more(router);
-        return fail(err, errlen, GALE_EPROTO,
-                    "a message of %d frame(s), expected a header and a body", nf - 1);
+        return gale__errf(err, errlen, GALE_EPROTO,
+                          "a message of %d frame(s), expected a header and a body", nf - 1);
     }
     rc = gale__ctl_decode(zmq_msg_data(&fr[1]), zmq_msg_size(&fr[1]), zmq_msg_data(&fr[2]),
                           zmq_msg_size(&fr[2]), msg, err, errlen);
@@ -329,8 +348,8 @@ int gale__ctl_server_send(void *router, const gale__ctl_peer_t *peer, gale__ctl_
     msgpack_sbuffer_init(&b);
     int rc = gale__ctl_encode(&h, &b, type, req, body, err, errlen);
     if (!rc && send_two(router, peer, &h, &b) != 0)
-        rc = fail(err, errlen, GALE_EIO, "cannot send %s: %s", gale__ctl_type_name(type),
-                  zmq_strerror(errno));
+        rc = gale__errf(err, errlen, GALE_EIO, "cannot send %s: %s", gale__ctl_type_name(type),
+                        zmq_strerror(errno));
     msgpack_sbuffer_destroy(&h);
     msgpack_sbuffer_destroy(&b);
     return rc;

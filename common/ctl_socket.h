@@ -93,6 +93,20 @@ int gale__ctl_call(gale__ctl_client_t *c, gale__ctl_type_t type, const void *msg
                    gale__ctl_type_t want, int timeout_ms, gale__ctl_msg_t *reply, char *err,
                    size_t errlen);
 
+/* A message a server sends unasked (e.g. nimbus telling a supervisor
+ * its assignments changed) carries this request id: clients number their
+ * requests from 1. */
+#define GALE_CTL_PUSH_REQ 0
+
+/**
+ * @brief Without waiting: the newest message the server pushed (request
+ * id GALE_CTL_PUSH_REQ) into *out, returning 1; 0 when none is there.
+ * Late replies to earlier requests met on the way are dropped. Call it
+ * only between gale__ctl_call()s (which drop pushes they meet: a pushed
+ * message must be a hint that the next call would also give).
+ */
+int gale__ctl_client_pushed(gale__ctl_client_t *c, gale__ctl_msg_t *out);
+
 /* ------------------------------------------------------------------ */
 /* Server side                                                          */
 /* ------------------------------------------------------------------ */

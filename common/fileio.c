@@ -4,6 +4,7 @@
  * file and a crash leaves at worst a stray ".tmp.<pid>" beside it.
  */
 #include "common/fileio.h"
+#include "common/text.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -17,41 +18,29 @@
 
 #include "gale/gale.h"
 
-static int fail(char *err, size_t errlen, int code, const char *fmt, ...)
-    __attribute__((format(printf, 4, 5)));
-static int fail(char *err, size_t errlen, int code, const char *fmt, ...) {
-    if (err && errlen) {
-        va_list ap;
-        va_start(ap, fmt);
-        vsnprintf(err, errlen, fmt, ap);
-        va_end(ap);
-    }
-    return code;
-}
-
 int gale__file_read(const char *path, size_t max, void **buf, size_t *len, char *err,
                     size_t errlen) {
     *buf = NULL;
     *len = 0;
     int fd = open(path, O_RDONLY | O_CLOEXEC);
     if (fd < 0)
-        return fail(err, errlen, errno == ENOENT ? GALE_ENOENT : GALE_EIO, "cannot read %s: %s",
-                    path, strerror(errno));
+        return gale__errf(err, errlen, errno == ENOENT ? GALE_ENOENT : GALE_EIO,
+                          "cannot read %s: %s", path, strerror(errno));
     struct stat st;
     if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
         close(fd);
-        return fail(err, errlen, GALE_EIO, "cannot read %s: not a regular file", path);
+        return gale__errf(err, errlen, GALE_EIO, "cannot read %s: not a regular file", path);
     }
     if ((uint64_t)st.st_size > max) {
         close(fd);
-        return fail(err, errlen, GALE_ERANGE, "%s is %lld bytes: more than the %zu allowed", path,
-                    (long long)st.st_size, max);
+        return gale__errf(err, errlen, GALE_ERANGE, "%s is %lld bytes: more than the %zu allowed",
+                          path, (long long)st.st_size, max);
     }
     size_t n = (size_t)st.st_size;
     char *p = malloc(n + 1);
     if (!p) {
         close(fd);
-        return fail(err, errlen, GALE_ENOMEM, "cannot read %s: out of memory", path);
+        return gale__errf(err, errlen, GALE_ENOMEM, "cannot read %s: out of memory", path);
     }
     size_t got = 0;
     while (got < n) {
@@ -63,7 +52,8 @@ int gale__file_read(const char *path, size_t max, void **buf, size_t *len, char 
     close(fd);
     if (got != n) {
         free(p);
-        return fail(err, errlen, GALE_EIO, "cannot read %s: it changed while being read", path);
+        return gale__errf(err, errlen, GALE_EIO, "cannot read %s: it changed while being read",
+                          path);
     }
     p[n] = '\0';
     *buf = p;
@@ -75,9 +65,10 @@ int gale__file_write_atomic(const char *path, const void *data, size_t len, char
                             size_t errlen) {
     char tmp[PATH_MAX];
     if (snprintf(tmp, sizeof tmp, "%s.tmp.%ld", path, (long)getpid()) >= (int)sizeof tmp)
-        return fail(err, errlen, GALE_EIO, "path too long: %s", path);
+        return gale__errf(err, errlen, GALE_EIO, "path too long: %s", path);
     int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-    if (fd < 0) return fail(err, errlen, GALE_EIO, "cannot write %s: %s", tmp, strerror(errno));
+    if (fd < 0)
+        return gale__errf(err, errlen, GALE_EIO, "cannot write %s: %s", tmp, strerror(errno));
     const char *p = data;
     size_t left = len;
     while (left > 0) {
@@ -92,13 +83,14 @@ int gale__file_write_atomic(const char *path, const void *data, size_t len, char
         if (left == 0) e = errno;
         close(fd);
         unlink(tmp);
-        return fail(err, errlen, GALE_EIO, "cannot write %s: %s", tmp, strerror(e));
+        return gale__errf(err, errlen, GALE_EIO, "cannot write %s: %s", tmp, strerror(e));
     }
     close(fd);
     if (rename(tmp, path) != 0) {
         e = errno;
         unlink(tmp);
-        return fail(err, errlen, GALE_EIO, "cannot rename %s to %s: %s", tmp, path, strerror(e));
+        return gale__errf(err, errlen, GALE_EIO, "cannot rename %s to %s: %s", tmp, path,
+                          strerror(e));
     }
     /* the rename itself survives a crash once the directory is synced */
     char dir[PATH_MAX];
@@ -132,16 +124,17 @@ int gale__pathf(char *out, size_t cap, char *err, size_t errlen, const char *fmt
 int gale__mkdirs(const char *path, char *err, size_t errlen) {
     char buf[PATH_MAX];
     if (!path || !*path || snprintf(buf, sizeof buf, "%s", path) >= (int)sizeof buf)
-        return fail(err, errlen, GALE_EIO, "bad directory path '%s'", path ? path : "");
+        return gale__errf(err, errlen, GALE_EIO, "bad directory path '%s'", path ? path : "");
     for (char *p = buf + 1; *p; p++) {
         if (*p != '/') continue;
         *p = '\0';
         if (mkdir(buf, 0755) != 0 && errno != EEXIST)
-            return fail(err, errlen, GALE_EIO, "cannot create directory %s: %s", buf,
-                        strerror(errno));
+            return gale__errf(err, errlen, GALE_EIO, "cannot create directory %s: %s", buf,
+                              strerror(errno));
         *p = '/';
     }
     if (mkdir(buf, 0755) != 0 && errno != EEXIST)
-        return fail(err, errlen, GALE_EIO, "cannot create directory %s: %s", buf, strerror(errno));
+        return gale__errf(err, errlen, GALE_EIO, "cannot create directory %s: %s", buf,
+                          strerror(errno));
     return 0;
 }

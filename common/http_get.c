@@ -3,6 +3,7 @@
  * one deadline, so a host that drops packets costs at most the timeout.
  */
 #include "common/http_get.h"
+#include "common/text.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -26,16 +27,6 @@ static int64_t now_ms(void) {
     return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-static int fail(char *err, size_t errlen, int code, const char *fmt, ...)
-    __attribute__((format(printf, 4, 5)));
-static int fail(char *err, size_t errlen, int code, const char *fmt, ...) {
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(err, errlen, fmt, ap);
-    va_end(ap);
-    return code;
-}
-
 /* Wait for events on fd until deadline: 1 ready, 0 timed out, -1 EINTR/error. */
 static int wait_fd(int fd, short events, int64_t deadline) {
     int64_t left = deadline - now_ms();
@@ -52,11 +43,11 @@ static int connect_to(const char *host, int port, int64_t deadline, char *err, s
     snprintf(service, sizeof service, "%d", port);
     int gai = getaddrinfo(host, service, &hints, &ai);
     if (gai != 0 || !ai)
-        return fail(err, errlen, GALE_EIO, "cannot resolve %s: %s", host, gai_strerror(gai));
+        return gale__errf(err, errlen, GALE_EIO, "cannot resolve %s: %s", host, gai_strerror(gai));
     int fd = socket(ai->ai_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
     if (fd < 0) {
         freeaddrinfo(ai);
-        return fail(err, errlen, GALE_EIO, "socket: %s", strerror(errno));
+        return gale__errf(err, errlen, GALE_EIO, "socket: %s", strerror(errno));
     }
     int r = connect(fd, ai->ai_addr, ai->ai_addrlen);
     freeaddrinfo(ai);
@@ -66,7 +57,8 @@ static int connect_to(const char *host, int port, int64_t deadline, char *err, s
         socklen_t sl = sizeof soerr;
         if (w <= 0) {
             close(fd);
-            return fail(err, errlen, GALE_EIO, "%s", w == 0 ? "connect timed out" : "interrupted");
+            return gale__errf(err, errlen, GALE_EIO, "%s",
+                              w == 0 ? "connect timed out" : "interrupted");
         }
         getsockopt(fd, SOL_SOCKET, SO_ERROR, &soerr, &sl);
         errno = soerr;
@@ -75,7 +67,7 @@ static int connect_to(const char *host, int port, int64_t deadline, char *err, s
     if (r != 0) {
         int e = errno;
         close(fd);
-        return fail(err, errlen, GALE_EIO, "%s", strerror(e));
+        return gale__errf(err, errlen, GALE_EIO, "%s", strerror(e));
     }
     return fd;
 }
@@ -125,7 +117,7 @@ int gale__http_get(const char *host, int port, const char *path, int timeout_ms,
                      path, host, port);
     if (n < 0 || (size_t)n >= sizeof req) {
         close(fd);
-        return fail(err, errlen, GALE_EPROTO, "request path too long");
+        return gale__errf(err, errlen, GALE_EPROTO, "request path too long");
     }
     for (int sent = 0; sent < n;) {
         ssize_t w = send(fd, req + sent, (size_t)(n - sent), MSG_NOSIGNAL);
@@ -133,12 +125,13 @@ int gale__http_get(const char *host, int port, const char *path, int timeout_ms,
             int r = wait_fd(fd, POLLOUT, deadline);
             if (r > 0) continue;
             close(fd);
-            return fail(err, errlen, GALE_EIO, "%s", r == 0 ? "send timed out" : "interrupted");
+            return gale__errf(err, errlen, GALE_EIO, "%s",
+                              r == 0 ? "send timed out" : "interrupted");
         }
         if (w < 0) {
             int e = errno;
             close(fd);
-            return fail(err, errlen, GALE_EIO, "send: %s", strerror(e));
+            return gale__errf(err, errlen, GALE_EIO, "send: %s", strerror(e));
         }
         sent += (int)w;
     }
@@ -200,13 +193,13 @@ int gale__http_get(const char *host, int port, const char *path, int timeout_ms,
         }
     }
     close(fd);
-    if (!buf) return fail(err, errlen, GALE_ENOMEM, "out of memory");
+    if (!buf) return gale__errf(err, errlen, GALE_ENOMEM, "out of memory");
     if (!rc && !body_at) rc = GALE_EPROTO, why = "the connection closed before the headers ended";
     if (!rc && clen >= 0 && len < body_at + (size_t)clen)
         rc = GALE_EPROTO, why = "the connection closed before the body ended";
     if (rc) {
         free(buf);
-        return fail(err, errlen, rc, "%s", why);
+        return gale__errf(err, errlen, rc, "%s", why);
     }
     size_t blen = clen >= 0 ? (size_t)clen : len - body_at;
     memmove(buf, buf + body_at, blen);

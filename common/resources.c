@@ -13,21 +13,11 @@
 
 #include "common/codec.h"
 #include "common/fileio.h"
+#include "common/text.h"
 #include "gale/gale.h"
 
 #define MAX_FILES 10000
 #define MAX_PATH  255
-
-__attribute__((format(printf, 4, 5))) static int fail(char *err, size_t errlen, int code,
-                                                      const char *fmt, ...) {
-    if (err && errlen) {
-        va_list ap;
-        va_start(ap, fmt);
-        vsnprintf(err, errlen, fmt, ap);
-        va_end(ap);
-    }
-    return code;
-}
 
 typedef struct walk {
     char **paths;
@@ -38,7 +28,7 @@ static int collect(const char *root, const char *rel, walk_t *w, char *err, size
     char full[4096];
     snprintf(full, sizeof full, "%s%s%s", root, *rel ? "/" : "", rel);
     DIR *d = opendir(full);
-    if (!d) return fail(err, errlen, GALE_EIO, "cannot read '%s': %s", full, strerror(errno));
+    if (!d) return gale__errf(err, errlen, GALE_EIO, "cannot read '%s': %s", full, strerror(errno));
     int rc = 0;
     for (struct dirent *e; !rc && (e = readdir(d));) {
         if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0) continue;
@@ -52,8 +42,8 @@ static int collect(const char *root, const char *rel, walk_t *w, char *err, size
             rc = collect(root, sub, w, err, errlen);
         } else if (S_ISREG(st.st_mode)) {
             if (strlen(sub) > MAX_PATH || w->n >= MAX_FILES) {
-                rc =
-                    fail(err, errlen, GALE_EIO, "resources: '%s': too many files or too deep", sub);
+                rc = gale__errf(err, errlen, GALE_EIO,
+                                "resources: '%s': too many files or too deep", sub);
                 break;
             }
             if (w->n == w->cap) {
@@ -91,7 +81,7 @@ int gale__resources_pack(const char *dir, msgpack_sbuffer *out, char *err, size_
         void *buf;
         size_t len;
         if ((size_t)snprintf(path, sizeof path, "%s/%s", dir, w.paths[i]) >= sizeof path) {
-            rc = fail(err, errlen, GALE_EIO, "resources: path too long");
+            rc = gale__errf(err, errlen, GALE_EIO, "resources: path too long");
             break;
         }
         rc = gale__file_read(path, 1u << 30, &buf, &len, err, errlen);
@@ -125,7 +115,7 @@ int gale__resources_unpack(const void *buf, size_t len, const char *dir, char *e
     int rc = gale__msgpack_unpack_whole(buf, len, &u, "resources", err, errlen);
     const msgpack_object *o = &u.data;
     if (!rc && o->type != MSGPACK_OBJECT_ARRAY)
-        rc = fail(err, errlen, GALE_EPROTO, "resources: not an array");
+        rc = gale__errf(err, errlen, GALE_EPROTO, "resources: not an array");
     /* check every entry before writing any */
     for (uint32_t i = 0; !rc && i < o->via.array.size; i++) {
         const msgpack_object *e = &o->via.array.ptr[i];
@@ -133,8 +123,9 @@ int gale__resources_unpack(const void *buf, size_t len, const char *dir, char *e
             e->via.array.ptr[0].type != MSGPACK_OBJECT_STR ||
             e->via.array.ptr[1].type != MSGPACK_OBJECT_BIN ||
             !safe_path(e->via.array.ptr[0].via.str.ptr, e->via.array.ptr[0].via.str.size))
-            rc = fail(err, errlen, GALE_EPROTO,
-                      "resources: entry %u is not [relative path, bytes] with a safe path", i);
+            rc =
+                gale__errf(err, errlen, GALE_EPROTO,
+                           "resources: entry %u is not [relative path, bytes] with a safe path", i);
     }
     if (!rc) rc = gale__mkdirs(dir, err, errlen);
     for (uint32_t i = 0; !rc && i < o->via.array.size; i++) {

@@ -1,10 +1,12 @@
 /*
- * text.c — edit distance, nearest name and control-character escaping
- * (see text.h). Pure functions of their arguments: thread-safe.
+ * text.c — edit distance, nearest name, control-character escaping and
+ * error formatting (see text.h). Pure functions of their arguments: thread-safe.
  */
 #include "common/text.h"
 
+#include <stdarg.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <string.h>
 
 size_t gale__edit_distance(const char *a, const char *b) {
@@ -71,4 +73,14 @@ size_t gale__escape_ctl(char *dst, size_t cap, const char *src, size_t n) {
     }
     dst[len] = '\0';
     return len;
+}
+
+int gale__errf(char *err, size_t errlen, int code, const char *fmt, ...) {
+    if (err && errlen) {
+        va_list ap;
+        va_start(ap, fmt);
+        vsnprintf(err, errlen, fmt, ap);
+        va_end(ap);
+    }
+    return code;
 }

@@ -12,6 +12,11 @@
 /** @brief Levenshtein distance between a and b (b is compared up to 127 bytes). */
 size_t gale__edit_distance(const char *a, const char *b);
 
+/** @brief Format a one-line reason into err (when err and errlen) and
+ * return code: `return gale__errf(err, errlen, GALE_EIO, "...", ...);`. */
+int gale__errf(char *err, size_t errlen, int code, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+
 /**
  * @brief The candidate closest to name (edit distance; ties: the first),
  * among n strings; NULL when n is 0.

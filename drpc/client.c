@@ -21,22 +21,12 @@
 #include "common/config.h"
 #include "common/control.h"
 #include "common/ctl_socket.h"
+#include "common/text.h"
 
 /* A server the invoker could not reach is skipped this long. */
 #define SKIP_NS (3LL * 1000000000LL)
 /* Servers an invoker talks to (drpc.servers plus ones return infos named). */
 #define MAX_SERVERS 64
-
-__attribute__((format(printf, 4, 5))) static int fail(char *err, size_t errlen, int code,
-                                                      const char *fmt, ...) {
-    if (err && errlen) {
-        va_list ap;
-        va_start(ap, fmt);
-        vsnprintf(err, errlen, fmt, ap);
-        va_end(ap);
-    }
-    return code;
-}
 
 static const char *zmq_host(const char *host) {
     return strcmp(host, "localhost") == 0 ? "127.0.0.1" : host;
@@ -56,14 +46,15 @@ struct gale__drpc_client {
 
 gale__drpc_client_t *gale__drpc_client_new(const char *host, int port, char *err, size_t errlen) {
     if (!host || !*host || port <= 0 || port > 65535) {
-        fail(err, errlen, GALE_EINVAL, "DRPC server address %s:%d: expected a host and a port",
-             host ? host : "(none)", port);
+        gale__errf(err, errlen, GALE_EINVAL,
+                   "DRPC server address %s:%d: expected a host and a port", host ? host : "(none)",
+                   port);
         return NULL;
     }
     gale__drpc_client_t *c = calloc(1, sizeof *c);
     if (!c || !(c->zctx = zmq_ctx_new())) {
         free(c);
-        fail(err, errlen, GALE_ENOMEM, "out of memory");
+        gale__errf(err, errlen, GALE_ENOMEM, "out of memory");
         return NULL;
     }
     snprintf(c->host, sizeof c->host, "%s", host);
@@ -136,14 +127,14 @@ int gale__drpc_client_execute(gale__drpc_client_t *c, const char *function, cons
     if (rc) {
         msgpack_sbuffer_destroy(&h);
         msgpack_sbuffer_destroy(&b);
-        return fail(err, errlen, GALE_EINVAL, "%s", why);
+        return gale__errf(err, errlen, GALE_EINVAL, "%s", why);
     }
     void *mon = NULL;
     void *s = gale__sock_ctl_client_monitored(c->zctx, c->endpoint, &mon, why, sizeof why);
     if (!s) {
         msgpack_sbuffer_destroy(&h);
         msgpack_sbuffer_destroy(&b);
-        return fail(err, errlen, GALE_EIO, "%s", why);
+        return gale__errf(err, errlen, GALE_EIO, "%s", why);
     }
     bool connected = false, sent = false;
     int64_t connect_deadline = gale__now_ns() + (int64_t)connect_ms * 1000000;
@@ -153,20 +144,21 @@ int gale__drpc_client_execute(gale__drpc_client_t *c, const char *function, cons
         int64_t now = gale__now_ns(), until = connected ? deadline : connect_deadline;
         if (now >= until) {
             if (!connected)
-                fail(err, errlen, GALE_EIO,
-                     "cannot reach the DRPC server at %s:%d \xe2\x80\x94 is 'gale drpc-server' "
-                     "running?",
-                     c->host, c->port);
+                gale__errf(
+                    err, errlen, GALE_EIO,
+                    "cannot reach the DRPC server at %s:%d \xe2\x80\x94 is 'gale drpc-server' "
+                    "running?",
+                    c->host, c->port);
             else
-                fail(err, errlen, GALE_EIO,
-                     "no answer from the DRPC server at %s:%d for '%s' within %d s", c->host,
-                     c->port, function, wait_ms / 1000);
+                gale__errf(err, errlen, GALE_EIO,
+                           "no answer from the DRPC server at %s:%d for '%s' within %d s", c->host,
+                           c->port, function, wait_ms / 1000);
             break;
         }
         zmq_pollitem_t pi[2] = {{mon, 0, ZMQ_POLLIN, 0}, {s, 0, ZMQ_POLLIN, 0}};
         int n = zmq_poll(pi, 2, (long)((until - now) / 1000000 + 1));
         if (n < 0 && errno != EINTR) {
-            fail(err, errlen, GALE_EIO, "poll: %s", zmq_strerror(errno));
+            gale__errf(err, errlen, GALE_EIO, "poll: %s", zmq_strerror(errno));
             break;
         }
         if (n <= 0) continue;
@@ -178,17 +170,19 @@ int gale__drpc_client_execute(gale__drpc_client_t *c, const char *function, cons
                 if (!sent) {
                     if (zmq_send(s, h.data, h.size, ZMQ_SNDMORE | ZMQ_DONTWAIT) < 0 ||
                         zmq_send(s, b.data, b.size, ZMQ_DONTWAIT) < 0) {
-                        fail(err, errlen, GALE_EIO, "cannot send to the DRPC server at %s:%d: %s",
-                             c->host, c->port, zmq_strerror(errno));
+                        gale__errf(err, errlen, GALE_EIO,
+                                   "cannot send to the DRPC server at %s:%d: %s", c->host, c->port,
+                                   zmq_strerror(errno));
                         break;
                     }
                     sent = true;
                 }
             } else if (ev == ZMQ_EVENT_DISCONNECTED && connected) {
-                fail(err, errlen, GALE_EIO,
-                     "lost the DRPC server at %s:%d while '%s' waited for its result (did the "
-                     "server stop?)",
-                     c->host, c->port, function);
+                gale__errf(
+                    err, errlen, GALE_EIO,
+                    "lost the DRPC server at %s:%d while '%s' waited for its result (did the "
+                    "server stop?)",
+                    c->host, c->port, function);
                 break;
             }
             continue;
@@ -205,20 +199,20 @@ int gale__drpc_client_execute(gale__drpc_client_t *c, const char *function, cons
             continue;
         }
         if (r) {
-            fail(err, errlen, GALE_EPROTO, "bad reply from the DRPC server at %s:%d: %s", c->host,
-                 c->port, why);
+            gale__errf(err, errlen, GALE_EPROTO, "bad reply from the DRPC server at %s:%d: %s",
+                       c->host, c->port, why);
             rc = GALE_EPROTO;
         } else if (m.type == GALE_CTL_DRPC_EXECUTE_REPLY && m.u.drpc_execute_reply.ok) {
             *result = strdup(m.u.drpc_execute_reply.result);
-            rc = *result ? 0 : fail(err, errlen, GALE_ENOMEM, "out of memory");
+            rc = *result ? 0 : gale__errf(err, errlen, GALE_ENOMEM, "out of memory");
         } else if (m.type == GALE_CTL_DRPC_EXECUTE_REPLY) {
-            rc = fail(err, errlen, GALE_ESTATE, "%s", m.u.drpc_execute_reply.error);
+            rc = gale__errf(err, errlen, GALE_ESTATE, "%s", m.u.drpc_execute_reply.error);
         } else if (m.type == GALE_CTL_REPLY && !m.u.reply.ok) {
-            rc = fail(err, errlen, GALE_ESTATE, "the DRPC server at %s:%d refused: %s", c->host,
-                      c->port, m.u.reply.error);
+            rc = gale__errf(err, errlen, GALE_ESTATE, "the DRPC server at %s:%d refused: %s",
+                            c->host, c->port, m.u.reply.error);
         } else {
-            rc = fail(err, errlen, GALE_EPROTO, "the DRPC server at %s:%d answered with %s",
-                      c->host, c->port, gale__ctl_type_name(m.type));
+            rc = gale__errf(err, errlen, GALE_EPROTO, "the DRPC server at %s:%d answered with %s",
+                            c->host, c->port, gale__ctl_type_name(m.type));
         }
         gale__ctl_msg_destroy(&m);
         break;
@@ -255,7 +249,7 @@ static server_t *server_get(gale__drpc_invoker_t *inv, const char *host, int por
         if (inv->servers[i].port == port && strcmp(inv->servers[i].host, host) == 0)
             return &inv->servers[i];
     if (inv->n == MAX_SERVERS) {
-        fail(err, errlen, GALE_EFULL, "talking to %d DRPC servers already", MAX_SERVERS);
+        gale__errf(err, errlen, GALE_EFULL, "talking to %d DRPC servers already", MAX_SERVERS);
         return NULL;
     }
     server_t *s = &inv->servers[inv->n];
@@ -273,28 +267,28 @@ static server_t *server_get(gale__drpc_invoker_t *inv, const char *host, int por
 gale__drpc_invoker_t *gale__drpc_invoker_new(const gale_conf_t *conf, char *err, size_t errlen) {
     int port = (int)gale_conf_get_int(conf, GALE_CONF_DRPC_INVOCATIONS_PORT, 3773);
     if (port <= 0) {
-        fail(err, errlen, GALE_EINVAL,
-             "drpc.invocations.port is %d: set the port the DRPC server bound (see its "
-             "<gale.local.dir>/drpc.invocations.port)",
-             port);
+        gale__errf(err, errlen, GALE_EINVAL,
+                   "drpc.invocations.port is %d: set the port the DRPC server bound (see its "
+                   "<gale.local.dir>/drpc.invocations.port)",
+                   port);
         return NULL;
     }
     const gale_value_t *v = gale_conf_get(conf, GALE_CONF_DRPC_SERVERS);
     if (!v || v->type != GALE_T_ARRAY || v->len == 0) {
-        fail(err, errlen, GALE_EINVAL, "drpc.servers is empty: list the DRPC servers' hosts");
+        gale__errf(err, errlen, GALE_EINVAL, "drpc.servers is empty: list the DRPC servers' hosts");
         return NULL;
     }
     gale__drpc_invoker_t *inv = calloc(1, sizeof *inv);
     if (!inv || !(inv->zctx = zmq_ctx_new())) {
         free(inv);
-        fail(err, errlen, GALE_ENOMEM, "out of memory");
+        gale__errf(err, errlen, GALE_ENOMEM, "out of memory");
         return NULL;
     }
     for (uint32_t i = 0; i < v->len && i < MAX_SERVERS / 2; i++) {
         const gale_value_t *h = &v->u.a[i];
         char host[256];
         if (h->type != GALE_T_STR || h->len == 0 || h->len >= sizeof host) {
-            fail(err, errlen, GALE_EINVAL, "drpc.servers[%u] is not a host name", i);
+            gale__errf(err, errlen, GALE_EINVAL, "drpc.servers[%u] is not a host name", i);
             gale__drpc_invoker_destroy(inv);
             return NULL;
         }
@@ -329,15 +323,16 @@ static int call(server_t *s, gale__ctl_type_t type, const void *msg, gale__ctl_t
                             sizeof why);
     if (rc == GALE_EIO) {
         s->skip_until_ns = gale__now_ns() + SKIP_NS;
-        return fail(err, errlen, GALE_EIO,
-                    "cannot reach the DRPC server at %s:%d (drpc.invocations.port) \xe2\x80\x94 "
-                    "is 'gale drpc-server' running?",
-                    s->host, s->port);
+        return gale__errf(
+            err, errlen, GALE_EIO,
+            "cannot reach the DRPC server at %s:%d (drpc.invocations.port) \xe2\x80\x94 "
+            "is 'gale drpc-server' running?",
+            s->host, s->port);
     }
-    if (rc) return fail(err, errlen, rc, "DRPC server %s:%d: %s", s->host, s->port, why);
+    if (rc) return gale__errf(err, errlen, rc, "DRPC server %s:%d: %s", s->host, s->port, why);
     if (reply->type == GALE_CTL_REPLY && !reply->u.reply.ok) {
-        fail(err, errlen, GALE_EPROTO, "DRPC server %s:%d refused: %s", s->host, s->port,
-             reply->u.reply.error);
+        gale__errf(err, errlen, GALE_EPROTO, "DRPC server %s:%d refused: %s", s->host, s->port,
+                   reply->u.reply.error);
         gale__ctl_msg_destroy(reply);
         return GALE_EPROTO;
     }
@@ -361,7 +356,8 @@ int gale__drpc_invoker_fetch(gale__drpc_invoker_t *inv, const char *function,
         asked = true;
         const gale__ctl_drpc_fetch_reply_t *fr = &m.u.drpc_fetch_reply;
         if (m.type == GALE_CTL_DRPC_FETCH_REPLY && !fr->ok) {
-            fail(err, errlen, GALE_EPROTO, "DRPC server %s:%d: %s", s->host, s->port, fr->error);
+            gale__errf(err, errlen, GALE_EPROTO, "DRPC server %s:%d: %s", s->host, s->port,
+                       fr->error);
         } else if (m.type == GALE_CTL_DRPC_FETCH_REPLY && fr->id != GALE_CTL_UNSET) {
             out->id = fr->id;
             out->args = strdup(fr->args);
@@ -370,14 +366,14 @@ int gale__drpc_invoker_fetch(gale__drpc_invoker_t *inv, const char *function,
             gale__ctl_msg_destroy(&m);
             /* the next fetch starts after this server: fair over servers */
             inv->next = (inv->next + k + 1) % inv->n_conf;
-            return out->args ? 0 : fail(err, errlen, GALE_ENOMEM, "out of memory");
+            return out->args ? 0 : gale__errf(err, errlen, GALE_ENOMEM, "out of memory");
         }
         gale__ctl_msg_destroy(&m);
     }
     if (asked)
         rc = GALE_ENOENT;
     else if (rc == GALE_EIO && err && !*err)
-        fail(err, errlen, GALE_EIO, "no DRPC server answers (all skipped after failures)");
+        gale__errf(err, errlen, GALE_EIO, "no DRPC server answers (all skipped after failures)");
     inv->next = (inv->next + 1) % inv->n_conf;
     return rc;
 }
@@ -395,12 +391,13 @@ static int done(gale__drpc_invoker_t *inv, const char *host, int port, gale__ctl
 int gale__drpc_invoker_result(gale__drpc_invoker_t *inv, const char *host, int port, uint64_t id,
                               const char *result, size_t len, char *err, size_t errlen) {
     if (len > GALE_DRPC_TEXT_MAX)
-        return fail(err, errlen, GALE_EINVAL, "a DRPC result of %zu bytes is over the %u allowed",
-                    len, GALE_DRPC_TEXT_MAX);
+        return gale__errf(err, errlen, GALE_EINVAL,
+                          "a DRPC result of %zu bytes is over the %u allowed", len,
+                          GALE_DRPC_TEXT_MAX);
     if (memchr(result, '\0', len))
-        return fail(err, errlen, GALE_EINVAL, "a DRPC result may not contain NUL bytes");
+        return gale__errf(err, errlen, GALE_EINVAL, "a DRPC result may not contain NUL bytes");
     char *text = strndup(result, len);
-    if (!text) return fail(err, errlen, GALE_ENOMEM, "out of memory");
+    if (!text) return gale__errf(err, errlen, GALE_ENOMEM, "out of memory");
     gale__ctl_drpc_result_t r = {id, text};
     int rc = done(inv, host, port, GALE_CTL_DRPC_RESULT, &r, err, errlen);
     free(text);

@@ -28,20 +28,10 @@
 #include "common/config.h"
 #include "common/fileio.h"
 #include "common/log.h"
+#include "common/text.h"
 #include "drpc/server_impl.h"
 
 #define DR "drpc"
-
-__attribute__((format(printf, 4, 5))) static int fail(char *err, size_t errlen, int code,
-                                                      const char *fmt, ...) {
-    if (err && errlen) {
-        va_list ap;
-        va_start(ap, fmt);
-        vsnprintf(err, errlen, fmt, ap);
-        va_end(ap);
-    }
-    return code;
-}
 
 /* One warning a second per kind, with how many were suppressed. */
 typedef struct ratelimit {
@@ -300,11 +290,11 @@ static int write_port(const gale_conf_t *conf, const char *name, int port, char 
     const char *dir = gale_conf_get_str(conf, GALE_CONF_LOCAL_DIR, "gale-local");
     char path[4096], line[32], why[512];
     if (gale__mkdirs(dir, why, sizeof why))
-        return fail(err, errlen, GALE_EIO, "gale.local.dir: %s", why);
+        return gale__errf(err, errlen, GALE_EIO, "gale.local.dir: %s", why);
     snprintf(path, sizeof path, "%s/%s", dir, name);
     snprintf(line, sizeof line, "%d\n", port);
     if (gale__file_write_atomic(path, line, strlen(line), why, sizeof why))
-        return fail(err, errlen, GALE_EIO, "%s", why);
+        return gale__errf(err, errlen, GALE_EIO, "%s", why);
     return 0;
 }
 
@@ -314,8 +304,8 @@ static void *bind_router(gale__drpc_server_t *s, const char *key, int port, int 
     gale__endpoint_tcp(ep, sizeof ep, s->host, port);
     void *r = gale__sock_ctl_server(s->zctx, ep, bound, sizeof bound, why, sizeof why);
     if (!r) {
-        fail(err, errlen, GALE_EIO, "DRPC server: %s (%s = %d: is another DRPC server running?)",
-             why, key, port);
+        gale__errf(err, errlen, GALE_EIO,
+                   "DRPC server: %s (%s = %d: is another DRPC server running?)", why, key, port);
         return NULL;
     }
     *bound_port = gale__endpoint_port(bound);
@@ -326,7 +316,7 @@ int gale__drpc_server_start(const gale_conf_t *conf, gale__drpc_server_t **out, 
                             size_t errlen) {
     *out = NULL;
     gale__drpc_server_t *s = calloc(1, sizeof *s);
-    if (!s) return fail(err, errlen, GALE_ENOMEM, "DRPC server: out of memory");
+    if (!s) return gale__errf(err, errlen, GALE_ENOMEM, "DRPC server: out of memory");
     pthread_mutex_init(&s->lock, NULL);
     atomic_init(&s->stop, false);
     gale__drpc_first_host(conf, s->host, sizeof s->host);
@@ -341,7 +331,7 @@ int gale__drpc_server_start(const gale_conf_t *conf, gale__drpc_server_t **out, 
     s->zctx = zmq_ctx_new();
     int rc = GALE_EIO;
     if (!s->book || !s->zctx) {
-        rc = fail(err, errlen, GALE_ENOMEM, "DRPC server: out of memory");
+        rc = gale__errf(err, errlen, GALE_ENOMEM, "DRPC server: out of memory");
         goto fail;
     }
     s->clients =
@@ -361,7 +351,7 @@ int gale__drpc_server_start(const gale_conf_t *conf, gale__drpc_server_t **out, 
         (rc = write_port(conf, "drpc.http.port", s->http_port, err, errlen)))
         goto fail;
     if (pthread_create(&s->loop, NULL, loop_main, s) != 0) {
-        rc = fail(err, errlen, GALE_ENOMEM, "DRPC server: cannot start its thread");
+        rc = gale__errf(err, errlen, GALE_ENOMEM, "DRPC server: cannot start its thread");
         goto fail;
     }
     s->loop_started = true;

@@ -34,6 +34,17 @@ static bool sup_alive(const nimbus_t *nb, const nb_supervisor_t *s, int64_t now)
     return now - s->last_ns <= nb->sup_timeout_ns;
 }
 
+void gale__nb_push_version(nimbus_t *nb) {
+    int64_t now = gale__now_ns();
+    gale__ctl_heartbeat_reply_t r = {true, NULL, nb->version};
+    char err[256];
+    for (size_t i = 0; i < nb->n_sups; i++)
+        if (sup_alive(nb, &nb->sups[i], now) &&
+            gale__ctl_server_send(nb->router, &nb->sups[i].peer, GALE_CTL_HEARTBEAT_REPLY,
+                                  GALE_CTL_PUSH_REQ, &r, err, sizeof err))
+            GALE_DEBUG(NB, 0, "push to supervisor %s: %s", nb->sups[i].id, err);
+}
+
 size_t gale__nb_live_slots(const nimbus_t *nb) {
     int64_t now = gale__now_ns();
     size_t n = 0;
@@ -72,7 +83,9 @@ void gale__nb_supervisor_heartbeat(nimbus_t *nb, const gale__ctl_peer_t *p,
     s->n_ports = h->ports.n < 1024 ? h->ports.n : 1024;
     for (size_t i = 0; i < s->n_ports; i++) s->ports[i] = (int)h->ports.items[i];
     s->logviewer_port = h->logviewer_port;
+    s->uptime_secs = h->uptime_secs;
     s->last_ns = gale__now_ns();
+    s->peer = *p;
     free(s->workers);
     s->workers = calloc(h->workers.n ? h->workers.n : 1, sizeof *s->workers);
     s->n_workers = s->workers ? h->workers.n : 0;
@@ -84,6 +97,8 @@ void gale__nb_supervisor_heartbeat(nimbus_t *nb, const gale__ctl_peer_t *p,
         snprintf(s->workers[i].state, sizeof s->workers[i].state, "%s", w->state);
         s->workers[i].done = w->done;
         s->workers[i].restarts = w->restarts;
+        if (w->stats.ptr)
+            gale__nb_stats_ingest(nb, s, w->topology_id, (int)w->port, w->stats.ptr, w->stats.len);
     }
     gale__ctl_heartbeat_reply_t r = {true, NULL, nb->version};
     char err[256];

@@ -94,6 +94,9 @@ static void dispatch(nimbus_t *nb, const gale__ctl_peer_t *p, const gale__ctl_ms
         case GALE_CTL_CODE_FETCH:
             gale__nb_code_fetch(nb, p, m);
             break;
+        case GALE_CTL_STATS:
+            gale__nb_stats(nb, p, m);
+            break;
         default:
             gale__nb_reply_err(nb, p, m->req, "nimbus does not take %s requests",
                                gale__ctl_type_name(m->type));
@@ -164,7 +167,7 @@ int gale__nimbus_run(const gale_conf_t *conf) {
         GALE_ERROR(NB, 0, "%s (nimbus.port: is another nimbus running?)", err);
         goto out;
     }
-    int port = gale__endpoint_port(bound);
+    int port = nb->port = gale__endpoint_port(bound);
     char portline[32];
     snprintf(portline, sizeof portline, "%d\n", port);
     snprintf(path, sizeof path, "%s/nimbus.port", local);
@@ -220,6 +223,7 @@ out:
     gale__nb_uploads_free(nb);
     gale__nb_topos_free(nb);
     gale__nb_sups_free(nb);
+    gale__nb_stats_free(nb);
     if (nb->router) zmq_close(nb->router);
     if (nb->zctx) zmq_ctx_term(nb->zctx);
     gale__store_destroy(nb->store);

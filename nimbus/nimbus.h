@@ -8,6 +8,7 @@
  *   liveness.c    supervisor heartbeats, dead supervisors and workers,
  *                 scheduling through scheduler.c
  *   fetch.c       assignment_fetch and code_fetch
+ *   stats.c       the stats workers report (memory only), windows, stats requests
  *
  * Everything runs on nimbus's one thread (the loop in nimbus.c), so
  * nothing here is locked.
@@ -66,7 +67,9 @@ typedef struct nb_supervisor {
     int ports[1024];
     size_t n_ports;
     uint64_t logviewer_port;
-    int64_t last_ns; /* monotonic time of its last heartbeat */
+    uint64_t uptime_secs;  /* as it last said */
+    int64_t last_ns;       /* monotonic time of its last heartbeat */
+    gale__ctl_peer_t peer; /* where its last heartbeat came from: pushes go there */
     nb_worker_t *workers;
     size_t n_workers;
 } nb_supervisor_t;
@@ -87,6 +90,8 @@ typedef struct nimbus {
     size_t n_sups;
     nb_upload_t *uploads;
     bool dirty; /* something may need scheduling */
+    int port;   /* the control port really bound */
+    struct nb_stats *stats;
 } nimbus_t;
 
 /* nimbus.c */
@@ -131,6 +136,9 @@ void gale__nb_monitor(nimbus_t *nb);
 /** @brief (Re)schedule t; fresh = place everything again (rebalance). */
 void gale__nb_schedule(nimbus_t *nb, nb_topo_t *t, bool fresh);
 const nb_supervisor_t *gale__nb_sup_find(const nimbus_t *nb, const char *id);
+/** @brief Tell every live supervisor the assignment version now, unasked
+ * (its next heartbeat would learn it too; this saves the wait). */
+void gale__nb_push_version(nimbus_t *nb);
 /** @brief Worker slots of the supervisors heartbeating now. */
 size_t gale__nb_live_slots(const nimbus_t *nb);
 /** @brief Every slot of t that hosts a spout executor reports done (gale jar --wait). */
@@ -142,6 +150,14 @@ void gale__nb_sups_free(nimbus_t *nb);
 /* fetch.c */
 void gale__nb_assignment_fetch(nimbus_t *nb, const gale__ctl_peer_t *p, const gale__ctl_msg_t *m);
 void gale__nb_code_fetch(nimbus_t *nb, const gale__ctl_peer_t *p, const gale__ctl_msg_t *m);
+
+/* stats.c */
+/** @brief Take one worker's stats blob (worker_state.stats) from supervisor s. */
+void gale__nb_stats_ingest(nimbus_t *nb, const nb_supervisor_t *s, const char *topology_id,
+                           int port, const uint8_t *blob, size_t len);
+/** @brief Answer a stats request with stats_reply{json}. */
+void gale__nb_stats(nimbus_t *nb, const gale__ctl_peer_t *p, const gale__ctl_msg_t *m);
+void gale__nb_stats_free(nimbus_t *nb);
 
 /** @brief Run nimbus with the daemon conf until SIGTERM/SIGINT. Exit code. */
 int gale__nimbus_run(const gale_conf_t *conf);

@@ -22,20 +22,10 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include "common/text.h"
 
 /* Temp files start with a character no key segment may hold. */
 #define TMP_PREFIX "~tmp."
-
-__attribute__((format(printf, 4, 5))) static int fail(char *err, size_t errlen, int code,
-                                                      const char *fmt, ...) {
-    if (err && errlen) {
-        va_list ap;
-        va_start(ap, fmt);
-        vsnprintf(err, errlen, fmt, ap);
-        va_end(ap);
-    }
-    return code;
-}
 
 /* ------------------------------------------------------------------ */
 /* The interface                                                        */
@@ -47,30 +37,32 @@ static bool seg_char(char c) {
 }
 
 int gale__store_key_check(const char *key, char *err, size_t errlen) {
-    if (!key || !*key) return fail(err, errlen, GALE_EINVAL, "store: empty key");
+    if (!key || !*key) return gale__errf(err, errlen, GALE_EINVAL, "store: empty key");
     size_t len = strlen(key);
     if (len > GALE_STORE_KEY_MAX)
-        return fail(err, errlen, GALE_EINVAL, "store: key of %zu bytes (at most %d)", len,
-                    GALE_STORE_KEY_MAX);
+        return gale__errf(err, errlen, GALE_EINVAL, "store: key of %zu bytes (at most %d)", len,
+                          GALE_STORE_KEY_MAX);
     int depth = 0;
     for (const char *seg = key;;) {
         const char *end = strchr(seg, '/');
         size_t n = end ? (size_t)(end - seg) : strlen(seg);
         if (n == 0)
-            return fail(err, errlen, GALE_EINVAL,
-                        "store: key '%s' has an empty segment (leading, trailing or double '/')",
-                        key);
+            return gale__errf(
+                err, errlen, GALE_EINVAL,
+                "store: key '%s' has an empty segment (leading, trailing or double '/')", key);
         if ((n == 1 && seg[0] == '.') || (n == 2 && seg[0] == '.' && seg[1] == '.'))
-            return fail(err, errlen, GALE_EINVAL, "store: key '%s' has a '.' or '..' segment", key);
+            return gale__errf(err, errlen, GALE_EINVAL, "store: key '%s' has a '.' or '..' segment",
+                              key);
         for (size_t i = 0; i < n; i++)
             if (!seg_char(seg[i]))
-                return fail(err, errlen, GALE_EINVAL,
-                            "store: key '%.64s' contains byte 0x%02x: use letters, digits, '.', "
-                            "'_', '-' and '/' between segments",
-                            key, (unsigned char)seg[i]);
+                return gale__errf(
+                    err, errlen, GALE_EINVAL,
+                    "store: key '%.64s' contains byte 0x%02x: use letters, digits, '.', "
+                    "'_', '-' and '/' between segments",
+                    key, (unsigned char)seg[i]);
         if (++depth > GALE_STORE_DEPTH_MAX)
-            return fail(err, errlen, GALE_EINVAL, "store: key '%s' has more than %d segments", key,
-                        GALE_STORE_DEPTH_MAX);
+            return gale__errf(err, errlen, GALE_EINVAL, "store: key '%s' has more than %d segments",
+                              key, GALE_STORE_DEPTH_MAX);
         if (!end) return 0;
         seg = end + 1;
     }
@@ -82,7 +74,8 @@ void gale__store_destroy(gale__store_t *s) {
 
 int gale__store_get(gale__store_t *s, const char *key, void **val, size_t *len, char *err,
                     size_t errlen) {
-    if (!s || !val || !len) return fail(err, errlen, GALE_EINVAL, "store: get without a store");
+    if (!s || !val || !len)
+        return gale__errf(err, errlen, GALE_EINVAL, "store: get without a store");
     *val = NULL;
     *len = 0;
     int rc = gale__store_key_check(key, err, errlen);
@@ -91,16 +84,18 @@ int gale__store_get(gale__store_t *s, const char *key, void **val, size_t *len, 
 
 int gale__store_put(gale__store_t *s, const char *key, const void *val, size_t len, char *err,
                     size_t errlen) {
-    if (!s || (len && !val)) return fail(err, errlen, GALE_EINVAL, "store: put without a value");
+    if (!s || (len && !val))
+        return gale__errf(err, errlen, GALE_EINVAL, "store: put without a value");
     if (len > GALE_STORE_VALUE_MAX)
-        return fail(err, errlen, GALE_ERANGE, "store: value of %zu bytes for '%s' (at most %llu)",
-                    len, key ? key : "", GALE_STORE_VALUE_MAX);
+        return gale__errf(err, errlen, GALE_ERANGE,
+                          "store: value of %zu bytes for '%s' (at most %llu)", len, key ? key : "",
+                          GALE_STORE_VALUE_MAX);
     int rc = gale__store_key_check(key, err, errlen);
     return rc ? rc : s->ops->put(s, key, val, len, err, errlen);
 }
 
 int gale__store_delete(gale__store_t *s, const char *key, char *err, size_t errlen) {
-    if (!s) return fail(err, errlen, GALE_EINVAL, "store: delete without a store");
+    if (!s) return gale__errf(err, errlen, GALE_EINVAL, "store: delete without a store");
     int rc = gale__store_key_check(key, err, errlen);
     return rc ? rc : s->ops->del(s, key, err, errlen);
 }
@@ -108,7 +103,7 @@ int gale__store_delete(gale__store_t *s, const char *key, char *err, size_t errl
 int gale__store_list(gale__store_t *s, const char *prefix, char ***names, size_t *n, char *err,
                      size_t errlen) {
     if (!s || !prefix || !names || !n)
-        return fail(err, errlen, GALE_EINVAL, "store: list without a store");
+        return gale__errf(err, errlen, GALE_EINVAL, "store: list without a store");
     *names = NULL;
     *n = 0;
     int rc = *prefix ? gale__store_key_check(prefix, err, errlen) : 0;
@@ -134,8 +129,8 @@ typedef struct dir_store {
 
 static int io_fail(dir_store_t *d, char *err, size_t errlen, const char *what, const char *key) {
     int e = errno;
-    return fail(err, errlen, e == ENOENT ? GALE_ENOENT : GALE_EIO, "store %s: %s '%s': %s", d->path,
-                what, key, strerror(e));
+    return gale__errf(err, errlen, e == ENOENT ? GALE_ENOENT : GALE_EIO, "store %s: %s '%s': %s",
+                      d->path, what, key, strerror(e));
 }
 
 /* Open directory name inside fd, making it first when create; always
@@ -188,14 +183,15 @@ static int dir_get(gale__store_t *s, const char *key, void **val, size_t *len, c
     if (fstat(fd, &st) != 0) {
         rc = io_fail(d, err, errlen, "cannot read", key);
     } else if (S_ISDIR(st.st_mode)) {
-        rc = fail(err, errlen, GALE_ENOENT, "store %s: '%s' has keys under it but no value",
-                  d->path, key);
+        rc = gale__errf(err, errlen, GALE_ENOENT, "store %s: '%s' has keys under it but no value",
+                        d->path, key);
     } else if (!S_ISREG(st.st_mode) || (uint64_t)st.st_size > GALE_STORE_VALUE_MAX) {
-        rc = fail(err, errlen, GALE_EIO,
-                  "store %s: '%s' is not a regular file of at most %llu bytes", d->path, key,
-                  GALE_STORE_VALUE_MAX);
+        rc = gale__errf(err, errlen, GALE_EIO,
+                        "store %s: '%s' is not a regular file of at most %llu bytes", d->path, key,
+                        GALE_STORE_VALUE_MAX);
     } else if (!(buf = malloc((size_t)st.st_size + 1))) {
-        rc = fail(err, errlen, GALE_ENOMEM, "store %s: out of memory reading '%s'", d->path, key);
+        rc = gale__errf(err, errlen, GALE_ENOMEM, "store %s: out of memory reading '%s'", d->path,
+                        key);
     } else {
         size_t got = 0, want = (size_t)st.st_size;
         while (got < want) {
@@ -250,9 +246,9 @@ static int dir_put(gale__store_t *s, const char *key, const void *val, size_t le
     int pfd = open_parent(d, key, true, &leaf);
     if (pfd < 0) {
         if (errno == ENOTDIR)
-            return fail(err, errlen, GALE_EINVAL,
-                        "store %s: cannot put '%s': one of its parents is a key with a value",
-                        d->path, key);
+            return gale__errf(err, errlen, GALE_EINVAL,
+                              "store %s: cannot put '%s': one of its parents is a key with a value",
+                              d->path, key);
         return io_fail(d, err, errlen, "cannot create the parents of", key);
     }
     char tmp[64];
@@ -273,8 +269,8 @@ static int dir_put(gale__store_t *s, const char *key, const void *val, size_t le
             rc = io_fail(d, err, errlen, "cannot write", key);
         } else if (renameat(pfd, tmp, pfd, leaf) != 0) {
             if (errno == EISDIR || errno == ENOTEMPTY || errno == EEXIST)
-                rc = fail(err, errlen, GALE_EINVAL,
-                          "store %s: cannot put '%s': it has keys under it", d->path, key);
+                rc = gale__errf(err, errlen, GALE_EINVAL,
+                                "store %s: cannot put '%s': it has keys under it", d->path, key);
             else
                 rc = io_fail(d, err, errlen, "cannot rename into", key);
         } else if (fsync(pfd) != 0) {
@@ -298,9 +294,9 @@ static int dir_del(gale__store_t *s, const char *key, char *err, size_t errlen) 
     int rc = 0;
     if (unlinkat(pfd, leaf, 0) != 0) {
         if (errno == EISDIR || errno == EPERM)
-            rc = fail(err, errlen, GALE_EINVAL,
-                      "store %s: cannot delete '%s': it has keys under it (delete those)", d->path,
-                      key);
+            rc = gale__errf(err, errlen, GALE_EINVAL,
+                            "store %s: cannot delete '%s': it has keys under it (delete those)",
+                            d->path, key);
         else
             rc = io_fail(d, err, errlen, "cannot delete", key);
     } else if (fsync(pfd) != 0) {
@@ -352,7 +348,7 @@ static int dir_list(gale__store_t *s, const char *prefix, char ***names, size_t 
         cnt++;
     }
     if (errno)
-        rc = errno == ENOMEM ? fail(err, errlen, GALE_ENOMEM, "store: out of memory listing")
+        rc = errno == ENOMEM ? gale__errf(err, errlen, GALE_ENOMEM, "store: out of memory listing")
                              : io_fail(d, err, errlen, "cannot list", prefix);
     closedir(dir);
     if (rc) {
@@ -427,18 +423,18 @@ static int mkdir_p(const char *path) {
 
 gale__store_t *gale__store_dir_open(const char *path, char *err, size_t errlen) {
     if (!path || !*path) {
-        fail(err, errlen, GALE_EINVAL, "store: no directory given");
+        gale__errf(err, errlen, GALE_EINVAL, "store: no directory given");
         return NULL;
     }
     if (mkdir_p(path) != 0) {
-        fail(err, errlen, GALE_EIO, "store %s: cannot create the directory: %s", path,
-             strerror(errno));
+        gale__errf(err, errlen, GALE_EIO, "store %s: cannot create the directory: %s", path,
+                   strerror(errno));
         return NULL;
     }
     int fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     if (fd < 0) {
-        fail(err, errlen, GALE_EIO, "store %s: cannot open the directory: %s", path,
-             strerror(errno));
+        gale__errf(err, errlen, GALE_EIO, "store %s: cannot open the directory: %s", path,
+                   strerror(errno));
         return NULL;
     }
     dir_store_t *d = calloc(1, sizeof(*d));
@@ -449,7 +445,7 @@ gale__store_t *gale__store_dir_open(const char *path, char *err, size_t errlen) 
         free(copy);
         if (scan >= 0) close(scan);
         close(fd);
-        fail(err, errlen, GALE_ENOMEM, "store %s: out of memory", path);
+        gale__errf(err, errlen, GALE_ENOMEM, "store %s: out of memory", path);
         return NULL;
     }
     (void)clean_dir(scan, 0); /* takes scan */

@@ -149,6 +149,7 @@ static uint64_t get_u64(nimbus_t *nb, const char *key) {
 
 void gale__nb_bump_version(nimbus_t *nb) {
     put_u64(nb, "meta/version", ++nb->version);
+    gale__nb_push_version(nb);
 }
 
 int gale__nb_topo_save_meta(nimbus_t *nb, nb_topo_t *t) {

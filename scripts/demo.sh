@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # demo.sh — the README's first command: install what is missing, build Gale
 # (Release, into build/), then storm-starter's walk-through on a real
-# cluster on this machine: nimbus and one supervisor on loopback (free
-# ports, a fresh directory it names), WordCountTopology submitted with
+# cluster on this machine: nimbus, one supervisor and the web UI (`gale
+# ui`, its URL printed) on loopback (free ports, a fresh directory it
+# names), WordCountTopology submitted with
 # `gale jar` on 3 workers, `gale list`, the counts read with `gale logs`,
 # `gale kill`, and the daemons stopped. Every command it runs is printed
 # first (`+ gale jar ...`), so the real commands can be copied from it.
@@ -66,7 +67,7 @@ DIR=${GALE_DEMO_DIR:-$(mktemp -d /tmp/gale-demo.XXXXXX)}
 mkdir -p "$DIR"
 DIR=$(cd "$DIR" && pwd)
 CONF=$DIR/gale.yaml
-NIMBUS='' SUPERVISOR=''
+NIMBUS='' SUPERVISOR='' UI=''
 
 say() { printf '\ndemo: %s\n' "$*"; }
 # trace CMD...: print the command as it could be typed; show: and run it
@@ -130,8 +131,9 @@ finish() {
     trap - EXIT INT TERM
     set +e
     exec 1>&3 2>&4 # a signal may come while a command's output is redirected
-    if [[ -n $SUPERVISOR$NIMBUS ]]; then
-        say "stopping the daemons (SIGTERM): supervisor ${SUPERVISOR:-} nimbus ${NIMBUS:-}"
+    if [[ -n $SUPERVISOR$NIMBUS$UI ]]; then
+        say "stopping the daemons (SIGTERM): ui ${UI:-} supervisor ${SUPERVISOR:-} nimbus ${NIMBUS:-}"
+        [[ -n $UI ]] && stop_pids "$UI"
         [[ -n $SUPERVISOR ]] && stop_pids "$SUPERVISOR"
         # shellcheck disable=SC2046 # one pid per word
         stop_pids $(worker_pids)
@@ -148,15 +150,15 @@ trap finish EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
 
-# free loopback ports for nimbus, the log viewer and 4 slots (Storm's
+# free loopback ports for nimbus, the log viewer, the UI and 4 slots (Storm's
 # default count; 3 are used), below the kernel's ephemeral range so that
 # no outgoing connection takes one between this look and the binds
-read -r P_NIMBUS P_LOGS P1 P2 P3 P4 < <(python3 -c '
+read -r P_NIMBUS P_LOGS P_UI P1 P2 P3 P4 < <(python3 -c '
 import random, socket
 low = int(open("/proc/sys/net/ipv4/ip_local_port_range").read().split()[0])
 top = low if low > 11000 else 65536
 ports = []
-while len(ports) < 6:
+while len(ports) < 7:
     p = random.randrange(10000, top)
     s = socket.socket()
     try:
@@ -175,6 +177,7 @@ gale.local.hostname: "127.0.0.1"
 gale.log.dir: "$DIR/logs"
 supervisor.slots.ports: [$P1, $P2, $P3, $P4]
 logviewer.port: $P_LOGS
+ui.port: $P_UI
 # short timings, so that the demo does not wait on heartbeats
 supervisor.heartbeat.frequency.secs: 1
 supervisor.monitor.frequency.secs: 1
@@ -191,6 +194,14 @@ gale supervisor --config "$CONF" -c gale.local.dir="$DIR/supervisor" >"$DIR/supe
 SUPERVISOR=$!
 until_ok 30 "nimbus answering" gale list --config "$CONF" --timeout 1
 until_ok 30 "the supervisor joining nimbus" grep -q joined "$DIR/logs/nimbus.log"
+
+say "start the web UI (gale ui: the pages, the REST API under /api/v1/ and /metrics)"
+trace gale ui --config "$CONF" -c gale.local.dir="$DIR/ui"
+gale ui --config "$CONF" -c gale.local.dir="$DIR/ui" >"$DIR/ui.out" 2>&1 3>&- 4>&- &
+UI=$!
+until_ok 30 "gale ui answering" curl -sf --max-time 2 "http://127.0.0.1:$P_UI/api/v1/cluster/summary"
+echo "demo: the web UI is at http://127.0.0.1:$P_UI/ (open it while the demo runs;"
+echo "      GALE_DEMO_SECS=300 gives you five minutes; Prometheus can scrape http://127.0.0.1:$P_UI/metrics)"
 
 say "submit WordCountTopology on 3 workers; gale jar prints the topology id"
 trace gale jar --config "$CONF" "$WC" WordCountTopology -c topology.workers=3

@@ -26,6 +26,9 @@ PACKAGES=(
     python3
     clang
     clang-format
+    prometheus # promtool check metrics and a real scrape of gale ui's /metrics (tests/it 0091)
+    curl       # the UI scenario tests (0090, 0091)
+    chromium   # the web UI's browser test (tests/it 0092, headless, driven by playwright-core from npm)
 )
 
 if ! command -v dpkg >/dev/null 2>&1 || ! command -v apt-get >/dev/null 2>&1; then

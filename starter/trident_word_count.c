@@ -11,9 +11,14 @@
  * The counts are the Redis hash "trident-word-count:counts", field = the
  * word, value = storm-redis JSON [txid, count].
  *
- * TODO(drpc): storm-starter's DRPC function "words" (the summed counts of
- * the words given) needs Gale's DRPC (issue 9, item 4), built separately;
- * it is to be added here as a state_query over this state.
+ * As in storm-starter, a DRPC stream "words" answers the summed counts of
+ * the words given (space-separated), as Storm's JSON [[sum]]; a word
+ * never seen adds 0:
+ *
+ *   gale drpc words "cow moon"        # while the topology runs: [[42]]
+ *
+ * (gale local serves DRPC in-process on drpc.port; in a cluster, run
+ * `gale drpc-server` and set drpc.servers.)
  */
 #include <stdio.h>
 #include <string.h>
@@ -67,7 +72,15 @@ GALE_EXPORT int TridentWordCount(gale_submit_t *s, int argc, char **argv) {
     gale_state_spec_t spec = {GALE_STATE_TRANSACTIONAL, NULL, "trident-word-count:counts", NULL,
                               NULL};
     gale_tstate_t *counts = GALE_PERSISTENT_AGGREGATE(st, &spec, NULL, gale_count_agg, "count");
-    gale_tstate_parallelism_hint(counts, 3); /* 3 state partitions; TODO(drpc): "words" */
+    gale_tstate_parallelism_hint(counts, 3); /* 3 state partitions */
+    /* storm-starter's "words": args -> split -> group_by(word) -> MapGet
+     * on the counts -> drop unknown words -> sum */
+    gale_tstream_t *q = gale_trident_new_drpc_stream(t, "words");
+    q = GALE_EACH(q, "args", gale_twc_split, "word");
+    q = gale_tstream_group_by(q, "word");
+    q = GALE_STATE_QUERY(q, counts, "word", gale_map_get_query, "count");
+    q = GALE_FILTER(q, "count", gale_filter_null);
+    GALE_AGGREGATE(q, "count", gale_sum_agg, "sum");
     char err[512];
     if (gale_trident_build(t, err, sizeof err)) {
         fprintf(stderr, "TridentWordCount: %s\n", err);

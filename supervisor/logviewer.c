@@ -14,9 +14,11 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <jansson.h>
 #include <limits.h>
 #include <microhttpd.h>
 #include <netdb.h>
+#include <stdarg.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -26,8 +28,11 @@
 #include <unistd.h>
 
 #include "common/config.h"
+#include "common/embedded.h"
 #include "common/fileio.h"
+#include "common/http_server.h"
 #include "common/log.h"
+#include "common/text.h"
 #include "supervisor/logfiles.h"
 
 #define READ_MAX        (1u << 20) /* bytes in one read or follow answer */
@@ -48,6 +53,17 @@ struct gale__logviewer {
 
 /* ---------- answers ---------- */
 
+/* On every answer: a log's bytes are served as text/plain and must stay
+ * text (no sniffing them into HTML), and the page runs only its own
+ * scripts (no inline script, nothing from elsewhere), so a log line
+ * holding markup can do nothing. */
+static void safe_headers(struct MHD_Response *r) {
+    MHD_add_response_header(r, "X-Content-Type-Options", "nosniff");
+    MHD_add_response_header(r, "Content-Security-Policy",
+                            "default-src 'self'; object-src 'none'; frame-ancestors 'none'; "
+                            "base-uri 'none'; form-action 'self'");
+}
+
 static enum MHD_Result answer(struct MHD_Connection *c, unsigned status, const char *type,
                               gale__lfbuf_t *body) {
     struct MHD_Response *r =
@@ -58,6 +74,7 @@ static enum MHD_Result answer(struct MHD_Connection *c, unsigned status, const c
     }
     body->data = NULL;
     MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, type);
+    safe_headers(r);
     enum MHD_Result ok = MHD_queue_response(c, status, r);
     MHD_destroy_response(r);
     return ok;
@@ -65,6 +82,21 @@ static enum MHD_Result answer(struct MHD_Connection *c, unsigned status, const c
 
 static enum MHD_Result answer_text(struct MHD_Connection *c, unsigned status, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
+static const char *reason(unsigned status) {
+    switch (status) {
+        case MHD_HTTP_BAD_REQUEST:
+            return "Bad Request";
+        case MHD_HTTP_NOT_FOUND:
+            return "Not Found";
+        case MHD_HTTP_METHOD_NOT_ALLOWED:
+            return "Method Not Allowed";
+        default:
+            return "Internal Server Error";
+    }
+}
+
+/* An error: one line of JSON, {"error": <reason>, "errorMessage": <why>},
+ * as gale ui answers (every HTTP port of Gale answers errors alike). */
 static enum MHD_Result answer_text(struct MHD_Connection *c, unsigned status, const char *fmt,
                                    ...) {
     char line[512];
@@ -72,10 +104,26 @@ static enum MHD_Result answer_text(struct MHD_Connection *c, unsigned status, co
     va_start(ap, fmt);
     vsnprintf(line, sizeof line, fmt, ap);
     va_end(ap);
+    json_t *o = json_pack("{ssss}", "error", reason(status), "errorMessage", line);
+    char *text = o ? json_dumps(o, JSON_COMPACT) : NULL;
+    json_decref(o);
+    if (!text) return MHD_NO;
     gale__lfbuf_t b = {0};
-    gale__lfbuf_printf(&b, "%s\n", line);
+    gale__lfbuf_printf(&b, "%s\n", text);
+    free(text);
     if (b.oom) return MHD_NO;
-    return answer(c, status, "text/plain; charset=utf-8", &b);
+    return answer(c, status, "application/json", &b);
+}
+
+static enum MHD_Result answer_static(struct MHD_Connection *c, const gale__embedded_t *f) {
+    struct MHD_Response *r =
+        MHD_create_response_from_buffer(f->len, (void *)f->data, MHD_RESPMEM_PERSISTENT);
+    if (!r) return MHD_NO;
+    MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, f->type);
+    safe_headers(r);
+    enum MHD_Result ok = MHD_queue_response(c, MHD_HTTP_OK, r);
+    MHD_destroy_response(r);
+    return ok;
 }
 
 /* ---------- parameters ---------- */
@@ -170,6 +218,7 @@ static enum MHD_Result do_read(gale__logviewer_t *lv, struct MHD_Connection *c, 
     }
     char num[32];
     MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, "text/plain; charset=utf-8");
+    safe_headers(resp);
     snprintf(num, sizeof num, "%llu", (unsigned long long)off);
     MHD_add_response_header(resp, "X-Gale-Offset", num);
     snprintf(num, sizeof num, "%llu", (unsigned long long)size);
@@ -216,83 +265,57 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
     if (strcmp(url, "/api/v1/log/read") == 0) return do_read(lv, c, false);
     if (strcmp(url, "/api/v1/log/follow") == 0) return do_read(lv, c, true);
     if (strcmp(url, "/api/v1/log/search") == 0) return do_search(lv, c);
+    /* the page (Storm's /api/v1/log?file=; /log and / for people typing it):
+     * static, its script reads ?file= itself, so no client string is put
+     * into HTML here */
+    const char *page = url;
+    if (strcmp(url, "/api/v1/log") == 0 || strcmp(url, "/log") == 0 || strcmp(url, "/") == 0)
+        page = "/static/log.html";
+    const gale__embedded_t *f = gale__embedded_find(gale__logviewer_web_files, page);
+    if (f) return answer_static(c, f);
     return answer_text(c, MHD_HTTP_NOT_FOUND,
-                       "unknown URL: use /api/v1/log/list, read, follow or search");
-}
-
-static void on_mhd_log(void *cls, const char *fmt, va_list ap) {
-    (void)cls;
-    gale__log_vwrite(GALE_LOG_WARN, "logviewer", 0, fmt, ap);
+                       "unknown URL: use /api/v1/log?file=F (the page), /api/v1/log/list, "
+                       "read, follow or search");
 }
 
 /* ---------- life cycle ---------- */
 
-static int fail(char *err, size_t errlen, int code, const char *fmt, ...)
-    __attribute__((format(printf, 4, 5)));
-static int fail(char *err, size_t errlen, int code, const char *fmt, ...) {
-    if (err && errlen) {
-        va_list ap;
-        va_start(ap, fmt);
-        vsnprintf(err, errlen, fmt, ap);
-        va_end(ap);
-    }
-    return code;
-}
-
 int gale__logviewer_start(const gale_conf_t *conf, const char *dir, int port,
                           gale__logviewer_t **out, char *err, size_t errlen) {
     *out = NULL;
-    if (!dir || !*dir) return fail(err, errlen, GALE_EINVAL, "logviewer: no directory given");
+    if (!dir || !*dir) return gale__errf(err, errlen, GALE_EINVAL, "logviewer: no directory given");
     if (port < 0 || port > 65535)
-        return fail(err, errlen, GALE_EINVAL, "logviewer: port %d is not 0..65535", port);
+        return gale__errf(err, errlen, GALE_EINVAL, "logviewer: port %d is not 0..65535", port);
     const char *host = conf ? gale_conf_get_str(conf, GALE_CONF_LOCAL_HOSTNAME, NULL) : NULL;
     if (!host || !*host) host = "127.0.0.1";
 
-    struct addrinfo hints = {.ai_socktype = SOCK_STREAM, .ai_flags = AI_NUMERICSERV};
-    struct addrinfo *ai = NULL;
-    char service[8];
-    snprintf(service, sizeof service, "%d", port);
-    int gai = getaddrinfo(host, service, &hints, &ai);
-    if (gai != 0 || !ai)
-        return fail(err, errlen, GALE_EINVAL,
-                    "logviewer: cannot resolve %s = '%s': %s (set it to this host's address)",
-                    GALE_CONF_LOCAL_HOSTNAME, host, gai_strerror(gai));
-
     char why[256];
-    if (gale__mkdirs(dir, why, sizeof why) != 0) {
-        freeaddrinfo(ai);
-        return fail(err, errlen, GALE_EIO, "logviewer: %s", why);
-    }
+    if (gale__mkdirs(dir, why, sizeof why) != 0)
+        return gale__errf(err, errlen, GALE_EIO, "logviewer: %s", why);
     gale__logviewer_t *lv = calloc(1, sizeof *lv);
-    if (!lv) {
-        freeaddrinfo(ai);
-        return fail(err, errlen, GALE_ENOMEM, "logviewer: out of memory");
-    }
+    if (!lv) return gale__errf(err, errlen, GALE_ENOMEM, "logviewer: out of memory");
     lv->dirfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     if (lv->dirfd < 0) {
         int e = errno;
-        freeaddrinfo(ai);
         free(lv);
-        return fail(err, errlen, GALE_EIO, "logviewer: cannot open %s: %s", dir, strerror(e));
+        return gale__errf(err, errlen, GALE_EIO, "logviewer: cannot open %s: %s", dir, strerror(e));
     }
-    unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_THREAD_PER_CONNECTION |
-                     MHD_USE_ERROR_LOG | (ai->ai_family == AF_INET6 ? MHD_USE_IPv6 : 0);
-    /* the logger first: libmicrohttpd warns (through it) when it is not */
-    lv->d = MHD_start_daemon(
-        flags, (uint16_t)port, NULL, NULL, on_request, lv, MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log,
-        NULL, MHD_OPTION_SOCK_ADDR, ai->ai_addr, MHD_OPTION_CONNECTION_LIMIT, (unsigned)CONN_LIMIT,
-        MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)CONN_TIMEOUT_S, MHD_OPTION_PER_IP_CONNECTION_LIMIT,
-        (unsigned)GALE__LOGVIEWER_PER_IP, MHD_OPTION_END);
-    freeaddrinfo(ai);
+    gale__http_opts_t ho = {"logviewer",
+                            host,
+                            GALE_CONF_LOCAL_HOSTNAME,
+                            port,
+                            GALE_CONF_LOGVIEWER_PORT,
+                            CONN_LIMIT,
+                            GALE__LOGVIEWER_PER_IP,
+                            CONN_TIMEOUT_S,
+                            NULL,
+                            0};
+    lv->d = gale__http_start(&ho, on_request, lv, &lv->port, err, errlen);
     if (!lv->d) {
         close(lv->dirfd);
         free(lv);
-        return fail(err, errlen, GALE_EIO,
-                    "logviewer: cannot listen on %s:%d (port in use? set %s)", host, port,
-                    GALE_CONF_LOGVIEWER_PORT);
+        return strstr(err, "resolve") ? GALE_EINVAL : GALE_EIO;
     }
-    const union MHD_DaemonInfo *info = MHD_get_daemon_info(lv->d, MHD_DAEMON_INFO_BIND_PORT);
-    lv->port = info ? (int)info->port : port;
     GALE_INFO("logviewer", 0, "serving %s on http://%s:%d/api/v1/log/", dir, host, lv->port);
     *out = lv;
     return 0;

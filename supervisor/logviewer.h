@@ -24,9 +24,13 @@
  * read and follow answer with headers X-Gale-Offset (where the bytes
  * start), X-Gale-Size (the file's size) and X-Gale-Next (the start to ask
  * for next): a follower loops on follow?start=<X-Gale-Next>.
+ *   GET /api/v1/log?file=F[&q=TEXT][&start=S]   (also /log and /)
+ *       the log page (HTML; its script and style under /static/): tail,
+ *       page back and forth, follow, search. Static: it reads its query
+ *       itself, so nothing a client sends is put into the HTML.
  * Errors: 400 bad parameter or a path with "..", "." or an absolute path;
  * 404 unknown URL, missing file, symlink or not a regular file; 405 a
- * method other than GET.
+ * method other than GET; each one line of JSON {"error", "errorMessage"}.
  */
 #ifndef GALE_SUPERVISOR_LOGVIEWER_H
 #define GALE_SUPERVISOR_LOGVIEWER_H

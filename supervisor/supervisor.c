@@ -4,7 +4,9 @@
  * long for a unix socket; the endpoint is always written to
  * L/supervisor/endpoint, which workers read), the client to nimbus, the
  * adoption of running workers, then one loop: apply the worker heartbeats
- * its link thread answered (worker_link.c), heartbeat nimbus, watch the
+ * its link thread answered (worker_link.c), fetch the assignments when
+ * nimbus pushes a new version (it does at each change, so a submission
+ * does not wait for the next heartbeat), heartbeat nimbus, watch the
  * workers. On SIGTERM/SIGINT it exits and
  * leaves its workers running (a restarted supervisor adopts them).
  */
@@ -169,6 +171,7 @@ int gale__supervisor_run(const gale_conf_t *conf) {
         struct timespec tick = {0, 100 * 1000000}; /* heartbeats are answered by the link */
         nanosleep(&tick, NULL);
         gale__sv_link_apply(link, sv);
+        if (gale__sv_pushed(sv)) gale__sv_monitor(sv); /* within a tick of a change */
         int64_t now = gale__now_ns();
         if (now >= next_hb) {
             gale__sv_heartbeat(sv);

@@ -49,6 +49,8 @@ typedef struct sv_worker {
     sv_range_t *execs; /* its own executors in the assignment */
     size_t n_execs;
     uint64_t version; /* of the assignment file it was given */
+    uint8_t *stats;   /* its last heartbeat's stats blob, forwarded to nimbus unread */
+    size_t stats_len;
 } sv_worker_t;
 
 typedef struct supervisor {
@@ -85,6 +87,9 @@ void gale__sv_find_ports(supervisor_t *sv);
 
 /* sync.c */
 void gale__sv_heartbeat(supervisor_t *sv);
+/** @brief Nimbus pushed a new assignment version: fetch it. True when
+ * the assignments were fetched (start what is new at once). */
+bool gale__sv_pushed(supervisor_t *sv);
 /** @brief Remove stormdist/<id>/ of every topology no worker record names. */
 void gale__sv_sweep_code(supervisor_t *sv);
 

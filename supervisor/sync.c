@@ -42,6 +42,9 @@
  * heartbeats are still answered: worker_link.c), and a request lost with
  * a nimbus that died is simply made again at the next heartbeat. */
 #define NIMBUS_WAIT_MS 1500
+/* Bytes of workers' stats one supervisor heartbeat carries at most; the
+ * workers past it go without stats this time (their next heartbeat may fit). */
+#define STATS_BUDGET (4u << 20)
 
 static const char *const part_files[] = {"topology", "conf", "code.so", "resources"};
 static const char *const part_names[] = {"topology", "conf", "code", "resources"};
@@ -304,6 +307,17 @@ static void fetch_assignments(supervisor_t *sv, uint64_t version) {
     gale__ctl_msg_destroy(&r);
 }
 
+bool gale__sv_pushed(supervisor_t *sv) {
+    gale__ctl_msg_t m;
+    if (!gale__ctl_client_pushed(&sv->nimbus, &m)) return false;
+    bool ok = m.type == GALE_CTL_HEARTBEAT_REPLY && m.u.heartbeat_reply.ok;
+    uint64_t v = ok ? m.u.heartbeat_reply.assignment_version : sv->version;
+    gale__ctl_msg_destroy(&m);
+    if (v == sv->version) return false;
+    fetch_assignments(sv, v);
+    return true;
+}
+
 void gale__sv_heartbeat(supervisor_t *sv) {
     uint64_t ports[1024];
     for (size_t i = 0; i < sv->n_ports; i++) ports[i] = (uint64_t)sv->ports[i];
@@ -311,9 +325,12 @@ void gale__sv_heartbeat(supervisor_t *sv) {
     if (!ws) return;
     int64_t now = gale__now_ns();
     uint32_t n = 0;
+    size_t stats_bytes = 0; /* the body stays well under GALE_CTL_MAX_BODY */
     for (size_t i = 0; i < sv->n_workers; i++) {
         const sv_worker_t *w = &sv->workers[i];
         if (!w->assigned) continue;
+        bool with_stats = w->stats && stats_bytes + w->stats_len <= STATS_BUDGET;
+        if (with_stats) stats_bytes += w->stats_len;
         ws[n++] = (gale__ctl_worker_state_t){
             w->topology_id,
             (uint64_t)w->port,
@@ -321,7 +338,8 @@ void gale__sv_heartbeat(supervisor_t *sv) {
             w->state,
             w->slot_hb_ns ? (uint64_t)((now - w->slot_hb_ns) / 1000000) : GALE_CTL_UNSET,
             w->restarts,
-            w->done};
+            w->done,
+            {with_stats ? w->stats : NULL, with_stats ? w->stats_len : 0}};
     }
     gale__ctl_supervisor_heartbeat_t h = {sv->id,
                                           sv->host,

@@ -70,7 +70,10 @@ sv_worker_t *gale__sv_worker(supervisor_t *sv, const char *topology_id, int port
 }
 
 void gale__sv_workers_free(supervisor_t *sv) {
-    for (size_t i = 0; i < sv->n_workers; i++) free(sv->workers[i].execs);
+    for (size_t i = 0; i < sv->n_workers; i++) {
+        free(sv->workers[i].execs);
+        free(sv->workers[i].stats);
+    }
     free(sv->workers);
     sv->workers = NULL;
     sv->n_workers = 0;
@@ -78,6 +81,7 @@ void gale__sv_workers_free(supervisor_t *sv) {
 
 static void remove_worker(supervisor_t *sv, sv_worker_t *w) {
     free(w->execs);
+    free(w->stats);
     size_t i = (size_t)(w - sv->workers);
     sv->workers[i] = sv->workers[--sv->n_workers];
 }
@@ -221,6 +225,15 @@ void gale__sv_worker_hb(supervisor_t *sv, const gale__ctl_worker_heartbeat_t *h)
     w->last_hb_ns = w->slot_hb_ns = gale__now_ns();
     w->state = "running";
     w->done = h->done;
+    if (h->stats.ptr) { /* the newest replaces the last; kept when out of memory */
+        uint8_t *copy = malloc(h->stats.len);
+        if (copy) {
+            memcpy(copy, h->stats.ptr, h->stats.len);
+            free(w->stats);
+            w->stats = copy;
+            w->stats_len = h->stats.len;
+        }
+    }
     w->fails = 0; /* it lives: the next restart starts from the shortest backoff */
 }
 

@@ -32,7 +32,10 @@ enum nkind {
     N_PAGG, /* partition_aggregate: same group */
     N_AGG,  /* aggregate: repartitions */
     N_PERSIST,
-    N_MERGE
+    N_MERGE,
+    N_PPERSIST, /* partition_persist: same group, a committer */
+    N_QUERY,    /* state_query: repartitions after a group_by */
+    N_DRPC_RET  /* added at build: returns a DRPC stream's results */
 };
 
 typedef struct field_list {
@@ -58,6 +61,10 @@ struct gale_tstream {
     int hint;
     char *name;
     gale_conf_t *conf;
+    int bg;            /* batch group: the index of the spout it descends from */
+    char *txid;        /* N_SPOUT: its txid name */
+    char *drpc_fn;     /* N_SPOUT of a DRPC stream: its function */
+    size_t state_keys; /* N_QUERY: the state's number of key fields */
     /* compile */
     int grp;
     int op;      /* index in its group's ops */
@@ -76,7 +83,6 @@ struct gale_trident {
     size_t n_states;
     char err[400];
     bool failed;
-    char *txid_name;
     int n_spouts;
 };
 
@@ -179,7 +185,10 @@ static gale_tstream_t *node_new(gale_trident_t *t, enum nkind kind, const char *
     s->hint = 0;
     s->out_idx = -1;
     s->grp = -1;
-    if (parent) s->parents[s->n_parents++] = parent;
+    if (parent) {
+        s->parents[s->n_parents++] = parent;
+        s->bg = parent->bg;
+    }
     t->nodes[t->n++] = s;
     return s;
 }
@@ -199,6 +208,8 @@ void gale_trident_destroy(gale_trident_t *t) {
         fl_free(&s->group);
         free(s->symbol);
         free(s->name);
+        free(s->txid);
+        free(s->drpc_fn);
         for (int k = 0; k < 3; k++) free(s->spec_strs[k]);
         gale_conf_destroy(s->conf);
         free(s);
@@ -206,14 +217,13 @@ void gale_trident_destroy(gale_trident_t *t) {
     for (size_t i = 0; i < t->n_states; i++) free(t->states[i]);
     free(t->states);
     free(t->nodes);
-    free(t->txid_name);
     free(t);
 }
 
 /* A usable parent: non-NULL, of this layer; NULL (error remembered) else. */
 static gale_trident_t *parent_ok(gale_tstream_t *s, const char *op) {
     if (!s) return NULL;
-    if (s->kind == N_PERSIST) {
+    if (s->kind == N_PERSIST || s->kind == N_PPERSIST) {
         tfail(s->t, "trident %s: a persistent_aggregate's result is a state, not a stream", op);
         return NULL;
     }
@@ -230,21 +240,32 @@ gale_tstream_t *gale_trident_new_stream(gale_trident_t *t, const char *txid_name
                  "exported gale_batch_spout_t with GALE_TRIDENT_STREAM");
         return s;
     }
-    if (!txid_name || !*txid_name || strchr(txid_name, ':')) {
-        tfail(t, "trident new_stream: the txid name must be a non-empty string without ':' (it "
-                 "names the coordinator's Redis keys)");
+    if (!txid_name || !*txid_name || strchr(txid_name, ':') ||
+        (*txid_name == '$' && spout != &gale_trident_drpc_batch_spout)) {
+        tfail(t, "trident new_stream: the txid name must be a non-empty string without ':', not "
+                 "starting with '$' (it names the coordinator's Redis keys; '$' ones are the "
+                 "layer's)");
         return s;
     }
-    if (++t->n_spouts > 1) {
-        tfail(t,
-              "trident new_stream(%s): one batch spout per topology for now (a second batch "
-              "group is not supported): merge the inputs into one spout",
-              txid_name);
-        return s;
-    }
-    t->txid_name = strdup(txid_name);
+    for (size_t i = 0; i + 1 < t->n; i++)
+        if (t->nodes[i]->kind == N_SPOUT && t->nodes[i]->txid &&
+            strcmp(t->nodes[i]->txid, txid_name) == 0) {
+            tfail(t,
+                  "trident new_stream(%s): another stream uses this txid name: give each stream "
+                  "its own (it names the coordinator's Redis keys)",
+                  txid_name);
+            return s;
+        }
+    s->bg = t->n_spouts++;
+    s->txid = strdup(txid_name);
     s->symbol = strdup(symbol);
-    fl_parse(t, "new_stream", spout->fields, &s->fields);
+    if (spout == &gale_trident_drpc_batch_spout) {
+        /* its hidden return-info field is reserved from users, not from us */
+        s->fields.f[s->fields.n++] = strdup("args");
+        s->fields.f[s->fields.n++] = strdup("$drpc-return");
+    } else {
+        fl_parse(t, "new_stream", spout->fields, &s->fields);
+    }
     return s;
 }
 
@@ -266,7 +287,7 @@ static gale_tstream_t *fn_op(gale_tstream_t *p, enum nkind kind, const char *opn
     if (!fl_parse(t, op, in, &s->in) || !fl_check(t, op, &s->in, &p->fields)) return s;
     field_list_t outl = {0};
     if (!fl_parse(t, op, out, &outl)) return s;
-    if (kind == N_EACH) {
+    if (kind == N_EACH || kind == N_QUERY) {
         fl_copy(&s->fields, &p->fields);
         for (size_t i = 0; i < outl.n; i++) {
             if (fl_index(&s->fields, outl.f[i]) >= 0) {
@@ -410,23 +431,18 @@ static gale_tstream_t *agg_op(gale_tstream_t *p, enum nkind kind, const char *op
     return s;
 }
 
-gale_tstate_t *gale_tstream_persistent_aggregate(gale_tstream_t *p, const gale_state_spec_t *spec,
-                                                 const char *in, const gale_combiner_t *agg,
-                                                 const char *symbol, const char *out_field) {
-    if (agg && (!agg->init || !agg->combine || !agg->zero)) agg = NULL;
-    gale_tstream_t *s =
-        agg_op(p, N_PERSIST, "persistent_aggregate", in, agg, false, symbol, out_field);
-    if (!s || s == p) return NULL;
-    gale_trident_t *t = s->t;
+/* Record s's state spec (strings copied) and return its state handle. */
+static gale_tstate_t *add_state(gale_trident_t *t, gale_tstream_t *s, const gale_state_spec_t *spec,
+                                const char *opname, const char *symbol) {
     if (!spec) {
-        tfail(t, "trident persistent_aggregate(%s): the state spec is NULL", symbol);
+        tfail(t, "trident %s(%s): the state spec is NULL", opname, symbol);
     } else {
         s->spec = *spec;
         if (spec->key_fn && !spec->key_fn_symbol)
             tfail(t,
-                  "trident persistent_aggregate(%s): the state's key_fn has no symbol: set it "
-                  "with GALE_STATE_KEY_FN",
-                  symbol);
+                  "trident %s(%s): the state's key_fn has no symbol: set it with "
+                  "GALE_STATE_KEY_FN",
+                  opname, symbol);
         s->spec_strs[0] = spec->key_prefix ? strdup(spec->key_prefix) : NULL;
         s->spec_strs[1] = spec->hash_key ? strdup(spec->hash_key) : NULL;
         s->spec_strs[2] = spec->key_fn_symbol ? strdup(spec->key_fn_symbol) : NULL;
@@ -442,6 +458,93 @@ gale_tstate_t *gale_tstream_persistent_aggregate(gale_tstream_t *p, const gale_s
     st->node = s;
     t->states[t->n_states++] = st;
     return st;
+}
+
+gale_tstate_t *gale_tstream_persistent_aggregate(gale_tstream_t *p, const gale_state_spec_t *spec,
+                                                 const char *in, const gale_combiner_t *agg,
+                                                 const char *symbol, const char *out_field) {
+    if (agg && (!agg->init || !agg->combine || !agg->zero)) agg = NULL;
+    gale_tstream_t *s =
+        agg_op(p, N_PERSIST, "persistent_aggregate", in, agg, false, symbol, out_field);
+    if (!s || s == p) return NULL;
+    return add_state(s->t, s, spec, "persistent_aggregate", symbol);
+}
+
+gale_tstate_t *gale_tstream_partition_persist(gale_tstream_t *p, const gale_state_spec_t *spec,
+                                              const char *keys, const char *in,
+                                              const gale_combiner_t *agg, const char *symbol) {
+    gale_trident_t *t = parent_ok(p, "partition_persist");
+    if (!t) return NULL;
+    gale_tstream_t *s = node_new(t, N_PPERSIST, "partition_persist", p);
+    if (!s) return NULL;
+    char op[200];
+    snprintf(op, sizeof op, "partition_persist(%s)", symbol ? symbol : "?");
+    if (!agg || !symbol || !agg->init || !agg->combine || !agg->zero) {
+        tfail(t,
+              "trident %s: the combiner is NULL: pass an exported gale_combiner_t with "
+              "GALE_PARTITION_PERSIST",
+              op);
+        return NULL;
+    }
+    s->symbol = strdup(symbol);
+    if (!fl_parse(t, op, in, &s->in) || !fl_check(t, op, &s->in, &p->fields) ||
+        !fl_parse(t, op, keys, &s->group) || !fl_check(t, op, &s->group, &p->fields))
+        return NULL;
+    return add_state(t, s, spec, "partition_persist", symbol);
+}
+
+gale_tstream_t *gale_tstream_state_query(gale_tstream_t *p, gale_tstate_t *st, const char *in,
+                                         const gale_trident_query_t *q, const char *symbol,
+                                         const char *out) {
+    gale_trident_t *t = parent_ok(p, "state_query");
+    if (!t) return p;
+    if (q && !q->execute) q = NULL;
+    gale_tstream_t *s = fn_op(p, N_QUERY, "state_query", in, q, symbol, out);
+    if (s == p || t->failed) return s;
+    if (!st || !st->node || st->node->t != t) {
+        tfail(t,
+              "trident state_query(%s): the state is NULL or of another layer: pass what "
+              "persistent_aggregate or partition_persist returned",
+              symbol);
+        return s;
+    }
+    const gale_tstream_t *sn = st->node;
+    if (s->in.n != sn->group.n) {
+        tfail(t,
+              "trident state_query(%s): the state has %zu key field(s), the query's input %zu: "
+              "give the key fields as its input",
+              symbol, sn->group.n, s->in.n);
+        return s;
+    }
+    s->spec = sn->spec;
+    for (int k = 0; k < 3; k++)
+        s->spec_strs[k] = sn->spec_strs[k] ? strdup(sn->spec_strs[k]) : NULL;
+    s->spec.key_prefix = s->spec_strs[0];
+    s->spec.hash_key = s->spec_strs[1];
+    s->spec.key_fn_symbol = s->spec_strs[2];
+    s->state_keys = sn->group.n;
+    /* Storm repartitions a grouped stream's query by the group fields */
+    if (p->kind == N_GROUP_BY) fl_copy(&s->group, &p->group);
+    return s;
+}
+
+gale_tstream_t *gale_trident_new_drpc_stream(gale_trident_t *t, const char *function) {
+    if (!t) return NULL;
+    if (!function || !*function || strlen(function) > 128 || strchr(function, ':')) {
+        gale_tstream_t *s = node_new(t, N_SPOUT, "new_drpc_stream", NULL);
+        tfail(t, "trident new_drpc_stream: the function name must be 1..128 bytes without ':'");
+        return s;
+    }
+    char txid[160];
+    snprintf(txid, sizeof txid, GALE__TRIDENT_DRPC_TXID_PREFIX "%s", function);
+    gale_tstream_t *d = gale_trident_new_stream(t, txid, &gale_trident_drpc_batch_spout,
+                                                "gale_trident_drpc_batch_spout");
+    if (!d || d->kind != N_SPOUT) return d;
+    d->opname = "new_drpc_stream";
+    d->drpc_fn = strdup(function);
+    gale_tstream_conf_set_str(d, "drpc.function", function);
+    /* the spout's fields are args and the hidden return info; users see args */
+    return gale_tstream_project(d, "args");
 }
 
 gale_tstream_t *gale_tstream_partition_aggregate(gale_tstream_t *s, const char *in,
@@ -481,8 +584,16 @@ gale_tstream_t *gale_trident_merge(gale_trident_t *t, gale_tstream_t *const *str
                   i, streams[i]->fields.n, streams[0]->fields.n);
             return s;
         }
+        if (streams[i]->bg != streams[0]->bg) {
+            tfail(t,
+                  "trident merge: stream %zu comes from another spout than the first: streams "
+                  "of different spouts are batched apart and cannot be merged",
+                  i);
+            return s;
+        }
         s->parents[s->n_parents++] = streams[i];
     }
+    s->bg = streams[0]->bg;
     fl_copy(&s->fields, &streams[0]->fields);
     return s;
 }
@@ -562,7 +673,8 @@ static size_t resolve_idx(const field_list_t *names, const field_list_t *have, i
 
 typedef struct group {
     char id[32];
-    int first; /* node that started it (-1: spout0) */
+    int first; /* node that started it */
+    int bg;    /* its batch group */
     int n_ops;
     int parallelism;
     bool committer;
@@ -572,8 +684,10 @@ typedef struct group {
 
 static bool starts_group(const gale_tstream_t *s) {
     if (s->kind == N_SPOUT) return true;
-    if (s->kind == N_PART || s->kind == N_MERGE || s->kind == N_AGG || s->kind == N_PERSIST)
+    if (s->kind == N_PART || s->kind == N_MERGE || s->kind == N_AGG || s->kind == N_PERSIST ||
+        s->kind == N_DRPC_RET)
         return true;
+    if (s->kind == N_QUERY && s->parents[0]->kind == N_GROUP_BY) return true;
     return s->parents[0]->kind == N_SPOUT;
 }
 
@@ -593,7 +707,12 @@ static int op_kind(const gale_tstream_t *s) {
         case N_AGG:
             return s->reducer ? GALE__TOP_AGG_REDUCE : GALE__TOP_AGG_COMBINE;
         case N_PERSIST:
+        case N_PPERSIST:
             return GALE__TOP_PERSIST;
+        case N_QUERY:
+            return GALE__TOP_QUERY;
+        case N_DRPC_RET:
+            return GALE__TOP_DRPC_RETURN;
         default:
             return GALE__TOP_PASS;
     }
@@ -620,6 +739,15 @@ static void subscribe(gale_component_t *c, const char *src, const char *stream,
                 return;
         }
     }
+    if (s->kind == N_DRPC_RET) { /* one task sees the whole batch */
+        gale_global_grouping(c, src, stream);
+        return;
+    }
+    if (s->kind == N_QUERY && s->group.n) {
+        fl_join(&s->group, fields, sizeof fields);
+        gale_fields_grouping(c, src, stream, fields);
+        return;
+    }
     if ((s->kind == N_AGG || s->kind == N_PERSIST)) {
         if (s->group.n) {
             fl_join(&s->group, fields, sizeof fields);
@@ -639,12 +767,36 @@ static void subscribe(gale_component_t *c, const char *src, const char *stream,
 static int compile(gale_trident_t *t, char *err, size_t errlen) {
     static group_t groups[MAX_GROUPS]; /* the builder runs on one thread */
     int n_groups = 0;
-    gale_tstream_t *spout = NULL;
-    for (size_t i = 0; i < t->n; i++)
-        if (t->nodes[i]->kind == N_SPOUT) spout = t->nodes[i];
-    if (!spout) {
+    if (t->n_spouts == 0) {
         snprintf(err, errlen, "trident: no stream: start one with GALE_TRIDENT_STREAM");
         return GALE_EINVAL;
+    }
+    if (t->n_spouts > MAX_GROUPS / 2) {
+        snprintf(err, errlen, "trident: more than %d streams", MAX_GROUPS / 2);
+        return GALE_EINVAL;
+    }
+    const gale_tstream_t *spouts[MAX_GROUPS / 2];
+    for (size_t i = 0; i < t->n; i++)
+        if (t->nodes[i]->kind == N_SPOUT) spouts[t->nodes[i]->bg] = t->nodes[i];
+    /* a DRPC stream's results: its last node (Storm's last added node of
+     * the stream's graph) and the spout's return info meet in one task */
+    for (int k = 0; k < t->n_spouts; k++) {
+        gale_tstream_t *d = (gale_tstream_t *)spouts[k];
+        if (!d->drpc_fn) continue;
+        gale_tstream_t *last = NULL;
+        for (size_t i = 0; i < t->n; i++)
+            if (t->nodes[i]->bg == k && t->nodes[i] != d && t->nodes[i]->kind != N_DRPC_RET)
+                last = t->nodes[i];
+        if (!last || last->kind == N_PERSIST || last->kind == N_PPERSIST) {
+            snprintf(err, errlen,
+                     "trident new_drpc_stream(%s): the stream ends in a state, not a stream: end "
+                     "it with the operation whose tuples are the result",
+                     d->drpc_fn);
+            return GALE_EINVAL;
+        }
+        gale_tstream_t *r = node_new(t, N_DRPC_RET, "drpc_return", last);
+        if (!r) return GALE_ENOMEM;
+        r->parents[r->n_parents++] = d;
     }
     /* groups: spout0 is group 0 (named spout0), bolts b-0.. */
     int n_bolts = 0;
@@ -658,10 +810,11 @@ static int compile(gale_trident_t *t, char *err, size_t errlen) {
             group_t *g = &groups[n_groups];
             memset(g, 0, sizeof *g);
             if (s->kind == N_SPOUT)
-                snprintf(g->id, sizeof g->id, "spout0");
+                snprintf(g->id, sizeof g->id, "spout%d", s->bg);
             else
                 snprintf(g->id, sizeof g->id, "b-%d", n_bolts++);
             g->first = s->id;
+            g->bg = s->bg;
             s->grp = n_groups++;
         } else {
             s->grp = s->parents[0]->grp;
@@ -669,7 +822,7 @@ static int compile(gale_trident_t *t, char *err, size_t errlen) {
         group_t *g = &groups[s->grp];
         s->op = g->n_ops++;
         if (s->hint > g->parallelism) g->parallelism = s->hint;
-        if (s->kind == N_PERSIST) g->committer = true;
+        if (s->kind == N_PERSIST || s->kind == N_PPERSIST) g->committer = true;
     }
     /* outputs: a node with a child in another group */
     for (size_t i = 0; i < t->n; i++) {
@@ -684,19 +837,28 @@ static int compile(gale_trident_t *t, char *err, size_t errlen) {
     }
     static varena_t arena;
     /* components */
-    gale_component_t *coord =
-        gale_builder_spout(t->b, GALE__TRIDENT_COORD, &gale_trident_coordinator_spout,
-                           "gale_trident_coordinator_spout", 1);
-    if (!coord) return GALE_ENOMEM;
+    gale_component_t *coords[MAX_GROUPS / 2];
+    char coord_ids[MAX_GROUPS / 2][32];
+    for (int k = 0; k < t->n_spouts; k++) {
+        snprintf(coord_ids[k], sizeof coord_ids[k], GALE__TRIDENT_COORD_PREFIX "%d", k);
+        coords[k] = gale_builder_spout(t->b, coord_ids[k], &gale_trident_coordinator_spout,
+                                       "gale_trident_coordinator_spout", 1);
+        if (!coords[k]) return GALE_ENOMEM;
+    }
     for (int gi = 0; gi < n_groups; gi++) {
         group_t *g = &groups[gi];
         gale_tstream_t *first = t->nodes[g->first];
         bool is_spout = first->kind == N_SPOUT;
         int par = g->parallelism ? g->parallelism : 1;
-        gale_component_t *c =
-            is_spout ? gale_builder_bolt(t->b, g->id, &gale_trident_spout_bolt,
-                                         "gale_trident_spout_bolt", par)
-                     : gale_builder_bolt(t->b, g->id, &gale_trident_bolt, "gale_trident_bolt", par);
+        gale_component_t *c;
+        if (is_spout && first->drpc_fn)
+            c = gale_builder_bolt(t->b, g->id, &gale_trident_drpc_spout_bolt,
+                                  "gale_trident_drpc_spout_bolt", par);
+        else if (is_spout)
+            c = gale_builder_bolt(t->b, g->id, &gale_trident_spout_bolt, "gale_trident_spout_bolt",
+                                  par);
+        else
+            c = gale_builder_bolt(t->b, g->id, &gale_trident_bolt, "gale_trident_bolt", par);
         if (!c) return GALE_ENOMEM;
         arena.n = 0;
         arena.full = false;
@@ -717,10 +879,12 @@ static int compile(gale_trident_t *t, char *err, size_t errlen) {
                 pf = &p->fields;
                 if (p->grp == gi) parent = p->op;
             }
+            int info_in = -1; /* N_DRPC_RET: the input of the return info */
             if (s->kind != N_SPOUT && s->grp != (s->parents[0]->grp)) {
                 /* this node is an input's entry: one input per parent */
                 for (size_t k = 0; k < s->n_parents; k++) {
                     gale_tstream_t *p = s->parents[k];
+                    if (s->kind == N_DRPC_RET && p->kind == N_SPOUT) info_in = (int)n_inputs;
                     char stream[32];
                     snprintf(stream, sizeof stream, "s%d", p->id);
                     gale_value_t *in = va(&arena, 3);
@@ -738,11 +902,15 @@ static int compile(gale_trident_t *t, char *err, size_t errlen) {
             size_t n_idx = 0, n_gidx = 0;
             if (s->kind == N_PROJECT || s->kind == N_EACH || s->kind == N_MAP ||
                 s->kind == N_FLAT_MAP || s->kind == N_FILTER || s->kind == N_PAGG ||
-                s->kind == N_AGG || s->kind == N_PERSIST)
+                s->kind == N_AGG || s->kind == N_PERSIST || s->kind == N_PPERSIST ||
+                s->kind == N_QUERY)
                 n_idx = resolve_idx(&s->in, pf, idx);
-            if (s->kind == N_PAGG || s->kind == N_AGG || s->kind == N_PERSIST)
+            if (s->kind == N_PAGG || s->kind == N_AGG || s->kind == N_PERSIST ||
+                s->kind == N_PPERSIST)
                 n_gidx = resolve_idx(&s->group, pf, gidx);
-            size_t n_out = s->kind == N_EACH ? s->fields.n - pf->n : s->fields.n;
+            size_t n_out = (s->kind == N_EACH || s->kind == N_QUERY) ? s->fields.n - pf->n
+                           : s->kind == N_DRPC_RET                   ? 0
+                                                                     : s->fields.n;
             gale_value_t *op = va(&arena, 8);
             op[0] = gale_int(op_kind(s));
             op[1] = gale_int(parent);
@@ -750,7 +918,7 @@ static int compile(gale_trident_t *t, char *err, size_t errlen) {
             op[3] = int_list(&arena, idx, n_idx);
             op[4] = gale_int((int64_t)n_out);
             op[5] = int_list(&arena, gidx, n_gidx);
-            if (s->kind == N_PERSIST) {
+            if (s->kind == N_PERSIST || s->kind == N_PPERSIST || s->kind == N_QUERY) {
                 gale_value_t *sp = va(&arena, 4);
                 sp[0] = gale_int(s->spec.kind);
                 sp[1] = vstr_or_nil(s->spec_strs[0]);
@@ -760,7 +928,7 @@ static int compile(gale_trident_t *t, char *err, size_t errlen) {
             } else {
                 op[6] = gale_nil();
             }
-            op[7] = gale_int(-1);
+            op[7] = gale_int(s->kind == N_DRPC_RET ? info_in : -1);
             ops[op_at++] = gale_array(op, 8);
             if (s->out_idx >= 0) {
                 /* the OUT op and its output's subscribers */
@@ -803,11 +971,11 @@ static int compile(gale_trident_t *t, char *err, size_t errlen) {
             spa[0] = gale_str(first->symbol ? first->symbol : "");
             spa[1] = gale_int((int64_t)first->fields.n);
             spv = gale_array(spa, 2);
-            gale_all_grouping(c, GALE__TRIDENT_COORD, GALE__TRIDENT_BATCH_STREAM);
+            gale_all_grouping(c, coord_ids[g->bg], GALE__TRIDENT_BATCH_STREAM);
         }
-        if (g->committer) gale_all_grouping(c, GALE__TRIDENT_COORD, GALE__TRIDENT_COMMIT_STREAM);
+        if (g->committer) gale_all_grouping(c, coord_ids[g->bg], GALE__TRIDENT_COMMIT_STREAM);
         gale_value_t plan[6] = {gale_int(1),
-                                gale_str(t->txid_name ? t->txid_name : ""),
+                                gale_str(spouts[g->bg]->txid ? spouts[g->bg]->txid : ""),
                                 gale_array(inputs, n_inputs),
                                 gale_array(ops, (size_t)op_at),
                                 gale_array(outputs, (size_t)g->n_outputs),
@@ -834,14 +1002,21 @@ static int compile(gale_trident_t *t, char *err, size_t errlen) {
             }
         }
     }
-    /* the coordinator's plan */
-    gale_value_t comm[MAX_GROUPS];
-    size_t n_comm = 0;
-    for (int gi = 0; gi < n_groups; gi++)
-        if (groups[gi].committer) comm[n_comm++] = gale_str(groups[gi].id);
-    gale_value_t cplan[4] = {gale_int(1), gale_str(t->txid_name ? t->txid_name : ""),
-                             gale_str("spout0"), gale_array(comm, n_comm)};
-    return gale_component_conf_set(coord, GALE__TRIDENT_PLAN_KEY, gale_array(cplan, 4));
+    /* the coordinators' plans */
+    for (int k = 0; k < t->n_spouts; k++) {
+        gale_value_t comm[MAX_GROUPS];
+        size_t n_comm = 0;
+        for (int gi = 0; gi < n_groups; gi++)
+            if (groups[gi].committer && groups[gi].bg == k)
+                comm[n_comm++] = gale_str(groups[gi].id);
+        char spout_id[32];
+        snprintf(spout_id, sizeof spout_id, "spout%d", k);
+        gale_value_t cplan[4] = {gale_int(1), gale_str(spouts[k]->txid ? spouts[k]->txid : ""),
+                                 gale_str(spout_id), gale_array(comm, n_comm)};
+        int rc = gale_component_conf_set(coords[k], GALE__TRIDENT_PLAN_KEY, gale_array(cplan, 4));
+        if (rc) return rc;
+    }
+    return 0;
 }
 
 int gale_trident_build(gale_trident_t *t, char *err, size_t errlen) {

@@ -31,10 +31,14 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <jansson.h>
+
 #include "common/builtin.h"
+#include "drpc/client.h"
 #include "trident/plan.h"
 #include "trident/spout_meta.h"
 #include "trident/state.h"
+#include "trident/state_json.h"
 #include "trident/vmap.h"
 
 #define MAX_VALS  (2 * GALE__TRIDENT_MAX_FIELDS + 2)
@@ -67,6 +71,12 @@ typedef struct batch {
     size_t n_held, cap_held;
     gale__vmap_t *maps; /* per op (aggregations) */
     uint32_t **sent;    /* per output: per target task index */
+    /* a DRPC_RETURN op's batch: the result tuples and the request */
+    json_t *drpc_res;
+    bool drpc_has;
+    uint64_t drpc_id;
+    int drpc_port;
+    char drpc_host[256];
 } batch_t;
 
 typedef struct pending {
@@ -90,7 +100,8 @@ typedef struct eng {
     char epoch_key[512];
     int *targets; /* emit's tasks_out */
     size_t max_targets;
-    gale__spout_meta_t *spout; /* spout0 only */
+    gale__spout_meta_t *spout;  /* spout0 only */
+    gale__drpc_invoker_t *drpc; /* a DRPC_RETURN op's */
 } eng_t;
 
 struct gale_trident_collector {
@@ -146,7 +157,7 @@ int gale_trident_emit(gale_trident_collector_t *c, const gale_value_t *v, size_t
     }
     gale_value_t vals[MAX_VALS];
     size_t k = 0;
-    if (op->kind == GALE__TOP_EACH) {
+    if (op->kind == GALE__TOP_EACH || op->kind == GALE__TOP_QUERY) {
         if (c->n + n > MAX_VALS) return GALE_ERANGE;
         memcpy(vals, c->v, c->n * sizeof *vals);
         k = c->n;
@@ -170,6 +181,9 @@ static void batch_release(eng_t *e, batch_t *b, bool ack) {
     free(b->held);
     b->held = NULL;
     b->n_held = b->cap_held = 0;
+    if (b->drpc_res) json_decref(b->drpc_res);
+    b->drpc_res = NULL;
+    b->drpc_has = false;
     if (b->maps) {
         for (size_t i = 0; i < e->plan->n_ops; i++) gale__vmap_clear(&b->maps[i]);
         free(b->maps);
@@ -310,6 +324,74 @@ static void aggregate(eng_t *e, batch_t *b, int oi, const gale__pop_t *op, const
         batch_fail(b, "aggregator %s: %s", op->symbol, gale_strerror(rc));
 }
 
+/* The key of a global state (no key fields), as commits write it. */
+static const gale_value_t global_key = {GALE_T_STR, 7, {.s = "$global"}};
+
+/* A state query: the committed value of the tuple's key, then the query. */
+static void query(eng_t *e, batch_t *b, int oi, const gale_value_t *v, size_t n) {
+    const gale__pop_t *op = &e->plan->ops[oi];
+    op_rt_t *rt = &e->ops[oi];
+    gale_value_t key[GALE__TRIDENT_MAX_FIELDS], val;
+    if (!select_in(b, op, op->in, op->n_in, v, n, key)) return;
+    const gale_value_t *kp = op->n_in ? key : &global_key;
+    char err[400];
+    int rc = gale__redis_ensure(gale__map_state_redis(rt->store), err, sizeof err);
+    if (rc) return batch_fail(b, "state_query %s: %s", op->symbol, err);
+    if ((rc = gale__map_state_get(rt->store, 1, &kp, op->n_in ? op->n_in : 1, &val, err,
+                                  sizeof err)))
+        return batch_fail(b, "state_query %s: %s (%s)", op->symbol, err, gale_strerror(rc));
+    const gale_trident_query_t *q = rt->impl;
+    gale_trident_collector_t c = {e, b, oi, v, n};
+    q->execute(rt->state, key, op->n_in, &val, &c);
+}
+
+/* A DRPC result tuple: kept as JSON until the batch ends. */
+static void drpc_result(batch_t *b, const gale_value_t *v, size_t n) {
+    if (!b->drpc_res && !(b->drpc_res = json_array()))
+        return batch_fail(b, "out of memory keeping a DRPC result");
+    json_t *t = json_array();
+    if (!t) return batch_fail(b, "out of memory keeping a DRPC result");
+    for (size_t i = 0; i < n; i++) {
+        int rc;
+        char err[200];
+        json_t *j = gale__value_to_json(&v[i], &rc, err, sizeof err);
+        if (!j) {
+            json_decref(t);
+            return batch_fail(b, "a DRPC result value has no JSON form: %s", err);
+        }
+        json_array_append_new(t, j);
+    }
+    json_array_append_new(b->drpc_res, t);
+}
+
+/* The value of key in map m, or NULL. */
+static const gale_value_t *map_get(const gale_value_t *m, const char *key) {
+    if (m->type != GALE_T_MAP) return NULL;
+    size_t n = strlen(key);
+    for (uint32_t i = 0; i < m->len; i++) {
+        const gale_value_t *k = &m->u.a[2 * i];
+        if (k->type == GALE_T_STR && k->len == n && memcmp(k->u.s, key, n) == 0)
+            return &m->u.a[2 * i + 1];
+    }
+    return NULL;
+}
+
+/* The DRPC spout's [args, {id, host, port}]: the request to answer. */
+static void drpc_info(batch_t *b, const gale_value_t *v, size_t n) {
+    const gale_value_t *ri = n == 2 ? &v[1] : NULL, *id, *host, *port;
+    if (!ri || !(id = map_get(ri, "id")) || !(host = map_get(ri, "host")) ||
+        !(port = map_get(ri, "port")) || id->type != GALE_T_INT || id->u.i < 0 ||
+        host->type != GALE_T_STR || host->len >= sizeof b->drpc_host || port->type != GALE_T_INT ||
+        port->u.i < 1 || port->u.i > 65535)
+        return batch_fail(b, "a DRPC return info that is not {id, host, port}");
+    if (b->drpc_has) return batch_fail(b, "two DRPC requests in one batch");
+    b->drpc_has = true;
+    b->drpc_id = (uint64_t)id->u.i;
+    memcpy(b->drpc_host, host->u.s, host->len);
+    b->drpc_host[host->len] = 0;
+    b->drpc_port = (int)port->u.i;
+}
+
 static void run_op(eng_t *e, batch_t *b, int oi, const gale_value_t *v, size_t n) {
     const gale__pop_t *op = &e->plan->ops[oi];
     op_rt_t *rt = &e->ops[oi];
@@ -337,10 +419,16 @@ static void run_op(eng_t *e, batch_t *b, int oi, const gale_value_t *v, size_t n
             fn->execute(rt->state, sel, op->n_in, &c);
             return;
         }
+        case GALE__TOP_QUERY:
+            query(e, b, oi, v, n);
+            return;
         case GALE__TOP_AGG_COMBINE:
         case GALE__TOP_AGG_REDUCE:
         case GALE__TOP_PERSIST:
             aggregate(e, b, oi, op, v, n);
+            return;
+        case GALE__TOP_DRPC_RETURN:
+            drpc_result(b, v, n);
             return;
         case GALE__TOP_OUT:
             emit_out(e, b, op->out, v, n);
@@ -388,11 +476,30 @@ static void stash(eng_t *e, batch_t *b, int oi) {
     gale__vmap_init(&b->maps[oi], e->plan->ops[oi].n_group);
 }
 
+/* Return the batch's result to the DRPC server that asked (Storm's
+ * ReturnResultsReducer: a JSON array of the result tuples). An empty
+ * batch (no request) returns nothing; a server that does not take it
+ * fails the batch, which is replayed with the same request. */
+static void drpc_send(eng_t *e, batch_t *b) {
+    if (!b->drpc_has) return;
+    char *text = b->drpc_res ? json_dumps(b->drpc_res, JSON_COMPACT) : strdup("[]");
+    if (!text) return batch_fail(b, "out of memory encoding a DRPC result");
+    char err[400];
+    int rc = gale__drpc_invoker_result(e->drpc, b->drpc_host, b->drpc_port, b->drpc_id, text,
+                                       strlen(text), err, sizeof err);
+    free(text);
+    if (rc) batch_fail(b, "DRPC result of request %" PRIu64 ": %s", b->drpc_id, err);
+}
+
 static void finish(eng_t *e, batch_t *b) {
     for (size_t oi = 0; oi < e->plan->n_ops && !b->failed; oi++) {
         const gale__pop_t *op = &e->plan->ops[oi];
         if (op->kind == GALE__TOP_PERSIST) {
             stash(e, b, (int)oi);
+            continue;
+        }
+        if (op->kind == GALE__TOP_DRPC_RETURN) {
+            drpc_send(e, b);
             continue;
         }
         if (op->kind != GALE__TOP_AGG_COMBINE && op->kind != GALE__TOP_AGG_REDUCE) continue;
@@ -499,7 +606,6 @@ static void commit(eng_t *e, const gale_tuple_t *t) {
             gale_fail(e->c, t);
             return;
         }
-        static const gale_value_t global_key = {GALE_T_STR, 7, {.s = "$global"}};
         for (size_t s = 0; s < p->map.cap; s++)
             if (p->map.slots[s].used) {
                 keys[k] = op->n_group ? p->map.slots[s].key : &global_key;
@@ -574,6 +680,10 @@ static void eng_free(eng_t *e) {
                 const gale_trident_function_t *fn = o->impl;
                 if (fn->cleanup) fn->cleanup(o->state);
             }
+            if (o->prepared && k == GALE__TOP_QUERY) {
+                const gale_trident_query_t *q = o->impl;
+                if (q->cleanup) q->cleanup(o->state);
+            }
             if (o->prepared && k == GALE__TOP_FILTER) {
                 const gale_trident_filter_t *f = o->impl;
                 if (f->cleanup) f->cleanup(o->state);
@@ -590,6 +700,7 @@ static void eng_free(eng_t *e) {
     free(e->outs);
     free(e->targets);
     gale__spout_meta_free(e->spout);
+    gale__drpc_invoker_destroy(e->drpc);
     gale__plan_free(e->plan);
     free(e);
 }
@@ -623,6 +734,14 @@ static int prepare(void **state, const gale_context_t *ctx, gale_collector_t *c)
             par->children = n;
             par->children[par->n_children++] = (int)i;
         }
+        if (op->kind == GALE__TOP_DRPC_RETURN && !e->drpc) {
+            e->drpc = gale__drpc_invoker_new(conf, err, sizeof err);
+            if (!e->drpc) {
+                gale_log(ctx, GALE_LOG_ERROR, "DRPC results: %s", err);
+                eng_free(e);
+                return GALE_EINVAL;
+            }
+        }
         if (!op->symbol) continue;
         o->impl = gale__context_resolve(ctx, op->symbol);
         if (!o->impl) {
@@ -650,7 +769,17 @@ static int prepare(void **state, const gale_context_t *ctx, gale_collector_t *c)
                 return rc;
             }
             o->prepared = true;
-        } else if (op->kind == GALE__TOP_PERSIST) {
+        } else if (op->kind == GALE__TOP_PERSIST || op->kind == GALE__TOP_QUERY) {
+            const gale_trident_query_t *q = o->impl;
+            if (op->kind == GALE__TOP_QUERY) {
+                if (q->prepare && (rc = q->prepare(&o->state, ctx))) {
+                    gale_log(ctx, GALE_LOG_ERROR, "prepare of %s: %s", op->symbol,
+                             gale_strerror(rc));
+                    eng_free(e);
+                    return rc;
+                }
+                o->prepared = true;
+            }
             gale_state_spec_t spec = {(gale_state_kind_t)op->spec.kind, op->spec.key_prefix,
                                       op->spec.hash_key, NULL, op->spec.key_fn_symbol};
             if (op->spec.key_fn_symbol) {
@@ -799,7 +928,11 @@ static int execute(void *state, const gale_tuple_t *t, gale_collector_t *c) {
             batch_fail(b, "a tuple of %zu values is too wide", n);
         } else {
             for (size_t i = 2; i < n; i++) vals[i - 2] = *gale_tuple_value(t, i);
-            run_op(e, b, e->plan->inputs[in].entry, vals, n - 2);
+            int entry = e->plan->inputs[in].entry;
+            if (e->plan->ops[entry].kind == GALE__TOP_DRPC_RETURN && e->plan->ops[entry].out == in)
+                drpc_info(b, vals, n - 2);
+            else
+                run_op(e, b, entry, vals, n - 2);
         }
         gale_ack(e->c, t);
     }
@@ -814,3 +947,4 @@ static void cleanup(void *state) {
 const gale_bolt_t gale_trident_bolt = {declare, prepare, execute, cleanup, false};
 /* The same engine; its own symbol so the topology names what it runs. */
 const gale_bolt_t gale_trident_spout_bolt = {declare, prepare, execute, cleanup, false};
+const gale_bolt_t gale_trident_drpc_spout_bolt = {declare, prepare, execute, cleanup, false};

@@ -48,6 +48,7 @@ typedef struct coord {
     gale__redis_t *redis;
     char k_epoch[512], k_committed[512], k_attempts[512], k_drained[512];
     bool opened, fenced, done;
+    bool drpc; /* a DRPC stream's: endless, quiet, never holds a run open */
     int64_t epoch;
     uint64_t committed, next;
     cbatch_t act[MAX_ACTIVE];
@@ -101,6 +102,8 @@ static int open_(void **state, const gale_context_t *ctx, gale_spout_collector_t
         return rc;
     }
     const char *topo = gale_context_topology_name(ctx);
+    k->drpc = strncmp(k->plan->txid_name, GALE__TRIDENT_DRPC_TXID_PREFIX,
+                      sizeof GALE__TRIDENT_DRPC_TXID_PREFIX - 1) == 0;
     gale__trident_key(k->k_epoch, sizeof k->k_epoch, topo, k->plan->txid_name, "epoch");
     gale__trident_key(k->k_committed, sizeof k->k_committed, topo, k->plan->txid_name, "committed");
     gale__trident_key(k->k_attempts, sizeof k->k_attempts, topo, k->plan->txid_name, "attempts");
@@ -163,10 +166,15 @@ static bool do_open(coord_t *k) {
     freeReplyObject(r);
     k->next = k->committed + 1;
     k->opened = true;
-    gale_log(k->ctx, GALE_LOG_INFO,
-             "coordinator epoch %" PRId64 ": resuming after committed txid %" PRIu64
-             " (%d batches in flight at most)",
-             k->epoch, k->committed, k->max_pending);
+    if (k->drpc)
+        gale_log(k->ctx, GALE_LOG_INFO,
+                 "DRPC stream %s: coordinator at epoch %" PRId64 ", batches from txid %" PRIu64,
+                 k->plan->txid_name, k->epoch, k->committed + 1);
+    else
+        gale_log(k->ctx, GALE_LOG_INFO,
+                 "coordinator epoch %" PRId64 ": resuming after committed txid %" PRIu64
+                 " (%d batches in flight at most)",
+                 k->epoch, k->committed, k->max_pending);
     return true;
 }
 
@@ -270,8 +278,9 @@ static void next_tuple(void *state, gale_spout_collector_t *c) {
     if (k->n_act && k->act[0].st == B_COMMITTED) {
         if (!record_commit(k, k->act[0].txid)) return;
         k->committed = k->act[0].txid;
-        gale_log(k->ctx, GALE_LOG_INFO, "committed txid %" PRIu64 " (attempt %u)", k->committed,
-                 k->act[0].attempt);
+        if (!k->drpc) /* a DRPC stream commits every (mostly empty) batch */
+            gale_log(k->ctx, GALE_LOG_INFO, "committed txid %" PRIu64 " (attempt %u)", k->committed,
+                     k->act[0].attempt);
         memmove(k->act, k->act + 1, (k->n_act - 1) * sizeof *k->act);
         k->n_act--;
         check_drained(k);
@@ -337,6 +346,9 @@ static void close_(void *state) {
 
 static bool done(void *state) {
     coord_t *k = state;
+    /* a DRPC stream serves while the topology runs: a finite run
+     * (--until-done) ends when its other streams are done */
+    if (k->drpc) return true;
     return k->done && k->n_act == 0;
 }
 

@@ -17,6 +17,9 @@
  *   outputs: [[data stream, [subscriber component, ...], [fields...]], ...]
  *   spout:   nil, or [symbol, n_fields] for spout0 (its entry feeds op 0..)
  * State spec: [kind, key_prefix|nil, hash_key|nil, key_fn_symbol|nil].
+ * A DRPC_RETURN op is the entry of two inputs: output index holds which
+ * one carries the DRPC spout's [args, return info]; the other's tuples
+ * are the result.
  * Plan of the coordinator: [1, txid_name, spout component, [committers]].
  *
  * Data stream tuples are [txid, attempt, user values...]; each data
@@ -29,13 +32,15 @@
 
 #include "gale/trident.h"
 
-#define GALE__TRIDENT_PLAN_KEY      "trident.plan"
-#define GALE__TRIDENT_COORD         "$mastercoord-bg0"
-#define GALE__TRIDENT_BATCH_STREAM  "$batch"
-#define GALE__TRIDENT_COMMIT_STREAM "$commit"
-#define GALE__TRIDENT_COUNT_PREFIX  "$coord-"
-#define GALE__TRIDENT_TX_FIELDS     "$txid,$attempt"
-#define GALE__TRIDENT_MAX_FIELDS    64
+#define GALE__TRIDENT_PLAN_KEY         "trident.plan"
+#define GALE__TRIDENT_COORD            "$mastercoord-bg0" /* the first stream's */
+#define GALE__TRIDENT_COORD_PREFIX     "$mastercoord-bg"
+#define GALE__TRIDENT_DRPC_TXID_PREFIX "$drpc-" /* a DRPC stream's txid name */
+#define GALE__TRIDENT_BATCH_STREAM     "$batch"
+#define GALE__TRIDENT_COMMIT_STREAM    "$commit"
+#define GALE__TRIDENT_COUNT_PREFIX     "$coord-"
+#define GALE__TRIDENT_TX_FIELDS        "$txid,$attempt"
+#define GALE__TRIDENT_MAX_FIELDS       64
 
 typedef enum gale__top_kind {
     GALE__TOP_PASS = 0, /* identity (repartitions, group_by) */
@@ -46,8 +51,11 @@ typedef enum gale__top_kind {
     GALE__TOP_PROJECT,
     GALE__TOP_AGG_COMBINE, /* per batch and group, emitted at the batch end */
     GALE__TOP_AGG_REDUCE,
-    GALE__TOP_PERSIST, /* combiner per group, written at $commit */
-    GALE__TOP_OUT,     /* emit on outputs[out] */
+    GALE__TOP_PERSIST,     /* combiner per group, written at $commit */
+    GALE__TOP_OUT,         /* emit on outputs[out] */
+    GALE__TOP_QUERY,       /* state query: spec, key = input fields; emits like each */
+    GALE__TOP_DRPC_RETURN, /* collects the batch's tuples; out = the input
+                              index carrying the DRPC return info */
     GALE__TOP__COUNT
 } gale__top_kind_t;
 

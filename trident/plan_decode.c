@@ -120,11 +120,11 @@ static int decode_op(const gale_value_t *v, size_t i, size_t n_ops, gale__pop_t 
     }
     if (!get_int(&a[7], -1, 1 << 20, &x)) return bad(err, errlen, "op %zu: bad output", i);
     op->out = (int)x;
-    bool needs_sym =
-        op->kind != GALE__TOP_PASS && op->kind != GALE__TOP_PROJECT && op->kind != GALE__TOP_OUT;
+    bool needs_sym = op->kind != GALE__TOP_PASS && op->kind != GALE__TOP_PROJECT &&
+                     op->kind != GALE__TOP_OUT && op->kind != GALE__TOP_DRPC_RETURN;
     if (needs_sym && !op->symbol) return bad(err, errlen, "op %zu: no symbol", i);
     if (op->kind == GALE__TOP_OUT && op->out < 0) return bad(err, errlen, "op %zu: no output", i);
-    if (op->kind == GALE__TOP_PERSIST && !op->has_spec)
+    if ((op->kind == GALE__TOP_PERSIST || op->kind == GALE__TOP_QUERY) && !op->has_spec)
         return bad(err, errlen, "op %zu: no state spec", i);
     (void)n_ops;
     return 0;
@@ -194,6 +194,12 @@ int gale__plan_decode(const gale_conf_t *conf, bool coord, gale__plan_t **out, c
     for (size_t i = 0; i < p->n_ops; i++)
         if (p->ops[i].kind == GALE__TOP_OUT && (size_t)p->ops[i].out >= p->n_outputs) {
             rc = bad(err, errlen, "op %zu: output %d out of range", i, p->ops[i].out);
+            goto out;
+        } else if (p->ops[i].kind == GALE__TOP_DRPC_RETURN &&
+                   (p->ops[i].out < 0 || (size_t)p->ops[i].out >= p->n_inputs ||
+                    p->inputs[p->ops[i].out].entry != (int)i)) {
+            rc = bad(err, errlen, "op %zu: return-info input %d is not one of its inputs", i,
+                     p->ops[i].out);
             goto out;
         }
     if (a[5].type != GALE_T_NIL) {

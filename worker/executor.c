@@ -97,6 +97,7 @@ static bool flush_lane(gale__exec_t *e, int lane, bool block) {
     gale__queue_t *q = lane_queue(e->worker, lane);
     size_t off = 0;
     unsigned round = 0;
+    int64_t wait_t0 = 0;
     if (!q) { /* no lane (out of memory): their trees time out */
         for (size_t i = 0; i < ob->n; i++) gale__tuple_free(ob->items[i]);
         ob->n = 0;
@@ -112,9 +113,13 @@ static bool flush_lane(gale__exec_t *e, int lane, bool block) {
             off = ob->n;
             break;
         }
-        if (round == 0) stat_inc(&e->stats.backpressure_waits, 1);
+        if (round == 0) {
+            stat_inc(&e->stats.backpressure_waits, 1);
+            wait_t0 = gale__now_ns(); /* only once a lane is full: never on the fast path */
+        }
         backoff(&round);
     }
+    if (wait_t0) stat_inc(&e->stats.backpressure_ns, (uint64_t)(gale__now_ns() - wait_t0));
     if (off && off < ob->n) memmove(ob->items, ob->items + off, (ob->n - off) * sizeof(void *));
     ob->n -= off;
     return ob->n == 0;
@@ -476,6 +481,8 @@ static int emit_common(gale__task_t *tk, const gale_emit_t *em, bool spout) {
         }
         stat_inc(&e->stats.emitted, 1);
         stat_inc(&e->stats.transferred, nt);
+        stat_inc(&e->sstats[side(e)][si].emitted, 1);
+        stat_inc(&e->sstats[side(e)][si].transferred, nt);
         if (em->msg_id && (!reliable || nt == 0)) {
             spout_ack_now(e, tk->index - e->tasks[0].index, *em->msg_id);
         } else if (reliable) {
@@ -560,6 +567,8 @@ static int emit_common(gale__task_t *tk, const gale_emit_t *em, bool spout) {
     }
     stat_inc(&side_stats(e)->emitted, 1);
     stat_inc(&side_stats(e)->transferred, nt);
+    stat_inc(&e->sstats[side(e)][si].emitted, 1);
+    stat_inc(&e->sstats[side(e)][si].transferred, nt);
     return (int)nt;
 }
 
@@ -619,8 +628,10 @@ static void ack_or_fail(gale_collector_t *c, const gale_tuple_t *ct, bool ack) {
     }
     gale__stats_t *st = side_stats(e);
     if (t->arrive_ns) {
+        int64_t took = gale__now_ns() - t->arrive_ns;
         stat_inc(&st->process_samples, 1);
-        stat_inc(&st->process_ns_sum, (uint64_t)(gale__now_ns() - t->arrive_ns));
+        stat_inc(&st->process_ns_sum, (uint64_t)took);
+        stat_inc(&st->hist[GALE__LAT_PROCESS][gale__hist_bin(took)], 1);
     }
     stat_inc(ack ? &st->acked : &st->failed_explicit, 1);
     retire(e, t, locked);
@@ -660,6 +671,16 @@ void gale_reset_timeout(gale_collector_t *c, const gale_tuple_t *t) {
 /* Reported errors are rate-limited like emit errors: a component failing
  * every tuple must not flood the log. */
 static void report_error(gale__task_t *tk, const char *fmt, va_list ap) {
+    va_list again;
+    va_copy(again, ap);
+    gale__exec_t *e = tk->exec;
+    pthread_mutex_lock(&e->err_lock); /* kept for the heartbeat (runtime.h) */
+    gale__err_t *x = &e->errs[e->n_errs++ % GALE__ERRS_KEPT];
+    x->epoch_ms = gale__wall_ms();
+    x->task = tk->id;
+    vsnprintf(x->msg, sizeof x->msg, fmt, again);
+    pthread_mutex_unlock(&e->err_lock);
+    va_end(again);
     task_error(tk, "reported error: ", fmt, ap);
 }
 
@@ -801,8 +822,10 @@ static void spout_handle(gale__exec_t *e, gale_tuple_t *t) {
     switch (t->stream->sys) {
         case GALE__SYS_SPOUT_ACK:
             if (p->t0) {
+                int64_t took = gale__now_ns() - p->t0;
                 stat_inc(&e->stats.complete_samples, 1);
-                stat_inc(&e->stats.complete_ns_sum, (uint64_t)(gale__now_ns() - p->t0));
+                stat_inc(&e->stats.complete_ns_sum, (uint64_t)took);
+                stat_inc(&e->stats.hist[GALE__LAT_COMPLETE][gale__hist_bin(took)], 1);
             }
             gale__pendmap_del(&e->pending, p);
             stat_inc(&e->stats.acked, 1);
@@ -858,6 +881,7 @@ static void execute_user(gale__exec_t *e, gale_tuple_t *t) {
         int64_t took = gale__now_ns() - t0;
         stat_inc(&e->stats.execute_samples, 1);
         stat_inc(&e->stats.execute_ns_sum, (uint64_t)took);
+        stat_inc(&e->stats.hist[GALE__LAT_EXECUTE][gale__hist_bin(took)], 1);
         /* a slow execute: look at the flush interval after every tuple */
         e->slow_execute = took * 16 > e->rt->flush_ns;
     }

@@ -238,6 +238,11 @@ static int init_exec(gale__rt_t *rt, gale__exec_t *e) {
     gale__pool_init(&e->pool);
     gale__pool_init(&e->foreign_pool);
     pthread_mutex_init(&e->foreign_lock, NULL);
+    pthread_mutex_init(&e->err_lock, NULL);
+    for (int sd = 0; sd < 2; sd++) {
+        e->sstats[sd] = calloc(c->n_streams ? c->n_streams : 1, sizeof(gale__sstats_t));
+        if (!e->sstats[sd]) return GALE_ENOMEM;
+    }
     e->out = calloc(rt->n_execs, sizeof(*e->out));
     e->dirty = calloc(rt->n_execs, sizeof(int));
     if (!e->out || !e->dirty) return GALE_ENOMEM;
@@ -734,6 +739,9 @@ void gale__rt_destroy(gale__rt_t *rt) {
         gale__pool_destroy(&rt->execs[i].pool);
         gale__pool_destroy(&rt->execs[i].foreign_pool);
         if (rt->execs[i].out) pthread_mutex_destroy(&rt->execs[i].foreign_lock);
+        if (rt->execs[i].sstats[0]) pthread_mutex_destroy(&rt->execs[i].err_lock);
+        free(rt->execs[i].sstats[0]);
+        free(rt->execs[i].sstats[1]);
     }
     free(rt->execs);
     free(rt->workers);
@@ -772,6 +780,26 @@ void gale__rt_stats(gale__rt_t *rt, const char *component, gale__stats_t *sum) {
             stats_add(sum, &rt->execs[i].stats);
             stats_add(sum, &rt->execs[i].foreign_stats);
         }
+}
+
+void gale__rt_exec_stats(gale__exec_t *e, gale__stats_t *out, uint64_t (*ss)[2], gale__err_t *errs,
+                         size_t *n_errs) {
+    memset(out, 0, sizeof *out);
+    stats_add(out, &e->stats);
+    stats_add(out, &e->foreign_stats);
+    for (size_t i = 0; ss && i < e->comp->n_streams; i++) {
+        ss[i][0] = ss[i][1] = 0;
+        for (int sd = 0; sd < 2 && e->sstats[sd]; sd++) {
+            ss[i][0] += atomic_load_explicit(&e->sstats[sd][i].emitted, memory_order_relaxed);
+            ss[i][1] += atomic_load_explicit(&e->sstats[sd][i].transferred, memory_order_relaxed);
+        }
+    }
+    if (!errs) return;
+    pthread_mutex_lock(&e->err_lock);
+    uint64_t n = e->n_errs < GALE__ERRS_KEPT ? e->n_errs : GALE__ERRS_KEPT;
+    for (uint64_t k = 0; k < n; k++) errs[k] = e->errs[(e->n_errs - n + k) % GALE__ERRS_KEPT];
+    pthread_mutex_unlock(&e->err_lock);
+    *n_errs = (size_t)n;
 }
 
 size_t gale__rt_max_queue_depth(gale__rt_t *rt, size_t *capacity) {

@@ -53,6 +53,7 @@
 #include <stdbool.h>
 
 #include "common/clock.h"
+#include "common/histogram.h"
 #include "gale/gale.h"
 #include "topology/grouping.h"
 #include "topology/topology.h"
@@ -173,7 +174,29 @@ typedef struct gale__stats {
     _Atomic uint64_t backpressure_waits, errors;
     _Atomic uint64_t ticks;            /* tick tuples executed (not counted in executed) */
     _Atomic uint64_t max_pending_seen; /* spouts: highest pending count of a task */
+    _Atomic uint64_t backpressure_ns;  /* time bolts waited on a full target lane */
+    /* the sampled latencies again as histograms (common/histogram.h), so
+     * percentiles can be read and windows subtracted: GALE__LAT_* */
+    _Atomic uint64_t hist[3][GALE__HIST_BINS];
 } gale__stats_t;
+
+/* Per output stream of an executor (user streams by index in
+ * gale__rcomp_t.streams): tuples emitted and transferred on it. One array
+ * per side (executor thread, foreign threads), like the stats. */
+typedef struct gale__sstats {
+    _Atomic uint64_t emitted, transferred;
+} gale__sstats_t;
+
+/* The last errors a component reported (gale_report_error), kept per
+ * executor for the heartbeat: a small ring under its own lock (errors are
+ * rate-limited and never on the hot path). */
+#define GALE__ERRS_KEPT   4
+#define GALE__ERR_MSG_MAX 256
+typedef struct gale__err {
+    int64_t epoch_ms; /* wall clock */
+    int32_t task;
+    char msg[GALE__ERR_MSG_MAX];
+} gale__err_t;
 
 /* Open-addressing map of uint64 keys (never 0) for pending trees. */
 typedef struct gale__pend {
@@ -249,10 +272,14 @@ struct gale__exec {
     bool started;
     gale__stats_t stats;
     gale__stats_t foreign_stats; /* bolt collector used by other threads */
-    bool opening;                /* open/prepare running: collect, never flush */
-    bool backlog;                /* spouts: a lane refused part of a batch */
-    gale__pendmap_t pending;     /* spout: root -> msg_id; acker: root -> xor */
-    uint32_t gen;                /* rotation generation */
+    gale__sstats_t *sstats[2];   /* [side][comp->n_streams] */
+    pthread_mutex_t err_lock;    /* errs, n_errs */
+    gale__err_t errs[GALE__ERRS_KEPT];
+    uint64_t n_errs;         /* ever reported; the newest is errs[(n_errs - 1) % KEPT] */
+    bool opening;            /* open/prepare running: collect, never flush */
+    bool backlog;            /* spouts: a lane refused part of a batch */
+    gale__pendmap_t pending; /* spout: root -> msg_id; acker: root -> xor */
+    uint32_t gen;            /* rotation generation */
     int64_t next_rotate_ns, next_tick_ns, tick_ns;
     int64_t max_pending;   /* spouts; 0 = unbounded */
     uint64_t sample_every; /* 1/sample rate; 0 = never */
@@ -442,6 +469,16 @@ void gale__rt_destroy(gale__rt_t *rt);
 
 /** @brief Sum of the executors' counters of one component (NULL: all). */
 void gale__rt_stats(gale__rt_t *rt, const char *component, gale__stats_t *sum);
+/** @brief Executor e's counters (both sides summed) into *out; per-stream
+ * counts into ss[comp->n_streams] (may be NULL); its kept errors, oldest
+ * first, into errs (at most GALE__ERRS_KEPT; their number in *n_errs).
+ * Any thread (relaxed reads: a sample, not a snapshot). */
+void gale__rt_exec_stats(gale__exec_t *e, gale__stats_t *out, uint64_t (*ss)[2], gale__err_t *errs,
+                         size_t *n_errs);
+/** @brief The stats of this process's executors as the heartbeat carries
+ * them (common/wstats.h), into out; start_ms: when the process started
+ * (wall clock). Any thread; 0 or GALE_ENOMEM. stats_report.c. */
+int gale__rt_wstats(gale__rt_t *rt, uint64_t start_ms, msgpack_sbuffer *out);
 /** @brief Current and capacity of every executor queue: max depth/capacity ratio. */
 size_t gale__rt_max_queue_depth(gale__rt_t *rt, size_t *capacity);
 

@@ -34,6 +34,7 @@
 #include "common/config.h"
 #include "common/fileio.h"
 #include "common/log.h"
+#include "common/wstats.h"
 #include "worker/heartbeat.h"
 #include "worker/placement.h"
 #include "worker/pool.h"
@@ -250,13 +251,25 @@ static bool send_heartbeat(worker_t *w) {
         if (w->place.execs[i].worker == w->place.here)
             mine[n++] = (gale__ctl_executor_range_t){(uint64_t)w->place.execs[i].start,
                                                      (uint64_t)w->place.execs[i].end};
-    gale__ctl_worker_heartbeat_t hb = {.topology_id = w->a->topology_id,
-                                       .port = (uint64_t)w->a->port,
-                                       .pid = (uint64_t)getpid(),
-                                       .assignment_version = w->asg ? w->asg->version : 0,
-                                       .executors = {mine, n},
-                                       .done = gale__rt_done(w->rt)};
+    /* the counters travel with every heartbeat (DESIGN §7): cumulative,
+     * so a lost heartbeat loses nothing; start_ms tells nimbus a restarted
+     * process from this one. Without them (out of memory) it still beats. */
+    static int64_t start_ms;
+    if (!start_ms) start_ms = gale__wall_ms();
+    msgpack_sbuffer sb;
+    msgpack_sbuffer_init(&sb);
+    bool with_stats = gale__rt_wstats(w->rt, (uint64_t)start_ms, &sb) == 0 && sb.size > 0 &&
+                      sb.size <= GALE__WS_MAX_BYTES;
+    gale__ctl_worker_heartbeat_t hb = {
+        .topology_id = w->a->topology_id,
+        .port = (uint64_t)w->a->port,
+        .pid = (uint64_t)getpid(),
+        .assignment_version = w->asg ? w->asg->version : 0,
+        .executors = {mine, n},
+        .done = gale__rt_done(w->rt),
+        .stats = {with_stats ? (const uint8_t *)sb.data : NULL, with_stats ? sb.size : 0}};
     bool sent = gale__hb_send(w->hb, &hb);
+    msgpack_sbuffer_destroy(&sb);
     free(mine);
     return sent;
 }

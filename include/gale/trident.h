@@ -78,8 +78,10 @@ typedef struct gale_state_spec {
  *     gale_trident_build(t, err, sizeof err);   // adds the components to b
  *     return gale_submit(sub, "twc", conf, b);
  *
- * Components (Storm's names): "$mastercoord-bg0" (the batch coordinator,
- * a spout, one task), "spout0" (the batch spout's executor, a bolt, one
+ * Components (Storm's names), per stream started from a spout (a batch
+ * group, numbered k = 0, 1, ... in creation order): "$mastercoord-bg<k>"
+ * (its batch coordinator, a spout, one task), "spout<k>" (the batch
+ * spout's executor, a bolt, one
  * task per spout partition), and "b-0", "b-1", ... one bolt per chain of
  * operations between repartitions. Every user function is given with its
  * exported symbol name (the macros stringify it), as workers resolve it.
@@ -216,7 +218,9 @@ GALE_EXPORT int gale_trident_build(gale_trident_t *t, char *err, size_t errlen);
 
 /** @brief A stream from a batch spout. txid_name names the coordinator's
  * keys in Redis (gale:trident:<topology>:<txid_name>:...); the spout's
- * executor is named "spout0". */
+ * executor is named "spout<k>" (k: the streams started before it).
+ * Streams of different spouts are batched independently: they cannot be
+ * merged, but one may query the other's state. */
 GALE_EXPORT gale_tstream_t *gale_trident_new_stream(gale_trident_t *t, const char *txid_name,
                                                     const gale_batch_spout_t *spout,
                                                     const char *symbol);
@@ -266,6 +270,80 @@ gale_tstream_persistent_aggregate(gale_tstream_t *s, const gale_state_spec_t *sp
 #define GALE_PERSISTENT_AGGREGATE(s, spec, in, agg, out)                                           \
     gale_tstream_persistent_aggregate((s), (spec), (in), &(agg), #agg, (out))
 
+/**
+ * @brief Persist each batch into state without repartitioning (Storm's
+ * partitionPersist with a map state): every partition writes its own
+ * tuples at the batch's commit, keyed by the key fields (comma-separated;
+ * NULL or "": one global value). Per key the batch's values (the
+ * combiner's init of the in fields) are combined, then combined with the
+ * stored value; gale_last_agg stores the batch's last value for the key
+ * (Storm's MapState put). Give keys that each partition owns (e.g. after
+ * partition_by on them): two partitions writing one key each combine
+ * into it, in commit order. Returns the state, for state_query.
+ */
+GALE_EXPORT gale_tstate_t *
+gale_tstream_partition_persist(gale_tstream_t *s, const gale_state_spec_t *spec, const char *keys,
+                               const char *in, const gale_combiner_t *agg, const char *symbol);
+#define GALE_PARTITION_PERSIST(s, spec, keys, in, agg)                                             \
+    gale_tstream_partition_persist((s), (spec), (keys), (in), &(agg), #agg)
+
+/*
+ * A state query (Storm's QueryFunction): for each tuple, the state's
+ * current value for the key made of the query's input fields (in[0..n),
+ * as many as the state has key fields; none for a global state) is read
+ * from Redis (nil when absent), then execute emits zero or more tuples
+ * with gale_trident_emit; each is the input tuple followed by the
+ * emitted values (the declared output fields), as with each. value lives
+ * until execute returns. prepare/cleanup may be NULL.
+ */
+typedef struct gale_trident_query {
+    int (*prepare)(void **state, const gale_context_t *ctx);
+    void (*execute)(void *state, const gale_value_t *in, size_t n, const gale_value_t *value,
+                    gale_trident_collector_t *c);
+    void (*cleanup)(void *state);
+} gale_trident_query_t;
+
+/* Storm's MapGet: emits the value (nil when the key has none). */
+GALE_EXPORT extern const gale_trident_query_t gale_map_get_query;
+/* Storm's FilterNull: keeps tuples whose input fields are all non-nil. */
+GALE_EXPORT extern const gale_trident_filter_t gale_filter_null;
+/* A combiner whose combine keeps the newer value (a put, for
+ * partition_persist); zero nil. */
+GALE_EXPORT extern const gale_combiner_t gale_last_agg;
+
+/**
+ * @brief Query a state (Storm's stateQuery). st is a state of this
+ * layer (persistent_aggregate, partition_persist), of any stream of t.
+ * After a group_by the stream is repartitioned by the group fields
+ * first; else the query runs in the stream's bolt. in: the key fields
+ * (as many as the state's key fields); out: the query's output fields.
+ * The query reads what is committed in Redis (not its own batch).
+ */
+GALE_EXPORT gale_tstream_t *gale_tstream_state_query(gale_tstream_t *s, gale_tstate_t *st,
+                                                     const char *in, const gale_trident_query_t *q,
+                                                     const char *symbol, const char *out);
+#define GALE_STATE_QUERY(s, st, in, q, out)                                                        \
+    gale_tstream_state_query((s), (st), (in), &(q), #q, (out))
+
+/**
+ * @brief A stream of DRPC requests for function (Storm's newDRPCStream):
+ * each request is a batch of its own holding one tuple, field "args"
+ * (the request's argument text). When the batch completes, the tuples of
+ * the pipeline's last stream (the stream last built from this one) for
+ * that batch are returned to the DRPC server as Storm does: a JSON array
+ * of the tuples, each an array of its values (e.g. [[7]]). The stream has
+ * its own coordinator ("$mastercoord-bgN", txid name "$drpc-<function>")
+ * and spout executor ("spoutN"); servers come from drpc.servers and
+ * drpc.invocations.port (gale local serves DRPC in-process). A failed
+ * batch is replayed with the same request; a request whose batch never
+ * completes gets the server's timeout error.
+ */
+GALE_EXPORT gale_tstream_t *gale_trident_new_drpc_stream(gale_trident_t *t, const char *function);
+
+/* The DRPC stream's batch spout (new_drpc_stream uses it; fields
+ * "args,$drpc-return", non-transactional; component conf drpc.function). */
+GALE_EXPORT extern const gale_batch_spout_t gale_trident_drpc_batch_spout;
+
 /** @brief Aggregate each batch's partition (per group when grouped):
  * the stream becomes [group fields..., out_field] per group at the batch
  * end. Exactly one of comb/red is non-NULL. */
@@ -307,6 +385,8 @@ GALE_EXPORT gale_tstream_t *gale_tstream_conf_set_int(gale_tstream_t *s, const c
 GALE_EXPORT extern const gale_spout_t gale_trident_coordinator_spout;
 GALE_EXPORT extern const gale_bolt_t gale_trident_spout_bolt;
 GALE_EXPORT extern const gale_bolt_t gale_trident_bolt;
+/* spout0's engine for a DRPC stream (gale local looks for it to serve DRPC) */
+GALE_EXPORT extern const gale_bolt_t gale_trident_drpc_spout_bolt;
 
 #ifdef __cplusplus
 }

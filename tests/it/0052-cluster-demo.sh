@@ -3,10 +3,10 @@
 # is: --no-build) runs the cluster walk-through.
 #
 # What must hold: it exits 0; its output shows each command it ran
-# (`+ gale nimbus`, `supervisor`, `jar`, `list`, `logs`, `kill`), the
-# topology id gale jar printed, `gale list` with the topology ACTIVE on 3
-# workers, and counter lines read through `gale logs` (host:port
-# prefixed); afterwards no daemon or worker of it is left. Stopped by a
+# (`+ gale nimbus`, `supervisor`, `ui`, `jar`, `list`, `logs`, `kill`), the
+# web UI's URL, the topology id gale jar printed, `gale list` with the
+# topology ACTIVE on 3 workers, and counter lines read through `gale logs`
+# (host:port prefixed); afterwards no daemon or worker of it is left. Stopped by a
 # SIGTERM half way, it exits 143 and leaves nothing running either.
 # Every process of the demo names its directory on its command line: the
 # trap kills what a failed run left.
@@ -48,9 +48,10 @@ run_bg 100 "$TMP/out" "${DEMO_ENV[@]}" GALE_DEMO_SECS=1 bash "$GALE_SRC/scripts/
     tail -n 20 "$TMP/out" >&2
     fail "the demo exited $RC"
 }
-for verb in nimbus supervisor jar list logs kill; do
+for verb in nimbus supervisor ui jar list logs kill; do
     grep -q "^+ gale $verb " "$TMP/out" || fail "the demo did not show '+ gale $verb ...'"
 done
+grep -Eq '^demo: the web UI is at http://127\.0\.0\.1:[0-9]+/ ' "$TMP/out" || fail "the demo did not print the UI's URL"
 grep -Eq '^word-count-[0-9]+-[0-9]+$' "$TMP/out" || fail "no topology id in the output"
 id=$(grep -E '^word-count-[0-9]+-[0-9]+$' "$TMP/out")
 grep -Eq "^word-count +ACTIVE +[0-9a-z]+ +3 .* $id$" "$TMP/out" || fail "no list line with $id ACTIVE on 3 workers"

@@ -13,7 +13,8 @@ SO=$GALE_BUILD/starter/basic_drpc.so
 
 mkdir -p "$TMP/drpc"
 setsid "$GALE_BIN" drpc-server -c "gale.local.dir=$TMP/drpc" -c "gale.log.dir=$TMP/drpc/logs" \
-    -c drpc.port=0 -c drpc.invocations.port=0 -c drpc.http.port=0 >"$TMP/drpc.out" 2>&1 &
+    -c drpc.port=0 -c drpc.invocations.port=0 -c drpc.http.port=0 -c drpc.request.timeout.secs=3 \
+    >"$TMP/drpc.out" 2>&1 &
 GROUPS_STARTED+=("$!")
 wait_for 10 test -s "$TMP/drpc/drpc.http.port" || fail "drpc-server wrote no port files: $(cat "$TMP/drpc.out")"
 P=$(cat "$TMP/drpc/drpc.port")
@@ -36,11 +37,11 @@ out=$(curl -s --max-time 10 "http://127.0.0.1:$H/drpc/exclamation/cow%20moon") |
 
 echo "check: after gale kill the function is unknown again"
 g kill basic-drpc -w 1 >/dev/null || g kill "$id" -w 1 >/dev/null || fail "kill refused"
-wait_gone "$id" 60 || fail "the topology is still there: $(g list)"
+wait_gone "$id" 30 || fail "the topology is still there: $(g list)"
 unknown() {
     local rc=0
     "$GALE_BIN" drpc "${D[@]}" exclamation hello >/dev/null 2>"$TMP/err" || rc=$?
     [[ $rc -eq 1 ]] && grep -q "no running topology serves DRPC function 'exclamation'" "$TMP/err"
 }
-wait_for 30 unknown || fail "after the kill: $(cat "$TMP/err")"
+wait_for 30 unknown || fail "after the kill: $(cat "$TMP/err"); $(tail -5 "$TMP/drpc/logs/drpc.log")"
 echo "PASS"

@@ -4,6 +4,11 @@
  * on its first attempt (the counts must still be exact), TridentSlow the
  * same without failures (for kill/restart and stale-epoch tests, paced
  * by -c topology.trident.batch.emit.interval.millis).
+ * TridentOpaque: the opaque file spout into an opaque state, with the
+ * flaky split; TridentNonTx: a non-transactional state. TridentOps: one
+ * state per operation under test (map, flat_map, project, merge,
+ * aggregate, partition_aggregate with a reducer, sum/min/max) over lines
+ * "<word> <int>" (tests/it/0082).
  */
 #include <stdio.h>
 #include <string.h>
@@ -40,18 +45,19 @@ static int flaky_prepare(void **state, const gale_context_t *ctx) {
 GALE_EXPORT const gale_trident_function_t test_split_flaky = {flaky_prepare, split_execute, NULL};
 GALE_EXPORT const gale_trident_function_t test_split = {NULL, split_execute, NULL};
 
-static int build(gale_submit_t *s, const char *path, bool flaky) {
+static int build_kind(gale_submit_t *s, const char *path, bool flaky, bool opaque,
+                      gale_state_kind_t kind) {
     gale_builder_t *b = gale_builder_new();
     gale_trident_t *t = gale_trident_new(b);
-    gale_tstream_t *st = GALE_TRIDENT_STREAM(t, "sentences", gale_file_batch_spout);
+    gale_tstream_t *st = opaque ? GALE_TRIDENT_STREAM(t, "sentences", gale_file_opaque_batch_spout)
+                                : GALE_TRIDENT_STREAM(t, "sentences", gale_file_batch_spout);
     gale_tstream_conf_set_str(st, "file.path", path);
     gale_tstream_parallelism_hint(st, 2);
     st = flaky ? GALE_EACH(st, "line", test_split_flaky, "word")
                : GALE_EACH(st, "line", test_split, "word");
     gale_tstream_parallelism_hint(st, 2);
     st = gale_tstream_group_by(st, "word");
-    gale_state_spec_t spec = {GALE_STATE_TRANSACTIONAL, NULL, "trident-word-count:counts", NULL,
-                              NULL};
+    gale_state_spec_t spec = {kind, NULL, "trident-word-count:counts", NULL, NULL};
     gale_tstate_parallelism_hint(
         GALE_PERSISTENT_AGGREGATE(st, &spec, NULL, gale_count_agg, "count"), 3);
     char err[512];
@@ -63,6 +69,108 @@ static int build(gale_submit_t *s, const char *path, bool flaky) {
     gale_conf_t *conf = gale_conf_new();
     gale_conf_set_int(conf, "topology.max.spout.pending", 3);
     return gale_submit(s, "trident-word-count", conf, b);
+}
+
+static int build(gale_submit_t *s, const char *path, bool flaky) {
+    return build_kind(s, path, flaky, false, GALE_STATE_TRANSACTIONAL);
+}
+
+GALE_EXPORT int TridentOpaque(gale_submit_t *s, int argc, char **argv) {
+    return argc == 1 ? build_kind(s, argv[0], true, true, GALE_STATE_OPAQUE) : 1;
+}
+GALE_EXPORT int TridentNonTx(gale_submit_t *s, int argc, char **argv) {
+    return argc == 1 ? build_kind(s, argv[0], false, false, GALE_STATE_NON_TRANSACTIONAL) : 1;
+}
+
+/* --- TridentOps --- */
+
+/* map: "<word> <int>" -> [word, int] */
+static void parse_execute(void *state, const gale_value_t *in, size_t n,
+                          gale_trident_collector_t *c) {
+    (void)state;
+    char word[128];
+    long long num;
+    if (n < 1 || in[0].type != GALE_T_STR || sscanf(in[0].u.s, "%127s %lld", word, &num) != 2) {
+        gale_trident_fail(c, "test: a line that is not '<word> <int>'");
+        return;
+    }
+    gale_value_t v[2] = {gale_str(word), gale_int(num)};
+    gale_trident_emit(c, v, 2);
+}
+GALE_EXPORT const gale_trident_function_t test_parse = {NULL, parse_execute, NULL};
+
+/* flat_map: twice when num > 0, never when num == 0 */
+static void twice_execute(void *state, const gale_value_t *in, size_t n,
+                          gale_trident_collector_t *c) {
+    (void)state;
+    if (n != 2 || in[1].type != GALE_T_INT || in[1].u.i == 0) return;
+    gale_trident_emit(c, in, 2);
+    gale_trident_emit(c, in, 2);
+}
+GALE_EXPORT const gale_trident_function_t test_twice = {NULL, twice_execute, NULL};
+
+/* a reducer: the sum of its one int input */
+static int rsum_init(gale_value_t *out) {
+    *out = gale_int(0);
+    return 0;
+}
+static int rsum_reduce(const gale_value_t *acc, const gale_value_t *in, size_t n,
+                       gale_value_t *out) {
+    if (n != 1 || acc->type != GALE_T_INT || in[0].type != GALE_T_INT) return GALE_ETYPE;
+    *out = gale_int(acc->u.i + in[0].u.i);
+    return 0;
+}
+GALE_EXPORT const gale_reducer_t test_rsum = {rsum_init, rsum_reduce};
+
+static gale_state_spec_t ops_spec(const char *hash) {
+    gale_state_spec_t sp = {GALE_STATE_TRANSACTIONAL, NULL, hash, NULL, NULL};
+    return sp;
+}
+
+GALE_EXPORT int TridentOps(gale_submit_t *s, int argc, char **argv) {
+    if (argc != 1) return 1;
+    gale_builder_t *b = gale_builder_new();
+    gale_trident_t *t = gale_trident_new(b);
+    gale_tstream_t *st = GALE_TRIDENT_STREAM(t, "ops", gale_file_batch_spout);
+    gale_tstream_conf_set_str(st, "file.path", argv[0]);
+    gale_tstream_parallelism_hint(st, 2);
+    gale_tstream_t *m = GALE_MAP(st, "line", test_parse, "word,num");
+    gale_tstream_t *f = GALE_FLAT_MAP(m, "word,num", test_twice, "word,num");
+    gale_tstream_t *p = gale_tstream_project(f, "num,word"); /* reordered */
+    gale_state_spec_t sp;
+    /* flat_map: per word, 2 x its lines with num > 0 */
+    sp = ops_spec("ops:count");
+    GALE_PERSISTENT_AGGREGATE(gale_tstream_group_by(p, "word"), &sp, NULL, gale_count_agg, "n");
+    /* sum/min/max over the projected nums (global states) */
+    sp = ops_spec("ops:sum");
+    GALE_PERSISTENT_AGGREGATE(gale_tstream_group_by(p, "word"), &sp, "num", gale_sum_agg, "s");
+    sp = ops_spec("ops:min");
+    GALE_PERSISTENT_AGGREGATE(p, &sp, "num", gale_min_agg, "min");
+    sp = ops_spec("ops:max");
+    GALE_PERSISTENT_AGGREGATE(p, &sp, "num", gale_max_agg, "max");
+    /* aggregate: each batch's count, summed over batches */
+    gale_tstream_t *a = GALE_AGGREGATE(p, NULL, gale_count_agg, "batch_n");
+    sp = ops_spec("ops:agg");
+    GALE_PERSISTENT_AGGREGATE(a, &sp, "batch_n", gale_sum_agg, "total");
+    /* partition_aggregate with a reducer: per partition and batch sums */
+    gale_tstream_t *pa =
+        gale_tstream_partition_aggregate(p, "num", NULL, &test_rsum, "test_rsum", "part_sum");
+    sp = ops_spec("ops:pagg");
+    GALE_PERSISTENT_AGGREGATE(pa, &sp, "part_sum", gale_sum_agg, "total");
+    /* merge: the parsed lines and the doubled ones, counted per word */
+    gale_tstream_t *two[2] = {m, gale_tstream_project(f, "word,num")};
+    gale_tstream_t *mg = gale_trident_merge(t, two, 2);
+    sp = ops_spec("ops:merge");
+    GALE_PERSISTENT_AGGREGATE(gale_tstream_group_by(mg, "word"), &sp, NULL, gale_count_agg, "n");
+    char err[512];
+    if (gale_trident_build(t, err, sizeof err)) {
+        fprintf(stderr, "%s\n", err);
+        gale_builder_destroy(b);
+        return 1;
+    }
+    gale_conf_t *conf = gale_conf_new();
+    gale_conf_set_int(conf, "topology.max.spout.pending", 2);
+    return gale_submit(s, "trident-ops", conf, b);
 }
 
 GALE_EXPORT int TridentFlaky(gale_submit_t *s, int argc, char **argv) {

@@ -174,8 +174,8 @@ static void test_roundtrip_every_type(void **state) {
 
     uint64_t ports[3] = {6700, 6701, 6702};
     gale__ctl_worker_state_t ws[2] = {
-        {"wc-1-1700000000", 6700, 4242, "running", 800, 0, false},
-        {"wc-1-1700000000", 6701, 4243, "starting", GALE_CTL_UNSET, 2, true},
+        {"wc-1-1700000000", 6700, 4242, "running", 800, 0, false, {(const uint8_t *)"\x93", 1}},
+        {"wc-1-1700000000", 6701, 4243, "starting", GALE_CTL_UNSET, 2, true, {NULL, 0}},
     };
     gale__ctl_supervisor_heartbeat_t hb = {"sup-a", "127.0.0.2", {ports, 3}, 8000, 77, 5, {ws, 2}};
     roundtrip(GALE_CTL_SUPERVISOR_HEARTBEAT, &hb, &m);
@@ -234,7 +234,8 @@ static void test_roundtrip_every_type(void **state) {
     seen[GALE_CTL_CODE_REPLY] = true;
 
     gale__ctl_executor_range_t ranges[2] = {{1, 2}, {7, 7}};
-    gale__ctl_worker_heartbeat_t wh = {"wc-1-1700000000", 6700, 4242, 3, {ranges, 2}, false};
+    gale__ctl_worker_heartbeat_t wh = {
+        "wc-1-1700000000", 6700, 4242, 3, {ranges, 2}, false, {(const uint8_t *)"\x93\x01", 2}};
     roundtrip(GALE_CTL_WORKER_HEARTBEAT, &wh, &m);
     assert_int_equal(m.u.worker_heartbeat.executors.items[1].start, 7);
     assert_false(m.u.worker_heartbeat.done);
@@ -269,6 +270,26 @@ static void test_roundtrip_every_type(void **state) {
     roundtrip(GALE_CTL_DRPC_FAIL, &dfl, &m);
     gale__ctl_msg_destroy(&m);
     seen[GALE_CTL_DRPC_FAIL] = true;
+    gale__ctl_stats_t st = {"wc", 600};
+    roundtrip(GALE_CTL_STATS, &st, &m);
+    assert_int_equal(m.u.stats.window_secs, 600);
+    assert_string_equal(m.u.stats.topology, "wc");
+    gale__ctl_msg_destroy(&m);
+    seen[GALE_CTL_STATS] = true;
+    gale__ctl_stats_reply_t sr = {true, NULL, "{}"};
+    roundtrip(GALE_CTL_STATS_REPLY, &sr, &m);
+    assert_string_equal(m.u.stats_reply.json, "{}");
+    gale__ctl_msg_destroy(&m);
+    gale__ctl_stats_reply_t sr_bad = {true, NULL, NULL}; /* ok without json */
+    msgpack_sbuffer h, b;
+    msgpack_sbuffer_init(&h);
+    msgpack_sbuffer_init(&b);
+    char e2[256];
+    assert_int_not_equal(gale__ctl_encode(&h, &b, GALE_CTL_STATS_REPLY, 1, &sr_bad, e2, sizeof e2),
+                         0);
+    msgpack_sbuffer_destroy(&h);
+    msgpack_sbuffer_destroy(&b);
+    seen[GALE_CTL_STATS_REPLY] = true;
 
     for (int t = GALE_CTL_NONE + 1; t < GALE_CTL__COUNT; t++) {
         if (!seen[t]) print_error("type %s has no round-trip case\n", gale__ctl_type_name(t));

@@ -242,6 +242,56 @@ static void test_search(void **state) {
 }
 
 /* Every way out of the served dir is refused, and nothing leaks. */
+/* The log page: static HTML and its script, the same bytes whatever the
+ * query (nothing of the client's is put into the HTML), with the headers
+ * that keep a log's markup inert. */
+static void test_page(void **state) {
+    fx_t *f = *state;
+    char h[256];
+    static const char *const pages[] = {"/api/v1/log?file=topo-1-100/6700/worker.log", "/log", "/",
+                                        "/api/v1/log?file=%3Cscript%3Ealert(1)%3C/script%3E"};
+    size_t first_len = 0;
+    for (size_t i = 0; i < sizeof pages / sizeof pages[0]; i++) {
+        resp_t r = get(f->port, pages[i]);
+        assert_int_equal(r.status, 200);
+        assert_non_null(header(&r, "Content-Type", h, sizeof h));
+        assert_string_equal(h, "text/html; charset=utf-8");
+        assert_non_null(header(&r, "Content-Security-Policy", h, sizeof h));
+        assert_non_null(strstr(h, "default-src 'self'"));
+        assert_non_null(strstr(r.body, "/static/log.js"));
+        assert_null(strstr(r.body, "alert(1)"));
+        if (i == 0) first_len = r.body_len;
+        assert_int_equal(r.body_len, first_len);
+        free(r.raw);
+    }
+    resp_t r = get(f->port, "/static/log.js");
+    assert_int_equal(r.status, 200);
+    assert_non_null(header(&r, "Content-Type", h, sizeof h));
+    assert_string_equal(h, "text/javascript; charset=utf-8");
+    free(r.raw);
+    /* a log's bytes stay text: no sniffing them into HTML */
+    r = get(f->port, "/api/v1/log/read?file=topo-1-100/6700/worker.log");
+    assert_non_null(header(&r, "X-Content-Type-Options", h, sizeof h));
+    assert_string_equal(h, "nosniff");
+    free(r.raw);
+    r = get(f->port, "/static/nope.js");
+    assert_int_equal(r.status, 404);
+    free(r.raw);
+    /* errors: one line of JSON, as gale ui's */
+    static const char *const bad[] = {"/nope", "/api/v1/log/read", "/api/v1/log/read?file=../x",
+                                      "/api/v1/log/read?file=a&start=zz"};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        r = get(f->port, bad[i]);
+        assert_true(r.status >= 400 && r.status < 500);
+        assert_non_null(header(&r, "Content-Type", h, sizeof h));
+        assert_string_equal(h, "application/json");
+        assert_true(r.body_len > 2 && r.body[0] == '{' && r.body[r.body_len - 1] == '\n');
+        assert_ptr_equal(memchr(r.body, '\n', r.body_len), r.body + r.body_len - 1);
+        assert_non_null(strstr(r.body, "\"errorMessage\":\""));
+        free(r.raw);
+    }
+}
+
 static void test_traversal_refused(void **state) {
     fx_t *f = *state;
     static const struct {
@@ -467,6 +517,7 @@ int main(void) {
         cmocka_unit_test_setup_teardown(test_list, setup, teardown),
         cmocka_unit_test_setup_teardown(test_read_ranges, setup, teardown),
         cmocka_unit_test_setup_teardown(test_search, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_page, setup, teardown),
         cmocka_unit_test_setup_teardown(test_traversal_refused, setup, teardown),
         cmocka_unit_test_setup_teardown(test_garbage, setup, teardown),
         cmocka_unit_test_setup_teardown(test_follow_gets_appended_bytes, setup, teardown),

@@ -22,33 +22,9 @@
 #include "common/clock.h"
 #include "common/config.h"
 #include "common/log.h"
+#include "log_fixture.h"
 #include "redis_fixture.h"
 #include "trident/redis.h"
-
-static char LOG[64];
-
-static void log_to_file(void) {
-    snprintf(LOG, sizeof LOG, "/tmp/gale-test-redis-XXXXXX");
-    int fd = mkstemp(LOG);
-    assert_true(fd >= 0);
-    gale__log_set_fd(fd);
-}
-
-static int count_lines(const char *needle) {
-    FILE *fp = fopen(LOG, "r");
-    assert_non_null(fp);
-    char line[2048];
-    int n = 0;
-    while (fgets(line, sizeof line, fp)) n += strstr(line, needle) != NULL;
-    fclose(fp);
-    return n;
-}
-
-static void log_restore(void) {
-    close(gale__log_fd());
-    gale__log_set_fd(2);
-    unlink(LOG);
-}
 
 static void sleep_ms(int ms) {
     struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
@@ -73,7 +49,7 @@ static void test_unreachable_backoff(void **st) {
     gale_conf_t *c = redis_fixture_conf(&f);
     gale__redis_t *r = gale__redis_new(c, "spout", 3);
     char err[512], want[128];
-    log_to_file();
+    log_capture_start();
     /* attempts 1..4: one line each, the wait doubling; none in between */
     static const int waits[] = {100, 200, 400, 800};
     for (int i = 0; i < 4; i++) {
@@ -93,8 +69,8 @@ static void test_unreachable_backoff(void **st) {
         assert_int_equal(gale__redis_ensure(r, err, sizeof err), GALE_EFULL);
         assert_non_null(strstr(err, "next connection attempt in"));
     }
-    assert_int_equal(count_lines("cannot reach redis"), 4);
-    assert_int_equal(count_lines("spout:3"), 4);
+    assert_int_equal(log_capture_count("cannot reach redis"), 4);
+    assert_int_equal(log_capture_count("spout:3"), 4);
     /* not connected: commands fail at once */
     int rc;
     const char *ping[] = {"PING"};
@@ -105,9 +81,9 @@ static void test_unreachable_backoff(void **st) {
     /* back: the next attempt connects, one line says so, the backoff resets */
     assert_int_equal(redis_fixture_restart(&f), 0);
     assert_int_equal(ensure_attempt(r, err, sizeof err), 0);
-    assert_int_equal(count_lines("connected to redis at"), 1);
+    assert_int_equal(log_capture_count("connected to redis at"), 1);
     assert_int_equal(gale__redis_generation(r), 1);
-    log_restore();
+    log_capture_stop();
     gale__redis_free(r);
     gale_conf_destroy(c);
     redis_fixture_stop(&f);
@@ -120,7 +96,7 @@ static void test_password(void **st) {
     assert_int_equal(redis_fixture_start(&f, args), 0);
     gale_conf_t *c = redis_fixture_conf(&f);
     char err[512];
-    log_to_file();
+    log_capture_start();
     gale__redis_t *r = gale__redis_new(c, "state", 1);
     assert_int_equal(gale__redis_ensure(r, err, sizeof err), GALE_ESTATE);
     assert_non_null(strstr(err, "NOAUTH"));
@@ -132,8 +108,8 @@ static void test_password(void **st) {
     assert_non_null(strstr(err, "refused AUTH"));
     assert_non_null(strstr(err, "check redis.password"));
     gale__redis_free(r);
-    assert_int_equal(count_lines("redis.password"), 2);
-    log_restore();
+    assert_int_equal(log_capture_count("redis.password"), 2);
+    log_capture_stop();
     gale_conf_set_str(c, GALE_CONF_REDIS_PASSWORD, "sesame");
     r = gale__redis_new(c, "state", 1);
     assert_int_equal(gale__redis_ensure(r, err, sizeof err), 0);
@@ -172,12 +148,12 @@ static void test_db(void **st) {
     /* a db the server does not have (16 by default) */
     gale_conf_set_int(c, GALE_CONF_REDIS_DB, 99);
     r = gale__redis_new(c, "state", 1);
-    log_to_file();
+    log_capture_start();
     assert_int_equal(gale__redis_ensure(r, err, sizeof err), GALE_ESTATE);
     assert_non_null(strstr(err, "refused SELECT"));
     assert_non_null(strstr(err, "check redis.db"));
-    assert_int_equal(count_lines("check redis.db"), 1);
-    log_restore();
+    assert_int_equal(log_capture_count("check redis.db"), 1);
+    log_capture_stop();
     gale__redis_free(r);
     gale_conf_destroy(c);
     redis_fixture_stop(&f);

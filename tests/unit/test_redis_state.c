@@ -23,6 +23,7 @@
 #include "common/clock.h"
 #include "common/config.h"
 #include "common/log.h"
+#include "log_fixture.h"
 #include "redis_fixture.h"
 #include "trident/state.h"
 
@@ -503,35 +504,12 @@ static void test_script_flushed(void **st) {
     gale__map_state_close(s);
 }
 
-/* Log lines go to a file the test reads. */
-static char LOG[64];
-static void log_to_file(void) {
-    snprintf(LOG, sizeof LOG, "/tmp/gale-test-rs-XXXXXX");
-    int fd = mkstemp(LOG);
-    assert_true(fd >= 0);
-    gale__log_set_fd(fd);
-}
-static int count_lines(const char *needle) {
-    FILE *fp = fopen(LOG, "r");
-    assert_non_null(fp);
-    char line[2048];
-    int n = 0;
-    while (fgets(line, sizeof line, fp)) n += strstr(line, needle) != NULL;
-    fclose(fp);
-    return n;
-}
-static void log_restore(void) {
-    close(gale__log_fd());
-    gale__log_set_fd(2);
-    unlink(LOG);
-}
-
 static void test_redis_down_then_back(void **st) {
     (void)st;
     gale__map_state_t *s = open_kind(GALE_STATE_TRANSACTIONAL, "d:");
     char err[512];
     redis_fixture_kill(&F);
-    log_to_file();
+    log_capture_start();
     /* 1 s of retries: attempts at ~0, 0.1, 0.3, 0.7 s (backoff doubling) */
     int eio = 0;
     for (int64_t end = gale__now_ns() + 1000000000; gale__now_ns() < end;) {
@@ -541,12 +519,12 @@ static void test_redis_down_then_back(void **st) {
         struct timespec ts = {0, 5000000};
         nanosleep(&ts, NULL);
     }
-    int lines = count_lines("cannot reach redis");
+    int lines = log_capture_count("cannot reach redis");
     assert_true(eio > 50);
     if (lines < 3 || lines > 5) fail_msg("%d lines for 1 s of retries", lines);
-    assert_int_equal(count_lines("retrying in 100 ms"), 1);
-    assert_int_equal(count_lines("retrying in 200 ms"), 1);
-    assert_int_equal(count_lines("retrying in 400 ms"), 1);
+    assert_int_equal(log_capture_count("retrying in 100 ms"), 1);
+    assert_int_equal(log_capture_count("retrying in 200 ms"), 1);
+    assert_int_equal(log_capture_count("retrying in 400 ms"), 1);
     assert_int_equal(redis_fixture_restart(&F), 0);
     raw_set("test:epoch", "7");
     int rc = GALE_EIO;
@@ -556,8 +534,8 @@ static void test_redis_down_then_back(void **st) {
         nanosleep(&ts, NULL);
     }
     assert_int_equal(rc, 0);
-    assert_int_equal(count_lines("connected to redis"), 1);
-    log_restore();
+    assert_int_equal(log_capture_count("connected to redis"), 1);
+    log_capture_stop();
     expect_raw("d:a", "[1,5]");
     gale__map_state_close(s);
 }
@@ -572,7 +550,7 @@ static void test_wrong_password(void **st) {
     char err[512];
     gale_value_t k = gale_str("a"), d = gale_int(1);
     const gale_value_t *keys[] = {&k};
-    log_to_file();
+    log_capture_start();
     for (int i = 0; i < 3; i++) {
         if (i == 1) gale_conf_set_str(c, GALE_CONF_REDIS_PASSWORD, "wrong");
         if (i == 2) gale_conf_set_str(c, GALE_CONF_REDIS_PASSWORD, "sesame");
@@ -586,8 +564,8 @@ static void test_wrong_password(void **st) {
         }
         gale__map_state_close(s);
     }
-    assert_int_equal(count_lines("redis.password"), 2);
-    log_restore();
+    assert_int_equal(log_capture_count("redis.password"), 2);
+    log_capture_stop();
     gale_conf_destroy(c);
     redis_fixture_stop(&f);
 }

@@ -179,11 +179,155 @@ static void test_repartitions(void **unused) {
     gale__topology_destroy(topo);
 }
 
+/* An input of c from source on a stream not starting with '$' (data). */
+static const gale__input_t *data_input(const gale__component_t *c, const char *source) {
+    for (size_t i = 0; i < c->n_inputs; i++)
+        if (strcmp(c->inputs[i].source, source) == 0 && c->inputs[i].stream[0] != '$')
+            return &c->inputs[i];
+    return NULL;
+}
+
+/* storm-starter's words: a second batch group, the query repartitioned
+ * by the group field, and the results meeting the return info in one task */
+static void test_drpc_words(void **unused) {
+    (void)unused;
+    gale_builder_t *b = gale_builder_new();
+    gale_trident_t *t = gale_trident_new(b);
+    gale_tstream_t *s = GALE_TRIDENT_STREAM(t, "sentences", gale_file_batch_spout);
+    s = GALE_EACH(s, "line", tb_split, "word"); /* b-0 */
+    s = gale_tstream_group_by(s, "word");
+    gale_tstate_t *st =
+        GALE_PERSISTENT_AGGREGATE(s, &spec, NULL, gale_count_agg, "count"); /* b-1 */
+    gale_tstream_t *q = gale_trident_new_drpc_stream(t, "words");           /* b-2 */
+    q = GALE_EACH(q, "args", tb_split, "word");
+    q = gale_tstream_group_by(q, "word");
+    q = GALE_STATE_QUERY(q, st, "word", gale_map_get_query, "count"); /* b-3 */
+    q = GALE_FILTER(q, "count", gale_filter_null);
+    GALE_AGGREGATE(q, "count", gale_sum_agg, "sum"); /* b-4, then the return b-5 */
+    char err[512] = "";
+    assert_int_equal(gale_trident_build(t, err, sizeof err), 0);
+    gale__topology_t *topo = finish(b, err, sizeof err);
+    if (!topo) fail_msg("%s", err);
+    const gale__component_t *c1 = gale__topology_component(topo, "$mastercoord-bg1");
+    const gale__component_t *sp1 = gale__topology_component(topo, "spout1");
+    assert_non_null(gale__topology_component(topo, "$mastercoord-bg0"));
+    assert_non_null(c1);
+    assert_non_null(sp1);
+    assert_string_equal(sp1->symbol, "gale_trident_drpc_spout_bolt");
+    assert_string_equal(sp1->inputs[0].source, "$mastercoord-bg1");
+    const gale_value_t *fn = gale_conf_get(sp1->conf, "drpc.function");
+    assert_non_null(fn);
+    assert_string_equal(fn->u.s, "words");
+    /* the query bolt: fields grouping on word from the DRPC chain, no $commit */
+    const gale__component_t *b3 = gale__topology_component(topo, "b-3");
+    assert_non_null(b3);
+    const gale__input_t *in = data_input(b3, "b-2");
+    assert_non_null(in);
+    assert_int_equal(in->grouping, GALE_GROUPING_FIELDS);
+    for (size_t i = 0; i < b3->n_inputs; i++)
+        assert_string_not_equal(b3->inputs[i].stream, "$commit");
+    /* the return: one task, global from the sum and from spout1 */
+    const gale__component_t *b5 = gale__topology_component(topo, "b-5");
+    assert_non_null(b5);
+    assert_null(gale__topology_component(topo, "b-6"));
+    assert_int_equal(b5->parallelism, 1);
+    assert_non_null(data_input(b5, "b-4"));
+    assert_int_equal(data_input(b5, "b-4")->grouping, GALE_GROUPING_GLOBAL);
+    assert_non_null(data_input(b5, "spout1"));
+    assert_int_equal(data_input(b5, "spout1")->grouping, GALE_GROUPING_GLOBAL);
+    /* the committer b-1 gets bg0's $commit only */
+    const gale__component_t *b1 = gale__topology_component(topo, "b-1");
+    bool commit0 = false;
+    for (size_t i = 0; i < b1->n_inputs; i++)
+        if (strcmp(b1->inputs[i].stream, "$commit") == 0)
+            commit0 = strcmp(b1->inputs[i].source, "$mastercoord-bg0") == 0;
+    assert_true(commit0);
+    gale__topology_destroy(topo);
+}
+
+static void test_query_and_drpc_errors(void **unused) {
+    (void)unused;
+    gale_builder_t *b = gale_builder_new();
+    gale_trident_t *t = gale_trident_new(b);
+    gale_tstream_t *s = GALE_TRIDENT_STREAM(t, "x", gale_file_batch_spout);
+    s = GALE_EACH(s, "line", tb_split, "word");
+    gale_tstate_t *st = GALE_PERSISTENT_AGGREGATE(gale_tstream_group_by(s, "word"), &spec, NULL,
+                                                  gale_count_agg, "n");
+    GALE_STATE_QUERY(s, st, "word,line", gale_map_get_query, "count");
+    expect_error(b, t,
+                 "state_query(gale_map_get_query): the state has 1 key field(s), the "
+                 "query's input 2");
+    b = gale_builder_new();
+    t = gale_trident_new(b);
+    s = GALE_TRIDENT_STREAM(t, "x", gale_file_batch_spout);
+    GALE_STATE_QUERY(s, NULL, "line", gale_map_get_query, "count");
+    expect_error(b, t, "state_query(gale_map_get_query): the state is NULL");
+    b = gale_builder_new();
+    t = gale_trident_new(b);
+    s = GALE_TRIDENT_STREAM(t, "x", gale_file_batch_spout);
+    gale_tstream_t *q = gale_trident_new_drpc_stream(t, "f");
+    gale_tstream_t *two[2] = {s, q};
+    gale_trident_merge(t, two, 2);
+    expect_error(b, t, "merge: stream 1 comes from another spout");
+    b = gale_builder_new();
+    t = gale_trident_new(b);
+    GALE_TRIDENT_STREAM(t, "x", gale_file_batch_spout);
+    GALE_TRIDENT_STREAM(t, "x", gale_file_batch_spout);
+    expect_error(b, t, "new_stream(x): another stream uses this txid name");
+    b = gale_builder_new();
+    t = gale_trident_new(b);
+    GALE_TRIDENT_STREAM(t, "$drpc-f", gale_file_batch_spout);
+    expect_error(b, t, "not starting with '$'");
+    b = gale_builder_new();
+    t = gale_trident_new(b);
+    q = gale_trident_new_drpc_stream(t, "f");
+    GALE_PARTITION_PERSIST(q, &spec, "args", "args", gale_last_agg);
+    expect_error(b, t, "new_drpc_stream(f): the stream ends in a state");
+    b = gale_builder_new();
+    t = gale_trident_new(b);
+    gale_trident_new_drpc_stream(t, "");
+    expect_error(b, t, "the function name must be 1..128 bytes");
+    b = gale_builder_new();
+    t = gale_trident_new(b);
+    q = gale_trident_new_drpc_stream(t, "f");
+    gale_tstream_project(q, "$drpc-return");
+    expect_error(b, t, "starts with '$'");
+}
+
+/* partition_persist stays in its parent's bolt and makes it a committer */
+static void test_partition_persist(void **unused) {
+    (void)unused;
+    gale_builder_t *b = gale_builder_new();
+    gale_trident_t *t = gale_trident_new(b);
+    gale_tstream_t *s = GALE_TRIDENT_STREAM(t, "x", gale_file_batch_spout);
+    s = gale_tstream_partition_by(s, "line"); /* b-0 */
+    s = GALE_EACH(s, "line", tb_split, "word");
+    assert_non_null(GALE_PARTITION_PERSIST(s, &spec, "line", "word", gale_last_agg));
+    char err[512] = "";
+    assert_int_equal(gale_trident_build(t, err, sizeof err), 0);
+    gale__topology_t *topo = finish(b, err, sizeof err);
+    if (!topo) fail_msg("%s", err);
+    const gale__component_t *b0 = gale__topology_component(topo, "b-0");
+    assert_non_null(b0);
+    assert_null(gale__topology_component(topo, "b-1"));
+    bool commit = false;
+    for (size_t i = 0; i < b0->n_inputs; i++)
+        commit |= strcmp(b0->inputs[i].stream, "$commit") == 0;
+    assert_true(commit);
+    gale__topology_destroy(topo);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_word_count_names),      cmocka_unit_test(test_bad_field),
-        cmocka_unit_test(test_bad_group_field),       cmocka_unit_test(test_reserved_and_dup),
-        cmocka_unit_test(test_no_stream_and_null_fn), cmocka_unit_test(test_repartitions),
+        cmocka_unit_test(test_word_count_names),
+        cmocka_unit_test(test_bad_field),
+        cmocka_unit_test(test_bad_group_field),
+        cmocka_unit_test(test_reserved_and_dup),
+        cmocka_unit_test(test_no_stream_and_null_fn),
+        cmocka_unit_test(test_repartitions),
+        cmocka_unit_test(test_drpc_words),
+        cmocka_unit_test(test_query_and_drpc_errors),
+        cmocka_unit_test(test_partition_persist),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -37,7 +37,7 @@ static void heartbeat_answered_while_main_loop_busy(void **state) {
     gale__ctl_client_t c;
     assert_int_equal(gale__ctl_client_open(&c, ctx, bound, err, sizeof err), 0);
     for (int i = 0; i < 3; i++) { /* every one answered, none applied yet */
-        gale__ctl_worker_heartbeat_t hb = {"wc-1-1", 6700, 4242, 1, {NULL, 0}, i == 2};
+        gale__ctl_worker_heartbeat_t hb = {"wc-1-1", 6700, 4242, 1, {NULL, 0}, i == 2, {NULL, 0}};
         gale__ctl_msg_t r;
         assert_int_equal(gale__ctl_call(&c, GALE_CTL_WORKER_HEARTBEAT, &hb, GALE_CTL_REPLY, 5000,
                                         &r, err, sizeof err),
