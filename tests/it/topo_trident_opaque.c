@@ -1,9 +1,9 @@
 /*
- * topo_trident_opaque.c — TridentOpaqueCount for tests/it/0083: the
+ * topo_trident_opaque.c — TridentOpaqueCount for tests/it/0085: the
  * TridentWordCount shape (file batch spout over 2 partitions, split,
  * group by word, count into Redis over 3 state partitions) with the
  * opaque file batch spout and an opaque state, so the cluster fault
- * test checks opaque exactly-once ([txid, curr, prev] values) as 0082
+ * test checks opaque exactly-once ([txid, curr, prev] values) as 0084
  * checks the transactional one.
  */
 #include <stdio.h>

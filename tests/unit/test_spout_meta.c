@@ -3,7 +3,7 @@
  * against a real redis-server: a batch whose previous txid has no record
  * yet (that batch failed before it was planned, e.g. while Redis was
  * down) is failed for an in-order replay, never planned from the
- * partition's start (which counted the lines before it twice: 0082 found
+ * partition's start (which counted the lines before it twice: 0084 found
  * it in the cluster); once the previous txid is committed, a missing
  * record (deleted by hand) is planned from the start with a warning.
  *
