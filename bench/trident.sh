@@ -25,7 +25,9 @@
 # --words N        corpus words (default 20000000); --distinct N (100000)
 # --batch-lines N  gale.trident.file.batch.lines (default 10000: lines per
 #                  batch per spout partition, 10 words a line)
-# --interval MS    topology.trident.batch.emit.interval.millis (default 0)
+# --interval MS    topology.trident.batch.emit.interval.millis (default 50: the
+#                  DRPC stream "words" has a coordinator of its own, which
+#                  commits an empty batch every interval; at 0 ms it spins)
 # --pending N      topology.max.spout.pending (batches in flight, default 8;
 #                  10000 x 8 was the best of the settings tried, RESULTS.md)
 # --pipeline N     redis-benchmark -P (default 64); --set-n N its -n (2000000)
@@ -36,7 +38,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 build=${GALE_BUILD_DIR:-build-release}
-words=20000000 distinct=100000 lines=10000 interval=0 pending=8 pipeline=64 setn=2000000
+words=20000000 distinct=100000 lines=10000 interval=50 pending=8 pipeline=64 setn=2000000
 extra=()
 die() {
     echo "trident.sh: $*" >&2
