@@ -19,7 +19,7 @@ struct gale__spout_meta {
     bool opened;
     int partition;
     gale__redis_t *redis;
-    char meta_key[512], drained_key[512];
+    char meta_key[512], drained_key[512], committed_key[512];
     /* non-transactional: the previous batch's metadata, in memory */
     void *prev_mem;
     gale_value_t prev;
@@ -39,6 +39,7 @@ int gale__spout_meta_open(gale__spout_meta_t **out, const gale_context_t *ctx,
     gale__trident_key(m->meta_key, sizeof m->meta_key, topo, txid_name, what);
     gale__trident_key(m->drained_key, sizeof m->drained_key, topo, txid_name,
                       GALE__TRIDENT_DRAINED);
+    gale__trident_key(m->committed_key, sizeof m->committed_key, topo, txid_name, "committed");
     m->redis = gale__redis_new(gale_context_conf(ctx), gale_context_component_id(ctx),
                                gale_context_task_id(ctx));
     if (!m->redis) {
@@ -145,6 +146,32 @@ static int put_rec(gale__spout_meta_t *m, uint64_t txid, bool drained, const gal
     return rc;
 }
 
+/* txid-1 has no record. Not committed yet: its batch failed before it
+ * was planned (e.g. Redis went down), so planning txid now would start
+ * where txid-1 started and count those lines twice: fail txid, the
+ * coordinator replays txid-1 then txid, in order (GALE_ESTATE). Committed
+ * already: its records were deleted by
+ * hand; plan from the partition's start, with a warning (0). */
+static int prev_missing(gale__spout_meta_t *m, uint64_t txid, char *err, size_t errlen) {
+    const char *argv[2] = {"GET", m->committed_key};
+    int rc;
+    redisReply *r = gale__redis_cmd(m->redis, 2, argv, NULL, &rc, err, errlen);
+    if (!r) return rc;
+    uint64_t committed = r->type == REDIS_REPLY_STRING ? strtoull(r->str, NULL, 10) : 0;
+    freeReplyObject(r);
+    if (committed < txid - 1) {
+        snprintf(err, errlen,
+                 "no batch record of txid %" PRIu64 " in %s yet (committed: %" PRIu64
+                 "): failing txid %" PRIu64 " so that both replay in order",
+                 txid - 1, m->meta_key, committed, txid);
+        return GALE_ESTATE;
+    }
+    gale_log(m->ctx, GALE_LOG_WARN,
+             "no batch record of the committed txid %" PRIu64 " in %s: planning from the start",
+             txid - 1, m->meta_key);
+    return 0;
+}
+
 int gale__spout_meta_emit(gale__spout_meta_t *m, uint64_t txid, uint32_t attempt,
                           gale_trident_collector_t *c, char *err, size_t errlen) {
     (void)attempt;
@@ -174,10 +201,8 @@ int gale__spout_meta_emit(gale__spout_meta_t *m, uint64_t txid, uint32_t attempt
                 pp = &prev;
             else if (rc != GALE_ENOENT)
                 return rc;
-            else
-                gale_log(m->ctx, GALE_LOG_WARN,
-                         "no batch record of txid %" PRIu64 " in %s: planning from the start",
-                         txid - 1, m->meta_key);
+            else if ((rc = prev_missing(m, txid, err, errlen)))
+                return rc;
         }
         gale_value_t planned = gale_nil();
         rc = sp->plan(m->state, txid, pp, &planned);

@@ -8,7 +8,10 @@
  *                     batches at the input's end (deleted by a non-empty one)
  * Transactional: a recorded txid is replayed from its record; else the
  * record is written (from txid-1's) BEFORE the batch is emitted. Opaque:
- * always planned from txid-1's record, which is overwritten. (Records are
+ * always planned from txid-1's record, which is overwritten. Either way,
+ * no record of txid-1 while txid-1 is not committed fails the batch
+ * (GALE_ESTATE): txid-1 failed before it was planned, and both replay in
+ * order; a committed txid-1 without one plans from the start. (Records are
  * not pruned yet: one small hash field per batch and partition.)
  */
 #ifndef GALE_TRIDENT_SPOUT_META_H

@@ -100,6 +100,12 @@ void *gale__pool_alloc(gale__pool_t *p, size_t size) {
         }
     }
     p->local[cls] = b->next;
+    /* The next block was last written by the thread that freed it, on
+     * another core: ask for its first lines now (for writing), so the
+     * next alloc's b->next read and the copy into it do not stall. */
+    if (b->next)
+        for (size_t o = 0; o < ((size_t)128 << cls) && o < 256; o += 64)
+            __builtin_prefetch((char *)b->next + o, 1, 3);
     gale__alloc_hdr_t *h = (gale__alloc_hdr_t *)b;
     h->pool = p;
     h->cls = (uint32_t)cls;
