@@ -3,7 +3,7 @@
  * TridentWordCount shape (file batch spout over 2 partitions, split,
  * group by word, count into Redis over 3 state partitions) with the
  * opaque file batch spout and an opaque state, so the cluster fault
- * test checks opaque exactly-once ([txid, curr, prev] values) as 0084
+ * test checks opaque exactly-once ([txid, curr, prev] values) as 0085
  * checks the transactional one.
  */
 #include <stdio.h>

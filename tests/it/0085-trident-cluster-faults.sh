@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# 0084 — exactly-once micro-batches in the cluster under faults: a
+# 0085 — exactly-once micro-batches in the cluster under faults: a
 # TridentWordCount (transactional file batch spout, transactional Redis
 # state) over a 50 000-line corpus runs on 3 workers over two
 # supervisors against a redis-server with --appendonly yes
@@ -14,7 +14,7 @@
 # corpus's exact counts — equal, not "at least" — and the committed txid
 # is the coordinator's last.
 #
-# `0084-trident-cluster-faults.sh opaque` runs the same with the opaque
+# `0085-trident-cluster-faults.sh opaque` runs the same with the opaque
 # file batch spout and an opaque state (0085 does).
 # shellcheck source=tests/it/lib.sh
 source "$(dirname "$0")/lib.sh"
