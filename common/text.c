@@ -84,3 +84,23 @@ int gale__errf(char *err, size_t errlen, int code, const char *fmt, ...) {
     }
     return code;
 }
+
+bool gale__utf8_valid(const char *s, size_t n) {
+    const unsigned char *p = (const unsigned char *)s, *end = p + n;
+    while (p < end) {
+        unsigned c = *p++;
+        if (c < 0x80) continue;
+        size_t more = c >= 0xf0 ? 3 : c >= 0xe0 ? 2 : c >= 0xc2 ? 1 : 0;
+        if (!more || c > 0xf4 || (size_t)(end - p) < more) return false;
+        unsigned cp = c & (0x3f >> more);
+        for (size_t k = 0; k < more; k++) {
+            if ((p[k] & 0xc0) != 0x80) return false;
+            cp = cp << 6 | (p[k] & 0x3f);
+        }
+        if ((more == 2 && cp < 0x800) || (more == 3 && (cp < 0x10000 || cp > 0x10ffff)) ||
+            (cp >= 0xd800 && cp <= 0xdfff))
+            return false;
+        p += more;
+    }
+    return true;
+}

@@ -7,10 +7,15 @@
 #ifndef GALE_COMMON_TEXT_H
 #define GALE_COMMON_TEXT_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 /** @brief Levenshtein distance between a and b (b is compared up to 127 bytes). */
 size_t gale__edit_distance(const char *a, const char *b);
+
+/** @brief True when s[0..n) is well-formed UTF-8 (no overlong forms, no
+ * surrogates, nothing above U+10FFFF). */
+bool gale__utf8_valid(const char *s, size_t n);
 
 /** @brief Format a one-line reason into err (when err and errlen) and
  * return code: `return gale__errf(err, errlen, GALE_EIO, "...", ...);`. */

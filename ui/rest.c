@@ -278,7 +278,7 @@ static void cluster_summary(gale__ui_t *ui, gale__ui_answer_t *a) {
     json_t *nim = json_object_get(doc, "nimbus");
     uint64_t up = jint(nim, "uptime_secs");
     json_t *o = json_pack(
-        "{sssIsIsIsIsIsIsIsIsI}", "stormVersion", "gale-0.1.0", "supervisors", (json_int_t)n_sup,
+        "{sssIsIsIsIsIsIsIsIsIsI}", "stormVersion", "gale-0.1.0", "supervisors", (json_int_t)n_sup,
         "topologies", (json_int_t)json_array_size(json_object_get(doc, "topologies")), "slotsTotal",
         (json_int_t)slots, "slotsUsed", (json_int_t)used, "slotsFree",
         (json_int_t)(slots > used ? slots - used : 0), "executorsTotal", (json_int_t)execs,

@@ -24,6 +24,7 @@
 #include "common/fileio.h"
 #include "common/http_server.h"
 #include "common/log.h"
+#include "common/text.h"
 #include "ui/ui.h"
 
 #define UI         "ui"
@@ -182,12 +183,16 @@ static void route(gale__ui_t *ui, struct MHD_Connection *c, const char *method, 
     bool get = strcmp(method, "GET") == 0, post = strcmp(method, "POST") == 0;
     if (q->too_big) return gale__ui_error(a, 413, "request body over %d bytes", BODY_MAX);
     if (strlen(url) > 1024) return gale__ui_error(a, 400, "path over 1024 bytes");
+    if (!gale__utf8_valid(url, strlen(url)))
+        return gale__ui_error(a, 400, "the path is not UTF-8: ids and names are UTF-8 text");
     if (strncmp(url, "/api/v1/", 8) == 0) {
         if (!get && !post)
             return gale__ui_error(a, 405, "%s: the REST API takes GET and POST", method);
         const char *w = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "window");
         if (w && strlen(w) > QUERY_MAX)
             return gale__ui_error(a, 400, "window: over %d bytes", QUERY_MAX);
+        if (w && !gale__utf8_valid(w, strlen(w)))
+            return gale__ui_error(a, 400, "window: not UTF-8; give 600, 10800, 86400 or :all-time");
         return gale__ui_rest(ui, method, url + 8, w, q->body, q->len, a);
     }
     if (!get) return gale__ui_error(a, 405, "%s %s: only GET is served here", method, url);

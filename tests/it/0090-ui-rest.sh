@@ -107,7 +107,7 @@ for comp in ("spout", "split", "count", "sink"):
     if comp not in v: errors.append(f"visualization has no {comp}")
 if v["sink"][":inputs"][0][":component"] != "split": errors.append("visualization inputs")
 cs = load("cluster_summary")
-for f in ("supervisors", "topologies", "slotsTotal", "slotsUsed", "slotsFree", "executorsTotal", "tasksTotal"):
+for f in ("supervisors", "topologies", "slotsTotal", "slotsUsed", "slotsFree", "executorsTotal", "tasksTotal", "nimbusPort"):
     need(cs, f, int, "cluster/summary")
 if cs["supervisors"] != 1 or cs["slotsTotal"] != 2: errors.append(f"cluster/summary {cs}")
 need(load("nimbus_summary"), "nimbuses", list, "nimbus/summary")
@@ -149,6 +149,10 @@ expect 404 GET "/api/v1/topology/no-such-topology/component/spout"
 expect 404 GET "/api/v1/topology/$id/component/no-such-component"
 expect 404 GET "/api/v1/topology/$id/a/b/c/d/e/f/g/h/i"
 expect 400 GET "/api/v1/topology/$id?window=12x"
+expect 400 GET "/api/v1/topology/%FF%FE"
+expect 400 GET "/api/v1/topology/$id/component/%FF"
+expect 400 GET "/api/v1/topology/$id?window=%FF"
+expect 400 GET "/%FF"
 expect 400 GET "/api/v1/topology/$id?window=-5"
 expect 400 GET "/api/v1/topology/$id?window=$(head -c 2000 /dev/zero | tr '\0' 9)"
 expect 405 GET "/api/v1/topology/$id/kill/1"

@@ -219,6 +219,27 @@ static void test_suggest_containing(void **state) {
     gale__opts_free(&o);
 }
 
+static void test_utf8_valid(void **state) {
+    (void)state;
+    static const struct {
+        const char *s;
+        bool ok;
+    } cases[] = {{"", true},
+                 {"plain ascii", true},
+                 {"caf\xc3\xa9", true},
+                 {"\xe2\x82\xac \xf0\x9f\x98\x80", true},
+                 {"\xff", false},
+                 {"\xc3", false},             /* cut short */
+                 {"\xc0\xaf", false},         /* overlong '/' */
+                 {"\xe0\x80\xaf", false},     /* overlong */
+                 {"\xed\xa0\x80", false},     /* a surrogate */
+                 {"\xf4\x90\x80\x80", false}, /* above U+10FFFF */
+                 {"\xc3\x28", false}};        /* bad continuation */
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
+        if (gale__utf8_valid(cases[i].s, strlen(cases[i].s)) != cases[i].ok)
+            fail_msg("case %zu: expected %s", i, cases[i].ok ? "valid" : "invalid");
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_options_anywhere),
@@ -229,6 +250,7 @@ int main(void) {
         cmocka_unit_test(test_attached_short_value),
         cmocka_unit_test(test_suggest_containing),
         cmocka_unit_test(test_text_helpers),
+        cmocka_unit_test(test_utf8_valid),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
