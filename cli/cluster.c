@@ -110,11 +110,12 @@ static int session_open(session_t *s, const gale__optspec_t *spec, int argc, cha
         }
         if (strcmp(name, "--timeout") == 0) {
             long t = parse_secs(s->verb, name, v, 86400);
-            if (t < 0) {
+            if (t == 0) gale__cli_error("%s: --timeout 0: give at least 1 second", s->verb);
+            if (t <= 0) {
                 *code = GALE__EXIT_USAGE;
                 return -1;
             }
-            s->timeout_ms = t > 0 ? (int)t * 1000 : 1;
+            s->timeout_ms = (int)t * 1000;
         }
     }
     if (config && gale__conf_load_yaml(s->conf, config, err, sizeof err)) {

@@ -135,6 +135,7 @@ struct gale__xfer {
     /* per peer: queues of batches the transfer thread dropped (a move),
      * and how many of them the receive thread has written off */
     _Atomic uint64_t *drops;
+    _Atomic uint64_t restarts_seen; /* peer incarnations heard (count_logged) */
     uint64_t *drops_seen;
     _Atomic(inflight_t *) *inflight; /* per global executor index, on first send */
     gale__batch_encoder_t enc;
@@ -541,10 +542,12 @@ static void peer_restarted(struct gale__xfer *x, int peer, uint64_t inc) {
     x->peer_inc[peer] = inc;
     for (size_t i = 0; i < p->n_execs; i++) x->counted[p->execs[i]->index] = 0;
     full_windows(x, peer);
-    GALE_INFO(NULL, 0,
-              "worker %d: worker %d (incarnation %016" PRIx64
-              ") %s: full windows to its %zu executor(s)",
-              w->index, peer, inc, first ? "is up" : "restarted", p->n_execs);
+    /* rate-limited: forged credit messages (no CURVE yet) must not flood the log */
+    if (count_logged(&x->restarts_seen))
+        GALE_INFO(NULL, 0,
+                  "worker %d: worker %d (incarnation %016" PRIx64
+                  ") %s: full windows to its %zu executor(s)",
+                  w->index, peer, inc, first ? "is up" : "restarted", p->n_execs);
 }
 
 static bool is_uint(const msgpack_object *o) {

@@ -55,7 +55,7 @@ g list | grep -Eq "word-count +ACTIVE " || fail "the refused rebalance changed t
 
 echo "check: usage errors exit 2"
 for args in "list --bogus" "kill" "rebalance wc -n zero" "rebalance wc -e count" "jar $WC" \
-    "kill wc -w -3" "nimbus extra" "rebalance wc -e split=2 -e split=3"; do
+    "kill wc -w -3" "nimbus extra" "rebalance wc -e split=2 -e split=3" "list --timeout 0"; do
     rc=0
     # shellcheck disable=SC2086
     "$GALE_BIN" $args >/dev/null 2>"$TMP/err" || rc=$?
