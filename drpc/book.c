@@ -22,8 +22,13 @@ struct gale__drpc_fn {
     gale__drpc_fn_t *next;
 };
 
+/* Bytes of arguments the waiting requests may hold together: the count
+ * alone (drpc.max.pending.requests x 1 MiB arguments) allowed ~10 GiB. */
+#define PENDING_BYTES_MAX (256u << 20)
+
 struct gale__drpc_book {
     size_t max_pending, pending, n_fns;
+    size_t pending_bytes; /* strlen of the waiting requests' args */
     int64_t timeout_ns, window_ns;
     uint64_t next_id;
     gale__drpc_req_t *all_head, *all_tail;
@@ -126,6 +131,14 @@ int gale__drpc_book_submit(gale__drpc_book_t *b, const char *function, const cha
                  b->pending);
         return GALE_EFULL;
     }
+    size_t len = strlen(args);
+    if (b->pending_bytes + len > PENDING_BYTES_MAX) {
+        snprintf(err, errlen,
+                 "the DRPC server holds %zu MiB of waiting requests' arguments (at most %u): try "
+                 "again later",
+                 b->pending_bytes >> 20, PENDING_BYTES_MAX >> 20);
+        return GALE_EFULL;
+    }
     gale__drpc_req_t *r = calloc(1, sizeof *r);
     if (r) {
         r->function = strdup(function);
@@ -161,6 +174,7 @@ int gale__drpc_book_submit(gale__drpc_book_t *b, const char *function, const cha
     b->buckets[h] = r;
     f->n_reqs++;
     b->pending++;
+    b->pending_bytes += len;
     *out = r;
     return 0;
 }
@@ -224,6 +238,7 @@ static gale__drpc_req_t *detach(gale__drpc_book_t *b, gale__drpc_req_t *r) {
     r->fn->n_reqs--;
     r->fn = NULL;
     b->pending--;
+    b->pending_bytes -= strlen(r->args);
     return r;
 }
 

@@ -35,6 +35,9 @@
 #include "gale/gale.h"
 
 #define GALE_DRPC_HTTP_CONNECTIONS 256
+/* of which one client address may hold (slow or idle clients from one
+ * host cannot lock every other caller out) */
+#define GALE_DRPC_HTTP_PER_IP 32
 
 typedef struct gale__drpc_server gale__drpc_server_t;
 

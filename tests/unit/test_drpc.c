@@ -365,6 +365,25 @@ static void test_book_limits(void **st) {
     assert_int_equal(gale__drpc_book_submit(b, "f", "x", 2, NULL, &r, err, sizeof err), 0);
     gale__drpc_book_destroy(b);
 
+    /* bytes: 1 MiB arguments fill the 256 MiB budget long before the count */
+    b = gale__drpc_book_new(10000, 60 * S, 10 * S, 0);
+    assert_int_equal(gale__drpc_book_fetch(b, "f", 0, &got), GALE_ENOENT);
+    size_t mib = 1u << 20;
+    char *big = malloc(mib + 1);
+    memset(big, 'a', mib);
+    big[mib] = '\0';
+    int ok = 0, rc;
+    while ((rc = gale__drpc_book_submit(b, "f", big, 1, NULL, &r, err, sizeof err)) == 0) ok++;
+    assert_int_equal(rc, GALE_EFULL);
+    assert_int_equal(ok, 256);
+    assert_true(contains(err, "MiB of waiting requests' arguments"));
+    /* one taken: its bytes are free again */
+    assert_int_equal(gale__drpc_book_fetch(b, "f", 2, &got), 0);
+    gale__drpc_req_free(gale__drpc_book_take(b, got->id));
+    assert_int_equal(gale__drpc_book_submit(b, "f", big, 2, NULL, &r, err, sizeof err), 0);
+    free(big);
+    gale__drpc_book_destroy(b);
+
     /* functions: a flood of names is bounded; stale ones are forgotten */
     b = gale__drpc_book_new(3, 60 * S, 10 * S, 0);
     char name[32];
