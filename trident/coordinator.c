@@ -55,6 +55,7 @@ typedef struct coord {
     size_t n_act;
     int max_pending;
     int64_t interval_ns, last_emit_ns;
+    int64_t replay_at_ns; /* failed batches go again from then (replay_delay_ns) */
     size_t n_parts;
     /* attempts of a previous run, loaded at open */
     uint64_t *old_tx;
@@ -289,9 +290,9 @@ static void next_tuple(void *state, gale_spout_collector_t *c) {
         if (!epoch_current(k)) return;
         if (emit_tuple(k, &k->act[0], true)) k->act[0].st = B_COMMITTING;
     }
-    for (size_t i = 0; i < k->n_act; i++)
-        if (k->act[i].st == B_EMIT && !emit_batch(k, &k->act[i])) return;
     int64_t now = now_ns();
+    for (size_t i = 0; i < k->n_act && now >= k->replay_at_ns; i++)
+        if (k->act[i].st == B_EMIT && !emit_batch(k, &k->act[i])) return;
     if (!k->done && k->n_act < (size_t)k->max_pending && now - k->last_emit_ns >= k->interval_ns) {
         cbatch_t *b = &k->act[k->n_act];
         b->txid = k->next;
@@ -325,19 +326,34 @@ static void ack(void *state, uint64_t id) {
     if (commit && b->st == B_COMMITTING) b->st = B_COMMITTED;
 }
 
+/* A batch that fails again and again (a stored value no replay fixes, a
+ * bolt that always fails it) must not spin the topology and flood the
+ * log: its first replay goes at once, the n-th after 100 ms x 2^(n-2), at
+ * most 10 s. */
+static int64_t replay_delay_ns(uint32_t attempt) {
+    if (attempt <= 1) return 0;
+    int64_t d = 100000000LL << (attempt - 2 < 7 ? attempt - 2 : 7);
+    return d < 10000000000LL ? d : 10000000000LL;
+}
+
 static void fail(void *state, uint64_t id, gale_fail_reason_t why) {
     coord_t *k = state;
     bool commit;
     cbatch_t *b = find(k, id, &commit);
     if (!b || b->st == B_EMIT) return;
     if ((!commit && b->st != B_RUN) || (commit && b->st != B_COMMITTING)) return;
-    gale_log(k->ctx, GALE_LOG_WARN,
-             "batch %" PRIu64 " attempt %u %s (%s): replaying it and every later active batch",
-             b->txid, b->attempt, commit ? "commit failed" : "failed", gale_fail_reason_str(why));
+    int64_t delay = replay_delay_ns(b->attempt + 1);
+    if (b->attempt < 3 || (b->attempt & (b->attempt + 1)) == 0) /* then at powers of two */
+        gale_log(k->ctx, GALE_LOG_WARN,
+                 "batch %" PRIu64 " attempt %u %s (%s): replaying it and every later active batch"
+                 "%s",
+                 b->txid, b->attempt, commit ? "commit failed" : "failed",
+                 gale_fail_reason_str(why), delay ? " after a backoff (it keeps failing)" : "");
     for (cbatch_t *x = b; x < k->act + k->n_act; x++) {
         x->attempt++;
         x->st = B_EMIT;
     }
+    k->replay_at_ns = now_ns() + delay;
 }
 
 static void close_(void *state) {

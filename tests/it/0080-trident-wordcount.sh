@@ -127,4 +127,25 @@ sleep 1 # nothing may be written after the fence: look again a second later
 kill -TERM -- "-$PID"
 wait "$PID" 2>/dev/null || true
 PID=
-echo "ok: $last batches exact; replays exact; resumed after $was; stale epoch refused"
+# 6. a stored value no replay can fix: the batch fails each time, naming
+# the key, and its replays back off (100 ms doubling to 10 s) instead of
+# spinning: in 6 s a few attempts, not thousands
+redis_cli FLUSHALL >/dev/null
+redis_cli HSET trident-word-count:counts cow '[1]' >/dev/null
+setsid "$GALE_BIN" local "$STARTER" TridentWordCount "$TMP/corpus.txt" "${ARGS[@]}" \
+    -c "redis.port=$REDIS_PORT" >"$TMP/bad.log" 2>&1 &
+PID=$!
+end=$((SECONDS + 30))
+until grep -q "state key 'cow'" "$TMP/bad.log"; do
+    ((SECONDS < end)) || fail "no error naming the bad key within 30 s (see $TMP/bad.log)"
+    sleep 0.05 # polling interval
+done
+t0=$SECONDS
+until ((SECONDS - t0 >= 6)); do sleep 0.5; done # a fixed window to count attempts in
+att=$(redis_cli HGET $K:attempts 1)
+kill -TERM -- "-$PID"
+wait "$PID" 2>/dev/null || true
+PID=
+[[ -n $att ]] && ((att >= 2 && att <= 15)) || fail "batch 1 made $att attempts in ~6 s: replays do not back off"
+[[ -z $(redis_cli GET $K:committed) ]] || fail "a batch over a bad stored value committed"
+echo "ok: $last batches exact; replays exact; resumed after $was; stale epoch refused; bad value backs off ($att attempts)"
