@@ -39,6 +39,9 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "common/config.h"
+#include "common/fileio.h"
+
 #define LOG_LINE_MAX 4096
 
 int gale__log_min_level = GALE_LOG_INFO;
@@ -279,4 +282,17 @@ void gale__log_write(gale_log_level_t level, const char *component, int task, co
     va_start(ap, fmt);
     gale__log_vwrite(level, component, task, fmt, ap);
     va_end(ap);
+}
+
+int gale__log_open_daemon(const gale_conf_t *conf, const char *verb, const char *file) {
+    const char *dir = gale_conf_get_str(conf, GALE_CONF_LOG_DIR, "logs");
+    char err[512], path[4096];
+    if (gale__mkdirs(dir, err, sizeof err)) {
+        fprintf(stderr, "gale %s: gale.log.dir: %s\n", verb, err);
+        return -1;
+    }
+    snprintf(path, sizeof path, "%s/%s", dir, file);
+    int rc = gale__log_open_file(path, 0, 0, isatty(2), err, sizeof err);
+    if (rc) fprintf(stderr, "gale %s: %s\n", verb, err);
+    return rc;
 }

@@ -428,22 +428,9 @@ bool gale__drpc_server_answers(const gale_conf_t *conf, int timeout_ms) {
 /* gale drpc-server                                                     */
 /* ------------------------------------------------------------------ */
 
-static int open_log(const gale_conf_t *conf) {
-    const char *dir = gale_conf_get_str(conf, GALE_CONF_LOG_DIR, "logs");
-    char err[512], path[4096];
-    if (gale__mkdirs(dir, err, sizeof err)) {
-        fprintf(stderr, "gale drpc-server: gale.log.dir: %s\n", err);
-        return -1;
-    }
-    snprintf(path, sizeof path, "%s/drpc.log", dir);
-    int rc = gale__log_open_file(path, 0, 0, isatty(2), err, sizeof err);
-    if (rc) fprintf(stderr, "gale drpc-server: %s\n", err);
-    return rc;
-}
-
 int gale__drpc_server_run(const gale_conf_t *conf) {
     gale__log_set_process("drpc");
-    if (open_log(conf)) return 1;
+    if (gale__log_open_daemon(conf, "drpc-server", "drpc.log")) return 1;
     sigset_t sigs;
     sigemptyset(&sigs);
     sigaddset(&sigs, SIGINT);

@@ -107,27 +107,13 @@ static int64_t secs_ns(const gale_conf_t *c, const char *key, int64_t def) {
     return gale_conf_get_int(c, key, def) * 1000000000LL;
 }
 
-static int open_log(const gale_conf_t *conf) {
-    const char *dir = gale_conf_get_str(conf, GALE_CONF_LOG_DIR, "logs");
-    char err[512], path[4096];
-    if (gale__mkdirs(dir, err, sizeof err)) {
-        fprintf(stderr, "gale nimbus: gale.log.dir: %s\n", err);
-        return -1;
-    }
-    snprintf(path, sizeof path, "%s/nimbus.log", dir);
-    /* daemon logs are not rolled (a few lines per event, not per tuple) */
-    int rc = gale__log_open_file(path, 0, 0, isatty(2), err, sizeof err);
-    if (rc) fprintf(stderr, "gale nimbus: %s\n", err);
-    return rc;
-}
-
 int gale__nimbus_run(const gale_conf_t *conf) {
     nimbus_t nb0, *nb = &nb0;
     memset(nb, 0, sizeof *nb);
     char err[1024] = "", path[4096], bound[GALE_ENDPOINT_MAX] = "";
     int rc = 1;
     gale__log_set_process("nimbus");
-    if (open_log(conf)) return 1;
+    if (gale__log_open_daemon(conf, "nimbus", "nimbus.log")) return 1;
     nb->conf = gale_conf_dup(conf);
     if (!nb->conf) return 1;
     nb->start_ns = gale__now_ns();

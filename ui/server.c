@@ -247,19 +247,6 @@ static void on_signal(int sig) {
     stop_signal = sig;
 }
 
-static int open_log(const gale_conf_t *conf) {
-    const char *dir = gale_conf_get_str(conf, GALE_CONF_LOG_DIR, "logs");
-    char err[512], path[4096];
-    if (gale__mkdirs(dir, err, sizeof err)) {
-        fprintf(stderr, "gale ui: gale.log.dir: %s\n", err);
-        return -1;
-    }
-    snprintf(path, sizeof path, "%s/ui.log", dir);
-    int rc = gale__log_open_file(path, 0, 0, isatty(2), err, sizeof err);
-    if (rc) fprintf(stderr, "gale ui: %s\n", err);
-    return rc;
-}
-
 /* nimbus.seeds[0]:nimbus.port, or the port nimbus wrote when it is 0. */
 static void nimbus_endpoint(const gale_conf_t *conf, char *out, size_t cap) {
     const gale_value_t *seeds = gale_conf_get(conf, GALE_CONF_NIMBUS_SEEDS);
@@ -284,7 +271,7 @@ static void nimbus_endpoint(const gale_conf_t *conf, char *out, size_t cap) {
 
 int gale__ui_run(const gale_conf_t *conf) {
     gale__log_set_process("ui");
-    if (open_log(conf)) return 1;
+    if (gale__log_open_daemon(conf, "ui", "ui.log")) return 1;
     gale__ui_t ui0 = {0}, *ui = &ui0;
     ui->conf = conf;
     pthread_mutex_init(&ui->lock, NULL);
