@@ -128,6 +128,21 @@ static void help(out_t *o, const char *name, const char *type, const char *text)
     put(o, "# HELP %s %s\n# TYPE %s %s\n", name, text, name, type);
 }
 
+/* field (emitted, transferred) of stream summed over component's executors */
+static uint64_t stream_total(json_t *t, const char *component, const char *stream,
+                             const char *field) {
+    uint64_t sum = 0;
+    size_t x, y;
+    json_t *ex, *st;
+    json_array_foreach(json_object_get(t, "executors"), x, ex) {
+        if (strcmp(jstr(ex, "component"), component)) continue;
+        json_array_foreach(json_object_get(ex, "streams"), y, st) {
+            if (strcmp(jstr(st, "id"), stream) == 0) sum += jint(st, field);
+        }
+    }
+    return sum;
+}
+
 void gale__ui_metrics(gale__ui_t *ui, gale__ui_answer_t *a) {
     json_t *doc, *doc10 = NULL;
     char err[1024];
@@ -140,44 +155,24 @@ void gale__ui_metrics(gale__ui_t *ui, gale__ui_answer_t *a) {
     json_t *t, *c, *s, *w, *ex;
     json_t *topos = json_object_get(doc, "topologies");
 
-    help(&o, "gale_tuples_emitted_total", "counter", "Tuples emitted (emit calls), per stream.");
-    json_array_foreach(topos, i, t) json_array_foreach(json_object_get(t, "components"), k, c) {
-        json_array_foreach(json_object_get(c, "streams"), j, s) {
-            uint64_t em = 0;
-            size_t x;
-            json_t *st2;
-            json_array_foreach(json_object_get(t, "executors"), x, ex) {
-                if (strcmp(jstr(ex, "component"), jstr(c, "id"))) continue;
-                size_t y;
-                json_array_foreach(json_object_get(ex, "streams"), y,
-                                   st2) if (strcmp(jstr(st2, "id"), json_string_value(s) ?: "") ==
-                                            0) em += jint(st2, "emitted");
+    static const struct {
+        const char *name, *field, *help;
+    } per_stream[] = {
+        {"gale_tuples_emitted_total", "emitted", "Tuples emitted (emit calls), per stream."},
+        {"gale_tuples_transferred_total", "transferred",
+         "Tuples sent to target tasks, per stream."},
+    };
+    for (size_t f = 0; f < sizeof per_stream / sizeof per_stream[0]; f++) {
+        help(&o, per_stream[f].name, "counter", per_stream[f].help);
+        json_array_foreach(topos, i, t) json_array_foreach(json_object_get(t, "components"), k, c) {
+            json_array_foreach(json_object_get(c, "streams"), j, s) {
+                uint64_t sum =
+                    stream_total(t, jstr(c, "id"), json_string_value(s) ?: "", per_stream[f].field);
+                put(&o, "%s{topology=\"%s\",component=\"%s\",stream=\"%s\"} %llu\n",
+                    per_stream[f].name, esc(jstr(t, "name"), tl, sizeof tl),
+                    esc(jstr(c, "id"), cl, sizeof cl), esc(json_string_value(s), sl, sizeof sl),
+                    (unsigned long long)sum);
             }
-            put(&o,
-                "gale_tuples_emitted_total{topology=\"%s\",component=\"%s\",stream=\"%s\"} %llu\n",
-                esc(jstr(t, "name"), tl, sizeof tl), esc(jstr(c, "id"), cl, sizeof cl),
-                esc(json_string_value(s), sl, sizeof sl), (unsigned long long)em);
-        }
-    }
-    help(&o, "gale_tuples_transferred_total", "counter",
-         "Tuples sent to target tasks, per stream.");
-    json_array_foreach(topos, i, t) json_array_foreach(json_object_get(t, "components"), k, c) {
-        json_array_foreach(json_object_get(c, "streams"), j, s) {
-            uint64_t tr = 0;
-            size_t x;
-            json_t *st2;
-            json_array_foreach(json_object_get(t, "executors"), x, ex) {
-                if (strcmp(jstr(ex, "component"), jstr(c, "id"))) continue;
-                size_t y;
-                json_array_foreach(json_object_get(ex, "streams"), y,
-                                   st2) if (strcmp(jstr(st2, "id"), json_string_value(s) ?: "") ==
-                                            0) tr += jint(st2, "transferred");
-            }
-            put(&o,
-                "gale_tuples_transferred_total{topology=\"%s\",component=\"%s\",stream=\"%s\"} "
-                "%llu\n",
-                esc(jstr(t, "name"), tl, sizeof tl), esc(jstr(c, "id"), cl, sizeof cl),
-                esc(json_string_value(s), sl, sizeof sl), (unsigned long long)tr);
         }
     }
 
