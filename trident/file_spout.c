@@ -12,6 +12,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdlib.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -21,6 +22,8 @@
 #include "gale/trident.h"
 
 typedef struct fspout {
+    const gale_context_t *ctx;
+    char path[4096];
     int fd;
     int64_t start, end; /* this partition's range */
     int64_t lines;      /* per batch */
@@ -64,6 +67,8 @@ static int fs_open(void **state, const gale_context_t *ctx, int partition, int n
         return GALE_ENOMEM;
     }
     f->fd = fd;
+    f->ctx = ctx;
+    snprintf(f->path, sizeof f->path, "%s", path);
     int64_t size = st.st_size;
     f->start = line_start(fd, size * partition / n_parts, size);
     f->end =
@@ -90,7 +95,19 @@ static int fs_plan(void *state, uint64_t txid, const gale_value_t *prev, gale_va
             return GALE_EPROTO;
         start = prev->u.a[1].u.i;
     }
-    if (start < f->start || start > f->end) return GALE_ERANGE; /* a record of another file */
+    if (start < f->start || start > f->end) {
+        /* batches recorded in Redis for another file (or this one before
+         * it changed): no replay can fix that, so stop the run */
+        gale_log(f->ctx, GALE_LOG_ERROR,
+                 "file batch spout: Redis records batches of %s up to byte %lld, outside this "
+                 "partition's bytes %lld..%lld: the file changed since this topology counted it. "
+                 "To count it anew, delete the topology's gale:trident:%s:* keys and its state "
+                 "(or give the topology another name)",
+                 f->path, (long long)start, (long long)f->start, (long long)f->end,
+                 gale_context_topology_name(f->ctx));
+        gale__builtin_fatal();
+        return GALE_ERANGE;
+    }
     int64_t pos = start, lines = 0;
     char c[65536];
     while (pos < f->end && lines < f->lines) {

@@ -148,4 +148,16 @@ wait "$PID" 2>/dev/null || true
 PID=
 [[ -n $att ]] && ((att >= 2 && att <= 15)) || fail "batch 1 made $att attempts in ~6 s: replays do not back off"
 [[ -z $(redis_cli GET $K:committed) ]] || fail "a batch over a bad stored value committed"
-echo "ok: $last batches exact; replays exact; resumed after $was; stale epoch refused; bad value backs off ($att attempts)"
+# 7. the input file changed since the batches Redis records: one line naming
+# the file and the fix, and the run stops (exit nonzero) instead of retrying
+redis_cli FLUSHALL >/dev/null
+run_bg 90 "$TMP/full.log" "$GALE_BIN" local "$STARTER" TridentWordCount "$TMP/corpus.txt" \
+    "${ARGS[@]}" -c "redis.port=$REDIS_PORT" --until-done
+expect_ok "$TMP/full.log" "TridentWordCount"
+head -n 10 "$TMP/corpus.txt" >"$TMP/short.txt"
+run_bg 60 "$TMP/short.log" "$GALE_BIN" local "$STARTER" TridentWordCount "$TMP/short.txt" \
+    "${ARGS[@]}" -c "redis.port=$REDIS_PORT" --until-done
+[[ $RC -ne 0 && $RC -ne 124 ]] || fail "a run over a changed file exited $RC (124: it kept retrying)"
+grep -q "Redis records batches of $TMP/short.txt up to byte .* the file changed since this topology counted it" \
+    "$TMP/short.log" || fail "no line naming the changed file (see $TMP/short.log)"
+echo "ok: $last batches exact; replays exact; resumed after $was; stale epoch refused; bad value backs off ($att attempts); a changed file stops the run"
