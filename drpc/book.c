@@ -253,6 +253,12 @@ gale__drpc_req_t *gale__drpc_book_expired(gale__drpc_book_t *b, int64_t now) {
     return r && r->deadline_ns <= now ? detach(b, r) : NULL;
 }
 
+gale__drpc_req_t *gale__drpc_book_abandoned(gale__drpc_book_t *b, int64_t now) {
+    for (gale__drpc_fn_t *f = b->fns; f; f = f->next)
+        if (f->q_head && !served(b, f, now)) return detach(b, f->q_head);
+    return NULL;
+}
+
 gale__drpc_req_t *gale__drpc_book_any(gale__drpc_book_t *b) {
     return b->all_head ? detach(b, b->all_head) : NULL;
 }

@@ -86,6 +86,13 @@ gale__drpc_req_t *gale__drpc_book_take(gale__drpc_book_t *b, uint64_t id);
 /** @brief Remove and return one request whose deadline is <= now, or NULL. */
 gale__drpc_req_t *gale__drpc_book_expired(gale__drpc_book_t *b, int64_t now);
 
+/**
+ * @brief Remove and return one request still queued (not fetched) for a
+ * function no spout fetched for within serve_window_ns (its topology was
+ * killed or stopped: nothing will take it before its timeout), or NULL.
+ */
+gale__drpc_req_t *gale__drpc_book_abandoned(gale__drpc_book_t *b, int64_t now);
+
 /** @brief Remove and return any request (stopping), or NULL when empty. */
 gale__drpc_req_t *gale__drpc_book_any(gale__drpc_book_t *b);
 

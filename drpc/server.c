@@ -246,6 +246,18 @@ static void expire(gale__drpc_server_t *s) {
                   r->function, (long long)s->timeout_s);
         gale__drpc_complete(s, r, DRPC_TIMEOUT, why);
     }
+    /* queued for a function whose topology is gone: say so now, not at
+     * the timeout (600 s by default) */
+    while ((r = gale__drpc_book_abandoned(s->book, gale__now_ns()))) {
+        char why[512];
+        snprintf(why, sizeof why,
+                 "no running topology serves DRPC function '%.128s' any more (no DRPC spout "
+                 "asked for it in the last %lld s): submit the topology again",
+                 r->function, (long long)(GALE_DRPC_SERVE_WINDOW_NS / 1000000000LL));
+        GALE_INFO(DR, 0, "request %llu for '%s' dropped: nothing serves the function any more",
+                  (unsigned long long)r->id, r->function);
+        gale__drpc_complete(s, r, DRPC_UNKNOWN, why);
+    }
     pthread_mutex_unlock(&s->lock);
 }
 

@@ -349,6 +349,28 @@ static void test_book_timeouts(void **st) {
     gale__drpc_book_destroy(b);
 }
 
+/* A request queued for a function no spout asks for any more (its topology
+ * was killed) is given back after the serve window, not the timeout; a
+ * fetched one waits for its result. */
+static void test_book_abandoned(void **st) {
+    (void)st;
+    gale__drpc_book_t *b = gale__drpc_book_new(10, 600 * S, 10 * S, 0);
+    gale__drpc_req_t *r1, *r2, *got;
+    char err[512];
+    assert_int_equal(gale__drpc_book_fetch(b, "f", 0, &got), GALE_ENOENT); /* the spout asks */
+    assert_int_equal(gale__drpc_book_submit(b, "f", "a", 1 * S, NULL, &r1, err, sizeof err), 0);
+    assert_int_equal(gale__drpc_book_submit(b, "f", "b", 2 * S, NULL, &r2, err, sizeof err), 0);
+    assert_int_equal(gale__drpc_book_fetch(b, "f", 3 * S, &got), 0); /* "a" is taken */
+    assert_ptr_equal(got, r1);
+    assert_null(gale__drpc_book_abandoned(b, 12 * S)); /* asked at 3 s: still served */
+    gale__drpc_req_t *gone = gale__drpc_book_abandoned(b, 14 * S);
+    assert_ptr_equal(gone, r2); /* the queued one, not the fetched one */
+    gale__drpc_req_free(gone);
+    assert_null(gale__drpc_book_abandoned(b, 14 * S));
+    assert_int_equal(gale__drpc_book_pending(b), 1);
+    gale__drpc_book_destroy(b);
+}
+
 static void test_book_limits(void **st) {
     (void)st;
     gale__drpc_book_t *b = gale__drpc_book_new(3, 60 * S, 10 * S, 0);
@@ -404,7 +426,7 @@ int main(void) {
         cmocka_unit_test(test_roundtrip),         cmocka_unit_test(test_encode_refuses),
         cmocka_unit_test(test_decode_garbage),    cmocka_unit_test(test_book_unknown_function),
         cmocka_unit_test(test_book_fifo_and_ids), cmocka_unit_test(test_book_timeouts),
-        cmocka_unit_test(test_book_limits),
+        cmocka_unit_test(test_book_limits),       cmocka_unit_test(test_book_abandoned),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
