@@ -109,6 +109,8 @@ void gale__nb_uploads_free(nimbus_t *nb);
 /* topologies.c */
 int gale__nb_recover(nimbus_t *nb, char *err, size_t errlen);
 nb_topo_t *gale__nb_topo_find(nimbus_t *nb, const char *name_or_id);
+/** @brief A KILLED topology: whole seconds until it is removed (0: due). */
+int64_t gale__nb_kill_left_secs(const nb_topo_t *t);
 /** @brief Build a topology record from stored parts; takes t. NULL + err. */
 nb_topo_t *gale__nb_topo_new(nimbus_t *nb, const char *id, gale__topology_t *t,
                              const gale_conf_t *conf, char *err, size_t errlen);

@@ -145,7 +145,15 @@ void gale__nb_submit_begin(nimbus_t *nb, const gale__ctl_peer_t *p, const gale__
                            t->name);
         return gale__topology_destroy(t);
     }
-    if (gale__nb_topo_find(nb, t->name)) {
+    const nb_topo_t *running = gale__nb_topo_find(nb, t->name);
+    if (running && strcmp(running->status, "KILLED") == 0) {
+        gale__nb_reply_err(nb, p, m->req,
+                           "a topology named '%s' is being killed (its kill wait ends in %lld "
+                           "s): submit again then, or choose another name",
+                           t->name, (long long)gale__nb_kill_left_secs(running));
+        return gale__topology_destroy(t);
+    }
+    if (running) {
         gale__nb_reply_err(nb, p, m->req,
                            "a topology named '%s' is already running: kill it first "
                            "(gale kill %s) or choose another name",

@@ -50,6 +50,11 @@ static int64_t wall_ms(void) {
     return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
+int64_t gale__nb_kill_left_secs(const nb_topo_t *t) {
+    int64_t left = t->timer_ms - wall_ms();
+    return left > 0 ? (left + 999) / 1000 : 0;
+}
+
 nb_topo_t *gale__nb_topo_find(nimbus_t *nb, const char *name_or_id) {
     for (size_t i = 0; i < nb->n_topos; i++)
         if (strcmp(nb->topos[i]->name, name_or_id) == 0 ||
