@@ -228,11 +228,18 @@ static bool parse_window(const char *w, unsigned *out) {
         *out = 0;
         return true;
     }
-    char *end;
-    unsigned long v = strtoul(w, &end, 10);
-    if (!*w || *end || w[0] == '-' || w[0] == '+' || v == 0 || v > 31536000) return false;
-    *out = (unsigned)v;
-    return true;
+    /* Storm's windows only: nimbus keeps no others (another number would
+     * silently answer for all time) */
+    static const unsigned windows[] = {600, 10800, 86400};
+    for (size_t i = 0; i < sizeof windows / sizeof windows[0]; i++) {
+        char name[16];
+        snprintf(name, sizeof name, "%u", windows[i]);
+        if (strcmp(w, name) == 0) {
+            *out = windows[i];
+            return true;
+        }
+    }
+    return false;
 }
 
 static bool parse_wait(const char *s, unsigned *out) {
