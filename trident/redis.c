@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "common/clock.h"
+#include "common/builtin.h"
 #include "common/config.h"
 #include "common/log.h"
 
@@ -136,6 +137,16 @@ int gale__redis_ensure(gale__redis_t *r, char *err, size_t errlen) {
         rc = GALE_EIO;
     } else {
         rc = handshake(r, err, errlen);
+    }
+    if (rc == GALE_ESTATE) {
+        /* a wrong redis.password or redis.db: no retry fixes it, so the
+         * run stops (gale local exits 1, a worker exits) instead of
+         * retrying for ever */
+        drop(r);
+        GALE_ERROR(r->who, r->task, "%s; stopping: a retry cannot fix a setting", err);
+        gale__builtin_fatal();
+        r->next_try_ns = now + (int64_t)BACKOFF_MAX_MS * 1000000;
+        return rc;
     }
     if (rc) {
         drop(r);

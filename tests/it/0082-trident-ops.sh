@@ -112,4 +112,13 @@ PID=
 hash_values trident-word-count:counts tx >"$TMP/got"
 expect_same "$TMP/wc" "$TMP/got" "counts after Redis came up late differ from the exact counts"
 stop_redis
+
+echo "check: a wrong redis.password stops the run at once with one clear line (exit 1)"
+start_redis --requirepass sesame
+run_bg 60 "$TMP/pw.log" "$G" local "$GALE_BUILD/starter/trident_word_count.so" TridentWordCount \
+    "$TMP/ops.txt" "${ARGS[@]}" -c "redis.port=$REDIS_PORT" -c redis.password=wrong --until-done
+[[ $RC -eq 1 ]] || fail "a wrong password: exit $RC, not 1 (124: it kept retrying)"
+grep -q "refused AUTH: WRONGPASS.* check redis.password; stopping" "$TMP/pw.log" ||
+    fail "no clear line for the wrong password: $(grep ERROR "$TMP/pw.log" | head -3)"
+stop_redis
 echo "PASS"

@@ -19,6 +19,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "common/builtin.h"
 #include "common/clock.h"
 #include "common/config.h"
 #include "common/log.h"
@@ -109,6 +110,9 @@ static void test_password(void **st) {
     assert_non_null(strstr(err, "check redis.password"));
     gale__redis_free(r);
     assert_int_equal(log_capture_count("redis.password"), 2);
+    /* a setting no retry fixes stops the run (gale local exits 1) */
+    assert_int_equal(log_capture_count("stopping: a retry cannot fix a setting"), 2);
+    assert_true(gale__builtin_failed());
     log_capture_stop();
     gale_conf_set_str(c, GALE_CONF_REDIS_PASSWORD, "sesame");
     r = gale__redis_new(c, "state", 1);
