@@ -151,6 +151,7 @@ int gale__nimbus_run(const gale_conf_t *conf) {
                  : NULL;
     if (!nb->router) {
         GALE_ERROR(NB, 0, "%s (nimbus.port: is another nimbus running?)", err);
+        fprintf(stderr, "gale nimbus: %s (nimbus.port: is another nimbus running?)\n", err);
         goto out;
     }
     int port = nb->port = gale__endpoint_port(bound);

@@ -46,6 +46,13 @@ done
 g list | grep -Eq "word-count +ACTIVE .* $id$" || fail "the topology is not listed ACTIVE after the garbage"
 grep -q "refused a request" "$TMP/nimbus/logs/nimbus.log" || fail "nimbus did not log the refusals"
 
+echo "check: a second nimbus on a taken port says why on stderr and exits 1"
+rc=0
+timeout 20 "$GALE_BIN" nimbus -c "gale.local.dir=$TMP/n2" -c "gale.log.dir=$TMP/n2/logs" \
+    -c "nimbus.port=$NIMBUS_PORT" >/dev/null 2>"$TMP/n2.err" || rc=$?
+[[ $rc -eq 1 ]] || fail "a second nimbus on port $NIMBUS_PORT exited $rc, not 1"
+grep -q "is another nimbus running?" "$TMP/n2.err" || fail "nothing on stderr: $(cat "$TMP/n2.err")"
+
 echo "check: a rebalance onto more workers than the cluster has slots is refused"
 rc=0
 err=$(g rebalance word-count -n 5 -w 1 2>&1) || rc=$?
