@@ -34,6 +34,15 @@ static bool sup_alive(const nimbus_t *nb, const nb_supervisor_t *s, int64_t now)
     return now - s->last_ns <= nb->sup_timeout_ns;
 }
 
+/* Just restarted: a supervisor that has not heartbeated yet is not known
+ * to be dead. Twice its timeout: a supervisor's first heartbeat to the new
+ * process can come a whole timeout late (its call to the dead nimbus
+ * times out, then it waits its period), and with the timeout at a few
+ * seconds one wait moved work that was running fine. */
+static bool just_restarted(const nimbus_t *nb, int64_t now) {
+    return now - nb->start_ns <= 2 * nb->sup_timeout_ns;
+}
+
 void gale__nb_push_version(nimbus_t *nb) {
     int64_t now = gale__now_ns();
     gale__ctl_heartbeat_reply_t r = {true, NULL, nb->version};
@@ -117,7 +126,7 @@ static const nb_worker_t *reported(const nb_supervisor_t *s, const char *topo, i
 static bool slot_alive(const nimbus_t *nb, const nb_topo_t *t, const gale__sched_place_t *p,
                        int64_t now, const char **why) {
     const nb_supervisor_t *s = gale__nb_sup_find(nb, p->supervisor);
-    bool grace = now - nb->start_ns <= nb->sup_timeout_ns; /* just restarted */
+    bool grace = just_restarted(nb, now);
     if (!s) {
         *why = "its supervisor is not heartbeating";
         return grace;
@@ -155,7 +164,7 @@ void gale__nb_schedule(nimbus_t *nb, nb_topo_t *t, bool fresh) {
     int64_t now = gale__now_ns();
     /* just restarted: a slot whose supervisor has not heartbeated yet is
      * not known to be dead; leave the topology as it is until it is */
-    if (!fresh && now - nb->start_ns <= nb->sup_timeout_ns)
+    if (!fresh && just_restarted(nb, now))
         for (size_t i = 0; i < t->n_places; i++) {
             const nb_supervisor_t *s = gale__nb_sup_find(nb, t->places[i].supervisor);
             if (!s || !sup_alive(nb, s, now)) return;
