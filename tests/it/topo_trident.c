@@ -45,6 +45,21 @@ static int flaky_prepare(void **state, const gale_context_t *ctx) {
 GALE_EXPORT const gale_trident_function_t test_split_flaky = {flaky_prepare, split_execute, NULL};
 GALE_EXPORT const gale_trident_function_t test_split = {NULL, split_execute, NULL};
 
+/* Build t into b and submit it as name with 3 batches in flight; 1 (and
+ * the reason on stderr) when the build fails. */
+static int build_and_submit(gale_submit_t *s, gale_trident_t *t, gale_builder_t *b,
+                            const char *name) {
+    char err[512];
+    if (gale_trident_build(t, err, sizeof err)) {
+        fprintf(stderr, "%s\n", err);
+        gale_builder_destroy(b);
+        return 1;
+    }
+    gale_conf_t *conf = gale_conf_new();
+    gale_conf_set_int(conf, "topology.max.spout.pending", 3);
+    return gale_submit(s, name, conf, b);
+}
+
 static int build_kind(gale_submit_t *s, const char *path, bool flaky, bool opaque,
                       gale_state_kind_t kind) {
     gale_builder_t *b = gale_builder_new();
@@ -60,15 +75,7 @@ static int build_kind(gale_submit_t *s, const char *path, bool flaky, bool opaqu
     gale_state_spec_t spec = {kind, NULL, "trident-word-count:counts", NULL, NULL};
     gale_tstate_parallelism_hint(
         GALE_PERSISTENT_AGGREGATE(st, &spec, NULL, gale_count_agg, "count"), 3);
-    char err[512];
-    if (gale_trident_build(t, err, sizeof err)) {
-        fprintf(stderr, "%s\n", err);
-        gale_builder_destroy(b);
-        return 1;
-    }
-    gale_conf_t *conf = gale_conf_new();
-    gale_conf_set_int(conf, "topology.max.spout.pending", 3);
-    return gale_submit(s, "trident-word-count", conf, b);
+    return build_and_submit(s, t, b, "trident-word-count");
 }
 
 static int build(gale_submit_t *s, const char *path, bool flaky) {
@@ -219,13 +226,5 @@ GALE_EXPORT int TridentStream(gale_submit_t *s, int argc, char **argv) {
     gale_state_spec_t spec = {GALE_STATE_TRANSACTIONAL, NULL, "trident-stream:counts", NULL, NULL};
     gale_tstate_parallelism_hint(
         GALE_PERSISTENT_AGGREGATE(st, &spec, NULL, gale_count_agg, "count"), 2);
-    char err[512];
-    if (gale_trident_build(t, err, sizeof err)) {
-        fprintf(stderr, "%s\n", err);
-        gale_builder_destroy(b);
-        return 1;
-    }
-    gale_conf_t *conf = gale_conf_new();
-    gale_conf_set_int(conf, "topology.max.spout.pending", 3);
-    return gale_submit(s, "trident-stream", conf, b);
+    return build_and_submit(s, t, b, "trident-stream");
 }
