@@ -55,6 +55,10 @@ static struct {
     uint64_t size, max_bytes;
     int max_files;
     bool also_stderr;
+    /* a daemon starting: its ERROR lines also go to stderr, so that a
+     * start that fails says why where it was started, not only in the
+     * log file (cleared by gale__log_daemon_started) */
+    bool errors_stderr;
 } log_file = {.fd = -1};
 static char log_process[64] = "gale";
 static pthread_once_t env_once = PTHREAD_ONCE_INIT;
@@ -164,14 +168,15 @@ out:
 }
 
 /* One line to the sink(s), under log_lock. */
-static void emit_line(const char *line, size_t len) {
+static void emit_line(gale_log_level_t level, const char *line, size_t len) {
     pthread_mutex_lock(&log_lock);
     if (log_file.path) {
         if (log_file.max_bytes && log_file.size > 0 && log_file.size + len > log_file.max_bytes)
             roll_locked();
         write_all(log_file.fd, line, len);
         log_file.size += len;
-        if (log_file.also_stderr) write_all(2, line, len);
+        if (log_file.also_stderr || (log_file.errors_stderr && level == GALE_LOG_ERROR))
+            write_all(2, line, len);
     } else {
         write_all(log_fd, line, len);
     }
@@ -273,7 +278,7 @@ void gale__log_vwrite(gale_log_level_t level, const char *component, int task, c
     }
     if (cut && len >= 3) memcpy(line + len - 3, "...", 3); /* mark truncation */
     line[len++] = '\n';
-    emit_line(line, len);
+    emit_line(level, line, len);
 }
 
 void gale__log_write(gale_log_level_t level, const char *component, int task, const char *fmt,
@@ -293,6 +298,18 @@ int gale__log_open_daemon(const gale_conf_t *conf, const char *verb, const char 
     }
     snprintf(path, sizeof path, "%s/%s", dir, file);
     int rc = gale__log_open_file(path, 0, 0, isatty(2), err, sizeof err);
-    if (rc) fprintf(stderr, "gale %s: %s\n", verb, err);
-    return rc;
+    if (rc) {
+        fprintf(stderr, "gale %s: %s\n", verb, err);
+        return rc;
+    }
+    pthread_mutex_lock(&log_lock);
+    log_file.errors_stderr = true;
+    pthread_mutex_unlock(&log_lock);
+    return 0;
+}
+
+void gale__log_daemon_started(void) {
+    pthread_mutex_lock(&log_lock);
+    log_file.errors_stderr = false;
+    pthread_mutex_unlock(&log_lock);
 }

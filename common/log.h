@@ -45,10 +45,14 @@ int gale__log_open_file(const char *path, uint64_t max_bytes, int max_files, boo
 /**
  * @brief A daemon's log: `<gale.log.dir>/<file>` (the directory made if
  * missing), not rolled (a few lines per event, not per tuple), copied to
- * stderr when that is a terminal. On failure one line "gale <verb>: ..."
- * goes to stderr and -1 is returned.
+ * stderr when that is a terminal. Until gale__log_daemon_started(), its
+ * ERROR lines also go to stderr (a failed start says why where it was
+ * started). On failure one line "gale <verb>: ..." goes to stderr and -1
+ * is returned.
  */
 int gale__log_open_daemon(const gale_conf_t *conf, const char *verb, const char *file);
+/** @brief The daemon is up: from now on its errors go to its log only. */
+void gale__log_daemon_started(void);
 
 /** @brief Close the log file (lines go to stderr again). Thread-safe. */
 void gale__log_close_file(void);

@@ -454,9 +454,9 @@ int gale__drpc_server_run(const gale_conf_t *conf) {
     char err[1024];
     if (gale__drpc_server_start(conf, &s, err, sizeof err)) {
         GALE_ERROR(DR, 0, "%s", err);
-        fprintf(stderr, "gale drpc-server: %s\n", err);
         return 1;
     }
+    gale__log_daemon_started();
     int sig = 0;
     while (sigwait(&sigs, &sig) != 0) {
     }

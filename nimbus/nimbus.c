@@ -151,7 +151,6 @@ int gale__nimbus_run(const gale_conf_t *conf) {
                  : NULL;
     if (!nb->router) {
         GALE_ERROR(NB, 0, "%s (nimbus.port: is another nimbus running?)", err);
-        fprintf(stderr, "gale nimbus: %s (nimbus.port: is another nimbus running?)\n", err);
         goto out;
     }
     int port = nb->port = gale__endpoint_port(bound);
@@ -171,6 +170,7 @@ int gale__nimbus_run(const gale_conf_t *conf) {
     signal(SIGPIPE, SIG_IGN);
     GALE_INFO(NB, 0, "nimbus listening on %s, state in %s/nimbus, %zu topologies recovered", bound,
               local, nb->n_topos);
+    gale__log_daemon_started();
 
     int64_t next_monitor = gale__now_ns();
     while (!stop_signal) {

@@ -4,15 +4,26 @@
  * workers recognise it) and the slots it can really offer: each port of
  * supervisor.slots.ports that it can bind on gale.local.hostname now, or
  * that a worker of its own already holds (an adopted worker).
+ *
+ * A free port is not enough: two supervisors on one host given the same
+ * supervisor.slots.ports would both offer them (no worker binds a slot
+ * until it runs), and their workers would then collide. So each slot is
+ * also claimed for the supervisor's life by binding the abstract unix
+ * socket "gale-slot:<host>:<port>": a second supervisor's claim fails,
+ * it says so and does not offer the slot. The kernel drops the claim when
+ * the process dies however it dies (a kill -9 leaves nothing stale), and
+ * the claim is close-on-exec, so workers do not hold it.
  */
 #include <errno.h>
 #include <netinet/in.h>
 #include <arpa/inet.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
 #include <sys/socket.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 #include "common/config.h"
@@ -70,6 +81,22 @@ static bool can_bind(const char *host, int port) {
     return ok;
 }
 
+/* Claim (host, port) for this process; false: another process holds it. */
+static bool claim_slot(const char *host, int port) {
+    struct sockaddr_un a;
+    memset(&a, 0, sizeof a);
+    a.sun_family = AF_UNIX;
+    int n = snprintf(a.sun_path + 1, sizeof a.sun_path - 1, "gale-slot:%s:%d", host, port);
+    if (n < 0 || (size_t)n >= sizeof a.sun_path - 1) return true; /* cannot name it: no claim */
+    int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd < 0) return true; /* no claim possible: the bind test alone decides */
+    if (bind(fd, (struct sockaddr *)&a,
+             (socklen_t)(offsetof(struct sockaddr_un, sun_path) + 1 + (size_t)n)) == 0)
+        return true; /* fd kept open: the claim lasts as long as this process */
+    close(fd);
+    return false;
+}
+
 void gale__sv_find_ports(supervisor_t *sv) {
     const gale_value_t *v = gale_conf_get(sv->conf, GALE_CONF_SUPERVISOR_SLOTS_PORTS);
     size_t n = 0;
@@ -79,7 +106,12 @@ void gale__sv_find_ports(supervisor_t *sv) {
         bool ours = false;
         for (size_t w = 0; w < sv->n_workers && !ours; w++)
             ours = sv->workers[w].port == port && sv->workers[w].pid > 0;
-        if (ours || can_bind(sv->host, port))
+        if (!claim_slot(sv->host, port))
+            GALE_WARN(SV, 0,
+                      "slot port %d on %s is a slot of another supervisor on this host: not "
+                      "offered (give each supervisor its own supervisor.slots.ports)",
+                      port, sv->host);
+        else if (ours || can_bind(sv->host, port))
             sv->ports[n++] = port;
         else
             GALE_WARN(SV, 0, "slot port %d on %s is in use by another program: not offered", port,

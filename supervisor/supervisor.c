@@ -95,16 +95,11 @@ int gale__supervisor_run(const gale_conf_t *conf) {
     snprintf(sv->host, sizeof sv->host, "%s",
              gale_conf_get_str(conf, GALE_CONF_LOCAL_HOSTNAME, "127.0.0.1"));
     if (gale__pathf(path, sizeof path, err, sizeof err, "%s/supervisor", sv->local) ||
-        gale__mkdirs(path, err, sizeof err) || gale__mkdirs(sv->logdir, err, sizeof err)) {
+        gale__mkdirs(path, err, sizeof err)) {
         fprintf(stderr, "gale supervisor: %s\n", err);
         return 1;
     }
-    /* daemon logs are not rolled (a few lines per event, not per tuple) */
-    if (gale__pathf(path, sizeof path, err, sizeof err, "%s/supervisor.log", sv->logdir) ||
-        gale__log_open_file(path, 0, 0, isatty(2), err, sizeof err)) {
-        fprintf(stderr, "gale supervisor: %s\n", err);
-        return 1;
-    }
+    if (gale__log_open_daemon(conf, "supervisor", "supervisor.log")) return 1;
     sv->worker_timeout_ns = secs_ns(conf, GALE_CONF_SUPERVISOR_WORKER_TIMEOUT_SECS, 30);
     sv->worker_hb_ns = secs_ns(conf, GALE_CONF_WORKER_HEARTBEAT_FREQUENCY_SECS, 1);
     sv->start_timeout_ns = secs_ns(conf, GALE_CONF_SUPERVISOR_WORKER_START_TIMEOUT_SECS, 120);
@@ -166,6 +161,7 @@ int gale__supervisor_run(const gale_conf_t *conf) {
         GALE_ERROR(SV, 0, "cannot start the worker-heartbeat thread: out of memory");
         goto out;
     }
+    gale__log_daemon_started();
     int64_t next_hb = 0, next_mon = gale__now_ns() + mon_ns;
     while (!stop_signal) {
         struct timespec tick = {0, 100 * 1000000}; /* heartbeats are answered by the link */

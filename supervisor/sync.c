@@ -42,6 +42,13 @@
  * heartbeats are still answered: worker_link.c), and a request lost with
  * a nimbus that died is simply made again at the next heartbeat. */
 #define NIMBUS_WAIT_MS 1500
+/* A chunk of code (up to GALE_CTL_CHUNK_MAX) is given longer, but not so
+ * long that a nimbus dying mid-download silences this supervisor for
+ * more than a couple of heartbeat periods: a restarted nimbus waits only
+ * twice nimbus.supervisor.timeout.secs for its first heartbeat before it
+ * moves its work (nimbus/liveness.c). A 10 s wait here once did just
+ * that in tests/it/0029. 3 s per MiB is ~2.8 Mbit/s at the least. */
+#define CHUNK_WAIT_MS 3000
 /* Bytes of workers' stats one supervisor heartbeat carries at most; the
  * workers past it go without stats this time (their next heartbeat may fit). */
 #define STATS_BUDGET (4u << 20)
@@ -60,8 +67,8 @@ static int fetch_part(supervisor_t *sv, const char *id, int part, const char *di
         gale__ctl_code_fetch_t f = {id, part_names[part], off, GALE_CTL_CHUNK_MAX};
         gale__ctl_msg_t r;
         char err[1024];
-        rc = gale__ctl_call(&sv->nimbus, GALE_CTL_CODE_FETCH, &f, GALE_CTL_CODE_REPLY, 10000, &r,
-                            err, sizeof err);
+        rc = gale__ctl_call(&sv->nimbus, GALE_CTL_CODE_FETCH, &f, GALE_CTL_CODE_REPLY,
+                            CHUNK_WAIT_MS, &r, err, sizeof err);
         if (!rc && r.type != GALE_CTL_CODE_REPLY) {
             GALE_ERROR(SV, 0, "code_fetch %s/%s: %s", id, part_names[part],
                        r.u.reply.error ? r.u.reply.error : "refused");
@@ -160,12 +167,18 @@ static int refresh_topology(supervisor_t *sv, const char *id, const char *dir) {
     gale__ctl_code_fetch_t f = {id, "topology", 0, 1};
     gale__ctl_msg_t r;
     char err[1024], path[4400];
-    int rc = gale__ctl_call(&sv->nimbus, GALE_CTL_CODE_FETCH, &f, GALE_CTL_CODE_REPLY, 10000, &r,
-                            err, sizeof err);
-    if (rc) return rc;
-    if (r.type != GALE_CTL_CODE_REPLY) {
+    int rc = gale__ctl_call(&sv->nimbus, GALE_CTL_CODE_FETCH, &f, GALE_CTL_CODE_REPLY,
+                            NIMBUS_WAIT_MS, &r, err, sizeof err);
+    if (!rc && r.type != GALE_CTL_CODE_REPLY) {
+        snprintf(err, sizeof err, "%s", r.u.reply.error ? r.u.reply.error : "refused");
         gale__ctl_msg_destroy(&r);
-        return GALE_EPROTO;
+        rc = GALE_EPROTO;
+    }
+    if (rc) {
+        /* the assignment is applied again at the next heartbeat */
+        GALE_WARN(SV, 0, "%s: cannot check the topology against nimbus's: %s (trying again)", id,
+                  err);
+        return rc;
     }
     uint8_t want[GALE_CHECKSUM_LEN], have[GALE_CHECKSUM_LEN];
     memcpy(want, r.u.code_reply.sum.ptr, GALE_CHECKSUM_LEN);

@@ -315,6 +315,7 @@ int gale__ui_run(const gale_conf_t *conf) {
     sigaction(SIGINT, &sa, NULL);
     GALE_INFO(UI, 0, "serving http://%s:%d/api/v1/ and /metrics, asking nimbus at %s", host, port,
               ui->endpoint);
+    gale__log_daemon_started();
     while (!stop_signal) usleep(100000); /* the server runs on its own threads */
     GALE_INFO(UI, 0, "stopping (%s)", stop_signal == SIGINT ? "SIGINT" : "SIGTERM");
     rc = 0;

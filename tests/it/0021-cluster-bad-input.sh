@@ -9,7 +9,9 @@
 # submitted topology is still listed ACTIVE. Then with nimbus down every
 # verb that talks to it exits 1 with "cannot reach nimbus at HOST:PORT —
 # is 'gale nimbus' running?"; usage errors exit 2; a YAML file with a
-# syntax error is named with its line and column.
+# syntax error is named with its line and column; a supervisor that cannot
+# start says why on stderr; a second supervisor on the host given the
+# same slot port does not offer it.
 # shellcheck source=tests/it/lib.sh
 source "$(dirname "$0")/lib.sh"
 # shellcheck source=tests/it/cluster_lib.sh
@@ -91,4 +93,23 @@ for args in "list" "kill word-count" "activate word-count" "deactivate word-coun
     [[ $rc -eq 1 ]] || fail "'gale $args' with nimbus down: exit $rc"
     [[ "$(cat "$TMP/err")" == "$want" ]] || fail "'gale $args' with nimbus down said: $(cat "$TMP/err")"
 done
+
+echo "check: a supervisor whose start fails says why on stderr, not only in its log, and exits 1"
+rc=0
+timeout 20 "$GALE_BIN" supervisor -c "gale.local.dir=$TMP/s2" -c "gale.log.dir=$TMP/s2/logs" \
+    -c nimbus.port=0 >/dev/null 2>"$TMP/s2.err" || rc=$?
+[[ $rc -eq 1 ]] || fail "a supervisor given nimbus.port 0 exited $rc, not 1"
+grep -q "nimbus.port 0 is not a port to connect to" "$TMP/s2.err" ||
+    fail "nothing on stderr: $(cat "$TMP/s2.err")"
+
+echo "check: a second supervisor on this host given the same slot port does not offer it"
+q=$(free_port)
+start_supervisor "$TMP/x" 127.0.0.1 "[$q]"
+wait_for 20 grep -q "on 127.0.0.1: 1 slot(s)" "$TMP/x/logs/supervisor.log" ||
+    fail "the first supervisor did not start with its slot"
+start_supervisor "$TMP/y" 127.0.0.1 "[$q]"
+wait_for 20 grep -q "on 127.0.0.1: 0 slot(s)" "$TMP/y/logs/supervisor.log" ||
+    fail "the second supervisor offers the first one's slot: $(tail -n 3 "$TMP/y/logs/supervisor.log")"
+grep -q "slot port $q on 127.0.0.1 is a slot of another supervisor on this host" \
+    "$TMP/y/logs/supervisor.log" || fail "the second supervisor did not say why it offers no slot"
 echo "PASS"
