@@ -10,6 +10,9 @@
  * after a spout in b-0); otherwise it runs in its parent's group. Groups
  * are named b-0, b-1, ... in creation order. A node whose output crosses
  * into another group gets an OUT op and a data stream "s<node id>".
+ * An aggregate or persistent_aggregate with a combiner first gets a
+ * partial aggregation in its parent's group (see compile): one tuple per
+ * batch, group and task crosses instead of one per input tuple.
  */
 #include <stdarg.h>
 #include <stdio.h>
@@ -65,6 +68,7 @@ struct gale_tstream {
     char *txid;        /* N_SPOUT: its txid name */
     char *drpc_fn;     /* N_SPOUT of a DRPC stream: its function */
     size_t state_keys; /* N_QUERY: the state's number of key fields */
+    int partial;       /* GALE__TOP_F_PARTIAL_*: set at compile (partial aggregation) */
     /* compile */
     int grp;
     int op;      /* index in its group's ops */
@@ -798,6 +802,30 @@ static int compile(gale_trident_t *t, char *err, size_t errlen) {
         if (!r) return GALE_ENOMEM;
         r->parents[r->n_parents++] = d;
     }
+    /* partial aggregation (Storm's combiner aggregators): an aggregation
+     * with a combiner that repartitions (aggregate, persistent_aggregate)
+     * gets a partition aggregate in its parent's bolt, which combines the
+     * batch's tuples per group there and sends one [group..., partial]
+     * per group and task at the batch's end; the aggregation then
+     * combines the partials instead of init-ing tuples. Not after the
+     * spout itself (that would be a bolt of its own). Appended: the node
+     * ids (the stream names) of the user's nodes stay. */
+    for (size_t i = 0, n0 = t->n; i < n0; i++) {
+        gale_tstream_t *s = t->nodes[i];
+        if ((s->kind != N_AGG && s->kind != N_PERSIST) || s->reducer ||
+            s->parents[0]->kind == N_SPOUT)
+            continue;
+        gale_tstream_t *pa = node_new(t, N_PAGG, "partial_aggregate", s->parents[0]);
+        if (!pa || !(pa->symbol = strdup(s->symbol))) return GALE_ENOMEM;
+        pa->partial = GALE__TOP_F_PARTIAL_OUT;
+        fl_copy(&pa->in, &s->in);
+        fl_copy(&pa->group, &s->group);
+        fl_copy(&pa->fields, &s->fields); /* the group fields, then the result's */
+        s->parents[0] = pa;
+        fl_free(&s->in);
+        s->in.f[s->in.n++] = strdup(s->fields.f[s->fields.n - 1]);
+        s->partial = GALE__TOP_F_PARTIAL_IN;
+    }
     /* groups: spout0 is group 0 (named spout0), bolts b-0.. */
     int n_bolts = 0;
     for (size_t i = 0; i < t->n; i++) {
@@ -911,7 +939,7 @@ static int compile(gale_trident_t *t, char *err, size_t errlen) {
             size_t n_out = (s->kind == N_EACH || s->kind == N_QUERY) ? s->fields.n - pf->n
                            : s->kind == N_DRPC_RET                   ? 0
                                                                      : s->fields.n;
-            gale_value_t *op = va(&arena, 8);
+            gale_value_t *op = va(&arena, 9);
             op[0] = gale_int(op_kind(s));
             op[1] = gale_int(parent);
             op[2] = (s->kind == N_SPOUT) ? gale_nil() : vstr_or_nil(s->symbol);
@@ -929,7 +957,8 @@ static int compile(gale_trident_t *t, char *err, size_t errlen) {
                 op[6] = gale_nil();
             }
             op[7] = gale_int(s->kind == N_DRPC_RET ? info_in : -1);
-            ops[op_at++] = gale_array(op, 8);
+            op[8] = gale_int(s->partial);
+            ops[op_at++] = gale_array(op, s->partial ? 9 : 8);
             if (s->out_idx >= 0) {
                 /* the OUT op and its output's subscribers */
                 gale_value_t *o = va(&arena, 8);
