@@ -142,8 +142,7 @@ static void test_word_count_names(void **unused) {
 }
 
 /* A reducer (no combine) and an aggregation straight after the spout
- * get no partial aggregation: their plans are as before (no flags, the
- * whole tuple crosses). */
+ * get no partial aggregation: no flags, no partial op. */
 static void test_no_partial(void **unused) {
     (void)unused;
     gale_builder_t *b = gale_builder_new();
@@ -170,13 +169,67 @@ static void test_no_partial(void **unused) {
         }
         gale__plan_free(p);
     }
-    /* the words cross with their line */
+    /* the words cross without their line (the reducer reads word only) */
     const gale__component_t *b1 = gale__topology_component(topo, "b-1"),
                             *b2 = gale__topology_component(topo, "b-2");
     const gale__stream_t *st = gale__component_stream(b1, b2->inputs[0].stream);
     assert_non_null(st);
+    assert_int_equal(st->n_fields, 3);
+    assert_string_equal(st->fields[2], "word");
+    gale__topology_destroy(topo);
+}
+
+/* Projection at the repartitions: a stream crosses into the next bolt
+ * with the fields read there or later (inherited), nothing more. */
+static void test_project_boundaries(void **unused) {
+    (void)unused;
+    gale_builder_t *b = gale_builder_new();
+    gale_trident_t *t = gale_trident_new(b);
+    gale_tstream_t *s = GALE_TRIDENT_STREAM(t, "x", gale_file_batch_spout);
+    s = GALE_EACH(s, "line", tb_split, "word"); /* b-0 */
+    s = gale_tstream_shuffle(s);                /* b-1 */
+    s = GALE_EACH(s, "word", tb_split, "w2");
+    s = gale_tstream_partition_by(s, "w2"); /* b-2 */
+    s = gale_tstream_group_by(s, "w2");
+    gale_tstream_aggregate(s, "line", NULL, &tb_reducer, "tb_reducer", "r"); /* b-3 */
+    char err[512] = "";
+    assert_int_equal(gale_trident_build(t, err, sizeof err), 0);
+    gale__topology_t *topo = finish(b, err, sizeof err);
+    if (!topo) fail_msg("%s", err);
+    const gale__component_t *c[4];
+    for (int i = 0; i < 4; i++) {
+        char id[8];
+        snprintf(id, sizeof id, "b-%d", i);
+        assert_non_null(c[i] = gale__topology_component(topo, id));
+    }
+    assert_null(gale__topology_component(topo, "b-4"));
+    /* b-0 -> b-1: line (read by b-3's reducer) and word (b-1's each): both */
+    const gale__stream_t *st = gale__component_stream(c[0], c[1]->inputs[0].stream);
+    assert_non_null(st);
+    assert_int_equal(st->n_fields, 4);
+    /* b-1 -> b-2: [line, word, w2] less word, through a project op */
+    st = gale__component_stream(c[1], c[2]->inputs[0].stream);
+    assert_non_null(st);
     assert_int_equal(st->n_fields, 4);
     assert_string_equal(st->fields[2], "line");
+    assert_string_equal(st->fields[3], "w2");
+    assert_int_equal(c[2]->inputs[0].grouping, GALE_GROUPING_FIELDS);
+    assert_string_equal(c[2]->inputs[0].fields[0], "w2");
+    gale__plan_t *p1 = plan_of(c[1]), *p3 = plan_of(c[3]);
+    assert_int_equal(p1->n_ops, 4); /* shuffle, each, project, OUT */
+    assert_int_equal(p1->ops[2].kind, GALE__TOP_PROJECT);
+    assert_int_equal(p1->ops[2].parent, 1);
+    assert_int_equal(p1->ops[2].n_in, 2);
+    assert_int_equal(p1->ops[2].in[0], 0);
+    assert_int_equal(p1->ops[2].in[1], 2);
+    assert_int_equal(p1->ops[3].kind, GALE__TOP_OUT);
+    assert_int_equal(p1->ops[3].parent, 2);
+    /* b-3's reducer reads line (0), grouped by w2 (1) */
+    assert_int_equal(p3->ops[0].kind, GALE__TOP_AGG_REDUCE);
+    assert_int_equal(p3->ops[0].in[0], 0);
+    assert_int_equal(p3->ops[0].group[0], 1);
+    gale__plan_free(p1);
+    gale__plan_free(p3);
     gale__topology_destroy(topo);
 }
 
@@ -460,6 +513,7 @@ int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_word_count_names),
         cmocka_unit_test(test_no_partial),
+        cmocka_unit_test(test_project_boundaries),
         cmocka_unit_test(test_partial_global_and_decode),
         cmocka_unit_test(test_bad_field),
         cmocka_unit_test(test_bad_group_field),
