@@ -10,6 +10,10 @@
  * after a spout in b-0); otherwise it runs in its parent's group. Groups
  * are named b-0, b-1, ... in creation order. A node whose output crosses
  * into another group gets an OUT op and a data stream "s<node id>".
+ * An aggregate or persistent_aggregate with a combiner first gets a
+ * partial aggregation in its parent's group (see compile): one tuple per
+ * batch, group and task crosses instead of one per input tuple. A
+ * crossing carries only the fields read downstream (project_boundaries).
  */
 #include <stdarg.h>
 #include <stdio.h>
@@ -65,6 +69,10 @@ struct gale_tstream {
     char *txid;        /* N_SPOUT: its txid name */
     char *drpc_fn;     /* N_SPOUT of a DRPC stream: its function */
     size_t state_keys; /* N_QUERY: the state's number of key fields */
+    int partial;       /* GALE__TOP_F_PARTIAL_*: set at compile (partial aggregation) */
+    size_t n_added;    /* N_EACH, N_QUERY: the output fields it appends */
+    bool starts;       /* compile: starts a group (starts_group, before projections) */
+    bool boundary;     /* compile: a projection at a repartition (in its parent's group) */
     /* compile */
     int grp;
     int op;      /* index in its group's ops */
@@ -305,6 +313,7 @@ static gale_tstream_t *fn_op(gale_tstream_t *p, enum nkind kind, const char *opn
             }
             s->fields.f[s->fields.n++] = outl.f[i];
         }
+        s->n_added = outl.n;
         outl.n = 0;
     } else if (kind == N_FILTER) {
         fl_copy(&s->fields, &p->fields);
@@ -718,6 +727,89 @@ static int op_kind(const gale_tstream_t *s) {
     }
 }
 
+/* Whether an operation's output is its input's fields (and more). */
+static bool inherits(const gale_tstream_t *c) {
+    return c->kind == N_EACH || c->kind == N_QUERY || c->kind == N_FILTER || c->kind == N_PART ||
+           c->kind == N_GROUP_BY;
+}
+
+static void mark(const field_list_t *names, const field_list_t *pf, bool *mask) {
+    for (size_t i = 0; i < names->n; i++) {
+        int k = fl_index(pf, names->f[i]);
+        if (k >= 0) mask[k] = true;
+    }
+}
+
+/* Which of pf (the fields of c's parent) c reads, or what inherits them
+ * from c further on (in any bolt): mask[i] for pf->f[i]. */
+static void reads(const gale_trident_t *t, const gale_tstream_t *c, const field_list_t *pf,
+                  bool *mask) {
+    if (c->kind == N_MERGE || c->kind == N_DRPC_RET) { /* positional, or returned whole */
+        for (size_t i = 0; i < pf->n; i++) mask[i] = true;
+        return;
+    }
+    mark(&c->in, pf, mask);
+    mark(&c->group, pf, mask);
+    if (!inherits(c)) return;
+    bool sub[GALE__TRIDENT_MAX_FIELDS] = {false};
+    for (size_t j = 0; j < t->n; j++)
+        for (size_t k = 0; k < t->nodes[j]->n_parents; k++)
+            if (t->nodes[j]->parents[k] == c) reads(t, t->nodes[j], &c->fields, sub);
+    for (size_t i = 0; i < c->fields.n; i++) {
+        int k = sub[i] ? fl_index(pf, c->fields.f[i]) : -1;
+        if (k >= 0) mask[k] = true;
+    }
+}
+
+/* Projection at the repartitions: a node whose tuples cross into another
+ * bolt sends only the fields read there (or inherited and read later)
+ * through a project op before its output; the fields of the nodes that
+ * inherit them are recomputed. Not from a spout (a project after it would
+ * be a bolt of its own), not when every field is read. */
+static int project_boundaries(gale_trident_t *t) {
+    for (size_t i = 0, n0 = t->n; i < n0; i++) {
+        gale_tstream_t *p = t->nodes[i];
+        if (p->kind == N_SPOUT || p->kind == N_PERSIST || p->kind == N_PPERSIST) continue;
+        bool mask[GALE__TRIDENT_MAX_FIELDS] = {false}, crosses = false, dup = false;
+        for (size_t j = 0; j < t->n; j++)
+            for (size_t k = 0; k < t->nodes[j]->n_parents; k++)
+                if (t->nodes[j]->parents[k] == p && t->nodes[j]->starts) {
+                    crosses = true;
+                    reads(t, t->nodes[j], &p->fields, mask);
+                }
+        size_t kept = 0;
+        for (size_t f = 0; f < p->fields.n; f++) {
+            kept += mask[f];
+            dup |= fl_index(&p->fields, p->fields.f[f]) != (int)f;
+        }
+        if (!crosses || dup || kept == p->fields.n) continue;
+        gale_tstream_t *pr = node_new(t, N_PROJECT, "project", p);
+        if (!pr) return GALE_ENOMEM;
+        pr->boundary = true;
+        for (size_t f = 0; f < p->fields.n; f++)
+            if (mask[f]) pr->in.f[pr->in.n++] = strdup(p->fields.f[f]);
+        fl_copy(&pr->fields, &pr->in);
+        for (size_t j = 0; j + 1 < t->n; j++)
+            for (size_t k = 0; k < t->nodes[j]->n_parents; k++)
+                if (t->nodes[j]->parents[k] == p && t->nodes[j]->starts)
+                    t->nodes[j]->parents[k] = pr;
+        /* the nodes after p inheriting fields: their parent's, then their own */
+        for (size_t j = i + 1; j + 1 < t->n; j++) {
+            gale_tstream_t *c = t->nodes[j];
+            if (!inherits(c)) continue;
+            const field_list_t *pf = &c->parents[0]->fields;
+            size_t add = (c->kind == N_EACH || c->kind == N_QUERY) ? c->n_added : 0;
+            field_list_t nf = {0};
+            fl_copy(&nf, pf);
+            for (size_t a = c->fields.n - add; a < c->fields.n; a++)
+                nf.f[nf.n++] = strdup(c->fields.f[a]);
+            fl_free(&c->fields);
+            c->fields = nf;
+        }
+    }
+    return 0;
+}
+
 /* Subscribe component c to node p's output as node s asks. */
 static void subscribe(gale_component_t *c, const char *src, const char *stream,
                       const gale_tstream_t *s, const gale_tstream_t *p) {
@@ -798,11 +890,38 @@ static int compile(gale_trident_t *t, char *err, size_t errlen) {
         if (!r) return GALE_ENOMEM;
         r->parents[r->n_parents++] = d;
     }
+    /* partial aggregation (Storm's combiner aggregators): an aggregation
+     * with a combiner that repartitions (aggregate, persistent_aggregate)
+     * gets a partition aggregate in its parent's bolt, which combines the
+     * batch's tuples per group there and sends one [group..., partial]
+     * per group and task at the batch's end; the aggregation then
+     * combines the partials instead of init-ing tuples. Not after the
+     * spout itself (that would be a bolt of its own). Appended: the node
+     * ids (the stream names) of the user's nodes stay. */
+    for (size_t i = 0, n0 = t->n; i < n0; i++) {
+        gale_tstream_t *s = t->nodes[i];
+        if ((s->kind != N_AGG && s->kind != N_PERSIST) || s->reducer ||
+            s->parents[0]->kind == N_SPOUT)
+            continue;
+        gale_tstream_t *pa = node_new(t, N_PAGG, "partial_aggregate", s->parents[0]);
+        if (!pa || !(pa->symbol = strdup(s->symbol))) return GALE_ENOMEM;
+        pa->partial = GALE__TOP_F_PARTIAL_OUT;
+        fl_copy(&pa->in, &s->in);
+        fl_copy(&pa->group, &s->group);
+        fl_copy(&pa->fields, &s->fields); /* the group fields, then the result's */
+        s->parents[0] = pa;
+        fl_free(&s->in);
+        s->in.f[s->in.n++] = strdup(s->fields.f[s->fields.n - 1]);
+        s->partial = GALE__TOP_F_PARTIAL_IN;
+    }
+    for (size_t i = 0; i < t->n; i++) t->nodes[i]->starts = starts_group(t->nodes[i]);
+    int prc = project_boundaries(t);
+    if (prc) return prc;
     /* groups: spout0 is group 0 (named spout0), bolts b-0.. */
     int n_bolts = 0;
     for (size_t i = 0; i < t->n; i++) {
         gale_tstream_t *s = t->nodes[i];
-        if (starts_group(s)) {
+        if (s->starts) {
             if (n_groups == MAX_GROUPS) {
                 snprintf(err, errlen, "trident: more than %d bolts", MAX_GROUPS);
                 return GALE_EINVAL;
@@ -911,7 +1030,7 @@ static int compile(gale_trident_t *t, char *err, size_t errlen) {
             size_t n_out = (s->kind == N_EACH || s->kind == N_QUERY) ? s->fields.n - pf->n
                            : s->kind == N_DRPC_RET                   ? 0
                                                                      : s->fields.n;
-            gale_value_t *op = va(&arena, 8);
+            gale_value_t *op = va(&arena, 9);
             op[0] = gale_int(op_kind(s));
             op[1] = gale_int(parent);
             op[2] = (s->kind == N_SPOUT) ? gale_nil() : vstr_or_nil(s->symbol);
@@ -929,7 +1048,8 @@ static int compile(gale_trident_t *t, char *err, size_t errlen) {
                 op[6] = gale_nil();
             }
             op[7] = gale_int(s->kind == N_DRPC_RET ? info_in : -1);
-            ops[op_at++] = gale_array(op, 8);
+            op[8] = gale_int(s->partial);
+            ops[op_at++] = gale_array(op, s->partial ? 9 : 8);
             if (s->out_idx >= 0) {
                 /* the OUT op and its output's subscribers */
                 gale_value_t *o = va(&arena, 8);

@@ -312,7 +312,13 @@ static void aggregate(eng_t *e, batch_t *b, int oi, const gale__pop_t *op, const
     } else {
         const gale_combiner_t *cb = e->ops[oi].impl;
         gale_value_t one;
-        rc = cb->init(in, op->n_in, &one);
+        /* a partial from upstream is combined as it is (no init) */
+        if (op->flags & GALE__TOP_F_PARTIAL_IN) {
+            one = in[0];
+            rc = 0;
+        } else {
+            rc = cb->init(in, op->n_in, &one);
+        }
         if (!rc) {
             if (added)
                 r = one;
@@ -505,7 +511,7 @@ static void finish(eng_t *e, batch_t *b) {
         if (op->kind != GALE__TOP_AGG_COMBINE && op->kind != GALE__TOP_AGG_REDUCE) continue;
         gale__vmap_t *m = &b->maps[oi];
         gale_value_t vals[GALE__TRIDENT_MAX_FIELDS + 1];
-        if (m->n == 0 && op->n_group == 0) {
+        if (m->n == 0 && op->n_group == 0 && !(op->flags & GALE__TOP_F_PARTIAL_OUT)) {
             /* an ungrouped aggregation of an empty partition: its zero */
             gale_value_t z = gale_nil();
             if (op->kind == GALE__TOP_AGG_REDUCE)

@@ -13,7 +13,9 @@
  *   inputs:  [[source component, data stream, entry op], ...]
  *   ops:     [[kind, parent op (-1: an input's entry), symbol|nil,
  *              [input field indexes], n_out_fields, group field
- *              indexes, state spec|nil, output index], ...]
+ *              indexes, state spec|nil, output index(, flags)], ...]
+ *            flags (optional, default 0): GALE__TOP_F_PARTIAL_* (partial
+ *            aggregation, set by the compile, never by users)
  *   outputs: [[data stream, [subscriber component, ...], [fields...]], ...]
  *   spout:   nil, or [symbol, n_fields] for spout0 (its entry feeds op 0..)
  * State spec: [kind, key_prefix|nil, hash_key|nil, key_fn_symbol|nil].
@@ -59,6 +61,15 @@ typedef enum gale__top_kind {
     GALE__TOP__COUNT
 } gale__top_kind_t;
 
+/* Partial aggregation (Storm's combiner aggregators before a
+ * repartition): PARTIAL_OUT marks the upstream AGG_COMBINE that combines
+ * its task's part of a batch per group and emits [group..., partial] at
+ * the batch end (none for an empty partition: no zero); PARTIAL_IN marks
+ * the aggregation downstream (AGG_COMBINE, PERSIST) whose one input is
+ * such a partial: it combines it (no init). */
+#define GALE__TOP_F_PARTIAL_OUT 1
+#define GALE__TOP_F_PARTIAL_IN  2
+
 typedef struct gale__pspec {
     int kind;
     char *key_prefix, *hash_key, *key_fn_symbol;
@@ -75,7 +86,8 @@ typedef struct gale__pop {
     int group[GALE__TRIDENT_MAX_FIELDS];
     bool has_spec;
     gale__pspec_t spec;
-    int out; /* OUT: output index */
+    int out;   /* OUT: output index */
+    int flags; /* GALE__TOP_F_* */
 } gale__pop_t;
 
 typedef struct gale__pinput {

@@ -120,6 +120,16 @@ static int decode_op(const gale_value_t *v, size_t i, size_t n_ops, gale__pop_t 
     }
     if (!get_int(&a[7], -1, 1 << 20, &x)) return bad(err, errlen, "op %zu: bad output", i);
     op->out = (int)x;
+    if (v->len > 8) {
+        if (!get_int(&a[8], 0, GALE__TOP_F_PARTIAL_OUT | GALE__TOP_F_PARTIAL_IN, &x))
+            return bad(err, errlen, "op %zu: bad flags", i);
+        op->flags = (int)x;
+    }
+    if ((op->flags & GALE__TOP_F_PARTIAL_OUT) && op->kind != GALE__TOP_AGG_COMBINE)
+        return bad(err, errlen, "op %zu: a partial aggregation that is not a combiner's", i);
+    if ((op->flags & GALE__TOP_F_PARTIAL_IN) &&
+        ((op->kind != GALE__TOP_AGG_COMBINE && op->kind != GALE__TOP_PERSIST) || op->n_in != 1))
+        return bad(err, errlen, "op %zu: a combine of partials needs a combiner and one input", i);
     bool needs_sym = op->kind != GALE__TOP_PASS && op->kind != GALE__TOP_PROJECT &&
                      op->kind != GALE__TOP_OUT && op->kind != GALE__TOP_DRPC_RETURN;
     if (needs_sym && !op->symbol) return bad(err, errlen, "op %zu: no symbol", i);

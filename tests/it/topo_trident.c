@@ -8,7 +8,7 @@
  * flaky split; TridentNonTx: a non-transactional state. TridentOps: one
  * state per operation under test (map, flat_map, project, merge,
  * aggregate, partition_aggregate with a reducer, sum/min/max) over lines
- * "<word> <int>" (tests/it/0082).
+ * "<word> <int>" (tests/it/0082). TridentPartial: see below (0087).
  */
 #include <stdio.h>
 #include <string.h>
@@ -87,6 +87,43 @@ GALE_EXPORT int TridentOpaque(gale_submit_t *s, int argc, char **argv) {
 }
 GALE_EXPORT int TridentNonTx(gale_submit_t *s, int argc, char **argv) {
     return argc == 1 ? build_kind(s, argv[0], false, false, GALE_STATE_NON_TRANSACTIONAL) : 1;
+}
+
+/* --- TridentPartial (tests/it/0087): partial aggregation and replays ---
+ * split fails every third batch's first attempt in task 0 only, so task
+ * 1's partials of that attempt cross to b-1 before the batch is replayed;
+ * two aggregations with partials: count per word (b-0 -> b-1), then the
+ * sum of those counts per word into the state (b-1 -> b-2). */
+static int task0_prepare(void **state, const gale_context_t *ctx) {
+    *state = gale_context_task_index(ctx) == 0 ? (void *)1 : NULL;
+    return 0;
+}
+GALE_EXPORT const gale_trident_function_t test_split_task0 = {task0_prepare, split_execute, NULL};
+
+static int build_partial(gale_submit_t *s, const char *path, gale_state_kind_t kind) {
+    gale_builder_t *b = gale_builder_new();
+    gale_trident_t *t = gale_trident_new(b);
+    gale_tstream_t *st = kind == GALE_STATE_OPAQUE
+                             ? GALE_TRIDENT_STREAM(t, "sentences", gale_file_opaque_batch_spout)
+                             : GALE_TRIDENT_STREAM(t, "sentences", gale_file_batch_spout);
+    gale_tstream_conf_set_str(st, "file.path", path);
+    gale_tstream_parallelism_hint(st, 2);
+    st = GALE_EACH(st, "line", test_split_task0, "word");
+    gale_tstream_parallelism_hint(st, 2);
+    st = GALE_AGGREGATE(gale_tstream_group_by(st, "word"), NULL, gale_count_agg, "n");
+    gale_tstream_parallelism_hint(st, 2);
+    gale_state_spec_t spec = {kind, NULL, "trident-word-count:counts", NULL, NULL};
+    gale_tstate_parallelism_hint(GALE_PERSISTENT_AGGREGATE(gale_tstream_group_by(st, "word"), &spec,
+                                                           "n", gale_sum_agg, "count"),
+                                 3);
+    return build_and_submit(s, t, b, "trident-word-count");
+}
+GALE_EXPORT int TridentPartial(gale_submit_t *s, int argc, char **argv) {
+    if (argc != 2) return 1;
+    gale_state_kind_t k = strcmp(argv[1], "opaque") == 0  ? GALE_STATE_OPAQUE
+                          : strcmp(argv[1], "nontx") == 0 ? GALE_STATE_NON_TRANSACTIONAL
+                                                          : GALE_STATE_TRANSACTIONAL;
+    return build_partial(s, argv[0], k);
 }
 
 /* --- TridentOps --- */

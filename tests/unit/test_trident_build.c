@@ -13,6 +13,7 @@
 
 #include "gale/trident.h"
 #include "topology/topology.h"
+#include "trident/plan.h"
 
 static void split_exec(void *st, const gale_value_t *in, size_t n, gale_trident_collector_t *c) {
     (void)st;
@@ -26,6 +27,19 @@ static bool keep(void *st, const gale_value_t *in, size_t n) {
 }
 GALE_EXPORT const gale_trident_filter_t tb_keep = {NULL, keep, NULL};
 
+static int red_init(gale_value_t *out) {
+    *out = gale_int(0);
+    return 0;
+}
+static int red_reduce(const gale_value_t *acc, const gale_value_t *in, size_t n,
+                      gale_value_t *out) {
+    (void)in;
+    (void)n;
+    *out = gale_int(acc->u.i + 1);
+    return 0;
+}
+GALE_EXPORT const gale_reducer_t tb_reducer = {red_init, red_reduce};
+
 static gale_state_spec_t spec = {GALE_STATE_TRANSACTIONAL, "wc:", NULL, NULL, NULL};
 
 static gale__topology_t *finish(gale_builder_t *b, char *err, size_t errlen) {
@@ -36,6 +50,14 @@ static gale__topology_t *finish(gale_builder_t *b, char *err, size_t errlen) {
         return NULL;
     }
     return t;
+}
+
+/* The decoded micro-batch plan of component c (to gale__plan_free). */
+static gale__plan_t *plan_of(const gale__component_t *c) {
+    gale__plan_t *p = NULL;
+    char err[300];
+    if (gale__plan_decode(c->conf, false, &p, err, sizeof err)) fail_msg("%s: %s", c->id, err);
+    return p;
 }
 
 static void test_word_count_names(void **unused) {
@@ -82,13 +104,183 @@ static void test_word_count_names(void **unused) {
     assert_int_equal(b1->inputs[0].n_fields, 1);
     assert_string_equal(b1->inputs[0].fields[0], "word");
     assert_string_equal(b1->inputs[2].stream, "$commit");
-    /* b-0's data stream carries the batch id first, then the user's fields */
+    /* b-0's data stream carries the batch id first, then the user's
+     * fields: the partial counts per word (not the words with their line) */
     const gale__stream_t *st = gale__component_stream(b0, b1->inputs[0].stream);
     assert_non_null(st);
     assert_int_equal(st->n_fields, 4);
     assert_string_equal(st->fields[0], "$txid");
+    assert_string_equal(st->fields[2], "word");
+    assert_string_equal(st->fields[3], "count");
+    /* b-0: each, filter, group_by, then the partial count of [line, word]
+     * by word (parent: the group_by), then its OUT */
+    gale__plan_t *p0 = plan_of(b0), *p1 = plan_of(b1);
+    assert_int_equal(p0->n_ops, 5);
+    const gale__pop_t *pa = &p0->ops[3];
+    assert_int_equal(pa->kind, GALE__TOP_AGG_COMBINE);
+    assert_int_equal(pa->flags, GALE__TOP_F_PARTIAL_OUT);
+    assert_string_equal(pa->symbol, "gale_count_agg");
+    assert_int_equal(pa->parent, 2);
+    assert_int_equal(p0->ops[2].kind, GALE__TOP_PASS);
+    assert_int_equal(pa->n_in, 0);
+    assert_int_equal(pa->n_group, 1);
+    assert_int_equal(pa->group[0], 1);
+    assert_int_equal(p0->ops[4].kind, GALE__TOP_OUT);
+    assert_int_equal(p0->ops[4].parent, 3);
+    for (size_t i = 0; i < 3; i++) assert_int_equal(p0->ops[i].flags, 0);
+    /* b-1: the persist combines the partial [word, count]: in = count */
+    assert_int_equal(p1->n_ops, 1);
+    assert_int_equal(p1->ops[0].kind, GALE__TOP_PERSIST);
+    assert_int_equal(p1->ops[0].flags, GALE__TOP_F_PARTIAL_IN);
+    assert_int_equal(p1->ops[0].n_in, 1);
+    assert_int_equal(p1->ops[0].in[0], 1);
+    assert_int_equal(p1->ops[0].n_group, 1);
+    assert_int_equal(p1->ops[0].group[0], 0);
+    gale__plan_free(p0);
+    gale__plan_free(p1);
+    gale__topology_destroy(topo);
+}
+
+/* A reducer (no combine) and an aggregation straight after the spout
+ * get no partial aggregation: no flags, no partial op. */
+static void test_no_partial(void **unused) {
+    (void)unused;
+    gale_builder_t *b = gale_builder_new();
+    gale_trident_t *t = gale_trident_new(b);
+    gale_tstream_t *s = GALE_TRIDENT_STREAM(t, "x", gale_file_batch_spout);
+    GALE_PERSISTENT_AGGREGATE(s, &spec, NULL, gale_count_agg, "n"); /* b-0, after the spout */
+    s = GALE_EACH(s, "line", tb_split, "word");                     /* b-1 */
+    s = gale_tstream_group_by(s, "word");
+    gale_tstream_aggregate(s, "word", NULL, &tb_reducer, "tb_reducer", "r"); /* b-2 */
+    char err[512] = "";
+    assert_int_equal(gale_trident_build(t, err, sizeof err), 0);
+    gale__topology_t *topo = finish(b, err, sizeof err);
+    if (!topo) fail_msg("%s", err);
+    assert_null(gale__topology_component(topo, "b-3"));
+    for (int i = 0; i < 3; i++) {
+        char id[8];
+        snprintf(id, sizeof id, "b-%d", i);
+        const gale__component_t *c = gale__topology_component(topo, id);
+        assert_non_null(c);
+        gale__plan_t *p = plan_of(c);
+        for (size_t k = 0; k < p->n_ops; k++) {
+            assert_int_equal(p->ops[k].flags, 0);
+            assert_true(p->ops[k].kind != GALE__TOP_AGG_COMBINE);
+        }
+        gale__plan_free(p);
+    }
+    /* the words cross without their line (the reducer reads word only) */
+    const gale__component_t *b1 = gale__topology_component(topo, "b-1"),
+                            *b2 = gale__topology_component(topo, "b-2");
+    const gale__stream_t *st = gale__component_stream(b1, b2->inputs[0].stream);
+    assert_non_null(st);
+    assert_int_equal(st->n_fields, 3);
+    assert_string_equal(st->fields[2], "word");
+    gale__topology_destroy(topo);
+}
+
+/* Projection at the repartitions: a stream crosses into the next bolt
+ * with the fields read there or later (inherited), nothing more. */
+static void test_project_boundaries(void **unused) {
+    (void)unused;
+    gale_builder_t *b = gale_builder_new();
+    gale_trident_t *t = gale_trident_new(b);
+    gale_tstream_t *s = GALE_TRIDENT_STREAM(t, "x", gale_file_batch_spout);
+    s = GALE_EACH(s, "line", tb_split, "word"); /* b-0 */
+    s = gale_tstream_shuffle(s);                /* b-1 */
+    s = GALE_EACH(s, "word", tb_split, "w2");
+    s = gale_tstream_partition_by(s, "w2"); /* b-2 */
+    s = gale_tstream_group_by(s, "w2");
+    gale_tstream_aggregate(s, "line", NULL, &tb_reducer, "tb_reducer", "r"); /* b-3 */
+    char err[512] = "";
+    assert_int_equal(gale_trident_build(t, err, sizeof err), 0);
+    gale__topology_t *topo = finish(b, err, sizeof err);
+    if (!topo) fail_msg("%s", err);
+    const gale__component_t *c[4];
+    for (int i = 0; i < 4; i++) {
+        char id[8];
+        snprintf(id, sizeof id, "b-%d", i);
+        assert_non_null(c[i] = gale__topology_component(topo, id));
+    }
+    assert_null(gale__topology_component(topo, "b-4"));
+    /* b-0 -> b-1: line (read by b-3's reducer) and word (b-1's each): both */
+    const gale__stream_t *st = gale__component_stream(c[0], c[1]->inputs[0].stream);
+    assert_non_null(st);
+    assert_int_equal(st->n_fields, 4);
+    /* b-1 -> b-2: [line, word, w2] less word, through a project op */
+    st = gale__component_stream(c[1], c[2]->inputs[0].stream);
+    assert_non_null(st);
+    assert_int_equal(st->n_fields, 4);
     assert_string_equal(st->fields[2], "line");
-    assert_string_equal(st->fields[3], "word");
+    assert_string_equal(st->fields[3], "w2");
+    assert_int_equal(c[2]->inputs[0].grouping, GALE_GROUPING_FIELDS);
+    assert_string_equal(c[2]->inputs[0].fields[0], "w2");
+    gale__plan_t *p1 = plan_of(c[1]), *p3 = plan_of(c[3]);
+    assert_int_equal(p1->n_ops, 4); /* shuffle, each, project, OUT */
+    assert_int_equal(p1->ops[2].kind, GALE__TOP_PROJECT);
+    assert_int_equal(p1->ops[2].parent, 1);
+    assert_int_equal(p1->ops[2].n_in, 2);
+    assert_int_equal(p1->ops[2].in[0], 0);
+    assert_int_equal(p1->ops[2].in[1], 2);
+    assert_int_equal(p1->ops[3].kind, GALE__TOP_OUT);
+    assert_int_equal(p1->ops[3].parent, 2);
+    /* b-3's reducer reads line (0), grouped by w2 (1) */
+    assert_int_equal(p3->ops[0].kind, GALE__TOP_AGG_REDUCE);
+    assert_int_equal(p3->ops[0].in[0], 0);
+    assert_int_equal(p3->ops[0].group[0], 1);
+    gale__plan_free(p1);
+    gale__plan_free(p3);
+    gale__topology_destroy(topo);
+}
+
+/* A global aggregate with a combiner: the partial runs in the parent's
+ * bolt without group fields; the plan decoder refuses flags on the
+ * wrong ops. */
+static void test_partial_global_and_decode(void **unused) {
+    (void)unused;
+    gale_builder_t *b = gale_builder_new();
+    gale_trident_t *t = gale_trident_new(b);
+    gale_tstream_t *s = GALE_TRIDENT_STREAM(t, "x", gale_file_batch_spout);
+    s = gale_tstream_shuffle(s);                        /* b-0 */
+    s = GALE_AGGREGATE(s, "line", gale_max_agg, "max"); /* b-1 */
+    char err[512] = "";
+    assert_int_equal(gale_trident_build(t, err, sizeof err), 0);
+    gale__topology_t *topo = finish(b, err, sizeof err);
+    if (!topo) fail_msg("%s", err);
+    const gale__component_t *b0 = gale__topology_component(topo, "b-0"),
+                            *b1 = gale__topology_component(topo, "b-1");
+    assert_int_equal(b1->inputs[0].grouping, GALE_GROUPING_GLOBAL);
+    gale__plan_t *p0 = plan_of(b0), *p1 = plan_of(b1);
+    assert_int_equal(p0->n_ops, 3); /* shuffle, partial max, OUT */
+    assert_int_equal(p0->ops[1].flags, GALE__TOP_F_PARTIAL_OUT);
+    assert_int_equal(p0->ops[1].n_group, 0);
+    assert_int_equal(p0->ops[1].n_in, 1);
+    assert_int_equal(p1->ops[0].kind, GALE__TOP_AGG_COMBINE);
+    assert_int_equal(p1->ops[0].flags, GALE__TOP_F_PARTIAL_IN);
+    assert_int_equal(p1->ops[0].in[0], 0);
+    gale__plan_free(p0);
+    gale__plan_free(p1);
+    /* flags on a PASS op, or a combine of partials with two inputs: refused */
+    gale_value_t none[1];
+    gale_value_t two[2] = {gale_int(0), gale_int(1)};
+    gale_value_t bad_ops[2][9] = {
+        {gale_int(GALE__TOP_PASS), gale_int(-1), gale_nil(), gale_array(none, 0), gale_int(0),
+         gale_array(none, 0), gale_nil(), gale_int(-1), gale_int(GALE__TOP_F_PARTIAL_OUT)},
+        {gale_int(GALE__TOP_AGG_COMBINE), gale_int(-1), gale_str("gale_sum_agg"),
+         gale_array(two, 2), gale_int(1), gale_array(none, 0), gale_nil(), gale_int(-1),
+         gale_int(GALE__TOP_F_PARTIAL_IN)}};
+    for (int i = 0; i < 2; i++) {
+        gale_value_t ops[1] = {gale_array(bad_ops[i], 9)};
+        gale_value_t plan[6] = {gale_int(1),        gale_str("x"),       gale_array(none, 0),
+                                gale_array(ops, 1), gale_array(none, 0), gale_nil()};
+        gale_conf_t *conf = gale_conf_new();
+        gale_conf_set(conf, GALE__TRIDENT_PLAN_KEY, gale_array(plan, 6));
+        gale__plan_t *p = NULL;
+        assert_int_equal(gale__plan_decode(conf, false, &p, err, sizeof err), GALE_EPROTO);
+        assert_non_null(strstr(err, "partial"));
+        gale__plan_free(p);
+        gale_conf_destroy(conf);
+    }
     gale__topology_destroy(topo);
 }
 
@@ -320,6 +512,9 @@ static void test_partition_persist(void **unused) {
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_word_count_names),
+        cmocka_unit_test(test_no_partial),
+        cmocka_unit_test(test_project_boundaries),
+        cmocka_unit_test(test_partial_global_and_decode),
         cmocka_unit_test(test_bad_field),
         cmocka_unit_test(test_bad_group_field),
         cmocka_unit_test(test_reserved_and_dup),
