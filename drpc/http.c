@@ -36,7 +36,21 @@ typedef struct upload {
     char *buf;
     size_t len, cap;
     bool too_large;
+    bool started;     /* a POST's first call (headers) is done */
+    bool nul_in_path; /* the raw path holds %00 (decoded, it would cut the args) */
 } upload_t;
+
+/* Every request's state, made from its raw URI before libmicrohttpd
+ * decodes it: a decoded %00 would end the C string it hands on_request,
+ * silently cutting GET /drpc/F/a%00b to "a". NULL (out of memory): the
+ * request is refused in on_request. */
+static void *on_uri(void *cls, const char *uri, struct MHD_Connection *c) {
+    (void)cls;
+    (void)c;
+    upload_t *u = calloc(1, sizeof *u);
+    if (u) u->nul_in_path = strstr(uri, "%00") != NULL;
+    return u;
+}
 
 static enum MHD_Result respond(struct MHD_Connection *c, unsigned status, const char *type,
                                const char *body, size_t len) {
@@ -142,12 +156,11 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
     (void)version;
     gale__drpc_server_t *s = cls;
     bool post = strcmp(method, MHD_HTTP_METHOD_POST) == 0;
+    upload_t *u = *con_cls;
+    if (!u) return MHD_NO; /* out of memory in on_uri */
     if (post) {
-        upload_t *u = *con_cls;
-        if (!u) { /* first call: headers only */
-            u = calloc(1, sizeof *u);
-            if (!u) return MHD_NO;
-            *con_cls = u;
+        if (!u->started) { /* first call: headers only */
+            u->started = true;
             return MHD_YES;
         }
         if (*data_size) { /* a piece of the body: keep it, bounded */
@@ -182,7 +195,6 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
              (int)(fnlen < sizeof function - 1 ? fnlen : sizeof function - 1), fn);
     if (fnlen > GALE_DRPC_FUNCTION_MAX) function[0] = '\0';
     if (post) {
-        upload_t *u = *con_cls;
         if (slash && slash[1])
             return respond_error(c, MHD_HTTP_BAD_REQUEST,
                                  "POST /drpc/FUNCTION takes the arguments as its body, not in the "
@@ -191,6 +203,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
             return respond_error(c, MHD_HTTP_CONTENT_TOO_LARGE, "DRPC arguments are over 1 MiB");
         return execute(s, c, function, u->buf ? u->buf : "", u->len);
     }
+    if (u->nul_in_path)
+        return respond_error(c, MHD_HTTP_BAD_REQUEST, "DRPC arguments may not contain NUL bytes");
     const char *args = slash ? slash + 1 : ""; /* libmicrohttpd URL-decoded the path */
     return execute(s, c, function, args, strlen(args));
 }
@@ -235,8 +249,8 @@ int gale__drpc_http_start(gale__drpc_server_t *s, int port, char *err, size_t er
         NULL, MHD_OPTION_SOCK_ADDR, ai->ai_addr, MHD_OPTION_CONNECTION_LIMIT,
         (unsigned)GALE_DRPC_HTTP_CONNECTIONS, MHD_OPTION_PER_IP_CONNECTION_LIMIT,
         (unsigned)GALE_DRPC_HTTP_PER_IP, MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)IDLE_TIMEOUT_S,
-        MHD_OPTION_NOTIFY_COMPLETED, on_completed, NULL, MHD_OPTION_THREAD_STACK_SIZE,
-        (size_t)(256 * 1024), MHD_OPTION_END);
+        MHD_OPTION_NOTIFY_COMPLETED, on_completed, NULL, MHD_OPTION_URI_LOG_CALLBACK, on_uri, NULL,
+        MHD_OPTION_THREAD_STACK_SIZE, (size_t)(256 * 1024), MHD_OPTION_END);
     freeaddrinfo(ai);
     if (!s->http) {
         snprintf(err, errlen,

@@ -90,6 +90,9 @@ printf 'a\0b' >"$TMP/nul"
 code=$(curl -s -o /dev/null -w '%{http_code}' -X POST --data-binary @"$TMP/nul" \
     "http://127.0.0.1:$H/drpc/exclamation")
 [[ $code == 400 ]] || fail "a NUL byte in the args: $code"
+code=$(curl -s -o "$TMP/body" -w '%{http_code}' "http://127.0.0.1:$H/drpc/exclamation/a%00b")
+[[ $code == 400 ]] && grep -q "NUL bytes" "$TMP/body" ||
+    fail "a %00 in a GET path (it would cut the args): $code $(cat "$TMP/body")"
 
 echo "check: a request nobody answers times out with a clear error"
 deadline=$((SECONDS + 30))
