@@ -295,14 +295,35 @@ static void cluster_summary(gale__ui_t *ui, gale__ui_answer_t *a) {
     gale__ui_json(a, 200, o);
 }
 
+/* Storm's uptime string beside the seconds: "4s", "3m 4s", "2h 3m 4s",
+ * "1d 2h 3m 4s" (leading zero units left out). Sets o[text] from
+ * o[secs]; returns o. */
+static json_t *pretty_uptime(json_t *o, const char *secs, const char *text) {
+    json_int_t t = json_integer_value(json_object_get(o, secs));
+    long long d = t / 86400, h = t / 3600 % 24, m = t / 60 % 60, sec = t % 60;
+    char buf[64];
+    if (d)
+        snprintf(buf, sizeof buf, "%lldd %lldh %lldm %llds", d, h, m, sec);
+    else if (h)
+        snprintf(buf, sizeof buf, "%lldh %lldm %llds", h, m, sec);
+    else if (m)
+        snprintf(buf, sizeof buf, "%lldm %llds", m, sec);
+    else
+        snprintf(buf, sizeof buf, "%llds", sec);
+    if (o) json_object_set_new(o, text, json_string(buf));
+    return o;
+}
+
 static void nimbus_summary(gale__ui_t *ui, gale__ui_answer_t *a) {
     json_t *doc = stats_or_error(ui, NULL, 0, a);
     if (!doc) return;
     json_t *nim = json_object_get(doc, "nimbus");
-    json_t *o = json_pack("{s[{sssIsssssIsI}]}", "nimbuses", "host", "127.0.0.1", "port",
-                          (json_int_t)jint(nim, "port"), "status", "Leader", "version",
-                          "gale-0.1.0", "nimbusUpTimeSeconds", (json_int_t)jint(nim, "uptime_secs"),
-                          "nimbusUpTime", (json_int_t)jint(nim, "uptime_secs"));
+    json_t *n = pretty_uptime(json_pack("{sssIsssssI}", "host", "127.0.0.1", "port",
+                                        (json_int_t)jint(nim, "port"), "status", "Leader",
+                                        "version", "gale-0.1.0", "nimbusUpTimeSeconds",
+                                        (json_int_t)jint(nim, "uptime_secs")),
+                              "nimbusUpTimeSeconds", "nimbusUpTime");
+    json_t *o = json_pack("{s[o]}", "nimbuses", n);
     json_decref(doc);
     gale__ui_json(a, 200, o);
 }
@@ -314,28 +335,31 @@ static void supervisor_summary(gale__ui_t *ui, gale__ui_answer_t *a) {
     size_t i;
     json_t *s;
     json_array_foreach(json_object_get(doc, "supervisors"), i, s) {
-        json_array_append_new(arr, json_pack("{sOsOsIsIsIsIsOsb}", "id", json_object_get(s, "id"),
-                                             "host", json_object_get(s, "host"), "uptimeSeconds",
-                                             (json_int_t)jint(s, "uptime_secs"), "uptime",
-                                             (json_int_t)jint(s, "uptime_secs"), "slotsTotal",
-                                             (json_int_t)jint(s, "slots_total"), "slotsUsed",
-                                             (json_int_t)jint(s, "slots_used"), "logviewerPort",
-                                             json_object_get(s, "logviewer_port"), "alive",
-                                             json_is_true(json_object_get(s, "alive"))));
+        json_array_append_new(
+            arr, pretty_uptime(json_pack("{sOsOsIsIsIsIsOsb}", "id", json_object_get(s, "id"),
+                                         "host", json_object_get(s, "host"), "uptimeSeconds",
+                                         (json_int_t)jint(s, "uptime_secs"), "uptime",
+                                         (json_int_t)jint(s, "uptime_secs"), "slotsTotal",
+                                         (json_int_t)jint(s, "slots_total"), "slotsUsed",
+                                         (json_int_t)jint(s, "slots_used"), "logviewerPort",
+                                         json_object_get(s, "logviewer_port"), "alive",
+                                         json_is_true(json_object_get(s, "alive"))),
+                               "uptimeSeconds", "uptime"));
     }
     json_decref(doc);
     gale__ui_json(a, 200, json_pack("{sosb}", "supervisors", arr, "schedulerDisplayResource", 0));
 }
 
 static json_t *topo_summary_item(json_t *t) {
-    return json_pack(
-        "{sOsOsOsOsIsIsIsIsIsIsb}", "id", json_object_get(t, "id"), "encodedId",
-        json_object_get(t, "id"), "name", json_object_get(t, "name"), "status",
-        json_object_get(t, "status"), "uptimeSeconds", (json_int_t)jint(t, "uptime_secs"), "uptime",
-        (json_int_t)jint(t, "uptime_secs"), "tasksTotal", (json_int_t)jint(t, "tasks_n"),
-        "workersTotal", (json_int_t)jint(t, "workers_n"), "executorsTotal",
-        (json_int_t)jint(t, "executors_n"), "workerRestarts", (json_int_t)jint(t, "restarts"),
-        "countsExact", 1);
+    return pretty_uptime(
+        json_pack("{sOsOsOsOsIsIsIsIsIsIsb}", "id", json_object_get(t, "id"), "encodedId",
+                  json_object_get(t, "id"), "name", json_object_get(t, "name"), "status",
+                  json_object_get(t, "status"), "uptimeSeconds", (json_int_t)jint(t, "uptime_secs"),
+                  "uptime", (json_int_t)jint(t, "uptime_secs"), "tasksTotal",
+                  (json_int_t)jint(t, "tasks_n"), "workersTotal", (json_int_t)jint(t, "workers_n"),
+                  "executorsTotal", (json_int_t)jint(t, "executors_n"), "workerRestarts",
+                  (json_int_t)jint(t, "restarts"), "countsExact", 1),
+        "uptimeSeconds", "uptime");
 }
 
 static void topology_summary(gale__ui_t *ui, gale__ui_answer_t *a) {
@@ -435,12 +459,15 @@ static json_t *workers_rows(json_t *topo) {
             if (!up || jint(ex, "uptime_secs") < up) up = jint(ex, "uptime_secs");
         }
         json_array_append_new(
-            arr, json_pack("{sOsssIsssIsIsIsIsOsb}", "supervisorId",
-                           json_object_get(w, "supervisor"), "host", host, "port", (json_int_t)port,
-                           "workerLogLink", link, "uptimeSeconds", (json_int_t)up, "uptime",
-                           (json_int_t)up, "executorsTotal", (json_int_t)n_exec, "restarts",
-                           (json_int_t)jint(w, "restarts"), "state", json_object_get(w, "state"),
-                           "alive", json_is_true(json_object_get(w, "alive"))));
+            arr,
+            pretty_uptime(json_pack("{sOsssIsssIsIsIsIsOsb}", "supervisorId",
+                                    json_object_get(w, "supervisor"), "host", host, "port",
+                                    (json_int_t)port, "workerLogLink", link, "uptimeSeconds",
+                                    (json_int_t)up, "uptime", (json_int_t)up, "executorsTotal",
+                                    (json_int_t)n_exec, "restarts", (json_int_t)jint(w, "restarts"),
+                                    "state", json_object_get(w, "state"), "alive",
+                                    json_is_true(json_object_get(w, "alive"))),
+                          "uptimeSeconds", "uptime"));
     }
     return arr;
 }
@@ -507,6 +534,7 @@ static json_t *executor_row(json_t *topo, json_t *ex, bool spout, unsigned windo
         "acked", (json_int_t)g.c[GALE__WS_ACKED], "failed", (json_int_t)failed(&g), "queueDepth",
         (json_int_t)g.c[GALE__WS_QUEUE_DEPTH], "backpressureWaitMs",
         (json_int_t)(g.c[GALE__WS_BACKPRESSURE_NS] / 1000000));
+    pretty_uptime(o, "uptimeSeconds", "uptime");
     if (spout) {
         put_complete(o, &g);
     } else {

@@ -64,10 +64,16 @@ def need(obj, field, typ, where):
     elif not isinstance(obj[field], typ) or isinstance(obj[field], bool) and typ is not bool:
         errors.append(f"{where}: {field} is {type(obj[field]).__name__}, want {typ}")
 num_str = str
+import re
+UPTIME = re.compile(r"^(\d+d \d+h \d+m \d+s|\d+h \d+m \d+s|\d+m \d+s|\d+s)$")
+def need_uptime(obj, field, where):  # Storm's string: "3m 4s"
+    if not isinstance(obj.get(field), str) or not UPTIME.match(obj[field]):
+        errors.append(f"{where}: {field} is {obj.get(field)!r}, not an uptime like '3m 4s'")
 t = load("topo")
 for f in ("id", "name", "status"): need(t, f, str, "topology")
 for f in ("uptimeSeconds", "tasksTotal", "workersTotal", "executorsTotal"): need(t, f, int, "topology")
 need(t, "topologyStats", list, "topology")
+need_uptime(t, "uptime", "topology")
 wins = sorted(s["window"] for s in t["topologyStats"])
 if wins != sorted(["600", "10800", "86400", ":all-time"]): errors.append(f"topologyStats windows {wins}")
 for s in t["topologyStats"]:
@@ -111,9 +117,11 @@ for f in ("supervisors", "topologies", "slotsTotal", "slotsUsed", "slotsFree", "
     need(cs, f, int, "cluster/summary")
 if cs["supervisors"] != 1 or cs["slotsTotal"] != 2: errors.append(f"cluster/summary {cs}")
 need(load("nimbus_summary"), "nimbuses", list, "nimbus/summary")
+need_uptime(load("nimbus_summary")["nimbuses"][0], "nimbusUpTime", "nimbus/summary")
 ss = load("supervisor_summary")["supervisors"]
 for f in ("id", "host"): need(ss[0], f, str, "supervisor")
 for f in ("slotsTotal", "slotsUsed", "uptimeSeconds"): need(ss[0], f, int, "supervisor")
+need_uptime(ss[0], "uptime", "supervisor")
 ts = load("topology_summary")["topologies"]
 if [x["id"] for x in ts] != [tid]: errors.append(f"topology/summary {ts}")
 t6 = load("topo600")
