@@ -3,6 +3,8 @@
  * from nimbus's stats document (nimbus/stats.c):
  *
  *   GET  cluster/summary, nimbus/summary, supervisor/summary, topology/summary
+ *   GET  cluster/configuration (the conf gale ui runs with, defaults filled:
+ *        the daemons share conf/gale.yaml; passwords are shown as "****")
  *   GET  topology/{id}[?window=600|10800|86400|:all-time]
  *   GET  topology/{id}/component/{component}[?window=…]
  *   GET  topology/{id}/visualization[?window=…]
@@ -27,9 +29,11 @@
 #include <string.h>
 
 #include "common/clock.h"
+#include "common/config.h"
 #include "common/control.h"
 #include "common/histogram.h"
 #include "common/wstats.h"
+#include "trident/state_json.h"
 #include "ui/ui.h"
 
 #define WAIT_MAX 86400
@@ -312,6 +316,33 @@ static json_t *pretty_uptime(json_t *o, const char *secs, const char *text) {
         snprintf(buf, sizeof buf, "%llds", sec);
     if (o) json_object_set_new(o, text, json_string(buf));
     return o;
+}
+
+static void cluster_configuration(gale__ui_t *ui, gale__ui_answer_t *a) {
+    gale_conf_t *c = gale_conf_new();
+    json_t *o = json_object();
+    if (!c || !o || gale__conf_set_defaults(c)) goto oom;
+    const gale_conf_t *mine = gale__ui_conf(ui);
+    for (size_t i = 0; i < gale_conf_count(mine); i++) {
+        const gale_value_t *v;
+        const char *k = gale_conf_key_at(mine, i, &v);
+        if (k && gale_conf_set(c, k, *v)) goto oom;
+    }
+    for (size_t i = 0; i < gale_conf_count(c); i++) {
+        const gale_value_t *v;
+        const char *k = gale_conf_key_at(c, i, &v);
+        int rc;
+        char err[128];
+        json_t *j = strstr(k, "password") ? json_string("****")
+                                          : gale__value_to_json(v, &rc, err, sizeof err);
+        if (j) json_object_set_new(o, k, j); /* a value JSON cannot hold is left out */
+    }
+    gale_conf_destroy(c);
+    return gale__ui_json(a, 200, o);
+oom:
+    gale_conf_destroy(c);
+    json_decref(o);
+    gale__ui_error(a, 503, "gale ui is out of memory");
 }
 
 static void nimbus_summary(gale__ui_t *ui, gale__ui_answer_t *a) {
@@ -807,6 +838,8 @@ void gale__ui_rest(gale__ui_t *ui, const char *method, const char *path, const c
         if (IS(0, "supervisor")) return supervisor_summary(ui, a);
         if (IS(0, "topology")) return topology_summary(ui, a);
     }
+    if (ns == 2 && get && IS(0, "cluster") && IS(1, "configuration"))
+        return cluster_configuration(ui, a);
     if (IS(0, "topology") && ns >= 2 && !IS(1, "summary")) {
         const char *id = seg[1];
         if (ns == 2 && get) return topology_page(ui, id, window, a);

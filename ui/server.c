@@ -45,6 +45,10 @@ struct gale__ui {
     bool client_open;
 };
 
+const gale_conf_t *gale__ui_conf(const gale__ui_t *ui) {
+    return ui->conf;
+}
+
 /* ---------- answers ---------- */
 
 void gale__ui_json(gale__ui_answer_t *a, unsigned status, json_t *doc) {

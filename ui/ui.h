@@ -45,6 +45,9 @@ unsigned gale__ui_stats(gale__ui_t *ui, const char *topology, unsigned window_se
  * HTTP status with one line in err. */
 unsigned gale__ui_lifecycle(gale__ui_t *ui, int type, const void *msg, char *err, size_t errlen);
 
+/** @brief The conf gale ui runs with. server.c. */
+const gale_conf_t *gale__ui_conf(const gale__ui_t *ui);
+
 /** @brief A JSON answer of status (steals doc). */
 void gale__ui_json(gale__ui_answer_t *a, unsigned status, json_t *doc);
 /** @brief {"error": <reason phrase>, "errorMessage": why} with status. */

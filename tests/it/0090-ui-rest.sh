@@ -51,10 +51,10 @@ api "topology/$id/component/spout" >"$TMP/spout.json" || fail "component spout"
 api "topology/$id/component/sink" >"$TMP/sink.json" || fail "component sink"
 api "topology/$id/visualization" >"$TMP/vis.json" || fail "visualization"
 api "topology/$id?window=600" >"$TMP/topo600.json" || fail "window=600"
-for p in cluster/summary nimbus/summary supervisor/summary topology/summary; do
+for p in cluster/summary cluster/configuration nimbus/summary supervisor/summary topology/summary; do
     api "$p" >"$TMP/$(tr / _ <<<"$p").json" || fail "GET $p"
 done
-python3 - "$TMP" "$id" $LINES "$sink_lines" <<'PY' || fail "the API's answers are wrong (above)"
+python3 - "$TMP" "$id" $LINES "$sink_lines" "$NIMBUS_PORT" <<'PY' || fail "the API's answers are wrong (above)"
 import json, sys
 tmp, tid, lines, sink = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4])
 def load(n): return json.load(open(f"{tmp}/{n}.json"))
@@ -117,6 +117,10 @@ for f in ("supervisors", "topologies", "slotsTotal", "slotsUsed", "slotsFree", "
     need(cs, f, int, "cluster/summary")
 if cs["supervisors"] != 1 or cs["slotsTotal"] != 2: errors.append(f"cluster/summary {cs}")
 need(load("nimbus_summary"), "nimbuses", list, "nimbus/summary")
+cc = load("cluster_configuration")  # gale ui's conf, defaults filled
+if cc.get("nimbus.port") != int(sys.argv[5]) or cc.get("topology.message.timeout.secs") != 30 \
+        or not isinstance(cc.get("supervisor.slots.ports"), list):
+    errors.append(f"cluster/configuration: {dict(list(cc.items())[:6])}")
 need_uptime(load("nimbus_summary")["nimbuses"][0], "nimbusUpTime", "nimbus/summary")
 ss = load("supervisor_summary")["supervisors"]
 for f in ("id", "host"): need(ss[0], f, str, "supervisor")
