@@ -8,28 +8,15 @@
 # epoch was superseded has its commits refused.
 source "$(dirname "$0")/lib.sh"
 source "$(dirname "$0")/redis_lib.sh"
+# shellcheck source=tests/it/trident_lib.sh
+source "$(dirname "$0")/trident_lib.sh"
 
 STARTER=$GALE_BUILD/starter/trident_word_count.so
 TOPO=$GALE_BUILD/tests/topo_trident.so
 K=gale:trident:trident-word-count:sentences
 
-python3 - "$TMP/corpus.txt" <<'PY'
-import random, sys
-random.seed(9)
-words = "the cow jumped over moon an apple a day keeps doctor away four score and seven years ago snow white dwarfs i am at two with nature".split()
-with open(sys.argv[1], "w") as f:
-    for i in range(12000):
-        f.write(" ".join(random.choice(words) for _ in range(random.randint(1, 12))) + "\n")
-PY
-tr -s ' ' '\n' <"$TMP/corpus.txt" | grep -v '^$' | sort | uniq -c | awk '{print $2, $1}' >"$TMP/want"
+word_corpus 9
 
-# counts in Redis as "word count" lines, sorted
-counts() {
-    redis_cli --raw HGETALL trident-word-count:counts | paste - - |
-        python3 -c 'import sys, json
-for l in sys.stdin:
-    k, v = l.rstrip("\n").split("\t"); print(k, json.loads(v)[1])' | sort
-}
 evalsha() { redis_cli INFO commandstats | sed -n 's/^cmdstat_evalsha:calls=\([0-9]*\),.*/\1/p'; }
 # every "committed txid N" line of LOG: strictly increasing, from FROM+1, no gaps
 check_order() {

@@ -10,28 +10,13 @@
 # non-transactional state, the counts in Redis equal the corpus's.
 source "$(dirname "$0")/lib.sh"
 source "$(dirname "$0")/redis_lib.sh"
+# shellcheck source=tests/it/trident_lib.sh
+source "$(dirname "$0")/trident_lib.sh"
 
 TOPO=$GALE_BUILD/tests/topo_trident.so
 
-python3 - "$TMP/corpus.txt" <<'PY'
-import random, sys
-random.seed(87)
-words = "the cow jumped over moon an apple a day keeps doctor away four score and seven years ago snow white dwarfs i am at two with nature".split()
-with open(sys.argv[1], "w") as f:
-    for i in range(12000):
-        f.write(" ".join(random.choice(words) for _ in range(random.randint(1, 12))) + "\n")
-PY
-tr -s ' ' '\n' <"$TMP/corpus.txt" | grep -v '^$' | sort | uniq -c | awk '{print $2, $1}' >"$TMP/want"
+word_corpus 87
 
-# counts in Redis as "word count" lines, sorted: [txid, count] (transactional),
-# [txid, curr, prev] (opaque) or the count (non-transactional)
-counts() {
-    redis_cli --raw HGETALL trident-word-count:counts | paste - - |
-        python3 -c 'import sys, json
-for l in sys.stdin:
-    k, v = l.rstrip("\n").split("\t"); v = json.loads(v)
-    print(k, v[1] if isinstance(v, list) else v)' | sort
-}
 ARGS=(-c redis.host=127.0.0.1 -c topology.trident.batch.emit.interval.millis=10
       -c gale.trident.file.batch.lines=300)
 
