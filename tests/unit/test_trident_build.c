@@ -509,6 +509,165 @@ static void test_partition_persist(void **unused) {
     gale__topology_destroy(topo);
 }
 
+/* Every op of every bolt reads indexes inside its input's width, and
+ * every OUT's width is its stream's declared field count: a projection
+ * that drops a field read later fails here (or in the plan decode). */
+static void check_widths(const gale__topology_t *topo) {
+    for (size_t ci = 0; ci < topo->n_components; ci++) {
+        const gale__component_t *c = &topo->components[ci];
+        if (strncmp(c->id, "b-", 2) != 0 && strncmp(c->id, "spout", 5) != 0) continue;
+        gale__plan_t *p = plan_of(c);
+        long w[512], entry_w[512];
+        assert_true(p->n_ops < 512);
+        for (size_t k = 0; k < p->n_ops; k++) entry_w[k] = -1;
+        if (p->spout_symbol && p->n_ops) entry_w[0] = (long)p->spout_fields;
+        for (size_t i = 0; i < p->n_inputs; i++) {
+            const gale__component_t *src = gale__topology_component(topo, p->inputs[i].source);
+            assert_non_null(src);
+            const gale__stream_t *st = gale__component_stream(src, p->inputs[i].stream);
+            assert_non_null(st);
+            int e = p->inputs[i].entry;
+            if (p->ops[e].kind == GALE__TOP_DRPC_RETURN) continue;
+            long sw = (long)st->n_fields - 2;
+            if (entry_w[e] >= 0 && entry_w[e] != sw)
+                fail_msg("%s: op %d has inputs of %ld and %ld fields", c->id, e, entry_w[e], sw);
+            entry_w[e] = sw;
+        }
+        for (size_t k = 0; k < p->n_ops; k++) {
+            const gale__pop_t *op = &p->ops[k];
+            long in_w = op->parent >= 0 ? w[op->parent] : entry_w[k];
+            if (op->kind == GALE__TOP_DRPC_RETURN) continue; /* takes any tuples */
+            if (in_w < 0) fail_msg("%s: op %zu has no input", c->id, k);
+            for (size_t i = 0; i < op->n_in; i++)
+                if (op->in[i] >= in_w)
+                    fail_msg("%s: op %zu (%s) reads field %d of %ld", c->id, k,
+                             op->symbol ? op->symbol : "-", op->in[i], in_w);
+            for (size_t i = 0; i < op->n_group; i++)
+                if (op->group[i] >= in_w)
+                    fail_msg("%s: op %zu groups by field %d of %ld", c->id, k, op->group[i], in_w);
+            switch (op->kind) {
+                case GALE__TOP_PASS:
+                case GALE__TOP_FILTER:
+                    w[k] = in_w;
+                    break;
+                case GALE__TOP_PROJECT:
+                    w[k] = (long)op->n_in;
+                    break;
+                case GALE__TOP_EACH:
+                case GALE__TOP_QUERY:
+                    w[k] = in_w + (long)op->n_out;
+                    break;
+                case GALE__TOP_OUT:
+                    if ((long)p->outputs[op->out].n_fields != in_w)
+                        fail_msg("%s: output %d declares %zu fields, gets %ld", c->id, op->out,
+                                 p->outputs[op->out].n_fields, in_w);
+                    w[k] = in_w;
+                    break;
+                default:
+                    w[k] = (long)op->n_out;
+            }
+        }
+        gale__plan_free(p);
+    }
+}
+
+static gale__topology_t *build_ok(gale_builder_t *b, gale_trident_t *t) {
+    char err[512] = "";
+    if (gale_trident_build(t, err, sizeof err)) fail_msg("build: %s", err);
+    gale__topology_t *topo = finish(b, err, sizeof err);
+    if (!topo) fail_msg("finish: %s", err);
+    check_widths(topo);
+    return topo;
+}
+
+static void tb_two_exec(void *st, const gale_value_t *in, size_t n, gale_trident_collector_t *c) {
+    (void)st;
+    (void)n;
+    gale_value_t v[2] = {in[0], in[0]};
+    gale_trident_emit(c, v, 2);
+}
+GALE_EXPORT const gale_trident_function_t tb_two = {NULL, tb_two_exec, NULL};
+
+/* Adversarial shapes (review r3): merges, DRPC, several aggregations,
+ * each after group_by and queries reading fields across boundaries. */
+static void test_adversarial_shapes(void **unused) {
+    (void)unused;
+    gale_state_spec_t sp = spec;
+    /* A: merge of two branches before a group_by and a combiner */
+    {
+        gale_builder_t *b = gale_builder_new();
+        gale_trident_t *t = gale_trident_new(b);
+        gale_tstream_t *s = GALE_TRIDENT_STREAM(t, "x", gale_file_batch_spout);
+        gale_tstream_t *a = GALE_EACH(s, "line", tb_split, "word");
+        gale_tstream_t *c = GALE_EACH(gale_tstream_shuffle(a), "word", tb_split, "w2");
+        gale_tstream_t *two[2] = {gale_tstream_project(a, "word"), gale_tstream_project(c, "w2")};
+        gale_tstream_t *m = gale_trident_merge(t, two, 2);
+        GALE_PERSISTENT_AGGREGATE(gale_tstream_group_by(m, "word"), &sp, NULL, gale_count_agg, "n");
+        GALE_AGGREGATE(m, "word", gale_max_agg, "mx");
+        gale__topology_destroy(build_ok(b, t));
+    }
+    /* B: each after group_by reading a non-group field, across a boundary */
+    {
+        gale_builder_t *b = gale_builder_new();
+        gale_trident_t *t = gale_trident_new(b);
+        gale_tstream_t *s = GALE_TRIDENT_STREAM(t, "x", gale_file_batch_spout);
+        s = GALE_EACH(s, "line", tb_two, "a,b");
+        s = gale_tstream_partition_by(s, "a");
+        s = gale_tstream_group_by(s, "a");
+        s = GALE_EACH(s, "b", tb_split, "c");
+        s = gale_tstream_global(s);
+        s = GALE_FILTER(s, "line", tb_keep);
+        GALE_AGGREGATE(gale_tstream_group_by(s, "c"), "b", gale_sum_agg, "sum");
+        gale__topology_destroy(build_ok(b, t));
+    }
+    /* C: DRPC: the args read after the query bolt, several aggregations */
+    {
+        gale_builder_t *b = gale_builder_new();
+        gale_trident_t *t = gale_trident_new(b);
+        gale_tstream_t *s = GALE_TRIDENT_STREAM(t, "x", gale_file_batch_spout);
+        s = GALE_EACH(s, "line", tb_split, "word");
+        gale_tstream_t *g = gale_tstream_group_by(s, "word");
+        gale_tstate_t *st = GALE_PERSISTENT_AGGREGATE(g, &sp, NULL, gale_count_agg, "count");
+        gale_state_spec_t sp2 = {GALE_STATE_TRANSACTIONAL, "wc2:", NULL, NULL, NULL};
+        GALE_PERSISTENT_AGGREGATE(g, &sp2, "word", gale_max_agg, "mx");
+        gale_tstream_t *q = gale_trident_new_drpc_stream(t, "words");
+        q = GALE_EACH(q, "args", tb_split, "word");
+        q = gale_tstream_group_by(q, "word");
+        q = GALE_STATE_QUERY(q, st, "word", gale_map_get_query, "count");
+        q = GALE_EACH(q, "args", tb_split, "a2");
+        q = GALE_AGGREGATE(gale_tstream_group_by(q, "a2"), "count", gale_sum_agg, "sum");
+        gale__topology_destroy(build_ok(b, t));
+    }
+    /* D: aggregate, each on the result, then a global persistent_aggregate;
+     * the group field is also the input */
+    {
+        gale_builder_t *b = gale_builder_new();
+        gale_trident_t *t = gale_trident_new(b);
+        gale_tstream_t *s = GALE_TRIDENT_STREAM(t, "x", gale_file_batch_spout);
+        s = GALE_EACH(s, "line", tb_split, "word");
+        s = GALE_AGGREGATE(gale_tstream_group_by(s, "word"), "word", gale_max_agg, "mx");
+        s = GALE_EACH(s, "mx", tb_split, "e");
+        GALE_PERSISTENT_AGGREGATE(s, &sp, "e", gale_max_agg, "top");
+        s = GALE_AGGREGATE(s, "word", gale_count_agg, "n");
+        GALE_AGGREGATE(s, "n", gale_sum_agg, "n2");
+        gale__topology_destroy(build_ok(b, t));
+    }
+    /* E: partition_persist and a non-grouped query after a shuffle */
+    {
+        gale_builder_t *b = gale_builder_new();
+        gale_trident_t *t = gale_trident_new(b);
+        gale_tstream_t *s = GALE_TRIDENT_STREAM(t, "x", gale_file_batch_spout);
+        s = GALE_EACH(s, "line", tb_two, "a,b");
+        gale_tstream_t *sh = gale_tstream_shuffle(s);
+        gale_tstate_t *st = GALE_PARTITION_PERSIST(sh, &sp, "a", "b", gale_count_agg);
+        gale_tstream_t *q =
+            GALE_STATE_QUERY(gale_tstream_shuffle(s), st, "a", gale_map_get_query, "v");
+        q = gale_tstream_partition_by(q, "v");
+        GALE_AGGREGATE(gale_tstream_group_by(q, "v"), "line", gale_max_agg, "m");
+        gale__topology_destroy(build_ok(b, t));
+    }
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_word_count_names),
@@ -523,6 +682,7 @@ int main(void) {
         cmocka_unit_test(test_drpc_words),
         cmocka_unit_test(test_query_and_drpc_errors),
         cmocka_unit_test(test_partition_persist),
+        cmocka_unit_test(test_adversarial_shapes),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
