@@ -856,6 +856,13 @@ static void subscribe(gale_component_t *c, const char *src, const char *stream,
     gale_shuffle_grouping(c, src, stream); /* merge */
 }
 
+/* Does s take its input through a global grouping (global(), an ungrouped
+ * aggregate or persistent_aggregate, the DRPC return)? */
+static bool global_input(const gale_tstream_t *s) {
+    return (s->kind == N_PART && s->grouping == GALE_GROUPING_GLOBAL) ||
+           ((s->kind == N_AGG || s->kind == N_PERSIST) && s->group.n == 0) || s->kind == N_DRPC_RET;
+}
+
 static int compile(gale_trident_t *t, char *err, size_t errlen) {
     static group_t groups[MAX_GROUPS]; /* the builder runs on one thread */
     int n_groups = 0;
@@ -943,6 +950,11 @@ static int compile(gale_trident_t *t, char *err, size_t errlen) {
         if (s->hint > g->parallelism) g->parallelism = s->hint;
         if (s->kind == N_PERSIST || s->kind == N_PPERSIST) g->committer = true;
     }
+    /* A bolt whose input is global gets every tuple in one task; its other
+     * tasks (from a later node's hint) would only add an empty partition's
+     * result to each batch, e.g. a [0] beside a global count's [n]. */
+    for (int gi = 0; gi < n_groups; gi++)
+        if (global_input(t->nodes[groups[gi].first])) groups[gi].parallelism = 1;
     /* outputs: a node with a child in another group */
     for (size_t i = 0; i < t->n; i++) {
         gale_tstream_t *s = t->nodes[i];

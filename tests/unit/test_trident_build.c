@@ -60,6 +60,26 @@ static gale__plan_t *plan_of(const gale__component_t *c) {
     return p;
 }
 
+/* A global aggregate's bolt runs one task whatever a later node's hint:
+ * its other tasks would only add an empty partition's zero per batch. */
+static void test_global_input_one_task(void **unused) {
+    (void)unused;
+    gale_builder_t *b = gale_builder_new();
+    gale_trident_t *t = gale_trident_new(b);
+    gale_tstream_t *s = GALE_TRIDENT_STREAM(t, "sentences", gale_file_batch_spout);
+    s = GALE_EACH(s, "line", tb_split, "word");
+    s = GALE_AGGREGATE(s, NULL, gale_count_agg, "n");
+    gale_tstream_parallelism_hint(GALE_FILTER(s, "n", tb_keep), 3);
+    char err[512] = "";
+    assert_int_equal(gale_trident_build(t, err, sizeof err), 0);
+    gale__topology_t *topo = finish(b, err, sizeof err);
+    assert_non_null(topo);
+    const gale__component_t *b1 = gale__topology_component(topo, "b-1");
+    assert_non_null(b1);
+    assert_int_equal(b1->parallelism, 1);
+    gale__topology_destroy(topo);
+}
+
 static void test_word_count_names(void **unused) {
     (void)unused;
     gale_builder_t *b = gale_builder_new();
@@ -683,6 +703,7 @@ int main(void) {
         cmocka_unit_test(test_query_and_drpc_errors),
         cmocka_unit_test(test_partition_persist),
         cmocka_unit_test(test_adversarial_shapes),
+        cmocka_unit_test(test_global_input_one_task),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
