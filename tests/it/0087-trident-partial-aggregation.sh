@@ -32,3 +32,16 @@ for kind in transactional opaque nontx; do
     expect_same "$TMP/want" "$TMP/got" "$kind: counts with partial aggregation and replays differ from the exact counts"
 done
 echo "ok: partial aggregation exact with replays (transactional, opaque, non-transactional)"
+
+# partition_persist: each partition (by word) counts its words into the
+# state itself, with the same replays
+for kind in transactional opaque; do
+    redis_cli FLUSHALL >/dev/null
+    run_bg 90 "$TMP/pp-$kind.log" "$GALE_BIN" local "$TOPO" TridentPPersist "$TMP/corpus.txt" "$kind" \
+        "${ARGS[@]}" -c "redis.port=$REDIS_PORT" --until-done
+    expect_ok "$TMP/pp-$kind.log" "TridentPPersist $kind"
+    grep -q 'replaying it and every later active batch' "$TMP/pp-$kind.log" || fail "pp $kind: no replay logged"
+    counts >"$TMP/got"
+    expect_same "$TMP/want" "$TMP/got" "partition_persist $kind: counts with replays differ from the exact counts"
+done
+echo "ok: partition_persist exact with replays (transactional, opaque)"

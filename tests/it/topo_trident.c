@@ -8,7 +8,8 @@
  * flaky split; TridentNonTx: a non-transactional state. TridentOps: one
  * state per operation under test (map, flat_map, project, merge,
  * aggregate, partition_aggregate with a reducer, sum/min/max) over lines
- * "<word> <int>" (tests/it/0082). TridentPartial: see below (0087).
+ * "<word> <int>" (tests/it/0082). TridentPartial, TridentPPersist: see
+ * below (0087).
  */
 #include <stdio.h>
 #include <string.h>
@@ -124,6 +125,34 @@ GALE_EXPORT int TridentPartial(gale_submit_t *s, int argc, char **argv) {
                           : strcmp(argv[1], "nontx") == 0 ? GALE_STATE_NON_TRANSACTIONAL
                                                           : GALE_STATE_TRANSACTIONAL;
     return build_partial(s, argv[0], k);
+}
+
+/* --- TridentPPersist (tests/it/0087): partition_persist and replays ---
+ * the words, partitioned by word, counted into the state where each
+ * partition is (no repartition for the state); split fails every third
+ * batch's first attempt in task 0, as in TridentPartial. */
+static int build_ppersist(gale_submit_t *s, const char *path, gale_state_kind_t kind) {
+    gale_builder_t *b = gale_builder_new();
+    gale_trident_t *t = gale_trident_new(b);
+    gale_tstream_t *st = kind == GALE_STATE_OPAQUE
+                             ? GALE_TRIDENT_STREAM(t, "sentences", gale_file_opaque_batch_spout)
+                             : GALE_TRIDENT_STREAM(t, "sentences", gale_file_batch_spout);
+    gale_tstream_conf_set_str(st, "file.path", path);
+    gale_tstream_parallelism_hint(st, 2);
+    st = GALE_EACH(st, "line", test_split_task0, "word");
+    gale_tstream_parallelism_hint(st, 2);
+    st = gale_tstream_partition_by(st, "word");
+    gale_state_spec_t spec = {kind, NULL, "trident-word-count:counts", NULL, NULL};
+    gale_tstate_parallelism_hint(GALE_PARTITION_PERSIST(st, &spec, "word", NULL, gale_count_agg),
+                                 3);
+    return build_and_submit(s, t, b, "trident-word-count");
+}
+GALE_EXPORT int TridentPPersist(gale_submit_t *s, int argc, char **argv) {
+    if (argc != 2) return 1;
+    gale_state_kind_t k = strcmp(argv[1], "opaque") == 0  ? GALE_STATE_OPAQUE
+                          : strcmp(argv[1], "nontx") == 0 ? GALE_STATE_NON_TRANSACTIONAL
+                                                          : GALE_STATE_TRANSACTIONAL;
+    return build_ppersist(s, argv[0], k);
 }
 
 /* --- TridentOps --- */
