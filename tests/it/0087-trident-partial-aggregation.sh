@@ -7,7 +7,9 @@
 # of the two split tasks only, so the other task's partials of that
 # attempt have crossed when the batch is replayed: the replay recomputes
 # them from scratch. With a transactional, an opaque and a
-# non-transactional state, the counts in Redis equal the corpus's.
+# non-transactional state, the counts in Redis equal the corpus's. Then
+# TridentPPersist: partition_by(word) -> partition_persist(count), the
+# same replays, transactional and opaque: the counts equal too.
 source "$(dirname "$0")/lib.sh"
 source "$(dirname "$0")/redis_lib.sh"
 # shellcheck source=tests/it/trident_lib.sh
