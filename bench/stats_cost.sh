@@ -25,7 +25,7 @@ cd "$(dirname "$0")/.."
 
 build=${GALE_BUILD_DIR:-build-rel}
 rounds=5
-perf=(--warmup 2 --secs 8)
+warmup=2 secs=8 perf=()
 die() {
     echo "stats_cost.sh: $*" >&2
     exit 2
@@ -44,17 +44,20 @@ while [ $# -gt 0 ]; do
             ;;
         --warmup | --secs | --pending)
             [ $# -ge 2 ] || die "$1 needs a value"
-            perf+=("$1" "$2")
+            case "$1" in
+                --warmup) warmup=$2 ;; --secs) secs=$2 ;; *) perf+=("$1" "$2") ;;
+            esac
             shift 2
             ;;
         *) die "unknown option '$1' (--help lists them)" ;;
     esac
 done
 
+perf=(--warmup "$warmup" --secs "$secs" "${perf[@]}")
+
 if ! grep -qs '^CMAKE_BUILD_TYPE:STRING=Release$' "$build/CMakeCache.txt"; then
     cmake -S . -B "$build" -DCMAKE_BUILD_TYPE=Release >/dev/null
 fi
-mkdir -p "$build"
 if ! cmake --build "$build" -j2 --target gale bench_storm_perf >"$build/bench-build.log" 2>&1; then
     tail -20 "$build/bench-build.log" >&2
     die "building in $build failed (full log: $build/bench-build.log)"
