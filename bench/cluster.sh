@@ -26,6 +26,8 @@
 # keeps the temp dir with the daemons' and workers' logs.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# shellcheck source=bench/lib.sh
+source bench/lib.sh
 
 build=${GALE_BUILD_DIR:-build}
 perf=()
@@ -38,7 +40,7 @@ die() {
 while [ $# -gt 0 ]; do
     case "$1" in
         -h | --help)
-            awk 'NR > 1 && !/^#/ { exit } NR > 1 { sub(/^# ?/, ""); print }' "$0"
+            bench_usage
             exit 0
             ;;
         --rounds | --rate)
@@ -57,14 +59,7 @@ while [ $# -gt 0 ]; do
 done
 ((rounds >= 1)) || die "--rounds needs at least 1"
 
-if ! grep -qs '^CMAKE_BUILD_TYPE:STRING=Release$' "$build/CMakeCache.txt"; then
-    cmake -S . -B "$build" -DCMAKE_BUILD_TYPE=Release >/dev/null
-fi
-if ! cmake --build "$build" -j2 --target gale bench_cluster_perf >"$build/bench-build.log" 2>&1; then
-    tail -20 "$build/bench-build.log" >&2
-    echo "cluster.sh: building in $build failed (full log: $build/bench-build.log)" >&2
-    exit 1
-fi
+bench_build "$build" gale bench_cluster_perf
 gale=$build/bin/gale
 [ -x "$gale" ] || gale=$(find "$build" -maxdepth 2 -name gale -type f -perm -u+x | head -1)
 [ -x "$gale" ] || die "no gale binary in $build"

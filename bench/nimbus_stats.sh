@@ -29,6 +29,8 @@
 # as Release when it is not); GALE_KEEP_TMP=1 keeps the temp dir (logs).
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# shellcheck source=bench/lib.sh
+source bench/lib.sh
 
 build=${GALE_BUILD_DIR:-build-rel}
 topos=20 sups=10 slots=5 warmup=5 secs=30
@@ -39,7 +41,7 @@ die() {
 while [ $# -gt 0 ]; do
     case "$1" in
         -h | --help)
-            awk 'NR > 1 && !/^#/ { exit } NR > 1 { sub(/^# ?/, ""); print }' "$0"
+            bench_usage
             exit 0
             ;;
         --topologies | --supervisors | --slots | --warmup | --secs)
@@ -57,13 +59,7 @@ done
 ((secs >= 1 && sups >= 1 && slots >= 1)) || die "--secs, --supervisors and --slots need at least 1"
 ((sups * slots >= 2 * topos)) || die "$sups supervisors x $slots slots cannot hold $topos topologies of 2 workers"
 
-if ! grep -qs '^CMAKE_BUILD_TYPE:STRING=Release$' "$build/CMakeCache.txt"; then
-    cmake -S . -B "$build" -DCMAKE_BUILD_TYPE=Release >/dev/null
-fi
-if ! cmake --build "$build" -j2 --target gale bench_fake_supervisors >"$build/bench-build.log" 2>&1; then
-    tail -20 "$build/bench-build.log" >&2
-    die "building in $build failed (full log: $build/bench-build.log)"
-fi
+bench_build "$build" gale bench_fake_supervisors
 gale=$build/bin/gale
 fake=$build/bench/bench_fake_supervisors
 

@@ -9,12 +9,11 @@
 # bench/rss_executors.c there) for a before/after comparison.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# shellcheck source=bench/lib.sh
+source bench/lib.sh
 build=${1:-build}
 n=${2:-1000}
-if ! grep -qs '^CMAKE_BUILD_TYPE:STRING=Release$' "$build/CMakeCache.txt"; then
-    cmake -S . -B "$build" -DCMAKE_BUILD_TYPE=Release >/dev/null
-fi
-cmake --build "$build" -j2 --target bench_rss_executors >/dev/null
+bench_build "$build" bench_rss_executors
 echo "| executors | workers | start (s) | RSS started (MB) | RSS after traffic (MB) | peak RSS (MB) | stop (s) |"
 echo "|---|---|---|---|---|---|---|"
 for w in 1 5; do

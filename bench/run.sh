@@ -12,6 +12,8 @@
 # GALE_BUILD_DIR picks the build directory (default: build).
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# shellcheck source=bench/lib.sh
+source bench/lib.sh
 
 build=${GALE_BUILD_DIR:-build}
 common=()
@@ -36,14 +38,7 @@ done
 
 # Configure when there is no Release cache yet; always build the bench
 # targets (incremental, so cheap when nothing changed).
-if ! grep -qs '^CMAKE_BUILD_TYPE:STRING=Release$' "$build/CMakeCache.txt"; then
-    cmake -S . -B "$build" -DCMAKE_BUILD_TYPE=Release >/dev/null
-fi
-if ! cmake --build "$build" -j2 --target bench_baseline bench_storm_perf >"$build/bench-build.log" 2>&1; then
-    tail -20 "$build/bench-build.log" >&2
-    echo "run.sh: building the benchmarks in $build failed (full log: $build/bench-build.log)" >&2
-    exit 1
-fi
+bench_build "$build" bench_baseline bench_storm_perf
 
 out=$(mktemp)
 trap 'rm -f "$out"' EXIT

@@ -22,6 +22,8 @@
 # as Release when it is not).
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# shellcheck source=bench/lib.sh
+source bench/lib.sh
 
 build=${GALE_BUILD_DIR:-build-rel}
 rounds=5
@@ -33,7 +35,7 @@ die() {
 while [ $# -gt 0 ]; do
     case "$1" in
         -h | --help)
-            awk 'NR > 1 && !/^#/ { exit } NR > 1 { sub(/^# ?/, ""); print }' "$0"
+            bench_usage
             exit 0
             ;;
         --rounds)
@@ -55,13 +57,7 @@ done
 
 perf=(--warmup "$warmup" --secs "$secs" "${perf[@]}")
 
-if ! grep -qs '^CMAKE_BUILD_TYPE:STRING=Release$' "$build/CMakeCache.txt"; then
-    cmake -S . -B "$build" -DCMAKE_BUILD_TYPE=Release >/dev/null
-fi
-if ! cmake --build "$build" -j2 --target gale bench_storm_perf >"$build/bench-build.log" 2>&1; then
-    tail -20 "$build/bench-build.log" >&2
-    die "building in $build failed (full log: $build/bench-build.log)"
-fi
+bench_build "$build" gale bench_storm_perf
 gale=$build/bin/gale
 perfbin=$build/bench/bench_storm_perf
 shipped=$("$gale" conf --list | awk '$1 == "topology.stats.sample.rate" { print $3 }')

@@ -36,6 +36,8 @@
 # GALE_KEEP_TMP=1 keeps the temp dir (corpus, log, redis log).
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# shellcheck source=bench/lib.sh
+source bench/lib.sh
 
 build=${GALE_BUILD_DIR:-build-release}
 words=20000000 distinct=100000 lines=10000 interval=50 pending=8 pipeline=64 setn=2000000
@@ -47,7 +49,7 @@ die() {
 while [ $# -gt 0 ]; do
     case "$1" in
         -h | --help)
-            awk 'NR > 1 && !/^#/ { exit } NR > 1 { sub(/^# ?/, ""); print }' "$0"
+            bench_usage
             exit 0
             ;;
         --words | --distinct | --batch-lines | --interval | --pending | --pipeline | --set-n)
@@ -71,14 +73,7 @@ done
 command -v redis-server >/dev/null || die "redis-server is not installed (scripts/deps.sh)"
 command -v redis-benchmark >/dev/null || die "redis-benchmark is not installed (redis-tools)"
 
-if ! grep -qs '^CMAKE_BUILD_TYPE:STRING=Release$' "$build/CMakeCache.txt"; then
-    cmake -S . -B "$build" -DCMAKE_BUILD_TYPE=Release >/dev/null
-fi
-if ! cmake --build "$build" -j2 --target gale_cli trident_word_count bench_zipf_corpus \
-    >"$build/bench-build.log" 2>&1; then
-    tail -20 "$build/bench-build.log" >&2
-    die "build failed (see $build/bench-build.log)"
-fi
+bench_build "$build" gale_cli trident_word_count bench_zipf_corpus
 GALE=$build/bin/gale
 STARTER=$build/starter/trident_word_count.so
 

@@ -101,9 +101,9 @@ static int task0_prepare(void **state, const gale_context_t *ctx) {
 }
 GALE_EXPORT const gale_trident_function_t test_split_task0 = {task0_prepare, split_execute, NULL};
 
-static int build_partial(gale_submit_t *s, const char *path, gale_state_kind_t kind) {
-    gale_builder_t *b = gale_builder_new();
-    gale_trident_t *t = gale_trident_new(b);
+/* The words of path's lines, 2 spout and 2 split tasks; split task 0
+ * fails every third batch's first attempt. Opaque state: opaque spout. */
+static gale_tstream_t *flaky_words(gale_trident_t *t, const char *path, gale_state_kind_t kind) {
     gale_tstream_t *st = kind == GALE_STATE_OPAQUE
                              ? GALE_TRIDENT_STREAM(t, "sentences", gale_file_opaque_batch_spout)
                              : GALE_TRIDENT_STREAM(t, "sentences", gale_file_batch_spout);
@@ -111,6 +111,20 @@ static int build_partial(gale_submit_t *s, const char *path, gale_state_kind_t k
     gale_tstream_parallelism_hint(st, 2);
     st = GALE_EACH(st, "line", test_split_task0, "word");
     gale_tstream_parallelism_hint(st, 2);
+    return st;
+}
+
+/* argv[1]: transactional (anything else), opaque or nontx */
+static gale_state_kind_t kind_arg(const char *a) {
+    return strcmp(a, "opaque") == 0  ? GALE_STATE_OPAQUE
+           : strcmp(a, "nontx") == 0 ? GALE_STATE_NON_TRANSACTIONAL
+                                     : GALE_STATE_TRANSACTIONAL;
+}
+
+static int build_partial(gale_submit_t *s, const char *path, gale_state_kind_t kind) {
+    gale_builder_t *b = gale_builder_new();
+    gale_trident_t *t = gale_trident_new(b);
+    gale_tstream_t *st = flaky_words(t, path, kind);
     st = GALE_AGGREGATE(gale_tstream_group_by(st, "word"), NULL, gale_count_agg, "n");
     gale_tstream_parallelism_hint(st, 2);
     gale_state_spec_t spec = {kind, NULL, "trident-word-count:counts", NULL, NULL};
@@ -120,11 +134,7 @@ static int build_partial(gale_submit_t *s, const char *path, gale_state_kind_t k
     return build_and_submit(s, t, b, "trident-word-count");
 }
 GALE_EXPORT int TridentPartial(gale_submit_t *s, int argc, char **argv) {
-    if (argc != 2) return 1;
-    gale_state_kind_t k = strcmp(argv[1], "opaque") == 0  ? GALE_STATE_OPAQUE
-                          : strcmp(argv[1], "nontx") == 0 ? GALE_STATE_NON_TRANSACTIONAL
-                                                          : GALE_STATE_TRANSACTIONAL;
-    return build_partial(s, argv[0], k);
+    return argc == 2 ? build_partial(s, argv[0], kind_arg(argv[1])) : 1;
 }
 
 /* --- TridentPPersist (tests/it/0087): partition_persist and replays ---
@@ -134,25 +144,14 @@ GALE_EXPORT int TridentPartial(gale_submit_t *s, int argc, char **argv) {
 static int build_ppersist(gale_submit_t *s, const char *path, gale_state_kind_t kind) {
     gale_builder_t *b = gale_builder_new();
     gale_trident_t *t = gale_trident_new(b);
-    gale_tstream_t *st = kind == GALE_STATE_OPAQUE
-                             ? GALE_TRIDENT_STREAM(t, "sentences", gale_file_opaque_batch_spout)
-                             : GALE_TRIDENT_STREAM(t, "sentences", gale_file_batch_spout);
-    gale_tstream_conf_set_str(st, "file.path", path);
-    gale_tstream_parallelism_hint(st, 2);
-    st = GALE_EACH(st, "line", test_split_task0, "word");
-    gale_tstream_parallelism_hint(st, 2);
-    st = gale_tstream_partition_by(st, "word");
+    gale_tstream_t *st = gale_tstream_partition_by(flaky_words(t, path, kind), "word");
     gale_state_spec_t spec = {kind, NULL, "trident-word-count:counts", NULL, NULL};
     gale_tstate_parallelism_hint(GALE_PARTITION_PERSIST(st, &spec, "word", NULL, gale_count_agg),
                                  3);
     return build_and_submit(s, t, b, "trident-word-count");
 }
 GALE_EXPORT int TridentPPersist(gale_submit_t *s, int argc, char **argv) {
-    if (argc != 2) return 1;
-    gale_state_kind_t k = strcmp(argv[1], "opaque") == 0  ? GALE_STATE_OPAQUE
-                          : strcmp(argv[1], "nontx") == 0 ? GALE_STATE_NON_TRANSACTIONAL
-                                                          : GALE_STATE_TRANSACTIONAL;
-    return build_ppersist(s, argv[0], k);
+    return argc == 2 ? build_ppersist(s, argv[0], kind_arg(argv[1])) : 1;
 }
 
 /* --- TridentOps --- */
