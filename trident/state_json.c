@@ -145,9 +145,13 @@ static int strcopy(gale__arena_t *a, const char *s, size_t n, gale_value_t *out)
     return 0;
 }
 
-/* jansson bounds the nesting at parse time (JSON_PARSER_MAX_DEPTH), so
- * this recursion is bounded too. */
-int gale__value_from_json(gale__arena_t *a, const json_t *j, gale_value_t *out) {
+/* depth: containers enclosing j. jansson allows nesting far deeper
+ * (JSON_PARSER_MAX_DEPTH) than a value may have anywhere else in Gale
+ * (GALE__VALUE_MAX_DEPTH: compared, hashed, encoded): such a value is
+ * refused here, so whatever decodes behaves like any other value. */
+static int from_json(gale__arena_t *a, const json_t *j, gale_value_t *out, int depth) {
+    if ((json_is_array(j) || json_is_object(j)) && depth > GALE__VALUE_MAX_DEPTH)
+        return GALE_ERANGE;
     switch (json_typeof(j)) {
         case JSON_NULL:
             *out = gale_nil();
@@ -171,7 +175,7 @@ int gale__value_from_json(gale__arena_t *a, const json_t *j, gale_value_t *out) 
             gale_value_t *items = gale__arena_alloc(a, n * sizeof(*items));
             if (!items) return GALE_ENOMEM;
             for (size_t i = 0; i < n; i++) {
-                int rc = gale__value_from_json(a, json_array_get(j, i), &items[i]);
+                int rc = from_json(a, json_array_get(j, i), &items[i], depth + 1);
                 if (rc) return rc;
             }
             *out = gale_array(items, n);
@@ -186,7 +190,7 @@ int gale__value_from_json(gale__arena_t *a, const json_t *j, gale_value_t *out) 
             json_t *item;
             json_object_keylen_foreach((json_t *)j, k, klen, item) {
                 int rc = strcopy(a, k, klen, &kv[2 * i]);
-                if (!rc) rc = gale__value_from_json(a, item, &kv[2 * i + 1]);
+                if (!rc) rc = from_json(a, item, &kv[2 * i + 1], depth + 1);
                 if (rc) return rc;
                 i++;
             }
@@ -195,6 +199,10 @@ int gale__value_from_json(gale__arena_t *a, const json_t *j, gale_value_t *out) 
         }
     }
     return GALE_EPROTO;
+}
+
+int gale__value_from_json(gale__arena_t *a, const json_t *j, gale_value_t *out) {
+    return from_json(a, j, out, 0);
 }
 
 char *gale__json_text(gale__arena_t *a, const json_t *j, size_t *len) {
@@ -250,5 +258,9 @@ int gale__state_record_decode(gale__arena_t *a, gale_state_kind_t kind, const ch
         }
     }
     json_decref(j);
+    if (rc == GALE_ERANGE)
+        snprintf(why, whylen, "a value nested deeper than %d", GALE__VALUE_MAX_DEPTH);
+    else if (rc == GALE_ENOMEM)
+        snprintf(why, whylen, "out of memory");
     return rc;
 }

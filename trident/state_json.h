@@ -40,7 +40,8 @@ int gale__arena_value_copy(gale__arena_t *a, const gale_value_t *v, gale_value_t
  * (NaN/Inf), GALE_ENOMEM. */
 json_t *gale__value_to_json(const gale_value_t *v, int *rc, char *err, size_t errlen);
 
-/** @brief j as a value whose memory is in the arena; 0 or GALE_ENOMEM. */
+/** @brief j as a value whose memory is in the arena; 0, GALE_ENOMEM or
+ * GALE_ERANGE (nested deeper than GALE__VALUE_MAX_DEPTH). */
 int gale__value_from_json(gale__arena_t *a, const json_t *j, gale_value_t *out);
 
 /** @brief The compact JSON text of j in the arena (*len bytes, NUL
