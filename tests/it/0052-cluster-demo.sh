@@ -26,9 +26,9 @@ leftovers() {
     return 0
 }
 demo_cleanup() {
-    local rc=$? p
+    local p
     for p in $(leftovers); do kill -KILL "$p" 2>/dev/null || true; done
-    cleanup "$rc"
+    cleanup
 }
 trap 'demo_cleanup' EXIT
 # wait_for SECS CMD...: poll CMD until it succeeds (as in cluster_lib.sh)

@@ -40,7 +40,7 @@ GROUPS_STARTED=()
 TOPOLOGY_IDS=()
 LOG_DIRS=()
 cluster_cleanup() {
-    local rc=${1:-$?} g id
+    local g id
     for g in "${GROUPS_STARTED[@]}"; do
         kill -KILL -- "-$g" 2>/dev/null || true
     done
@@ -48,7 +48,7 @@ cluster_cleanup() {
     for id in "${TOPOLOGY_IDS[@]}"; do
         for pid in $(worker_pids "$id"); do kill -KILL "$pid" 2>/dev/null || true; done
     done
-    cleanup "$rc"
+    cleanup
 }
 trap 'cluster_cleanup' EXIT
 

@@ -11,17 +11,13 @@ set -euo pipefail
 TMP=$(mktemp -d)
 PID=
 cleanup() {
-    local rc=${1:-$?} # the test's exit status (cluster_cleanup passes it on)
     if [[ -n "$PID" ]] && kill -0 "$PID" 2>/dev/null; then
         kill -TERM -- "-$PID" 2>/dev/null || true
         wait "$PID" 2>/dev/null || true
     fi
-    # GALE_KEEP_FAILED=1: a failed test leaves its logs and state for a look
-    if [[ $rc -ne 0 && -n ${GALE_KEEP_FAILED:-} ]]; then
-        echo "kept for a look: $TMP" >&2
-    else
-        rm -rf "$TMP"
-    fi
+    # GALE_KEEP_TMP=1 keeps the logs and state for a look (as worker_lib.sh
+    # and the benchmarks do)
+    if [[ -n ${GALE_KEEP_TMP:-} ]]; then echo "kept $TMP" >&2; else rm -rf "$TMP"; fi
 }
 trap 'cleanup' EXIT
 # bash runs no EXIT trap when a signal kills it (ctest's timeout, a

@@ -51,11 +51,11 @@ declare -A NETNS_ADDR=()
 netns_empty() { [[ -z "$(ip netns pids "$1" 2>/dev/null)" ]]; }
 
 netns_cleanup() {
-    local rc=$? ns pid
+    local ns pid
     for ns in "${NETNS_CREATED[@]}"; do
         for pid in $(ip netns pids "$ns" 2>/dev/null); do kill -KILL "$pid" 2>/dev/null || true; done
     done
-    cluster_cleanup "$rc"
+    cluster_cleanup
     for ns in "${NETNS_CREATED[@]}"; do
         # a namespace still holding a process outlives its name: wait for them
         wait_for 10 netns_empty "$ns" || echo "netns: processes left in $ns: $(ip netns pids "$ns")" >&2
