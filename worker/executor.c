@@ -915,37 +915,55 @@ static bool fire_ticks(gale__exec_t *e, int64_t now) {
 /* ---------- waiting when idle ---------- */
 
 /* Empty turns an executor spins through before it sleeps: cheap re-checks
- * that catch work about to arrive. No sched_yield: with other threads
- * runnable each yield is a context switch, and the futex wait below wakes
- * on the first push anyway. */
-#define IDLE_SPINS 16
+ * that catch work about to arrive. The first YIELD_TURNS of them yield
+ * the CPU: on a machine with fewer cores than busy threads (2 vCPUs run
+ * a spout, a bolt and an acker) the thread that has work then runs at
+ * once, where a pause-spin would hold the core for the rest of the turn
+ * and the futex wake of the other thread would cost its scheduler
+ * latency. With nothing else runnable a yield returns at once (~0.3 us),
+ * so more than a few of them only burn CPU at moderate rates: 4 measured
+ * best on 2 vCPUs (bench/RESULTS.md, "Yielding instead of spinning"). */
+#define IDLE_SPINS  16
+#define YIELD_TURNS 4
 /* A bolt whose last park ended within HOT_GAP_NS is fed a stream (full
  * rate): it keeps polling for up to HOT_SPIN_NS after its last work
  * before parking again, so the producer rarely pays a wake. */
 #define HOT_GAP_NS  20000
 #define HOT_SPIN_NS 20000
-/* A spin-wait hint: the core runs the sibling hyperthread meanwhile and
- * leaves the loop without a memory-order mis-speculation. */
-static inline void cpu_relax(void) {
-#if defined(__x86_64__) || defined(__i386__)
-    __builtin_ia32_pause();
-#elif defined(__aarch64__)
-    __asm__ __volatile__("yield");
-#endif
+
+static inline void idle_turn(unsigned idle) {
+    if (idle <= YIELD_TURNS) sched_yield();
 }
 
 /* Waiting for a reply: a spout with trees in flight expects their acks,
  * an acker with trees open the rest of their acks, usually within a few
- * microseconds of the last work. For topology.reply.spin.micros after
- * it went idle such an executor keeps polling instead of parking: a park
- * and its wake cost the waker a syscall and the complete latency the
- * scheduler's wake-up time, at every hop of a tree (three at low rates). */
-static inline bool awaiting_reply(const gale__exec_t *e, int64_t idle_since_ns, unsigned *spins) {
+ * microseconds of the last work. Such an executor keeps polling instead
+ * of parking: a park and its wake cost the waker a syscall and the
+ * complete latency the scheduler's wake-up time, at every hop of a tree
+ * (three at low rates). It polls by yielding, so the threads it waits
+ * for get the core first (a pause-spin here halved acked throughput on
+ * 2 vCPUs), and its budget, topology.reply.spin.micros, is of its own
+ * CPU time: while other threads have work, a yield hands them the core
+ * and costs the spinner almost nothing, so it keeps waiting; only when
+ * nothing else runs does the spin burn CPU, and then the budget ends it. */
+typedef struct {
+    unsigned turns; /* polls since the last work (0: not spinning) */
+    int64_t cpu0;   /* the thread's CPU clock at the first poll */
+} reply_spin_t;
+
+static int64_t thread_cpu_ns(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+static inline bool awaiting_reply(const gale__exec_t *e, reply_spin_t *s) {
     if (!e->pending.count || !e->rt->reply_spin_ns) return false;
-    cpu_relax();
-    /* the clock costs more than a turn (~30 ns): look at it every 32nd */
-    if ((++*spins & 31) != 0) return true;
-    return gale__now_ns() - idle_since_ns < e->rt->reply_spin_ns;
+    if (s->turns++ == 0) s->cpu0 = thread_cpu_ns();
+    sched_yield();
+    /* the thread's clock is a syscall: read it every 8th poll */
+    if ((s->turns & 7) != 0) return true;
+    return thread_cpu_ns() - s->cpu0 < e->rt->reply_spin_ns;
 }
 
 /* The first sleep of a spout's progressive wait (shorter sleeps are
@@ -995,7 +1013,7 @@ static void bolt_loop(gale__exec_t *e) {
     bool busy = true;
     int64_t busy_ns = 0; /* when the last work was done */
     bool hot = false;    /* the last park was short */
-    unsigned spins = 0;  /* turns spent awaiting a reply (awaiting_reply) */
+    reply_spin_t spin = {0, 0};
     int64_t now = gale__now_ns();
     enter_phase(e, e->comp->is_acker ? GALE__PH_NONE : GALE__PH_EXECUTE, e->tasks[0].id);
     while (!stopping(e->rt)) {
@@ -1041,13 +1059,15 @@ static void bolt_loop(gale__exec_t *e) {
         if (n || ticked || e->n_dirty) {
             idle = 0;
             busy_ns = now;
+            spin.turns = 0;
             continue;
         }
         /* holding nothing: a drain may count us idle (before any park) */
         set_busy(e, &busy, false);
+        idle_turn(idle + 1);
         /* Idle: park on the queue until a push, a kick or the next timer. */
         if (++idle > IDLE_SPINS && (!hot || now - busy_ns >= HOT_SPIN_NS) &&
-            !(e->comp->is_acker && awaiting_reply(e, busy_ns, &spins))) {
+            !(e->comp->is_acker && awaiting_reply(e, &spin))) {
             idle_wait(e, now, -1);
             /* woken again at once: work comes in a stream, stay awake
              * between its batches next time (a park and its wake cost
@@ -1152,8 +1172,7 @@ static void spout_loop(gale__exec_t *e) {
     unsigned idle = 0;
     uint64_t iter = 0;
     bool busy = true;
-    int64_t idle_since = 0; /* the first empty turn after the last emit */
-    unsigned spins = 0;     /* turns spent awaiting a reply (awaiting_reply) */
+    reply_spin_t spin = {0, 0};
     for (;;) {
         int state = atomic_load_explicit(&rt->state, memory_order_relaxed);
         if (state == STATE_STOPPING) break;
@@ -1208,9 +1227,12 @@ static void spout_loop(gale__exec_t *e) {
          * (before any park) */
         set_busy(e, &busy, e->spout_active || e->n_dirty > 0 || e->n_ack_now > 0);
         if (!clear && !e->backlog) continue; /* the backlog drained just now: emit */
-        if (++idle == 1) idle_since = gale__now_ns();
-        if (idle <= IDLE_SPINS) continue;
-        if (!e->backlog && awaiting_reply(e, idle_since, &spins)) {
+        if (++idle == 1) spin.turns = 0;     /* the first empty turn after the last emit */
+        if (idle <= IDLE_SPINS) {
+            idle_turn(idle);
+            continue;
+        }
+        if (!e->backlog && awaiting_reply(e, &spin)) {
             idle--; /* the progressive wait starts after the spin */
             continue;
         }
