@@ -256,6 +256,7 @@ static int init_exec(gale__rt_t *rt, gale__exec_t *e) {
     }
     double rate = gale_conf_get_double(c->conf, GALE_CONF_TOPOLOGY_STATS_SAMPLE_RATE, 0.05);
     e->sample_every = rate > 0 ? (uint64_t)(1.0 / rate + 0.5) : 0;
+    e->sample_left = e->sample_every;
     return 0;
 }
 

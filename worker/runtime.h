@@ -281,9 +281,9 @@ struct gale__exec {
     gale__pendmap_t pending; /* spout: root -> msg_id; acker: root -> xor */
     uint32_t gen;            /* rotation generation */
     int64_t next_rotate_ns, next_tick_ns, tick_ns;
-    int64_t max_pending;   /* spouts; 0 = unbounded */
-    uint64_t sample_every; /* 1/sample rate; 0 = never */
-    uint64_t sample_count;
+    int64_t max_pending;          /* spouts; 0 = unbounded */
+    uint64_t sample_every;        /* 1/sample rate; 0 = never */
+    uint64_t sample_left;         /* tuples until the next sampled one (executor.c) */
     const gale_tuple_t *current;  /* basic bolt: input being executed */
     pthread_mutex_t foreign_lock; /* bolt collector used off-thread */
     gale__pool_t foreign_pool;

@@ -751,6 +751,35 @@ static void test_backpressure_bounds_memory(void **s) {
     assert_true(emitted <= executed + (int64_t)(qcap + 2 * batch) + 64);
 }
 
+/* topology.stats.sample.rate 0.25: exactly one tuple in four is timed,
+ * on the spout (complete latency) and on the bolt (execute latency). */
+static void test_stats_sampling_rate(void **s) {
+    (void)s;
+    reset(400);
+    gale_builder_t *b = gale_builder_new();
+    GALE_SPOUT(b, "spout", t_counting_spout, 1);
+    gale_shuffle_grouping(GALE_BOLT(b, "sink", t_sink_bolt, 1), "spout", NULL);
+    gale_conf_t *conf = conf_with(1, 60);
+    gale_conf_set_double(conf, GALE_CONF_TOPOLOGY_STATS_SAMPLE_RATE, 0.25);
+    gale__rt_t *rt = start(b, conf);
+    want = 400;
+    assert_true(wait_until(all_acked, 30));
+    assert_true(wait_until(all_executed, 30));
+    uint64_t complete = 0, execute = 0, executed_n = 0;
+    for (size_t i = 0; i < rt->n_execs; i++) {
+        const gale__exec_t *e = &rt->execs[i];
+        if (e->comp->is_spout) complete += atomic_load(&e->stats.complete_samples);
+        if (!e->comp->is_spout && !e->comp->is_acker) {
+            execute += atomic_load(&e->stats.execute_samples);
+            executed_n += atomic_load(&e->stats.executed);
+        }
+    }
+    finish(rt);
+    assert_int_equal(executed_n, 400);
+    assert_int_equal(complete, 100);
+    assert_int_equal(execute, 100);
+}
+
 static void test_tick_tuples(void **s) {
     (void)s;
     reset(0);
@@ -1323,6 +1352,7 @@ int main(void) {
         cmocka_unit_test_teardown(test_max_spout_pending, teardown),
         cmocka_unit_test_teardown(test_ackers_zero_acks_at_emit, teardown),
         cmocka_unit_test_teardown(test_backpressure_bounds_memory, teardown),
+        cmocka_unit_test_teardown(test_stats_sampling_rate, teardown),
         cmocka_unit_test_teardown(test_tick_tuples, teardown),
         cmocka_unit_test_teardown(test_direct_grouping, teardown),
         cmocka_unit_test_teardown(test_two_workers_use_codec, teardown),
