@@ -20,9 +20,13 @@
  * histogram added as <latency>P50/P99/P999 (Gale's fields, not Storm's).
  * Capacity is Storm's: executed x mean execute latency / the window
  * (the executor's uptime when it is shorter, or for all time); a
- * component's is its busiest executor's. Acked/failed/latencies per
- * stream (outputStats, inputStats) are known only for a component with
- * one output stream or one input: they are null otherwise.
+ * component's is its busiest executor's. Per stream, as Storm: a
+ * spout's outputStats give each output stream's emitted, transferred and
+ * the acked, failed and complete latency of the trees rooted on it; a
+ * bolt's outputStats emitted and transferred, its inputStats each input's
+ * (source component and stream) executed, acked, failed, execute and
+ * process latency. Per-stream latencies are means only (the percentile
+ * histograms are per executor).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -577,6 +581,31 @@ static json_t *executor_row(json_t *topo, json_t *ex, bool spout, unsigned windo
     return o;
 }
 
+/* The sum over comp's executors of their rows in list ("streams": per
+ * output stream, "inputs": per input) naming stream sid (and, for
+ * inputs, source component src): n counters in nimbus's order (nimbus/stats.c
+ * s_names, i_names) into v. */
+static void stream_sum(json_t *topo, const char *comp, const char *list, const char *src,
+                       const char *sid, uint64_t *v, size_t n) {
+    static const char *const out_names[] = {"emitted", "transferred",      "acked",
+                                            "failed",  "complete_samples", "complete_ns"};
+    static const char *const in_names[] = {"executed",        "acked",      "failed",
+                                           "execute_samples", "execute_ns", "process_samples",
+                                           "process_ns"};
+    const char *const *names = src ? in_names : out_names;
+    size_t k, j;
+    json_t *ex, *st;
+    json_array_foreach(json_object_get(topo, "executors"), k, ex) {
+        if (strcmp(json_string_value(json_object_get(ex, "component")) ?: "", comp)) continue;
+        json_array_foreach(json_object_get(ex, list), j, st) {
+            const char *id = json_string_value(json_object_get(st, src ? "stream" : "id"));
+            const char *from = json_string_value(json_object_get(st, "component"));
+            if (!id || strcmp(id, sid) || (src && (!from || strcmp(from, src)))) continue;
+            for (size_t x = 0; x < n; x++) v[x] += jint(st, names[x]);
+        }
+    }
+}
+
 static void component_page(gale__ui_t *ui, const char *id, const char *comp, unsigned window,
                            gale__ui_answer_t *a) {
     json_t *doc = stats_or_error(ui, id, window, a);
@@ -587,8 +616,6 @@ static void component_page(gale__ui_t *ui, const char *id, const char *comp, uns
         return gale__ui_error(a, 404, "topology '%s' has no component '%s'", id, comp);
     }
     bool spout = strcmp(json_string_value(json_object_get(c, "type")) ?: "", "spout") == 0;
-    agg_t g;
-    agg_component(&g, topo, comp, window);
     json_t *o = json_pack(
         "{sssssssOsOsOsIsIsosssb}", "id", comp, "name", comp, "componentType",
         spout ? "spout" : "bolt", "topologyId", json_object_get(topo, "id"), "encodedTopologyId",
@@ -600,65 +627,41 @@ static void component_page(gale__ui_t *ui, const char *id, const char *comp, uns
     json_object_set_new(row, "window", window_name(window));
     json_object_set_new(row, "windowPretty", json_string(window_pretty(window)));
     json_object_set_new(o, spout ? "spoutSummary" : "boltStats", json_pack("[o]", row));
-    /* per output stream */
+    /* per output stream and per input: the executors' rows of that stream summed */
     json_t *outs = json_array();
-    size_t i, k;
-    json_t *s, *ex;
-    size_t n_out = json_array_size(json_object_get(c, "streams"));
+    size_t i;
+    json_t *s;
     json_array_foreach(json_object_get(c, "streams"), i, s) {
         const char *sid = json_string_value(s) ?: "";
-        uint64_t em = 0, tr = 0;
-        json_array_foreach(json_object_get(topo, "executors"), k, ex) {
-            if (strcmp(json_string_value(json_object_get(ex, "component")) ?: "", comp)) continue;
-            size_t j;
-            json_t *st;
-            json_array_foreach(json_object_get(ex, "streams"), j, st) {
-                if (strcmp(json_string_value(json_object_get(st, "id")) ?: "", sid)) continue;
-                em += jint(st, "emitted");
-                tr += jint(st, "transferred");
-            }
-        }
-        json_t *r = json_pack("{sssIsI}", "stream", sid, "emitted", (json_int_t)em, "transferred",
-                              (json_int_t)tr);
-        bool exact = n_out == 1; /* acked/failed are the component's: one stream only */
+        uint64_t v[6] = {0}; /* emitted, transferred, acked, failed, complete_samples, _ns */
+        stream_sum(topo, comp, "streams", NULL, sid, v, 6);
+        json_t *r = json_pack("{sssIsI}", "stream", sid, "emitted", (json_int_t)v[0], "transferred",
+                              (json_int_t)v[1]);
         if (spout) {
-            json_object_set_new(
-                r, "acked", exact ? json_integer((json_int_t)g.c[GALE__WS_ACKED]) : json_null());
-            json_object_set_new(r, "failed",
-                                exact ? json_integer((json_int_t)failed(&g)) : json_null());
-            if (exact)
-                put_complete(r, &g);
-            else
-                json_object_set_new(r, "completeLatency", json_null());
+            json_object_set_new(r, "acked", json_integer((json_int_t)v[2]));
+            json_object_set_new(r, "failed", json_integer((json_int_t)v[3]));
+            json_object_set_new(r, "completeLatency", ms(v[5], v[4]));
         }
         json_array_append_new(outs, r);
     }
     json_object_set_new(o, "outputStats", outs);
     if (!spout) {
         json_t *ins = json_array();
-        size_t n_in = json_array_size(json_object_get(c, "inputs"));
         json_array_foreach(json_object_get(c, "inputs"), i, s) {
-            bool exact = n_in == 1;
-            json_t *r = json_pack("{sOsO}", "component", json_object_get(s, "component"), "stream",
-                                  json_object_get(s, "stream"));
-            json_object_set_new(r, "executed",
-                                exact ? json_integer((json_int_t)g.c[GALE__WS_EXECUTED])
-                                      : json_null());
-            json_object_set_new(
-                r, "acked", exact ? json_integer((json_int_t)g.c[GALE__WS_ACKED]) : json_null());
-            json_object_set_new(r, "failed",
-                                exact ? json_integer((json_int_t)failed(&g)) : json_null());
-            if (exact) {
-                put_execute(r, &g);
-                put_process(r, &g);
-            } else {
-                json_object_set_new(r, "executeLatency", json_null());
-                json_object_set_new(r, "processLatency", json_null());
-            }
-            json_array_append_new(ins, r);
+            const char *src = json_string_value(json_object_get(s, "component")) ?: "";
+            const char *sid = json_string_value(json_object_get(s, "stream")) ?: "";
+            uint64_t v[7] = {0}; /* executed, acked, failed, execute_samples, _ns, process_… */
+            stream_sum(topo, comp, "inputs", src, sid, v, 7);
+            json_array_append_new(ins,
+                                  json_pack("{sssssIsIsIsoso}", "component", src, "stream", sid,
+                                            "executed", (json_int_t)v[0], "acked", (json_int_t)v[1],
+                                            "failed", (json_int_t)v[2], "executeLatency",
+                                            ms(v[4], v[3]), "processLatency", ms(v[6], v[5])));
         }
         json_object_set_new(o, "inputStats", ins);
     }
+    size_t k;
+    json_t *ex;
     json_t *execs = json_array(), *errs = json_array();
     json_array_foreach(json_object_get(topo, "executors"), k, ex) {
         if (strcmp(json_string_value(json_object_get(ex, "component")) ?: "", comp)) continue;
