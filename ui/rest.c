@@ -8,6 +8,7 @@
  *   GET  topology/{id}[?window=600|10800|86400|:all-time]
  *   GET  topology/{id}/component/{component}[?window=…]
  *   GET  topology/{id}/visualization[?window=…]
+ *   GET  topology/{id}/lag, topology-workers/{id}, history/summary
  *   POST topology/{id}/activate, deactivate, rebalance/{wait} (Storm's JSON
  *        body, optional: {"rebalanceOptions": {"numWorkers": N,
  *        "executors": {"comp": N}}}), kill/{wait}
@@ -485,23 +486,28 @@ static json_t *workers_rows(json_t *topo) {
         log_link(link, sizeof link, topo, host, port);
         uint64_t up = 0, n_exec = 0;
         size_t k;
-        json_t *ex;
+        json_t *ex, *tasks = json_object(); /* Storm's componentNumTasks: {component: tasks} */
         json_array_foreach(json_object_get(topo, "executors"), k, ex) {
             if (json_integer_value(json_object_get(ex, "port")) != port ||
                 strcmp(json_string_value(json_object_get(ex, "host")) ?: "", host) != 0)
                 continue;
             n_exec++;
             if (!up || jint(ex, "uptime_secs") < up) up = jint(ex, "uptime_secs");
+            const char *comp = json_string_value(json_object_get(ex, "component")) ?: "";
+            json_object_set_new(tasks, comp,
+                                json_integer((json_int_t)(jint(tasks, comp) + jint(ex, "end") -
+                                                          jint(ex, "start") + 1)));
         }
         json_array_append_new(
             arr,
-            pretty_uptime(json_pack("{sOsssIsssIsIsIsIsOsb}", "supervisorId",
+            pretty_uptime(json_pack("{sOsssIsssIsIsIsIsOsbsosO?}", "supervisorId",
                                     json_object_get(w, "supervisor"), "host", host, "port",
                                     (json_int_t)port, "workerLogLink", link, "uptimeSeconds",
                                     (json_int_t)up, "uptime", (json_int_t)up, "executorsTotal",
                                     (json_int_t)n_exec, "restarts", (json_int_t)jint(w, "restarts"),
                                     "state", json_object_get(w, "state"), "alive",
-                                    json_is_true(json_object_get(w, "alive"))),
+                                    json_is_true(json_object_get(w, "alive")), "componentNumTasks",
+                                    tasks, "logviewerPort", json_object_get(w, "logviewer_port")),
                           "uptimeSeconds", "uptime"));
     }
     return arr;
@@ -549,6 +555,54 @@ static void topology_page(gale__ui_t *ui, const char *id, unsigned window, gale_
     json_object_set_new(o, "workers", workers_rows(topo));
     json_decref(doc);
     gale__ui_json(a, 200, o);
+}
+
+/* GET topology-workers/{id}: Storm's {"hostPortList": [{host, port}…],
+ * "logviewerPort"} with each worker's row of the topology page
+ * (supervisorId, uptime, executorsTotal, componentNumTasks, workerLogLink,
+ * its own supervisor's logviewerPort: supervisors may differ). */
+static void topology_workers(gale__ui_t *ui, const char *id, gale__ui_answer_t *a) {
+    json_t *doc = stats_or_error(ui, id, 0, a);
+    if (!doc) return;
+    json_t *topo = find_topo(doc, id);
+    if (!topo) {
+        json_decref(doc);
+        return gale__ui_error(a, 404, "no topology '%s'", id);
+    }
+    json_t *o =
+        json_pack("{sosI}", "hostPortList", workers_rows(topo), "logviewerPort",
+                  (json_int_t)gale_conf_get_int(gale__ui_conf(ui), GALE_CONF_LOGVIEWER_PORT, 8000));
+    json_decref(doc);
+    gale__ui_json(a, 200, o);
+}
+
+/* GET history/summary: Storm's {"topo-history": [id…]}, the topologies
+ * submitted by the user asking. Gale has no users, and nimbus keeps no
+ * record of killed topologies: it lists every topology nimbus holds now
+ * (active, inactive or being killed), oldest first as nimbus keeps them. */
+static void history_summary(gale__ui_t *ui, gale__ui_answer_t *a) {
+    json_t *doc = stats_or_error(ui, NULL, 0, a);
+    if (!doc) return;
+    json_t *ids = json_array();
+    size_t i;
+    json_t *t;
+    json_array_foreach(json_object_get(doc, "topologies"), i, t)
+        json_array_append(ids, json_object_get(t, "id"));
+    json_decref(doc);
+    gale__ui_json(a, 200, json_pack("{so}", "topo-history", ids));
+}
+
+/* GET topology/{id}/lag: Storm answers a lag entry per Kafka spout and
+ * leaves every other spout out (TopologySpoutLag), so a topology without
+ * Kafka spouts gets {}. Gale's spouts have no lag source: {} for any
+ * topology there is, 404 for one there is not. */
+static void topology_lag(gale__ui_t *ui, const char *id, gale__ui_answer_t *a) {
+    json_t *doc = stats_or_error(ui, id, 0, a);
+    if (!doc) return;
+    bool found = find_topo(doc, id) != NULL;
+    json_decref(doc);
+    if (!found) return gale__ui_error(a, 404, "no topology '%s'", id);
+    gale__ui_json(a, 200, json_object());
 }
 
 static json_t *executor_row(json_t *topo, json_t *ex, bool spout, unsigned window) {
@@ -843,10 +897,13 @@ void gale__ui_rest(gale__ui_t *ui, const char *method, const char *path, const c
     }
     if (ns == 2 && get && IS(0, "cluster") && IS(1, "configuration"))
         return cluster_configuration(ui, a);
+    if (ns == 2 && get && IS(0, "history") && IS(1, "summary")) return history_summary(ui, a);
+    if (ns == 2 && get && IS(0, "topology-workers")) return topology_workers(ui, seg[1], a);
     if (IS(0, "topology") && ns >= 2 && !IS(1, "summary")) {
         const char *id = seg[1];
         if (ns == 2 && get) return topology_page(ui, id, window, a);
         if (ns == 3 && get && IS(2, "visualization")) return visualization(ui, id, window, a);
+        if (ns == 3 && get && IS(2, "lag")) return topology_lag(ui, id, a);
         if (ns == 4 && get && IS(2, "component")) return component_page(ui, id, seg[3], window, a);
         bool op = IS(2, "activate") || IS(2, "deactivate") || IS(2, "rebalance") || IS(2, "kill");
         if (op && !post) return gale__ui_error(a, 405, "%s is a POST action", seg[2]);
