@@ -41,12 +41,12 @@ int gale__wstats_encode(const gale__wstats_t *s, msgpack_sbuffer *out) {
     msgpack_packer_init(&pk, out, msgpack_sbuffer_write);
     uint32_t n = s->n_execs < GALE__WS_MAX_EXECS ? s->n_execs : GALE__WS_MAX_EXECS;
     msgpack_pack_array(&pk, 3);
-    msgpack_pack_uint32(&pk, 1);
+    msgpack_pack_uint32(&pk, 2);
     msgpack_pack_uint64(&pk, s->start_ms);
     msgpack_pack_array(&pk, n);
     for (uint32_t i = 0; i < n; i++) {
         const gale__ws_exec_t *e = &s->execs[i];
-        msgpack_pack_array(&pk, 9);
+        msgpack_pack_array(&pk, 10);
         pack_str(&pk, e->component);
         msgpack_pack_uint64(&pk, e->start);
         msgpack_pack_uint64(&pk, e->end);
@@ -56,10 +56,12 @@ int gale__wstats_encode(const gale__wstats_t *s, msgpack_sbuffer *out) {
         uint32_t ns = e->n_streams < GALE__WS_MAX_STREAMS ? e->n_streams : GALE__WS_MAX_STREAMS;
         msgpack_pack_array(&pk, ns);
         for (uint32_t k = 0; k < ns; k++) {
-            msgpack_pack_array(&pk, 3);
-            pack_str(&pk, e->streams[k].id);
-            msgpack_pack_uint64(&pk, e->streams[k].emitted);
-            msgpack_pack_uint64(&pk, e->streams[k].transferred);
+            const gale__ws_stream_t *x = &e->streams[k];
+            msgpack_pack_array(&pk, 7);
+            pack_str(&pk, x->id);
+            uint64_t v[] = {x->emitted, x->transferred,      x->acked,
+                            x->failed,  x->complete_samples, x->complete_ns};
+            for (size_t j = 0; j < sizeof v / sizeof v[0]; j++) msgpack_pack_uint64(&pk, v[j]);
         }
         uint32_t ne = e->n_errors < GALE__WS_MAX_ERRS ? e->n_errors : GALE__WS_MAX_ERRS;
         msgpack_pack_array(&pk, ne);
@@ -68,6 +70,17 @@ int gale__wstats_encode(const gale__wstats_t *s, msgpack_sbuffer *out) {
             msgpack_pack_int64(&pk, e->errors[k].epoch_ms);
             msgpack_pack_int64(&pk, e->errors[k].task);
             pack_str(&pk, e->errors[k].msg);
+        }
+        uint32_t ni = e->n_inputs < GALE__WS_MAX_INPUTS ? e->n_inputs : GALE__WS_MAX_INPUTS;
+        msgpack_pack_array(&pk, ni);
+        for (uint32_t k = 0; k < ni; k++) {
+            const gale__ws_input_t *x = &e->inputs[k];
+            msgpack_pack_array(&pk, 9);
+            pack_str(&pk, x->component);
+            pack_str(&pk, x->stream);
+            uint64_t v[] = {x->executed,   x->acked,           x->failed,    x->execute_samples,
+                            x->execute_ns, x->process_samples, x->process_ns};
+            for (size_t j = 0; j < sizeof v / sizeof v[0]; j++) msgpack_pack_uint64(&pk, v[j]);
         }
     }
     return out->data || out->size == 0 ? 0 : GALE_ENOMEM;
@@ -119,9 +132,19 @@ static bool get_hist(const msgpack_object *o, uint64_t *bins) {
     return true;
 }
 
-static int get_exec(const msgpack_object *o, gale__ws_exec_t *e, uint32_t i, char *err,
-                    size_t errlen) {
-    if (!is_arr(o, 9)) return bad(err, errlen, "executor %u: expected an array of 9", i);
+/* n unsigned counters of array o from index first into dst */
+static bool get_uints(const msgpack_object *o, uint32_t first, uint64_t *const *dst, size_t n) {
+    for (size_t j = 0; j < n; j++) {
+        if (!is_uint(&o->via.array.ptr[first + j])) return false;
+        *dst[j] = o->via.array.ptr[first + j].via.u64;
+    }
+    return true;
+}
+
+static int get_exec(const msgpack_object *o, gale__ws_exec_t *e, uint32_t i, uint64_t version,
+                    char *err, size_t errlen) {
+    uint32_t want = version == 1 ? 9 : 10, stream_len = version == 1 ? 3 : 7;
+    if (!is_arr(o, want)) return bad(err, errlen, "executor %u: expected an array of %u", i, want);
     const msgpack_object *f = o->via.array.ptr;
     if (!get_str(&f[0], e->component, GALE__WS_NAME_MAX, false))
         return bad(err, errlen, "executor %u: component must be a string of 1..%d bytes", i,
@@ -149,12 +172,13 @@ static int get_exec(const msgpack_object *o, gale__ws_exec_t *e, uint32_t i, cha
     for (uint32_t k = 0; k < f[7].via.array.size; k++) {
         const msgpack_object *s = &f[7].via.array.ptr[k];
         gale__ws_stream_t *d = &e->streams[k];
-        if (!is_arr(s, 3) || !get_str(&s->via.array.ptr[0], d->id, GALE__WS_NAME_MAX, false) ||
-            !is_uint(&s->via.array.ptr[1]) || !is_uint(&s->via.array.ptr[2]))
-            return bad(err, errlen, "executor %u: stream %u must be [name, emitted, transferred]",
-                       i, k);
-        d->emitted = s->via.array.ptr[1].via.u64;
-        d->transferred = s->via.array.ptr[2].via.u64;
+        uint64_t *const v[] = {&d->emitted, &d->transferred,      &d->acked,
+                               &d->failed,  &d->complete_samples, &d->complete_ns};
+        if (!is_arr(s, stream_len) ||
+            !get_str(&s->via.array.ptr[0], d->id, GALE__WS_NAME_MAX, false) ||
+            !get_uints(s, 1, v, stream_len - 1))
+            return bad(err, errlen, "executor %u: stream %u must be [name, emitted, transferred%s]",
+                       i, k, version == 1 ? "" : ", acked, failed, complete_samples, complete_ns");
     }
     e->n_streams = f[7].via.array.size;
     if (f[8].type != MSGPACK_OBJECT_ARRAY || f[8].via.array.size > GALE__WS_MAX_ERRS)
@@ -172,6 +196,26 @@ static int get_exec(const msgpack_object *o, gale__ws_exec_t *e, uint32_t i, cha
         d->task = x->via.array.ptr[1].via.i64;
     }
     e->n_errors = f[8].via.array.size;
+    if (version == 1) return 0;
+    if (f[9].type != MSGPACK_OBJECT_ARRAY || f[9].via.array.size > GALE__WS_MAX_INPUTS)
+        return bad(err, errlen, "executor %u: inputs must be an array of at most %d", i,
+                   GALE__WS_MAX_INPUTS);
+    for (uint32_t k = 0; k < f[9].via.array.size; k++) {
+        const msgpack_object *x = &f[9].via.array.ptr[k];
+        gale__ws_input_t *d = &e->inputs[k];
+        uint64_t *const v[] = {&d->executed,        &d->acked,      &d->failed,
+                               &d->execute_samples, &d->execute_ns, &d->process_samples,
+                               &d->process_ns};
+        if (!is_arr(x, 9) ||
+            !get_str(&x->via.array.ptr[0], d->component, GALE__WS_NAME_MAX, false) ||
+            !get_str(&x->via.array.ptr[1], d->stream, GALE__WS_NAME_MAX, false) ||
+            !get_uints(x, 2, v, 7))
+            return bad(err, errlen,
+                       "executor %u: input %u must be [source, stream, executed, acked, failed, "
+                       "execute_samples, execute_ns, process_samples, process_ns]",
+                       i, k);
+    }
+    e->n_inputs = f[9].via.array.size;
     return 0;
 }
 
@@ -191,9 +235,9 @@ int gale__wstats_decode(const void *buf, size_t len, gale__wstats_t *out, char *
         bad(err, errlen, "expected [version, start_ms, [executor…]]");
         goto out;
     }
-    if (o->via.array.ptr[0].via.u64 != 1) {
-        bad(err, errlen, "version %llu, this build reads 1",
-            (unsigned long long)o->via.array.ptr[0].via.u64);
+    uint64_t version = o->via.array.ptr[0].via.u64;
+    if (version != 1 && version != 2) {
+        bad(err, errlen, "version %llu, this build reads 1 and 2", (unsigned long long)version);
         goto out;
     }
     const msgpack_object *ex = &o->via.array.ptr[2];
@@ -209,7 +253,7 @@ int gale__wstats_decode(const void *buf, size_t len, gale__wstats_t *out, char *
         goto out;
     }
     for (uint32_t i = 0; i < ex->via.array.size; i++) {
-        rc = get_exec(&ex->via.array.ptr[i], &out->execs[i], i, err, errlen);
+        rc = get_exec(&ex->via.array.ptr[i], &out->execs[i], i, version, err, errlen);
         if (rc) goto out;
         out->n_execs = i + 1;
     }

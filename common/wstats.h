@@ -6,15 +6,22 @@
  * started (start_ms tells one incarnation from the next); queue depth and
  * capacity are gauges.
  *
- * Wire (msgpack): [1, start_ms, [exec…]] with each exec
+ * Wire (msgpack): [2, start_ms, [exec…]] with each exec
  *   [component, task_start, task_end, [counter × GALE__WS_N],
  *    hist_execute, hist_process, hist_complete,   (sparse: [bin, count, bin, count…])
- *    [[stream, emitted, transferred]…], [[epoch_ms, task, message]…]]
+ *    [[stream, emitted, transferred, acked, failed, complete_samples, complete_ns]…],
+ *    [[epoch_ms, task, message]…],
+ *    [[source, stream, executed, acked, failed, execute_samples, execute_ns,
+ *      process_samples, process_ns]…]]                          (inputs)
+ * Per output stream: acked, failed and complete latency are a spout's
+ * trees rooted on that stream (0 for bolts); per input: a bolt's tuples
+ * from that source's stream (Storm's outputStats and inputStats). Version
+ * 1 (no inputs, streams of [stream, emitted, transferred]) is still read.
  * Bounds (a heartbeat stays small): GALE__WS_MAX_EXECS executors,
- * GALE__WS_MAX_STREAMS streams and GALE__ERRS_KEPT errors of at most
- * GALE__WS_MSG_MAX bytes each per executor; the encoder drops what is
- * beyond them, the decoder refuses it. The decoder checks every type and
- * length and copies what it keeps.
+ * GALE__WS_MAX_STREAMS output streams, GALE__WS_MAX_INPUTS inputs and
+ * GALE__ERRS_KEPT errors of at most GALE__WS_MSG_MAX bytes each per
+ * executor; the encoder drops what is beyond them, the decoder refuses
+ * it. The decoder checks every type and length and copies what it keeps.
  */
 #ifndef GALE_COMMON_WSTATS_H
 #define GALE_COMMON_WSTATS_H
@@ -27,6 +34,7 @@
 
 #define GALE__WS_MAX_EXECS   1024
 #define GALE__WS_MAX_STREAMS 32
+#define GALE__WS_MAX_INPUTS  16
 #define GALE__WS_MAX_ERRS    4
 #define GALE__WS_MSG_MAX     256
 #define GALE__WS_NAME_MAX    128
@@ -66,7 +74,13 @@ extern const char *const gale__ws_counter_names[GALE__WS_N];
 typedef struct gale__ws_stream {
     char id[GALE__WS_NAME_MAX + 1];
     uint64_t emitted, transferred;
+    uint64_t acked, failed, complete_samples, complete_ns; /* spouts */
 } gale__ws_stream_t;
+
+typedef struct gale__ws_input {
+    char component[GALE__WS_NAME_MAX + 1], stream[GALE__WS_NAME_MAX + 1];
+    uint64_t executed, acked, failed, execute_samples, execute_ns, process_samples, process_ns;
+} gale__ws_input_t;
 
 typedef struct gale__ws_error {
     int64_t epoch_ms;
@@ -83,6 +97,8 @@ typedef struct gale__ws_exec {
     uint32_t n_streams;
     gale__ws_error_t errors[GALE__WS_MAX_ERRS]; /* oldest first */
     uint32_t n_errors;
+    gale__ws_input_t inputs[GALE__WS_MAX_INPUTS];
+    uint32_t n_inputs;
 } gale__ws_exec_t;
 
 typedef struct gale__wstats {

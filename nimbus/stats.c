@@ -17,8 +17,14 @@
  * the totals now minus the oldest snapshot not older than W (zero when
  * the executor is younger than W), so a window may be up to one step of
  * its ring shorter than asked (10 min = 9..10 min). Gauges (queue depth)
- * are the newest value. Memory: ~70 KiB per executor (30 snapshots of
- * counters, three 64-bin histograms and 32 streams).
+ * are the newest value. Memory: ~130 KiB per executor (30 snapshots of
+ * counters, three 64-bin histograms, 32 output streams and 16 inputs).
+ *
+ * Streams. Per output stream: emitted, transferred and, for spouts, the
+ * acked, failed and complete latency of the trees rooted on it; per
+ * input (a source component's stream) of a bolt: executed, acked,
+ * failed, execute and process latency: Storm's outputStats and
+ * inputStats, exact for a component with several of either.
  *
  * The answer (stats_reply.json) is one JSON document, see nimbus/stats.h.
  * Main thread only, like the rest of nimbus.
@@ -41,10 +47,30 @@
 static const int64_t tier_step_ns[TIER_N] = {60 * 1000000000LL, 1080 * 1000000000LL,
                                              8640 * 1000000000LL};
 
+/* per output stream and per input counters, in gale__ws_stream_t and
+ * gale__ws_input_t order */
+enum { S_EMITTED, S_TRANSFERRED, S_ACKED, S_FAILED, S_COMPLETE_SAMPLES, S_COMPLETE_NS, S_N };
+enum {
+    I_EXECUTED,
+    I_ACKED,
+    I_FAILED,
+    I_EXECUTE_SAMPLES,
+    I_EXECUTE_NS,
+    I_PROCESS_SAMPLES,
+    I_PROCESS_NS,
+    I_N
+};
+static const char *const s_names[S_N] = {"emitted", "transferred",      "acked",
+                                         "failed",  "complete_samples", "complete_ns"};
+static const char *const i_names[I_N] = {"executed",        "acked",      "failed",
+                                         "execute_samples", "execute_ns", "process_samples",
+                                         "process_ns"};
+
 typedef struct tot {
     uint64_t c[GALE__WS_N];
     uint64_t hist[GALE__LAT_N][GALE__HIST_BINS];
-    uint64_t s_em[GALE__WS_MAX_STREAMS], s_tr[GALE__WS_MAX_STREAMS];
+    uint64_t s[GALE__WS_MAX_STREAMS][S_N];
+    uint64_t in[GALE__WS_MAX_INPUTS][I_N];
 } tot_t;
 
 typedef struct snap {
@@ -63,6 +89,8 @@ typedef struct nb_estat {
     tot_t base, last; /* earlier incarnations; the current one's latest */
     char streams[GALE__WS_MAX_STREAMS][GALE__WS_NAME_MAX + 1];
     uint32_t n_streams;
+    char inputs[GALE__WS_MAX_INPUTS][2][GALE__WS_NAME_MAX + 1]; /* source, stream */
+    uint32_t n_inputs;
     gale__ws_error_t errors[GALE__WS_MAX_ERRS];
     uint32_t n_errors;
     snap_t ring[TIER_N][TIER_SLOT];
@@ -80,10 +108,10 @@ static void total(const nb_estat_t *x, tot_t *out) {
     for (int h = 0; h < GALE__LAT_N; h++)
         for (int b = 0; b < GALE__HIST_BINS; b++)
             out->hist[h][b] = x->base.hist[h][b] + x->last.hist[h][b];
-    for (int s = 0; s < GALE__WS_MAX_STREAMS; s++) {
-        out->s_em[s] = x->base.s_em[s] + x->last.s_em[s];
-        out->s_tr[s] = x->base.s_tr[s] + x->last.s_tr[s];
-    }
+    for (int s = 0; s < GALE__WS_MAX_STREAMS; s++)
+        for (int k = 0; k < S_N; k++) out->s[s][k] = x->base.s[s][k] + x->last.s[s][k];
+    for (int i = 0; i < GALE__WS_MAX_INPUTS; i++)
+        for (int k = 0; k < I_N; k++) out->in[i][k] = x->base.in[i][k] + x->last.in[i][k];
 }
 
 static void fold_into_base(nb_estat_t *x) {
@@ -123,6 +151,16 @@ static int stream_slot(nb_estat_t *x, const char *id) {
     return (int)x->n_streams++;
 }
 
+static int input_slot(nb_estat_t *x, const char *source, const char *stream) {
+    for (uint32_t i = 0; i < x->n_inputs; i++)
+        if (strcmp(x->inputs[i][0], source) == 0 && strcmp(x->inputs[i][1], stream) == 0)
+            return (int)i;
+    if (x->n_inputs >= GALE__WS_MAX_INPUTS) return -1;
+    snprintf(x->inputs[x->n_inputs][0], sizeof x->inputs[0][0], "%s", source);
+    snprintf(x->inputs[x->n_inputs][1], sizeof x->inputs[0][1], "%s", stream);
+    return (int)x->n_inputs++;
+}
+
 static void apply(nb_estat_t *x, const gale__ws_exec_t *e, uint64_t start_ms, const char *host,
                   const char *sup, int port, int64_t now) {
     if (x->start_ms && start_ms != x->start_ms) fold_into_base(x); /* a new incarnation */
@@ -135,8 +173,19 @@ static void apply(nb_estat_t *x, const gale__ws_exec_t *e, uint64_t start_ms, co
     for (uint32_t i = 0; i < e->n_streams; i++) {
         int k = stream_slot(x, e->streams[i].id);
         if (k < 0) continue;
-        x->last.s_em[k] = e->streams[i].emitted;
-        x->last.s_tr[k] = e->streams[i].transferred;
+        const gale__ws_stream_t *r = &e->streams[i];
+        const uint64_t v[S_N] = {r->emitted, r->transferred,      r->acked,
+                                 r->failed,  r->complete_samples, r->complete_ns};
+        memcpy(x->last.s[k], v, sizeof v);
+    }
+    for (uint32_t i = 0; i < e->n_inputs; i++) {
+        const gale__ws_input_t *r = &e->inputs[i];
+        int k = input_slot(x, r->component, r->stream);
+        if (k < 0) continue;
+        const uint64_t v[I_N] = {r->executed,        r->acked,      r->failed,
+                                 r->execute_samples, r->execute_ns, r->process_samples,
+                                 r->process_ns};
+        memcpy(x->last.in[k], v, sizeof v);
     }
     if (e->n_errors) { /* the worker keeps its newest few; an older incarnation's stay otherwise */
         memcpy(x->errors, e->errors, e->n_errors * sizeof *e->errors);
@@ -234,10 +283,12 @@ static void windowed(const nb_estat_t *x, int64_t window_ns, int64_t now, tot_t 
         for (int b = 0; b < GALE__HIST_BINS; b++)
             w->hist[h][b] =
                 w->hist[h][b] >= best->tot.hist[h][b] ? w->hist[h][b] - best->tot.hist[h][b] : 0;
-    for (int s = 0; s < GALE__WS_MAX_STREAMS; s++) {
-        w->s_em[s] = w->s_em[s] >= best->tot.s_em[s] ? w->s_em[s] - best->tot.s_em[s] : 0;
-        w->s_tr[s] = w->s_tr[s] >= best->tot.s_tr[s] ? w->s_tr[s] - best->tot.s_tr[s] : 0;
-    }
+    for (int s = 0; s < GALE__WS_MAX_STREAMS; s++)
+        for (int k = 0; k < S_N; k++)
+            w->s[s][k] = w->s[s][k] >= best->tot.s[s][k] ? w->s[s][k] - best->tot.s[s][k] : 0;
+    for (int i = 0; i < GALE__WS_MAX_INPUTS; i++)
+        for (int k = 0; k < I_N; k++)
+            w->in[i][k] = w->in[i][k] >= best->tot.in[i][k] ? w->in[i][k] - best->tot.in[i][k] : 0;
 }
 
 static json_t *hist_json(const uint64_t *bins) {
@@ -254,21 +305,31 @@ static json_t *exec_json(const nb_estat_t *x, int64_t window_ns, int64_t now) {
     for (int k = 0; k < GALE__WS_N; k++)
         json_object_set_new(c, gale__ws_counter_names[k], json_integer((json_int_t)w.c[k]));
     json_t *streams = json_array();
-    for (uint32_t s = 0; s < x->n_streams; s++)
-        json_array_append_new(streams, json_pack("{sssIsI}", "id", x->streams[s], "emitted",
-                                                 (json_int_t)w.s_em[s], "transferred",
-                                                 (json_int_t)w.s_tr[s]));
+    for (uint32_t s = 0; s < x->n_streams; s++) {
+        json_t *o = json_pack("{ss}", "id", x->streams[s]);
+        for (int k = 0; k < S_N; k++)
+            json_object_set_new(o, s_names[k], json_integer((json_int_t)w.s[s][k]));
+        json_array_append_new(streams, o);
+    }
+    json_t *inputs = json_array();
+    for (uint32_t i = 0; i < x->n_inputs; i++) {
+        json_t *o = json_pack("{ssss}", "component", x->inputs[i][0], "stream", x->inputs[i][1]);
+        for (int k = 0; k < I_N; k++)
+            json_object_set_new(o, i_names[k], json_integer((json_int_t)w.in[i][k]));
+        json_array_append_new(inputs, o);
+    }
     json_t *errs = json_array();
     for (uint32_t k = 0; k < x->n_errors; k++)
         json_array_append_new(errs, json_pack("{sIsIsssssi}", "time_ms",
                                               (json_int_t)x->errors[k].epoch_ms, "task",
                                               (json_int_t)x->errors[k].task, "error",
                                               x->errors[k].msg, "host", x->host, "port", x->port));
-    return json_pack("{sssssIsIsssssisIsosos{sososo}so}", "topology", x->topology_id, "component",
+    return json_pack("{sssssIsIsssssisIsososos{sososo}so}", "topology", x->topology_id, "component",
                      x->component, "start", (json_int_t)x->start, "end", (json_int_t)x->end, "host",
                      x->host, "supervisor", x->supervisor, "port", x->port, "uptime_secs",
                      (json_int_t)((now - x->first_ns) / 1000000000), "counters", c, "streams",
-                     streams, "hist", "execute", hist_json(w.hist[GALE__LAT_EXECUTE]), "process",
+                     streams, "inputs", inputs, "hist", "execute",
+                     hist_json(w.hist[GALE__LAT_EXECUTE]), "process",
                      hist_json(w.hist[GALE__LAT_PROCESS]), "complete",
                      hist_json(w.hist[GALE__LAT_COMPLETE]), "errors", errs);
 }

@@ -8,6 +8,7 @@
  *   GET  topology/{id}[?window=600|10800|86400|:all-time]
  *   GET  topology/{id}/component/{component}[?window=…]
  *   GET  topology/{id}/visualization[?window=…]
+ *   GET  topology/{id}/lag, topology-workers/{id}, history/summary
  *   POST topology/{id}/activate, deactivate, rebalance/{wait} (Storm's JSON
  *        body, optional: {"rebalanceOptions": {"numWorkers": N,
  *        "executors": {"comp": N}}}), kill/{wait}
@@ -20,9 +21,13 @@
  * histogram added as <latency>P50/P99/P999 (Gale's fields, not Storm's).
  * Capacity is Storm's: executed x mean execute latency / the window
  * (the executor's uptime when it is shorter, or for all time); a
- * component's is its busiest executor's. Acked/failed/latencies per
- * stream (outputStats, inputStats) are known only for a component with
- * one output stream or one input: they are null otherwise.
+ * component's is its busiest executor's. Per stream, as Storm: a
+ * spout's outputStats give each output stream's emitted, transferred and
+ * the acked, failed and complete latency of the trees rooted on it; a
+ * bolt's outputStats emitted and transferred, its inputStats each input's
+ * (source component and stream) executed, acked, failed, execute and
+ * process latency. Per-stream latencies are means only (the percentile
+ * histograms are per executor).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -481,23 +486,28 @@ static json_t *workers_rows(json_t *topo) {
         log_link(link, sizeof link, topo, host, port);
         uint64_t up = 0, n_exec = 0;
         size_t k;
-        json_t *ex;
+        json_t *ex, *tasks = json_object(); /* Storm's componentNumTasks: {component: tasks} */
         json_array_foreach(json_object_get(topo, "executors"), k, ex) {
             if (json_integer_value(json_object_get(ex, "port")) != port ||
                 strcmp(json_string_value(json_object_get(ex, "host")) ?: "", host) != 0)
                 continue;
             n_exec++;
             if (!up || jint(ex, "uptime_secs") < up) up = jint(ex, "uptime_secs");
+            const char *comp = json_string_value(json_object_get(ex, "component")) ?: "";
+            json_object_set_new(tasks, comp,
+                                json_integer((json_int_t)(jint(tasks, comp) + jint(ex, "end") -
+                                                          jint(ex, "start") + 1)));
         }
         json_array_append_new(
             arr,
-            pretty_uptime(json_pack("{sOsssIsssIsIsIsIsOsb}", "supervisorId",
+            pretty_uptime(json_pack("{sOsssIsssIsIsIsIsOsbsosO?}", "supervisorId",
                                     json_object_get(w, "supervisor"), "host", host, "port",
                                     (json_int_t)port, "workerLogLink", link, "uptimeSeconds",
                                     (json_int_t)up, "uptime", (json_int_t)up, "executorsTotal",
                                     (json_int_t)n_exec, "restarts", (json_int_t)jint(w, "restarts"),
                                     "state", json_object_get(w, "state"), "alive",
-                                    json_is_true(json_object_get(w, "alive"))),
+                                    json_is_true(json_object_get(w, "alive")), "componentNumTasks",
+                                    tasks, "logviewerPort", json_object_get(w, "logviewer_port")),
                           "uptimeSeconds", "uptime"));
     }
     return arr;
@@ -547,6 +557,54 @@ static void topology_page(gale__ui_t *ui, const char *id, unsigned window, gale_
     gale__ui_json(a, 200, o);
 }
 
+/* GET topology-workers/{id}: Storm's {"hostPortList": [{host, port}…],
+ * "logviewerPort"} with each worker's row of the topology page
+ * (supervisorId, uptime, executorsTotal, componentNumTasks, workerLogLink,
+ * its own supervisor's logviewerPort: supervisors may differ). */
+static void topology_workers(gale__ui_t *ui, const char *id, gale__ui_answer_t *a) {
+    json_t *doc = stats_or_error(ui, id, 0, a);
+    if (!doc) return;
+    json_t *topo = find_topo(doc, id);
+    if (!topo) {
+        json_decref(doc);
+        return gale__ui_error(a, 404, "no topology '%s'", id);
+    }
+    json_t *o =
+        json_pack("{sosI}", "hostPortList", workers_rows(topo), "logviewerPort",
+                  (json_int_t)gale_conf_get_int(gale__ui_conf(ui), GALE_CONF_LOGVIEWER_PORT, 8000));
+    json_decref(doc);
+    gale__ui_json(a, 200, o);
+}
+
+/* GET history/summary: Storm's {"topo-history": [id…]}, the topologies
+ * submitted by the user asking. Gale has no users, and nimbus keeps no
+ * record of killed topologies: it lists every topology nimbus holds now
+ * (active, inactive or being killed), oldest first as nimbus keeps them. */
+static void history_summary(gale__ui_t *ui, gale__ui_answer_t *a) {
+    json_t *doc = stats_or_error(ui, NULL, 0, a);
+    if (!doc) return;
+    json_t *ids = json_array();
+    size_t i;
+    json_t *t;
+    json_array_foreach(json_object_get(doc, "topologies"), i, t)
+        json_array_append(ids, json_object_get(t, "id"));
+    json_decref(doc);
+    gale__ui_json(a, 200, json_pack("{so}", "topo-history", ids));
+}
+
+/* GET topology/{id}/lag: Storm answers a lag entry per Kafka spout and
+ * leaves every other spout out (TopologySpoutLag), so a topology without
+ * Kafka spouts gets {}. Gale's spouts have no lag source: {} for any
+ * topology there is, 404 for one there is not. */
+static void topology_lag(gale__ui_t *ui, const char *id, gale__ui_answer_t *a) {
+    json_t *doc = stats_or_error(ui, id, 0, a);
+    if (!doc) return;
+    bool found = find_topo(doc, id) != NULL;
+    json_decref(doc);
+    if (!found) return gale__ui_error(a, 404, "no topology '%s'", id);
+    gale__ui_json(a, 200, json_object());
+}
+
 static json_t *executor_row(json_t *topo, json_t *ex, bool spout, unsigned window) {
     agg_t g;
     memset(&g, 0, sizeof g);
@@ -577,6 +635,31 @@ static json_t *executor_row(json_t *topo, json_t *ex, bool spout, unsigned windo
     return o;
 }
 
+/* The sum over comp's executors of their rows in list ("streams": per
+ * output stream, "inputs": per input) naming stream sid (and, for
+ * inputs, source component src): n counters in nimbus's order (nimbus/stats.c
+ * s_names, i_names) into v. */
+static void stream_sum(json_t *topo, const char *comp, const char *list, const char *src,
+                       const char *sid, uint64_t *v, size_t n) {
+    static const char *const out_names[] = {"emitted", "transferred",      "acked",
+                                            "failed",  "complete_samples", "complete_ns"};
+    static const char *const in_names[] = {"executed",        "acked",      "failed",
+                                           "execute_samples", "execute_ns", "process_samples",
+                                           "process_ns"};
+    const char *const *names = src ? in_names : out_names;
+    size_t k, j;
+    json_t *ex, *st;
+    json_array_foreach(json_object_get(topo, "executors"), k, ex) {
+        if (strcmp(json_string_value(json_object_get(ex, "component")) ?: "", comp)) continue;
+        json_array_foreach(json_object_get(ex, list), j, st) {
+            const char *id = json_string_value(json_object_get(st, src ? "stream" : "id"));
+            const char *from = json_string_value(json_object_get(st, "component"));
+            if (!id || strcmp(id, sid) || (src && (!from || strcmp(from, src)))) continue;
+            for (size_t x = 0; x < n; x++) v[x] += jint(st, names[x]);
+        }
+    }
+}
+
 static void component_page(gale__ui_t *ui, const char *id, const char *comp, unsigned window,
                            gale__ui_answer_t *a) {
     json_t *doc = stats_or_error(ui, id, window, a);
@@ -587,8 +670,6 @@ static void component_page(gale__ui_t *ui, const char *id, const char *comp, uns
         return gale__ui_error(a, 404, "topology '%s' has no component '%s'", id, comp);
     }
     bool spout = strcmp(json_string_value(json_object_get(c, "type")) ?: "", "spout") == 0;
-    agg_t g;
-    agg_component(&g, topo, comp, window);
     json_t *o = json_pack(
         "{sssssssOsOsOsIsIsosssb}", "id", comp, "name", comp, "componentType",
         spout ? "spout" : "bolt", "topologyId", json_object_get(topo, "id"), "encodedTopologyId",
@@ -600,65 +681,41 @@ static void component_page(gale__ui_t *ui, const char *id, const char *comp, uns
     json_object_set_new(row, "window", window_name(window));
     json_object_set_new(row, "windowPretty", json_string(window_pretty(window)));
     json_object_set_new(o, spout ? "spoutSummary" : "boltStats", json_pack("[o]", row));
-    /* per output stream */
+    /* per output stream and per input: the executors' rows of that stream summed */
     json_t *outs = json_array();
-    size_t i, k;
-    json_t *s, *ex;
-    size_t n_out = json_array_size(json_object_get(c, "streams"));
+    size_t i;
+    json_t *s;
     json_array_foreach(json_object_get(c, "streams"), i, s) {
         const char *sid = json_string_value(s) ?: "";
-        uint64_t em = 0, tr = 0;
-        json_array_foreach(json_object_get(topo, "executors"), k, ex) {
-            if (strcmp(json_string_value(json_object_get(ex, "component")) ?: "", comp)) continue;
-            size_t j;
-            json_t *st;
-            json_array_foreach(json_object_get(ex, "streams"), j, st) {
-                if (strcmp(json_string_value(json_object_get(st, "id")) ?: "", sid)) continue;
-                em += jint(st, "emitted");
-                tr += jint(st, "transferred");
-            }
-        }
-        json_t *r = json_pack("{sssIsI}", "stream", sid, "emitted", (json_int_t)em, "transferred",
-                              (json_int_t)tr);
-        bool exact = n_out == 1; /* acked/failed are the component's: one stream only */
+        uint64_t v[6] = {0}; /* emitted, transferred, acked, failed, complete_samples, _ns */
+        stream_sum(topo, comp, "streams", NULL, sid, v, 6);
+        json_t *r = json_pack("{sssIsI}", "stream", sid, "emitted", (json_int_t)v[0], "transferred",
+                              (json_int_t)v[1]);
         if (spout) {
-            json_object_set_new(
-                r, "acked", exact ? json_integer((json_int_t)g.c[GALE__WS_ACKED]) : json_null());
-            json_object_set_new(r, "failed",
-                                exact ? json_integer((json_int_t)failed(&g)) : json_null());
-            if (exact)
-                put_complete(r, &g);
-            else
-                json_object_set_new(r, "completeLatency", json_null());
+            json_object_set_new(r, "acked", json_integer((json_int_t)v[2]));
+            json_object_set_new(r, "failed", json_integer((json_int_t)v[3]));
+            json_object_set_new(r, "completeLatency", ms(v[5], v[4]));
         }
         json_array_append_new(outs, r);
     }
     json_object_set_new(o, "outputStats", outs);
     if (!spout) {
         json_t *ins = json_array();
-        size_t n_in = json_array_size(json_object_get(c, "inputs"));
         json_array_foreach(json_object_get(c, "inputs"), i, s) {
-            bool exact = n_in == 1;
-            json_t *r = json_pack("{sOsO}", "component", json_object_get(s, "component"), "stream",
-                                  json_object_get(s, "stream"));
-            json_object_set_new(r, "executed",
-                                exact ? json_integer((json_int_t)g.c[GALE__WS_EXECUTED])
-                                      : json_null());
-            json_object_set_new(
-                r, "acked", exact ? json_integer((json_int_t)g.c[GALE__WS_ACKED]) : json_null());
-            json_object_set_new(r, "failed",
-                                exact ? json_integer((json_int_t)failed(&g)) : json_null());
-            if (exact) {
-                put_execute(r, &g);
-                put_process(r, &g);
-            } else {
-                json_object_set_new(r, "executeLatency", json_null());
-                json_object_set_new(r, "processLatency", json_null());
-            }
-            json_array_append_new(ins, r);
+            const char *src = json_string_value(json_object_get(s, "component")) ?: "";
+            const char *sid = json_string_value(json_object_get(s, "stream")) ?: "";
+            uint64_t v[7] = {0}; /* executed, acked, failed, execute_samples, _ns, process_… */
+            stream_sum(topo, comp, "inputs", src, sid, v, 7);
+            json_array_append_new(ins,
+                                  json_pack("{sssssIsIsIsoso}", "component", src, "stream", sid,
+                                            "executed", (json_int_t)v[0], "acked", (json_int_t)v[1],
+                                            "failed", (json_int_t)v[2], "executeLatency",
+                                            ms(v[4], v[3]), "processLatency", ms(v[6], v[5])));
         }
         json_object_set_new(o, "inputStats", ins);
     }
+    size_t k;
+    json_t *ex;
     json_t *execs = json_array(), *errs = json_array();
     json_array_foreach(json_object_get(topo, "executors"), k, ex) {
         if (strcmp(json_string_value(json_object_get(ex, "component")) ?: "", comp)) continue;
@@ -840,10 +897,13 @@ void gale__ui_rest(gale__ui_t *ui, const char *method, const char *path, const c
     }
     if (ns == 2 && get && IS(0, "cluster") && IS(1, "configuration"))
         return cluster_configuration(ui, a);
+    if (ns == 2 && get && IS(0, "history") && IS(1, "summary")) return history_summary(ui, a);
+    if (ns == 2 && get && IS(0, "topology-workers")) return topology_workers(ui, seg[1], a);
     if (IS(0, "topology") && ns >= 2 && !IS(1, "summary")) {
         const char *id = seg[1];
         if (ns == 2 && get) return topology_page(ui, id, window, a);
         if (ns == 3 && get && IS(2, "visualization")) return visualization(ui, id, window, a);
+        if (ns == 3 && get && IS(2, "lag")) return topology_lag(ui, id, a);
         if (ns == 4 && get && IS(2, "component")) return component_page(ui, id, seg[3], window, a);
         bool op = IS(2, "activate") || IS(2, "deactivate") || IS(2, "rebalance") || IS(2, "kill");
         if (op && !post) return gale__ui_error(a, 405, "%s is a POST action", seg[2]);

@@ -12,6 +12,7 @@
  */
 #include <pthread.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -35,14 +36,25 @@
 #define PER_IP     16
 #define TIMEOUT_S  30
 #define NIMBUS_MS  5000 /* every request to nimbus has this deadline */
+#define LINKS      4    /* nimbus links: calls to nimbus at once */
+
+/* A link to nimbus: a control client (a ZeroMQ socket, so one thread at a
+ * time: its lock). */
+typedef struct link {
+    pthread_mutex_t lock;
+    gale__ctl_client_t client;
+    bool open;
+} link_t;
 
 struct gale__ui {
     const gale_conf_t *conf;
     char endpoint[GALE_ENDPOINT_MAX];
     void *zctx;
-    pthread_mutex_t lock; /* client */
-    gale__ctl_client_t client;
-    bool client_open;
+    /* A small pool, so that one slow call (a big topology's stats, a
+     * nimbus that does not answer within NIMBUS_MS) holds up only its own
+     * request: a call takes a free link, or waits for one (next). */
+    link_t links[LINKS];
+    atomic_uint next;
 };
 
 const gale_conf_t *gale__ui_conf(const gale__ui_t *ui) {
@@ -95,20 +107,31 @@ void gale__ui_error(gale__ui_answer_t *a, unsigned status, const char *fmt, ...)
 
 /* ---------- the nimbus link ---------- */
 
+/* A free link, locked; when every one is busy, wait for the next in turn. */
+static link_t *link_take(gale__ui_t *ui) {
+    unsigned first = atomic_fetch_add_explicit(&ui->next, 1, memory_order_relaxed);
+    for (unsigned k = 0; k < LINKS; k++) {
+        link_t *l = &ui->links[(first + k) % LINKS];
+        if (pthread_mutex_trylock(&l->lock) == 0) return l;
+    }
+    link_t *l = &ui->links[first % LINKS];
+    pthread_mutex_lock(&l->lock);
+    return l;
+}
+
 static unsigned call(gale__ui_t *ui, int type, const void *msg, int want, gale__ctl_msg_t *r,
                      char *err, size_t errlen) {
-    pthread_mutex_lock(&ui->lock);
-    if (!ui->client_open) {
-        ui->client_open =
-            gale__ctl_client_open(&ui->client, ui->zctx, ui->endpoint, err, errlen) == 0;
-        if (!ui->client_open) {
-            pthread_mutex_unlock(&ui->lock);
+    link_t *l = link_take(ui);
+    if (!l->open) {
+        l->open = gale__ctl_client_open(&l->client, ui->zctx, ui->endpoint, err, errlen) == 0;
+        if (!l->open) {
+            pthread_mutex_unlock(&l->lock);
             return 503;
         }
     }
-    int rc = gale__ctl_call(&ui->client, (gale__ctl_type_t)type, msg, (gale__ctl_type_t)want,
+    int rc = gale__ctl_call(&l->client, (gale__ctl_type_t)type, msg, (gale__ctl_type_t)want,
                             NIMBUS_MS, r, err, errlen);
-    pthread_mutex_unlock(&ui->lock);
+    pthread_mutex_unlock(&l->lock);
     if (rc == GALE_EIO) return 503;
     if (rc) return 502;
     return 0;
@@ -278,7 +301,7 @@ int gale__ui_run(const gale_conf_t *conf) {
     if (gale__log_open_daemon(conf, "ui", "ui.log")) return 1;
     gale__ui_t ui0 = {0}, *ui = &ui0;
     ui->conf = conf;
-    pthread_mutex_init(&ui->lock, NULL);
+    for (int k = 0; k < LINKS; k++) pthread_mutex_init(&ui->links[k].lock, NULL);
     nimbus_endpoint(conf, ui->endpoint, sizeof ui->endpoint);
     ui->zctx = zmq_ctx_new();
     int rc = 1, port = 0;
@@ -325,8 +348,10 @@ int gale__ui_run(const gale_conf_t *conf) {
     rc = 0;
 out:
     if (d) MHD_stop_daemon(d);
-    if (ui->client_open) gale__ctl_client_close(&ui->client);
+    for (int k = 0; k < LINKS; k++) {
+        if (ui->links[k].open) gale__ctl_client_close(&ui->links[k].client);
+        pthread_mutex_destroy(&ui->links[k].lock);
+    }
     if (ui->zctx) zmq_ctx_term(ui->zctx);
-    pthread_mutex_destroy(&ui->lock);
     return rc;
 }

@@ -9,8 +9,9 @@
  *   web.c      the static files: the pages of ui/web/ (app.js routes by the
  *              URL's #fragment), compiled in by cmake/embed.cmake
  *
- * HTTP handlers run on libmicrohttpd's connection threads; the nimbus
- * link is shared under a lock (one request to nimbus at a time).
+ * HTTP handlers run on libmicrohttpd's connection threads; they share a
+ * few nimbus links (server.c), each under its own lock, so a slow call to
+ * nimbus holds up only its own request.
  */
 #ifndef GALE_UI_UI_H
 #define GALE_UI_UI_H

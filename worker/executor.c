@@ -198,6 +198,14 @@ static gale__stats_t *side_stats(gale__exec_t *e) {
     return side(e) ? &e->foreign_stats : &e->stats;
 }
 
+/* The input (index into c->in_streams) t came in on, or -1 (a system
+ * stream). A bolt has few inputs: a few pointer compares. */
+static inline int input_of(const gale__rcomp_t *c, const gale_tuple_t *t) {
+    for (size_t k = 0; k < c->n_inputs; k++)
+        if (c->in_streams[k] == t->stream) return (int)k;
+    return -1;
+}
+
 /* now: skip the outgoing batch (a reset from inside a long execute must
  * not wait for execute to return). */
 static void send_sys_now(gale__exec_t *e, int sys, int src_task, int dest_task, uint64_t a,
@@ -411,7 +419,7 @@ static int choose_targets(gale__task_t *tk, const gale__rstream_t *s, size_t si,
     return 0;
 }
 
-static void spout_ack_now(gale__exec_t *e, int task_index, uint64_t msg_id) {
+static void spout_ack_now(gale__exec_t *e, int task_index, size_t stream, uint64_t msg_id) {
     if (e->n_ack_now == e->cap_ack_now && e->ack_now_head) { /* reuse the handled front */
         e->n_ack_now -= e->ack_now_head;
         memmove(e->ack_now, e->ack_now + e->ack_now_head, e->n_ack_now * sizeof(*e->ack_now));
@@ -425,6 +433,7 @@ static void spout_ack_now(gale__exec_t *e, int task_index, uint64_t msg_id) {
         e->cap_ack_now = ncap;
     }
     e->ack_now[e->n_ack_now].task_index = task_index;
+    e->ack_now[e->n_ack_now].stream = (int)stream;
     e->ack_now[e->n_ack_now++].msg_id = msg_id;
 }
 
@@ -492,7 +501,7 @@ static int emit_common(gale__task_t *tk, const gale_emit_t *em, bool spout) {
         stat_inc(&e->sstats[side(e)][si].emitted, 1);
         stat_inc(&e->sstats[side(e)][si].transferred, nt);
         if (em->msg_id && (!reliable || nt == 0)) {
-            spout_ack_now(e, tk->index - e->tasks[0].index, *em->msg_id);
+            spout_ack_now(e, tk->index - e->tasks[0].index, si, *em->msg_id);
         } else if (reliable) {
             bool ins;
             gale__pend_t *p = gale__pendmap_put(&e->pending, root, &ins);
@@ -500,6 +509,7 @@ static int emit_common(gale__task_t *tk, const gale_emit_t *em, bool spout) {
             p->a = *em->msg_id;
             p->gen = e->gen;
             p->task = tk->id;
+            p->stream = (uint16_t)si; /* past 65535 streams misattributed, never out of range */
             tk->pending++;
             if (sample_now(e)) p->t0 = gale__now_ns();
             atomic_store_explicit(&e->n_pending, (int64_t)e->pending.count, memory_order_relaxed);
@@ -635,13 +645,20 @@ static void ack_or_fail(gale_collector_t *c, const gale_tuple_t *ct, bool ack) {
         }
     }
     gale__stats_t *st = side_stats(e);
+    int in = input_of(tk->comp, t);
+    gale__istats_t *is = in >= 0 ? &e->istats[side(e)][in] : NULL;
     if (t->arrive_ns) {
         int64_t took = gale__now_ns() - t->arrive_ns;
         stat_inc(&st->process_samples, 1);
         stat_inc(&st->process_ns_sum, (uint64_t)took);
         stat_inc(&st->hist[GALE__LAT_PROCESS][gale__hist_bin(took)], 1);
+        if (is) {
+            stat_inc(&is->process_samples, 1);
+            stat_inc(&is->process_ns_sum, (uint64_t)took);
+        }
     }
     stat_inc(ack ? &st->acked : &st->failed_explicit, 1);
+    if (is) stat_inc(ack ? &is->acked : &is->failed, 1);
     retire(e, t, locked);
     foreign_leave(e, locked);
     return;
@@ -783,7 +800,7 @@ static void rotate(gale__exec_t *e) {
     uint32_t limit = e->gen - 2;
     bool orphans_only = e->rt->timeout_ns == 0;
     size_t n = 0, cap = 0;
-    uint64_t(*expired)[3] = NULL;
+    uint64_t(*expired)[4] = NULL;
     for (size_t i = 0; i < e->pending.cap; i++) {
         gale__pend_t *p = &e->pending.slots[i];
         if (!p->key || p->gen > limit) continue;
@@ -798,6 +815,7 @@ static void rotate(gale__exec_t *e) {
         expired[n][0] = p->key;
         expired[n][1] = p->a;
         expired[n][2] = (uint64_t)p->task;
+        expired[n][3] = p->stream;
         n++;
     }
     for (size_t i = 0; i < n; i++) {
@@ -807,6 +825,7 @@ static void rotate(gale__exec_t *e) {
         gale__task_t *tk = &e->tasks[e->rt->task_index[(int)expired[i][2]]];
         tk->pending--;
         stat_inc(&e->stats.failed_timeout, 1);
+        stat_inc(&e->sstats[0][expired[i][3]].failed, 1);
         if (!e->comp->spout->fail) continue;
         USER_CALL(e, GALE__PH_FAIL, tk,
                   e->comp->spout->fail(tk->state, expired[i][1], GALE_FAIL_TIMEOUT));
@@ -826,6 +845,7 @@ static void spout_handle(gale__exec_t *e, gale_tuple_t *t) {
     gale__task_t *tk = &e->tasks[e->rt->task_index[p->task]];
     const gale_spout_t *sp = e->comp->spout;
     uint64_t msg_id = p->a;
+    gale__sstats_t *ss = &e->sstats[0][p->stream]; /* spouts emit on their own thread only */
     if (t->stream->sys != GALE__SYS_SPOUT_RESET) tk->pending--;
     switch (t->stream->sys) {
         case GALE__SYS_SPOUT_ACK:
@@ -834,14 +854,18 @@ static void spout_handle(gale__exec_t *e, gale_tuple_t *t) {
                 stat_inc(&e->stats.complete_samples, 1);
                 stat_inc(&e->stats.complete_ns_sum, (uint64_t)took);
                 stat_inc(&e->stats.hist[GALE__LAT_COMPLETE][gale__hist_bin(took)], 1);
+                stat_inc(&ss->complete_samples, 1);
+                stat_inc(&ss->complete_ns_sum, (uint64_t)took);
             }
             gale__pendmap_del(&e->pending, p);
             stat_inc(&e->stats.acked, 1);
+            stat_inc(&ss->acked, 1);
             if (sp->ack) USER_CALL(e, GALE__PH_ACK, tk, sp->ack(tk->state, msg_id));
             break;
         case GALE__SYS_SPOUT_FAIL:
             gale__pendmap_del(&e->pending, p);
             stat_inc(&e->stats.failed_explicit, 1);
+            stat_inc(&ss->failed, 1);
             if (sp->fail)
                 USER_CALL(e, GALE__PH_FAIL, tk, sp->fail(tk->state, msg_id, GALE_FAIL_FAILED));
             break;
@@ -885,11 +909,17 @@ static void execute_user(gale__exec_t *e, gale_tuple_t *t) {
     IN_TASK(tk, rc = b->execute(tk->state, t, tk->coll));
     e->current = NULL;
     stat_inc(tick ? &e->stats.ticks : &e->stats.executed, 1);
+    int in = tick ? -1 : input_of(e->comp, t);
+    if (in >= 0) stat_inc(&e->istats[0][in].executed, 1);
     if (sampled) {
         int64_t took = gale__now_ns() - t0;
         stat_inc(&e->stats.execute_samples, 1);
         stat_inc(&e->stats.execute_ns_sum, (uint64_t)took);
         stat_inc(&e->stats.hist[GALE__LAT_EXECUTE][gale__hist_bin(took)], 1);
+        if (in >= 0) {
+            stat_inc(&e->istats[0][in].execute_samples, 1);
+            stat_inc(&e->istats[0][in].execute_ns_sum, (uint64_t)took);
+        }
         /* a slow execute: look at the flush interval after every tuple */
         e->slow_execute = took * 16 > e->rt->flush_ns;
     }
@@ -1165,6 +1195,7 @@ static bool spout_ack_now_turn(gale__exec_t *e) {
         size_t i = e->ack_now_head++;
         int ti = e->ack_now[i].task_index;
         stat_inc(&e->stats.acked, 1);
+        stat_inc(&e->sstats[0][e->ack_now[i].stream].acked, 1);
         if (!sp->ack) continue;
         USER_CALL(e, GALE__PH_ACK, &e->tasks[ti],
                   sp->ack(e->tasks[ti].state, e->ack_now[i].msg_id));

@@ -55,6 +55,7 @@ static int collect_subs(gale__rt_t *rt, gale__rcomp_t *c, gale__rstream_t *s) {
             s->subs[s->n_subs].input = in;
             s->subs[s->n_subs].target = &rt->comps[i];
             s->n_subs++;
+            rt->comps[i].in_streams[j] = s;
         }
     }
     return 0;
@@ -93,6 +94,9 @@ static int setup_components(gale__rt_t *rt, const gale_conf_t *overrides, char *
         for (size_t k = 0; k < c->n_tasks; k++) c->tasks[k] = d->first_task + (int)k;
         c->n_streams = d->n_streams;
         c->default_stream = -1;
+        c->n_inputs = d->n_inputs;
+        c->in_streams = calloc(d->n_inputs ? d->n_inputs : 1, sizeof(*c->in_streams));
+        if (!c->in_streams) return GALE_ENOMEM;
         c->streams = calloc(d->n_streams ? d->n_streams : 1, sizeof(gale__rstream_t));
         if (!c->streams) return GALE_ENOMEM;
         for (size_t k = 0; k < d->n_streams; k++) {
@@ -241,7 +245,8 @@ static int init_exec(gale__rt_t *rt, gale__exec_t *e) {
     pthread_mutex_init(&e->err_lock, NULL);
     for (int sd = 0; sd < 2; sd++) {
         e->sstats[sd] = calloc(c->n_streams ? c->n_streams : 1, sizeof(gale__sstats_t));
-        if (!e->sstats[sd]) return GALE_ENOMEM;
+        e->istats[sd] = calloc(c->n_inputs ? c->n_inputs : 1, sizeof(gale__istats_t));
+        if (!e->sstats[sd] || !e->istats[sd]) return GALE_ENOMEM;
     }
     e->out = calloc(rt->n_execs, sizeof(*e->out));
     e->dirty = calloc(rt->n_execs, sizeof(int));
@@ -743,6 +748,8 @@ void gale__rt_destroy(gale__rt_t *rt) {
         if (rt->execs[i].sstats[0]) pthread_mutex_destroy(&rt->execs[i].err_lock);
         free(rt->execs[i].sstats[0]);
         free(rt->execs[i].sstats[1]);
+        free(rt->execs[i].istats[0]);
+        free(rt->execs[i].istats[1]);
     }
     free(rt->execs);
     free(rt->workers);
@@ -755,6 +762,7 @@ void gale__rt_destroy(gale__rt_t *rt) {
         gale__rcomp_t *c = &rt->comps[i];
         for (size_t k = 0; c->streams && k < c->n_streams; k++) free(c->streams[k].subs);
         free(c->streams);
+        free(c->in_streams);
         free(c->tasks);
         gale_conf_destroy(c->conf);
     }
@@ -783,18 +791,28 @@ void gale__rt_stats(gale__rt_t *rt, const char *component, gale__stats_t *sum) {
         }
 }
 
-void gale__rt_exec_stats(gale__exec_t *e, gale__stats_t *out, uint64_t (*ss)[2], gale__err_t *errs,
-                         size_t *n_errs) {
+/* dst = the sum of both sides' n records of words counters each */
+static void sides_sum(void *dst, void *const src[2], size_t n, size_t words) {
+    uint64_t *d = dst;
+    memset(d, 0, n * words * sizeof *d);
+    for (int sd = 0; sd < 2 && src[sd]; sd++) {
+        _Atomic uint64_t *x = src[sd];
+        for (size_t i = 0; i < n * words; i++)
+            d[i] += atomic_load_explicit(&x[i], memory_order_relaxed);
+    }
+}
+
+void gale__rt_exec_stats(gale__exec_t *e, gale__stats_t *out, gale__sstats_t *ss,
+                         gale__istats_t *is, gale__err_t *errs, size_t *n_errs) {
     memset(out, 0, sizeof *out);
     stats_add(out, &e->stats);
     stats_add(out, &e->foreign_stats);
-    for (size_t i = 0; ss && i < e->comp->n_streams; i++) {
-        ss[i][0] = ss[i][1] = 0;
-        for (int sd = 0; sd < 2 && e->sstats[sd]; sd++) {
-            ss[i][0] += atomic_load_explicit(&e->sstats[sd][i].emitted, memory_order_relaxed);
-            ss[i][1] += atomic_load_explicit(&e->sstats[sd][i].transferred, memory_order_relaxed);
-        }
-    }
+    if (ss)
+        sides_sum(ss, (void *const[2]){e->sstats[0], e->sstats[1]}, e->comp->n_streams,
+                  sizeof *ss / sizeof(uint64_t));
+    if (is)
+        sides_sum(is, (void *const[2]){e->istats[0], e->istats[1]}, e->comp->n_inputs,
+                  sizeof *is / sizeof(uint64_t));
     if (!errs) return;
     pthread_mutex_lock(&e->err_lock);
     uint64_t n = e->n_errs < GALE__ERRS_KEPT ? e->n_errs : GALE__ERRS_KEPT;

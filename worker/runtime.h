@@ -107,7 +107,11 @@ typedef struct gale__rcomp {
     gale__rstream_t *streams;
     size_t n_streams;
     int default_stream; /* index of "default" in streams, or -1 */
-    int *tasks;         /* sorted */
+    /* bolts: the stream each input (def->inputs[k]) subscribes to, so a
+     * tuple's input is found by comparing t->stream (input_of) */
+    const gale__rstream_t **in_streams;
+    size_t n_inputs;
+    int *tasks; /* sorted */
     size_t n_tasks;
 } gale__rcomp_t;
 
@@ -181,11 +185,24 @@ typedef struct gale__stats {
 } gale__stats_t;
 
 /* Per output stream of an executor (user streams by index in
- * gale__rcomp_t.streams): tuples emitted and transferred on it. One array
- * per side (executor thread, foreign threads), like the stats. */
+ * gale__rcomp_t.streams): tuples emitted and transferred on it and, for
+ * spouts, the trees rooted on it that were acked or failed (timeout or
+ * explicit) and their sampled complete latency (Storm's spout
+ * outputStats). One array per side (executor thread, foreign threads),
+ * like the stats. */
 typedef struct gale__sstats {
     _Atomic uint64_t emitted, transferred;
+    _Atomic uint64_t acked, failed, complete_samples, complete_ns_sum;
 } gale__sstats_t;
+
+/* Per input of a bolt executor (by index in gale__rcomp_t.in_streams, the
+ * component's inputs: a source component's stream): tuples executed,
+ * acked and failed and their sampled execute and process latencies
+ * (Storm's bolt inputStats). Two sides, like the stats. */
+typedef struct gale__istats {
+    _Atomic uint64_t executed, acked, failed;
+    _Atomic uint64_t execute_samples, execute_ns_sum, process_samples, process_ns_sum;
+} gale__istats_t;
 
 /* The last errors a component reported (gale_report_error), kept per
  * executor for the heartbeat: a small ring under its own lock (errors are
@@ -206,6 +223,7 @@ typedef struct gale__pend {
     int32_t task; /* acker: spout task (0 = unknown yet) */
     uint32_t gen; /* bucket: rotation generation at insert/reset */
     uint8_t flags;
+    uint16_t stream; /* spout: the tree's stream (into comp->streams) */
 } gale__pend_t;
 
 /* gale__pend_t flags (acker); NOTIFIED: the spout was told the tree failed,
@@ -273,6 +291,7 @@ struct gale__exec {
     gale__stats_t stats;
     gale__stats_t foreign_stats; /* bolt collector used by other threads */
     gale__sstats_t *sstats[2];   /* [side][comp->n_streams] */
+    gale__istats_t *istats[2];   /* [side][comp->n_inputs] */
     pthread_mutex_t err_lock;    /* errs, n_errs */
     gale__err_t errs[GALE__ERRS_KEPT];
     uint64_t n_errs;         /* ever reported; the newest is errs[(n_errs - 1) % KEPT] */
@@ -292,6 +311,7 @@ struct gale__exec {
     atomic_bool done;          /* finite spouts: every task reports done */
     struct {
         int task_index; /* into tasks[] */
+        int stream;     /* into comp->streams: the tree's stream stats */
         uint64_t msg_id;
     } * ack_now; /* spouts: msg ids to ack at once (no acking or no target) */
     size_t ack_now_head, n_ack_now, cap_ack_now; /* [head, n) still to ack */
@@ -469,12 +489,13 @@ void gale__rt_destroy(gale__rt_t *rt);
 
 /** @brief Sum of the executors' counters of one component (NULL: all). */
 void gale__rt_stats(gale__rt_t *rt, const char *component, gale__stats_t *sum);
-/** @brief Executor e's counters (both sides summed) into *out; per-stream
- * counts into ss[comp->n_streams] (may be NULL); its kept errors, oldest
- * first, into errs (at most GALE__ERRS_KEPT; their number in *n_errs).
- * Any thread (relaxed reads: a sample, not a snapshot). */
-void gale__rt_exec_stats(gale__exec_t *e, gale__stats_t *out, uint64_t (*ss)[2], gale__err_t *errs,
-                         size_t *n_errs);
+/** @brief Executor e's counters (both sides summed) into *out; per output
+ * stream into ss[comp->n_streams] and per input into is[comp->n_inputs]
+ * (either may be NULL); its kept errors, oldest first, into errs (at most
+ * GALE__ERRS_KEPT; their number in *n_errs). Any thread (relaxed reads: a
+ * sample, not a snapshot). */
+void gale__rt_exec_stats(gale__exec_t *e, gale__stats_t *out, gale__sstats_t *ss,
+                         gale__istats_t *is, gale__err_t *errs, size_t *n_errs);
 /** @brief The stats of this process's executors as the heartbeat carries
  * them (common/wstats.h), into out; start_ms: when the process started
  * (wall clock). Any thread; 0 or GALE_ENOMEM. stats_report.c. */

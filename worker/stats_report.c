@@ -12,11 +12,15 @@
 
 static void fill(gale__exec_t *e, gale__ws_exec_t *x) {
     gale__stats_t s;
-    uint64_t ss[GALE__WS_MAX_STREAMS][2];
+    gale__sstats_t ss[GALE__WS_MAX_STREAMS];
+    gale__istats_t is[GALE__WS_MAX_INPUTS];
     gale__err_t errs[GALE__ERRS_KEPT];
     size_t n_errs = 0;
-    uint64_t(*sp)[2] = e->comp->n_streams <= GALE__WS_MAX_STREAMS ? ss : NULL;
-    gale__rt_exec_stats(e, &s, sp, errs, &n_errs);
+    /* a component with more streams or inputs than a heartbeat carries
+     * reports none of them rather than some */
+    gale__sstats_t *sp = e->comp->n_streams <= GALE__WS_MAX_STREAMS ? ss : NULL;
+    gale__istats_t *ip = e->comp->n_inputs <= GALE__WS_MAX_INPUTS ? is : NULL;
+    gale__rt_exec_stats(e, &s, sp, ip, errs, &n_errs);
     snprintf(x->component, sizeof x->component, "%s", e->comp->id);
     x->start = (uint64_t)e->tasks[0].id;
     x->end = (uint64_t)e->tasks[e->n_tasks - 1].id;
@@ -47,8 +51,28 @@ static void fill(gale__exec_t *e, gale__ws_exec_t *x) {
         if (!r->def || strlen(r->id) > GALE__WS_NAME_MAX) continue;
         gale__ws_stream_t *d = &x->streams[x->n_streams++];
         snprintf(d->id, sizeof d->id, "%s", r->id);
-        d->emitted = ss[i][0];
-        d->transferred = ss[i][1];
+        d->emitted = ss[i].emitted;
+        d->transferred = ss[i].transferred;
+        d->acked = ss[i].acked;
+        d->failed = ss[i].failed;
+        d->complete_samples = ss[i].complete_samples;
+        d->complete_ns = ss[i].complete_ns_sum;
+    }
+    x->n_inputs = 0;
+    for (size_t i = 0; ip && i < e->comp->n_inputs; i++) {
+        const gale__rstream_t *r = e->comp->in_streams[i];
+        if (!r || strlen(r->component) > GALE__WS_NAME_MAX || strlen(r->id) > GALE__WS_NAME_MAX)
+            continue;
+        gale__ws_input_t *d = &x->inputs[x->n_inputs++];
+        snprintf(d->component, sizeof d->component, "%s", r->component);
+        snprintf(d->stream, sizeof d->stream, "%s", r->id);
+        d->executed = is[i].executed;
+        d->acked = is[i].acked;
+        d->failed = is[i].failed;
+        d->execute_samples = is[i].execute_samples;
+        d->execute_ns = is[i].execute_ns_sum;
+        d->process_samples = is[i].process_samples;
+        d->process_ns = is[i].process_ns_sum;
     }
     x->n_errors = (uint32_t)n_errs;
     for (size_t k = 0; k < n_errs; k++) {

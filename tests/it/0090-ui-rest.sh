@@ -134,6 +134,35 @@ for e in errors: print("  " + e)
 sys.exit(1 if errors else 0)
 PY
 
+echo "check: topology-workers, history/summary and lag, with Storm's fields"
+api "topology-workers/$id" >"$TMP/workers.json" || fail "topology-workers/$id"
+api "history/summary" >"$TMP/history.json" || fail "history/summary"
+api "topology/$id/lag" >"$TMP/lag.json" || fail "topology/$id/lag"
+python3 - "$TMP" "$id" <<'PY' || fail "topology-workers, history or lag are wrong (above)"
+import json, sys
+tmp, tid = sys.argv[1], sys.argv[2]
+def load(n): return json.load(open(f"{tmp}/{n}.json"))
+errors = []
+w = load("workers")
+if not isinstance(w.get("logviewerPort"), int): errors.append(f"topology-workers: logviewerPort {w.get('logviewerPort')!r}")
+hp = w.get("hostPortList")
+if not isinstance(hp, list) or len(hp) != 2: errors.append(f"topology-workers: hostPortList {hp!r}")
+else:
+    comps = set()
+    for x in hp:
+        for f, t in (("host", str), ("port", int), ("supervisorId", str), ("uptime", str),
+                     ("uptimeSeconds", int), ("executorsTotal", int), ("workerLogLink", str),
+                     ("componentNumTasks", dict), ("logviewerPort", int)):
+            if not isinstance(x.get(f), t): errors.append(f"topology-workers row: {f} is {x.get(f)!r}")
+        if not x.get("workerLogLink", "").startswith(f"http://{x.get('host')}:"): errors.append(f"log link {x.get('workerLogLink')!r}")
+        comps |= set(x.get("componentNumTasks", {}))
+    if not {"spout", "split", "count", "sink"} <= comps: errors.append(f"componentNumTasks name {sorted(comps)}")
+if load("history") != {"topo-history": [tid]}: errors.append(f"history/summary {load('history')}")
+if load("lag") != {}: errors.append(f"lag (no Kafka spout: Storm's {{}}) {load('lag')}")
+for e in errors: print("  " + e)
+sys.exit(1 if errors else 0)
+PY
+
 echo "check: bad input gets a 4xx with a one-line JSON error"
 status_of() { # METHOD PATH [curl args]: the HTTP status; the body must be one line of JSON with "error"
     local m=$1 p=$2
@@ -158,6 +187,10 @@ expect 404 GET /api/v1/nope
 expect 404 GET /nope
 expect 404 GET "/api/v1/topology/no-such-topology"
 expect 404 GET "/api/v1/topology/no-such-topology/component/spout"
+expect 404 GET "/api/v1/topology/no-such-topology/lag"
+expect 404 GET "/api/v1/topology-workers/no-such-topology"
+expect 404 GET "/api/v1/topology-workers/$id/x"
+expect 404 POST "/api/v1/history/summary"
 expect 404 GET "/api/v1/topology/$id/component/no-such-component"
 expect 404 GET "/api/v1/topology/$id/a/b/c/d/e/f/g/h/i"
 expect 400 GET "/api/v1/topology/$id?window=12x"
@@ -204,4 +237,6 @@ PY
 wait_gone "$id"
 code=$(status_of GET "/api/v1/topology/$id")
 [[ $code == 404 ]] || fail "a killed topology answered $code"
+# nimbus keeps no record of killed topologies: history/summary lists what it holds
+[[ $(api history/summary) == '{"topo-history":[]}' ]] || fail "history after the kill: $(api history/summary)"
 echo "PASS"

@@ -56,6 +56,15 @@ static void test_roundtrip(void **st) {
     e[0].n_streams = 1;
     strcpy(e[0].streams[0].id, "default");
     e[0].streams[0].emitted = 9;
+    e[0].streams[0].acked = 8;
+    e[0].streams[0].complete_ns = 12345;
+    e[0].n_inputs = 2;
+    strcpy(e[0].inputs[1].component, "spout");
+    strcpy(e[0].inputs[1].stream, "odd");
+    e[0].inputs[1].failed = 5;
+    e[0].inputs[1].process_ns = 77;
+    strcpy(e[0].inputs[0].component, "spout");
+    strcpy(e[0].inputs[0].stream, "even");
     e[0].n_errors = 1;
     e[0].errors[0].epoch_ms = 1700000000000;
     e[0].errors[0].task = 3;
@@ -75,6 +84,15 @@ static void test_roundtrip(void **st) {
     assert_int_equal(d.execs[0].hist[GALE__LAT_EXECUTE][5], 42);
     assert_string_equal(d.execs[0].errors[0].msg, "boom");
     assert_int_equal(d.execs[0].streams[0].emitted, 9);
+    assert_int_equal(d.execs[0].streams[0].acked, 8);
+    assert_int_equal(d.execs[0].streams[0].complete_ns, 12345);
+    assert_int_equal(d.execs[0].n_inputs, 2);
+    assert_string_equal(d.execs[0].inputs[0].stream, "even");
+    assert_string_equal(d.execs[0].inputs[1].component, "spout");
+    assert_string_equal(d.execs[0].inputs[1].stream, "odd");
+    assert_int_equal(d.execs[0].inputs[1].failed, 5);
+    assert_int_equal(d.execs[0].inputs[1].process_ns, 77);
+    assert_int_equal(d.execs[1].n_inputs, 0);
     gale__wstats_free(&d);
     /* every truncation and every flipped byte: refused or decoded, never a crash */
     for (size_t n = 0; n < sb.size; n++) {
@@ -98,8 +116,8 @@ static void test_refusals(void **st) {
     (void)st;
     char err[512];
     gale__wstats_t d;
-    /* [2, 0, []]: another version */
-    assert_int_equal(gale__wstats_decode("\x93\x02\x00\x90", 4, &d, err, sizeof err), GALE_EPROTO);
+    /* [3, 0, []]: another version */
+    assert_int_equal(gale__wstats_decode("\x93\x03\x00\x90", 4, &d, err, sizeof err), GALE_EPROTO);
     assert_non_null(strstr(err, "version"));
     gale__wstats_free(&d);
     /* [1, 0, [[...]]] with a bad executor */
@@ -111,12 +129,47 @@ static void test_refusals(void **st) {
     gale__wstats_free(&d);
 }
 
+/* A version 1 blob (a worker of the release before): read, without
+ * per-stream acks or inputs. */
+static void test_version1(void **st) {
+    (void)st;
+    msgpack_sbuffer sb;
+    msgpack_sbuffer_init(&sb);
+    msgpack_packer pk;
+    msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
+    msgpack_pack_array(&pk, 3);
+    msgpack_pack_uint32(&pk, 1);
+    msgpack_pack_uint64(&pk, 5);
+    msgpack_pack_array(&pk, 1);
+    msgpack_pack_array(&pk, 9);
+    msgpack_pack_str_with_body(&pk, "split", 5);
+    msgpack_pack_uint64(&pk, 1);
+    msgpack_pack_uint64(&pk, 2);
+    msgpack_pack_array(&pk, GALE__WS_N);
+    for (int k = 0; k < GALE__WS_N; k++) msgpack_pack_uint64(&pk, (uint64_t)k);
+    for (int h = 0; h < GALE__LAT_N; h++) msgpack_pack_array(&pk, 0);
+    msgpack_pack_array(&pk, 1);
+    msgpack_pack_array(&pk, 3);
+    msgpack_pack_str_with_body(&pk, "default", 7);
+    msgpack_pack_uint64(&pk, 11);
+    msgpack_pack_uint64(&pk, 22);
+    msgpack_pack_array(&pk, 0);
+    char err[512];
+    gale__wstats_t d;
+    assert_int_equal(gale__wstats_decode(sb.data, sb.size, &d, err, sizeof err), 0);
+    assert_int_equal(d.n_execs, 1);
+    assert_int_equal(d.execs[0].streams[0].transferred, 22);
+    assert_int_equal(d.execs[0].streams[0].acked, 0);
+    assert_int_equal(d.execs[0].n_inputs, 0);
+    gale__wstats_free(&d);
+    msgpack_sbuffer_destroy(&sb);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_bins),
-        cmocka_unit_test(test_quantiles),
-        cmocka_unit_test(test_roundtrip),
-        cmocka_unit_test(test_refusals),
+        cmocka_unit_test(test_bins),      cmocka_unit_test(test_quantiles),
+        cmocka_unit_test(test_roundtrip), cmocka_unit_test(test_refusals),
+        cmocka_unit_test(test_version1),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
