@@ -10,7 +10,8 @@
  * (bad request: a NUL byte, an empty function), 413 (body over
  * GALE_DRPC_TEXT_MAX), 405 (another method).
  *
- * libmicrohttpd runs one thread per connection (at most
+ * common/http_server.c's gate answers malformed heads (JSON 400, 414,
+ * 431, 505, 411). libmicrohttpd runs one thread per connection (at most
  * GALE_DRPC_HTTP_CONNECTIONS, idle ones closed after 30 s), and the
  * handler waits on its own condition variable for the loop thread to
  * answer the request: a flood of slow requests is bounded by the
@@ -25,8 +26,11 @@
 #include <time.h>
 
 #include "common/clock.h"
+#include "common/config.h"
 #include "common/control.h"
+#include "common/http_server.h"
 #include "common/log.h"
+#include "common/text.h"
 #include "drpc/server_impl.h"
 
 #define IDLE_TIMEOUT_S 30
@@ -58,13 +62,15 @@ static enum MHD_Result respond(struct MHD_Connection *c, unsigned status, const 
         MHD_create_response_from_buffer(len, (void *)body, MHD_RESPMEM_MUST_COPY);
     if (!r) return MHD_NO;
     MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, type);
-    enum MHD_Result ok = MHD_queue_response(c, status, r);
-    MHD_destroy_response(r);
-    return ok;
+    return gale__http_queue(c, status, r);
 }
 
+/* {"error": why}; a why that is not UTF-8 (it quotes a path's decoded
+ * bytes, e.g. %FF) has its bytes over 0x7f written as \u00XX, so the
+ * answer stays JSON. */
 static enum MHD_Result respond_error(struct MHD_Connection *c, unsigned status, const char *why) {
     size_t n = strlen(why), cap = n * 6 + 32, k = 0;
+    bool utf8 = gale__utf8_valid(why, n);
     char *out = malloc(cap);
     if (!out) return MHD_NO;
     k += (size_t)snprintf(out, cap, "{\"error\":\"");
@@ -72,7 +78,7 @@ static enum MHD_Result respond_error(struct MHD_Connection *c, unsigned status, 
         if (*p == '"' || *p == '\\') {
             out[k++] = '\\';
             out[k++] = (char)*p;
-        } else if (*p < 0x20) {
+        } else if (*p < 0x20 || (*p > 0x7f && !utf8)) {
             k += (size_t)snprintf(out + k, cap - k, "\\u%04x", *p);
         } else {
             out[k++] = (char)*p;
@@ -222,49 +228,24 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
     }
 }
 
-static void on_mhd_log(void *cls, const char *fmt, va_list ap) {
-    (void)cls;
-    char line[512];
-    vsnprintf(line, sizeof line, fmt, ap);
-    size_t n = strlen(line);
-    while (n && (line[n - 1] == '\n' || line[n - 1] == '\r')) line[--n] = '\0';
-    GALE_WARN("drpc", 0, "http: %s", line);
-}
-
 int gale__drpc_http_start(gale__drpc_server_t *s, int port, char *err, size_t errlen) {
-    char svc[16];
-    snprintf(svc, sizeof svc, "%d", port);
-    struct addrinfo hints = {.ai_socktype = SOCK_STREAM, .ai_flags = AI_NUMERICSERV | AI_PASSIVE};
-    struct addrinfo *ai = NULL;
-    int gai = getaddrinfo(s->host, svc, &hints, &ai);
-    if (gai != 0 || !ai) {
-        snprintf(err, errlen, "DRPC server: cannot resolve drpc.servers' first host '%s': %s",
-                 s->host, gai_strerror(gai));
-        return GALE_EINVAL;
-    }
-    unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_THREAD_PER_CONNECTION |
-                     MHD_USE_ERROR_LOG | (ai->ai_family == AF_INET6 ? MHD_USE_IPv6 : 0);
-    s->http = MHD_start_daemon(
-        flags, (uint16_t)port, NULL, NULL, on_request, s, MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log,
-        NULL, MHD_OPTION_SOCK_ADDR, ai->ai_addr, MHD_OPTION_CONNECTION_LIMIT,
-        (unsigned)GALE_DRPC_HTTP_CONNECTIONS, MHD_OPTION_PER_IP_CONNECTION_LIMIT,
-        (unsigned)GALE_DRPC_HTTP_PER_IP, MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)IDLE_TIMEOUT_S,
-        MHD_OPTION_NOTIFY_COMPLETED, on_completed, NULL, MHD_OPTION_URI_LOG_CALLBACK, on_uri, NULL,
-        MHD_OPTION_THREAD_STACK_SIZE, (size_t)(256 * 1024), MHD_OPTION_END);
-    freeaddrinfo(ai);
-    if (!s->http) {
-        snprintf(err, errlen,
-                 "DRPC server: cannot listen on %s:%d for HTTP (drpc.http.port = %d: is another "
-                 "DRPC server running?)",
-                 s->host, port, port);
-        return GALE_EIO;
-    }
-    const union MHD_DaemonInfo *info = MHD_get_daemon_info(s->http, MHD_DAEMON_INFO_BIND_PORT);
-    s->http_port = info ? (int)info->port : port;
+    gale__http_opts_t ho = {.role = "drpc",
+                            .host = s->host,
+                            .host_key = GALE_CONF_DRPC_SERVERS,
+                            .port = port,
+                            .port_key = GALE_CONF_DRPC_HTTP_PORT,
+                            .conn_limit = GALE_DRPC_HTTP_CONNECTIONS,
+                            .per_ip = GALE_DRPC_HTTP_PER_IP,
+                            .timeout_s = IDLE_TIMEOUT_S,
+                            .done = on_completed,
+                            .uri_log = on_uri,
+                            .stack_size = (size_t)(256 * 1024)};
+    s->http = gale__http_start(&ho, on_request, s, &s->http_port, err, errlen);
+    if (!s->http) return strstr(err, "resolve") ? GALE_EINVAL : GALE_EIO;
     return 0;
 }
 
 void gale__drpc_http_stop(gale__drpc_server_t *s) {
-    if (s->http) MHD_stop_daemon(s->http); /* joins the connection threads */
+    gale__http_stop(s->http); /* joins the connection threads */
     s->http = NULL;
 }

@@ -12,6 +12,7 @@
 #include <stdint.h>
 
 #include "common/ctl_socket.h"
+#include "common/http_server.h"
 #include "drpc/book.h"
 #include "drpc/server.h"
 
@@ -41,7 +42,7 @@ typedef struct drpc_waiter {
 
 struct gale__drpc_server {
     void *zctx, *clients, *invocations; /* the two ROUTERs: loop thread only */
-    struct MHD_Daemon *http;
+    gale__http_t *http;
     pthread_t loop;
     bool loop_started;
     atomic_bool stop;

@@ -45,7 +45,7 @@
 #define CONN_TIMEOUT_S  60 /* above FOLLOW_WAIT_MAX */
 
 struct gale__logviewer {
-    struct MHD_Daemon *d;
+    gale__http_t *d;
     int dirfd;
     int port;
     atomic_bool stop;
@@ -75,25 +75,11 @@ static enum MHD_Result answer(struct MHD_Connection *c, unsigned status, const c
     body->data = NULL;
     MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, type);
     safe_headers(r);
-    enum MHD_Result ok = MHD_queue_response(c, status, r);
-    MHD_destroy_response(r);
-    return ok;
+    return gale__http_queue(c, status, r);
 }
 
 static enum MHD_Result answer_text(struct MHD_Connection *c, unsigned status, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
-static const char *reason(unsigned status) {
-    switch (status) {
-        case MHD_HTTP_BAD_REQUEST:
-            return "Bad Request";
-        case MHD_HTTP_NOT_FOUND:
-            return "Not Found";
-        case MHD_HTTP_METHOD_NOT_ALLOWED:
-            return "Method Not Allowed";
-        default:
-            return "Internal Server Error";
-    }
-}
 
 /* An error: one line of JSON, {"error": <reason>, "errorMessage": <why>},
  * as gale ui answers (every HTTP port of Gale answers errors alike). */
@@ -104,7 +90,7 @@ static enum MHD_Result answer_text(struct MHD_Connection *c, unsigned status, co
     va_start(ap, fmt);
     vsnprintf(line, sizeof line, fmt, ap);
     va_end(ap);
-    json_t *o = json_pack("{ssss}", "error", reason(status), "errorMessage", line);
+    json_t *o = json_pack("{ssss}", "error", gale__http_reason(status), "errorMessage", line);
     char *text = o ? json_dumps(o, JSON_COMPACT) : NULL;
     json_decref(o);
     if (!text) return MHD_NO;
@@ -121,9 +107,7 @@ static enum MHD_Result answer_static(struct MHD_Connection *c, const gale__embed
     if (!r) return MHD_NO;
     MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, f->type);
     safe_headers(r);
-    enum MHD_Result ok = MHD_queue_response(c, MHD_HTTP_OK, r);
-    MHD_destroy_response(r);
-    return ok;
+    return gale__http_queue(c, MHD_HTTP_OK, r);
 }
 
 /* ---------- parameters ---------- */
@@ -225,9 +209,7 @@ static enum MHD_Result do_read(gale__logviewer_t *lv, struct MHD_Connection *c, 
     MHD_add_response_header(resp, "X-Gale-Size", num);
     snprintf(num, sizeof num, "%llu", (unsigned long long)next);
     MHD_add_response_header(resp, "X-Gale-Next", num);
-    rc = MHD_queue_response(c, MHD_HTTP_OK, resp);
-    MHD_destroy_response(resp);
-    return rc;
+    return gale__http_queue(c, MHD_HTTP_OK, resp);
 }
 
 static enum MHD_Result do_search(gale__logviewer_t *lv, struct MHD_Connection *c) {
@@ -300,16 +282,14 @@ int gale__logviewer_start(const gale_conf_t *conf, const char *dir, int port,
         free(lv);
         return gale__errf(err, errlen, GALE_EIO, "logviewer: cannot open %s: %s", dir, strerror(e));
     }
-    gale__http_opts_t ho = {"logviewer",
-                            host,
-                            GALE_CONF_LOCAL_HOSTNAME,
-                            port,
-                            GALE_CONF_LOGVIEWER_PORT,
-                            CONN_LIMIT,
-                            GALE__LOGVIEWER_PER_IP,
-                            CONN_TIMEOUT_S,
-                            NULL,
-                            0};
+    gale__http_opts_t ho = {.role = "logviewer",
+                            .host = host,
+                            .host_key = GALE_CONF_LOCAL_HOSTNAME,
+                            .port = port,
+                            .port_key = GALE_CONF_LOGVIEWER_PORT,
+                            .conn_limit = CONN_LIMIT,
+                            .per_ip = GALE__LOGVIEWER_PER_IP,
+                            .timeout_s = CONN_TIMEOUT_S};
     lv->d = gale__http_start(&ho, on_request, lv, &lv->port, err, errlen);
     if (!lv->d) {
         close(lv->dirfd);
@@ -328,7 +308,7 @@ int gale__logviewer_port(const gale__logviewer_t *lv) {
 void gale__logviewer_stop(gale__logviewer_t *lv) {
     if (!lv) return;
     atomic_store(&lv->stop, true);
-    MHD_stop_daemon(lv->d); /* joins the connection threads */
+    gale__http_stop(lv->d); /* joins the connection threads */
     close(lv->dirfd);
     free(lv);
 }

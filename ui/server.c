@@ -4,11 +4,19 @@
  * JSON ({"error", "errorMessage"}), so nothing a client sends gets a 500
  * or crashes the daemon.
  *
- * Limits: a request line and headers within libmicrohttpd's connection
- * memory (MEM_LIMIT; more is refused by libmicrohttpd itself with 431 or
- * 414), a POST body of at most BODY_MAX bytes (413), a query value of at
- * most QUERY_MAX bytes (400), CONN_LIMIT connections of which PER_IP from
- * one address.
+ * Limits: a request head within GALE_HTTP_HEAD_MAX and the others the
+ * gate of common/http_server.c checks (a JSON 400/414/431/505 from there),
+ * a POST body of at most BODY_MAX bytes (413), a query value of at most
+ * QUERY_MAX bytes (400), CONN_LIMIT connections.
+ *
+ * No cap per client address when bound to loopback (the default): there
+ * every client (each browser tab, curl, the tests) has the same address, so
+ * a cap per address is only a smaller total cap and one local client could
+ * lock out the others. Storm UI has none either. Bound to another address,
+ * one remote host may hold at most PER_IP of the CONN_LIMIT connections.
+ * Either way a connection lives for one request (the gate closes it after
+ * the answer) and its head must arrive within 10 s, so idle clients hold
+ * nothing for long.
  */
 #include <pthread.h>
 #include <signal.h>
@@ -31,9 +39,8 @@
 #define UI         "ui"
 #define BODY_MAX   65536
 #define QUERY_MAX  256
-#define MEM_LIMIT  (64 * 1024)
 #define CONN_LIMIT 64
-#define PER_IP     16
+#define PER_IP     16 /* only when not bound to loopback, see above */
 #define TIMEOUT_S  30
 #define NIMBUS_MS  5000 /* every request to nimbus has this deadline */
 #define LINKS      4    /* nimbus links: calls to nimbus at once */
@@ -75,25 +82,6 @@ void gale__ui_json(gale__ui_answer_t *a, unsigned status, json_t *doc) {
     a->len = a->body ? strlen(a->body) : 0;
 }
 
-static const char *reason(unsigned status) {
-    switch (status) {
-        case 400:
-            return "Bad Request";
-        case 404:
-            return "Not Found";
-        case 405:
-            return "Method Not Allowed";
-        case 413:
-            return "Payload Too Large";
-        case 502:
-            return "Bad Gateway";
-        case 503:
-            return "Service Unavailable";
-        default:
-            return "Error";
-    }
-}
-
 void gale__ui_error(gale__ui_answer_t *a, unsigned status, const char *fmt, ...) {
     char why[1024];
     va_list ap;
@@ -102,7 +90,8 @@ void gale__ui_error(gale__ui_answer_t *a, unsigned status, const char *fmt, ...)
     va_end(ap);
     for (char *c = why; *c; c++) /* one line */
         if ((unsigned char)*c < 0x20) *c = ' ';
-    gale__ui_json(a, status, json_pack("{ssss}", "error", reason(status), "errorMessage", why));
+    gale__ui_json(a, status,
+                  json_pack("{ssss}", "error", gale__http_reason(status), "errorMessage", why));
 }
 
 /* ---------- the nimbus link ---------- */
@@ -200,9 +189,7 @@ static enum MHD_Result send_answer(struct MHD_Connection *c, gale__ui_answer_t *
     MHD_add_response_header(r, "Content-Security-Policy",
                             "default-src 'self'; object-src 'none'; frame-ancestors 'none'; "
                             "base-uri 'none'");
-    enum MHD_Result ok = MHD_queue_response(c, a->status, r);
-    MHD_destroy_response(r);
-    return ok;
+    return gale__http_queue(c, a->status, r);
 }
 
 static void route(gale__ui_t *ui, struct MHD_Connection *c, const char *method, const char *url,
@@ -306,20 +293,20 @@ int gale__ui_run(const gale_conf_t *conf) {
     ui->zctx = zmq_ctx_new();
     int rc = 1, port = 0;
     char err[1024];
-    struct MHD_Daemon *d = NULL;
+    gale__http_t *d = NULL;
     if (!ui->zctx) goto out;
     signal(SIGPIPE, SIG_IGN);
     const char *host = gale_conf_get_str(conf, GALE_CONF_UI_HOST, "127.0.0.1");
-    gale__http_opts_t ho = {UI,
-                            host,
-                            GALE_CONF_UI_HOST,
-                            (int)gale_conf_get_int(conf, GALE_CONF_UI_PORT, 8080),
-                            GALE_CONF_UI_PORT,
-                            CONN_LIMIT,
-                            PER_IP,
-                            TIMEOUT_S,
-                            on_done,
-                            MEM_LIMIT};
+    gale__http_opts_t ho = {.role = UI,
+                            .host = host,
+                            .host_key = GALE_CONF_UI_HOST,
+                            .port = (int)gale_conf_get_int(conf, GALE_CONF_UI_PORT, 8080),
+                            .port_key = GALE_CONF_UI_PORT,
+                            .conn_limit = CONN_LIMIT,
+                            .per_ip = PER_IP,
+                            .per_ip_off_on_loopback = true,
+                            .timeout_s = TIMEOUT_S,
+                            .done = on_done};
     d = gale__http_start(&ho, on_request, ui, &port, err, sizeof err);
     if (!d) {
         GALE_ERROR(UI, 0, "%s", err);
@@ -347,7 +334,7 @@ int gale__ui_run(const gale_conf_t *conf) {
     GALE_INFO(UI, 0, "stopping (%s)", stop_signal == SIGINT ? "SIGINT" : "SIGTERM");
     rc = 0;
 out:
-    if (d) MHD_stop_daemon(d);
+    gale__http_stop(d);
     for (int k = 0; k < LINKS; k++) {
         if (ui->links[k].open) gale__ctl_client_close(&ui->links[k].client);
         pthread_mutex_destroy(&ui->links[k].lock);
