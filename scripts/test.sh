@@ -15,7 +15,7 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 exec </dev/null # CI has no stdin; make every local run behave the same
 
 FUZZ_SECS=${GALE_FUZZ_SECS:-25}
-FUZZ_TARGETS=(fuzz_batch fuzz_topology fuzz_conf fuzz_control fuzz_state_json)
+FUZZ_TARGETS=(fuzz_batch fuzz_topology fuzz_conf fuzz_control fuzz_state_json fuzz_http_head)
 TSAN_REGEX='unit\.test_(runtime|queue|lifecycle|activation|memory|limits|idle|log|logviewer|placement|worker_link)'
 STEPS_TOTAL=7
 
