@@ -2,7 +2,8 @@
 # 0070 — DRPC against `gale drpc-server`: the server on ephemeral ports
 # (port files), BasicDRPCTopology in `gale local` using it; `gale drpc`
 # and the HTTP form answer; unknown function, a request nobody answers
-# (timeout), garbage and truncated msgpack on every port, kill -9 of the
+# (timeout), garbage and truncated msgpack on every port, malformed HTTP
+# requests (each a one-line JSON error), kill -9 of the
 # server while a client waits, and the server down — each a clear line.
 source "$(dirname "$0")/lib.sh"
 G=$GALE_BIN
@@ -123,8 +124,15 @@ for port in "$P" "$I"; do
     # a result for an id the server never gave out: ignored, acknowledged
     send 127.0.0.1 "$port" "$(hdr drpc_result)" 82a26964cf00000000000f4241a6726573756c74a178 >/dev/null
 done
-curl -s -o /dev/null --max-time 5 -X BREW "http://127.0.0.1:$H/drpc/x" || true
-printf 'GARBAGE\r\n\r\n' | timeout 5 python3 -c "import socket,sys;s=socket.create_connection(('127.0.0.1',$H));s.sendall(sys.stdin.buffer.read());s.recv(100)" || true
+code=$(curl -s -o "$TMP/body" -w '%{http_code}' --max-time 5 -X BREW "http://127.0.0.1:$H/drpc/x")
+[[ $code == 405 ]] && grep -q '^{"error":' "$TMP/body" || fail "BREW: $code $(cat "$TMP/body")"
+# the HTTP port: malformed heads (request line, version, Host, 100 kB
+# target and headers, chunked, ...) each a one-line JSON error, not
+# libmicrohttpd's HTML page; a function's name with a %FF in it too
+python3 "$(dirname "$0")/http_bad_input.py" "$H" --ok /drpc/exclamation/ok --fuzz 500 \
+    --expect "404 GET /drpc/excl%FFamation/x" --expect "400 GET /drpc/exclamation/a%00b" \
+    --template "GET /drpc/exclamation/hello%20world" --template "POST /drpc/exclamation a/b c" ||
+    fail "bad input on the DRPC HTTP port: not each a one-line JSON error"
 kill -0 "$SRV" || fail "the DRPC server died on garbage"
 out=$("$G" drpc "${C[@]}" exclamation again)
 [[ $out == "again!" ]] || fail "after the garbage: '$out'"
