@@ -7,8 +7,10 @@
  *
  * libmicrohttpd with a thread per connection, bound to one address
  * (loopback unless configured, §8), at most conn_limit connections of
- * which per_ip from one client address, idle connections closed after
- * timeout_s, request bodies bounded by the handlers themselves.
+ * which per_ip from one client address (each bound holds apart for the
+ * heads waiting in the gate and for the connections libmicrohttpd
+ * serves), idle connections closed after timeout_s, request bodies
+ * bounded by the handlers themselves.
  *
  * A gate in front of libmicrohttpd (http_server.c) reads each request's
  * head first: what libmicrohttpd would refuse with its own HTML page
