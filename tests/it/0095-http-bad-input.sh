@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# 0093 — bad input on every HTTP port of Gale: `gale ui`, the supervisor's
+# 0095 — bad input on every HTTP port of Gale: `gale ui`, the supervisor's
 # log viewer and `gale drpc-server`'s HTTP port. Each gets the refusals
 # the gate of common/http_server.c and the handlers make (malformed
 # request line, bad version, no Host, a 100 kB target or header, too many
