@@ -273,6 +273,22 @@ static json_t *stats_or_error(gale__ui_t *ui, const char *topology, unsigned win
     return st ? NULL : doc;
 }
 
+/* The topology id (or name) in the stats of window, with the stats in
+ * *doc for the caller to release; NULL once the answer is given (nimbus
+ * unreachable, or a 404 for an id it does not hold). */
+static json_t *topo_or_404(gale__ui_t *ui, const char *id, unsigned window, gale__ui_answer_t *a,
+                           json_t **doc) {
+    *doc = stats_or_error(ui, id, window, a);
+    if (!*doc) return NULL;
+    json_t *topo = find_topo(*doc, id);
+    if (!topo) {
+        json_decref(*doc);
+        *doc = NULL;
+        gale__ui_error(a, 404, "no topology '%s'", id);
+    }
+    return topo;
+}
+
 /* ---------- GET: summaries ---------- */
 
 static void cluster_summary(gale__ui_t *ui, gale__ui_answer_t *a) {
@@ -514,13 +530,8 @@ static json_t *workers_rows(json_t *topo) {
 }
 
 static void topology_page(gale__ui_t *ui, const char *id, unsigned window, gale__ui_answer_t *a) {
-    json_t *doc = stats_or_error(ui, id, window, a);
-    if (!doc) return;
-    json_t *topo = find_topo(doc, id);
-    if (!topo) {
-        json_decref(doc);
-        return gale__ui_error(a, 404, "no topology '%s'", id);
-    }
+    json_t *doc, *topo = topo_or_404(ui, id, window, a, &doc);
+    if (!topo) return;
     json_t *o = topo_summary_item(topo);
     json_object_set_new(o, "window", window_name(window));
     json_object_set_new(o, "windowHint", json_string(window_pretty(window)));
@@ -562,13 +573,8 @@ static void topology_page(gale__ui_t *ui, const char *id, unsigned window, gale_
  * (supervisorId, uptime, executorsTotal, componentNumTasks, workerLogLink,
  * its own supervisor's logviewerPort: supervisors may differ). */
 static void topology_workers(gale__ui_t *ui, const char *id, gale__ui_answer_t *a) {
-    json_t *doc = stats_or_error(ui, id, 0, a);
-    if (!doc) return;
-    json_t *topo = find_topo(doc, id);
-    if (!topo) {
-        json_decref(doc);
-        return gale__ui_error(a, 404, "no topology '%s'", id);
-    }
+    json_t *doc, *topo = topo_or_404(ui, id, 0, a, &doc);
+    if (!topo) return;
     json_t *o =
         json_pack("{sosI}", "hostPortList", workers_rows(topo), "logviewerPort",
                   (json_int_t)gale_conf_get_int(gale__ui_conf(ui), GALE_CONF_LOGVIEWER_PORT, 8000));
@@ -597,11 +603,9 @@ static void history_summary(gale__ui_t *ui, gale__ui_answer_t *a) {
  * Kafka spouts gets {}. Gale's spouts have no lag source: {} for any
  * topology there is, 404 for one there is not. */
 static void topology_lag(gale__ui_t *ui, const char *id, gale__ui_answer_t *a) {
-    json_t *doc = stats_or_error(ui, id, 0, a);
-    if (!doc) return;
-    bool found = find_topo(doc, id) != NULL;
+    json_t *doc;
+    if (!topo_or_404(ui, id, 0, a, &doc)) return;
     json_decref(doc);
-    if (!found) return gale__ui_error(a, 404, "no topology '%s'", id);
     gale__ui_json(a, 200, json_object());
 }
 
@@ -742,13 +746,8 @@ static void component_page(gale__ui_t *ui, const char *id, const char *comp, uns
 }
 
 static void visualization(gale__ui_t *ui, const char *id, unsigned window, gale__ui_answer_t *a) {
-    json_t *doc = stats_or_error(ui, id, window, a);
-    if (!doc) return;
-    json_t *topo = find_topo(doc, id);
-    if (!topo) {
-        json_decref(doc);
-        return gale__ui_error(a, 404, "no topology '%s'", id);
-    }
+    json_t *doc, *topo = topo_or_404(ui, id, window, a, &doc);
+    if (!topo) return;
     json_t *o = json_object();
     size_t i, k;
     json_t *c, *in;
@@ -786,13 +785,8 @@ static void operation(gale__ui_t *ui, const char *id, const char *op, const char
     bool has_wait = arg != NULL;
     if (has_wait && !parse_wait(arg, &wait))
         return gale__ui_error(a, 400, "%s: wait '%.64s' must be 0..%d seconds", op, arg, WAIT_MAX);
-    json_t *doc = stats_or_error(ui, id, 0, a);
-    if (!doc) return;
-    json_t *topo = find_topo(doc, id);
-    if (!topo) {
-        json_decref(doc);
-        return gale__ui_error(a, 404, "no topology '%s'", id);
-    }
+    json_t *doc, *topo = topo_or_404(ui, id, 0, a, &doc);
+    if (!topo) return;
     char name[GALE_NAME_MAX + 1], tid[256];
     snprintf(name, sizeof name, "%s", json_string_value(json_object_get(topo, "name")) ?: "");
     snprintf(tid, sizeof tid, "%s", json_string_value(json_object_get(topo, "id")) ?: "");
