@@ -500,9 +500,11 @@ void gale__nb_lifecycle(nimbus_t *nb, const gale__ctl_peer_t *p, const gale__ctl
         case GALE_CTL_KILL: {
             uint64_t w = m->u.kill.wait_secs;
             if (w == GALE_CTL_UNSET) w = (uint64_t)t->message_timeout;
+            /* logged before the wait starts and the status is saved (an
+             * fsync): the line's time is never later than the wait's start */
+            GALE_INFO(NB, 0, "%s: killed; removing it in %llu s", t->id, (unsigned long long)w);
             t->timer_ms = wall_ms() + (int64_t)w * 1000;
             set_status(nb, t, "KILLED");
-            GALE_INFO(NB, 0, "%s: killed; removing it in %llu s", t->id, (unsigned long long)w);
             return gale__nb_reply_ok(nb, p, m->req, t->id);
         }
         case GALE_CTL_REBALANCE: {
