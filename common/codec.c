@@ -1,23 +1,23 @@
 /*
  * codec.c — the header frame and the batch body between workers (DESIGN §4).
  *
- * Decoding is two passes over untrusted bytes. First a structural scan
- * (scan_msgpack) walks the tokens with an explicit stack and checks that
- * every length fits in the buffer and every container really gets its
- * items. Only then does msgpack-c build objects: its unpacker allocates
- * `count * sizeof(msgpack_object)` as soon as it reads a container header,
- * so a 5-byte frame claiming 4 billion items would otherwise ask for
- * 64 GiB. After the scan, objects number at most the bytes of the input.
- *
- * A batch is then validated completely (every tuple, every value) before
- * the first callback runs, so a bad tuple anywhere rejects the whole
- * batch and a receiver never sees half of one.
+ * Batches are read straight from the bytes (see "Batch decoder"). Every
+ * other message (headers here, control messages in control.c) goes
+ * through gale__msgpack_unpack_whole, two passes over untrusted bytes.
+ * First a structural scan (scan_msgpack) walks the tokens with an
+ * explicit stack and checks that every length fits in the buffer and
+ * every container really gets its items. Only then does msgpack-c build
+ * objects: its unpacker allocates `count * sizeof(msgpack_object)` as
+ * soon as it reads a container header, so a 5-byte frame claiming 4
+ * billion items would otherwise ask for 64 GiB. After the scan, objects
+ * number at most the bytes of the input.
  */
 #include "common/codec.h"
 
 #include <stdarg.h>
 #include <stdatomic.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "common/value.h"
@@ -25,10 +25,11 @@
 #define STREAM_MAX_LEN GALE_WIRE_MAX_STREAM_LEN
 
 /* msgpack-c's unpacker refuses more than MSGPACK_EMBED_STACK_SIZE (32)
- * open non-empty containers; the scan refuses the same, and a batch puts
- * each value under 4 of them (batch, pair, tuple, values), so the encoder
- * refuses values nested deeper than this rather than send an unreadable
- * batch. */
+ * open non-empty containers and the scan refuses the same. A value's depth
+ * limit is that less the 4 containers a batch puts it under (batch, pair,
+ * tuple, values), so a value that fits a batch also fits every message
+ * read through msgpack-c (gale__value_from_msgpack); the batch encoder and
+ * decoder both hold values to it. */
 #define SCAN_MAX_DEPTH        32
 #define BATCH_VALUE_MAX_DEPTH GALE__VALUE_MAX_WIRE_DEPTH
 _Static_assert(BATCH_VALUE_MAX_DEPTH + 4 <= SCAN_MAX_DEPTH, "a batch nests values under 4");
@@ -361,6 +362,103 @@ static int value_check(const gale_value_t *v, int depth) {
     }
 }
 
+/* Room for n more bytes at the end of sb. */
+static bool reserve(msgpack_sbuffer *sb, size_t n) {
+    if (sb->alloc - sb->size >= n) return true;
+    size_t cap = sb->alloc ? sb->alloc : 8192;
+    while (cap - sb->size < n) {
+        if (cap > SIZE_MAX / 2) return false;
+        cap *= 2;
+    }
+    char *d = realloc(sb->data, cap);
+    if (!d) return false;
+    sb->data = d;
+    sb->alloc = cap;
+    return true;
+}
+
+static unsigned char *put_be(unsigned char *p, unsigned char type, uint64_t v, size_t n) {
+    *p++ = type;
+    for (size_t i = n; i-- > 0;) *p++ = (unsigned char)(v >> (8 * i));
+    return p;
+}
+
+/* The smallest encodings, as msgpack-c's packer writes them. */
+static unsigned char *put_uint(unsigned char *p, uint64_t v) {
+    if (v <= 0x7f) {
+        *p = (unsigned char)v;
+        return p + 1;
+    }
+    if (v <= UINT8_MAX) return put_be(p, 0xcc, v, 1);
+    if (v <= UINT16_MAX) return put_be(p, 0xcd, v, 2);
+    if (v <= UINT32_MAX) return put_be(p, 0xce, v, 4);
+    return put_be(p, 0xcf, v, 8);
+}
+
+static unsigned char *put_int(unsigned char *p, int64_t v) {
+    if (v >= 0) return put_uint(p, (uint64_t)v);
+    if (v >= -32) {
+        *p = (unsigned char)(int8_t)v;
+        return p + 1;
+    }
+    if (v >= INT8_MIN) return put_be(p, 0xd0, (uint64_t)v, 1);
+    if (v >= INT16_MIN) return put_be(p, 0xd1, (uint64_t)v, 2);
+    if (v >= INT32_MIN) return put_be(p, 0xd2, (uint64_t)v, 4);
+    return put_be(p, 0xd3, (uint64_t)v, 8);
+}
+
+/* str (fix 0xa0, 8-bit 0xd9) or bin (no fix form: 0xc4) length header */
+static unsigned char *put_str_head(unsigned char *p, unsigned char fix, unsigned char b8,
+                                   uint32_t n) {
+    if (fix && n <= 31) {
+        *p = (unsigned char)(fix | n);
+        return p + 1;
+    }
+    if (n <= UINT8_MAX) return put_be(p, b8, n, 1);
+    if (n <= UINT16_MAX) return put_be(p, (unsigned char)(b8 + 1), n, 2);
+    return put_be(p, (unsigned char)(b8 + 2), n, 4);
+}
+
+static unsigned char *put_array_head(unsigned char *p, uint32_t n) {
+    if (n <= 15) {
+        *p = (unsigned char)(0x90 | n);
+        return p + 1;
+    }
+    return n <= UINT16_MAX ? put_be(p, 0xdc, n, 2) : put_be(p, 0xdd, n, 4);
+}
+
+/* Append one checked value. */
+static bool value_put(gale__batch_encoder_t *enc, const gale_value_t *v) {
+    if (v->type == GALE_T_ARRAY || v->type == GALE_T_MAP) return gale__value_pack(&enc->pk, v) == 0;
+    bool payload = v->type == GALE_T_STR || v->type == GALE_T_BYTES;
+    if (!reserve(&enc->sb, 9 + (payload ? v->len : 0))) return false;
+    unsigned char *p = (unsigned char *)enc->sb.data + enc->sb.size;
+    uint64_t bits;
+    switch (v->type) {
+        case GALE_T_NIL:
+            *p++ = 0xc0;
+            break;
+        case GALE_T_BOOL:
+            *p++ = v->u.b ? 0xc3 : 0xc2;
+            break;
+        case GALE_T_INT:
+            p = put_int(p, v->u.i);
+            break;
+        case GALE_T_DOUBLE:
+            memcpy(&bits, &v->u.d, sizeof bits);
+            p = put_be(p, 0xcb, bits, 8);
+            break;
+        default: /* STR, BYTES */
+            p = v->type == GALE_T_STR ? put_str_head(p, 0xa0, 0xd9, v->len)
+                                      : put_str_head(p, 0, 0xc4, v->len);
+            if (v->len) memcpy(p, v->u.s, v->len);
+            p += v->len;
+            break;
+    }
+    enc->sb.size = (size_t)(p - (unsigned char *)enc->sb.data);
+    return true;
+}
+
 int gale__batch_add(gale__batch_encoder_t *enc, const gale__wire_tuple_t *t) {
     if (!enc || !t) return GALE_EINVAL;
     if (enc->sb.size < 5) return GALE_ESTATE; /* no begin */
@@ -375,19 +473,31 @@ int gale__batch_add(gale__batch_encoder_t *enc, const gale__wire_tuple_t *t) {
     }
 
     size_t mark = enc->sb.size;
-    msgpack_packer *pk = &enc->pk;
-    bool ok = msgpack_pack_array(pk, 2) == 0 && msgpack_pack_int32(pk, t->dest_task) == 0 &&
-              msgpack_pack_array(pk, 4) == 0 && msgpack_pack_str(pk, t->stream_len) == 0 &&
-              msgpack_pack_str_body(pk, t->stream, t->stream_len) == 0 &&
-              msgpack_pack_int32(pk, t->src_task) == 0 && msgpack_pack_array(pk, 2 * t->n_ids) == 0;
-    for (uint32_t i = 0; ok && i < 2 * t->n_ids; i++) ok = msgpack_pack_uint64(pk, t->ids[i]) == 0;
-    ok = ok && msgpack_pack_array(pk, t->n_values) == 0;
-    for (uint32_t i = 0; ok && i < t->n_values; i++) ok = gale__value_pack(pk, &t->values[i]) == 0;
-    if (!ok) {
-        /* Values were checked, so only the buffer can have failed: drop
-         * the partial tuple so the batch stays well-formed. */
-        enc->sb.size = mark;
-        return GALE_ENOMEM;
+    /* The fixed part, and scalar and string values, are written straight
+     * into the buffer: msgpack-c's packer calls the sbuffer's write
+     * callback once per field, which was most of the encoder's cost.
+     * Containers go through gale__value_pack. */
+    size_t need = 1 + 5 + 1 + 2 + t->stream_len + 5 + 5 + 2 * (size_t)t->n_ids * 9 + 5;
+    if (!reserve(&enc->sb, need)) return GALE_ENOMEM;
+    unsigned char *p = (unsigned char *)enc->sb.data + enc->sb.size;
+    *p++ = 0x92;
+    p = put_int(p, t->dest_task);
+    *p++ = 0x94;
+    p = put_str_head(p, 0xa0, 0xd9, t->stream_len);
+    memcpy(p, t->stream, t->stream_len);
+    p += t->stream_len;
+    p = put_int(p, t->src_task);
+    p = put_array_head(p, 2 * t->n_ids);
+    for (uint32_t i = 0; i < 2 * t->n_ids; i++) p = put_uint(p, t->ids[i]);
+    p = put_array_head(p, t->n_values);
+    enc->sb.size = (size_t)(p - (unsigned char *)enc->sb.data);
+    for (uint32_t i = 0; i < t->n_values; i++) {
+        if (!value_put(enc, &t->values[i])) {
+            /* Values were checked, so only the buffer can have failed: drop
+             * the partial tuple so the batch stays well-formed. */
+            enc->sb.size = mark;
+            return GALE_ENOMEM;
+        }
     }
     enc->count++;
     stat_add(&st_tuples_encoded, 1);
@@ -408,95 +518,297 @@ void gale__batch_end(gale__batch_encoder_t *enc) {
 /* Batch decoder                                                        */
 /* ------------------------------------------------------------------ */
 
-static bool int32_of(const msgpack_object *o, int32_t *out) {
-    if (o->type == MSGPACK_OBJECT_POSITIVE_INTEGER && o->via.u64 <= INT32_MAX) {
-        *out = (int32_t)o->via.u64;
+/*
+ * The batch decoder reads the bytes directly: no msgpack-c object tree,
+ * no allocation. Batches are the hot path (a tuple crosses it twice when
+ * acked: the tuple and its ack), and building msgpack-c's tree, checking
+ * it and converting it cost several passes and a zone allocation per
+ * batch. Every read below checks the bytes left first, so the reader
+ * trusts no length; a container may claim no more items than bytes left.
+ *
+ * Pass 1 parses every tuple and every value, and pass 2 parses them again
+ * to deliver them: a bad tuple anywhere rejects the batch before the
+ * first callback. Values stay as their bytes until the receiver calls
+ * gale__wire_values_read, which trusts what pass 1 checked.
+ */
+typedef struct mp_reader {
+    const unsigned char *p, *end;
+} mp_reader_t;
+
+static size_t rd_left(const mp_reader_t *r) {
+    return (size_t)(r->end - r->p);
+}
+
+/* n big-endian bytes after the type byte (already consumed) */
+static bool rd_be(mp_reader_t *r, size_t n, uint64_t *v) {
+    if (rd_left(r) < n) return false;
+    *v = be_read(r->p, n);
+    r->p += n;
+    return true;
+}
+
+/* An array header whose count fits the bytes left (an item is >= 1 byte). */
+static bool rd_array(mp_reader_t *r, uint32_t *n) {
+    if (!rd_left(r)) return false;
+    unsigned char b = *r->p++;
+    uint64_t v;
+    if (b >= 0x90 && b <= 0x9f)
+        v = b & 0x0f;
+    else if ((b == 0xdc || b == 0xdd) && rd_be(r, b == 0xdc ? 2 : 4, &v)) {
+    } else
+        return false;
+    if (v > rd_left(r)) return false;
+    *n = (uint32_t)v;
+    return true;
+}
+
+/* rd_array, saying why not: "truncated" for an array cut short. */
+static const char *rd_array_or(mp_reader_t *r, uint32_t *n, const char *not_array) {
+    unsigned char b = rd_left(r) ? *r->p : 0xc1;
+    if (rd_array(r, n)) return NULL;
+    return (b >= 0x90 && b <= 0x9f) || b == 0xdc || b == 0xdd ? "truncated" : not_array;
+}
+
+/* Any integer: a negative one as *neg and its value in (int64_t)*u. */
+static bool rd_int(mp_reader_t *r, bool *neg, uint64_t *u) {
+    if (!rd_left(r)) return false;
+    unsigned char b = *r->p++;
+    *neg = false;
+    if (b <= 0x7f) {
+        *u = b;
         return true;
     }
-    if (o->type == MSGPACK_OBJECT_NEGATIVE_INTEGER && o->via.i64 >= INT32_MIN) {
-        *out = (int32_t)o->via.i64;
+    if (b >= 0xe0) {
+        *neg = true;
+        *u = (uint64_t)(int64_t)(int8_t)b;
+        return true;
+    }
+    if (b >= 0xcc && b <= 0xcf) return rd_be(r, (size_t)1 << (b - 0xcc), u);
+    if (b >= 0xd0 && b <= 0xd3) {
+        size_t n = (size_t)1 << (b - 0xd0);
+        if (!rd_be(r, n, u)) return false;
+        if (n < 8 && (*u >> (8 * n - 1)) & 1) *u |= ~(uint64_t)0 << (8 * n); /* sign-extend */
+        *neg = (int64_t)*u < 0; /* a non-negative int reads as unsigned, as in msgpack-c */
         return true;
     }
     return false;
 }
 
-/* Fill t (ids left to the caller) from one batch item, or explain why not. */
-static const char *tuple_check(const msgpack_object *item, gale__wire_tuple_t *t,
-                               const msgpack_object **ids_out, bool check_values) {
-    if (item->type != MSGPACK_OBJECT_ARRAY || item->via.array.size != 2)
-        return "not a [dest_task, tuple] pair";
-    const msgpack_object *pair = item->via.array.ptr;
-    if (!int32_of(&pair[0], &t->dest_task) || t->dest_task < 1)
+static bool rd_int32(mp_reader_t *r, int32_t *out) {
+    bool neg;
+    uint64_t u;
+    if (!rd_int(r, &neg, &u)) return false;
+    if (neg ? (int64_t)u < INT32_MIN : u > INT32_MAX) return false;
+    *out = (int32_t)(int64_t)u;
+    return true;
+}
+
+/* A str (or, when bin is set, a bin) whose bytes are all there. */
+static bool rd_str(mp_reader_t *r, bool *bin, const char **s, uint32_t *n) {
+    if (!rd_left(r)) return false;
+    unsigned char b = *r->p++;
+    uint64_t v;
+    *bin = b >= 0xc4 && b <= 0xc6;
+    if (b >= 0xa0 && b <= 0xbf)
+        v = b & 0x1f;
+    else if (b >= 0xd9 && b <= 0xdb) {
+        if (!rd_be(r, (size_t)1 << (b - 0xd9), &v)) return false;
+    } else if (*bin) {
+        if (!rd_be(r, (size_t)1 << (b - 0xc4), &v)) return false;
+    } else
+        return false;
+    if (v > rd_left(r)) return false;
+    *s = (const char *)r->p;
+    *n = (uint32_t)v;
+    r->p += v;
+    return true;
+}
+
+/* What one tuple's values need beyond their gale_value_t array. */
+typedef struct values_size {
+    size_t arrays, payloads; /* nested value arrays; str/bin bytes with NULs */
+    bool all_ints;
+} values_size_t;
+
+/* Check one value at depth (0: a tuple field) and add up its sizes. */
+static const char *value_walk(mp_reader_t *r, int depth, values_size_t *vs) {
+    if (!rd_left(r)) return "truncated";
+    unsigned char b = *r->p;
+    bool neg, bin;
+    uint64_t u;
+    const char *s;
+    uint32_t n;
+    if (b <= 0x7f || b >= 0xe0 || (b >= 0xcc && b <= 0xd3)) {
+        if (!rd_int(r, &neg, &u)) return "truncated";
+        return !neg && u > (uint64_t)INT64_MAX ? "an unsigned integer above INT64_MAX" : NULL;
+    }
+    vs->all_ints = false;
+    if (b == 0xc0 || b == 0xc2 || b == 0xc3) {
+        r->p++;
+        return NULL;
+    }
+    if (b == 0xca || b == 0xcb) {
+        r->p++;
+        return rd_be(r, b == 0xca ? 4 : 8, &u) ? NULL : "truncated";
+    }
+    if ((b >= 0xa0 && b <= 0xbf) || (b >= 0xd9 && b <= 0xdb) || (b >= 0xc4 && b <= 0xc6)) {
+        if (!rd_str(r, &bin, &s, &n)) return "truncated";
+        vs->payloads += (size_t)n + 1;
+        return NULL;
+    }
+    bool map = (b >= 0x80 && b <= 0x8f) || b == 0xde || b == 0xdf;
+    if (!map && !((b >= 0x90 && b <= 0x9f) || b == 0xdc || b == 0xdd))
+        return b == 0xc1 ? "invalid byte 0xc1" : "ext types are not supported";
+    if (depth >= BATCH_VALUE_MAX_DEPTH) return "nested too deeply";
+    r->p++;
+    if (b <= 0x9f)
+        u = b & 0x0f;
+    else if (!rd_be(r, (b == 0xdc || b == 0xde) ? 2 : 4, &u))
+        return "truncated";
+    uint64_t items = map ? 2 * u : u;
+    if (items > rd_left(r)) return "truncated";
+    vs->arrays += (size_t)items * sizeof(gale_value_t);
+    for (uint64_t i = 0; i < items; i++) {
+        const char *why = value_walk(r, depth + 1, vs);
+        if (why) return why;
+    }
+    return NULL;
+}
+
+/* One batch item, [dest_task, [stream, src_task, ids, values]], into t
+ * (ids into idbuf when there is one). NULL, or why the item is refused. */
+static const char *tuple_parse(mp_reader_t *r, gale__wire_tuple_t *t, uint64_t *idbuf) {
+    uint32_t n;
+    const char *why = rd_array_or(r, &n, "not a [dest_task, tuple] pair");
+    if (why || n != 2) return why ? why : "not a [dest_task, tuple] pair";
+    if (!rd_int32(r, &t->dest_task) || t->dest_task < 1)
         return "dest_task is not a task id (int >= 1)";
-    if (pair[1].type != MSGPACK_OBJECT_ARRAY || pair[1].via.array.size != 4)
-        return "tuple is not [stream, src_task, ids, values]";
-    const msgpack_object *f = pair[1].via.array.ptr;
-    if (f[0].type != MSGPACK_OBJECT_STR) return "stream is not a string";
-    if (f[0].via.str.size == 0 || f[0].via.str.size > STREAM_MAX_LEN)
+    why = rd_array_or(r, &n, "tuple is not [stream, src_task, ids, values]");
+    if (why || n != 4) return why ? why : "tuple is not [stream, src_task, ids, values]";
+    bool bin;
+    if (!rd_str(r, &bin, &t->stream, &t->stream_len) || bin) return "stream is not a string";
+    if (t->stream_len == 0 || t->stream_len > STREAM_MAX_LEN)
         return "stream name is empty or longer than 255 bytes";
-    t->stream = f[0].via.str.ptr;
-    t->stream_len = f[0].via.str.size;
-    if (!int32_of(&f[1], &t->src_task) || !(t->src_task >= 1 || t->src_task == -1))
+    if (!rd_int32(r, &t->src_task) || !(t->src_task >= 1 || t->src_task == -1))
         return "src_task is not a task id (int >= 1 or -1)";
-    if (f[2].type != MSGPACK_OBJECT_ARRAY) return "ids is not an array";
-    uint32_t nids = f[2].via.array.size;
+    uint32_t nids;
+    if ((why = rd_array_or(r, &nids, "ids is not an array"))) return why;
     if (nids % 2 != 0) return "ids has an odd length (want root, edge pairs)";
     if (nids > 2 * GALE_WIRE_MAX_IDS) return "too many ids";
-    for (uint32_t i = 0; i < nids; i++)
-        if (f[2].via.array.ptr[i].type != MSGPACK_OBJECT_POSITIVE_INTEGER)
-            return "an id is not an unsigned integer";
+    for (uint32_t i = 0; i < nids; i++) {
+        bool neg;
+        uint64_t id;
+        if (!rd_int(r, &neg, &id) || neg) return "an id is not an unsigned integer";
+        if (idbuf) idbuf[i] = id;
+    }
     t->n_ids = nids / 2;
-    *ids_out = f[2].via.array.ptr;
-    if (f[3].type != MSGPACK_OBJECT_ARRAY) return "values is not an array";
-    if (f[3].via.array.size > GALE_WIRE_MAX_VALUES) return "too many values";
-    for (uint32_t i = 0; check_values && i < f[3].via.array.size; i++)
-        if (gale__value_from_msgpack_size(&f[3].via.array.ptr[i]) < 0)
-            return "a value has an unsupported type or is nested too deeply";
-    t->n_values = f[3].via.array.size;
-    t->msgpack_values = &f[3];
+    t->ids = idbuf && nids ? idbuf : NULL;
+    if ((why = rd_array_or(r, &t->n_values, "values is not an array"))) return why;
+    if (t->n_values > GALE_WIRE_MAX_VALUES) return "too many values";
     t->values = NULL;
+    t->wire_values = r->p;
+    values_size_t vs = {0, 0, true};
+    for (uint32_t i = 0; i < t->n_values; i++)
+        if ((why = value_walk(r, 0, &vs))) return why;
+    t->wire_values_len = (size_t)(r->p - t->wire_values);
+    t->wire_values_arrays = vs.arrays;
+    t->wire_values_extra = (vs.arrays ? vs.arrays + 7 : 0) + vs.payloads; /* 7: to align 8 */
+    if (t->wire_values_extra > GALE__VALUE_MAX_TUPLE_EXTRA) return "values too large";
+    t->wire_values_all_ints = vs.all_ints;
     return NULL;
+}
+
+/* Decode one value that value_walk accepted. */
+static void value_read(mp_reader_t *r, gale_value_t *dst, char **acur, char **pcur) {
+    unsigned char b = *r->p;
+    bool neg, bin;
+    uint64_t u = 0; /* the reads cannot fail here: value_walk passed */
+    const char *s = NULL;
+    uint32_t n = 0;
+    memset(dst, 0, sizeof *dst);
+    if (b <= 0x7f || b >= 0xe0 || (b >= 0xcc && b <= 0xd3)) {
+        (void)rd_int(r, &neg, &u);
+        dst->type = GALE_T_INT;
+        dst->u.i = (int64_t)u;
+    } else if (b == 0xc0 || b == 0xc2 || b == 0xc3) {
+        r->p++;
+        dst->type = b == 0xc0 ? GALE_T_NIL : GALE_T_BOOL;
+        dst->u.b = b == 0xc3;
+    } else if (b == 0xca) {
+        r->p++;
+        (void)rd_be(r, 4, &u);
+        uint32_t bits = (uint32_t)u;
+        float f;
+        memcpy(&f, &bits, sizeof f);
+        dst->type = GALE_T_DOUBLE;
+        dst->u.d = f;
+    } else if (b == 0xcb) {
+        r->p++;
+        (void)rd_be(r, 8, &u);
+        dst->type = GALE_T_DOUBLE;
+        memcpy(&dst->u.d, &u, sizeof dst->u.d);
+    } else if ((b >= 0xa0 && b <= 0xbf) || (b >= 0xd9 && b <= 0xdb) || (b >= 0xc4 && b <= 0xc6)) {
+        (void)rd_str(r, &bin, &s, &n);
+        char *p = *pcur;
+        if (n) memcpy(p, s, n);
+        p[n] = '\0';
+        *pcur = p + n + 1;
+        dst->type = bin ? GALE_T_BYTES : GALE_T_STR;
+        dst->len = n;
+        dst->u.s = p;
+    } else {
+        bool map = (b >= 0x80 && b <= 0x8f) || b == 0xde || b == 0xdf;
+        r->p++;
+        if (b <= 0x9f)
+            u = b & 0x0f;
+        else
+            (void)rd_be(r, (b == 0xdc || b == 0xde) ? 2 : 4, &u);
+        size_t items = map ? 2 * (size_t)u : (size_t)u;
+        gale_value_t *a = (gale_value_t *)(void *)*acur;
+        *acur += items * sizeof(gale_value_t);
+        for (size_t i = 0; i < items; i++) value_read(r, &a[i], acur, pcur);
+        dst->type = map ? GALE_T_MAP : GALE_T_ARRAY;
+        dst->len = (uint32_t)u;
+        dst->u.a = items ? a : NULL;
+    }
+}
+
+void gale__wire_values_read(const gale__wire_tuple_t *t, gale_value_t *dst, char *cursor) {
+    mp_reader_t r = {t->wire_values, t->wire_values + t->wire_values_len};
+    /* nested arrays first (8-aligned), then the payloads */
+    char *acur = cursor;
+    if (t->wire_values_arrays) acur += (8 - ((uintptr_t)cursor & 7)) & 7;
+    char *pcur = acur + t->wire_values_arrays;
+    for (uint32_t i = 0; i < t->n_values; i++) value_read(&r, &dst[i], &acur, &pcur);
 }
 
 int gale__batch_decode(const void *buf, size_t len, gale__batch_tuple_cb cb, void *ud, char *err,
                        size_t errlen) {
-    msgpack_unpacked u;
-    msgpack_unpacked_init(&u);
-    int rc = gale__msgpack_unpack_whole(buf, len, &u, "batch", err, errlen);
-    if (rc) goto out;
-
-    const msgpack_object *root = &u.data;
-    if (root->type != MSGPACK_OBJECT_ARRAY) {
-        rc = proto_err(err, errlen, "batch: not an array");
-        goto out;
-    }
-    uint32_t n = root->via.array.size;
-    if (n > GALE_WIRE_MAX_TUPLES) {
-        rc = proto_err(err, errlen, "batch: %u tuples (at most %d)", n, GALE_WIRE_MAX_TUPLES);
-        goto out;
-    }
+    if (!buf || !len) return proto_err(err, errlen, "batch: malformed msgpack (empty)");
+    mp_reader_t r = {buf, (const unsigned char *)buf + len};
+    uint32_t n;
+    const char *why = rd_array_or(&r, &n, "not an array");
+    if (why) return proto_err(err, errlen, "batch: %s", why);
+    if (n > GALE_WIRE_MAX_TUPLES)
+        return proto_err(err, errlen, "batch: %u tuples (at most %d)", n, GALE_WIRE_MAX_TUPLES);
+    const unsigned char *first = r.p;
     /* All or nothing: check every tuple before delivering any. */
     for (uint32_t i = 0; i < n; i++) {
         gale__wire_tuple_t t;
-        const msgpack_object *ids;
-        const char *why = tuple_check(&root->via.array.ptr[i], &t, &ids, true);
-        if (why) {
-            rc = proto_err(err, errlen, "batch tuple %u: %s", i, why);
-            goto out;
-        }
+        if ((why = tuple_parse(&r, &t, NULL)))
+            return proto_err(err, errlen, "batch tuple %u: %s", i, why);
     }
+    if (r.p != r.end)
+        return proto_err(err, errlen, "batch: %zu trailing bytes after the message", rd_left(&r));
     stat_add(&st_batches_decoded, 1);
+    stat_add(&st_tuples_decoded, n);
+    r.p = first;
     for (uint32_t i = 0; i < n; i++) {
         gale__wire_tuple_t t;
-        const msgpack_object *ids = NULL;
         uint64_t idbuf[2 * GALE_WIRE_MAX_IDS];
-        (void)tuple_check(&root->via.array.ptr[i], &t, &ids, false);
-        for (uint32_t k = 0; k < 2 * t.n_ids; k++) idbuf[k] = ids[k].via.u64;
-        t.ids = t.n_ids ? idbuf : NULL;
-        stat_add(&st_tuples_decoded, 1);
-        if (cb && (rc = cb(ud, &t)) != 0) goto out;
+        (void)tuple_parse(&r, &t, idbuf);
+        int rc = cb ? cb(ud, &t) : 0;
+        if (rc) return rc;
     }
-out:
-    msgpack_unpacked_destroy(&u);
-    return rc;
+    return 0;
 }

@@ -74,7 +74,12 @@ typedef struct gale__wire_tuple {
     uint32_t n_ids;
     const gale_value_t *values; /* encode side */
     uint32_t n_values;
-    const msgpack_object *msgpack_values; /* decode side: the values array */
+    /* decode side: the n_values values as msgpack bytes, already checked */
+    const unsigned char *wire_values;
+    size_t wire_values_len;
+    size_t wire_values_arrays; /* bytes of nested value arrays in them */
+    size_t wire_values_extra;  /* bytes gale__wire_values_read needs at its cursor */
+    bool wire_values_all_ints; /* every value is an integer (system streams) */
 } gale__wire_tuple_t;
 
 /* Batch encoder: begin, add tuples, then the body is enc->sb. */
@@ -94,15 +99,22 @@ int gale__batch_add(gale__batch_encoder_t *enc, const gale__wire_tuple_t *t);
 void gale__batch_end(gale__batch_encoder_t *enc);
 
 /*
- * Decode a batch body, calling cb once per tuple in order (values given
- * as msgpack_values, an array object; ids as a temporary array). Stops at
- * the first cb error and returns it. GALE_EPROTO with err filled when the
- * body is malformed; tuples before the bad one were already delivered,
- * so callers decode into a staging area when they need all-or-nothing.
+ * Decode a batch body, calling cb once per tuple in order (values as
+ * their checked bytes, for gale__wire_values_read; ids in a temporary
+ * array). Every tuple and value is checked before the first call, so a
+ * malformed body (GALE_EPROTO, err filled) delivers nothing. Stops at the
+ * first cb error and returns it.
  */
 typedef int (*gale__batch_tuple_cb)(void *ud, const gale__wire_tuple_t *t);
 int gale__batch_decode(const void *buf, size_t len, gale__batch_tuple_cb cb, void *ud, char *err,
                        size_t errlen);
+
+/**
+ * @brief Convert a decoded tuple's values into dst[0..t->n_values), their
+ * nested arrays and payloads at cursor (t->wire_values_extra bytes).
+ * Strings are NUL-terminated there.
+ */
+void gale__wire_values_read(const gale__wire_tuple_t *t, gale_value_t *dst, char *cursor);
 
 /** @brief Encoded batches and tuples, process-wide (tests assert the codec ran). */
 typedef struct gale__codec_stats {

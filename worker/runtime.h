@@ -159,11 +159,11 @@ gale_tuple_t *gale__tuple_new_sized(gale__pool_t *p, const gale__rstream_t *s, i
                                     int dest_task, const gale_value_t *vals, size_t n,
                                     const uint64_t *ids, size_t n_ids, size_t extra);
 void gale__tuple_free(gale_tuple_t *t);
-/** @brief A tuple from a decoded wire batch (values: a msgpack array that
- * gale__batch_decode already checked). NULL on out of memory. */
-gale_tuple_t *gale__tuple_from_wire(gale__pool_t *p, const gale__rstream_t *s, int src_task,
-                                    int dest_task, const msgpack_object *values,
-                                    const uint64_t *ids, size_t n_ids);
+/** @brief A tuple from one tuple of a wire batch that gale__batch_decode
+ * checked (its values, ids and tasks). NULL on out of memory. */
+struct gale__wire_tuple;
+gale_tuple_t *gale__tuple_from_wire(gale__pool_t *p, const gale__rstream_t *s,
+                                    const struct gale__wire_tuple *wt);
 
 /* Per-executor counters (Storm's names); written by the executor thread
  * (foreign-thread acks use atomic adds), read by samplers with relaxed

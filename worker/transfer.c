@@ -396,20 +396,14 @@ static bool wire_tuple_fits(gale__rt_t *rt, const gale__rstream_t *s,
                             const gale__wire_tuple_t *wt) {
     static const uint32_t arity[GALE__SYS_COUNT] = {0, 3, 2, 2, 1, 1, 1, 1};
     const gale__rcomp_t *dest = rt->task_comp[wt->dest_task];
-    const msgpack_object *v = wt->msgpack_values;
     if (!s->def) {
         bool to_acker = s->sys >= GALE__SYS_ACK_INIT && s->sys <= GALE__SYS_ACK_RESET;
         bool to_spout = s->sys >= GALE__SYS_SPOUT_ACK;
-        if (s->sys == GALE__SYS_TICK || (to_acker && !dest->is_acker) ||
-            (to_spout && !dest->is_spout) || v->via.array.size != arity[s->sys])
-            return false;
-        for (uint32_t i = 0; i < v->via.array.size; i++)
-            if (v->via.array.ptr[i].type != MSGPACK_OBJECT_POSITIVE_INTEGER &&
-                v->via.array.ptr[i].type != MSGPACK_OBJECT_NEGATIVE_INTEGER)
-                return false;
-        return true;
+        return s->sys != GALE__SYS_TICK && !(to_acker && !dest->is_acker) &&
+               !(to_spout && !dest->is_spout) && wt->n_values == arity[s->sys] &&
+               wt->wire_values_all_ints;
     }
-    return !dest->is_spout && !dest->is_acker && v->via.array.size == s->def->n_fields;
+    return !dest->is_spout && !dest->is_acker && wt->n_values == s->def->n_fields;
 }
 
 /* false (and t freed) when out of memory: the tree times out and replays */
@@ -469,9 +463,7 @@ static int on_wire_tuple(void *ud, const gale__wire_tuple_t *wt) {
         c->last_len = wt->stream_len;
     }
     bool fits = s && wire_tuple_fits(rt, s, wt);
-    gale_tuple_t *t = fits ? gale__tuple_from_wire(&x->pool, s, wt->src_task, wt->dest_task,
-                                                   wt->msgpack_values, wt->ids, wt->n_ids)
-                           : NULL;
+    gale_tuple_t *t = fits ? gale__tuple_from_wire(&x->pool, s, wt) : NULL;
     if (!t || !overflow_push(&x->over[ei], t)) {
         /* dropped: its credit goes back to the sender all the same, or
          * the sender's window to this executor would shrink for good */

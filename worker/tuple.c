@@ -6,6 +6,7 @@
  */
 #include <string.h>
 
+#include "common/codec.h"
 #include "common/value.h"
 #include "worker/runtime.h"
 
@@ -114,19 +115,11 @@ bool gale_tuple_is_tick(const gale_tuple_t *t) {
     return t && t->stream->sys == GALE__SYS_TICK;
 }
 
-gale_tuple_t *gale__tuple_from_wire(gale__pool_t *p, const gale__rstream_t *s, int src_task,
-                                    int dest_task, const msgpack_object *values,
-                                    const uint64_t *ids, size_t n_ids) {
-    size_t n = values->via.array.size, extra = 0;
-    for (size_t i = 0; i < n; i++) {
-        ssize_t x = gale__value_from_msgpack_size(&values->via.array.ptr[i]);
-        if (x < 0) return NULL;
-        extra += (size_t)x;
-    }
+gale_tuple_t *gale__tuple_from_wire(gale__pool_t *p, const gale__rstream_t *s,
+                                    const gale__wire_tuple_t *wt) {
     char *cursor;
-    gale_tuple_t *t = tuple_alloc(p, s, src_task, dest_task, n, ids, n_ids, extra, &cursor);
-    if (!t) return NULL;
-    for (size_t i = 0; i < n; i++)
-        gale__value_from_msgpack(&t->values[i], &values->via.array.ptr[i], &cursor);
+    gale_tuple_t *t = tuple_alloc(p, s, wt->src_task, wt->dest_task, wt->n_values, wt->ids,
+                                  wt->n_ids, wt->wire_values_extra, &cursor);
+    if (t) gale__wire_values_read(wt, t->values, cursor);
     return t;
 }

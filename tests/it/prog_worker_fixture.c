@@ -272,7 +272,12 @@ static int cmd_garbage(int argc, char **argv) {
     gale__batch_encoder_init(&enc);
     gale__batch_begin(&enc);
     gale_value_t v = gale_str("x");
-    gale__wire_tuple_t wt = {99999, "default", 7, 1, NULL, 0, &v, 1, NULL};
+    gale__wire_tuple_t wt = {.dest_task = 99999,
+                             .stream = "default",
+                             .stream_len = 7,
+                             .src_task = 1,
+                             .values = &v,
+                             .n_values = 1};
     gale__batch_add(&enc, &wt);
     wt.dest_task = 1; /* an existing task, an unknown stream */
     wt.stream = "nope";

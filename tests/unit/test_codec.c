@@ -146,19 +146,9 @@ static int record_cb(void *ud, const gale__wire_tuple_t *t) {
     memcpy(s->stream[i], t->stream, t->stream_len);
     s->stream[i][t->stream_len] = '\0';
     if (t->n_ids) memcpy(s->ids[i], t->ids, 2 * sizeof(uint64_t) * t->n_ids);
-    assert_int_equal(t->msgpack_values->type, MSGPACK_OBJECT_ARRAY);
-    assert_int_equal(t->msgpack_values->via.array.size, t->n_values);
-    size_t extra = 0;
-    for (uint32_t k = 0; k < t->n_values; k++) {
-        ssize_t n = gale__value_from_msgpack_size(&t->msgpack_values->via.array.ptr[k]);
-        assert_true(n >= 0);
-        extra += (size_t)n;
-    }
     s->vals[i] = calloc(t->n_values + 1, sizeof(gale_value_t));
-    s->blocks[i] = malloc(extra + 1);
-    char *cur = s->blocks[i];
-    for (uint32_t k = 0; k < t->n_values; k++)
-        gale__value_from_msgpack(&s->vals[i][k], &t->msgpack_values->via.array.ptr[k], &cur);
+    s->blocks[i] = malloc(t->wire_values_extra + 1);
+    gale__wire_values_read(t, s->vals[i], s->blocks[i]);
     return 0;
 }
 
@@ -465,9 +455,8 @@ static void test_batch_limits_and_all_or_nothing(void **state) {
         {BAD_IDS_ODD, "batch tuple 3: ids has an odd length (want root, edge pairs)"},
         {BAD_IDS_TOO_MANY, "batch tuple 3: too many ids"},
         {BAD_ID_NEGATIVE, "batch tuple 3: an id is not an unsigned integer"},
-        {BAD_VALUE_EXT, "batch: malformed msgpack (ext types are not supported)"},
-        {BAD_VALUE_UINT_BIG,
-         "batch tuple 3: a value has an unsupported type or is nested too deeply"},
+        {BAD_VALUE_EXT, "batch tuple 3: ext types are not supported"},
+        {BAD_VALUE_UINT_BIG, "batch tuple 3: an unsigned integer above INT64_MAX"},
         {BAD_VALUES_TOO_MANY, "batch tuple 3: too many values"},
         {BAD_TUPLE_SHAPE, "batch tuple 3: tuple is not [stream, src_task, ids, values]"},
     };
@@ -513,6 +502,182 @@ static void test_batch_structural_garbage(void **state) {
     assert_int_equal(gale__batch_decode(deep, sizeof deep, count_cb, &calls, err, sizeof err),
                      GALE_EPROTO);
     assert_int_equal(calls, 0);
+}
+
+/* One tuple [1, ["default", 1, [], values]] whose values are raw bytes. */
+static size_t raw_batch(unsigned char *buf, const void *values, size_t n_values, size_t len) {
+    static const unsigned char head[] = {0x91, 0x92, 0x01, 0x94, 0xa7, 'd',  'e',
+                                         'f',  'a',  'u',  'l',  't',  0x01, 0x90};
+    memcpy(buf, head, sizeof head);
+    size_t k = sizeof head;
+    buf[k++] = 0xdc; /* array16: the values count */
+    buf[k++] = (unsigned char)(n_values >> 8);
+    buf[k++] = (unsigned char)n_values;
+    memcpy(buf + k, values, len);
+    return k + len;
+}
+
+static int exact_cb(void *ud, const gale__wire_tuple_t *t) {
+    gale_value_t *out = ud;
+    /* exactly the bytes the decoder asks for: ASan sees any write past */
+    char *block = t->wire_values_extra ? malloc(t->wire_values_extra) : NULL;
+    gale__wire_values_read(t, out, block);
+    out[t->n_values].type = (uint8_t)t->wire_values_all_ints;
+    out[t->n_values].u.s = block; /* freed by the test */
+    return 0;
+}
+
+/* Every msgpack encoding another writer may choose is read as msgpack-c
+ * reads it (ours packs the smallest form), at the value limits. */
+static void test_batch_every_encoding(void **state) {
+    (void)state;
+    static const unsigned char vals[] = {
+        0xd0, 0x05,                                                 /* int8 5 */
+        0xd1, 0xff, 0x85,                                           /* int16 -123 */
+        0xd3, 0x7f, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,       /* int64 max */
+        0xcf, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x01, 0x00,       /* uint64 256 */
+        0xca, 0x3e, 0x80, 0x00, 0x00,                               /* float32 0.25 */
+        0xd9, 0x02, 'h',  'i',                                      /* str8 "hi" */
+        0xdb, 0x00, 0x00, 0x00, 0x01, 'x',                          /* str32 "x" */
+        0xc4, 0x00,                                                 /* bin8 empty */
+        0xde, 0x00, 0x01, 0xa1, 'k',  0xdc, 0x00, 0x02, 0xc3, 0xc0, /* map16 {k: [true, nil]} */
+        0xe0,                                                       /* fixint -32 */
+    };
+    gale_value_t inner[] = {gale_bool(true), gale_nil()};
+    gale_value_t kv[] = {gale_str("k"), gale_array(inner, 2)};
+    gale_value_t want[] = {
+        gale_int(5),    gale_int(-123), gale_int(INT64_MAX), gale_int(256),   gale_double(0.25),
+        gale_str("hi"), gale_str("x"),  gale_bytes("", 0),   gale_map(kv, 1), gale_int(-32)};
+    enum { N = sizeof want / sizeof want[0] };
+    unsigned char buf[256];
+    size_t len = raw_batch(buf, vals, N, sizeof vals);
+    gale_value_t out[N + 1];
+    char err[256] = "";
+    assert_int_equal(gale__batch_decode(buf, len, exact_cb, out, err, sizeof err), 0);
+    for (int i = 0; i < N; i++) assert_true(gale_value_equal(&out[i], &want[i]));
+    assert_int_equal(out[N].type, 0); /* not all ints */
+    free((void *)out[N].u.s);
+
+    /* all ints, no extra bytes */
+    len = raw_batch(buf, vals, 3, 14);
+    assert_int_equal(gale__batch_decode(buf, len, exact_cb, out, err, sizeof err), 0);
+    assert_int_equal(out[3].type, 1);
+    assert_null(out[3].u.s);
+
+    /* Nesting: 28 containers in a value are read, 29 refused. */
+    unsigned char deep[40];
+    for (int depth = 28; depth <= 29; depth++) {
+        memset(deep, 0x91, (size_t)depth - 1);
+        deep[depth - 1] = 0x90;
+        len = raw_batch(buf, deep, 1, (size_t)depth);
+        int rc = gale__batch_decode(buf, len, exact_cb, out, err, sizeof err);
+        if (depth == 28) {
+            assert_int_equal(rc, 0);
+            const gale_value_t *v = &out[0];
+            for (int i = 1; i < depth; i++) v = &v->u.a[0];
+            assert_int_equal(v->type, GALE_T_ARRAY);
+            assert_int_equal(v->len, 0);
+            free((void *)out[1].u.s);
+        } else {
+            assert_int_equal(rc, GALE_EPROTO);
+            assert_string_equal(err, "batch tuple 0: nested too deeply");
+        }
+    }
+
+    /* Refused: a value cut short, 0xc1, a uint above INT64_MAX, a map
+     * claiming more pairs than bytes, a count of values that is not there. */
+    static const struct {
+        unsigned char bytes[10];
+        size_t len, n;
+        const char *why;
+    } bad[] = {
+        {{0xcb, 0x00}, 2, 1, "batch tuple 0: truncated"},
+        {{0xc1}, 1, 1, "batch tuple 0: invalid byte 0xc1"},
+        {{0xcf, 0x80, 0, 0, 0, 0, 0, 0, 0},
+         9,
+         1,
+         "batch tuple 0: an unsigned integer above INT64_MAX"},
+        {{0xdf, 0xff, 0xff, 0xff, 0xff, 0x01}, 6, 1, "batch tuple 0: truncated"},
+        {{0x01}, 1, 2, "batch tuple 0: truncated"},
+        {{0xd4, 0x01, 0x00}, 3, 1, "batch tuple 0: ext types are not supported"},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        len = raw_batch(buf, bad[i].bytes, bad[i].n, bad[i].len);
+        int calls = 0;
+        assert_int_equal(gale__batch_decode(buf, len, count_cb, &calls, err, sizeof err),
+                         GALE_EPROTO);
+        assert_string_equal(err, bad[i].why);
+        assert_int_equal(calls, 0);
+    }
+}
+
+/* The encoder writes what msgpack-c's packer writes (smallest forms), at
+ * every length and integer boundary, and the decoder reads it back. */
+static void test_batch_encoding_boundaries(void **state) {
+    (void)state;
+    static const int64_t ints[] = {INT64_MIN, -2147483649LL, INT32_MIN,    -32769,       INT16_MIN,
+                                   -129,      INT8_MIN,      -33,          -32,          -1,
+                                   0,         127,           128,          255,          256,
+                                   65535,     65536,         4294967295LL, 4294967296LL, INT64_MAX};
+    static const uint32_t lens[] = {0, 1, 31, 32, 255, 256, 65535, 65536};
+    enum { NI = sizeof ints / sizeof ints[0], NL = sizeof lens / sizeof lens[0] };
+    static char text[65536];
+    memset(text, 'a', sizeof text);
+    gale_value_t vals[NI + 2 * NL + 4];
+    size_t n = 0;
+    for (size_t i = 0; i < NI; i++) vals[n++] = gale_int(ints[i]);
+    for (size_t i = 0; i < NL; i++) {
+        vals[n++] = gale_strn(text, lens[i]);
+        vals[n++] = gale_bytes(text, lens[i]);
+    }
+    vals[n++] = gale_double(-0.0);
+    vals[n++] = gale_bool(true);
+    vals[n++] = gale_nil();
+    gale_value_t inner[] = {gale_int(1)};
+    vals[n++] = gale_array(inner, 1);
+    uint64_t ids[] = {0, 127, 128, UINT32_MAX, (uint64_t)UINT32_MAX + 1, UINT64_MAX};
+    gale__wire_tuple_t t = {.dest_task = 70000,
+                            .stream = text,
+                            .stream_len = 255,
+                            .src_task = -1,
+                            .ids = ids,
+                            .n_ids = 3,
+                            .values = vals,
+                            .n_values = (uint32_t)n};
+    gale__batch_encoder_t enc;
+    gale__batch_encoder_init(&enc);
+    gale__batch_begin(&enc);
+    assert_int_equal(gale__batch_add(&enc, &t), 0);
+    gale__batch_end(&enc);
+
+    msgpack_sbuffer sb;
+    msgpack_sbuffer_init(&sb);
+    msgpack_packer pk;
+    msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
+    msgpack_sbuffer_write(&sb, "\xdd\x00\x00\x00\x01", 5);
+    msgpack_pack_array(&pk, 2);
+    msgpack_pack_int32(&pk, t.dest_task);
+    msgpack_pack_array(&pk, 4);
+    msgpack_pack_str_with_body(&pk, t.stream, t.stream_len);
+    msgpack_pack_int32(&pk, t.src_task);
+    msgpack_pack_array(&pk, 6);
+    for (int i = 0; i < 6; i++) msgpack_pack_uint64(&pk, ids[i]);
+    msgpack_pack_array(&pk, n);
+    for (size_t i = 0; i < n; i++) assert_int_equal(gale__value_pack(&pk, &vals[i]), 0);
+    assert_int_equal(enc.sb.size, sb.size);
+    assert_memory_equal(enc.sb.data, sb.data, sb.size);
+    msgpack_sbuffer_destroy(&sb);
+
+    seen_t seen;
+    memset(&seen, 0, sizeof seen);
+    char err[256] = "";
+    assert_int_equal(
+        gale__batch_decode(enc.sb.data, enc.sb.size, record_cb, &seen, err, sizeof err), 0);
+    assert_int_equal(seen.t[0].n_values, n);
+    for (size_t i = 0; i < n; i++) assert_true(gale_value_equal(&seen.vals[0][i], &vals[i]));
+    assert_memory_equal(seen.ids[0], ids, sizeof ids);
+    seen_free(&seen);
+    gale__batch_encoder_destroy(&enc);
 }
 
 static void test_encoder_refuses(void **state) {
@@ -593,6 +758,8 @@ int main(void) {
         cmocka_unit_test(test_batch_truncations_and_flips),
         cmocka_unit_test(test_batch_limits_and_all_or_nothing),
         cmocka_unit_test(test_batch_structural_garbage),
+        cmocka_unit_test(test_batch_every_encoding),
+        cmocka_unit_test(test_batch_encoding_boundaries),
         cmocka_unit_test(test_encoder_refuses),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
