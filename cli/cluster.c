@@ -814,6 +814,9 @@ static int cli_logs(int argc, char **argv) {
     sigaction(SIGTERM, &sa, NULL);
     bool prefix = nw > 1;
     int failed = unknown > 0;
+    /* nimbus remembers the last few removed topologies for this */
+    if (strcmp(ta->status, "KILLED") == 0)
+        fprintf(stderr, "gale logs: %s was killed: these are the logs its workers left\n", ta->id);
     for (size_t k = 0; k < nw && !logs_stop; k++)
         failed |= logs_tail(&s, &ws[k], ta->id, lines, component, prefix);
     fflush(stdout);

@@ -1,7 +1,8 @@
 /*
  * fetch.c — what supervisors (and `gale logs`) read from nimbus:
  * assignment_fetch (every topology with a slot on a supervisor, whole,
- * so its workers know their peers; or one topology by name or id) and
+ * so its workers know their peers; or one topology by name or id, which
+ * for `gale logs` may also be one removed a while ago: nb->gone) and
  * code_fetch (a byte range of one stored part with the whole part's
  * size and BLAKE2b sum, so the fetcher checks what it assembled).
  */
@@ -20,11 +21,47 @@ static bool on_supervisor(const nb_topo_t *t, const char *sup) {
     return false;
 }
 
+static bool named(const nb_topo_t *t, const char *name_or_id) {
+    return strcmp(t->name, name_or_id) == 0 || strcmp(t->id, name_or_id) == 0;
+}
+
+/* The newest removed topology of that name or id, or NULL. */
+static const nb_topo_t *gone_find(const nimbus_t *nb, const char *name_or_id) {
+    for (size_t i = nb->n_gone; i-- > 0;)
+        if (named(nb->gone[i], name_or_id)) return nb->gone[i];
+    return NULL;
+}
+
+/* t's assignment into *a, its executors at slots + *k. */
+static void put_assignment(const nimbus_t *nb, const nb_topo_t *t, const char *status,
+                           gale__ctl_topology_assignment_t *a, gale__ctl_executor_slot_t *slots,
+                           size_t *k) {
+    *a = (gale__ctl_topology_assignment_t){
+        t->id, status, t->version, {slots + *k, (uint32_t)t->n_places}};
+    for (size_t e = 0; e < t->n_places; e++) {
+        const gale__sched_place_t *pl = &t->places[e];
+        const nb_supervisor_t *s = gale__nb_sup_find(nb, pl->supervisor);
+        const gale__component_t *c = gale__topology_task_component(t->t, pl->start);
+        slots[(*k)++] = (gale__ctl_executor_slot_t){(uint64_t)pl->start,
+                                                    (uint64_t)pl->end,
+                                                    pl->supervisor,
+                                                    pl->host,
+                                                    (uint64_t)pl->port,
+                                                    s ? s->logviewer_port : GALE_CTL_UNSET,
+                                                    c ? c->id : GALE__ACKER_COMPONENT};
+    }
+}
+
 void gale__nb_assignment_fetch(nimbus_t *nb, const gale__ctl_peer_t *p, const gale__ctl_msg_t *m) {
     const gale__ctl_assignment_fetch_t *f = &m->u.assignment_fetch;
+    const nb_topo_t *gone = NULL;
     size_t total = 0;
     for (size_t i = 0; i < nb->n_topos; i++) total += nb->topos[i]->n_places;
-    gale__ctl_topology_assignment_t *as = calloc(nb->n_topos ? nb->n_topos : 1, sizeof *as);
+    if (f->topology && !gale__nb_topo_find(nb, f->topology)) {
+        gone = gone_find(nb, f->topology);
+        if (gone) total += gone->n_places;
+    }
+    gale__ctl_topology_assignment_t *as = calloc(nb->n_topos + 1, sizeof *as);
     gale__ctl_executor_slot_t *slots = calloc(total ? total : 1, sizeof *slots);
     if (!as || !slots) {
         free(as);
@@ -35,25 +72,10 @@ void gale__nb_assignment_fetch(nimbus_t *nb, const gale__ctl_peer_t *p, const ga
     size_t k = 0;
     for (size_t i = 0; i < nb->n_topos; i++) {
         const nb_topo_t *t = nb->topos[i];
-        if (f->supervisor ? !on_supervisor(t, f->supervisor)
-                          : strcmp(t->name, f->topology) && strcmp(t->id, f->topology))
-            continue;
-        as[n] = (gale__ctl_topology_assignment_t){
-            t->id, t->status, t->version, {slots + k, (uint32_t)t->n_places}};
-        for (size_t e = 0; e < t->n_places; e++) {
-            const gale__sched_place_t *pl = &t->places[e];
-            const nb_supervisor_t *s = gale__nb_sup_find(nb, pl->supervisor);
-            const gale__component_t *c = gale__topology_task_component(t->t, pl->start);
-            slots[k++] = (gale__ctl_executor_slot_t){(uint64_t)pl->start,
-                                                     (uint64_t)pl->end,
-                                                     pl->supervisor,
-                                                     pl->host,
-                                                     (uint64_t)pl->port,
-                                                     s ? s->logviewer_port : GALE_CTL_UNSET,
-                                                     c ? c->id : GALE__ACKER_COMPONENT};
-        }
-        n++;
+        if (f->supervisor ? !on_supervisor(t, f->supervisor) : !named(t, f->topology)) continue;
+        put_assignment(nb, t, t->status, &as[n++], slots, &k);
     }
+    if (f->topology && n == 0 && gone) put_assignment(nb, gone, "KILLED", &as[n++], slots, &k);
     if (f->topology && n == 0) {
         free(as);
         free(slots);

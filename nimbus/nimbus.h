@@ -31,6 +31,8 @@
 enum { PART_TOPOLOGY, PART_CONF, PART_CODE, PART_RESOURCES, PART__COUNT };
 extern const char *const gale__nimbus_parts[PART__COUNT];
 
+#define GALE_NB_GONE_MAX 16
+
 typedef struct nb_topo {
     char id[200], name[130];
     char status[16];      /* ACTIVE | INACTIVE | KILLED | REBALANCING */
@@ -86,6 +88,12 @@ typedef struct nimbus {
     uint64_t counter; /* topology id counter (persisted) */
     nb_topo_t **topos;
     size_t n_topos;
+    /* Removed topologies, oldest first, so that `gale logs NAME` still
+     * finds where their workers ran: their logs stay on the supervisors,
+     * as Storm's logviewer keeps them. In memory only: a restarted nimbus
+     * forgets them. Nothing schedules, lists or heartbeats these. */
+    nb_topo_t *gone[GALE_NB_GONE_MAX];
+    size_t n_gone;
     nb_supervisor_t *sups;
     size_t n_sups;
     nb_upload_t *uploads;

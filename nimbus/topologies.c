@@ -352,6 +352,8 @@ int gale__nb_recover(nimbus_t *nb, char *err, size_t errlen) {
 
 void gale__nb_topos_free(nimbus_t *nb) {
     for (size_t i = 0; i < nb->n_topos; i++) gale__nb_topo_free(nb->topos[i]);
+    for (size_t i = 0; i < nb->n_gone; i++) gale__nb_topo_free(nb->gone[i]);
+    nb->n_gone = 0;
     free(nb->topos);
     nb->topos = NULL;
     nb->n_topos = 0;
@@ -535,6 +537,17 @@ void gale__nb_lifecycle(nimbus_t *nb, const gale__ctl_peer_t *p, const gale__ctl
     }
 }
 
+/* t leaves the running set: keep its record (and where its workers ran)
+ * among the last GALE_NB_GONE_MAX removed, for `gale logs`. */
+static void keep_gone(nimbus_t *nb, nb_topo_t *t) {
+    if (nb->n_gone == GALE_NB_GONE_MAX) {
+        gale__nb_topo_free(nb->gone[0]);
+        memmove(nb->gone, nb->gone + 1, (GALE_NB_GONE_MAX - 1) * sizeof nb->gone[0]);
+        nb->n_gone--;
+    }
+    nb->gone[nb->n_gone++] = t;
+}
+
 void gale__nb_timers(nimbus_t *nb) {
     int64_t now = wall_ms();
     for (size_t i = 0; i < nb->n_topos;) {
@@ -542,7 +555,7 @@ void gale__nb_timers(nimbus_t *nb) {
         if (strcmp(t->status, "KILLED") == 0 && now >= t->timer_ms) {
             GALE_INFO(NB, 0, "%s: removed", t->id);
             remove_topology_keys(nb, t->id);
-            gale__nb_topo_free(t);
+            keep_gone(nb, t);
             nb->topos[i] = nb->topos[--nb->n_topos];
             gale__nb_bump_version(nb);
             continue;

@@ -87,4 +87,14 @@ kill -CONT "$SUP_PID"
 [[ $(grep -c "has not reported its log viewer port yet" <<<"$err") -eq 2 && $err != *"no workers"* ]] ||
     fail "not one line per worker (2): $err"
 g kill word-count -w 1 >/dev/null || fail "kill failed"
+
+echo "check: a killed topology's logs are still read once nimbus has removed it"
+list_empty() { g list 2>/dev/null | grep -q "No topologies running"; }
+logs_after_kill() { g logs word-count -n 3 >"$TMP/after-kill" 2>"$TMP/after-kill.err"; }
+wait_for 30 list_empty || fail "the killed topology was not removed: $(g list 2>&1)"
+# the supervisor may not have told the restarted nimbus its log viewer yet
+wait_for 30 logs_after_kill ||
+    fail "gale logs of the removed topology: $(cat "$TMP/after-kill.err")"
+[[ $(wc -l <"$TMP/after-kill") -ge 3 ]] || fail "no log lines after the kill: $(cat "$TMP/after-kill")"
+grep -q "was killed" "$TMP/after-kill.err" || fail "no note that it was killed: $(cat "$TMP/after-kill.err")"
 echo "PASS"
