@@ -3,8 +3,10 @@
  * config (defaults < --config FILE < -c key=value), validate it, and hand
  * it to the daemon's run function, which returns the exit code.
  */
+#include <errno.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cli/cli.h"
 #include "cli/options.h"
@@ -28,6 +30,32 @@ static const gale__optspec_t drpc_server_spec = {"gale drpc-server", "gale drpc-
                                                  daemon_opts, NULL};
 
 static const gale__optspec_t ui_spec = {"gale ui", "gale ui [options]", daemon_opts, NULL};
+
+/* A relative gale.local.dir or gale.log.dir (the defaults are) is taken
+ * against the directory the daemon starts in, once: its log lines, its
+ * workers' command lines and everything it writes then name absolute
+ * paths, so an operator sees where its state is whatever cwd they are in. */
+static int absolute_dirs(gale_conf_t *conf, char *err, size_t errlen) {
+    static const char *const keys[] = {GALE_CONF_LOCAL_DIR, GALE_CONF_LOG_DIR};
+    char cwd[4096], path[8192];
+    for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++) {
+        const char *dir = gale_conf_get_str(conf, keys[i], NULL);
+        if (!dir || dir[0] == '/') continue;
+        if (!getcwd(cwd, sizeof cwd)) {
+            snprintf(err, errlen,
+                     "%s '%s' is relative and the current directory is unknown (%s): "
+                     "give an absolute path",
+                     keys[i], dir, strerror(errno));
+            return -1;
+        }
+        snprintf(path, sizeof path, "%s/%s", strcmp(cwd, "/") ? cwd : "", dir);
+        if (gale_conf_set_str(conf, keys[i], path)) {
+            snprintf(err, errlen, "%s: out of memory", keys[i]);
+            return -1;
+        }
+    }
+    return 0;
+}
 
 static int run(const gale__optspec_t *spec, int (*fn)(const gale_conf_t *), int argc, char **argv) {
     char err[1024];
@@ -63,7 +91,8 @@ static int run(const gale__optspec_t *spec, int (*fn)(const gale_conf_t *), int 
         goto out;
     }
     gale__conf_merge(conf, over);
-    if (gale__conf_validate(conf, "daemon conf", err, sizeof err)) {
+    if (gale__conf_validate(conf, "daemon conf", err, sizeof err) ||
+        absolute_dirs(conf, err, sizeof err)) {
         gale__cli_error("%s: %s", spec->verb, err);
         goto out;
     }
