@@ -6,11 +6,13 @@
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
+#include <stdlib.h>
 #include <unistd.h>
 
 #include "cli/cli.h"
 #include "cli/options.h"
 #include "common/config.h"
+#include "common/log.h"
 #include "drpc/server.h"
 #include "nimbus/nimbus.h"
 #include "supervisor/supervisor.h"
@@ -57,6 +59,15 @@ static int absolute_dirs(gale_conf_t *conf, char *err, size_t errlen) {
     return 0;
 }
 
+/* A daemon's log level: -c gale.log.level, else GALE_LOG_LEVEL (read at
+ * start, common/log.c), else gale.yaml's or the default. */
+static void apply_log_level(const gale_conf_t *conf, const gale_conf_t *over) {
+    const char *lvl = gale_conf_get_str(over, GALE_CONF_LOG_LEVEL, NULL);
+    if (!lvl && !getenv("GALE_LOG_LEVEL")) lvl = gale_conf_get_str(conf, GALE_CONF_LOG_LEVEL, NULL);
+    int level = lvl ? gale__log_level_parse(lvl) : -1;
+    if (level >= 0) gale__log_set_level((gale_log_level_t)level);
+}
+
 static int run(const gale__optspec_t *spec, int (*fn)(const gale_conf_t *), int argc, char **argv) {
     char err[1024];
     gale__opts_t o;
@@ -96,6 +107,7 @@ static int run(const gale__optspec_t *spec, int (*fn)(const gale_conf_t *), int 
         gale__cli_error("%s: %s", spec->verb, err);
         goto out;
     }
+    apply_log_level(conf, over);
     rc = fn(conf);
 out:
     gale_conf_destroy(conf);

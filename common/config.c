@@ -93,7 +93,9 @@ const gale_conf_key_t gale__conf_keys[] = {
      "Rolled worker log files kept beside worker.log (worker.log.1 is the newest); "
      "0 = none (worker.log restarts empty)."},
     {GALE_CONF_LOG_LEVEL, GALE_CT_STR, "info", NO_BOUNDS, "debug|info|warn|error",
-     GALE_SCOPE_TOPOLOGY, "Lowest level of the log lines written."},
+     GALE_SCOPE_TOPOLOGY,
+     "Lowest level of the log lines written (by workers, gale local and, given to them, the "
+     "daemons; GALE_LOG_LEVEL in the environment comes before gale.yaml's for a daemon)."},
     {GALE_CONF_FILE_MAX_LINE_BYTES, GALE_CT_INT, "1048576", 16, 1073741824, NULL,
      GALE_SCOPE_COMPONENT,
      "Longest line the file spout reads, in bytes; a longer line stops the run with an error "

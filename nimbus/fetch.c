@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/clock.h"
 #include "common/log.h"
 #include "nimbus/nimbus.h"
 
@@ -92,6 +93,38 @@ void gale__nb_assignment_fetch(nimbus_t *nb, const gale__ctl_peer_t *p, const ga
     free(slots);
 }
 
+/* code_fetch keeps the part it read last: a supervisor asks for a part
+ * chunk by chunk (GALE_CTL_CHUNK_MAX each), and reading the whole part
+ * from the store for every chunk made a fetch quadratic in its size (a
+ * 1 GiB part: 1024 reads of 1 GiB). A stored part never changes (ids are
+ * unique), and code_fetch checks its topology still exists before using
+ * it; it is dropped after FETCHED_IDLE_NS unused. */
+#define FETCHED_IDLE_NS (10 * 1000000000LL)
+
+void gale__nb_fetched_expire(nimbus_t *nb, bool all) {
+    if (!nb->fetched.data || (!all && gale__now_ns() - nb->fetched.used_ns < FETCHED_IDLE_NS))
+        return;
+    free(nb->fetched.data);
+    nb->fetched.data = NULL;
+    nb->fetched.key[0] = '\0';
+}
+
+/* The value of key, kept in nb->fetched (NULL data: empty). */
+static int fetched_get(nimbus_t *nb, const char *key, char *err, size_t errlen) {
+    nb->fetched.used_ns = gale__now_ns();
+    if (nb->fetched.data && strcmp(nb->fetched.key, key) == 0) return 0;
+    gale__nb_fetched_expire(nb, true);
+    void *v = NULL;
+    size_t n = 0;
+    int rc = gale__store_get(nb->store, key, &v, &n, err, errlen);
+    if (rc) return rc;
+    GALE_DEBUG(NB, 0, "code_fetch: read %s (%zu bytes) from the store", key, n);
+    snprintf(nb->fetched.key, sizeof nb->fetched.key, "%s", key);
+    nb->fetched.data = v;
+    nb->fetched.len = n;
+    return 0;
+}
+
 void gale__nb_code_fetch(nimbus_t *nb, const gale__ctl_peer_t *p, const gale__ctl_msg_t *m) {
     const gale__ctl_code_fetch_t *f = &m->u.code_fetch;
     nb_topo_t *t = gale__nb_topo_find(nb, f->topology_id);
@@ -103,22 +136,18 @@ void gale__nb_code_fetch(nimbus_t *nb, const gale__ctl_peer_t *p, const gale__ct
     if (f->offset > t->size[part])
         return gale__nb_reply_err(nb, p, m->req, "offset %llu is past the end (%llu bytes)",
                                   (unsigned long long)f->offset, (unsigned long long)t->size[part]);
-    void *v = NULL;
-    size_t n = 0;
     char key[300], err[512];
     snprintf(key, sizeof key, "topologies/%s/%s", t->id, f->part);
-    int rc = gale__store_get(nb->store, key, &v, &n, err, sizeof err);
-    if (rc == GALE_ENOENT && part == PART_RESOURCES) rc = 0;
+    int rc = fetched_get(nb, key, err, sizeof err);
+    if (rc == GALE_ENOENT && part == PART_RESOURCES) rc = 0; /* none: empty */
     if (rc) return gale__nb_reply_err(nb, p, m->req, "cannot read %s: %s", key, err);
+    const uint8_t *v = nb->fetched.data;
+    size_t n = v ? nb->fetched.len : 0;
     size_t off = (size_t)f->offset, len = n > off ? n - off : 0;
     if (len > f->max_len) len = (size_t)f->max_len;
     static const uint8_t none[1];
-    gale__ctl_code_reply_t r = {true,
-                                NULL,
-                                n,
-                                {t->sum[part], GALE_CHECKSUM_LEN},
-                                {v ? (const uint8_t *)v + off : none, len}};
+    gale__ctl_code_reply_t r = {
+        true, NULL, n, {t->sum[part], GALE_CHECKSUM_LEN}, {v && off < n ? v + off : none, len}};
     if (gale__ctl_server_send(nb->router, p, GALE_CTL_CODE_REPLY, m->req, &r, err, sizeof err))
         gale__nb_reply_err(nb, p, m->req, "%s", err);
-    free(v);
 }

@@ -195,6 +195,7 @@ int gale__nimbus_run(const gale_conf_t *conf) {
             gale__ctl_msg_destroy(&m);
         }
         gale__nb_uploads_expire(nb);
+        gale__nb_fetched_expire(nb, false);
         gale__nb_timers(nb);
         int64_t now = gale__now_ns();
         /* liveness: every monitor period, and at once when something
@@ -208,6 +209,7 @@ int gale__nimbus_run(const gale_conf_t *conf) {
     rc = 0;
 out:
     gale__nb_uploads_free(nb);
+    gale__nb_fetched_expire(nb, true);
     gale__nb_topos_free(nb);
     gale__nb_sups_free(nb);
     gale__nb_stats_free(nb);

@@ -97,6 +97,12 @@ typedef struct nimbus {
     nb_supervisor_t *sups;
     size_t n_sups;
     nb_upload_t *uploads;
+    struct { /* the part code_fetch read last (fetch.c) */
+        char key[300];
+        void *data;
+        size_t len;
+        int64_t used_ns;
+    } fetched;
     bool dirty; /* something may need scheduling */
     int port;   /* the control port really bound */
     struct nb_stats *stats;
@@ -160,6 +166,8 @@ void gale__nb_sups_free(nimbus_t *nb);
 /* fetch.c */
 void gale__nb_assignment_fetch(nimbus_t *nb, const gale__ctl_peer_t *p, const gale__ctl_msg_t *m);
 void gale__nb_code_fetch(nimbus_t *nb, const gale__ctl_peer_t *p, const gale__ctl_msg_t *m);
+/** @brief Drop code_fetch's part when unused for a while, or at once (all). */
+void gale__nb_fetched_expire(nimbus_t *nb, bool all);
 
 /* stats.c */
 /** @brief Take one worker's stats blob (worker_state.stats) from supervisor s. */

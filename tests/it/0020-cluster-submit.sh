@@ -4,7 +4,9 @@
 #
 # What must hold: `gale jar` prints the topology id and `gale list` shows
 # it ACTIVE; the supervisor fetches the code into stormdist/<id>/
-# (topology, conf, code.so, resources/ with the --resources tree) and writes one assignment file
+# (topology, conf, code.so, resources/ with the --resources tree, a 5 MB
+# file in it fetched in chunks that nimbus reads from its store once) and
+# writes one assignment file
 # per worker; a second submission of the same name, an unknown entry
 # function and a file that is not a shared library are each refused with
 # exit 1 and one line naming the problem; deactivate/activate change the
@@ -17,7 +19,7 @@ source "$(dirname "$0")/lib.sh"
 source "$(dirname "$0")/cluster_lib.sh"
 WC="$GALE_BUILD/starter/word_count.so"
 
-start_nimbus "$TMP/nimbus"
+start_nimbus "$TMP/nimbus" -c gale.log.level=debug
 p1=$(free_port)
 p2=$(free_port)
 start_supervisor "$TMP/sup1" 127.0.0.1 "[$p1, $p2]"
@@ -26,6 +28,7 @@ echo "check: list is empty, then jar prints an id"
 g list | grep -q "No topologies running" || fail "a fresh nimbus lists something"
 mkdir -p "$TMP/res/data"
 echo "a resource" >"$TMP/res/data/words.txt"
+head -c 5000000 /dev/urandom >"$TMP/res/data/big.bin" # fetched in several chunks
 id=$(g jar "$WC" WordCountTopology -c topology.workers=2 --resources "$TMP/res") || fail "gale jar failed"
 TOPOLOGY_IDS+=("$id")
 [[ $id =~ ^word-count-1-[0-9]+$ ]] || fail "topology id '$id' is not <name>-<counter>-<epoch>"
@@ -41,6 +44,9 @@ test -s "$dist/topology" && test -s "$dist/conf" && test -d "$dist/resources" ||
     fail "stormdist/$id lacks topology, conf or resources/"
 cmp -s "$dist/resources/data/words.txt" "$TMP/res/data/words.txt" ||
     fail "the resources directory did not arrive in stormdist/$id/resources/"
+cmp -s "$dist/resources/data/big.bin" "$TMP/res/data/big.bin" || fail "big.bin did not arrive whole"
+reads=$(grep -c "code_fetch: read topologies/$id/resources " "$TMP/nimbus/logs/nimbus.log" || true)
+[[ $reads -eq 1 ]] || fail "nimbus read the resources from its store $reads times for one fetch"
 wait_for 20 test -f "$TMP/sup1/local/workers/$id-$p1/assignment" ||
     fail "no assignment file for slot $p1: $(tail -5 "$TMP/sup1/logs/supervisor.log"; tail -5 "$TMP/nimbus/logs/nimbus.log")"
 wait_for 20 test -f "$TMP/sup1/local/workers/$id-$p2/assignment" ||
