@@ -28,6 +28,7 @@ PACKAGES=(
     clang-format
     prometheus # promtool check metrics and a real scrape of gale ui's /metrics (tests/it 0091)
     curl       # the UI scenario tests (0090, 0091)
+    iproute2   # ip netns, ss and tc for the multi-host tests (0040-0042)
     chromium   # the web UI's browser test (tests/it 0092, headless, driven by playwright-core from npm)
 )
 

@@ -104,7 +104,7 @@ int gale__supervisor_run(const gale_conf_t *conf) {
     sv->worker_hb_ns = secs_ns(conf, GALE_CONF_WORKER_HEARTBEAT_FREQUENCY_SECS, 1);
     sv->start_timeout_ns = secs_ns(conf, GALE_CONF_SUPERVISOR_WORKER_START_TIMEOUT_SECS, 120);
     sv->shutdown_ns = secs_ns(conf, GALE_CONF_SUPERVISOR_WORKER_SHUTDOWN_SLEEP_SECS, 3);
-    int64_t hb_ns = secs_ns(conf, GALE_CONF_SUPERVISOR_HEARTBEAT_FREQUENCY_SECS, 5);
+    sv->hb_ns = secs_ns(conf, GALE_CONF_SUPERVISOR_HEARTBEAT_FREQUENCY_SECS, 5);
     int64_t mon_ns = secs_ns(conf, GALE_CONF_SUPERVISOR_MONITOR_FREQUENCY_SECS, 3);
     ssize_t n = readlink("/proc/self/exe", sv->self_exe, sizeof sv->self_exe - 1);
     if (n <= 0) {
@@ -161,6 +161,7 @@ int gale__supervisor_run(const gale_conf_t *conf) {
         GALE_ERROR(SV, 0, "cannot start the worker-heartbeat thread: out of memory");
         goto out;
     }
+    sv->link = link;
     gale__log_daemon_started();
     int64_t next_hb = 0, next_mon = gale__now_ns() + mon_ns;
     while (!stop_signal) {
@@ -171,7 +172,7 @@ int gale__supervisor_run(const gale_conf_t *conf) {
         int64_t now = gale__now_ns();
         if (now >= next_hb) {
             gale__sv_heartbeat(sv);
-            next_hb = gale__now_ns() + hb_ns;
+            next_hb = gale__now_ns() + sv->hb_ns;
             gale__sv_link_apply(link, sv);
             gale__sv_monitor(sv); /* new assignments start at once */
         }
@@ -186,6 +187,7 @@ int gale__supervisor_run(const gale_conf_t *conf) {
               stop_signal == SIGINT ? "SIGINT" : "SIGTERM", sv->n_workers);
     rc = 0;
 out:
+    sv->link = NULL;
     gale__sv_link_stop(link);
     gale__ctl_client_close(&sv->nimbus);
     if (sv->router) zmq_close(sv->router);

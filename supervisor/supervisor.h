@@ -44,6 +44,7 @@ typedef struct sv_worker {
     uint64_t restarts;
     unsigned fails; /* restarts since its last heartbeat: the backoff's exponent */
     bool assigned;  /* in the current assignment */
+    bool held;      /* assigned before the assignment fetch under way */
     bool done;
     const char *state; /* starting | running | timed_out | exited */
     sv_range_t *execs; /* its own executors in the assignment */
@@ -65,8 +66,11 @@ typedef struct supervisor {
     char nimbus_desc[300];
     int64_t start_ns;
     int64_t worker_timeout_ns, start_timeout_ns, shutdown_ns;
-    int64_t worker_hb_ns; /* worker.heartbeat.frequency.secs, as its workers are told */
-    uint64_t version;     /* the cluster assignment version it holds */
+    int64_t worker_hb_ns;      /* worker.heartbeat.frequency.secs, as its workers are told */
+    uint64_t version;          /* the cluster assignment version it holds */
+    int64_t hb_ns, last_hb_ns; /* supervisor.heartbeat.frequency.secs; the last one sent */
+    bool fetching;             /* inside an assignment fetch (sync.c) */
+    struct gale__sv_link *link;
     sv_worker_t *workers;
     size_t n_workers;
     char self_exe[4096];

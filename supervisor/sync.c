@@ -56,6 +56,18 @@
 static const char *const part_files[] = {"topology", "conf", "code.so", "resources"};
 static const char *const part_names[] = {"topology", "conf", "code", "resources"};
 
+/* A long download (a big part on a slow link) must not silence this
+ * supervisor, or nimbus takes it for dead after
+ * nimbus.supervisor.timeout.secs and moves its work. Between chunks the
+ * heartbeat that falls due goes, with the workers' heartbeats answered
+ * meanwhile (worker_link.c) applied first and the workers held before
+ * this fetch reported as still assigned. */
+static void heartbeat_if_due(supervisor_t *sv) {
+    if (gale__now_ns() - sv->last_hb_ns < sv->hb_ns) return;
+    if (sv->link) gale__sv_link_apply(sv->link, sv);
+    gale__sv_heartbeat(sv);
+}
+
 static int fetch_part(supervisor_t *sv, const char *id, int part, const char *dir) {
     uint64_t off = 0, size = 0;
     uint8_t want[GALE_CHECKSUM_LEN];
@@ -97,6 +109,7 @@ static int fetch_part(supervisor_t *sv, const char *id, int part, const char *di
             }
         }
         gale__ctl_msg_destroy(&r);
+        if (!rc) heartbeat_if_due(sv);
     } while (!rc && off < size);
     if (!rc) {
         uint8_t got[GALE_CHECKSUM_LEN];
@@ -298,25 +311,24 @@ static void fetch_assignments(supervisor_t *sv, uint64_t version) {
         return;
     }
     /* what stays assigned is marked again below */
-    bool *was = calloc(sv->n_workers ? sv->n_workers : 1, sizeof *was);
     for (size_t i = 0; i < sv->n_workers; i++) {
-        if (was) was[i] = sv->workers[i].assigned;
+        sv->workers[i].held = sv->workers[i].assigned;
         sv->workers[i].assigned = false;
     }
-    size_t before = sv->n_workers;
     int bad = 0;
+    sv->fetching = true; /* a heartbeat between code chunks fetches nothing */
     for (uint32_t t = 0; t < r.u.assignment_reply.topologies.n; t++)
         bad |= apply(sv, &r.u.assignment_reply.topologies.items[t]);
+    sv->fetching = false;
     if (bad) {
         /* keep what ran: nothing is stopped on a partial view */
-        for (size_t i = 0; i < before && was; i++) sv->workers[i].assigned |= was[i];
+        for (size_t i = 0; i < sv->n_workers; i++) sv->workers[i].assigned |= sv->workers[i].held;
     } else {
         sv->version = version;
         GALE_INFO(SV, 0, "assignments at version %llu: %zu worker(s) here",
                   (unsigned long long)version, sv->n_workers);
         gale__sv_sweep_code(sv); /* also what a restart left of topologies killed meanwhile */
     }
-    free(was);
     gale__ctl_msg_destroy(&r);
 }
 
@@ -337,11 +349,12 @@ void gale__sv_heartbeat(supervisor_t *sv) {
     gale__ctl_worker_state_t *ws = calloc(sv->n_workers ? sv->n_workers : 1, sizeof *ws);
     if (!ws) return;
     int64_t now = gale__now_ns();
+    sv->last_hb_ns = now;
     uint32_t n = 0;
     size_t stats_bytes = 0; /* the body stays well under GALE_CTL_MAX_BODY */
     for (size_t i = 0; i < sv->n_workers; i++) {
         const sv_worker_t *w = &sv->workers[i];
-        if (!w->assigned) continue;
+        if (!w->assigned && !(sv->fetching && w->held)) continue;
         bool with_stats = w->stats && stats_bytes + w->stats_len <= STATS_BUDGET;
         if (with_stats) stats_bytes += w->stats_len;
         ws[n++] = (gale__ctl_worker_state_t){
@@ -378,7 +391,7 @@ void gale__sv_heartbeat(supervisor_t *sv) {
     if (r.type == GALE_CTL_HEARTBEAT_REPLY && r.u.heartbeat_reply.ok) {
         uint64_t v = r.u.heartbeat_reply.assignment_version;
         gale__ctl_msg_destroy(&r);
-        if (v != sv->version) fetch_assignments(sv, v);
+        if (v != sv->version && !sv->fetching) fetch_assignments(sv, v);
         return;
     }
     GALE_WARN(SV, 0, "nimbus refused the heartbeat: %s",
