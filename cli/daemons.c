@@ -12,6 +12,7 @@
 #include "cli/cli.h"
 #include "cli/options.h"
 #include "common/config.h"
+#include "common/fileio.h"
 #include "common/log.h"
 #include "drpc/server.h"
 #include "nimbus/nimbus.h"
@@ -68,6 +69,27 @@ static void apply_log_level(const gale_conf_t *conf, const gale_conf_t *over) {
     if (level >= 0) gale__log_set_level((gale_log_level_t)level);
 }
 
+/* Nimbus and supervisors keep their state in gale.local.dir: two of a kind
+ * sharing one (a second supervisor started there by mistake) would take
+ * each other's socket, id and port files. The second is refused while the
+ * first lives (<local>/<daemon>.lock; the lock dies with its process). */
+static int lock_local_dir(const gale_conf_t *conf, const char *daemon, char *err, size_t errlen) {
+    const char *local = gale_conf_get_str(conf, GALE_CONF_LOCAL_DIR, "gale-local");
+    char path[8192], why[512];
+    long holder;
+    if (gale__mkdirs(local, err, errlen)) return -1;
+    snprintf(path, sizeof path, "%s/%s.lock", local, daemon);
+    int rc = gale__lock_hold(path, &holder, why, sizeof why);
+    if (rc == GALE_ESTATE)
+        snprintf(err, errlen,
+                 "gale.local.dir %s is in use by another %s (pid %ld): give each %s its own "
+                 "gale.local.dir, or stop that one first",
+                 local, daemon, holder, daemon);
+    else if (rc)
+        snprintf(err, errlen, "%s", why);
+    return rc ? -1 : 0;
+}
+
 static int run(const gale__optspec_t *spec, int (*fn)(const gale_conf_t *), int argc, char **argv) {
     char err[1024];
     gale__opts_t o;
@@ -108,6 +130,11 @@ static int run(const gale__optspec_t *spec, int (*fn)(const gale_conf_t *), int 
         goto out;
     }
     apply_log_level(conf, over);
+    bool stateful = spec == &nimbus_spec || spec == &supervisor_spec;
+    if (stateful && lock_local_dir(conf, spec->verb + strlen("gale "), err, sizeof err)) {
+        gale__cli_error("%s: %s", spec->verb, err);
+        goto out;
+    }
     rc = fn(conf);
 out:
     gale_conf_destroy(conf);

@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -137,4 +138,29 @@ int gale__mkdirs(const char *path, char *err, size_t errlen) {
         return gale__errf(err, errlen, GALE_EIO, "cannot create directory %s: %s", buf,
                           strerror(errno));
     return 0;
+}
+
+int gale__lock_hold(const char *path, long *holder, char *err, size_t errlen) {
+    *holder = 0;
+    int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+    if (fd < 0) {
+        snprintf(err, errlen, "cannot open %s: %s", path, strerror(errno));
+        return GALE_EIO;
+    }
+    if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
+        int e = errno;
+        char pid[32] = {0};
+        if (e == EWOULDBLOCK && pread(fd, pid, sizeof pid - 1, 0) > 0) *holder = atol(pid);
+        close(fd);
+        snprintf(err, errlen, "cannot lock %s: %s", path, strerror(e));
+        return e == EWOULDBLOCK ? GALE_ESTATE : GALE_EIO;
+    }
+    char pid[32];
+    int n = snprintf(pid, sizeof pid, "%ld\n", (long)getpid());
+    if (ftruncate(fd, 0) != 0 || pwrite(fd, pid, (size_t)n, 0) != n) {
+        snprintf(err, errlen, "cannot write %s: %s", path, strerror(errno));
+        close(fd);
+        return GALE_EIO;
+    }
+    return 0; /* fd stays open, and the lock held, until the process exits */
 }

@@ -34,4 +34,14 @@ int gale__pathf(char *out, size_t cap, char *err, size_t errlen, const char *fmt
     __attribute__((format(printf, 5, 6)));
 int gale__mkdirs(const char *path, char *err, size_t errlen);
 
+/**
+ * @brief Hold path (created if missing) locked for the rest of the
+ * process's life, so that two daemons never share one state directory:
+ * flock(LOCK_EX | LOCK_NB) on a close-on-exec descriptor (workers, which
+ * outlive a supervisor, never inherit it), our pid written into it. When
+ * another live process holds it, GALE_ESTATE and *holder is its pid (0 if
+ * unknown); other failures GALE_EIO; each with one line in err.
+ */
+int gale__lock_hold(const char *path, long *holder, char *err, size_t errlen);
+
 #endif

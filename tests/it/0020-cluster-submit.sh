@@ -81,6 +81,15 @@ g activate word-count >/dev/null || fail "activate failed"
 g list | grep -Eq "word-count +ACTIVE" || fail "not ACTIVE after activate"
 g deactivate word-count >/dev/null
 
+echo "check: a second nimbus on the same local dir (another port) is refused"
+set +e
+err=$(timeout 20 "$GALE_BIN" nimbus -c "gale.local.dir=$TMP/nimbus/local" -c "gale.log.dir=$TMP/n2" \
+    -c nimbus.port=0 2>&1 >/dev/null)
+rc=$?
+set -e
+[[ $rc -eq 1 && $err == *"is in use by another nimbus (pid $NIMBUS_PID)"* ]] ||
+    fail "second nimbus: exit $rc, '$err'"
+
 echo "check: a nimbus restarted after SIGKILL recovers the topology"
 kill -KILL -- "-$NIMBUS_PID"
 wait "$NIMBUS_PID" 2>/dev/null || true

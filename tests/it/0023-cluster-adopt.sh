@@ -7,7 +7,9 @@
 # keeps its id, logs that it adopted that worker's pid, does not start
 # another worker on the slot, and the worker's pid is unchanged; `gale
 # kill -w 0` makes it stop the worker, so no process with the topology id
-# on its command line is left.
+# on its command line is left. A second supervisor started on the same
+# local dir meanwhile is refused (exit 1, naming the first's pid) before
+# it touches anything.
 # shellcheck source=tests/it/lib.sh
 source "$(dirname "$0")/lib.sh"
 # shellcheck source=tests/it/cluster_lib.sh
@@ -39,6 +41,18 @@ wait_for 20 fetched || fail "the restarted supervisor did not fetch its assignme
 sleep 2 # two heartbeats and monitor rounds: a wrong restart would show
 since | grep -q "started worker $id:$port" && fail "it started another worker: $(since)"
 [[ "$(worker_pids "$id")" == "$pid" ]] || fail "worker pids are '$(worker_pids "$id")', not $pid"
+
+echo "check: a second supervisor on the same local dir is refused, touching nothing"
+set +e
+err=$(timeout 20 "$GALE_BIN" supervisor -c "gale.local.dir=$TMP/s/local" -c "gale.log.dir=$TMP/s2" \
+    -c "nimbus.port=$NIMBUS_PORT" -c "supervisor.slots.ports=[$(free_port)]" -c logviewer.port=0 \
+    2>&1 >/dev/null)
+rc=$?
+set -e
+[[ $rc -eq 1 && $err == *"is in use by another supervisor (pid $SUP_PID)"* ]] ||
+    fail "second supervisor: exit $rc, '$err'"
+[[ ! -e $TMP/s2 ]] || fail "the refused supervisor opened its log dir"
+[[ "$(worker_pids "$id")" == "$pid" ]] || fail "the worker changed: '$(worker_pids "$id")'"
 
 echo "check: kill stops the worker"
 g kill word-count -w 0 >/dev/null || fail "kill failed"
