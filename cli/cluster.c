@@ -55,6 +55,7 @@ typedef struct session {
     int port;
     void *zctx;
     gale__ctl_client_t client;
+    bool probed; /* nimbus's port answered a TCP connect (call) */
     gale__opts_t o;
 } session_t;
 
@@ -139,6 +140,13 @@ static int session_open(session_t *s, const gale__optspec_t *spec, int argc, cha
             s->port = atoi(buf);
             free(buf);
         }
+        if (s->port <= 0 || s->port > 65535) {
+            gale__cli_error("%s: nimbus.port is 0 and %s holds no port (nimbus writes it there "
+                            "when it binds port 0): give nimbus's port (-c nimbus.port=N) or "
+                            "the gale.local.dir nimbus uses",
+                            s->verb, path);
+            return -1;
+        }
     }
     char endpoint[GALE_ENDPOINT_MAX];
     gale__endpoint_tcp(endpoint, sizeof endpoint,
@@ -165,10 +173,15 @@ static void session_close(session_t *s) {
 static int call(session_t *s, gale__ctl_type_t type, const void *msg, gale__ctl_type_t want,
                 gale__ctl_msg_t *reply) {
     char err[1024];
-    int rc = gale__ctl_call(&s->client, type, msg, want, s->timeout_ms, reply, err, sizeof err);
+    /* a refused connection is told at once, not by the reply's timeout */
+    int rc = s->probed ? 0 : gale__tcp_probe(s->host, s->port, s->timeout_ms, err, sizeof err);
+    s->probed = rc == 0;
+    if (!rc)
+        rc = gale__ctl_call(&s->client, type, msg, want, s->timeout_ms, reply, err, sizeof err);
     if (rc == GALE_EIO) {
-        gale__cli_error("cannot reach nimbus at %s:%d \xe2\x80\x94 is 'gale nimbus' running?",
-                        s->host, s->port);
+        gale__cli_error(
+            "%s: cannot reach nimbus at %s:%d \xe2\x80\x94 is 'gale nimbus' running? (%s)", s->verb,
+            s->host, s->port, err);
         return 1;
     }
     if (rc) {

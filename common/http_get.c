@@ -36,8 +36,10 @@ static int wait_fd(int fd, short events, int64_t deadline) {
     return r < 0 ? -1 : r;
 }
 
-static int connect_to(const char *host, int port, int64_t deadline, char *err, size_t errlen) {
-    struct addrinfo hints = {.ai_socktype = SOCK_STREAM, .ai_flags = AI_NUMERICSERV};
+static int connect_to(const char *host, int port, int family, int64_t deadline, char *err,
+                      size_t errlen) {
+    struct addrinfo hints = {
+        .ai_family = family, .ai_socktype = SOCK_STREAM, .ai_flags = AI_NUMERICSERV};
     struct addrinfo *ai = NULL;
     char service[8];
     snprintf(service, sizeof service, "%d", port);
@@ -70,6 +72,15 @@ static int connect_to(const char *host, int port, int64_t deadline, char *err, s
         return gale__errf(err, errlen, GALE_EIO, "%s", strerror(e));
     }
     return fd;
+}
+
+int gale__tcp_probe(const char *host, int port, int timeout_ms, char *err, size_t errlen) {
+    /* IPv4, as ZeroMQ's tcp transport (ZMQ_IPV6 off) resolves the host */
+    int fd = connect_to(strcmp(host, "localhost") == 0 ? "127.0.0.1" : host, port, AF_INET,
+                        now_ms() + timeout_ms, err, errlen);
+    if (fd < 0) return fd;
+    close(fd);
+    return 0;
 }
 
 /* The integer value of header name in the header block, or -1. */
@@ -108,7 +119,7 @@ int gale__http_get(const char *host, int port, const char *path, int timeout_ms,
                    gale__http_resp_t *out, char *err, size_t errlen) {
     memset(out, 0, sizeof *out);
     int64_t deadline = now_ms() + timeout_ms;
-    int fd = connect_to(host, port, deadline, err, errlen);
+    int fd = connect_to(host, port, AF_UNSPEC, deadline, err, errlen);
     if (fd < 0) return fd;
     char req[4096];
     int n = snprintf(req, sizeof req,

@@ -37,4 +37,13 @@ int gale__http_get(const char *host, int port, const char *path, int timeout_ms,
                    gale__http_resp_t *out, char *err, size_t errlen);
 void gale__http_resp_free(gale__http_resp_t *r);
 
+/**
+ * @brief Open and close at once a TCP connection to host:port, within
+ * timeout_ms: 0, or GALE_EIO with why (connection refused, timed out,
+ * cannot resolve) in err. The CLI asks it of nimbus before its first
+ * call: a ZeroMQ socket connects in the background and tells a refused
+ * connection only by the reply's timeout.
+ */
+int gale__tcp_probe(const char *host, int port, int timeout_ms, char *err, size_t errlen);
+
 #endif
