@@ -124,7 +124,8 @@ static int run(const gale__optspec_t *spec, int (*fn)(const gale_conf_t *), int 
         goto out;
     }
     gale__conf_merge(conf, over);
-    if (gale__conf_validate(conf, "daemon conf", err, sizeof err) ||
+    /* unknown keys were named where they were read: gale.yaml warns, -c refuses */
+    if (gale__conf_validate_values(conf, "daemon conf", err, sizeof err) ||
         absolute_dirs(conf, err, sizeof err)) {
         gale__cli_error("%s: %s", spec->verb, err);
         goto out;

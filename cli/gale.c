@@ -140,17 +140,22 @@ int gale_cli_main(int argc, char **argv) {
         usage(stdout);
         return 0;
     }
-    if (verb[0] == '-') { /* `gale -c k=v local ...`: a verb's option put first */
-        gale__cli_error("gale: '%s' is an option, and options go after the command: gale local "
-                        "%s ... (see 'gale local --help')",
-                        verb, verb);
-        return GALE__EXIT_USAGE;
-    }
     static const char *const verbs[] = {"local",       "conf",      "version", "help", "nimbus",
                                         "supervisor",  "jar",       "list",    "kill", "activate",
                                         "deactivate",  "rebalance", "worker",  "logs", "drpc",
                                         "drpc-server", "ui"};
-    const char *near = gale__nearest(verb, verbs, sizeof verbs / sizeof verbs[0]);
+    size_t n_verbs = sizeof verbs / sizeof verbs[0];
+    if (verb[0] == '-') {            /* `gale -c k=v list ...`: a verb's option put first */
+        const char *named = "local"; /* the verb given later, if any */
+        for (int i = argc - 1; i >= 2; i--)
+            for (size_t k = 0; k < n_verbs; k++)
+                if (strcmp(argv[i], verbs[k]) == 0) named = verbs[k]; /* the first one wins */
+        gale__cli_error("gale: '%s' is an option, and options go after the command: gale %s "
+                        "%s ... (see 'gale %s --help')",
+                        verb, named, verb, named);
+        return GALE__EXIT_USAGE;
+    }
+    const char *near = gale__nearest(verb, verbs, n_verbs);
     gale__cli_error("gale: unknown command '%s' (did you mean '%s'?): run 'gale --help'", verb,
                     near);
     return GALE__EXIT_USAGE;

@@ -34,6 +34,12 @@ static bool looks_like_option(const char *a) {
     return true;
 }
 
+/* One verb's option that another verb spells otherwise. */
+static const char *const same_as[][3] = {
+    {"gale jar", "--until-done", "--wait"},
+    {"gale local", "--wait", "--until-done"},
+};
+
 static void unknown(const gale__optspec_t *spec, const char *a, char *err, size_t errlen) {
     const gale__opt_t *table = spec->table;
     const char *names[64];
@@ -51,12 +57,25 @@ static void unknown(const gale__optspec_t *spec, const char *a, char *err, size_
     const char *word = key + strspn(key, "-"), *near = NULL;
     for (size_t i = 0; *word && i < n && !near; i++)
         if (strstr(names[i], word)) near = names[i];
+    for (size_t i = 0; i < sizeof same_as / sizeof same_as[0] && !near; i++)
+        if (strcmp(spec->verb, same_as[i][0]) == 0 && strcmp(key, same_as[i][1]) == 0)
+            near = same_as[i][2];
+    bool guessed = !near; /* by spelling alone: may be far off */
     if (!near) near = gale__nearest(key, names, n);
     char shown[160];
     gale__escape_ctl(shown, sizeof shown, a, strlen(a));
-    snprintf(err, errlen,
-             "%s: unknown option '%s' (did you mean '%s'?); to pass it to %s, put it after '--'",
-             spec->verb, shown, near,
+    char hint[512];
+    size_t len = strlen(key), used = (size_t)snprintf(hint, sizeof hint, "it takes ");
+    if (guessed && gale__edit_distance(key, near) > (len > 4 ? len / 2 : 2)) {
+        /* nothing near (--verbose is not --timeout): say what there is */
+        for (size_t i = 0; i < n && used < sizeof hint; i++)
+            used +=
+                (size_t)snprintf(hint + used, sizeof hint - used, "%s%s", i ? ", " : "", names[i]);
+    } else {
+        snprintf(hint, sizeof hint, "did you mean '%s'?", near);
+    }
+    snprintf(err, errlen, "%s: unknown option '%s' (%s); to pass it to %s, put it after '--'",
+             spec->verb, shown, hint,
              spec->passes_to ? spec->passes_to : "the command as an argument");
 }
 

@@ -222,8 +222,25 @@ static const char *const pow2_keys[] = {
 };
 
 /* Keys under these prefixes belong to Gale: a typo there is worth a hint. */
-static const char *const gale_namespaces[] = {"topology.", "gale.",      "nimbus.", "supervisor.",
-                                              "worker.",   "logviewer.", "redis.",  "drpc."};
+static const char *const gale_namespaces[] = {"topology.",   "gale.",   "nimbus.",
+                                              "supervisor.", "worker.", "logviewer.",
+                                              "ui.",         "redis.",  "drpc."};
+
+/* Storm keys Gale names otherwise: a Storm user's storm.yaml habit gets
+ * the hint it needs, where the nearest spelling would mislead (nimbus.host
+ * is nearest to nimbus.port). */
+static const char *const storm_renamed[][2] = {
+    {"nimbus.host", GALE_CONF_NIMBUS_SEEDS},
+    {"storm.local.dir", GALE_CONF_LOCAL_DIR},
+    {"storm.log.dir", GALE_CONF_LOG_DIR},
+    {"storm.local.hostname", GALE_CONF_LOCAL_HOSTNAME},
+};
+
+static const char *storm_rename(const char *name) {
+    for (size_t i = 0; i < sizeof storm_renamed / sizeof storm_renamed[0]; i++)
+        if (strcmp(name, storm_renamed[i][0]) == 0) return storm_renamed[i][1];
+    return NULL;
+}
 
 /* Aliases can make a small YAML file expand exponentially ("billion laughs"). */
 #define YAML_NODE_BUDGET 100000
@@ -241,6 +258,7 @@ static bool needs_pow2(const gale_conf_key_t *row) {
 }
 
 static bool in_gale_namespace(const char *name) {
+    if (storm_rename(name)) return true; /* worth the same hint */
     for (size_t i = 0; i < sizeof(gale_namespaces) / sizeof(gale_namespaces[0]); i++)
         if (strncmp(name, gale_namespaces[i], strlen(gale_namespaces[i])) == 0) return true;
     return false;
@@ -344,7 +362,8 @@ const gale_conf_key_t *gale__conf_key_find(const char *name) {
 
 const char *gale__conf_nearest_key(const char *name) {
     if (!name) return NULL;
-    const char *best = NULL;
+    const char *best = storm_rename(name);
+    if (best) return best;
     size_t best_d = SIZE_MAX;
     for (size_t i = 0; i < gale__conf_nkeys; i++) {
         size_t d = gale__edit_distance(name, gale__conf_keys[i].name);
@@ -847,6 +866,10 @@ int gale__conf_validate(const gale_conf_t *c, const char *origin, char *err, siz
     return validate(c, origin, UNKNOWN_WARN, err, errlen);
 }
 
+int gale__conf_validate_values(const gale_conf_t *c, const char *origin, char *err, size_t errlen) {
+    return validate(c, origin, UNKNOWN_QUIET, err, errlen);
+}
+
 int gale__conf_merge(gale_conf_t *dst, const gale_conf_t *src) {
     if (!dst || !src) return GALE_EINVAL;
     for (size_t i = 0; i < gale_conf_count(src); i++) {
@@ -948,8 +971,8 @@ int gale__conf_parse_kv(gale_conf_t *out, const char *kv, char *err, size_t errl
             rc = gale__errf(
                 err, errlen, GALE_EINVAL,
                 "-c '%s': unknown key '%s' (did you mean '%s'?): keys under topology., "
-                "gale., nimbus., supervisor., worker., logviewer. and drpc. are Gale's own; see "
-                "'gale conf --list'",
+                "gale., nimbus., supervisor., worker., logviewer., ui., redis. and drpc. are "
+                "Gale's own; see 'gale conf --list'",
                 kv, key, gale__conf_nearest_key(key));
         else
             rc = set_from_text(scratch, key, value, "-c", what, true, err, errlen);

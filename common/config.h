@@ -155,6 +155,9 @@ int gale__conf_parse_kv(gale_conf_t *out, const char *kv, char *err, size_t errl
  * 'topology.workers'?)". Returns 0 or GALE_E* with err filled.
  */
 int gale__conf_validate(const gale_conf_t *c, const char *origin, char *err, size_t errlen);
+/** @brief gale__conf_validate without the warnings, for a conf whose unknown
+ * keys were already named where they were read (gale.yaml, -c). */
+int gale__conf_validate_values(const gale_conf_t *c, const char *origin, char *err, size_t errlen);
 
 /**
  * @brief Warn (log) about each known key of c whose scope does not reach

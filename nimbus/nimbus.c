@@ -168,8 +168,8 @@ int gale__nimbus_run(const gale_conf_t *conf) {
     sigaction(SIGTERM, &sa, NULL);
     sigaction(SIGINT, &sa, NULL);
     signal(SIGPIPE, SIG_IGN);
-    GALE_INFO(NB, 0, "nimbus listening on %s, state in %s/nimbus, %zu topologies recovered", bound,
-              local, nb->n_topos);
+    GALE_INFO(NB, 0, "listening on %s, state in %s/nimbus, %zu topologies recovered", bound, local,
+              nb->n_topos);
     gale__log_daemon_started();
 
     int64_t next_monitor = gale__now_ns();
@@ -217,5 +217,6 @@ out:
     if (nb->zctx) zmq_ctx_term(nb->zctx);
     gale__store_destroy(nb->store);
     gale_conf_destroy(nb->conf);
+    if (rc == 0) GALE_INFO(NB, 0, "stopped");
     return rc;
 }

@@ -154,8 +154,8 @@ int gale__supervisor_run(const gale_conf_t *conf) {
     sa.sa_flags = SA_NOCLDSTOP;
     sigaction(SIGCHLD, &sa, NULL);
     signal(SIGPIPE, SIG_IGN);
-    GALE_INFO(SV, 0, "supervisor %s on %s: %zu slot(s), nimbus at %s, %zu worker(s) adopted",
-              sv->id, sv->host, sv->n_ports, sv->nimbus_desc, sv->n_workers);
+    GALE_INFO(SV, 0, "id %s on %s: %zu slot(s), nimbus at %s, %zu worker(s) adopted", sv->id,
+              sv->host, sv->n_ports, sv->nimbus_desc, sv->n_workers);
 
     if (gale__sv_link_start(sv->router, &link)) {
         GALE_ERROR(SV, 0, "cannot start the worker-heartbeat thread: out of memory");
@@ -194,5 +194,6 @@ out:
     if (sv->zctx) zmq_ctx_term(sv->zctx);
     gale__logviewer_stop(lv);
     gale__sv_workers_free(sv);
+    if (rc == 0) GALE_INFO(SV, 0, "stopped");
     return rc;
 }

@@ -41,6 +41,9 @@ for opt in "-c k=v" "--local-ttl 1"; do
         fail "'$opt' before the verb: $(cat "$TMP/err")"
     grep -q "did you mean 'local'" "$TMP/err" && fail "'$opt' before the verb suggests 'local'"
 done
+run_bg 30 "$TMP/err" "$GALE_BIN" -c nimbus.port=1 list
+grep -q "options go after the command: gale list -c ... (see 'gale list --help')" "$TMP/err" ||
+    fail "'-c' before 'list' names another verb: $(cat "$TMP/err")"
 
 echo "check: --ttl suggests --local-ttl"
 run_bg 30 "$TMP/err" "$GALE_BIN" local --ttl 2 "$WC" WordCountTopology

@@ -217,6 +217,24 @@ static void test_suggest_containing(void **state) {
     assert_int_equal(parse(&o, 1, typo), 2);
     assert_non_null(strstr(err, "(did you mean '--config'?)"));
     gale__opts_free(&o);
+    /* nothing near: the options are listed, none is guessed */
+    const char *far[] = {"--verbose"};
+    assert_int_equal(parse(&o, 1, far), 2);
+    assert_non_null(
+        strstr(err, "(it takes --config, -c, --local-ttl, --until-done, --help); to pass"));
+    gale__opts_free(&o);
+}
+
+/* Another verb's spelling of an option gets this verb's. */
+static void test_suggest_other_verb(void **state) {
+    (void)state;
+    static const gale__opt_t jar_table[] = {{"--wait", NULL, "wait"}, {NULL, NULL, NULL}};
+    static const gale__optspec_t jar = {"gale jar", "gale jar", jar_table, "the entry function"};
+    const char *argv[] = {"--until-done"};
+    gale__opts_t o;
+    assert_int_equal(gale__opts_parse(&jar, 1, (char **)argv, &o, err, sizeof err), 2);
+    assert_non_null(strstr(err, "unknown option '--until-done' (did you mean '--wait'?)"));
+    gale__opts_free(&o);
 }
 
 static void test_utf8_valid(void **state) {
@@ -249,6 +267,7 @@ int main(void) {
         cmocka_unit_test(test_help),
         cmocka_unit_test(test_attached_short_value),
         cmocka_unit_test(test_suggest_containing),
+        cmocka_unit_test(test_suggest_other_verb),
         cmocka_unit_test(test_text_helpers),
         cmocka_unit_test(test_utf8_valid),
     };
