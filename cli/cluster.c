@@ -28,6 +28,7 @@
 #include "cli/cli.h"
 #include "cli/options.h"
 #include "common/checksum.h"
+#include "common/clock.h"
 #include "common/config.h"
 #include "common/ctl_socket.h"
 #include "common/fileio.h"
@@ -304,6 +305,29 @@ static int wait_done(session_t *s, const char *id, const char *name) {
     return 0;
 }
 
+/* Nimbus runs a topology on the free slots there are, as Storm does: say
+ * so when that is fewer workers than it asked for (the scheduler ran
+ * before submit_end's reply, so the list has the assignment). */
+static void note_fewer_workers(session_t *s, const char *id, const char *name, int64_t asked) {
+    gale__ctl_list_t l = {NULL};
+    gale__ctl_msg_t r;
+    char err[512];
+    if (gale__ctl_call(&s->client, GALE_CTL_LIST, &l, GALE_CTL_LIST_REPLY, s->timeout_ms, &r, err,
+                       sizeof err))
+        return;
+    const gale__ctl_list_reply_t *lr = &r.u.list_reply;
+    for (uint32_t i = 0; r.type == GALE_CTL_LIST_REPLY && lr->ok && i < lr->topologies.n; i++) {
+        const gale__ctl_topology_summary_t *t = &lr->topologies.items[i];
+        if (strcmp(t->id, id) == 0 && (int64_t)t->workers < asked)
+            gale__cli_error("gale jar: %s asked for %lld workers and runs on %llu: the cluster "
+                            "has no more free slots now (add supervisors, then 'gale rebalance "
+                            "%s -n %lld')",
+                            id, (long long)asked, (unsigned long long)t->workers, name,
+                            (long long)asked);
+    }
+    gale__ctl_msg_destroy(&r);
+}
+
 static int cli_jar(int argc, char **argv) {
     session_t s;
     int code;
@@ -380,6 +404,7 @@ static int cli_jar(int argc, char **argv) {
     printf("%s\n", id);
     fflush(stdout);
     gale__ctl_msg_destroy(&r);
+    note_fewer_workers(&s, id, t->name, gale_conf_get_int(conf, GALE_CONF_TOPOLOGY_WORKERS, 1));
     rc = wait ? wait_done(&s, id, t->name) : 0;
 out:
     free(code_buf);
@@ -546,6 +571,16 @@ static int cli_named(const gale__optspec_t *spec, gale__ctl_type_t type, int arg
                            : type == GALE_CTL_DEACTIVATE ? "deactivated"
                                                          : "rebalancing";
         printf("%s %s\n", r.u.reply.id ? r.u.reply.id : topo, done);
+        /* a kill or rebalance waits first (spouts deactivated): say how long */
+        const char *then = type == GALE_CTL_KILL ? "removed" : "moved";
+        if ((type == GALE_CTL_KILL || type == GALE_CTL_REBALANCE) && wait != GALE_CTL_UNSET)
+            fprintf(stderr, "%s: its executors are %s in %llu s (-w)\n", s.verb, then,
+                    (unsigned long long)wait);
+        else if (type == GALE_CTL_KILL || type == GALE_CTL_REBALANCE)
+            fprintf(stderr,
+                    "%s: its executors are %s after its topology.message.timeout.secs "
+                    "(-w SECS to choose)\n",
+                    s.verb, then);
         gale__ctl_msg_destroy(&r);
     }
 out:
@@ -727,6 +762,24 @@ static void logs_follow_once(const session_t *s, log_worker_t *w, const char *id
     gale__http_resp_free(&r);
 }
 
+/* -f ends once the topology is gone from nimbus's list (killed and
+ * removed: its workers write nothing more). A failed look (nimbus down)
+ * keeps following, as tail -f does. */
+#define LOGS_LIST_EVERY_NS (2 * 1000000000LL)
+static bool still_listed(session_t *s, const char *id) {
+    gale__ctl_list_t l = {NULL};
+    gale__ctl_msg_t r;
+    char err[512];
+    if (gale__ctl_call(&s->client, GALE_CTL_LIST, &l, GALE_CTL_LIST_REPLY, s->timeout_ms, &r, err,
+                       sizeof err))
+        return true;
+    bool listed = r.type != GALE_CTL_LIST_REPLY || !r.u.list_reply.ok;
+    for (uint32_t i = 0; !listed && i < r.u.list_reply.topologies.n; i++)
+        listed = strcmp(r.u.list_reply.topologies.items[i].id, id) == 0;
+    gale__ctl_msg_destroy(&r);
+    return listed;
+}
+
 static int cli_logs(int argc, char **argv) {
     session_t s;
     int code;
@@ -837,9 +890,18 @@ static int cli_logs(int argc, char **argv) {
     if (follow) {
         /* every worker once per round; a long poll each, sharing the round */
         int wait_ms = LOGS_WAIT_MS / (int)nw > 50 ? LOGS_WAIT_MS / (int)nw : 50;
-        while (!logs_stop)
+        int64_t next_look = 0;
+        for (bool gone = false; !logs_stop && !gone;) {
+            if (gale__now_ns() >= next_look) {
+                gone = !still_listed(&s, ta->id); /* one more round after, for the last lines */
+                next_look = gale__now_ns() + LOGS_LIST_EVERY_NS;
+            }
             for (size_t k = 0; k < nw && !logs_stop; k++)
                 logs_follow_once(&s, &ws[k], ta->id, wait_ms, component, prefix);
+            if (gone)
+                fprintf(stderr, "gale logs: %s was killed and removed: stopped following\n",
+                        ta->id);
+        }
         rc = 0;
     }
 out:

@@ -97,4 +97,12 @@ wait_for 30 logs_after_kill ||
     fail "gale logs of the removed topology: $(cat "$TMP/after-kill.err")"
 [[ $(wc -l <"$TMP/after-kill") -ge 3 ]] || fail "no log lines after the kill: $(cat "$TMP/after-kill")"
 grep -q "was killed" "$TMP/after-kill.err" || fail "no note that it was killed: $(cat "$TMP/after-kill.err")"
+
+echo "check: gale logs -f of a removed topology prints its last lines and ends by itself"
+rc=0
+timeout 30 "$GALE_BIN" logs -c "nimbus.port=$NIMBUS_PORT" word-count -n 2 -f >"$TMP/f-after" \
+    2>"$TMP/f-after.err" || rc=$?
+[[ $rc -eq 0 ]] || fail "-f after the removal: exit $rc (124: it did not end), $(cat "$TMP/f-after.err")"
+[[ -s $TMP/f-after ]] && grep -q "stopped following" "$TMP/f-after.err" ||
+    fail "-f after the removal: '$(cat "$TMP/f-after")' / '$(cat "$TMP/f-after.err")'"
 echo "PASS"

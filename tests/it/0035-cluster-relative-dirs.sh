@@ -4,7 +4,9 @@
 # where its state is as an absolute path, a supervisor's workers get
 # absolute dirs on their command lines (an operator reading `ps` sees
 # where they write), and their logs land under the supervisor's start
-# directory whatever the CLI's current directory is.
+# directory whatever the CLI's current directory is. A topology asking for
+# more workers than there are free slots (3, the supervisor has 1) runs
+# on what there is, and `gale jar` says so in one line.
 # shellcheck source=tests/it/lib.sh
 source "$(dirname "$0")/lib.sh"
 # shellcheck source=tests/it/cluster_lib.sh
@@ -35,8 +37,10 @@ wait_joined 1
 
 echo "check: a worker's command line names absolute dirs, from the CLI run elsewhere"
 cd "$TMP/elsewhere"
-id=$(g jar "$WC" WordCountTopology -c topology.workers=1) || fail "gale jar failed"
+id=$(g jar "$WC" WordCountTopology -c topology.workers=3 2>"$TMP/jar.err") || fail "gale jar failed"
 TOPOLOGY_IDS+=("$id")
+grep -q "^gale jar: $id asked for 3 workers and runs on 1: the cluster has no more free slots" \
+    "$TMP/jar.err" || fail "no note of the missing workers: $(cat "$TMP/jar.err")"
 wait_workers "$id" 1 30
 pid=$(worker_pids "$id")
 tr '\0' ' ' <"/proc/$pid/cmdline" | grep -q "gale.local.dir=$TMP/sup/local " ||
