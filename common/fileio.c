@@ -164,3 +164,11 @@ int gale__lock_hold(const char *path, long *holder, char *err, size_t errlen) {
     }
     return 0; /* fd stays open, and the lock held, until the process exits */
 }
+
+const char *gale_path_absolute(const char *path, char *buf, size_t size) {
+    char cwd[4096];
+    if (!path || path[0] == '/' || !buf || !getcwd(cwd, sizeof cwd)) return path;
+    while (path[0] == '.' && path[1] == '/') path += 2; /* ./x is x */
+    int n = snprintf(buf, size, "%s/%s", strcmp(cwd, "/") ? cwd : "", path);
+    return n >= 0 && (size_t)n < size ? buf : path;
+}

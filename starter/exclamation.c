@@ -107,14 +107,6 @@ GALE_EXPORT const gale_bolt_t exclaim_bolt = {
     .basic = false,
 };
 
-/* A relative path is made absolute here: under `gale jar` the workers that
- * open it run in their supervisor's directory, not in this one. */
-static const char *absolute(const char *path, char *buf, size_t size) {
-    char cwd[4096];
-    if (!path || path[0] == '/' || !getcwd(cwd, sizeof cwd)) return path;
-    return snprintf(buf, size, "%s/%s", cwd, path) < (int)size ? buf : path;
-}
-
 GALE_EXPORT int ExclamationTopology(gale_submit_t *s, int argc, char **argv) {
     if (argc > 2) { /* an extra argument would be ignored: say what is taken */
         fprintf(
@@ -126,8 +118,8 @@ GALE_EXPORT int ExclamationTopology(gale_submit_t *s, int argc, char **argv) {
     }
     gale_builder_t *b = gale_builder_new();
     char in_buf[8192], sink_buf[8192];
-    const char *input = absolute(argc > 0 ? argv[0] : NULL, in_buf, sizeof in_buf);
-    const char *sink = absolute(argc > 1 ? argv[1] : NULL, sink_buf, sizeof sink_buf);
+    const char *input = gale_path_absolute(argc > 0 ? argv[0] : NULL, in_buf, sizeof in_buf);
+    const char *sink = gale_path_absolute(argc > 1 ? argv[1] : NULL, sink_buf, sizeof sink_buf);
     if (input) {
         gale_component_t *spout = GALE_SPOUT(b, "word", gale_file_lines_spout, 10);
         gale_component_conf_set_str(spout, "file.path", input);

@@ -47,13 +47,6 @@ static void split_execute(void *state, const gale_value_t *in, size_t n,
 
 GALE_EXPORT const gale_trident_function_t gale_twc_split = {NULL, split_execute, NULL};
 
-/* Under `gale jar` the workers run elsewhere: give them an absolute path. */
-static const char *absolute(const char *path, char *buf, size_t size) {
-    char cwd[4096];
-    if (!path || path[0] == '/' || !getcwd(cwd, sizeof cwd)) return path;
-    return snprintf(buf, size, "%s/%s", cwd, path) < (int)size ? buf : path;
-}
-
 GALE_EXPORT int TridentWordCount(gale_submit_t *s, int argc, char **argv) {
     if (argc != 1) {
         fprintf(stderr, "TridentWordCount: takes one argument, the input file: usage: gale local "
@@ -64,7 +57,7 @@ GALE_EXPORT int TridentWordCount(gale_submit_t *s, int argc, char **argv) {
     gale_builder_t *b = gale_builder_new();
     gale_trident_t *t = gale_trident_new(b);
     gale_tstream_t *st = GALE_TRIDENT_STREAM(t, "sentences", gale_file_batch_spout);
-    gale_tstream_conf_set_str(st, "file.path", absolute(argv[0], path, sizeof path));
+    gale_tstream_conf_set_str(st, "file.path", gale_path_absolute(argv[0], path, sizeof path));
     gale_tstream_parallelism_hint(st, 2);
     st = GALE_EACH(st, "line", gale_twc_split, "word");
     gale_tstream_parallelism_hint(st, 2);

@@ -90,14 +90,6 @@ GALE_EXPORT const gale_bolt_t split_sentence_bolt = {
     .basic = true,
 };
 
-/* A relative path is made absolute here: under `gale jar` the workers that
- * open it run in their supervisor's directory, not in this one. */
-static const char *absolute(const char *path, char *buf, size_t size) {
-    char cwd[4096];
-    if (!path || path[0] == '/' || !getcwd(cwd, sizeof cwd)) return path;
-    return snprintf(buf, size, "%s/%s", cwd, path) < (int)size ? buf : path;
-}
-
 GALE_EXPORT int WordCountTopology(gale_submit_t *s, int argc, char **argv) {
     if (argc > 2) { /* an extra argument would be ignored: say what is taken */
         fprintf(stderr,
@@ -108,8 +100,8 @@ GALE_EXPORT int WordCountTopology(gale_submit_t *s, int argc, char **argv) {
     }
     gale_builder_t *b = gale_builder_new();
     char in_buf[8192], sink_buf[8192];
-    const char *input = absolute(argc > 0 ? argv[0] : NULL, in_buf, sizeof in_buf);
-    const char *sink = absolute(argc > 1 ? argv[1] : NULL, sink_buf, sizeof sink_buf);
+    const char *input = gale_path_absolute(argc > 0 ? argv[0] : NULL, in_buf, sizeof in_buf);
+    const char *sink = gale_path_absolute(argc > 1 ? argv[1] : NULL, sink_buf, sizeof sink_buf);
     if (input) {
         /* Each file spout task reads the whole file and keeps its share of
          * the lines; a pipe (`<(cmd)`, /dev/stdin) can be read only once,

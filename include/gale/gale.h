@@ -77,6 +77,14 @@ typedef enum gale_err {
 /** @brief Text for a GALE_E* code (or 0). Never NULL; static storage. */
 GALE_EXPORT const char *gale_strerror(int err);
 
+/**
+ * @brief path made absolute against the current directory, written to buf
+ * (size bytes); path itself when it is absolute, NULL or would not fit.
+ * For entry functions that pass file names to components: under `gale
+ * jar` the workers that open them run in their supervisor's directory.
+ */
+GALE_EXPORT const char *gale_path_absolute(const char *path, char *buf, size_t size);
+
 /* ------------------------------------------------------------------ */
 /* Values: exactly msgpack's types                                      */
 /* ------------------------------------------------------------------ */

@@ -1,6 +1,7 @@
 /*
- * test_errors.c — error texts (common/errors.c) and the log line format
- * (common/log.c), captured through a pipe.
+ * test_errors.c — error texts (common/errors.c), gale_path_absolute
+ * (common/fileio.c) and the log line format (common/log.c), captured
+ * through a pipe.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -35,6 +36,23 @@ static void test_strerror_distinct(void **state) {
     assert_string_equal(gale_strerror(-999), "unknown error");
     assert_string_equal(gale_strerror(12345), "unknown error");
     assert_string_equal(gale_strerror(INT32_MIN), "unknown error");
+}
+
+/* gale_path_absolute: against the cwd, "/" not doubled, ./ dropped. */
+static void test_path_absolute(void **state) {
+    (void)state;
+    char buf[64], cwd[4096];
+    assert_non_null(getcwd(cwd, sizeof cwd));
+    assert_string_equal(gale_path_absolute("/a/b", buf, sizeof buf), "/a/b");
+    assert_null(gale_path_absolute(NULL, buf, sizeof buf));
+    assert_int_equal(chdir("/"), 0);
+    assert_string_equal(gale_path_absolute("in.txt", buf, sizeof buf), "/in.txt");
+    assert_string_equal(gale_path_absolute("./d/in.txt", buf, sizeof buf), "/d/in.txt");
+    assert_int_equal(chdir("/tmp"), 0);
+    assert_string_equal(gale_path_absolute("in.txt", buf, sizeof buf), "/tmp/in.txt");
+    char tiny[8];
+    assert_string_equal(gale_path_absolute("in.txt", tiny, sizeof tiny), "in.txt"); /* no fit */
+    assert_int_equal(chdir(cwd), 0);
 }
 
 static void test_fail_reason(void **state) {
@@ -168,6 +186,7 @@ int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_strerror_distinct),
         cmocka_unit_test(test_fail_reason),
+        cmocka_unit_test(test_path_absolute),
         cmocka_unit_test(test_log_format),
         cmocka_unit_test(test_log_component_and_task),
         cmocka_unit_test(test_log_newline_is_one_line),
