@@ -284,7 +284,66 @@ static int cmd_garbage(int argc, char **argv) {
     wt.stream_len = 4;
     gale__batch_add(&enc, &wt);
     gale__batch_end(&enc);
+    /* Well-formed tuples a worker must drop, to every task from every task:
+     * system streams with a string value or the wrong arity, a user stream
+     * with the wrong arity (word_count's streams have 1 or 3 fields). */
+    gale__batch_encoder_t drop;
+    gale__batch_encoder_init(&drop);
+    gale__batch_begin(&drop);
+    static const char *const sys_streams[] = {"__tick",       "__ack_init",    "__ack_ack",
+                                              "__ack_fail",   "__ack_reset",   "__spout_ack",
+                                              "__spout_fail", "__spout_reset", "default"};
+    gale_value_t odd[7] = {gale_int(1),      gale_str("x"), gale_int(3), gale_nil(),
+                           gale_double(0.5), gale_int(6),   gale_int(7)};
+    uint64_t ids[2] = {1, 2};
+    for (int d = 1; d <= 40; d++)
+        for (int src = 1; src <= 40; src += 3)
+            for (size_t k = 0; k < sizeof sys_streams / sizeof *sys_streams; k++) {
+                bool user = k + 1 == sizeof sys_streams / sizeof *sys_streams;
+                gale__wire_tuple_t h = {.dest_task = d,
+                                        .stream = sys_streams[k],
+                                        .stream_len = (uint32_t)strlen(sys_streams[k]),
+                                        .src_task = src,
+                                        .ids = ids,
+                                        .n_ids = 1,
+                                        /* ints but 7 of them, or the right count with a str */
+                                        .values = user || (d & 1) ? odd : odd + 1,
+                                        .n_values = user || (d & 1) ? 7 : (k == 1 ? 3 : 1)};
+                gale__batch_add(&drop, &h);
+            }
+    gale__batch_end(&drop);
     static const unsigned char junk[] = {0xc1, 0xff, 0x00, 0x92, 0x93, 0xdd, 0xff, 0xff};
+    /* Malformed batches the decoder must refuse whole: 29 nested arrays, a
+     * str32 and an array32 claiming 4 GiB, a negative dest_task, 65 id
+     * pairs, a float32 where src_task goes, bytes after the batch. */
+    static unsigned char deep[64], many_ids[200];
+    size_t deep_len = 0, ids_len = 0;
+    static const unsigned char tuple_head[] = {0x91, 0x92, 0x01, 0x94, 0xa1, 's', 0x01};
+    memcpy(deep, tuple_head, sizeof tuple_head);
+    deep_len = sizeof tuple_head;
+    deep[deep_len++] = 0x90; /* ids */
+    deep[deep_len++] = 0x91; /* values */
+    for (int i = 0; i < 29; i++) deep[deep_len++] = 0x91;
+    deep[deep_len++] = 0xc0;
+    memcpy(many_ids, tuple_head, sizeof tuple_head);
+    ids_len = sizeof tuple_head;
+    many_ids[ids_len++] = 0xdc;
+    many_ids[ids_len++] = 0;
+    many_ids[ids_len++] = 130;
+    for (int i = 0; i < 130; i++) many_ids[ids_len++] = 0x01;
+    many_ids[ids_len++] = 0x90;
+    static const unsigned char big_str[] = {0x91, 0x92, 0x01, 0x94, 0xa1, 's',  0x01, 0x90,
+                                            0x91, 0xdb, 0xff, 0xff, 0xff, 0xff, 'a',  'b'};
+    static const unsigned char big_arr[] = {0x91, 0x92, 0x01, 0x94, 0xa1, 's',  0x01,
+                                            0x90, 0xdd, 0xff, 0xff, 0xff, 0xff, 0xc0};
+    static const unsigned char neg_dest[] = {0x91, 0x92, 0xff, 0x94, 0xa1, 's', 0x01, 0x90, 0x90};
+    static const unsigned char f32_src[] = {0x91, 0x92, 0x01, 0x94, 0xa1, 's', 0xca,
+                                            0x7f, 0xc0, 0x00, 0x00, 0x90, 0x90};
+    static const unsigned char trailing[] = {0x91, 0x92, 0x01, 0x94, 0xa1,
+                                             's',  0x01, 0x90, 0x90, 0x00};
+    const void *bad[] = {deep, many_ids, big_str, big_arr, neg_dest, f32_src, trailing};
+    const size_t bad_len[] = {deep_len,        ids_len,        sizeof big_str, sizeof big_arr,
+                              sizeof neg_dest, sizeof f32_src, sizeof trailing};
     static const unsigned char credits[] = {0x91, 0x92, 0xce, 0x7f, 0xff, 0xff, 0xff, 0x05};
     static const unsigned char hello[] = {0x92, 0xce, 0x7f, 0xff, 0xff, 0xff, 0xa1, 'x'};
     for (int round = 0; round < 3; round++) {
@@ -315,7 +374,22 @@ static int cmd_garbage(int argc, char **argv) {
         const void *f9[] = {batch_hdr.data, ""};
         size_t n9[] = {batch_hdr.size, 0};
         send_frames(s, f9, n9, 2);
+        const void *f10[] = {batch_hdr.data, drop.sb.data};
+        size_t n10[] = {batch_hdr.size, drop.sb.size};
+        send_frames(s, f10, n10, 2);
+        for (size_t k = 0; k < sizeof bad / sizeof *bad; k++) {
+            const void *f11[] = {batch_hdr.data, bad[k]};
+            size_t n11[] = {batch_hdr.size, bad_len[k]};
+            send_frames(s, f11, n11, 2);
+        }
+        /* strict prefixes of the batch of droppable tuples (every byte early on) */
+        for (size_t cut = 0; cut < drop.sb.size; cut += 1 + cut / 8) {
+            const void *f12[] = {batch_hdr.data, drop.sb.data};
+            size_t n12[] = {batch_hdr.size, cut};
+            send_frames(s, f12, n12, 2);
+        }
     }
+    gale__batch_encoder_destroy(&drop);
     gale__batch_encoder_destroy(&enc);
     msgpack_sbuffer_destroy(&batch_hdr);
     msgpack_sbuffer_destroy(&credit_hdr);
