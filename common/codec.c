@@ -626,7 +626,9 @@ static bool rd_str(mp_reader_t *r, bool *bin, const char **s, uint32_t *n) {
 
 /* What one tuple's values need beyond their gale_value_t array. */
 typedef struct values_size {
-    size_t arrays, payloads; /* nested value arrays; str/bin bytes with NULs */
+    /* nested value arrays; str/bin bytes with NULs. 64-bit whatever size_t
+     * is: a batch's items times sizeof(gale_value_t) may pass 4 GiB */
+    uint64_t arrays, payloads;
     bool all_ints;
 } values_size_t;
 
@@ -653,7 +655,7 @@ static const char *value_walk(mp_reader_t *r, int depth, values_size_t *vs) {
     }
     if ((b >= 0xa0 && b <= 0xbf) || (b >= 0xd9 && b <= 0xdb) || (b >= 0xc4 && b <= 0xc6)) {
         if (!rd_str(r, &bin, &s, &n)) return "truncated";
-        vs->payloads += (size_t)n + 1;
+        vs->payloads += (uint64_t)n + 1;
         return NULL;
     }
     bool map = (b >= 0x80 && b <= 0x8f) || b == 0xde || b == 0xdf;
@@ -667,7 +669,7 @@ static const char *value_walk(mp_reader_t *r, int depth, values_size_t *vs) {
         return "truncated";
     uint64_t items = map ? 2 * u : u;
     if (items > rd_left(r)) return "truncated";
-    vs->arrays += (size_t)items * sizeof(gale_value_t);
+    vs->arrays += items * sizeof(gale_value_t); /* items <= bytes left: no wrap */
     for (uint64_t i = 0; i < items; i++) {
         const char *why = value_walk(r, depth + 1, vs);
         if (why) return why;
@@ -711,9 +713,10 @@ static const char *tuple_parse(mp_reader_t *r, gale__wire_tuple_t *t, uint64_t *
     for (uint32_t i = 0; i < t->n_values; i++)
         if ((why = value_walk(r, 0, &vs))) return why;
     t->wire_values_len = (size_t)(r->p - t->wire_values);
-    t->wire_values_arrays = vs.arrays;
-    t->wire_values_extra = (vs.arrays ? vs.arrays + 7 : 0) + vs.payloads; /* 7: to align 8 */
-    if (t->wire_values_extra > GALE__VALUE_MAX_TUPLE_EXTRA) return "values too large";
+    uint64_t extra = (vs.arrays ? vs.arrays + 7 : 0) + vs.payloads; /* 7: to align 8 */
+    if (extra > GALE__VALUE_MAX_TUPLE_EXTRA) return "values too large";
+    t->wire_values_arrays = (size_t)vs.arrays;
+    t->wire_values_extra = (size_t)extra;
     t->wire_values_all_ints = vs.all_ints;
     return NULL;
 }

@@ -663,10 +663,19 @@ static void handle_message(struct gale__xfer *x) {
         goto out;
     }
     zmq_msg_recv(&body, x->pull, 0);
-    while (zmq_msg_more(&body)) { /* drop extra frames */
-        zmq_msg_close(&body);
-        zmq_msg_init(&body);
-        zmq_msg_recv(&body, x->pull, 0);
+    if (zmq_msg_more(&body)) { /* not a peer's: the whole message goes */
+        size_t frames = 2;
+        zmq_msg_t extra;
+        zmq_msg_init(&extra);
+        for (bool more = true; more; frames++) {
+            zmq_msg_recv(&extra, x->pull, 0);
+            more = zmq_msg_more(&extra);
+        }
+        zmq_msg_close(&extra);
+        RATE_LIMITED_ERROR(&w->rx_rejected, NULL, 0,
+                           "worker %d: message of %zu frames ignored: peers send [header, body]",
+                           w->index, frames);
+        goto out;
     }
     if (gale__wire_header_check(zmq_msg_data(&hdr), zmq_msg_size(&hdr), &h, err, sizeof err)) {
         RATE_LIMITED_ERROR(&w->rx_rejected, NULL, 0, "worker %d: message rejected: %s", w->index,
