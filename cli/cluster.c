@@ -882,7 +882,10 @@ static int cli_logs(int argc, char **argv) {
     int failed = unknown > 0;
     /* nimbus remembers the last few removed topologies for this */
     if (strcmp(ta->status, "KILLED") == 0)
-        fprintf(stderr, "gale logs: %s was killed: these are the logs its workers left\n", ta->id);
+        fprintf(stderr,
+                "gale logs: %s was killed: its workers' logs as they are now (a worker still "
+                "stopping may add its last lines)\n",
+                ta->id);
     for (size_t k = 0; k < nw && !logs_stop; k++)
         failed |= logs_tail(&s, &ws[k], ta->id, lines, component, prefix);
     fflush(stdout);

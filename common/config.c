@@ -967,7 +967,11 @@ int gale__conf_parse_kv(gale_conf_t *out, const char *kv, char *err, size_t errl
         snprintf(what, wlen, "-c '%s'", kv);
         /* a typo in one of Gale's own keys would be ignored silently (a
          * warning scrolls by): refuse it, the command line is easy to fix */
-        if (!gale__conf_key_find(key) && in_gale_namespace(key))
+        if (storm_rename(key))
+            rc = gale__errf(err, errlen, GALE_EINVAL,
+                            "-c '%s': Storm's '%s' is '%s' in Gale (see 'gale conf --list')", kv,
+                            key, storm_rename(key));
+        else if (!gale__conf_key_find(key) && in_gale_namespace(key))
             rc = gale__errf(
                 err, errlen, GALE_EINVAL,
                 "-c '%s': unknown key '%s' (did you mean '%s'?): keys under topology., "

@@ -97,7 +97,7 @@ static bool claim_slot(const char *host, int port) {
     return false;
 }
 
-void gale__sv_find_ports(supervisor_t *sv) {
+size_t gale__sv_find_ports(supervisor_t *sv) {
     const gale_value_t *v = gale_conf_get(sv->conf, GALE_CONF_SUPERVISOR_SLOTS_PORTS);
     size_t n = 0;
     for (uint32_t i = 0; v && v->type == GALE_T_ARRAY && i < v->len && n < 1024; i++) {
@@ -118,4 +118,5 @@ void gale__sv_find_ports(supervisor_t *sv) {
                       sv->host);
     }
     sv->n_ports = n;
+    return v && v->type == GALE_T_ARRAY ? v->len : 0;
 }

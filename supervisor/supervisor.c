@@ -128,7 +128,14 @@ int gale__supervisor_run(const gale_conf_t *conf) {
         goto out;
     }
     gale__sv_adopt(sv);
-    gale__sv_find_ports(sv);
+    size_t asked = gale__sv_find_ports(sv);
+    if (asked && !sv->n_ports) { /* it would run on, useless: ports are looked at once */
+        GALE_ERROR(SV, 0,
+                   "none of the %zu port(s) of supervisor.slots.ports can be offered (the lines "
+                   "above say why): give this supervisor free ports",
+                   asked);
+        goto out;
+    }
     /* The log viewer (supervisor/logviewer.c) serves the workers' logs.
      * A port it cannot bind costs `gale logs` only: warn and go on. */
     if (gale__pathf(path, sizeof path, err, sizeof err, "%s/workers-artifacts", sv->logdir) == 0 &&
@@ -170,7 +177,8 @@ int gale__supervisor_run(const gale_conf_t *conf) {
         gale__sv_link_apply(link, sv);
         if (gale__sv_pushed(sv)) gale__sv_monitor(sv); /* within a tick of a change */
         int64_t now = gale__now_ns();
-        if (now >= next_hb) {
+        if (now >= next_hb || sv->report_now) {
+            sv->report_now = false;
             gale__sv_heartbeat(sv);
             next_hb = gale__now_ns() + sv->hb_ns;
             gale__sv_link_apply(link, sv);

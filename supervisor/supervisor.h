@@ -70,6 +70,7 @@ typedef struct supervisor {
     uint64_t version;          /* the cluster assignment version it holds */
     int64_t hb_ns, last_hb_ns; /* supervisor.heartbeat.frequency.secs; the last one sent */
     bool fetching;             /* inside an assignment fetch (sync.c) */
+    bool report_now;           /* a worker's spouts just finished: heartbeat nimbus now */
     struct gale__sv_link *link;
     sv_worker_t *workers;
     size_t n_workers;
@@ -87,7 +88,8 @@ void gale__sv_link_stop(gale__sv_link_t *l);
 
 /* slots.c */
 int gale__sv_load_id(supervisor_t *sv, char *err, size_t errlen);
-void gale__sv_find_ports(supervisor_t *sv);
+/** @brief The slots it can offer into sv->ports; returns how many the conf names. */
+size_t gale__sv_find_ports(supervisor_t *sv);
 
 /* sync.c */
 void gale__sv_heartbeat(supervisor_t *sv);

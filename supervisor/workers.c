@@ -224,6 +224,7 @@ void gale__sv_worker_hb(supervisor_t *sv, const gale__ctl_worker_heartbeat_t *h)
     }
     w->last_hb_ns = w->slot_hb_ns = gale__now_ns();
     w->state = "running";
+    if (h->done && !w->done) sv->report_now = true; /* gale jar --wait is waiting for it */
     w->done = h->done;
     if (h->stats.ptr) { /* the newest replaces the last; kept when out of memory */
         uint8_t *copy = malloc(h->stats.len);

@@ -111,9 +111,19 @@ q=$(free_port)
 start_supervisor "$TMP/x" 127.0.0.1 "[$q]"
 wait_for 20 grep -q "on 127.0.0.1: 1 slot(s)" "$TMP/x/logs/supervisor.log" ||
     fail "the first supervisor did not start with its slot"
-start_supervisor "$TMP/y" 127.0.0.1 "[$q]"
-wait_for 20 grep -q "on 127.0.0.1: 0 slot(s)" "$TMP/y/logs/supervisor.log" ||
+q2=$(free_port)
+start_supervisor "$TMP/y" 127.0.0.1 "[$q, $q2]"
+wait_for 20 grep -q "on 127.0.0.1: 1 slot(s)" "$TMP/y/logs/supervisor.log" ||
     fail "the second supervisor offers the first one's slot: $(tail -n 3 "$TMP/y/logs/supervisor.log")"
 grep -q "slot port $q on 127.0.0.1 is a slot of another supervisor on this host" \
     "$TMP/y/logs/supervisor.log" || fail "the second supervisor did not say why it offers no slot"
+
+echo "check: a supervisor that can offer none of its slots exits 1 saying so"
+rc=0
+timeout 20 "$GALE_BIN" supervisor -c "gale.local.dir=$TMP/z/local" -c "gale.log.dir=$TMP/z/logs" \
+    -c "nimbus.port=$NIMBUS_PORT" -c gale.local.hostname=127.0.0.1 \
+    -c "supervisor.slots.ports=[$q]" -c logviewer.port=0 >/dev/null 2>"$TMP/z.err" || rc=$?
+[[ $rc -eq 1 ]] || fail "a supervisor with no slot to offer exited $rc, not 1"
+grep -q "none of the 1 port(s) of supervisor.slots.ports can be offered" "$TMP/z.err" ||
+    fail "no reason on stderr: $(cat "$TMP/z.err")"
 echo "PASS"
