@@ -305,26 +305,39 @@ static int wait_done(session_t *s, const char *id, const char *name) {
     return 0;
 }
 
+/* Topology id's row of nimbus's list, asked quietly (the caller decides
+ * what a failed look means): false when nimbus did not answer with a
+ * list; else *row is the row or NULL, valid until r is destroyed. */
+static bool list_row(session_t *s, const char *id, gale__ctl_msg_t *r,
+                     const gale__ctl_topology_summary_t **row) {
+    gale__ctl_list_t l = {NULL};
+    char err[512];
+    *row = NULL;
+    if (gale__ctl_call(&s->client, GALE_CTL_LIST, &l, GALE_CTL_LIST_REPLY, s->timeout_ms, r, err,
+                       sizeof err))
+        return false;
+    const gale__ctl_list_reply_t *lr = &r->u.list_reply;
+    if (r->type != GALE_CTL_LIST_REPLY || !lr->ok) {
+        gale__ctl_msg_destroy(r);
+        return false;
+    }
+    for (uint32_t i = 0; i < lr->topologies.n && !*row; i++)
+        if (strcmp(lr->topologies.items[i].id, id) == 0) *row = &lr->topologies.items[i];
+    return true;
+}
+
 /* Nimbus runs a topology on the free slots there are, as Storm does: say
  * so when that is fewer workers than it asked for (the scheduler ran
  * before submit_end's reply, so the list has the assignment). */
 static void note_fewer_workers(session_t *s, const char *id, const char *name, int64_t asked) {
-    gale__ctl_list_t l = {NULL};
     gale__ctl_msg_t r;
-    char err[512];
-    if (gale__ctl_call(&s->client, GALE_CTL_LIST, &l, GALE_CTL_LIST_REPLY, s->timeout_ms, &r, err,
-                       sizeof err))
-        return;
-    const gale__ctl_list_reply_t *lr = &r.u.list_reply;
-    for (uint32_t i = 0; r.type == GALE_CTL_LIST_REPLY && lr->ok && i < lr->topologies.n; i++) {
-        const gale__ctl_topology_summary_t *t = &lr->topologies.items[i];
-        if (strcmp(t->id, id) == 0 && (int64_t)t->workers < asked)
-            gale__cli_error("gale jar: %s asked for %lld workers and runs on %llu: the cluster "
-                            "has no more free slots now (add supervisors, then 'gale rebalance "
-                            "%s -n %lld')",
-                            id, (long long)asked, (unsigned long long)t->workers, name,
-                            (long long)asked);
-    }
+    const gale__ctl_topology_summary_t *t;
+    if (!list_row(s, id, &r, &t)) return;
+    if (t && (int64_t)t->workers < asked)
+        gale__cli_error("gale jar: %s asked for %lld workers and runs on %llu: the cluster has no "
+                        "more free slots now (add supervisors, then 'gale rebalance %s -n %lld')",
+                        id, (long long)asked, (unsigned long long)t->workers, name,
+                        (long long)asked);
     gale__ctl_msg_destroy(&r);
 }
 
@@ -767,17 +780,11 @@ static void logs_follow_once(const session_t *s, log_worker_t *w, const char *id
  * keeps following, as tail -f does. */
 #define LOGS_LIST_EVERY_NS (2 * 1000000000LL)
 static bool still_listed(session_t *s, const char *id) {
-    gale__ctl_list_t l = {NULL};
     gale__ctl_msg_t r;
-    char err[512];
-    if (gale__ctl_call(&s->client, GALE_CTL_LIST, &l, GALE_CTL_LIST_REPLY, s->timeout_ms, &r, err,
-                       sizeof err))
-        return true;
-    bool listed = r.type != GALE_CTL_LIST_REPLY || !r.u.list_reply.ok;
-    for (uint32_t i = 0; !listed && i < r.u.list_reply.topologies.n; i++)
-        listed = strcmp(r.u.list_reply.topologies.items[i].id, id) == 0;
+    const gale__ctl_topology_summary_t *t;
+    if (!list_row(s, id, &r, &t)) return true;
     gale__ctl_msg_destroy(&r);
-    return listed;
+    return t != NULL;
 }
 
 static int cli_logs(int argc, char **argv) {

@@ -3,11 +3,9 @@
  * config (defaults < --config FILE < -c key=value), validate it, and hand
  * it to the daemon's run function, which returns the exit code.
  */
-#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "cli/cli.h"
 #include "cli/options.h"
@@ -40,18 +38,17 @@ static const gale__optspec_t ui_spec = {"gale ui", "gale ui [options]", daemon_o
  * paths, so an operator sees where its state is whatever cwd they are in. */
 static int absolute_dirs(gale_conf_t *conf, char *err, size_t errlen) {
     static const char *const keys[] = {GALE_CONF_LOCAL_DIR, GALE_CONF_LOG_DIR};
-    char cwd[4096], path[8192];
+    char path[8192];
     for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++) {
         const char *dir = gale_conf_get_str(conf, keys[i], NULL);
         if (!dir || dir[0] == '/') continue;
-        if (!getcwd(cwd, sizeof cwd)) {
+        if (gale_path_absolute(dir, path, sizeof path) == dir) {
             snprintf(err, errlen,
-                     "%s '%s' is relative and the current directory is unknown (%s): "
-                     "give an absolute path",
-                     keys[i], dir, strerror(errno));
+                     "%s '%s' is relative and cannot be made absolute (current directory "
+                     "unknown, or too long a path): give an absolute path",
+                     keys[i], dir);
             return -1;
         }
-        snprintf(path, sizeof path, "%s/%s", strcmp(cwd, "/") ? cwd : "", dir);
         if (gale_conf_set_str(conf, keys[i], path)) {
             snprintf(err, errlen, "%s: out of memory", keys[i]);
             return -1;

@@ -547,26 +547,45 @@ static bool rd_be(mp_reader_t *r, size_t n, uint64_t *v) {
     return true;
 }
 
+/* msgpack's type bytes, by family (0xc1 is none of them: never used) */
+static bool is_int_byte(unsigned char b) {
+    return b <= 0x7f || b >= 0xe0 || (b >= 0xcc && b <= 0xd3);
+}
+static bool is_str_byte(unsigned char b) { /* str or bin */
+    return (b >= 0xa0 && b <= 0xbf) || (b >= 0xd9 && b <= 0xdb) || (b >= 0xc4 && b <= 0xc6);
+}
+static bool is_array_byte(unsigned char b) {
+    return (b >= 0x90 && b <= 0x9f) || b == 0xdc || b == 0xdd;
+}
+static bool is_map_byte(unsigned char b) {
+    return (b >= 0x80 && b <= 0x8f) || b == 0xde || b == 0xdf;
+}
+
+/* An array or map header (its type byte already checked): the count in it
+ * (a map's in pairs). */
+static bool rd_container(mp_reader_t *r, uint64_t *count) {
+    unsigned char b = *r->p++;
+    if (b <= 0x9f) { /* fixmap 0x8X, fixarray 0x9X */
+        *count = b & 0x0f;
+        return true;
+    }
+    return rd_be(r, (b == 0xdc || b == 0xde) ? 2 : 4, count);
+}
+
 /* An array header whose count fits the bytes left (an item is >= 1 byte). */
 static bool rd_array(mp_reader_t *r, uint32_t *n) {
-    if (!rd_left(r)) return false;
-    unsigned char b = *r->p++;
     uint64_t v;
-    if (b >= 0x90 && b <= 0x9f)
-        v = b & 0x0f;
-    else if ((b == 0xdc || b == 0xdd) && rd_be(r, b == 0xdc ? 2 : 4, &v)) {
-    } else
+    if (!rd_left(r) || !is_array_byte(*r->p) || !rd_container(r, &v) || v > rd_left(r))
         return false;
-    if (v > rd_left(r)) return false;
     *n = (uint32_t)v;
     return true;
 }
 
 /* rd_array, saying why not: "truncated" for an array cut short. */
 static const char *rd_array_or(mp_reader_t *r, uint32_t *n, const char *not_array) {
-    unsigned char b = rd_left(r) ? *r->p : 0xc1;
+    bool array = rd_left(r) && is_array_byte(*r->p);
     if (rd_array(r, n)) return NULL;
-    return (b >= 0x90 && b <= 0x9f) || b == 0xdc || b == 0xdd ? "truncated" : not_array;
+    return array ? "truncated" : not_array;
 }
 
 /* Any integer: a negative one as *neg and its value in (int64_t)*u. */
@@ -640,7 +659,7 @@ static const char *value_walk(mp_reader_t *r, int depth, values_size_t *vs) {
     uint64_t u;
     const char *s;
     uint32_t n;
-    if (b <= 0x7f || b >= 0xe0 || (b >= 0xcc && b <= 0xd3)) {
+    if (is_int_byte(b)) {
         if (!rd_int(r, &neg, &u)) return "truncated";
         return !neg && u > (uint64_t)INT64_MAX ? "an unsigned integer above INT64_MAX" : NULL;
     }
@@ -653,20 +672,16 @@ static const char *value_walk(mp_reader_t *r, int depth, values_size_t *vs) {
         r->p++;
         return rd_be(r, b == 0xca ? 4 : 8, &u) ? NULL : "truncated";
     }
-    if ((b >= 0xa0 && b <= 0xbf) || (b >= 0xd9 && b <= 0xdb) || (b >= 0xc4 && b <= 0xc6)) {
+    if (is_str_byte(b)) {
         if (!rd_str(r, &bin, &s, &n)) return "truncated";
         vs->payloads += (uint64_t)n + 1;
         return NULL;
     }
-    bool map = (b >= 0x80 && b <= 0x8f) || b == 0xde || b == 0xdf;
-    if (!map && !((b >= 0x90 && b <= 0x9f) || b == 0xdc || b == 0xdd))
+    bool map = is_map_byte(b);
+    if (!map && !is_array_byte(b))
         return b == 0xc1 ? "invalid byte 0xc1" : "ext types are not supported";
     if (depth >= BATCH_VALUE_MAX_DEPTH) return "nested too deeply";
-    r->p++;
-    if (b <= 0x9f)
-        u = b & 0x0f;
-    else if (!rd_be(r, (b == 0xdc || b == 0xde) ? 2 : 4, &u))
-        return "truncated";
+    if (!rd_container(r, &u)) return "truncated";
     uint64_t items = map ? 2 * u : u;
     if (items > rd_left(r)) return "truncated";
     vs->arrays += items * sizeof(gale_value_t); /* items <= bytes left: no wrap */
@@ -729,7 +744,7 @@ static void value_read(mp_reader_t *r, gale_value_t *dst, char **acur, char **pc
     const char *s = NULL;
     uint32_t n = 0;
     memset(dst, 0, sizeof *dst);
-    if (b <= 0x7f || b >= 0xe0 || (b >= 0xcc && b <= 0xd3)) {
+    if (is_int_byte(b)) {
         (void)rd_int(r, &neg, &u);
         dst->type = GALE_T_INT;
         dst->u.i = (int64_t)u;
@@ -750,7 +765,7 @@ static void value_read(mp_reader_t *r, gale_value_t *dst, char **acur, char **pc
         (void)rd_be(r, 8, &u);
         dst->type = GALE_T_DOUBLE;
         memcpy(&dst->u.d, &u, sizeof dst->u.d);
-    } else if ((b >= 0xa0 && b <= 0xbf) || (b >= 0xd9 && b <= 0xdb) || (b >= 0xc4 && b <= 0xc6)) {
+    } else if (is_str_byte(b)) {
         (void)rd_str(r, &bin, &s, &n);
         char *p = *pcur;
         if (n) memcpy(p, s, n);
@@ -760,12 +775,8 @@ static void value_read(mp_reader_t *r, gale_value_t *dst, char **acur, char **pc
         dst->len = n;
         dst->u.s = p;
     } else {
-        bool map = (b >= 0x80 && b <= 0x8f) || b == 0xde || b == 0xdf;
-        r->p++;
-        if (b <= 0x9f)
-            u = b & 0x0f;
-        else
-            (void)rd_be(r, (b == 0xdc || b == 0xde) ? 2 : 4, &u);
+        bool map = is_map_byte(b);
+        (void)rd_container(r, &u);
         size_t items = map ? 2 * (size_t)u : (size_t)u;
         gale_value_t *a = (gale_value_t *)(void *)*acur;
         *acur += items * sizeof(gale_value_t);
