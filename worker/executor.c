@@ -960,7 +960,11 @@ static bool fire_ticks(gale__exec_t *e, int64_t now) {
  * and the futex wake of the other thread would cost its scheduler
  * latency. With nothing else runnable a yield returns at once (~0.3 us),
  * so more than a few of them only burn CPU at moderate rates: 4 measured
- * best on 2 vCPUs (bench/RESULTS.md, "Yielding instead of spinning"). */
+ * best on 2 vCPUs (bench/RESULTS.md, "Yielding instead of spinning").
+ * A bolt yields so only while it is fed a stream (hot, below): between
+ * single tuples (10 k/s) the yields of a relay, its sink and the acker
+ * handed the core back and forth four times a tuple, a third of the
+ * process's CPU (bench/RESULTS.md, "Bolts between single tuples"). */
 #define IDLE_SPINS  16
 #define YIELD_TURNS 4
 /* A bolt whose last park ended within HOT_GAP_NS is fed a stream (full
@@ -1102,9 +1106,16 @@ static void bolt_loop(gale__exec_t *e) {
         }
         /* holding nothing: a drain may count us idle (before any park) */
         set_busy(e, &busy, false);
-        idle_turn(idle + 1);
+        ++idle;
+        if (e->rt->bolt_spin_ns && now - busy_ns < e->rt->bolt_spin_ns) {
+            /* topology.bolt.wait.spin.micros: stay awake, yielding */
+            sched_yield();
+            now = gale__now_ns();
+            continue;
+        }
+        if (hot) idle_turn(idle);
         /* Idle: park on the queue until a push, a kick or the next timer. */
-        if (++idle > IDLE_SPINS && (!hot || now - busy_ns >= HOT_SPIN_NS) &&
+        if (idle > IDLE_SPINS && (!hot || now - busy_ns >= HOT_SPIN_NS) &&
             !(e->comp->is_acker && awaiting_reply(e, &spin))) {
             idle_wait(e, now, -1);
             /* woken again at once: work comes in a stream, stay awake

@@ -361,6 +361,7 @@ int gale__rt_new_placed(gale__rt_t **out, gale__topology_t *topo, const gale_con
     rt->flush_ns = conf_int(rt->conf, GALE_CONF_TOPOLOGY_BATCH_FLUSH_INTERVAL_MICROS, 1000) * 1000;
     rt->spout_wait_max_us = conf_int(rt->conf, GALE_CONF_TOPOLOGY_SPOUT_WAIT_MAX_MICROS, 1000);
     rt->reply_spin_ns = conf_int(rt->conf, GALE_CONF_TOPOLOGY_REPLY_SPIN_MICROS, 50) * 1000;
+    rt->bolt_spin_ns = conf_int(rt->conf, GALE_CONF_TOPOLOGY_BOLT_WAIT_SPIN_MICROS, 0) * 1000;
 
     rt->n_comps = topo->n_components + (rt->acking ? 1 : 0);
     rt->comps = calloc(rt->n_comps, sizeof(*rt->comps));

@@ -396,6 +396,7 @@ struct gale__rt {
     int64_t flush_ns;
     int64_t spout_wait_max_us;
     int64_t reply_spin_ns; /* topology.reply.spin.micros (executor.c) */
+    int64_t bolt_spin_ns;  /* topology.bolt.wait.spin.micros (executor.c) */
     void *zctx;
     gale__resolve_fn resolve;
     void *resolve_ud;

@@ -1,6 +1,7 @@
 /*
  * test_idle.c — an idle runtime costs nothing: its executors park instead
- * of spinning (counted in loop turns, gale__exec_t.loop_turns), a spout
+ * of spinning (counted in loop turns, gale__exec_t.loop_turns) unless
+ * topology.bolt.wait.spin.micros keeps them awake a while, a spout
  * with nothing to emit backs off to topology.spout.wait.max.micros even
  * above 1024 us, a spout held by max.spout.pending sleeps until an ack,
  * the transfer and receive threads block, and every thread is named.
@@ -248,6 +249,57 @@ static void test_held_spout_sleeps(void **s) {
     finish(rt);
 }
 
+/* topology.bolt.wait.spin.micros = 1 s: after its one tuple the bolt
+ * (and the acker, a bolt too) keeps polling, thousands of turns in a
+ * fifth of a second where a parked one turns none; once the second since
+ * its last tuple is over, it parks. */
+static void test_bolt_spin_then_park(void **s) {
+    (void)s;
+    atomic_store(&next_calls, 0);
+    atomic_store(&held_emits, 0);
+    gale_builder_t *b = gale_builder_new();
+    GALE_SPOUT(b, "once", t_once_spout, 1);
+    gale_shuffle_grouping(GALE_BOLT(b, "pass", t_pass_bolt, 1), "once", NULL);
+    gale_conf_t *c = gale_conf_new();
+    gale_conf_set_int(c, GALE_CONF_TOPOLOGY_BOLT_WAIT_SPIN_MICROS, 1000000);
+    gale__rt_t *rt = start(b, c);
+    gale__stats_t st = {0};
+    int64_t deadline = gale__now_ns() + 10 * 1000000000LL;
+    while (gale__now_ns() < deadline) {
+        gale__rt_stats(rt, "pass", &st);
+        if (atomic_load(&st.executed) >= 1) break;
+        usleep(1000);
+    }
+    assert_int_equal(atomic_load(&st.executed), 1);
+    int64_t executed_by = gale__now_ns();
+    uint64_t t0[64];
+    assert_true(rt->n_execs <= 64);
+    for (size_t i = 0; i < rt->n_execs; i++) t0[i] = turns(&rt->execs[i]);
+    double secs = window(200);
+    for (size_t i = 0; i < rt->n_execs; i++) {
+        gale__exec_t *e = &rt->execs[i];
+        if (e->comp->is_spout) continue;
+        uint64_t d = turns(e) - t0[i];
+        fprintf(stderr, "spinning: '%s' turned %llu times in %.2f s\n", e->comp->id,
+                (unsigned long long)d, secs);
+        assert_true(d >= 200);
+    }
+    /* the spin ends a second after the last tuple, which came before
+     * executed_by: from 1.2 s on every bolt is parked */
+    while (gale__now_ns() - executed_by < 1200 * 1000000LL) usleep(10000);
+    for (size_t i = 0; i < rt->n_execs; i++) t0[i] = turns(&rt->execs[i]);
+    secs = window(1000);
+    for (size_t i = 0; i < rt->n_execs; i++) {
+        gale__exec_t *e = &rt->execs[i];
+        if (e->comp->is_spout) continue;
+        uint64_t d = turns(e) - t0[i];
+        fprintf(stderr, "after the spin: '%s' turned %llu times in %.2f s\n", e->comp->id,
+                (unsigned long long)d, secs);
+        assert_true(d < 50);
+    }
+    finish(rt);
+}
+
 /* top -H shows "component:first-task" (cut to 15 bytes) and the
  * transfer/receive threads of each worker. */
 static void test_threads_named(void **s) {
@@ -302,6 +354,7 @@ int main(void) {
         cmocka_unit_test(test_idle_runtime_parks),
         cmocka_unit_test(test_spout_wait_max_honoured),
         cmocka_unit_test(test_held_spout_sleeps),
+        cmocka_unit_test(test_bolt_spin_then_park),
         cmocka_unit_test(test_threads_named),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
