@@ -417,10 +417,16 @@ void gale__nb_stats(nimbus_t *nb, const gale__ctl_peer_t *p, const gale__ctl_msg
     for (size_t i = 0; i < nb->n_topos; i++)
         if (!only || nb->topos[i] == only)
             json_array_append_new(topos, topo_json(nb, nb->topos[i], window_ns, now));
-    json_t *doc = json_pack(
-        "{s{sIsI}sIsoso}", "nimbus", "uptime_secs", (json_int_t)((now - nb->start_ns) / 1000000000),
-        "port", (json_int_t)nb->port, "window_secs", (json_int_t)(window_ns / 1000000000),
-        "supervisors", sups, "topologies", topos);
+    /* the ids of the last GALE_NB_GONE_MAX topologies removed, oldest
+     * first (gale ui's history/summary) */
+    json_t *removed = json_array();
+    for (size_t i = 0; i < nb->n_gone && !only; i++)
+        json_array_append_new(removed, json_string(nb->gone[i]->id));
+    json_t *doc =
+        json_pack("{s{sIsI}sIsososo}", "nimbus", "uptime_secs",
+                  (json_int_t)((now - nb->start_ns) / 1000000000), "port", (json_int_t)nb->port,
+                  "window_secs", (json_int_t)(window_ns / 1000000000), "supervisors", sups,
+                  "topologies", topos, "removed", removed);
     char *text = doc ? json_dumps(doc, JSON_COMPACT) : NULL;
     json_decref(doc);
     if (!text) return gale__nb_reply_err(nb, p, m->req, "nimbus is out of memory");

@@ -583,15 +583,18 @@ static void topology_workers(gale__ui_t *ui, const char *id, gale__ui_answer_t *
 }
 
 /* GET history/summary: Storm's {"topo-history": [id…]}, the topologies
- * submitted by the user asking. Gale has no users, and nimbus keeps no
- * record of killed topologies: it lists every topology nimbus holds now
- * (active, inactive or being killed), oldest first as nimbus keeps them. */
+ * submitted by the user asking. Gale has no users: it lists the last 16
+ * topologies nimbus removed since it started (it keeps them in memory,
+ * for `gale logs`), then every one it holds now (active, inactive or being
+ * killed), oldest first. */
 static void history_summary(gale__ui_t *ui, gale__ui_answer_t *a) {
     json_t *doc = stats_or_error(ui, NULL, 0, a);
     if (!doc) return;
     json_t *ids = json_array();
     size_t i;
     json_t *t;
+    json_array_foreach(json_object_get(doc, "removed"), i, t) if (json_is_string(t))
+        json_array_append(ids, t);
     json_array_foreach(json_object_get(doc, "topologies"), i, t)
         json_array_append(ids, json_object_get(t, "id"));
     json_decref(doc);
