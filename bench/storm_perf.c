@@ -276,7 +276,8 @@ static gale_conf_t *bench_conf(const bench_def_t *b, const opts_t *o) {
     if (b->acked) rc |= gale_conf_set_int(c, GALE_CONF_TOPOLOGY_MAX_SPOUT_PENDING, o->pending);
     rc |= gale_conf_set_double(c, GALE_CONF_TOPOLOGY_STATS_SAMPLE_RATE, o->sample_rate);
     /* by name, so this file still builds against a base without the key */
-    if (o->bolt_spin_us) rc |= gale_conf_set_int(c, "topology.bolt.wait.spin.micros", o->bolt_spin_us);
+    if (o->bolt_spin_us)
+        rc |= gale_conf_set_int(c, "topology.bolt.wait.spin.micros", o->bolt_spin_us);
     if (rc) {
         gale_conf_destroy(c);
         return NULL;

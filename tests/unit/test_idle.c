@@ -351,10 +351,8 @@ static void test_threads_named(void **s) {
 
 int main(void) {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_idle_runtime_parks),
-        cmocka_unit_test(test_spout_wait_max_honoured),
-        cmocka_unit_test(test_held_spout_sleeps),
-        cmocka_unit_test(test_bolt_spin_then_park),
+        cmocka_unit_test(test_idle_runtime_parks), cmocka_unit_test(test_spout_wait_max_honoured),
+        cmocka_unit_test(test_held_spout_sleeps),  cmocka_unit_test(test_bolt_spin_then_park),
         cmocka_unit_test(test_threads_named),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
