@@ -172,7 +172,9 @@ const gale_conf_key_t gale__conf_keys[] = {
      "How long an idle bolt or acker keeps polling its queue after its last tuple before it "
      "sleeps, in microseconds, yielding the CPU between polls: above the gap between tuples "
      "(100 at 10 k tuples/s) it never sleeps and no hop waits for a wake-up, the lowest "
-     "latency at low rates for up to a core per executor (0: sleep after a few polls)."},
+     "latency at low rates for up to a core per executor, mostly kernel time in sched_yield "
+     "(0: sleep after a few polls). A tick tuple counts as a tuple: with ticks more often than "
+     "this, the bolt never sleeps."},
     {GALE_CONF_TOPOLOGY_TRANSFER_HWM, GALE_CT_INT, "1024", 1, 1000000, NULL, GALE_SCOPE_TOPOLOGY,
      "ZeroMQ high-water mark between two workers, in batches."},
     {GALE_CONF_REDIS_HOST, GALE_CT_STR, "127.0.0.1", NO_BOUNDS, NULL, GALE_SCOPE_TOPOLOGY,

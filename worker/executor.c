@@ -938,8 +938,9 @@ static void execute_user(gale__exec_t *e, gale_tuple_t *t) {
 }
 
 /* true when ticks fired (their emits are then in the outgoing batches) */
-static bool fire_ticks(gale__exec_t *e, int64_t now) {
+static bool fire_ticks(gale__exec_t *e, bool *busy, int64_t now) {
     if (!e->tick_ns || now < e->next_tick_ns) return false;
+    set_busy(e, busy, true); /* what the ticks emit is held until the flush */
     e->next_tick_ns = now + e->tick_ns;
     gale_value_t v = gale_int(e->tick_ns / 1000000000);
     for (size_t i = 0; i < e->n_tasks; i++) {
@@ -1059,8 +1060,14 @@ static void bolt_loop(gale__exec_t *e) {
     int64_t now = gale__now_ns();
     enter_phase(e, e->comp->is_acker ? GALE__PH_NONE : GALE__PH_EXECUTE, e->tasks[0].id);
     while (!stopping(e->rt)) {
-        set_busy(e, &busy, true);
-        size_t n = gale__queue_pop(&e->queue, buf, POP_BATCH);
+        /* busy goes up only for a turn with a tuple in sight, so a bolt
+         * spinning idle (topology.bolt.wait.spin.micros) reads as idle to
+         * a drain at every look, not only between its turns */
+        size_t n = 0;
+        if (gale__queue_ready(&e->queue)) {
+            set_busy(e, &busy, true);
+            n = gale__queue_pop(&e->queue, buf, POP_BATCH);
+        }
         size_t i = 0;
         for (; i < n; i++) {
             gale_tuple_t *t = buf[i];
@@ -1091,7 +1098,7 @@ static void bolt_loop(gale__exec_t *e) {
         /* the clock costs more than an empty turn: while spinning idle,
          * read it every 16th turn (ticks and rotation need no finer grain) */
         if (n || (idle & 15) == 0) now = gale__now_ns();
-        bool ticked = fire_ticks(e, now);
+        bool ticked = fire_ticks(e, &busy, now);
         /* after the ticks: what a tick handler emitted or acked goes now */
         if (e->n_dirty) flush_all(e, true);
         free_retired(e);

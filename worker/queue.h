@@ -85,6 +85,12 @@ size_t gale__queue_push(gale__queue_t *q, void *const *items, size_t n);
 /** @brief Pop up to max items in order; returns how many. Consumer only. */
 size_t gale__queue_pop(gale__queue_t *q, void **out, size_t max);
 
+/** @brief Consumer only: true when the next pop returns an item. */
+static inline bool gale__queue_ready(gale__queue_t *q) {
+    uint64_t head = atomic_load_explicit(&q->head, memory_order_relaxed);
+    return atomic_load_explicit(&q->slots[head & q->mask].seq, memory_order_acquire) == head + 1;
+}
+
 /**
  * @brief Consumer: sleep until an item arrives, a wake, or timeout_us
  * passes (may return early; < 0: no timeout). Returns at once if the

@@ -386,8 +386,8 @@ static void test_replay_storm_leaves_no_acker_entries(void **s) {
 /* ---------- the queue's byte bound, alone ---------- */
 
 /* A 64 KiB bound: 4 KiB blocks go while they fit, a block larger than the
- * bound goes only into a queue holding no counted bytes, and popped bytes come off once the
- * consumer finds the queue empty (so a producer never waits on a stale
+ * bound goes only into a queue holding no counted bytes, and popped bytes come off once a
+ * pop finds the queue empty (so a producer never waits on a stale
  * count for good). */
 static void test_queue_byte_bound(void **s) {
     (void)s;
@@ -402,7 +402,14 @@ static void test_queue_byte_bound(void **s) {
     assert_int_equal(gale__queue_bytes(&q), 65536);
     assert_int_equal(gale__queue_push(&q, &big, 1), 0);
     assert_int_equal(gale__queue_pop(&q, out, 64), 16);
-    assert_int_equal(gale__queue_pop(&q, out, 64), 0); /* empty: the count is current */
+    assert_int_equal(gale__queue_bytes(&q), 0);
+    /* one block, less than an eighth of the bound: the pop that runs out
+     * makes the count current (an executor pops only while
+     * gale__queue_ready, so it never pops an empty queue) */
+    assert_int_equal(gale__queue_push(&q, small, 1), 1);
+    assert_true(gale__queue_ready(&q));
+    assert_int_equal(gale__queue_pop(&q, out, 64), 1);
+    assert_false(gale__queue_ready(&q));
     assert_int_equal(gale__queue_bytes(&q), 0);
     assert_int_equal(gale__queue_push(&q, &big, 1), 1); /* larger than the bound, alone */
     assert_int_equal(gale__queue_push(&q, small, 1), 0);
