@@ -142,6 +142,27 @@ static uint64_t turns(gale__exec_t *e) {
     return atomic_load_explicit(&e->loop_turns, memory_order_relaxed);
 }
 
+#define MAX_EXECS 64
+
+static void snap_turns(gale__rt_t *rt, uint64_t t0[MAX_EXECS]) {
+    assert_true(rt->n_execs <= MAX_EXECS);
+    for (size_t i = 0; i < rt->n_execs; i++) t0[i] = turns(&rt->execs[i]);
+}
+
+/* Every executor (but spouts when bolts_only) turned from lo to below hi
+ * times since snap_turns took t0. */
+static void check_turns(gale__rt_t *rt, const uint64_t t0[MAX_EXECS], double secs, const char *what,
+                        bool bolts_only, uint64_t lo, uint64_t hi) {
+    for (size_t i = 0; i < rt->n_execs; i++) {
+        gale__exec_t *e = &rt->execs[i];
+        if (bolts_only && e->comp->is_spout) continue;
+        uint64_t d = turns(e) - t0[i];
+        fprintf(stderr, "%s: '%s' turned %llu times in %.2f s\n", what, e->comp->id,
+                (unsigned long long)d, secs);
+        assert_true(d >= lo && d < hi);
+    }
+}
+
 /* ---------- tests ---------- */
 
 /* A topology with nothing to do, over two workers: bolts and ackers have
@@ -160,21 +181,13 @@ static void test_idle_runtime_parks(void **s) {
     gale__rt_t *rt = start(b, c);
     window(300); /* past the spins and the first sleeps */
 
-    uint64_t t0[64];
-    assert_true(rt->n_execs <= 64);
-    for (size_t i = 0; i < rt->n_execs; i++) t0[i] = turns(&rt->execs[i]);
+    uint64_t t0[MAX_EXECS];
+    snap_turns(rt, t0);
     thread_obs_t th0[128], th1[128];
     size_t n0 = threads(th0, 128);
     double secs = window(1500);
     size_t n1 = threads(th1, 128);
-    for (size_t i = 0; i < rt->n_execs; i++) {
-        gale__exec_t *e = &rt->execs[i];
-        uint64_t d = turns(e) - t0[i];
-        if (d >= 200)
-            fprintf(stderr, "executor '%s' turned %llu times in %.2f s while idle\n", e->comp->id,
-                    (unsigned long long)d, secs);
-        assert_true(d < 200);
-    }
+    check_turns(rt, t0, secs, "idle", false, 0, 200);
     const char *io[] = {"xfer:w0", "recv:w0", "xfer:w1", "recv:w1"};
     for (size_t k = 0; k < 4; k++) {
         const thread_obs_t *a = find_thread(th0, n0, io[k]), *z = find_thread(th1, n1, io[k]);
@@ -235,16 +248,9 @@ static void test_held_spout_sleeps(void **s) {
     assert_int_equal(atomic_load(&sp->n_pending), 1);
     /* the acker holds the open tree too: both poll for the acks due for
      * topology.reply.spin.micros only, then park */
-    uint64_t t0[64];
-    assert_true(rt->n_execs <= 64);
-    for (size_t i = 0; i < rt->n_execs; i++) t0[i] = turns(&rt->execs[i]);
-    double secs = window(1500);
-    for (size_t i = 0; i < rt->n_execs; i++) {
-        uint64_t d = turns(&rt->execs[i]) - t0[i];
-        fprintf(stderr, "held tree: '%s' turned %llu times in %.2f s\n", rt->execs[i].comp->id,
-                (unsigned long long)d, secs);
-        assert_true(d < 50);
-    }
+    uint64_t t0[MAX_EXECS];
+    snap_turns(rt, t0);
+    check_turns(rt, t0, window(1500), "held tree", false, 0, 50);
     assert_int_equal(atomic_load(&held_emits), 1); /* next_tuple never called again */
     finish(rt);
 }
@@ -272,9 +278,8 @@ static void test_bolt_spin_then_park(void **s) {
     }
     assert_int_equal(atomic_load(&st.executed), 1);
     int64_t executed_by = gale__now_ns();
-    uint64_t t0[64];
-    assert_true(rt->n_execs <= 64);
-    for (size_t i = 0; i < rt->n_execs; i++) t0[i] = turns(&rt->execs[i]);
+    uint64_t t0[MAX_EXECS];
+    snap_turns(rt, t0);
     /* spinning with nothing queued is idle to a drain: its busy flag
      * stays down at every look (one raised per turn would make many
      * spinners never look quiet all at once) */
@@ -292,27 +297,12 @@ static void test_bolt_spin_then_park(void **s) {
     double secs = (double)(gale__now_ns() - t_start) / 1e9;
     fprintf(stderr, "spinning: busy seen %zu times in %zu looks\n", seen_busy, looks);
     assert_int_equal(seen_busy, 0);
-    for (size_t i = 0; i < rt->n_execs; i++) {
-        gale__exec_t *e = &rt->execs[i];
-        if (e->comp->is_spout) continue;
-        uint64_t d = turns(e) - t0[i];
-        fprintf(stderr, "spinning: '%s' turned %llu times in %.2f s\n", e->comp->id,
-                (unsigned long long)d, secs);
-        assert_true(d >= 200);
-    }
+    check_turns(rt, t0, secs, "spinning", true, 200, UINT64_MAX);
     /* the spin ends a second after the last tuple, which came before
      * executed_by: from 1.2 s on every bolt is parked */
     while (gale__now_ns() - executed_by < 1200 * 1000000LL) usleep(10000);
-    for (size_t i = 0; i < rt->n_execs; i++) t0[i] = turns(&rt->execs[i]);
-    secs = window(1000);
-    for (size_t i = 0; i < rt->n_execs; i++) {
-        gale__exec_t *e = &rt->execs[i];
-        if (e->comp->is_spout) continue;
-        uint64_t d = turns(e) - t0[i];
-        fprintf(stderr, "after the spin: '%s' turned %llu times in %.2f s\n", e->comp->id,
-                (unsigned long long)d, secs);
-        assert_true(d < 50);
-    }
+    snap_turns(rt, t0);
+    check_turns(rt, t0, window(1000), "after the spin", true, 0, 50);
     finish(rt);
 }
 
