@@ -49,6 +49,7 @@ static int split_prepare(void **state, const gale_context_t *ctx, gale_collector
  * the file spout (whose first value is line_no). */
 static int split_execute(void *state, const gale_tuple_t *t, gale_collector_t *c) {
     split_state_t *s = state;
+    if (gale_tuple_is_tick(t)) return 0; /* topology.tick.tuple.freq.secs set for every bolt */
     size_t n = gale_tuple_size(t);
     size_t len;
     const char *text = n ? gale_tuple_str(t, n - 1, &len) : NULL;

@@ -181,11 +181,14 @@ size_t gale__queue_pop(gale__queue_t *q, void **out, size_t max) {
     if (q->max_bytes) {
         /* Publishing each pop would bounce the count's cache line with the
          * producers at every batch: publish in bulk, and always once the
-         * queue is found empty (n < max: the pop ran out), so a producer
-         * waiting on a stale count goes on even when the consumer pops no
-         * more (it pops only when gale__queue_ready). */
+         * queue is found empty (the pop ran out, or took the last item
+         * exactly at max), so a producer waiting on a stale count goes on
+         * even when the consumer pops no more (it pops only when
+         * gale__queue_ready). */
         for (size_t i = 0; i < n; i++) q->unpublished += counted_bytes(out[i]);
-        if (q->unpublished && (n < max || q->unpublished >= q->max_bytes / 8)) {
+        if (q->unpublished && (n < max || q->unpublished >= q->max_bytes / 8 ||
+                               atomic_load_explicit(&q->slots[head & q->mask].seq,
+                                                    memory_order_acquire) != head + 1)) {
             atomic_fetch_sub_explicit(&q->bytes, q->unpublished, memory_order_relaxed);
             q->unpublished = 0;
         }

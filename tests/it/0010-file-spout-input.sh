@@ -40,6 +40,17 @@ expect_ok "$TMP/err" "pipe into WordCount"
 got=$(awk '{ print $1, $2 }' "$TMP/sink" | sort -u | wc -l)
 [[ $got -eq 900 ]] || fail "expected all 900 words of the pipe in the sink, got $got"
 
+echo "check: a slowly fed pipe, ticks every second to every bolt: all counted, ticks ignored"
+: >"$TMP/sink"
+run_bg 60 "$TMP/err" bash -c "exec \"\$0\" local \"\$1\" WordCountTopology \
+    <(for i in 1 2 3 4 5 6 7 8; do echo \"w\$i x y\"; sleep 0.3; done) \"\$2\" --until-done \
+    -c topology.tick.tuple.freq.secs=1" "$GALE_BIN" "$WC" "$TMP/sink"
+expect_ok "$TMP/err" "slow pipe with ticks"
+got=$(awk '{ print $1, $2 }' "$TMP/sink" | sort -u | wc -l)
+[[ $got -eq 24 ]] || fail "expected the 24 words of the slow pipe in the sink, got $got"
+grep -q "__system" "$TMP/err" && fail "a bolt took a tick for data: $(grep -m1 __system "$TMP/err")"
+grep -q "ticks=[1-9]" "$TMP/err" || fail "no bolt counted a tick: the check saw none"
+
 echo "check: CRLF line ends and a last line without newline"
 printf 'a b\r\nc\r\nd e' >"$TMP/crlf.txt"
 : >"$TMP/sink"

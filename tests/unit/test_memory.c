@@ -246,6 +246,53 @@ static void test_byte_bound_in_one_worker(void **s) {
     assert_int_equal(acked, 60);
 }
 
+/* One push of 256 (255 ints and a 2000-byte value) is popped whole by a
+ * pop of 256 that empties the queue; then a tuple larger than the whole
+ * bound comes. The bolt pops only a queue with a tuple in sight, so that
+ * pop must make the byte count current: a stale 4 KiB left the large
+ * tuple refused for good (the spout retrying, the bolt parked) and the
+ * stop dropped it. Without acking: the spout emits each once. */
+static void stair_next(void *st, gale_spout_collector_t *c) {
+    int64_t *n = st;
+    if (*n == 0) {
+        for (int i = 0; i < 255; i++) {
+            gale_value_t v = gale_int(i);
+            gale_spout_emit_values(c, NULL, &v, 1);
+        }
+        gale_value_t m = gale_bytes(payload, 2000);
+        gale_spout_emit_values(c, NULL, &m, 1);
+        *n = 1;
+    } else if (*n == 1 && atomic_load(&executed) == 256) {
+        gale_value_t big = gale_bytes(payload, payload_size);
+        if (gale_spout_emit_values(c, NULL, &big, 1) >= 0) *n = 2;
+    }
+}
+const gale_spout_t m_stair_spout = {.declare = one_field,
+                                    .open = harness_counter_open,
+                                    .next_tuple = stair_next,
+                                    .close = harness_counter_close};
+
+static bool all_257(void) {
+    return atomic_load(&executed) == 257;
+}
+
+static void test_tuple_over_the_bound_after_a_full_pop(void **s) {
+    (void)s;
+    reset(0, 100000);
+    gale_builder_t *b = gale_builder_new();
+    GALE_SPOUT(b, "spout", m_stair_spout, 1);
+    gale_shuffle_grouping(GALE_BOLT(b, "bolt", m_sink_bolt, 1), "spout", NULL);
+    gale_conf_t *c = gale_conf_new();
+    gale_conf_set_int(c, GALE_CONF_TOPOLOGY_EXECUTOR_RECEIVE_BYTES, 65536);
+    gale_conf_set_int(c, GALE_CONF_TOPOLOGY_PRODUCER_BATCH_SIZE, 256);
+    gale__rt_t *rt = start(b, c);
+    bool all = wait_until(all_257, 10);
+    fprintf(stderr, "after a full pop: %lld of 257 executed\n", (long long)atomic_load(&executed));
+    gale__rt_stop(rt, 2000);
+    gale__rt_destroy(rt);
+    assert_true(all);
+}
+
 /* ---------- lanes follow the traffic ---------- */
 
 static long rss_kb(void) {
@@ -411,6 +458,15 @@ static void test_queue_byte_bound(void **s) {
     assert_int_equal(gale__queue_pop(&q, out, 64), 1);
     assert_false(gale__queue_ready(&q));
     assert_int_equal(gale__queue_bytes(&q), 0);
+    /* and a pop of exactly max that takes the last item: the count is
+     * current too (else a block larger than what the stale count leaves
+     * waits for good) */
+    assert_int_equal(gale__queue_push(&q, small, 1), 1);
+    assert_int_equal(gale__queue_pop(&q, out, 1), 1);
+    assert_false(gale__queue_ready(&q));
+    assert_int_equal(gale__queue_bytes(&q), 0);
+    assert_int_equal(gale__queue_push(&q, &big, 1), 1);
+    assert_int_equal(gale__queue_pop(&q, out, 1), 1);
     assert_int_equal(gale__queue_push(&q, &big, 1), 1); /* larger than the bound, alone */
     assert_int_equal(gale__queue_push(&q, small, 1), 0);
     assert_int_equal(gale__queue_pop(&q, out, 64), 1);
@@ -444,6 +500,7 @@ static int teardown(void **s) {
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_queue_byte_bound),
+        cmocka_unit_test_teardown(test_tuple_over_the_bound_after_a_full_pop, teardown),
         cmocka_unit_test_teardown(test_acker_forgets_failed_trees, teardown),
         cmocka_unit_test_teardown(test_replay_storm_leaves_no_acker_entries, teardown),
         cmocka_unit_test_teardown(test_lanes_follow_the_traffic, teardown),
