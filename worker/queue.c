@@ -186,9 +186,8 @@ size_t gale__queue_pop(gale__queue_t *q, void **out, size_t max) {
          * even when the consumer pops no more (it pops only when
          * gale__queue_ready). */
         for (size_t i = 0; i < n; i++) q->unpublished += counted_bytes(out[i]);
-        if (q->unpublished && (n < max || q->unpublished >= q->max_bytes / 8 ||
-                               atomic_load_explicit(&q->slots[head & q->mask].seq,
-                                                    memory_order_acquire) != head + 1)) {
+        if (q->unpublished &&
+            (n < max || q->unpublished >= q->max_bytes / 8 || !gale__queue_ready(q))) {
             atomic_fetch_sub_explicit(&q->bytes, q->unpublished, memory_order_relaxed);
             q->unpublished = 0;
         }
