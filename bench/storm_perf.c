@@ -265,6 +265,7 @@ typedef struct opts {
     int64_t pending, rate;
     double sample_rate;
     int64_t bolt_spin_us; /* --bolt-spin: topology.bolt.wait.spin.micros */
+    double pack_cores;    /* --pack-cores: topology.worker.pack.cores (< 0: the default) */
 } opts_t;
 
 /* Topology conf: every override is set here and printed from the conf. */
@@ -278,6 +279,8 @@ static gale_conf_t *bench_conf(const bench_def_t *b, const opts_t *o) {
     /* by name, so this file still builds against a base without the key */
     if (o->bolt_spin_us)
         rc |= gale_conf_set_int(c, "topology.bolt.wait.spin.micros", o->bolt_spin_us);
+    if (o->pack_cores >= 0)
+        rc |= gale_conf_set_double(c, "topology.worker.pack.cores", o->pack_cores);
     if (rc) {
         gale_conf_destroy(c);
         return NULL;
@@ -433,24 +436,27 @@ static int run_bench(const bench_def_t *b, const opts_t *o) {
 }
 
 static void usage(void) {
-    fprintf(stderr,
-            "usage: bench_storm_perf [--bench NAME]... [--warmup S] [--secs S]\n"
-            "                        [--pending N] [--rate N] [--sample-rate F] [--bolt-spin US]\n"
-            "  --bench NAME       run only NAME (repeatable; default: all)\n"
-            "  --warmup S         seconds before the window (default 5)\n"
-            "  --secs S           seconds measured (default 30)\n"
-            "  --pending N        topology.max.spout.pending of acked runs (default 1000)\n"
-            "  --rate N           tuples/s of the throttled run (default 10000)\n"
-            "  --sample-rate F    topology.stats.sample.rate (default 0.05, Gale's default)\n"
-            "  --bolt-spin US     topology.bolt.wait.spin.micros (default 0, Gale's default)\n"
-            "  --list             print the benchmark names\n"
-            "benchmarks:");
+    fprintf(
+        stderr,
+        "usage: bench_storm_perf [--bench NAME]... [--warmup S] [--secs S]\n"
+        "                        [--pending N] [--rate N] [--sample-rate F] [--bolt-spin US]\n"
+        "                        [--pack-cores F]\n"
+        "  --bench NAME       run only NAME (repeatable; default: all)\n"
+        "  --warmup S         seconds before the window (default 5)\n"
+        "  --secs S           seconds measured (default 30)\n"
+        "  --pending N        topology.max.spout.pending of acked runs (default 1000)\n"
+        "  --rate N           tuples/s of the throttled run (default 10000)\n"
+        "  --sample-rate F    topology.stats.sample.rate (default 0.05, Gale's default)\n"
+        "  --bolt-spin US     topology.bolt.wait.spin.micros (default 0, Gale's default)\n"
+        "  --pack-cores F     topology.worker.pack.cores (default 0.5, Gale's default; 0: never)\n"
+        "  --list             print the benchmark names\n"
+        "benchmarks:");
     for (size_t i = 0; i < N_BENCHES; i++) fprintf(stderr, " %s", benches[i].name);
     fprintf(stderr, "\n");
 }
 
 int main(int argc, char **argv) {
-    opts_t o = {5, 30, 1000, 0, 0.05, 0};
+    opts_t o = {5, 30, 1000, 0, 0.05, 0, -1};
     bool want[N_BENCHES] = {0}, any = false;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
@@ -489,6 +495,10 @@ int main(int argc, char **argv) {
         } else if (strcmp(a, "--bolt-spin") == 0 && has && parse_num(argv[i + 1], 0, &v) &&
                    v <= 1e6) {
             o.bolt_spin_us = (int64_t)v;
+            i++;
+        } else if (strcmp(a, "--pack-cores") == 0 && has && parse_num(argv[i + 1], 0, &v) &&
+                   v <= 1) {
+            o.pack_cores = v;
             i++;
         } else {
             fprintf(stderr, "bench_storm_perf: bad option '%s'\n", a);

@@ -97,6 +97,7 @@ typedef struct gale_conf_key {
 #define GALE_CONF_TOPOLOGY_SPOUT_WAIT_MAX_MICROS        "topology.spout.wait.max.micros"
 #define GALE_CONF_TOPOLOGY_REPLY_SPIN_MICROS            "topology.reply.spin.micros"
 #define GALE_CONF_TOPOLOGY_BOLT_WAIT_SPIN_MICROS        "topology.bolt.wait.spin.micros"
+#define GALE_CONF_TOPOLOGY_WORKER_PACK_CORES            "topology.worker.pack.cores"
 #define GALE_CONF_TOPOLOGY_TRANSFER_HWM                 "topology.transfer.hwm.batches"
 /* Redis, for the micro-batch layer's state and coordinator (storm-redis's
  * JedisPoolConfig fields: host, port, database, password, timeout) */

@@ -16,7 +16,7 @@ exec </dev/null # CI has no stdin; make every local run behave the same
 
 FUZZ_SECS=${GALE_FUZZ_SECS:-25}
 FUZZ_TARGETS=(fuzz_batch fuzz_topology fuzz_conf fuzz_control fuzz_state_json fuzz_http_head)
-TSAN_REGEX='unit\.test_(runtime|queue|lifecycle|activation|memory|limits|idle|log|logviewer|placement|worker_link)'
+TSAN_REGEX='unit\.test_(runtime|queue|lifecycle|activation|memory|limits|idle|log|logviewer|placement|worker_link|packing)'
 STEPS_TOTAL=7
 
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/gale-test.XXXXXX")

@@ -362,6 +362,7 @@ int gale__rt_new_placed(gale__rt_t **out, gale__topology_t *topo, const gale_con
     rt->spout_wait_max_us = conf_int(rt->conf, GALE_CONF_TOPOLOGY_SPOUT_WAIT_MAX_MICROS, 1000);
     rt->reply_spin_ns = conf_int(rt->conf, GALE_CONF_TOPOLOGY_REPLY_SPIN_MICROS, 50) * 1000;
     rt->bolt_spin_ns = conf_int(rt->conf, GALE_CONF_TOPOLOGY_BOLT_WAIT_SPIN_MICROS, 0) * 1000;
+    rt->pack_cores = gale_conf_get_double(rt->conf, GALE_CONF_TOPOLOGY_WORKER_PACK_CORES, 0.5);
 
     rt->n_comps = topo->n_components + (rt->acking ? 1 : 0);
     rt->comps = calloc(rt->n_comps, sizeof(*rt->comps));
@@ -471,6 +472,8 @@ int gale__rt_launch(gale__rt_t *rt, char *err, size_t errlen) {
         }
         e->started = true;
     }
+    /* after every thread started: they all carry the process's mask */
+    rt->packer = gale__packer_start(rt->pack_cores, rt->name);
     return 0;
 }
 
@@ -575,6 +578,50 @@ static bool look_quiet(gale__rt_t *rt, uint64_t *pushes) {
     return quiet && (rt->endpoints || sent == received);
 }
 
+/* "component 'c' task N is <state> <phase> (for S s)" */
+static void describe_phase(gale__exec_t *e, const char *state, char *buf, size_t len) {
+    static const char *const names[GALE__PH_COUNT] = {"its loop",   "open",  "prepare", "activate",
+                                                      "next_tuple", "ack",   "fail",    "execute",
+                                                      "deactivate", "close", "cleanup"};
+    int ph = atomic_load_explicit(&e->phase, memory_order_relaxed);
+    int task = atomic_load_explicit(&e->phase_task, memory_order_relaxed);
+    int64_t since = atomic_load_explicit(&e->phase_ns, memory_order_relaxed);
+    int64_t secs = since ? (gale__now_ns() - since) / 1000000000 : 0;
+    snprintf(buf, len, "component '%s' task %d is %s %s (for %lld s)", e->comp->id,
+             task ? task : e->tasks[0].id, state, names[ph >= 0 && ph < GALE__PH_COUNT ? ph : 0],
+             (long long)secs);
+}
+
+/* After a drain ran out: what held it, for the warning ("" when nothing
+ * is held but trees). A queue with tuples comes first (they are what is
+ * dropped), then an executor still in a callback: a spout blocked in
+ * next_tuple holds tuples of its own, not anyone's queue. */
+static bool what_holds(gale__rt_t *rt, char *buf, size_t len) {
+    uint64_t pushes = 0, sent = 0, received = 0;
+    buf[0] = 0;
+    for (size_t i = 0; i < rt->n_execs; i++) {
+        gale__exec_t *e = &rt->execs[i];
+        if (e->worker->local && !queue_quiet(&e->queue, &pushes)) {
+            snprintf(buf, len, "tuples still queued for component '%s'", e->comp->id);
+            return true;
+        }
+    }
+    for (size_t w = 0; w < rt->n_workers; w++)
+        if (rt->workers[w].local && rt->workers[w].transfer &&
+            !gale__transfer_quiet(&rt->workers[w], &sent, &received, &pushes)) {
+            snprintf(buf, len, "tuples still in transfer between workers");
+            return true;
+        }
+    for (size_t i = 0; i < rt->n_execs; i++) {
+        gale__exec_t *e = &rt->execs[i];
+        if (e->worker->local && atomic_load(&e->busy)) {
+            describe_phase(e, "still in", buf, len);
+            return true;
+        }
+    }
+    return false;
+}
+
 static bool interrupted(const gale__stop_opts_t *o) {
     return o->interrupted && o->interrupted(o->ud);
 }
@@ -590,6 +637,9 @@ static void wake_all(gale__rt_t *rt) {
 }
 
 int gale__rt_stop_ex(gale__rt_t *rt, const gale__stop_opts_t *o) {
+    /* before any executor is joined (the packer moves their threads) */
+    gale__packer_stop(rt->packer);
+    rt->packer = NULL;
     /* Executors still waiting at the gate give up (a failed or cut open). */
     int zero = 0;
     atomic_compare_exchange_strong(&rt->go, &zero, -1);
@@ -622,14 +672,13 @@ int gale__rt_stop_ex(gale__rt_t *rt, const gale__stop_opts_t *o) {
         sleep_ms();
     }
     if (!drained) {
-        uint64_t pushes;
-        bool q = look_quiet(rt, &pushes);
+        char held[256];
         int64_t trees = pending_trees(rt);
-        if (trees > 0 || !q)
+        if (what_holds(rt, held, sizeof held) || trees > 0)
             GALE_WARN(NULL, 0,
-                      "stopping after the %d ms drain with %s%lld tuple tree(s) in flight: "
+                      "stopping after the %d ms drain with %lld tuple tree(s) in flight%s%s: "
                       "what is left is dropped",
-                      o->drain_ms, q ? "" : "tuples still queued and ", (long long)trees);
+                      o->drain_ms, (long long)trees, held[0] ? "; " : "", held);
     }
     /* Stop: executors return between two tuples, close/cleanup on their
      * own threads; one still in user code after the grace is stuck. */
@@ -668,17 +717,7 @@ int gale__rt_stop(gale__rt_t *rt, int drain_ms) {
 }
 
 void gale__rt_describe_stuck(gale__rt_t *rt, size_t i, char *buf, size_t len) {
-    static const char *const names[GALE__PH_COUNT] = {"its loop",   "open",  "prepare", "activate",
-                                                      "next_tuple", "ack",   "fail",    "execute",
-                                                      "deactivate", "close", "cleanup"};
-    gale__exec_t *e = &rt->execs[i];
-    int ph = atomic_load_explicit(&e->phase, memory_order_relaxed);
-    int task = atomic_load_explicit(&e->phase_task, memory_order_relaxed);
-    int64_t since = atomic_load_explicit(&e->phase_ns, memory_order_relaxed);
-    int64_t secs = since ? (gale__now_ns() - since) / 1000000000 : 0;
-    snprintf(buf, len, "component '%s' task %d is stuck in %s (for %lld s)", e->comp->id,
-             task ? task : e->tasks[0].id, names[ph >= 0 && ph < GALE__PH_COUNT ? ph : 0],
-             (long long)secs);
+    describe_phase(&rt->execs[i], "stuck in", buf, len);
 }
 
 static void drain_queue(gale__queue_t *q) {
@@ -691,6 +730,7 @@ static void drain_queue(gale__queue_t *q) {
 
 void gale__rt_destroy(gale__rt_t *rt) {
     if (!rt) return;
+    gale__packer_stop(rt->packer); /* when start failed midway */
     for (size_t i = 0; rt->execs && i < rt->n_execs; i++) {
         gale__exec_t *e = &rt->execs[i];
         if (e->tasks && e->tasks[0].ctx) gale__exec_close(e); /* never started */

@@ -57,6 +57,7 @@
 #include "gale/gale.h"
 #include "topology/grouping.h"
 #include "topology/topology.h"
+#include "worker/packing.h"
 #include "worker/placement.h"
 #include "worker/pool.h"
 #include "worker/queue.h"
@@ -397,6 +398,8 @@ struct gale__rt {
     int64_t spout_wait_max_us;
     int64_t reply_spin_ns; /* topology.reply.spin.micros (executor.c) */
     int64_t bolt_spin_ns;  /* topology.bolt.wait.spin.micros (executor.c) */
+    double pack_cores;     /* topology.worker.pack.cores (packing.h) */
+    gale__packer_t *packer;
     void *zctx;
     gale__resolve_fn resolve;
     void *resolve_ud;

@@ -6,9 +6,10 @@
  *   src (finite spout, 1 task): n = 0..N-1, reliable, on "b" when n % 3
  *       == 0, else on "a"; no replays: done once every tree was acked or
  *       failed
- *   work (plain bolt) <- src:a, src:b: from "a" emits n once on "x" and
- *       acks; from "b" fails n when n % 2 == 0, else emits n twice on "y"
- *       and acks
+ *   work (plain bolt) <- src:a, src:b: takes at least 10 us per tuple
+ *       (so its process latency reads above Storm's "0.000" ms on any
+ *       machine); from "a" emits n once on "x" and acks; from "b" fails
+ *       n when n % 2 == 0, else emits n twice on "y" and acks
  *   sink (basic bolt) <- work:x, work:y: acks everything
  *
  * So for N = 3000: src a emitted 2000, acked 2000; b emitted 1000, acked
@@ -20,6 +21,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 typedef struct {
     int64_t n, next, finished;
@@ -73,8 +75,16 @@ static void work_declare(gale_declarer_t *d, const gale_conf_t *c) {
     gale_declare_stream(d, "x", "n", false);
     gale_declare_stream(d, "y", "n", false);
 }
+static int64_t now_ns(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
 static int work_execute(void *st, const gale_tuple_t *t, gale_collector_t *c) {
     (void)st;
+    for (int64_t t0 = now_ns(); now_ns() - t0 < 10000;) {
+    }
     int64_t n = gale_tuple_int(t, 0, -1);
     gale_value_t v = gale_int(n);
     if (strcmp(gale_tuple_stream(t), "a") == 0) {

@@ -378,7 +378,8 @@ static void test_error_wrong_type(void **state) {
     assert_int_equal(gale__conf_load_yaml(c, path, err, sizeof(err)), GALE_ETYPE);
     char want[300];
     snprintf(want, sizeof(want),
-             "%s: topology.workers = \"abc\" has the wrong type: expected an integer", path);
+             "%s:1: topology.workers = \"abc\" has the wrong type: expected an integer, e.g. 1",
+             path);
     assert_true(contains(err, want));
     path = write_yaml("supervisor.slots.ports: [6700, x]\n");
     assert_int_equal(gale__conf_load_yaml(c, path, err, sizeof(err)), GALE_ETYPE);
@@ -425,6 +426,20 @@ static void test_error_out_of_range(void **state) {
                      GALE_ERANGE);
     assert_true(contains(err, "supervisor.slots.ports = [6700, 0] is out of range: allowed "
                               "1..65535"));
+    /* the unit its name ends in, and the line of a file */
+    assert_int_equal(
+        gale__conf_parse_kv(c, "topology.spout.wait.max.micros=2000000", err, sizeof(err)),
+        GALE_ERANGE);
+    assert_true(contains(err, "allowed 0..1000000 microseconds"));
+    const char *path = write_yaml("topology.workers: 2\ntopology.message.timeout.secs: 0\n");
+    gale_conf_t *f = gale_conf_new();
+    assert_int_equal(gale__conf_load_yaml(f, path, err, sizeof(err)), GALE_ERANGE);
+    char want[300];
+    snprintf(want, sizeof want,
+             "%s:2: topology.message.timeout.secs = 0 is out of range: allowed 1..", path);
+    assert_true(contains(err, want));
+    assert_true(contains(err, " seconds"));
+    gale_conf_destroy(f);
     assert_int_equal(gale__conf_parse_kv(c, "topology.acker.executors=0", err, sizeof(err)), 0);
     assert_int_equal(gale__conf_parse_kv(c, "topology.acker.executors=-1", err, sizeof(err)),
                      GALE_ERANGE);
@@ -439,7 +454,7 @@ static void test_error_not_allowed(void **state) {
     assert_int_equal(gale__conf_load_yaml(c, path, err, sizeof(err)), GALE_EINVAL);
     char want[300];
     snprintf(want, sizeof(want),
-             "%s: gale.log.level = \"loud\" is not allowed: use one of debug|info|warn|error",
+             "%s:1: gale.log.level = \"loud\" is not allowed: use one of debug|info|warn|error",
              path);
     assert_true(contains(err, want));
     assert_int_equal(gale__conf_parse_kv(c, "gale.log.level=warn", err, sizeof(err)), 0);

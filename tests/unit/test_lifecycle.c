@@ -28,6 +28,7 @@
 #include "common/config.h"
 #include "topology/topology.h"
 #include "worker/runtime.h"
+#include "log_fixture.h"
 #include "rt_harness.h"
 
 /* ---------- harness (as in test_runtime.c) ---------- */
@@ -482,7 +483,13 @@ static void test_stuck_bolt_is_reported(void **s) {
     gale__rt_t *rt = start(b, NULL);
     assert_true(wait_until(one_executed, 30));
     gale__stop_opts_t o = {.drain_ms = 100, .grace_ms = 100};
+    log_capture_start();
     assert_int_equal(gale__rt_stop_ex(rt, &o), 1);
+    /* the drain's warning names what holds it (the popped tuples wait
+     * in the executor, not in its queue) */
+    assert_int_equal(log_capture_count("; component 'stuck' task "), 1);
+    assert_int_equal(log_capture_count(" is still in execute (for "), 1);
+    log_capture_stop();
     bool named = false;
     for (size_t i = 0; i < rt->n_execs; i++) {
         if (!rt->execs[i].stuck) continue;
@@ -494,6 +501,37 @@ static void test_stuck_bolt_is_reported(void **s) {
     }
     assert_true(named);
     /* once it returns, a second stop joins it and all is freed */
+    atomic_store(&release_stuck, true);
+    assert_int_equal(gale__rt_stop(rt, 0), 0);
+    gale__rt_destroy(rt);
+    current_rt = NULL;
+}
+
+/* A spout blocked in next_tuple (reading a pipe nobody writes) holds no
+ * one's tuples: the drain's warning says where it waits, not "queued". */
+static void blocked_next(void *st, gale_spout_collector_t *c) {
+    (void)st;
+    (void)c;
+    atomic_fetch_add(&executed, 1);
+    while (!atomic_load(&release_stuck)) usleep(1000);
+}
+const gale_spout_t l_blocked_next_spout = {.declare = one_field, .next_tuple = blocked_next};
+
+static void test_drain_names_a_spout_blocked_in_next_tuple(void **s) {
+    (void)s;
+    reset(0);
+    gale_builder_t *b = gale_builder_new();
+    gale_builder_spout(b, "blocked", &l_blocked_next_spout, "l_blocked_next_spout", 1);
+    gale_shuffle_grouping(GALE_BOLT(b, "sink", l_sink_bolt, 1), "blocked", NULL);
+    gale__rt_t *rt = start(b, NULL);
+    assert_true(wait_until(one_executed, 30));
+    gale__stop_opts_t o = {.drain_ms = 100, .grace_ms = 100};
+    log_capture_start();
+    assert_int_equal(gale__rt_stop_ex(rt, &o), 1);
+    assert_int_equal(log_capture_count("0 tuple tree(s) in flight; component 'blocked' task "), 1);
+    assert_int_equal(log_capture_count(" is still in next_tuple (for "), 1);
+    assert_int_equal(log_capture_count("queued"), 0);
+    log_capture_stop();
     atomic_store(&release_stuck, true);
     assert_int_equal(gale__rt_stop(rt, 0), 0);
     gale__rt_destroy(rt);
@@ -874,6 +912,7 @@ int main(void) {
         T(test_emit_after_deactivate_is_refused),
         T(test_stop_between_tuples),
         T(test_stuck_bolt_is_reported),
+        T(test_drain_names_a_spout_blocked_in_next_tuple),
         T(test_stuck_open_is_reported),
         T(test_lifecycle_normal_stop),
         T(test_lifecycle_nothing_pending),
