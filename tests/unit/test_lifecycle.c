@@ -474,17 +474,32 @@ static bool one_executed(void) {
     return atomic_load(&executed) >= 1;
 }
 
+/* Start, wait until a component is stuck in a callback, stop with a
+ * short drain and grace (one executor left stuck), its lines captured. */
+static gale__rt_t *stop_while_stuck(gale_builder_t *b) {
+    gale__rt_t *rt = start(b, NULL);
+    assert_true(wait_until(one_executed, 30));
+    gale__stop_opts_t o = {.drain_ms = 100, .grace_ms = 100};
+    log_capture_start();
+    assert_int_equal(gale__rt_stop_ex(rt, &o), 1);
+    return rt;
+}
+
+/* Once the stuck callback returns, a second stop joins it and all is freed. */
+static void release_and_finish(gale__rt_t *rt) {
+    atomic_store(&release_stuck, true);
+    assert_int_equal(gale__rt_stop(rt, 0), 0);
+    gale__rt_destroy(rt);
+    current_rt = NULL;
+}
+
 static void test_stuck_bolt_is_reported(void **s) {
     (void)s;
     reset(10);
     gale_builder_t *b = gale_builder_new();
     gale_builder_spout(b, "spout", &l_counting_spout, "l_counting_spout", 1);
     gale_shuffle_grouping(GALE_BOLT(b, "stuck", l_stuck_bolt, 1), "spout", NULL);
-    gale__rt_t *rt = start(b, NULL);
-    assert_true(wait_until(one_executed, 30));
-    gale__stop_opts_t o = {.drain_ms = 100, .grace_ms = 100};
-    log_capture_start();
-    assert_int_equal(gale__rt_stop_ex(rt, &o), 1);
+    gale__rt_t *rt = stop_while_stuck(b);
     /* the drain's warning names what holds it (the popped tuples wait
      * in the executor, not in its queue) */
     assert_int_equal(log_capture_count("; component 'stuck' task "), 1);
@@ -500,11 +515,7 @@ static void test_stuck_bolt_is_reported(void **s) {
         if (!named) fprintf(stderr, "line: %s\n", line);
     }
     assert_true(named);
-    /* once it returns, a second stop joins it and all is freed */
-    atomic_store(&release_stuck, true);
-    assert_int_equal(gale__rt_stop(rt, 0), 0);
-    gale__rt_destroy(rt);
-    current_rt = NULL;
+    release_and_finish(rt);
 }
 
 /* A spout blocked in next_tuple (reading a pipe nobody writes) holds no
@@ -523,19 +534,12 @@ static void test_drain_names_a_spout_blocked_in_next_tuple(void **s) {
     gale_builder_t *b = gale_builder_new();
     gale_builder_spout(b, "blocked", &l_blocked_next_spout, "l_blocked_next_spout", 1);
     gale_shuffle_grouping(GALE_BOLT(b, "sink", l_sink_bolt, 1), "blocked", NULL);
-    gale__rt_t *rt = start(b, NULL);
-    assert_true(wait_until(one_executed, 30));
-    gale__stop_opts_t o = {.drain_ms = 100, .grace_ms = 100};
-    log_capture_start();
-    assert_int_equal(gale__rt_stop_ex(rt, &o), 1);
+    gale__rt_t *rt = stop_while_stuck(b);
     assert_int_equal(log_capture_count("0 tuple tree(s) in flight; component 'blocked' task "), 1);
     assert_int_equal(log_capture_count(" is still in next_tuple (for "), 1);
     assert_int_equal(log_capture_count("queued"), 0);
     log_capture_stop();
-    atomic_store(&release_stuck, true);
-    assert_int_equal(gale__rt_stop(rt, 0), 0);
-    gale__rt_destroy(rt);
-    current_rt = NULL;
+    release_and_finish(rt);
 }
 
 /* A spout blocked in open: the caller is not held, the stop names it. */
