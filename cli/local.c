@@ -562,7 +562,8 @@ int gale__cli_local(int argc, char **argv) {
     /* The TTL counts from here: it bounds opening too. */
     int64_t deadline = gale__now_ns() + (int64_t)ttl * 1000000000;
     const char *why = "ttl";
-    int64_t started = gale__now_ns(), next_progress = started + 10 * 1000000000LL;
+    /* progress: every 10 s once running, every 5 s while opening */
+    int64_t started = gale__now_ns(), next_progress = started + 5 * 1000000000LL;
     uint64_t last_emitted = 0, last_acked = 0;
     bool opened = false, failed = false;
     for (;;) {
@@ -591,6 +592,7 @@ int gale__cli_local(int argc, char **argv) {
             }
             if (st == 0) {
                 opened = true;
+                next_progress = gale__now_ns() + 10 * 1000000000LL;
                 GALE_INFO(NULL, 0, "local mode: %s", until_done ? "until done" : "running");
             }
         }
@@ -613,14 +615,22 @@ int gale__cli_local(int argc, char **argv) {
             }
             break;
         }
-        if (opened && gale__now_ns() >= next_progress) {
+        if (gale__now_ns() >= next_progress && opened) {
             next_progress += 10 * 1000000000LL;
             log_progress(rt, &last_emitted, &last_acked, 10.0);
+        } else if (gale__now_ns() >= next_progress) {
+            next_progress += 5 * 1000000000LL;
+            /* e.g. a spout waiting for its input: a FIFO nobody writes */
+            if (gale__rt_describe_opening(rt, err, sizeof err))
+                GALE_INFO(NULL, 0, "opening: %s", err);
         }
     }
     uint64_t acked, failures, pending; /* pending: in flight when the stop began */
     spout_totals(rt, &acked, &failures, &pending);
-    GALE_INFO(NULL, 0, "stopping (%s): deactivating spouts, draining in-flight tuples", why);
+    if (opened)
+        GALE_INFO(NULL, 0, "stopping (%s): deactivating spouts, draining in-flight tuples", why);
+    else
+        GALE_INFO(NULL, 0, "stopping (%s) before every component opened", why);
     /* drain for at most the message timeout (capped): trees still in
      * flight then would time out anyway */
     int64_t timeout_s = gale_conf_get_int(rt->conf, GALE_CONF_TOPOLOGY_MESSAGE_TIMEOUT_SECS, 30);
@@ -636,7 +646,7 @@ int gale__cli_local(int argc, char **argv) {
             gale__rt_describe_stuck(rt, i, err, sizeof err);
             GALE_ERROR(NULL, 0, "%s; exiting", err);
         }
-        log_summary(rt, secs);
+        if (opened) log_summary(rt, secs);
         _exit(EXIT_STUCK);
     }
     if (opened) log_summary(rt, secs);

@@ -175,11 +175,12 @@ const gale_conf_key_t gale__conf_keys[] = {
      "latency at low rates for up to a core per executor, mostly kernel time in sched_yield "
      "(0: sleep after a few polls). A tick tuple counts as a tuple: with ticks more often than "
      "this, the bolt never sleeps."},
-    {GALE_CONF_TOPOLOGY_WORKER_PACK_CORES, GALE_CT_DOUBLE, "0.5", 0, 1, NULL, GALE_SCOPE_TOPOLOGY,
-     "While a worker's threads use less than this many cores (over a second), they all run on "
-     "one CPU: a hop between executors is then a context switch instead of waking an idle CPU, "
-     "which on a virtual machine costs 10-30 us; they spread again when that CPU is 85 % busy "
-     "(0: never pack)."},
+    {GALE_CONF_TOPOLOGY_WORKER_PACK_CORES, GALE_CT_DOUBLE, "0.5", 0, 0.8, NULL, GALE_SCOPE_TOPOLOGY,
+     "While the threads of a worker process (or of gale local) use less than this many cores "
+     "for a second, they all run on one CPU: a hop between executors is then a context switch "
+     "instead of waking an idle CPU, which on a virtual machine costs 10-30 us; they spread "
+     "again when that CPU is 85 % busy, and pack again 10 s later at the earliest (0: never "
+     "pack)."},
     {GALE_CONF_TOPOLOGY_TRANSFER_HWM, GALE_CT_INT, "1024", 1, 1000000, NULL, GALE_SCOPE_TOPOLOGY,
      "ZeroMQ high-water mark between two workers, in batches."},
     {GALE_CONF_REDIS_HOST, GALE_CT_STR, "127.0.0.1", NO_BOUNDS, NULL, GALE_SCOPE_TOPOLOGY,
@@ -637,6 +638,20 @@ static const char *expected_text(gale_conf_type_t t) {
     return "?";
 }
 
+/* The unit a key's name ends in (Storm's naming: *.secs, *.micros, ...). */
+static const char *unit_of(const char *key) {
+    static const char *const units[][2] = {
+        {".secs", " seconds"},        {".ms", " milliseconds"}, {".millis", " milliseconds"},
+        {".micros", " microseconds"}, {".bytes", " bytes"},     {".mb", " MB"},
+        {".cores", " cores"}};
+    size_t n = strlen(key);
+    for (size_t i = 0; i < sizeof units / sizeof units[0]; i++) {
+        size_t k = strlen(units[i][0]);
+        if (n > k && strcmp(key + n - k, units[i][0]) == 0) return units[i][1];
+    }
+    return "";
+}
+
 static int out_of_range(char *err, size_t errlen, const char *origin, const gale_conf_key_t *row,
                         const gale_value_t *v);
 
@@ -651,11 +666,19 @@ static int wrong_type(char *err, size_t errlen, const char *origin, const gale_c
     sbuf_t sb = {text, sizeof(text), 0};
     text[0] = '\0';
     fmt_value(&sb, shown, 0);
-    /* a number's default is the example of what fits */
-    bool example = row->def && (row->type == GALE_CT_INT || row->type == GALE_CT_DOUBLE);
-    return gale__errf(err, errlen, GALE_ETYPE, "%s: %s = %s has the wrong type: expected %s%s%s",
-                      origin, row->name, text, expected_text(row->type), example ? ", e.g. " : "",
-                      example ? row->def : "");
+    /* a number's default is the example of what fits (0 shows nothing) */
+    bool number = row->type == GALE_CT_INT || row->type == GALE_CT_DOUBLE;
+    bool example = number && row->def && strcmp(row->def, "0") != 0;
+    const char *unit = number ? unit_of(row->name) : "";
+    char expected[96];
+    snprintf(expected, sizeof expected, "%s%s%s%s%s%s", expected_text(row->type), *unit ? " (" : "",
+             *unit ? unit + 1 : "", *unit ? ")" : "", example ? ", e.g. " : "",
+             example ? row->def : "");
+    if (shown->type == GALE_T_NIL) /* `-c key=` or `key:` */
+        return gale__errf(err, errlen, GALE_ETYPE, "%s: %s has no value: expected %s", origin,
+                          row->name, expected);
+    return gale__errf(err, errlen, GALE_ETYPE, "%s: %s = %s has the wrong type: expected %s",
+                      origin, row->name, text, expected);
 }
 
 /*
@@ -783,20 +806,6 @@ static void fmt_bound(char *buf, size_t cap, gale_conf_type_t t, double x) {
         snprintf(buf, cap, "%g", x);
     else
         snprintf(buf, cap, "%lld", (long long)x);
-}
-
-/* The unit a key's name ends in (Storm's naming: *.secs, *.micros, ...). */
-static const char *unit_of(const char *key) {
-    static const char *const units[][2] = {
-        {".secs", " seconds"},        {".ms", " milliseconds"}, {".millis", " milliseconds"},
-        {".micros", " microseconds"}, {".bytes", " bytes"},     {".mb", " MB"},
-        {".cores", " cores"}};
-    size_t n = strlen(key);
-    for (size_t i = 0; i < sizeof units / sizeof units[0]; i++) {
-        size_t k = strlen(units[i][0]);
-        if (n > k && strcmp(key + n - k, units[i][0]) == 0) return units[i][1];
-    }
-    return "";
 }
 
 static int out_of_range(char *err, size_t errlen, const char *origin, const gale_conf_key_t *row,

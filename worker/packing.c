@@ -72,14 +72,18 @@ static bool read_ticks(cpu_ticks_t *t) {
 
 /* How busy a CPU was between the last two looks, 0..1. */
 static double busy(const gale__packer_t *p, int cpu) {
-    unsigned long long dt = p->now[cpu].total - p->last[cpu].total;
-    return dt ? (double)(p->now[cpu].busy - p->last[cpu].busy) / (double)dt : 0;
+    const cpu_ticks_t *a = &p->last[cpu], *b = &p->now[cpu];
+    /* a CPU that went offline and back restarts its counters */
+    if (b->total <= a->total || b->busy < a->busy) return 0;
+    double f = (double)(b->busy - a->busy) / (double)(b->total - a->total);
+    return f > 1 ? 1 : f;
 }
 
 static int least_busy(const gale__packer_t *p) {
     int best = -1;
     for (int c = 0; c < CPU_SETSIZE; c++)
-        if (CPU_ISSET(c, &p->all) && (best < 0 || busy(p, c) < busy(p, best))) best = c;
+        if (CPU_ISSET(c, &p->all) && p->now[c].total && (best < 0 || busy(p, c) < busy(p, best)))
+            best = c; /* (a CPU /proc/stat does not list is offline) */
     return best;
 }
 
@@ -189,6 +193,12 @@ gale__packer_t *gale__packer_start(double below_cores, const char *topology) {
     pthread_cond_init(&p->cond, &ca);
     pthread_condattr_destroy(&ca);
     pthread_mutex_init(&p->lock, NULL);
+    /* once, so a user who sees every thread on one CPU knows why; the
+     * packs and spreads themselves are debug lines */
+    GALE_INFO(NULL, 0,
+              "topology '%s': its threads share one CPU while they use less than %.2f cores "
+              "(topology.worker.pack.cores; 0 turns it off)",
+              p->topology, below_cores);
     if (pthread_create(&p->thread, NULL, packer_main, p)) {
         pthread_cond_destroy(&p->cond);
         pthread_mutex_destroy(&p->lock);

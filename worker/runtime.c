@@ -720,6 +720,17 @@ void gale__rt_describe_stuck(gale__rt_t *rt, size_t i, char *buf, size_t len) {
     describe_phase(&rt->execs[i], "stuck in", buf, len);
 }
 
+bool gale__rt_describe_opening(gale__rt_t *rt, char *buf, size_t len) {
+    for (size_t i = 0; i < rt->n_execs; i++) {
+        gale__exec_t *e = &rt->execs[i];
+        if (e->started && atomic_load(&e->open_state) == 0) {
+            describe_phase(e, "still in", buf, len);
+            return true;
+        }
+    }
+    return false;
+}
+
 static void drain_queue(gale__queue_t *q) {
     void *buf[256];
     size_t n;

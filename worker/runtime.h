@@ -489,6 +489,10 @@ int gale__rt_stop(gale__rt_t *rt, int drain_ms);
 /** @brief One line about a stuck executor i: "component 'X' task N is
  * stuck in execute (for 12 s)". */
 void gale__rt_describe_stuck(gale__rt_t *rt, size_t i, char *buf, size_t len);
+/** @brief While opening: one line about an executor still in open or
+ * prepare ("component 'X' task N is still in open (for 5 s)"); false
+ * when none is. Any thread. */
+bool gale__rt_describe_opening(gale__rt_t *rt, char *buf, size_t len);
 void gale__rt_destroy(gale__rt_t *rt);
 
 /** @brief Sum of the executors' counters of one component (NULL: all). */

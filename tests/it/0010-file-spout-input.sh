@@ -32,6 +32,15 @@ run_bg 30 "$TMP/err" "$GALE_BIN" local "$EX" ExclamationTopology "$TMP/fifo" --u
 [[ $RC -ne 0 && $RC -ne 124 ]] || fail "expected a refusal, got exit $RC"
 grep -q "is a pipe or FIFO" "$TMP/err" || fail "no line about the FIFO: $(tail -3 "$TMP/err")"
 
+echo "check: WordCount opening a FIFO nobody writes says so while it waits, then exits 4"
+run_bg 30 "$TMP/err" "$GALE_BIN" local "$WC" WordCountTopology "$TMP/fifo" --local-ttl 6
+[[ $RC -eq 4 ]] || fail "expected exit 4 (stuck in open), got $RC: $(tail -3 "$TMP/err")"
+grep -q "opening: component 'spout' task [0-9]* is still in open (for 5 s)" "$TMP/err" ||
+    fail "no progress line while opening: $(head -5 "$TMP/err")"
+grep -q "stopping (ttl while opening) before every component opened" "$TMP/err" ||
+    fail "the stop line does not say it never opened: $(grep stopping "$TMP/err")"
+grep -q "emitted=" "$TMP/err" && fail "a summary of a topology that never ran"
+
 echo "check: a pipe into WordCount is counted in full"
 : >"$TMP/sink"
 run_bg 60 "$TMP/err" bash -c "exec \"\$0\" local \"\$1\" WordCountTopology <(cat \"\$2\") \"\$3\" --until-done" \

@@ -367,6 +367,18 @@ static void test_error_wrong_type(void **state) {
     assert_int_equal(gale__conf_validate(c, "topology conf", err, sizeof(err)), GALE_ETYPE);
     assert_true(contains(err, "topology conf: topology.workers = \"abc\" has the wrong type: "
                               "expected an integer"));
+    /* a value with its unit written in gets the unit and an example */
+    assert_int_equal(
+        gale__conf_parse_kv(c, "topology.spout.wait.max.micros=1ms", err, sizeof(err)),
+        GALE_ETYPE);
+    assert_true(contains(err, "= \"1ms\" has the wrong type: expected an integer "
+                              "(microseconds), e.g. 1000"));
+    /* a default of 0 is no example */
+    assert_int_equal(
+        gale__conf_parse_kv(c, "topology.bolt.wait.spin.micros=200us", err, sizeof(err)),
+        GALE_ETYPE);
+    assert_true(contains(err, "expected an integer (microseconds)"));
+    assert_false(contains(err, "e.g."));
     /* A double is not an int, even a round one. */
     gale_conf_set_double(c, GALE_CONF_TOPOLOGY_WORKERS, 2.0);
     assert_int_equal(gale__conf_validate(c, "topology conf", err, sizeof(err)), GALE_ETYPE);
@@ -391,7 +403,7 @@ static void test_error_wrong_type(void **state) {
     /* ~ only means "unset" for keys without a default. */
     path = write_yaml("topology.workers: ~\n");
     assert_int_equal(gale__conf_load_yaml(c, path, err, sizeof(err)), GALE_ETYPE);
-    assert_true(contains(err, "topology.workers = null has the wrong type"));
+    assert_true(contains(err, "topology.workers has no value: expected an integer, e.g. 1"));
     assert_int_equal(gale_conf_count(c), 0);
     gale_conf_destroy(c);
 }
