@@ -368,9 +368,8 @@ static void test_error_wrong_type(void **state) {
     assert_true(contains(err, "topology conf: topology.workers = \"abc\" has the wrong type: "
                               "expected an integer"));
     /* a value with its unit written in gets the unit and an example */
-    assert_int_equal(
-        gale__conf_parse_kv(c, "topology.spout.wait.max.micros=1ms", err, sizeof(err)),
-        GALE_ETYPE);
+    assert_int_equal(gale__conf_parse_kv(c, "topology.spout.wait.max.micros=1ms", err, sizeof(err)),
+                     GALE_ETYPE);
     assert_true(contains(err, "= \"1ms\" has the wrong type: expected an integer "
                               "(microseconds), e.g. 1000"));
     /* a default of 0 is no example */
