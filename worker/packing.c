@@ -13,13 +13,15 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "common/clock.h"
 #include "common/log.h"
 
-enum { LOOK_MS = 500, LOW_LOOKS = 2 };
-#define HOLD_NS (10 * (int64_t)1000000000) /* no packing this long after a spread */
-#define FULL    0.85                       /* a CPU this busy is full */
+enum { LOOK_MS = 400, LOOK_JITTER_MS = 200, LOW_LOOKS = 2 };
+#define HOLD_NS        (10 * (int64_t)1000000000) /* no packing this long after a spread, */
+#define HOLD_JITTER_NS (5 * (int64_t)1000000000)  /* plus up to this */
+#define FULL           0.85                       /* a CPU this busy is full */
 
 typedef struct {
     unsigned long long busy, total; /* /proc/stat ticks */
@@ -32,9 +34,9 @@ struct gale__packer {
     bool stop;          /* under lock */
     atomic_bool packed; /* written by the packer thread only */
     double below;
-    cpu_set_t all;  /* the process's mask when the packer started */
-    cpu_set_t home; /* the one CPU the threads run on while packed */
+    gale__pack_set_t set; /* the masks, and what a pack moved */
     int home_cpu;
+    uint64_t rng; /* jitter of the looks and holds */
     cpu_ticks_t last[CPU_SETSIZE], now[CPU_SETSIZE];
     char topology[64];
 };
@@ -48,14 +50,22 @@ static int64_t process_cpu_ns(void) {
     return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
 }
 
+static uint64_t next_rand(uint64_t *x) { /* xorshift64 */
+    *x ^= *x << 13;
+    *x ^= *x >> 7;
+    *x ^= *x << 17;
+    return *x;
+}
+
 /* Per-CPU ticks from /proc/stat ("cpuN user nice system idle iowait irq
- * softirq steal ..."). false when it cannot be read: the packer then
- * judges by the process's own CPU alone. */
+ * softirq steal ..."). false when it cannot be read or lists no CPU: the
+ * packer then cannot tell a CPU that another process took. */
 static bool read_ticks(cpu_ticks_t *t) {
     FILE *f = fopen("/proc/stat", "r");
     if (!f) return false;
     memset(t, 0, sizeof(cpu_ticks_t) * CPU_SETSIZE);
     char line[512];
+    int cpus = 0;
     while (fgets(line, sizeof line, f)) {
         int cpu;
         unsigned long long v[8] = {0};
@@ -65,45 +75,30 @@ static bool read_ticks(cpu_ticks_t *t) {
             continue;
         t[cpu].busy = v[0] + v[1] + v[2] + v[5] + v[6] + v[7];
         t[cpu].total = t[cpu].busy + v[3] + v[4];
+        cpus++;
     }
     fclose(f);
-    return true;
+    return cpus > 0;
 }
 
-/* How busy a CPU was between the last two looks, 0..1. */
+/* How busy a CPU was between the last two looks, 0..1; -1 unknown (a
+ * CPU /proc/stat does not list, or whose counters did not move: offline,
+ * or restarted by going offline and back). */
 static double busy(const gale__packer_t *p, int cpu) {
     const cpu_ticks_t *a = &p->last[cpu], *b = &p->now[cpu];
-    /* a CPU that went offline and back restarts its counters */
-    if (b->total <= a->total || b->busy < a->busy) return 0;
+    if (!a->total || b->total <= a->total || b->busy < a->busy) return -1;
     double f = (double)(b->busy - a->busy) / (double)(b->total - a->total);
     return f > 1 ? 1 : f;
 }
 
+/* -1 when no CPU of the mask has figures */
 static int least_busy(const gale__packer_t *p) {
     int best = -1;
     for (int c = 0; c < CPU_SETSIZE; c++)
-        if (CPU_ISSET(c, &p->all) && p->now[c].total && (best < 0 || busy(p, c) < busy(p, best)))
-            best = c; /* (a CPU /proc/stat does not list is offline) */
+        if (CPU_ISSET(c, &p->set.all) && busy(p, c) >= 0 &&
+            (best < 0 || busy(p, c) < busy(p, best)))
+            best = c;
     return best;
-}
-
-/* A thread that exits meanwhile fails its call, which is fine. */
-int gale__pack_retarget(const cpu_set_t *from, const cpu_set_t *to) {
-    DIR *d = opendir("/proc/self/task");
-    if (!d) return 0;
-    int n = 0;
-    struct dirent *de;
-    while ((de = readdir(d))) {
-        char *end;
-        long tid = strtol(de->d_name, &end, 10);
-        cpu_set_t set;
-        if (*end || tid <= 0 || sched_getaffinity((pid_t)tid, sizeof set, &set) ||
-            !CPU_EQUAL(&set, from))
-            continue;
-        n += sched_setaffinity((pid_t)tid, sizeof *to, to) == 0;
-    }
-    closedir(d);
-    return n;
 }
 
 /* true when told to stop; else after ms */
@@ -122,20 +117,20 @@ static bool wait_stop(gale__packer_t *p, int ms) {
 }
 
 static void pack(gale__packer_t *p, int cpu, double used) {
-    CPU_ZERO(&p->home);
-    CPU_SET(cpu, &p->home);
+    CPU_ZERO(&p->set.home);
+    CPU_SET(cpu, &p->set.home);
     p->home_cpu = cpu;
-    int n = gale__pack_retarget(&p->all, &p->home);
+    int n = gale__pack_move(&p->set);
     atomic_store(&p->packed, true);
     GALE_DEBUG(NULL, 0, "topology '%s': %d threads share CPU %d while they use %.2f cores",
                p->topology, n, cpu, used);
 }
 
 static void spread(gale__packer_t *p, const char *why) {
-    int n = gale__pack_retarget(&p->home, &p->all);
+    int n = gale__pack_restore(&p->set);
     atomic_store(&p->packed, false);
     GALE_DEBUG(NULL, 0, "topology '%s': %d threads spread over %d CPUs again (%s)", p->topology, n,
-               CPU_COUNT(&p->all), why);
+               CPU_COUNT(&p->set.all), why);
 }
 
 int gale__pack_decide(gale__pack_state_t *s, double below, double used, double cpu_busy,
@@ -144,38 +139,43 @@ int gale__pack_decide(gale__pack_state_t *s, double below, double used, double c
         s->low = used < below ? s->low + 1 : 0;
         /* the CPU's own load counts twice when part of it is ours: this
          * errs on the side of not packing */
-        if (s->low < LOW_LOOKS || now_ns < s->hold_until || cpu_busy + used >= FULL) return 0;
+        if (s->low < LOW_LOOKS || now_ns < s->hold_until || cpu_busy < 0 || cpu_busy + used >= FULL)
+            return 0;
         s->packed = true;
         return 1;
     }
-    if (used <= FULL && cpu_busy <= FULL) return 0;
+    if (used <= FULL && cpu_busy >= 0 && cpu_busy <= FULL) return 0;
     s->packed = false;
     s->low = 0;
-    s->hold_until = now_ns + HOLD_NS;
+    s->hold_until = now_ns + (s->hold_ns ? s->hold_ns : HOLD_NS);
     return -1;
 }
 
 static void *packer_main(void *arg) {
     gale__packer_t *p = arg;
     pthread_setname_np(pthread_self(), "gale-packer");
-    bool ticks = read_ticks(p->last);
+    bool ticks = true; /* read into p->last at the start */
     int64_t cpu0 = process_cpu_ns(), wall0 = gale__now_ns();
     gale__pack_state_t st = {0};
-    while (!wait_stop(p, LOOK_MS)) {
+    while (!wait_stop(p, LOOK_MS + (int)(next_rand(&p->rng) % LOOK_JITTER_MS))) {
         int64_t cpu1 = process_cpu_ns(), wall1 = gale__now_ns();
         ticks = ticks && read_ticks(p->now);
         double used = wall1 > wall0 ? (double)(cpu1 - cpu0) / (double)(wall1 - wall0) : 0;
-        /* without /proc/stat: the CPU this thread runs on, its load unknown */
-        int cpu = st.packed ? p->home_cpu : ticks ? least_busy(p) : sched_getcpu();
-        double cpu_busy = ticks && cpu >= 0 ? busy(p, cpu) : 0;
-        int d = cpu >= 0 ? gale__pack_decide(&st, p->below, used, cpu_busy, wall1) : 0;
+        int cpu = st.packed ? p->home_cpu : ticks ? least_busy(p) : -1;
+        double cpu_busy = ticks && cpu >= 0 ? busy(p, cpu) : -1;
+        st.hold_ns = HOLD_NS + (int64_t)(next_rand(&p->rng) % (uint64_t)HOLD_JITTER_NS);
+        int d = gale__pack_decide(&st, p->below, used, cpu_busy, wall1);
         if (d > 0) pack(p, cpu, used);
-        if (d < 0) spread(p, used > FULL ? "the worker's load grew" : "its CPU is busy");
+        if (d < 0)
+            spread(p, used > FULL    ? "the worker's load grew"
+                      : cpu_busy < 0 ? "its CPU's load cannot be read"
+                                     : "its CPU is busy");
         memcpy(p->last, p->now, sizeof p->last);
         cpu0 = cpu1;
         wall0 = wall1;
     }
     if (atomic_load(&p->packed)) spread(p, "the topology stops");
+    gale__pack_set_free(&p->set);
     return NULL;
 }
 
@@ -184,8 +184,17 @@ gale__packer_t *gale__packer_start(double below_cores, const char *topology) {
     bool no = false;
     if (!atomic_compare_exchange_strong(&running, &no, true)) return NULL;
     gale__packer_t *p = calloc(1, sizeof *p);
-    if (!p || sched_getaffinity(0, sizeof p->all, &p->all) || CPU_COUNT(&p->all) < 2) goto fail;
+    if (!p || sched_getaffinity(0, sizeof p->set.all, &p->set.all) || CPU_COUNT(&p->set.all) < 2)
+        goto fail;
+    /* without per-CPU figures it could not see another process take
+     * the CPU it packed onto: no packing then */
+    if (!read_ticks(p->last)) {
+        GALE_DEBUG(NULL, 0, "topology '%s': no per-CPU figures in /proc/stat: threads stay spread",
+                   topology ? topology : "");
+        goto fail;
+    }
     p->below = below_cores;
+    p->rng = ((uint64_t)gale__now_ns() ^ ((uint64_t)getpid() << 32)) | 1; /* never 0 */
     snprintf(p->topology, sizeof p->topology, "%s", topology ? topology : "");
     pthread_condattr_t ca;
     pthread_condattr_init(&ca);

@@ -17,16 +17,22 @@
  * it sets the affinity of every thread of the process that still has the
  * process's own mask to the least busy CPU of that mask. Packed, when that
  * CPU is more than 85 % busy (the worker's load grew, or another process
- * took the CPU), it gives those threads the whole mask back and does not
- * pack again for 10 s. A thread whose affinity someone else set is left
- * alone both ways; so is a process allowed a single CPU.
+ * took the CPU), or its load cannot be read, it gives those threads the
+ * whole mask back and does not pack again for 10-15 s. A thread whose
+ * affinity someone else set is left alone both ways (pack_moves.c); so is
+ * a process allowed a single CPU. Without per-CPU figures it never packs:
+ * it could not see another process take the CPU. The looks are 400-600 ms
+ * apart and the hold after a spread random within its range, so workers
+ * of one host started together do not pack and spread in step.
  */
 #ifndef GALE_WORKER_PACKING_H
 #define GALE_WORKER_PACKING_H
 
 #include <sched.h>
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 typedef struct gale__packer gale__packer_t;
 
@@ -53,18 +59,42 @@ typedef struct {
     bool packed;
     int low;            /* looks in a row below the limit */
     int64_t hold_until; /* no packing before (after a spread) */
+    int64_t hold_ns;    /* how long a spread holds (10 s + jitter) */
 } gale__pack_state_t;
 
 /**
  * @brief One look's decision: +1 pack, -1 spread, 0 stay. used: cores the
  * process used since the last look; cpu_busy: 0..1, how busy the CPU it
- * would pack onto (the least busy one), or is packed on, was meanwhile.
+ * would pack onto (the least busy one), or is packed on, was meanwhile;
+ * below 0 when that is unknown (/proc/stat unreadable, or a CPU it does
+ * not list): then it never packs, and spreads when packed.
  */
 int gale__pack_decide(gale__pack_state_t *s, double below, double used, double cpu_busy,
                       int64_t now_ns);
 
-/** @brief Give every thread of the process whose mask is `from` the mask
- * `to`; returns how many moved. */
-int gale__pack_retarget(const cpu_set_t *from, const cpu_set_t *to);
+/* Thread ids, sorted. */
+typedef struct {
+    pid_t *v;
+    size_t n, cap;
+} gale__tids_t;
+
+/* What a pack moved (pack_moves.c). */
+typedef struct {
+    cpu_set_t all;      /* the process's mask */
+    cpu_set_t home;     /* the one CPU */
+    gale__tids_t known; /* every thread at the pack */
+    gale__tids_t moved; /* those the pack moved onto home */
+} gale__pack_set_t;
+
+/** @brief Move every thread of the process whose mask is s->all onto
+ * s->home, noting which; returns how many moved. */
+int gale__pack_move(gale__pack_set_t *s);
+
+/** @brief Give s->all back to the threads the pack moved and to those
+ * created since (if their mask is still s->home), and to direct child
+ * processes with exactly s->home; returns how many threads moved. */
+int gale__pack_restore(gale__pack_set_t *s);
+
+void gale__pack_set_free(gale__pack_set_t *s);
 
 #endif

@@ -1,8 +1,9 @@
 /*
  * test_packing.c — the packer (worker/packing.c): its decision on each
  * look, fed made-up loads so no figure depends on this machine; moving
- * threads between masks, leaving alone a thread whose mask someone else
- * set; one packer per process.
+ * threads onto one CPU and back (worker/pack_moves.c), leaving alone a
+ * thread whose mask someone else set, giving the whole mask to threads
+ * and child processes started while packed; one packer per process.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -12,6 +13,8 @@
 #include <pthread.h>
 #include <sched.h>
 #include <stdbool.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include "worker/packing.h"
 
@@ -56,6 +59,15 @@ static void test_spreads_when_the_cpu_fills(void **s) {
     assert_int_equal(gale__pack_decide(&grew, 0.5, 0.9, 0.0, S(1)), -1); /* our own load */
 }
 
+static void test_unknown_load_never_packs(void **s) {
+    (void)s;
+    gale__pack_state_t st = {0};
+    /* no per-CPU figures: it could not see another process take the CPU */
+    for (int i = 1; i <= 5; i++) assert_int_equal(gale__pack_decide(&st, 0.5, 0.0, -1, S(i)), 0);
+    gale__pack_state_t packed = {.packed = true};
+    assert_int_equal(gale__pack_decide(&packed, 0.5, 0.1, -1, S(1)), -1);
+}
+
 static void test_waits_after_a_spread(void **s) {
     (void)s;
     gale__pack_state_t st = {.packed = true};
@@ -85,46 +97,97 @@ static void assert_mask(pthread_t t, const cpu_set_t *want) {
     assert_true(CPU_EQUAL(&got, want));
 }
 
-static void test_retarget_moves_only_the_process_mask(void **s) {
-    (void)s;
-    cpu_set_t all, home, own;
-    assert_int_equal(sched_getaffinity(0, sizeof all, &all), 0);
-    if (CPU_COUNT(&all) < 2) skip(); /* nothing to pack onto */
-    int first = -1, last = -1;
-    for (int c = 0; c < CPU_SETSIZE; c++)
-        if (CPU_ISSET(c, &all)) {
-            if (first < 0) first = c;
-            last = c;
-        }
-    CPU_ZERO(&home);
-    CPU_SET(first, &home);
-    CPU_ZERO(&own);
-    CPU_SET(last, &own);
-
-    release = false;
-    pthread_t t[3];
-    for (int i = 0; i < 3; i++) assert_int_equal(pthread_create(&t[i], NULL, parked, NULL), 0);
-    /* t[2]'s mask is its owner's choice: neither the process's nor home */
-    assert_int_equal(pthread_setaffinity_np(t[2], sizeof own, &own), 0);
-
-    /* t[0], t[1] and this thread (and a sanitizer's own thread, if any) */
-    assert_true(gale__pack_retarget(&all, &home) >= 3);
-    assert_mask(t[0], &home);
-    assert_mask(t[1], &home);
-    assert_mask(pthread_self(), &home);
-    assert_mask(t[2], &own);
-
-    assert_true(gale__pack_retarget(&home, &all) >= 3);
-    assert_mask(t[0], &all);
-    assert_mask(t[1], &all);
-    assert_mask(pthread_self(), &all);
-    assert_mask(t[2], &own);
-
+static void release_all(void) {
     pthread_mutex_lock(&lock);
     release = true;
     pthread_cond_broadcast(&cond);
     pthread_mutex_unlock(&lock);
-    for (int i = 0; i < 3; i++) pthread_join(t[i], NULL);
+}
+
+/* The process's mask, and two one-CPU masks in it: home and another. */
+static bool masks(cpu_set_t *all, cpu_set_t *home, cpu_set_t *other) {
+    assert_int_equal(sched_getaffinity(0, sizeof *all, all), 0);
+    if (CPU_COUNT(all) < 2) return false; /* nothing to pack onto */
+    int first = -1, last = -1;
+    for (int c = 0; c < CPU_SETSIZE; c++)
+        if (CPU_ISSET(c, all)) {
+            if (first < 0) first = c;
+            last = c;
+        }
+    CPU_ZERO(home);
+    CPU_SET(first, home);
+    CPU_ZERO(other);
+    CPU_SET(last, other);
+    return true;
+}
+
+static void test_moves_only_what_it_may(void **s) {
+    (void)s;
+    gale__pack_set_t set = {0};
+    cpu_set_t other;
+    if (!masks(&set.all, &set.home, &other)) skip();
+    release = false;
+    pthread_t t[5];
+    for (int i = 0; i < 4; i++) assert_int_equal(pthread_create(&t[i], NULL, parked, NULL), 0);
+    /* pinned by their owners: t[2] elsewhere, t[3] onto the very CPU */
+    assert_int_equal(pthread_setaffinity_np(t[2], sizeof other, &other), 0);
+    assert_int_equal(pthread_setaffinity_np(t[3], sizeof set.home, &set.home), 0);
+
+    /* t[0], t[1] and this thread (and a sanitizer's own thread, if any) */
+    assert_true(gale__pack_move(&set) >= 3);
+    assert_mask(t[0], &set.home);
+    assert_mask(t[1], &set.home);
+    assert_mask(pthread_self(), &set.home);
+    assert_mask(t[2], &other);
+    /* created while packed: it inherits the one CPU from this thread */
+    assert_int_equal(pthread_create(&t[4], NULL, parked, NULL), 0);
+    assert_mask(t[4], &set.home);
+
+    assert_true(gale__pack_restore(&set) >= 4);
+    assert_mask(t[0], &set.all);
+    assert_mask(t[1], &set.all);
+    assert_mask(pthread_self(), &set.all);
+    assert_mask(t[4], &set.all);
+    assert_mask(t[2], &other);    /* left alone both ways */
+    assert_mask(t[3], &set.home); /* its owner's pin, though it is home */
+
+    release_all();
+    for (int i = 0; i < 5; i++) pthread_join(t[i], NULL);
+    gale__pack_set_free(&set);
+}
+
+/* A process started while packed (a bolt running a command) inherits the
+ * one CPU; a spread gives it the whole mask. */
+static void test_restore_reaches_child_processes(void **s) {
+    (void)s;
+    gale__pack_set_t set = {0};
+    cpu_set_t other;
+    if (!masks(&set.all, &set.home, &other)) skip();
+    assert_true(gale__pack_move(&set) >= 1);
+    int go[2];
+    assert_int_equal(pipe(go), 0);
+    pid_t child = fork();
+    assert_true(child >= 0);
+    if (child == 0) { /* waits until the parent closes the pipe */
+        char c;
+        close(go[1]);
+        while (read(go[0], &c, 1) > 0) {
+        }
+        _exit(0);
+    }
+    close(go[0]);
+    cpu_set_t got;
+    assert_int_equal(sched_getaffinity(child, sizeof got, &got), 0);
+    assert_true(CPU_EQUAL(&got, &set.home));
+    gale__pack_restore(&set);
+    assert_int_equal(sched_getaffinity(child, sizeof got, &got), 0);
+    bool whole = CPU_EQUAL(&got, &set.all);
+    close(go[1]);
+    int st;
+    waitpid(child, &st, 0);
+    assert_true(whole);
+    assert_mask(pthread_self(), &set.all);
+    gale__pack_set_free(&set);
 }
 
 static void test_one_packer_per_process(void **s) {
@@ -155,7 +218,9 @@ int main(void) {
         cmocka_unit_test(test_no_packing_onto_a_busy_cpu),
         cmocka_unit_test(test_spreads_when_the_cpu_fills),
         cmocka_unit_test(test_waits_after_a_spread),
-        cmocka_unit_test(test_retarget_moves_only_the_process_mask),
+        cmocka_unit_test(test_unknown_load_never_packs),
+        cmocka_unit_test(test_moves_only_what_it_may),
+        cmocka_unit_test(test_restore_reaches_child_processes),
         cmocka_unit_test(test_one_packer_per_process),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
