@@ -178,8 +178,8 @@ const gale_conf_key_t gale__conf_keys[] = {
     {GALE_CONF_TOPOLOGY_WORKER_PACK_CORES, GALE_CT_DOUBLE, "0.5", 0, 0.8, NULL, GALE_SCOPE_TOPOLOGY,
      "While the threads of a worker process (or of gale local) use less than this many cores "
      "for a second, they all run on one CPU: a hop between executors is then a context switch "
-     "instead of waking an idle CPU, which on a virtual machine costs 10-30 us; they spread "
-     "again when that CPU is 85 % busy, and pack again 10 s later at the earliest (0: never "
+     "instead of waking an idle CPU, which on a virtual machine costs 10 us or more; they spread "
+     "again when that CPU is 85 % busy, and pack again 10-15 s later at the earliest (0: never "
      "pack)."},
     {GALE_CONF_TOPOLOGY_TRANSFER_HWM, GALE_CT_INT, "1024", 1, 1000000, NULL, GALE_SCOPE_TOPOLOGY,
      "ZeroMQ high-water mark between two workers, in batches."},

@@ -3,13 +3,13 @@
  *
  * Why. A parked executor is woken by the thread that hands it a tuple.
  * The scheduler wakes it on an idle CPU when there is one; on a virtual
- * machine an idle vCPU is halted, and waking it costs 10–30 µs — per hop,
- * so a spout -> bolt -> acker -> spout round trip pays it three times.
- * Woken on the CPU of the thread that woke it, the same hop is a context
- * switch of 1–3 µs. At low rates a worker needs well under one CPU, so
- * while it does, all its threads share one: complete latency at 10 k
- * tuples/s falls by more than half and the CPU the process uses by a
- * third (bench/RESULTS.md).
+ * machine an idle vCPU is halted, and waking it costs 10 µs or more
+ * (12–15 µs here, by perf sched) — per hop, so a spout -> bolt -> acker
+ * -> spout round trip pays it three times. Woken on the CPU of the
+ * thread that woke it, the same hop is a context switch of 1–3 µs. At
+ * low rates a worker needs well under one CPU, so while it does, all its
+ * threads share one: complete latency at 10 k tuples/s falls by more
+ * than half and the CPU the process uses by a third (bench/RESULTS.md).
  *
  * How. One thread per runtime looks every 500 ms at the CPU the process
  * used (CLOCK_PROCESS_CPUTIME_ID) and at how busy each CPU was
