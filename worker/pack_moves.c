@@ -12,7 +12,9 @@
  * A thread created while a pass reads the thread list may be missed
  * (readdir reads the list once), so a pass repeats until it moves
  * nothing. Processes started while packed inherit the one CPU: a spread
- * gives it back to the direct children that still have exactly it.
+ * gives the whole mask to the direct children started since the pack
+ * that still have exactly the one CPU (not to grandchildren, nor to
+ * orphans such as `system("cmd &")`'s, whose parent is gone).
  *
  * A thread that exits between the list and the call fails the call,
  * which is fine; one whose id another process's new thread took in that
@@ -72,6 +74,31 @@ static bool mask_is(pid_t tid, const cpu_set_t *want) {
     return sched_getaffinity(tid, sizeof set, &set) == 0 && CPU_EQUAL(&set, want);
 }
 
+/* The direct children of this process, sorted. */
+static void list_children(gale__tids_t *out) {
+    gale__tids_t procs = {0};
+    out->n = 0;
+    pid_t self = getpid();
+    if (list_ids("/proc", &procs)) {
+        for (size_t i = 0; i < procs.n; i++) {
+            char path[64], buf[512];
+            snprintf(path, sizeof path, "/proc/%d/stat", (int)procs.v[i]);
+            FILE *f = fopen(path, "r");
+            if (!f) continue;
+            size_t len = fread(buf, 1, sizeof buf - 1, f);
+            fclose(f);
+            buf[len] = 0;
+            /* "pid (comm) state ppid ...": comm may hold spaces and ')' */
+            char *close = strrchr(buf, ')');
+            int ppid;
+            if (close && sscanf(close + 1, " %*c %d", &ppid) == 1 && ppid == self &&
+                !add_tid(out, procs.v[i]))
+                break;
+        }
+    }
+    free(procs.v); /* procs was sorted: so is out */
+}
+
 int gale__pack_move(gale__pack_set_t *s) {
     gale__tids_t now = {0};
     s->moved.n = 0;
@@ -92,36 +119,26 @@ int gale__pack_move(gale__pack_set_t *s) {
     }
     free(now.v);
     qsort(s->moved.v, s->moved.n, sizeof *s->moved.v, cmp_tid);
+    list_children(&s->children);
     return n;
 }
 
-/* Direct children with exactly the one CPU get the whole mask: each of
- * their threads (one, usually: a process just started). */
+/* Direct children started since the pack, with exactly the one CPU, get
+ * the whole mask: each of their threads (one, usually: a process just
+ * started). One that was there at the pack kept its own mask. */
 static int restore_children(const gale__pack_set_t *s) {
-    gale__tids_t procs = {0}, tasks = {0};
+    gale__tids_t kids = {0}, tasks = {0};
     int n = 0;
-    pid_t self = getpid();
-    if (list_ids("/proc", &procs)) {
-        for (size_t i = 0; i < procs.n; i++) {
-            char path[64], buf[512];
-            snprintf(path, sizeof path, "/proc/%d/stat", (int)procs.v[i]);
-            FILE *f = fopen(path, "r");
-            if (!f) continue;
-            size_t len = fread(buf, 1, sizeof buf - 1, f);
-            fclose(f);
-            buf[len] = 0;
-            /* "pid (comm) state ppid ...": comm may hold spaces and ')' */
-            char *close = strrchr(buf, ')');
-            int ppid;
-            if (!close || sscanf(close + 1, " %*c %d", &ppid) != 1 || ppid != self) continue;
-            snprintf(path, sizeof path, "/proc/%d/task", (int)procs.v[i]);
-            if (!list_ids(path, &tasks)) continue;
-            for (size_t k = 0; k < tasks.n; k++)
-                n += mask_is(tasks.v[k], &s->home) &&
-                     sched_setaffinity(tasks.v[k], sizeof s->all, &s->all) == 0;
-        }
+    list_children(&kids);
+    for (size_t i = 0; i < kids.n; i++) {
+        char path[64];
+        snprintf(path, sizeof path, "/proc/%d/task", (int)kids.v[i]);
+        if (has_tid(&s->children, kids.v[i]) || !list_ids(path, &tasks)) continue;
+        for (size_t k = 0; k < tasks.n; k++)
+            n += mask_is(tasks.v[k], &s->home) &&
+                 sched_setaffinity(tasks.v[k], sizeof s->all, &s->all) == 0;
     }
-    free(procs.v);
+    free(kids.v);
     free(tasks.v);
     return n;
 }
@@ -142,12 +159,13 @@ int gale__pack_restore(gale__pack_set_t *s) {
     }
     free(now.v);
     n += restore_children(s);
-    s->moved.n = s->known.n = 0;
+    s->moved.n = s->known.n = s->children.n = 0;
     return n;
 }
 
 void gale__pack_set_free(gale__pack_set_t *s) {
     free(s->moved.v);
     free(s->known.v);
-    s->moved = s->known = (gale__tids_t){0};
+    free(s->children.v);
+    s->moved = s->known = s->children = (gale__tids_t){0};
 }

@@ -80,10 +80,11 @@ typedef struct {
 
 /* What a pack moved (pack_moves.c). */
 typedef struct {
-    cpu_set_t all;      /* the process's mask */
-    cpu_set_t home;     /* the one CPU */
-    gale__tids_t known; /* every thread at the pack */
-    gale__tids_t moved; /* those the pack moved onto home */
+    cpu_set_t all;         /* the process's mask */
+    cpu_set_t home;        /* the one CPU */
+    gale__tids_t known;    /* every thread at the pack */
+    gale__tids_t moved;    /* those the pack moved onto home */
+    gale__tids_t children; /* direct child processes at the pack */
 } gale__pack_set_t;
 
 /** @brief Move every thread of the process whose mask is s->all onto
@@ -92,7 +93,8 @@ int gale__pack_move(gale__pack_set_t *s);
 
 /** @brief Give s->all back to the threads the pack moved and to those
  * created since (if their mask is still s->home), and to direct child
- * processes with exactly s->home; returns how many threads moved. */
+ * processes started since with exactly s->home; returns how many threads
+ * moved. */
 int gale__pack_restore(gale__pack_set_t *s);
 
 void gale__pack_set_free(gale__pack_set_t *s);

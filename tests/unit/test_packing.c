@@ -156,36 +156,50 @@ static void test_moves_only_what_it_may(void **s) {
     gale__pack_set_free(&set);
 }
 
-/* A process started while packed (a bolt running a command) inherits the
- * one CPU; a spread gives it the whole mask. */
-static void test_restore_reaches_child_processes(void **s) {
-    (void)s;
-    gale__pack_set_t set = {0};
-    cpu_set_t other;
-    if (!masks(&set.all, &set.home, &other)) skip();
-    assert_true(gale__pack_move(&set) >= 1);
-    int go[2];
-    assert_int_equal(pipe(go), 0);
+/* A child that waits until the parent closes the pipe's write end. */
+static pid_t waiting_child(int go[2]) {
     pid_t child = fork();
     assert_true(child >= 0);
-    if (child == 0) { /* waits until the parent closes the pipe */
+    if (child == 0) {
         char c;
         close(go[1]);
         while (read(go[0], &c, 1) > 0) {
         }
         _exit(0);
     }
-    close(go[0]);
+    return child;
+}
+
+static bool child_mask_is(pid_t child, const cpu_set_t *want) {
     cpu_set_t got;
-    assert_int_equal(sched_getaffinity(child, sizeof got, &got), 0);
-    assert_true(CPU_EQUAL(&got, &set.home));
+    return sched_getaffinity(child, sizeof got, &got) == 0 && CPU_EQUAL(&got, want);
+}
+
+/* A process started while packed (a bolt running a command) inherits the
+ * one CPU; a spread gives it the whole mask. One its owner pinned onto
+ * that CPU before the pack keeps its pin. */
+static void test_restore_reaches_child_processes(void **s) {
+    (void)s;
+    gale__pack_set_t set = {0};
+    cpu_set_t other;
+    if (!masks(&set.all, &set.home, &other)) skip();
+    int go[2];
+    assert_int_equal(pipe(go), 0);
+    pid_t pinned = waiting_child(go);
+    assert_int_equal(sched_setaffinity(pinned, sizeof set.home, &set.home), 0);
+    assert_true(gale__pack_move(&set) >= 1);
+    pid_t child = waiting_child(go);
+    bool inherited = child_mask_is(child, &set.home);
     gale__pack_restore(&set);
-    assert_int_equal(sched_getaffinity(child, sizeof got, &got), 0);
-    bool whole = CPU_EQUAL(&got, &set.all);
+    bool whole = child_mask_is(child, &set.all), kept = child_mask_is(pinned, &set.home);
+    close(go[0]);
     close(go[1]);
     int st;
     waitpid(child, &st, 0);
+    waitpid(pinned, &st, 0);
+    assert_true(inherited);
     assert_true(whole);
+    assert_true(kept);
     assert_mask(pthread_self(), &set.all);
     gale__pack_set_free(&set);
 }
