@@ -615,14 +615,12 @@ int gale__cli_local(int argc, char **argv) {
             }
             break;
         }
-        if (gale__now_ns() >= next_progress && opened) {
-            next_progress += 10 * 1000000000LL;
-            log_progress(rt, &last_emitted, &last_acked, 10.0);
-        } else if (gale__now_ns() >= next_progress) {
-            next_progress += 5 * 1000000000LL;
-            /* e.g. a spout waiting for its input: a FIFO nobody writes */
-            if (gale__rt_describe_opening(rt, err, sizeof err))
-                GALE_INFO(NULL, 0, "opening: %s", err);
+        if (gale__now_ns() >= next_progress) {
+            next_progress += (opened ? 10 : 5) * 1000000000LL;
+            if (opened)
+                log_progress(rt, &last_emitted, &last_acked, 10.0);
+            else if (gale__rt_describe_opening(rt, err, sizeof err))
+                GALE_INFO(NULL, 0, "opening: %s", err); /* e.g. a FIFO nobody writes */
         }
     }
     uint64_t acked, failures, pending; /* pending: in flight when the stop began */

@@ -5,7 +5,6 @@
  */
 #include "worker/packing.h"
 
-#include <dirent.h>
 #include <pthread.h>
 #include <sched.h>
 #include <stdatomic.h>

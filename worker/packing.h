@@ -11,7 +11,7 @@
  * threads share one: complete latency at 10 k tuples/s falls by more
  * than half and the CPU the process uses by a third (bench/RESULTS.md).
  *
- * How. One thread per runtime looks every 500 ms at the CPU the process
+ * How. One thread per runtime looks every 400-600 ms at the CPU the process
  * used (CLOCK_PROCESS_CPUTIME_ID) and at how busy each CPU was
  * (/proc/stat). Below topology.worker.pack.cores for two looks in a row,
  * it sets the affinity of every thread of the process that still has the
@@ -21,8 +21,8 @@
  * whole mask back and does not pack again for 10-15 s. A thread whose
  * affinity someone else set is left alone both ways (pack_moves.c); so is
  * a process allowed a single CPU. Without per-CPU figures it never packs:
- * it could not see another process take the CPU. The looks are 400-600 ms
- * apart and the hold after a spread random within its range, so workers
+ * it could not see another process take the CPU. The gap between looks
+ * and the hold after a spread are random within their ranges, so workers
  * of one host started together do not pack and spread in step.
  */
 #ifndef GALE_WORKER_PACKING_H
