@@ -7,6 +7,7 @@
  * executor's foreign_lock, allocate from its foreign pool and push
  * straight into the target queue (no outgoing batch).
  */
+#include <assert.h>
 #include <sched.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -99,8 +100,11 @@ void gale__deliver_blocking(gale__rt_t *rt, gale__queue_t *q, gale_tuple_t *t) {
 }
 
 /* Push lane's outgoing batch. A bolt (block = true) waits while the lane
- * is full; a spout keeps the rest. Stopping drops what cannot go. */
-static bool flush_lane(gale__exec_t *e, int lane, bool block) {
+ * is full; a spout keeps the rest. Stopping drops what cannot go. quiet
+ * (never with block): the caller wakes the lane's consumer with
+ * gale__queue_notify afterwards. */
+static bool flush_lane(gale__exec_t *e, int lane, bool block, bool quiet) {
+    assert(!(block && quiet)); /* it would wait with its consumer not told */
     gale__outbuf_t *ob = &e->out[lane];
     gale__queue_t *q = lane_queue(e->worker, lane);
     size_t off = 0;
@@ -112,7 +116,8 @@ static bool flush_lane(gale__exec_t *e, int lane, bool block) {
         return true;
     }
     while (off < ob->n) {
-        size_t k = gale__queue_push(q, (void **)ob->items + off, ob->n - off);
+        size_t k = quiet ? gale__queue_push_quiet(q, (void **)ob->items + off, ob->n - off)
+                         : gale__queue_push(q, (void **)ob->items + off, ob->n - off);
         off += k;
         if (k) continue;
         if (!block) break;
@@ -128,17 +133,43 @@ static bool flush_lane(gale__exec_t *e, int lane, bool block) {
         backoff(&round);
     }
     if (wait_t0) stat_inc(&e->stats.backpressure_ns, (uint64_t)(gale__now_ns() - wait_t0));
+    if (quiet && off) ob->unwoken = true;
     if (off && off < ob->n) memmove(ob->items, ob->items + off, (ob->n - off) * sizeof(void *));
     ob->n -= off;
     return ob->n == 0;
 }
 
-/* Flush every lane with pending items; true when all drained. */
+/* Wake the consumers of the dirty lanes pushed to quietly that are
+ * (ackers) or are not ackers. */
+static void notify_lanes(gale__exec_t *e, bool ackers) {
+    for (size_t i = 0; i < e->n_dirty; i++) {
+        int lane = e->dirty[i];
+        gale__outbuf_t *ob = &e->out[lane];
+        if (!ob->unwoken || e->rt->execs[lane].comp->is_acker != ackers) continue;
+        ob->unwoken = false;
+        gale__queue_notify(lane_queue(e->worker, lane)); /* made: it took tuples */
+    }
+}
+
+/* Flush every lane with pending items; true when all drained.
+ *
+ * Every lane is filled before any consumer is woken, and the ackers are
+ * woken first. On one CPU (a packed worker, worker/packing.c) a woken
+ * consumer may preempt its producer at the wake. Woken lane by lane in
+ * emit order, a spout's bolt ran before the acker was told of the tree:
+ * the bolt's ack woke the acker, which found no init yet, and ran again
+ * for it, two more context switches a tuple (bench/RESULTS.md, "Waking
+ * the acker first": p50 11 -> 8.5 us at 10 k tuples/s). Only after the
+ * wakes does a bolt wait for room in a full lane, so no consumer sleeps
+ * on tuples it was not told of while we wait. */
 static bool flush_all(gale__exec_t *e, bool block) {
+    for (size_t i = 0; i < e->n_dirty; i++) flush_lane(e, e->dirty[i], false, true);
+    notify_lanes(e, true);
+    notify_lanes(e, false);
     size_t keep = 0;
     for (size_t i = 0; i < e->n_dirty; i++) {
         int lane = e->dirty[i];
-        if (!flush_lane(e, lane, block)) e->dirty[keep++] = lane;
+        if (e->out[lane].n && !(block && flush_lane(e, lane, true, false))) e->dirty[keep++] = lane;
     }
     e->n_dirty = keep;
     e->last_flush_ns = gale__now_ns();
@@ -160,7 +191,7 @@ static int out_append(gale__exec_t *e, int lane, gale_tuple_t *t) {
      * tuple (beyond the pool's classes) goes at once, so batches never hold
      * more than one of them beyond the queues' byte bounds. */
     if ((ob->n < e->rt->producer_batch && t->hdr.pool) || e->opening) return 0;
-    if (flush_lane(e, lane, !e->comp->is_spout)) {
+    if (flush_lane(e, lane, !e->comp->is_spout, false)) {
         /* drained: drop it from the dirty list (it is usually the last) */
         for (size_t i = e->n_dirty; i-- > 0;)
             if (e->dirty[i] == lane) {

@@ -125,7 +125,7 @@ static size_t reserve_bytes(gale__queue_t *q, void *const *items, size_t n, int6
     }
 }
 
-size_t gale__queue_push(gale__queue_t *q, void *const *items, size_t n) {
+size_t gale__queue_push_quiet(gale__queue_t *q, void *const *items, size_t n) {
     if (n == 0) return 0;
     int64_t reserved = 0;
     if (q->max_bytes && (n = reserve_bytes(q, items, n, &reserved)) == 0) return 0;
@@ -160,11 +160,20 @@ size_t gale__queue_push(gale__queue_t *q, void *const *items, size_t n) {
         s->item = items[i];
         atomic_store_explicit(&s->seq, pos + i + 1, memory_order_release);
     }
+    return (size_t)k;
+}
+
+void gale__queue_notify(gale__queue_t *q) {
     /* Eventcount: pairs with the fence in gale__wake_word_prepare. */
     atomic_thread_fence(memory_order_seq_cst);
     if (atomic_load_explicit(q->wake_word, memory_order_relaxed) == WORD_SLEEPING)
         gale__wake_word_wake(q->wake_word);
-    return (size_t)k;
+}
+
+size_t gale__queue_push(gale__queue_t *q, void *const *items, size_t n) {
+    size_t k = gale__queue_push_quiet(q, items, n);
+    if (k) gale__queue_notify(q);
+    return k;
 }
 
 size_t gale__queue_pop(gale__queue_t *q, void **out, size_t max) {

@@ -82,6 +82,17 @@ size_t gale__queue_depth(gale__queue_t *q);
  */
 size_t gale__queue_push(gale__queue_t *q, void *const *items, size_t n);
 
+/**
+ * @brief gale__queue_push without the wake: the caller calls
+ * gale__queue_notify after it (before it waits for anything), so a
+ * producer filling several queues wakes their consumers only once all
+ * are filled.
+ */
+size_t gale__queue_push_quiet(gale__queue_t *q, void *const *items, size_t n);
+
+/** @brief Wake the consumer if it sleeps (after gale__queue_push_quiet). */
+void gale__queue_notify(gale__queue_t *q);
+
 /** @brief Pop up to max items in order; returns how many. Consumer only. */
 size_t gale__queue_pop(gale__queue_t *q, void **out, size_t max);
 

@@ -256,6 +256,7 @@ int gale__acker_apply(gale__pendmap_t *m, uint32_t gen, int sys, uint64_t root, 
 typedef struct gale__outbuf {
     gale_tuple_t **items;
     size_t n, cap;
+    bool unwoken; /* pushed quietly, its consumer not notified yet */
 } gale__outbuf_t;
 
 /* One task: a spout/bolt instance with its context and collector. */

@@ -1,8 +1,9 @@
 /*
  * test_queue.c — the bounded MPSC ring and the tuple pool: capacity is a
  * hard bound, order per producer is kept, nothing is lost or duplicated
- * with concurrent producers, and blocks freed from other threads return
- * to their pool (memory stays bounded).
+ * with concurrent producers, blocks freed from other threads return
+ * to their pool (memory stays bounded), and a quiet push wakes a sleeping
+ * consumer only at its notify, which always wakes it.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -10,7 +11,10 @@
 #include <stdint.h>
 #include <cmocka.h>
 #include <pthread.h>
+#include <sched.h>
+#include <stdatomic.h>
 #include <stdlib.h>
+#include <time.h>
 
 #include "gale/gale.h"
 #include "worker/pool.h"
@@ -120,11 +124,66 @@ static void test_pool_remote_free_recycles(void **s) {
     gale__queue_destroy(&to_free);
 }
 
+/* ---------- quiet push, then notify ---------- */
+
+static gale__queue_t waked;
+static _Atomic int consumer_got;
+
+static void *sleepy_consumer(void *arg) {
+    (void)arg;
+    void *out[4];
+    for (;;) {
+        gale__queue_wait(&waked, -1); /* no timeout: only a wake ends it */
+        if (gale__queue_pop(&waked, out, 4)) break;
+    }
+    atomic_store(&consumer_got, 1);
+    return NULL;
+}
+
+static int64_t mono_ms(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static void test_quiet_push_wakes_at_notify(void **s) {
+    (void)s;
+    assert_int_equal(gale__queue_init(&waked, 8), 0);
+    void *item = (void *)1, *out[4];
+    /* the consumer announced its sleep: a quiet push leaves it asleep,
+     * the notify wakes it (the word goes back to running) */
+    assert_true(gale__wake_word_prepare(&waked.sleeping));
+    assert_int_equal(gale__queue_push_quiet(&waked, &item, 1), 1);
+    assert_int_equal(atomic_load(&waked.sleeping), 1);
+    gale__queue_notify(&waked);
+    assert_int_equal(atomic_load(&waked.sleeping), 0);
+    assert_int_equal(gale__queue_pop(&waked, out, 4), 1);
+    /* a plain push wakes at once */
+    assert_true(gale__wake_word_prepare(&waked.sleeping));
+    assert_int_equal(gale__queue_push(&waked, &item, 1), 1);
+    assert_int_equal(atomic_load(&waked.sleeping), 0);
+    assert_int_equal(gale__queue_pop(&waked, out, 4), 1);
+
+    /* a consumer really asleep on the futex (no timeout) gets the item */
+    pthread_t th;
+    pthread_create(&th, NULL, sleepy_consumer, NULL);
+    int64_t deadline = mono_ms() + 10000;
+    while (atomic_load(&waked.sleeping) != 1 && mono_ms() < deadline) sched_yield();
+    assert_int_equal(atomic_load(&waked.sleeping), 1);
+    assert_int_equal(gale__queue_push_quiet(&waked, &item, 1), 1);
+    gale__queue_notify(&waked);
+    while (!atomic_load(&consumer_got) && mono_ms() < deadline) sched_yield();
+    assert_int_equal(atomic_load(&consumer_got), 1); /* not lost */
+    pthread_join(th, NULL);
+    gale__queue_destroy(&waked);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_capacity_is_a_hard_bound),
         cmocka_unit_test(test_concurrent_producers_keep_order),
         cmocka_unit_test(test_pool_remote_free_recycles),
+        cmocka_unit_test(test_quiet_push_wakes_at_notify),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
