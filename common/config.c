@@ -171,8 +171,9 @@ const gale_conf_key_t gale__conf_keys[] = {
      GALE_SCOPE_TOPOLOGY,
      "How long an idle bolt or acker keeps polling its queue after its last tuple before it "
      "sleeps, in microseconds, yielding the CPU between polls: above the gap between tuples "
-     "(100 at 10 k tuples/s) it never sleeps and no hop waits for a wake-up, the lowest "
-     "latency at low rates for up to a core per executor, mostly kernel time in sched_yield "
+     "(100 at 10 k tuples/s) it never sleeps and no hop waits for a wake-up, for up to a core "
+     "per executor, mostly kernel time in sched_yield; whether that beats a packed worker's "
+     "context switches depends on how fast the machine's idle CPUs wake: measure it "
      "(0: sleep after a few polls). A tick tuple counts as a tuple: with ticks more often than "
      "this, the bolt never sleeps."},
     {GALE_CONF_TOPOLOGY_WORKER_PACK_CORES, GALE_CT_DOUBLE, "0.5", 0, 0.8, NULL, GALE_SCOPE_TOPOLOGY,
