@@ -584,16 +584,23 @@ static int cli_named(const gale__optspec_t *spec, gale__ctl_type_t type, int arg
                            : type == GALE_CTL_DEACTIVATE ? "deactivated"
                                                          : "rebalancing";
         printf("%s %s\n", r.u.reply.id ? r.u.reply.id : topo, done);
-        /* a kill or rebalance waits first (spouts deactivated): say how long */
+        /* a kill or rebalance waits first (spouts deactivated): say how
+         * long (nimbus's reply names the wait it chose) */
         const char *then = type == GALE_CTL_KILL ? "removed" : "moved";
-        if ((type == GALE_CTL_KILL || type == GALE_CTL_REBALANCE) && wait != GALE_CTL_UNSET)
-            fprintf(stderr, "%s: its executors are %s in %llu s (-w)\n", s.verb, then,
-                    (unsigned long long)wait);
-        else if (type == GALE_CTL_KILL || type == GALE_CTL_REBALANCE)
-            fprintf(stderr,
-                    "%s: its executors are %s after its topology.message.timeout.secs "
-                    "(-w SECS to choose)\n",
-                    s.verb, then);
+        uint64_t waits = r.u.reply.wait_secs != GALE_CTL_UNSET ? r.u.reply.wait_secs : wait;
+        if (type == GALE_CTL_KILL || type == GALE_CTL_REBALANCE) {
+            if (waits == GALE_CTL_UNSET) /* a nimbus that does not say */
+                fprintf(stderr,
+                        "%s: its executors are %s after its topology.message.timeout.secs "
+                        "(-w SECS to choose)\n",
+                        s.verb, then);
+            else
+                fprintf(stderr, "%s: its executors are %s in %llu s (%s)\n", s.verb, then,
+                        (unsigned long long)waits,
+                        wait != GALE_CTL_UNSET ? "-w"
+                                               : "its topology.message.timeout.secs; -w SECS to "
+                                                 "choose");
+        }
         gale__ctl_msg_destroy(&r);
     }
 out:

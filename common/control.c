@@ -180,6 +180,7 @@ static const field_t reply_fields[] = {
     BOOL(gale__ctl_reply_t, ok, true),
     STR(gale__ctl_reply_t, error, false, 1, ERROR_MAX_LEN),
     STR(gale__ctl_reply_t, id, false, 1, ID_MAX_LEN),
+    U64(gale__ctl_reply_t, wait_secs, false, 0, WAIT_MAX),
 };
 static const record_t rec_reply = RECORD("reply", gale__ctl_reply_t, reply_fields, check_reply);
 

@@ -119,12 +119,16 @@ typedef struct gale__ctl_bytes {
     }
 
 /* reply: the generic answer. !ok requires error; id is the upload id
- * (submit_begin) or the topology id (submit_end). */
+ * (submit_begin) or the topology id (submit_end); wait_secs is the wait
+ * nimbus chose for a kill or rebalance (UNSET otherwise). Make one with
+ * GALE__CTL_REPLY, so wait_secs is never 0 by accident. */
 typedef struct gale__ctl_reply {
     bool ok;
     const char *error;
     const char *id;
+    uint64_t wait_secs;
 } gale__ctl_reply_t;
+#define GALE__CTL_REPLY(ok, error, id) ((gale__ctl_reply_t){(ok), (error), (id), GALE_CTL_UNSET})
 
 /* submit_begin: everything but the code; code and resources follow as
  * chunks. Sums are BLAKE2b-256 (GALE_CHECKSUM_LEN bytes) of the whole

@@ -359,6 +359,6 @@ int gale__ctl_reply_error(void *router, const gale__ctl_peer_t *peer, uint64_t r
                           const char *why) {
     char text[4096];
     snprintf(text, sizeof text, "%s", why && *why ? why : "refused");
-    gale__ctl_reply_t r = {false, text, NULL};
+    gale__ctl_reply_t r = GALE__CTL_REPLY(false, text, NULL);
     return gale__ctl_server_send(router, peer, GALE_CTL_REPLY, req, &r, NULL, 0);
 }

@@ -147,7 +147,7 @@ static void on_client(gale__drpc_server_t *s, const gale__ctl_peer_t *p, const g
 }
 
 static void reply_ok(gale__drpc_server_t *s, const gale__ctl_peer_t *p, uint64_t req) {
-    gale__ctl_reply_t r = {true, NULL, NULL};
+    gale__ctl_reply_t r = GALE__CTL_REPLY(true, NULL, NULL);
     gale__ctl_server_send(s->invocations, p, GALE_CTL_REPLY, req, &r, NULL, 0);
 }
 

@@ -29,7 +29,13 @@
 #define NB "nimbus"
 
 void gale__nb_reply_ok(nimbus_t *nb, const gale__ctl_peer_t *p, uint64_t req, const char *id) {
-    gale__ctl_reply_t r = {true, NULL, id};
+    gale__nb_reply_wait(nb, p, req, id, GALE_CTL_UNSET);
+}
+
+void gale__nb_reply_wait(nimbus_t *nb, const gale__ctl_peer_t *p, uint64_t req, const char *id,
+                         uint64_t wait_secs) {
+    gale__ctl_reply_t r = GALE__CTL_REPLY(true, NULL, id);
+    r.wait_secs = wait_secs;
     char err[256];
     if (gale__ctl_server_send(nb->router, p, GALE_CTL_REPLY, req, &r, err, sizeof err))
         GALE_WARN(NB, 0, "reply: %s", err);

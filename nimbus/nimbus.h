@@ -110,6 +110,9 @@ typedef struct nimbus {
 
 /* nimbus.c */
 void gale__nb_reply_ok(nimbus_t *nb, const gale__ctl_peer_t *p, uint64_t req, const char *id);
+/* ok, naming the seconds a kill or rebalance waits before it acts */
+void gale__nb_reply_wait(nimbus_t *nb, const gale__ctl_peer_t *p, uint64_t req, const char *id,
+                         uint64_t wait_secs);
 void gale__nb_reply_err(nimbus_t *nb, const gale__ctl_peer_t *p, uint64_t req, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
 

@@ -507,7 +507,7 @@ void gale__nb_lifecycle(nimbus_t *nb, const gale__ctl_peer_t *p, const gale__ctl
             GALE_INFO(NB, 0, "%s: killed; removing it in %llu s", t->id, (unsigned long long)w);
             t->timer_ms = wall_ms() + (int64_t)w * 1000;
             set_status(nb, t, "KILLED");
-            return gale__nb_reply_ok(nb, p, m->req, t->id);
+            return gale__nb_reply_wait(nb, p, m->req, t->id, w);
         }
         case GALE_CTL_REBALANCE: {
             const gale__ctl_rebalance_t *r = &m->u.rebalance;
@@ -530,7 +530,7 @@ void gale__nb_lifecycle(nimbus_t *nb, const gale__ctl_peer_t *p, const gale__ctl
             t->timer_ms = wall_ms() + (int64_t)w * 1000;
             set_status(nb, t, "REBALANCING");
             GALE_INFO(NB, 0, "%s: rebalancing in %llu s", t->id, (unsigned long long)w);
-            return gale__nb_reply_ok(nb, p, m->req, t->id);
+            return gale__nb_reply_wait(nb, p, m->req, t->id, w);
         }
         default:
             return gale__nb_reply_err(nb, p, m->req, "not a life-cycle request");

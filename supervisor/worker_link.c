@@ -60,7 +60,7 @@ static void serve(gale__sv_link_t *l) {
             gale__ctl_msg_destroy(&m);
             continue;
         }
-        gale__ctl_reply_t ok = {true, NULL, NULL};
+        gale__ctl_reply_t ok = GALE__CTL_REPLY(true, NULL, NULL);
         gale__ctl_server_send(l->router, &peer, GALE_CTL_REPLY, m.req, &ok, NULL, 0);
         pthread_mutex_lock(&l->lock);
         bool kept = l->n < QUEUE_MAX;

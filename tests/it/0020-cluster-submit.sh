@@ -12,7 +12,8 @@
 # exit 1 and one line naming the problem; deactivate/activate change the
 # status; a nimbus killed with SIGKILL and started again on the same
 # state dir lists the same topology (same id, same status); `gale kill
-# -w 1` empties the list; an unknown name is exit 1.
+# -w 1` empties the list; an unknown name is exit 1; a kill without -w
+# says the wait nimbus chose (the topology's message timeout).
 # shellcheck source=tests/it/lib.sh
 source "$(dirname "$0")/lib.sh"
 # shellcheck source=tests/it/cluster_lib.sh
@@ -128,7 +129,13 @@ grep -q "$id: killed; removing it in 3 s" "$TMP/nimbus/logs/nimbus.log" ||
     fail "nimbus did not log the KILLED state: $(tail -5 "$TMP/nimbus/logs/nimbus.log")"
 wait_for 20 sh -c "'$GALE_BIN' list -c nimbus.port=$NIMBUS_PORT | grep -q 'No topologies running'" ||
     fail "still listed after the kill wait"
-id2=$(g jar "$WC" WordCountTopology) || fail "the name is not free again after the kill"
+id2=$(g jar -c topology.message.timeout.secs=7 "$WC" WordCountTopology) ||
+    fail "the name is not free again after the kill"
 TOPOLOGY_IDS+=("$id2")
 [[ $id2 =~ ^word-count-[23]- ]] || fail "the counter did not survive the restart: '$id2'"
+
+echo "check: kill without -w says the wait nimbus chose (the topology's message timeout)"
+g kill word-count >/dev/null 2>"$TMP/kill_err" || fail "kill failed: $(cat "$TMP/kill_err")"
+grep -q "kill: its executors are removed in 7 s (its topology.message.timeout.secs" \
+    "$TMP/kill_err" || fail "kill did not say the wait: $(cat "$TMP/kill_err")"
 echo "PASS"

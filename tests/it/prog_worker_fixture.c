@@ -208,12 +208,12 @@ static int cmd_supervisor(int argc, char **argv) {
             if (!more) break;
         }
         gale__ctl_msg_t m;
-        gale__ctl_reply_t reply = {true, NULL, NULL};
+        gale__ctl_reply_t reply = GALE__CTL_REPLY(true, NULL, NULL);
         uint64_t req = 0;
         if (nf != 3 ||
             gale__ctl_decode(zmq_msg_data(&f[1]), zmq_msg_size(&f[1]), zmq_msg_data(&f[2]),
                              zmq_msg_size(&f[2]), &m, err, sizeof err)) {
-            reply = (gale__ctl_reply_t){false, "bad message", NULL};
+            reply = GALE__CTL_REPLY(false, "bad message", NULL);
         } else {
             req = m.req;
             if (m.type == GALE_CTL_WORKER_HEARTBEAT) {
@@ -224,7 +224,7 @@ static int cmd_supervisor(int argc, char **argv) {
                        (unsigned long long)hb->assignment_version);
                 fflush(stdout);
             } else {
-                reply = (gale__ctl_reply_t){false, "not a worker_heartbeat", NULL};
+                reply = GALE__CTL_REPLY(false, "not a worker_heartbeat", NULL);
             }
             gale__ctl_msg_destroy(&m);
         }

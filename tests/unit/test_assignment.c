@@ -111,7 +111,7 @@ static void test_bad_files(void **state) {
     msgpack_sbuffer h, b;
     msgpack_sbuffer_init(&h);
     msgpack_sbuffer_init(&b);
-    gale__ctl_reply_t r = {true, NULL, NULL};
+    gale__ctl_reply_t r = GALE__CTL_REPLY(true, NULL, NULL);
     assert_int_equal(gale__ctl_encode(&h, &b, GALE_CTL_REPLY, 0, &r, err, sizeof err), 0);
     char both[256];
     memcpy(both, h.data, h.size);

@@ -63,16 +63,25 @@ static void test_roundtrip_every_type(void **state) {
     gale__ctl_msg_t m;
     bool seen[GALE_CTL__COUNT] = {false};
 
-    gale__ctl_reply_t reply = {false, "no such topology 'x'", NULL};
+    gale__ctl_reply_t reply = GALE__CTL_REPLY(false, "no such topology 'x'", NULL);
     roundtrip(GALE_CTL_REPLY, &reply, &m);
     assert_false(m.u.reply.ok);
     assert_string_equal(m.u.reply.error, "no such topology 'x'");
     assert_null(m.u.reply.id);
     gale__ctl_msg_destroy(&m);
-    gale__ctl_reply_t reply_id = {true, NULL, "wc-1-1700000000"};
+    gale__ctl_reply_t reply_id = GALE__CTL_REPLY(true, NULL, "wc-1-1700000000");
     roundtrip(GALE_CTL_REPLY, &reply_id, &m);
     assert_true(m.u.reply.ok);
     assert_string_equal(m.u.reply.id, "wc-1-1700000000");
+    assert_true(m.u.reply.wait_secs == GALE_CTL_UNSET); /* absent: not 0 */
+    gale__ctl_msg_destroy(&m);
+    reply_id.wait_secs = 0; /* a kill -w 0 waits 0 s: a value, not "absent" */
+    roundtrip(GALE_CTL_REPLY, &reply_id, &m);
+    assert_int_equal(m.u.reply.wait_secs, 0);
+    gale__ctl_msg_destroy(&m);
+    reply_id.wait_secs = 30;
+    roundtrip(GALE_CTL_REPLY, &reply_id, &m);
+    assert_int_equal(m.u.reply.wait_secs, 30);
     gale__ctl_msg_destroy(&m);
     seen[GALE_CTL_REPLY] = true;
 
@@ -651,7 +660,7 @@ static void test_encode_refuses(void **state) {
         gale__ctl_encode(&h, &b, GALE_CTL_SUPERVISOR_HEARTBEAT, 1, &hb, err, sizeof err),
         GALE_EINVAL);
 
-    gale__ctl_reply_t r = {false, NULL, NULL};
+    gale__ctl_reply_t r = GALE__CTL_REPLY(false, NULL, NULL);
     assert_int_equal(gale__ctl_encode(&h, &b, GALE_CTL_REPLY, 1, &r, err, sizeof err), GALE_EINVAL);
     assert_true(contains(err, "reply: ok is false but no error says why"));
 
