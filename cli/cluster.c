@@ -505,7 +505,8 @@ static int cli_list(int argc, char **argv) {
 /* ------------------------------------------------------------------ */
 
 static const gale__opt_t kill_opts[] = {
-    {"-w", "SECS", "deactivate, wait this long, then remove (default: its message timeout)"},
+    {"-w", "SECS",
+     "deactivate, wait this long (0..86400), then remove (default: its message timeout)"},
     COMMON_OPTS};
 static const gale__optspec_t kill_spec = {"gale kill", "gale kill [options] NAME", kill_opts, NULL};
 static const gale__opt_t plain_opts[] = {COMMON_OPTS};
@@ -514,7 +515,7 @@ static const gale__optspec_t activate_spec = {"gale activate", "gale activate [o
 static const gale__optspec_t deactivate_spec = {"gale deactivate", "gale deactivate [options] NAME",
                                                 plain_opts, NULL};
 static const gale__opt_t rebalance_opts[] = {
-    {"-w", "SECS", "deactivate this long before moving (default: its message timeout)"},
+    {"-w", "SECS", "deactivate this long (0..86400) before moving (default: its message timeout)"},
     {"-n", "WORKERS", "the new number of workers"},
     {"-e", "COMPONENT=N", "the new number of executors of COMPONENT (repeatable)"},
     COMMON_OPTS};
@@ -586,17 +587,21 @@ static int cli_named(const gale__optspec_t *spec, gale__ctl_type_t type, int arg
         printf("%s %s\n", r.u.reply.id ? r.u.reply.id : topo, done);
         /* a kill or rebalance waits first (spouts deactivated): say how
          * long (nimbus's reply names the wait it chose) */
-        const char *then = type == GALE_CTL_KILL ? "removed" : "moved";
+        const char *then =
+            type == GALE_CTL_KILL ? "removes %s and its workers" : "moves the executors of %s";
+        char what[256];
+        snprintf(what, sizeof what, then, topo);
         uint64_t waits = r.u.reply.wait_secs != GALE_CTL_UNSET ? r.u.reply.wait_secs : wait;
         if (type == GALE_CTL_KILL || type == GALE_CTL_REBALANCE) {
             if (waits == GALE_CTL_UNSET) /* a nimbus that does not say */
                 fprintf(stderr,
-                        "%s: its executors are %s after its topology.message.timeout.secs "
-                        "(-w SECS to choose)\n",
-                        s.verb, then);
+                        "%s: nimbus %s after its topology.message.timeout.secs, once its tuples "
+                        "in flight can finish (-w SECS to choose)\n",
+                        s.verb, what);
             else
-                fprintf(stderr, "%s: its executors are %s in %llu s (%s)\n", s.verb, then,
-                        (unsigned long long)waits,
+                fprintf(stderr,
+                        "%s: nimbus %s in %llu s, once its tuples in flight can finish (%s)\n",
+                        s.verb, what, (unsigned long long)waits,
                         wait != GALE_CTL_UNSET ? "-w"
                                                : "its topology.message.timeout.secs; -w SECS to "
                                                  "choose");

@@ -136,6 +136,6 @@ TOPOLOGY_IDS+=("$id2")
 
 echo "check: kill without -w says the wait nimbus chose (the topology's message timeout)"
 g kill word-count >/dev/null 2>"$TMP/kill_err" || fail "kill failed: $(cat "$TMP/kill_err")"
-grep -q "kill: its executors are removed in 7 s (its topology.message.timeout.secs" \
+grep -q "kill: nimbus removes word-count and its workers in 7 s, once its tuples in flight can finish (its topology.message.timeout.secs" \
     "$TMP/kill_err" || fail "kill did not say the wait: $(cat "$TMP/kill_err")"
 echo "PASS"
