@@ -159,7 +159,7 @@ static void notify_lanes(gale__exec_t *e, bool ackers) {
  * emit order, a spout's bolt ran before the acker was told of the tree:
  * the bolt's ack woke the acker, which found no init yet, and ran again
  * for it, two more context switches a tuple (bench/RESULTS.md, "Waking
- * the acker first": p50 11 -> 8.5 us at 10 k tuples/s). Only after the
+ * the acker first": p50 11 -> 8.7 us at 10 k tuples/s). Only after the
  * wakes does a bolt wait for room in a full lane, so no consumer sleeps
  * on tuples it was not told of while we wait. */
 static bool flush_all(gale__exec_t *e, bool block) {
