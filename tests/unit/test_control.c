@@ -462,6 +462,17 @@ static void test_body_garbage(void **state) {
     body_of(&f, gale_map(wait_big, 2));
     refused(&f, "kill: wait_secs: 86401 is out of range 0..86400");
 
+    /* a reply's wait_secs is checked like a request's: the CLI prints it */
+    header_of(&f, "reply");
+    gale_value_t reply_wait[4] = {gale_str("ok"), gale_bool(true), gale_str("wait_secs"),
+                                  gale_int(86401)};
+    body_of(&f, gale_map(reply_wait, 2));
+    refused(&f, "reply: wait_secs: 86401 is out of range 0..86400");
+    reply_wait[3] = gale_str("30");
+    body_of(&f, gale_map(reply_wait, 2));
+    refused(&f, "reply: wait_secs: not an unsigned integer");
+    header_of(&f, "kill");
+
     gale_value_t wait_neg[4] = {gale_str("name"), gale_str("wc"), gale_str("wait_secs"),
                                 gale_int(-1)};
     body_of(&f, gale_map(wait_neg, 2));
