@@ -587,12 +587,13 @@ static int cli_named(const gale__optspec_t *spec, gale__ctl_type_t type, int arg
         printf("%s %s\n", r.u.reply.id ? r.u.reply.id : topo, done);
         /* a kill or rebalance waits first (spouts deactivated): say how
          * long (nimbus's reply names the wait it chose) */
-        const char *then =
-            type == GALE_CTL_KILL ? "removes %s and its workers" : "moves the executors of %s";
-        char what[256];
-        snprintf(what, sizeof what, then, topo);
-        uint64_t waits = r.u.reply.wait_secs != GALE_CTL_UNSET ? r.u.reply.wait_secs : wait;
         if (type == GALE_CTL_KILL || type == GALE_CTL_REBALANCE) {
+            char what[256];
+            if (type == GALE_CTL_KILL)
+                snprintf(what, sizeof what, "removes %s and its workers", topo);
+            else
+                snprintf(what, sizeof what, "moves the executors of %s", topo);
+            uint64_t waits = r.u.reply.wait_secs != GALE_CTL_UNSET ? r.u.reply.wait_secs : wait;
             if (waits == GALE_CTL_UNSET) /* a nimbus that does not say */
                 fprintf(stderr,
                         "%s: nimbus %s after its topology.message.timeout.secs, once its tuples "

@@ -104,8 +104,8 @@ int gale__pack_move(gale__pack_set_t *s) {
     s->moved.n = 0;
     int n = 0;
     for (int pass = 0; pass < MAX_PASSES; pass++) {
-        if (!list_ids("/proc/self/task", pass ? &now : &s->known)) break;
-        const gale__tids_t *t = pass ? &now : &s->known;
+        gale__tids_t *t = pass ? &now : &s->known; /* known: the threads at the pack */
+        if (!list_ids("/proc/self/task", t)) break;
         int moved = 0;
         for (size_t i = 0; i < t->n; i++) {
             /* a thread that exits meanwhile fails its call: fine */
