@@ -52,7 +52,8 @@ wait_for 20 test -f "$TMP/sup1/local/workers/$id-$p1/assignment" ||
     fail "no assignment file for slot $p1: $(tail -5 "$TMP/sup1/logs/supervisor.log"; tail -5 "$TMP/nimbus/logs/nimbus.log")"
 wait_for 20 test -f "$TMP/sup1/local/workers/$id-$p2/assignment" ||
     fail "no assignment file for slot $p2 (2 workers asked, 2 slots): $(tail -5 "$TMP/sup1/logs/supervisor.log"; tail -5 "$TMP/nimbus/logs/nimbus.log")"
-grep -q "started worker $id:$p1" "$TMP/sup1/logs/supervisor.log" ||
+# the supervisor writes the assignment file, then forks, then logs the start
+wait_for 20 grep -q "started worker $id:$p1" "$TMP/sup1/logs/supervisor.log" ||
     fail "the supervisor did not start a worker for slot $p1"
 
 # expect_refused TITLE PATTERN ARGS...: exit 1, one stderr line matching PATTERN

@@ -64,7 +64,8 @@ run() {
     }
     wait_for 30 restarted || fail "the worker on port $port was not restarted"
     wait "$stale" || fail "the stale heartbeats were not sent"
-    grep -q "started worker $id:$port as pid [0-9]* (restarts 1)" "$TMP/$sup/logs/supervisor.log" ||
+    # the supervisor logs the start after the fork: the new pid may be seen first
+    wait_for 10 grep -q "started worker $id:$port as pid [0-9]* (restarts 1)" "$TMP/$sup/logs/supervisor.log" ||
         fail "its supervisor did not log the restart as the first: $(grep "$id:$port" "$TMP/$sup/logs/supervisor.log")"
     [[ $(grep -c "worker $id:$port (pid $victim) exited" "$TMP/$sup/logs/supervisor.log") -eq 1 ]] ||
         fail "the exit was not logged once: $(grep "$id:$port" "$TMP/$sup/logs/supervisor.log")"
