@@ -23,12 +23,12 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "common/clock.h"
+#include "measure.h"
 
 #define HOPS 3
 
 static _Atomic uint32_t turn; /* whose turn: 0 spout, 1 bolt, 2 acker; a futex word */
-static _Atomic int stop;
+static _Atomic bool stop;
 
 static void wait_turn(uint32_t me) {
     uint32_t t;
@@ -67,23 +67,27 @@ static int cmp_i64(const void *a, const void *b) {
 }
 
 int main(int argc, char **argv) {
-    long rounds = 20000, gap_us = 100;
-    int cpu = 0, apart = 0;
+    double rounds_d = 20000, gap_d = 100, cpu_d = 0;
+    bool apart = false;
     for (int i = 1; i < argc; i++) {
-        if (strcmp(argv[i], "--rounds") == 0 && i + 1 < argc) rounds = atol(argv[++i]);
-        else if (strcmp(argv[i], "--gap-us") == 0 && i + 1 < argc) gap_us = atol(argv[++i]);
-        else if (strcmp(argv[i], "--cpu") == 0 && i + 1 < argc) cpu = atoi(argv[++i]);
-        else if (strcmp(argv[i], "--cpus-apart") == 0) apart = 1;
-        else {
-            fprintf(stderr, "usage: %s [--rounds N] [--gap-us US] [--cpu C | --cpus-apart]\n",
+        const char *a = argv[i];
+        bool has = i + 1 < argc;
+        if (strcmp(a, "--rounds") == 0 && has && parse_num(argv[i + 1], 1, &rounds_d)) {
+            i++;
+        } else if (strcmp(a, "--gap-us") == 0 && has && parse_num(argv[i + 1], 0, &gap_d)) {
+            i++;
+        } else if (strcmp(a, "--cpu") == 0 && has && parse_num(argv[i + 1], 0, &cpu_d)) {
+            i++;
+        } else if (strcmp(a, "--cpus-apart") == 0) {
+            apart = true;
+        } else {
+            fprintf(stderr, "usage: %s [--rounds N>=1] [--gap-us US>=0] [--cpu C | --cpus-apart]\n",
                     argv[0]);
             return 2;
         }
     }
-    if (rounds < 1 || gap_us < 0) {
-        fprintf(stderr, "wake_ring: --rounds must be >= 1 and --gap-us >= 0\n");
-        return 2;
-    }
+    long rounds = (long)rounds_d, gap_us = (long)gap_d;
+    int cpu = (int)cpu_d;
     long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
     for (int i = 0; i < HOPS; i++) cpu_of[i] = apart ? (int)(i % ncpu) : cpu;
     int64_t *rt = malloc((size_t)rounds * sizeof *rt);
@@ -93,14 +97,14 @@ int main(int argc, char **argv) {
         pthread_create(&th[i], NULL, hop_main, (void *)(uintptr_t)i);
     pin(cpu_of[0]);
     for (long r = 0; r < rounds; r++) {
-        struct timespec gap = {0, gap_us * 1000};
+        struct timespec gap = {gap_us / 1000000, gap_us % 1000000 * 1000};
         nanosleep(&gap, NULL); /* the paced spout's timer: the others park meanwhile */
         int64_t t0 = gale__now_ns();
         pass_turn(1);
         wait_turn(0);
         rt[r] = gale__now_ns() - t0;
     }
-    atomic_store(&stop, 1);
+    atomic_store(&stop, true);
     pass_turn(HOPS); /* nobody's turn: wakes all to see stop */
     for (int i = 1; i < HOPS; i++) pthread_join(th[i], NULL);
     qsort(rt, (size_t)rounds, sizeof *rt, cmp_i64);
