@@ -62,6 +62,21 @@ static inline bool sample_now(gale__exec_t *e) {
     return true;
 }
 
+/* Side 0 is the executor's own thread, side 1 any other thread (under
+ * foreign_lock): each side has its own pool, groupers, rng and counters,
+ * so the two never share mutable state. */
+static inline int side(const gale__exec_t *e) {
+    return tls_exec == e ? 0 : 1;
+}
+
+static gale__pool_t *emit_pool(gale__exec_t *e) {
+    return side(e) ? &e->foreign_pool : &e->pool;
+}
+
+static gale__stats_t *side_stats(gale__exec_t *e) {
+    return side(e) ? &e->foreign_stats : &e->stats;
+}
+
 /* ---------- lanes and outgoing batches ---------- */
 
 /* NULL only when a remote lane cannot be allocated (out of memory). */
@@ -99,12 +114,95 @@ void gale__deliver_blocking(gale__rt_t *rt, gale__queue_t *q, gale_tuple_t *t) {
     }
 }
 
+/* Append t to lane's outgoing batch (the lane becomes dirty), no flush. */
+static int out_push(gale__exec_t *e, int lane, gale_tuple_t *t) {
+    gale__outbuf_t *ob = &e->out[lane];
+    if (ob->n == ob->cap) {
+        size_t ncap = ob->cap ? ob->cap * 2 : e->rt->producer_batch;
+        gale_tuple_t **n = realloc(ob->items, ncap * sizeof(*n));
+        if (!n) return GALE_ENOMEM;
+        ob->items = n;
+        ob->cap = ncap;
+    }
+    if (ob->n == 0) e->dirty[e->n_dirty++] = lane;
+    ob->items[ob->n++] = t;
+    return 0;
+}
+
+/* The acker's logic for one ack message t, on acker executor a, under
+ * a->acker_lock: < 0, or the reply (a GALE__SYS_SPOUT_*) for spout task
+ * *to. */
+static int acker_apply(gale__exec_t *a, const gale_tuple_t *t, int32_t *to) {
+    stat_inc(&a->stats.executed, 1);
+    if (t->stream->sys < GALE__SYS_ACK_INIT || t->stream->sys > GALE__SYS_ACK_RESET ||
+        t->n_values < 1)
+        return -1;
+    uint64_t root = (uint64_t)t->values[0].u.i;
+    uint64_t val = t->n_values > 1 ? (uint64_t)t->values[1].u.i : 0;
+    int32_t spout_task = t->n_values > 2 ? (int32_t)t->values[2].u.i : 0;
+    int out = gale__acker_apply(&a->pending, a->gen, t->stream->sys, root, val, spout_task, to);
+    atomic_store_explicit(&a->n_pending, (int64_t)a->pending.count, memory_order_relaxed);
+    if (out < 0) return -1;
+    if (*to < 1 || *to > a->rt->max_task || !a->rt->task_comp[*to]->is_spout) {
+        GALE_ERROR(a->comp->id, t->dest_task,
+                   "ack message names task %d, which is no spout: dropped", *to);
+        return -1;
+    }
+    if (out == GALE__SYS_SPOUT_ACK) stat_inc(&a->stats.acked, 1); /* trees completed */
+    if (out == GALE__SYS_SPOUT_FAIL) stat_inc(&a->stats.failed_explicit, 1);
+    return out;
+}
+
+/* Acking inline. A sleeping acker executor in the producer's worker is
+ * not woken for its messages: the producer applies its batch for the
+ * acker itself, under the acker's lock, and sends the replies on to the
+ * spouts in its own batches. A tree at 10 k tuples/s then costs two
+ * thread wakes (spout -> bolt -> spout), not three: a wake is most of the
+ * complete latency of a parked pipeline (bench/RESULTS.md, "Acking
+ * inline"). An acker that is awake (a stream of acks keeps it polling)
+ * takes them through its queue at no wake's cost, and on its own thread:
+ * at full rate the spout, applying every init itself, would be slower
+ * (0.83x acked throughput, measured). The acker thread also takes what
+ * comes from other workers and other threads, and rotates its map. */
+static inline bool acks_inline(const gale__exec_t *e, int lane) {
+    gale__exec_t *a = &e->rt->execs[lane];
+    return a->comp->is_acker && a->worker == e->worker && gale__queue_asleep(&a->queue);
+}
+
+/* false when another thread holds the acker: the batch then goes through
+ * its queue (waiting for the lock would put the producer to sleep). */
+static bool ack_inline(gale__exec_t *e, int lane) {
+    gale__exec_t *a = &e->rt->execs[lane];
+    gale__outbuf_t *ob = &e->out[lane];
+    if (pthread_mutex_trylock(&a->acker_lock)) return false;
+    for (size_t i = 0; i < ob->n; i++) {
+        gale_tuple_t *t = ob->items[i];
+        int32_t to = 0;
+        int out = acker_apply(a, t, &to);
+        if (out >= 0) {
+            gale_value_t root = t->values[0];
+            gale_tuple_t *r = gale__tuple_new(emit_pool(e), &e->rt->sys[out], t->dest_task, to,
+                                              &root, 1, NULL, 0);
+            if (!r || out_push(e, e->rt->task_exec[to], r)) {
+                GALE_ERROR(a->comp->id, t->dest_task,
+                           "out of memory sending an ack message: tree will time out");
+                if (r) gale__tuple_free(r);
+            }
+        }
+        gale__tuple_free(t);
+    }
+    pthread_mutex_unlock(&a->acker_lock);
+    ob->n = 0;
+    return true;
+}
+
 /* Push lane's outgoing batch. A bolt (block = true) waits while the lane
  * is full; a spout keeps the rest. Stopping drops what cannot go. quiet
  * (never with block): the caller wakes the lane's consumer with
  * gale__queue_notify afterwards. */
 static bool flush_lane(gale__exec_t *e, int lane, bool block, bool quiet) {
     assert(!(block && quiet)); /* it would wait with its consumer not told */
+    if (acks_inline(e, lane) && ack_inline(e, lane)) return true;
     gale__outbuf_t *ob = &e->out[lane];
     gale__queue_t *q = lane_queue(e->worker, lane);
     size_t off = 0;
@@ -153,16 +251,19 @@ static void notify_lanes(gale__exec_t *e, bool ackers) {
 
 /* Flush every lane with pending items; true when all drained.
  *
- * Every lane is filled before any consumer is woken, and the ackers are
- * woken first. On one CPU (a packed worker, worker/packing.c) a woken
- * consumer may preempt its producer at the wake. Woken lane by lane in
- * emit order, a spout's bolt ran before the acker was told of the tree:
- * the bolt's ack woke the acker, which found no init yet, and ran again
- * for it, two more context switches a tuple (bench/RESULTS.md, "Waking
- * the acker first": p50 11 -> 8.7 us at 10 k tuples/s). Only after the
- * wakes does a bolt wait for room in a full lane, so no consumer sleeps
- * on tuples it was not told of while we wait. */
+ * The ack messages for this worker's ackers are applied first (acking
+ * inline, above), so a tree is open before its tuples reach a bolt. Then
+ * every lane is filled before any consumer is woken, and the ackers of
+ * other workers' lanes first. On one CPU (a packed worker,
+ * worker/packing.c) a woken consumer may preempt its producer at the
+ * wake: woken lane by lane in emit order, a bolt would run, and ack,
+ * before the acker was told of the tree (bench/RESULTS.md, "Waking the
+ * acker first"). Only after the wakes does a bolt wait for room in a full
+ * lane, so no consumer sleeps on tuples it was not told of while we wait. */
 static bool flush_all(gale__exec_t *e, bool block) {
+    /* ack_inline may make spout lanes dirty: n_dirty is read every turn */
+    for (size_t i = 0; i < e->n_dirty; i++)
+        if (acks_inline(e, e->dirty[i])) (void)ack_inline(e, e->dirty[i]);
     for (size_t i = 0; i < e->n_dirty; i++) flush_lane(e, e->dirty[i], false, true);
     notify_lanes(e, true);
     notify_lanes(e, false);
@@ -177,16 +278,8 @@ static bool flush_all(gale__exec_t *e, bool block) {
 }
 
 static int out_append(gale__exec_t *e, int lane, gale_tuple_t *t) {
+    if (out_push(e, lane, t)) return GALE_ENOMEM;
     gale__outbuf_t *ob = &e->out[lane];
-    if (ob->n == ob->cap) {
-        size_t ncap = ob->cap ? ob->cap * 2 : e->rt->producer_batch;
-        gale_tuple_t **n = realloc(ob->items, ncap * sizeof(*n));
-        if (!n) return GALE_ENOMEM;
-        ob->items = n;
-        ob->cap = ncap;
-    }
-    if (ob->n == 0) e->dirty[e->n_dirty++] = lane;
-    ob->items[ob->n++] = t;
     /* While opening, consumers are not running yet: only collect. A large
      * tuple (beyond the pool's classes) goes at once, so batches never hold
      * more than one of them beyond the queues' byte bounds. */
@@ -212,21 +305,6 @@ static void route(gale__exec_t *e, gale_tuple_t *t) {
         if (out_append(e, lane, t) == 0) return;
     }
     gale__deliver_blocking(e->rt, lane_queue(e->worker, lane), t);
-}
-
-/* Side 0 is the executor's own thread, side 1 any other thread (under
- * foreign_lock): each side has its own pool, groupers, rng and counters,
- * so the two never share mutable state. */
-static inline int side(const gale__exec_t *e) {
-    return tls_exec == e ? 0 : 1;
-}
-
-static gale__pool_t *emit_pool(gale__exec_t *e) {
-    return side(e) ? &e->foreign_pool : &e->pool;
-}
-
-static gale__stats_t *side_stats(gale__exec_t *e) {
-    return side(e) ? &e->foreign_stats : &e->stats;
 }
 
 /* The input (index into c->in_streams) t came in on, or -1 (a system
@@ -796,26 +874,14 @@ void gale_log(const gale_context_t *ctx, gale_log_level_t level, const char *fmt
 
 /* ---------- acker ---------- */
 
+/* An ack message that came through the acker's queue (acking inline:
+ * above). */
 static void acker_handle(gale__exec_t *e, gale_tuple_t *t) {
     int32_t to = 0;
-    if (t->stream->sys < GALE__SYS_ACK_INIT || t->stream->sys > GALE__SYS_ACK_RESET ||
-        t->n_values < 1)
-        return;
-    uint64_t root = (uint64_t)t->values[0].u.i;
-    uint64_t val = t->n_values > 1 ? (uint64_t)t->values[1].u.i : 0;
-    int32_t spout_task = t->n_values > 2 ? (int32_t)t->values[2].u.i : 0;
-    int out = gale__acker_apply(&e->pending, e->gen, t->stream->sys, root, val, spout_task, &to);
-    if (out < 0) return;
-    if (to < 1 || to > e->rt->max_task || !e->rt->task_comp[to]->is_spout) {
-        GALE_ERROR(e->comp->id, t->dest_task,
-                   "ack message names task %d, which is no spout: "
-                   "dropped",
-                   to);
-        return;
-    }
-    if (out == GALE__SYS_SPOUT_ACK) stat_inc(&e->stats.acked, 1); /* trees completed */
-    if (out == GALE__SYS_SPOUT_FAIL) stat_inc(&e->stats.failed_explicit, 1);
-    send_sys(e, out, t->dest_task, to, root, 0, 0, 1);
+    pthread_mutex_lock(&e->acker_lock);
+    int out = acker_apply(e, t, &to);
+    pthread_mutex_unlock(&e->acker_lock);
+    if (out >= 0) send_sys(e, out, t->dest_task, to, (uint64_t)t->values[0].u.i, 0, 0, 1);
 }
 
 /* ---------- rotation (timeouts) ---------- */
@@ -862,8 +928,7 @@ static void rotate(gale__exec_t *e) {
                   e->comp->spout->fail(tk->state, expired[i][1], GALE_FAIL_TIMEOUT));
     }
     free(expired);
-    if (e->comp->is_spout)
-        atomic_store_explicit(&e->n_pending, (int64_t)e->pending.count, memory_order_relaxed);
+    atomic_store_explicit(&e->n_pending, (int64_t)e->pending.count, memory_order_relaxed);
 }
 
 /* ---------- spout side of the ack protocol ---------- */
@@ -1010,11 +1075,12 @@ static inline void idle_turn(unsigned idle) {
 }
 
 /* Waiting for a reply: a spout with trees in flight expects their acks,
- * an acker with trees open the rest of their acks, usually within a few
+ * an acker of trees that span workers the rest of their acks (within a
+ * worker its producers ack inline, above), usually within a few
  * microseconds of the last work. Such an executor keeps polling instead
  * of parking: a park and its wake cost the waker a syscall and the
  * complete latency the scheduler's wake-up time, at every hop of a tree
- * (three at low rates). It polls by yielding, so the threads it waits
+ * (two at low rates). It polls by yielding, so the threads it waits
  * for get the core first (a pause-spin here halved acked throughput on
  * 2 vCPUs), and its budget, topology.reply.spin.micros, is of its own
  * CPU time: while other threads have work, a yield hands them the core
@@ -1031,8 +1097,14 @@ static int64_t thread_cpu_ns(void) {
     return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
 }
 
+/* open trees whose replies may come through e's queue */
+static inline int64_t awaited(const gale__exec_t *e) {
+    if (!e->comp->is_acker) return (int64_t)e->pending.count;
+    return e->rt->n_workers > 1 ? atomic_load_explicit(&e->n_pending, memory_order_relaxed) : 0;
+}
+
 static inline bool awaiting_reply(const gale__exec_t *e, reply_spin_t *s) {
-    if (!e->pending.count || !e->rt->reply_spin_ns) return false;
+    if (!awaited(e) || !e->rt->reply_spin_ns) return false;
     if (s->turns++ == 0) s->cpu0 = thread_cpu_ns();
     sched_yield();
     /* the thread's clock is a syscall: read it every 8th poll */
@@ -1048,14 +1120,16 @@ static inline bool awaiting_reply(const gale__exec_t *e, reply_spin_t *s) {
  * when the consumer makes room). */
 #define BACKLOG_RETRY_US 50
 
-/* Microseconds to the executor's next timer (a tick; a rotation while
- * trees are pending: with none it has nothing to expire and runs late on
- * the next turn, which is harmless), capped at cap_us (< 0: no cap).
+/* Microseconds to the executor's next timer (a tick; a spout's rotation
+ * while trees are pending: with none it has nothing to expire and runs
+ * late on the next turn, which is harmless; an acker's always, as trees
+ * open inline while it sleeps), capped at cap_us (< 0: no cap).
  * < 0 when there is neither timer nor cap: sleep until woken. */
 static int64_t next_timer_us(gale__exec_t *e, int64_t now, int64_t cap_us) {
     int64_t due = INT64_MAX;
     if (e->tick_ns) due = e->next_tick_ns;
-    if (e->next_rotate_ns && e->pending.count && e->next_rotate_ns < due) due = e->next_rotate_ns;
+    bool rotates = e->comp->is_acker || e->pending.count;
+    if (e->next_rotate_ns && rotates && e->next_rotate_ns < due) due = e->next_rotate_ns;
     /* wake at or after due; an overdue timer (a spout reads the clock
      * every 16th turn) means a short wait, not none */
     int64_t w = due == INT64_MAX ? -1 : due <= now ? 1 : (due - now + 999) / 1000;
@@ -1077,7 +1151,9 @@ static inline void count_turn(gale__exec_t *e) {
 static void check_rotate(gale__exec_t *e, int64_t now) {
     if (e->next_rotate_ns && now >= e->next_rotate_ns) {
         e->next_rotate_ns = now + (e->rt->timeout_ns ? e->rt->timeout_ns : ORPHAN_ROTATE_NS);
+        if (e->comp->is_acker) pthread_mutex_lock(&e->acker_lock);
         rotate(e);
+        if (e->comp->is_acker) pthread_mutex_unlock(&e->acker_lock);
     }
 }
 
@@ -1103,7 +1179,6 @@ static void bolt_loop(gale__exec_t *e) {
         for (; i < n; i++) {
             gale_tuple_t *t = buf[i];
             if (e->comp->is_acker) {
-                stat_inc(&e->stats.executed, 1);
                 acker_handle(e, t);
                 gale__tuple_free(t);
             } else if (t->stream->sys >= 0 && t->stream->sys != GALE__SYS_TICK) {

@@ -88,6 +88,10 @@ void gale__wake_word_wait(_Atomic uint32_t *word, int64_t timeout_us) {
     gale__wake_word_cancel(word);
 }
 
+bool gale__queue_asleep(const gale__queue_t *q) {
+    return atomic_load_explicit(q->wake_word, memory_order_relaxed) == WORD_SLEEPING;
+}
+
 void gale__queue_wake(gale__queue_t *q) {
     gale__wake_word_kick(q->wake_word);
 }

@@ -109,6 +109,10 @@ static inline bool gale__queue_ready(gale__queue_t *q) {
  */
 void gale__queue_wait(gale__queue_t *q, int64_t timeout_us);
 
+/** @brief Any thread: true while the consumer sleeps (or is about to), so
+ * that a push would cost a wake. A hint: it may change at once. */
+bool gale__queue_asleep(const gale__queue_t *q);
+
 /** @brief Wake the consumer for a state change (e.g. stop): also when it
  * is not asleep yet, its next wait returns at once. Any thread. */
 void gale__queue_wake(gale__queue_t *q);

@@ -242,6 +242,7 @@ static int init_exec(gale__rt_t *rt, gale__exec_t *e) {
     gale__pool_init(&e->pool);
     gale__pool_init(&e->foreign_pool);
     pthread_mutex_init(&e->foreign_lock, NULL);
+    pthread_mutex_init(&e->acker_lock, NULL);
     pthread_mutex_init(&e->err_lock, NULL);
     for (int sd = 0; sd < 2; sd++) {
         e->sstats[sd] = calloc(c->n_streams ? c->n_streams : 1, sizeof(gale__sstats_t));
@@ -796,7 +797,10 @@ void gale__rt_destroy(gale__rt_t *rt) {
     for (size_t i = 0; rt->execs && i < rt->n_execs; i++) {
         gale__pool_destroy(&rt->execs[i].pool);
         gale__pool_destroy(&rt->execs[i].foreign_pool);
-        if (rt->execs[i].out) pthread_mutex_destroy(&rt->execs[i].foreign_lock);
+        if (rt->execs[i].out) {
+            pthread_mutex_destroy(&rt->execs[i].foreign_lock);
+            pthread_mutex_destroy(&rt->execs[i].acker_lock);
+        }
         if (rt->execs[i].sstats[0]) pthread_mutex_destroy(&rt->execs[i].err_lock);
         free(rt->execs[i].sstats[0]);
         free(rt->execs[i].sstats[1]);

@@ -34,6 +34,8 @@
  * emitted anchored to it). Zero means the tree completed; the acker tells
  * the spout task, which calls ack(msg_id). Timeouts live in the spout's
  * pending map, rotated every timeout T: a tree fails between T and 2T.
+ * A producer in the acker's worker applies its messages for a sleeping
+ * acker itself instead of waking it (executor.c, "acking inline").
  *
  * Life cycle. Each executor opens its tasks on its own thread, then waits
  * at a gate until every executor opened. Stopping (gale__rt_stop_ex)
@@ -307,9 +309,13 @@ struct gale__exec {
     uint64_t sample_left;         /* tuples until the next sampled one (executor.c) */
     const gale_tuple_t *current;  /* basic bolt: input being executed */
     pthread_mutex_t foreign_lock; /* bolt collector used off-thread */
+    /* ackers: guards pending, gen and the ack counters, as the producers
+     * of this worker apply their ack messages themselves (executor.c,
+     * "acking inline") */
+    pthread_mutex_t acker_lock;
     gale__pool_t foreign_pool;
     bool spout_active;         /* executor thread only */
-    _Atomic int64_t n_pending; /* mirror of pending.count for other threads */
+    _Atomic int64_t n_pending; /* mirror of pending.count, read unlocked */
     atomic_bool done;          /* finite spouts: every task reports done */
     struct {
         int task_index; /* into tasks[] */
