@@ -49,8 +49,9 @@ restarted() {
     return 1
 }
 wait_for 30 restarted || fail "the worker on port $port was not restarted"
-grep -q "started worker $id:$port as pid [0-9]* (restarts 1)" "$TMP"/*/logs/supervisor.log ||
-    fail "the restart was not logged with its count"
+# the supervisor logs the start after the fork: the new pid may be seen first
+logged_restart() { grep -q "started worker $id:$port as pid [0-9]* (restarts 1)" "$TMP"/*/logs/supervisor.log; }
+wait_for 10 logged_restart || fail "the restart was not logged with its count"
 
 echo "check: nimbus killed with SIGKILL: workers run on; restarted, it moves nothing"
 pids=$(worker_pids "$id" | sort)
