@@ -164,9 +164,10 @@ const gale_conf_key_t gale__conf_keys[] = {
      "Longest sleep of an idle spout's progressive backoff, in microseconds: an idle spout is "
      "polled about this often (0: never sleeps)."},
     {GALE_CONF_TOPOLOGY_REPLY_SPIN_MICROS, GALE_CT_INT, "50", 0, 1000000, NULL, GALE_SCOPE_TOPOLOGY,
-     "How long a spout with tuples in flight, or an acker with trees open, keeps polling for the "
-     "acks due before it sleeps, in microseconds: a shorter complete latency at low rates for "
-     "a little CPU (0: sleep at once; the wake then adds the scheduler's latency)."},
+     "How long a spout with tuples in flight, or an acker with trees open across workers, keeps "
+     "polling for the acks due before it sleeps, in microseconds: a shorter complete latency at "
+     "low rates for a little CPU (0: sleep at once; the wake then adds the scheduler's "
+     "latency)."},
     {GALE_CONF_TOPOLOGY_BOLT_WAIT_SPIN_MICROS, GALE_CT_INT, "0", 0, 1000000, NULL,
      GALE_SCOPE_TOPOLOGY,
      "How long an idle bolt or acker keeps polling its queue after its last tuple before it "
