@@ -28,22 +28,23 @@ void gale__cli_error(const char *fmt, ...) {
 }
 
 static void usage(FILE *f) {
-    fprintf(f, "usage: gale <command> [args...]\n"
-               "  local <topology.so> <Entry> [args]  run a topology in this process\n"
-               "  nimbus                              run the cluster's master daemon\n"
-               "  supervisor                          run a host's worker daemon\n"
-               "  drpc-server                         run a DRPC server\n"
-               "  ui                                  run the REST API and /metrics daemon\n"
-               "  drpc FUNCTION ARGS                  call a DRPC function, print its result\n"
-               "  jar <topology.so> <Entry> [args]    submit a topology to the cluster\n"
-               "  list                                the topologies on the cluster\n"
-               "  kill | activate | deactivate NAME   a topology's life cycle\n"
-               "  rebalance NAME [-n N] [-e C=N]      spread a topology again\n"
-               "  logs NAME [-c COMP | -p PORT] [-f]  print or follow a topology's worker logs\n"
-               "  conf --list | --markdown            the configuration keys\n"
-               "  worker --topology-id ID --port P    one worker (started by a supervisor)\n"
-               "  version                             print the version\n"
-               "run 'gale <command> --help' for a command's options\n");
+    fprintf(f,
+            "usage: gale <command> [args...]\n"
+            "  local <topology.so> <Entry> [args]  run a topology in this process\n"
+            "  nimbus                              run the cluster's master daemon\n"
+            "  supervisor                          run a host's worker daemon\n"
+            "  drpc-server                         run a DRPC server\n"
+            "  ui                                  run the web UI, REST API and /metrics daemon\n"
+            "  drpc FUNCTION ARGS                  call a DRPC function, print its result\n"
+            "  jar <topology.so> <Entry> [args]    submit a topology to the cluster\n"
+            "  list                                the topologies on the cluster\n"
+            "  kill | activate | deactivate NAME   a topology's life cycle\n"
+            "  rebalance NAME [-n N] [-e C=N]      spread a topology again\n"
+            "  logs NAME [-c COMP | -p PORT] [-f]  print or follow a topology's worker logs\n"
+            "  conf --list | --markdown            the configuration keys\n"
+            "  worker --topology-id ID --port P    one worker (started by a supervisor)\n"
+            "  version                             print the version\n"
+            "run 'gale <command> --help' for a command's options\n");
 }
 
 static const gale__opt_t conf_opts[] = {

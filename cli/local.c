@@ -235,6 +235,17 @@ static double per_sec(uint64_t n, double secs) {
     return secs > 0 ? (double)n / secs : 0.0;
 }
 
+/* Runs shorter than this get no rates in the summary: starting and
+ * stopping would be most of the time they divide by. */
+#define RATE_MIN_SECS 1.0
+
+/* " (12.3/s)" over the run, or "" for a run too short for rates. */
+static const char *rate_text(char *buf, size_t cap, uint64_t n, double secs) {
+    if (secs < RATE_MIN_SECS) return "";
+    snprintf(buf, cap, " (%.1f/s)", per_sec(n, secs));
+    return buf;
+}
+
 /* A spout that emitted but never had a tree pending, acked or failed
  * emits without message ids (Storm's unreliable spout). */
 static bool spout_unreliable(const gale__stats_t *s) {
@@ -285,13 +296,17 @@ static void log_summary(gale__rt_t *rt, double secs) {
     size_t *order = malloc(rt->n_comps * sizeof(size_t));
     if (!order) return;
     size_t n = topology_order(rt, order);
+    if (secs < RATE_MIN_SECS)
+        GALE_INFO(NULL, 0, "summary of a %.2f s run (too short for rates per second):", secs);
+    else
+        GALE_INFO(NULL, 0, "summary of a %.1f s run (rates per second over it):", secs);
     for (size_t k = 0; k < n; k++) {
         const gale__rcomp_t *c = &rt->comps[order[k]];
         gale__stats_t s;
         gale__rt_stats(rt, c->id, &s);
-        char head[64], line[1024], m1[32], m2[32];
-        /* every line starts with emitted= and keeps Storm's failed(reason)=
-         * names, which scripts grep for */
+        char head[64], line[1024], m1[32], m2[32], r1[32], r2[32];
+        /* every line starts with emitted=; a spout's failed(reason)= tells
+         * timeouts from explicit fails, as scripts grep for */
         snprintf(head, sizeof head, "[%s, %zu task%s]",
                  c->is_acker   ? "acker"
                  : c->is_spout ? "spout"
@@ -299,34 +314,38 @@ static void log_summary(gale__rt_t *rt, double secs) {
                  c->n_tasks, c->n_tasks == 1 ? "" : "s");
         if (c->is_spout && spout_unreliable(&s))
             snprintf(line, sizeof line,
-                     "emitted=%llu (%.1f/s) transferred=%llu unreliable (no message ids: nothing "
+                     "emitted=%llu%s transferred=%llu unreliable (no message ids: nothing "
                      "to ack) errors=%llu",
-                     (unsigned long long)s.emitted, per_sec(s.emitted, secs),
+                     (unsigned long long)s.emitted, rate_text(r1, sizeof r1, s.emitted, secs),
                      (unsigned long long)s.transferred, (unsigned long long)s.errors);
         else if (c->is_spout)
             snprintf(line, sizeof line,
-                     "emitted=%llu (%.1f/s) transferred=%llu acked=%llu (%.1f/s) "
+                     "emitted=%llu%s transferred=%llu acked=%llu%s "
                      "failed(timeout)=%llu failed(failed)=%llu complete_ms=%s errors=%llu",
-                     (unsigned long long)s.emitted, per_sec(s.emitted, secs),
+                     (unsigned long long)s.emitted, rate_text(r1, sizeof r1, s.emitted, secs),
                      (unsigned long long)s.transferred, (unsigned long long)s.acked,
-                     per_sec(s.acked, secs), (unsigned long long)s.failed_timeout,
+                     rate_text(r2, sizeof r2, s.acked, secs), (unsigned long long)s.failed_timeout,
                      (unsigned long long)s.failed_explicit,
                      mean_text(m1, sizeof m1, s.complete_ns_sum, s.complete_samples, 1e6, 2),
                      (unsigned long long)s.errors);
-        else if (c->is_acker)
+        else if (c->is_acker && !s.executed)
             snprintf(line, sizeof line,
-                     "emitted=%llu executed=%llu (%.1f/s) ack messages, trees acked=%llu "
-                     "(%.1f/s) failed(failed)=%llu",
+                     "emitted=0 executed=0 acked=0 failed=0 (no spout emitted with a message id)");
+        else if (c->is_acker) /* Storm's __acker: executes ack messages, acks trees */
+            snprintf(line, sizeof line,
+                     "emitted=%llu executed=%llu%s acked=%llu%s failed=%llu (executed: ack "
+                     "messages; acked, failed: spout tuple trees)",
                      (unsigned long long)s.emitted, (unsigned long long)s.executed,
-                     per_sec(s.executed, secs), (unsigned long long)s.acked, per_sec(s.acked, secs),
+                     rate_text(r1, sizeof r1, s.executed, secs), (unsigned long long)s.acked,
+                     rate_text(r2, sizeof r2, s.acked, secs),
                      (unsigned long long)s.failed_explicit);
         else
             snprintf(line, sizeof line,
-                     "emitted=%llu transferred=%llu executed=%llu (%.1f/s) acked=%llu "
-                     "failed(failed)=%llu ticks=%llu errors=%llu execute_us=%s process_us=%s "
+                     "emitted=%llu transferred=%llu executed=%llu%s acked=%llu "
+                     "failed=%llu ticks=%llu errors=%llu execute_us=%s process_us=%s "
                      "backpressure_waits=%llu",
                      (unsigned long long)s.emitted, (unsigned long long)s.transferred,
-                     (unsigned long long)s.executed, per_sec(s.executed, secs),
+                     (unsigned long long)s.executed, rate_text(r1, sizeof r1, s.executed, secs),
                      (unsigned long long)s.acked, (unsigned long long)s.failed_explicit,
                      (unsigned long long)s.ticks, (unsigned long long)s.errors,
                      mean_text(m1, sizeof m1, s.execute_ns_sum, s.execute_samples, 1e3, 1),

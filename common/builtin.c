@@ -19,10 +19,10 @@ const char *gale__builtin_file_path(const gale_context_t *ctx) {
     const char *comp = gale_context_component_id(ctx);
     const char *path = gale_conf_get_str(gale_context_conf(ctx), GALE_BUILTIN_FILE_PATH, NULL);
     if (!path || !*path) {
-        GALE_ERROR(comp, gale_context_task_id(ctx),
-                   "component '%s': conf " GALE_BUILTIN_FILE_PATH
-                   " is required: set it with gale_component_conf_set_str",
-                   comp);
+        gale__context_error_once(ctx,
+                                 "component '%s': conf " GALE_BUILTIN_FILE_PATH
+                                 " is required: set it with gale_component_conf_set_str",
+                                 comp);
         return NULL;
     }
     return path;
@@ -56,15 +56,14 @@ int gale__builtin_open_failed(const gale_context_t *ctx, const char *path) {
     const char *d = dirname(dir);
     struct stat st;
     if (err == ENOENT && stat(d, &st) != 0) {
-        GALE_ERROR(comp, gale_context_task_id(ctx),
-                   "component '%s': cannot open " GALE_BUILTIN_FILE_PATH
-                   " '%s': its directory '%s' does not exist: create it first",
-                   comp, path, d);
+        gale__context_error_once(ctx,
+                                 "component '%s': cannot open " GALE_BUILTIN_FILE_PATH
+                                 " '%s': its directory '%s' does not exist: create it first",
+                                 comp, path, d);
         return GALE_ENOENT;
     }
-    GALE_ERROR(comp, gale_context_task_id(ctx),
-               "component '%s': cannot open " GALE_BUILTIN_FILE_PATH " '%s': %s", comp, path,
-               strerror(err));
+    gale__context_error_once(ctx, "component '%s': cannot open " GALE_BUILTIN_FILE_PATH " '%s': %s",
+                             comp, path, strerror(err));
     return code_of_errno(err);
 }
 

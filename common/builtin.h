@@ -12,6 +12,13 @@
  * layer). Any thread. (Implemented by the worker runtime.) */
 const void *gale__context_resolve(const gale_context_t *ctx, const char *symbol);
 
+/** @brief Log an ERROR line for this task unless the last line logged
+ * this way by a task of the same component was the same text: a
+ * component's tasks that fail open for one cause (a missing file.path)
+ * say it once. Any thread. (Implemented by the worker runtime.) */
+void gale__context_error_once(const gale_context_t *ctx, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
 /* The component conf key naming a built-in's file. */
 #define GALE_BUILTIN_FILE_PATH "file.path"
 

@@ -106,7 +106,7 @@ const gale_conf_key_t gale__conf_keys[] = {
      "Acker executors; unset = one per worker; 0 = ack at emit (no tuple tree tracking)."},
     {GALE_CONF_TOPOLOGY_MESSAGE_TIMEOUT_SECS, GALE_CT_INT, "30", 1, 86400, NULL,
      GALE_SCOPE_TOPOLOGY,
-     "Seconds a spout tuple's tree may take to complete before the spout's gale__errf() runs."},
+     "Seconds a spout tuple's tree may take to complete before the spout's fail() runs."},
     {GALE_CONF_TOPOLOGY_ENABLE_MESSAGE_TIMEOUTS, GALE_CT_BOOL, "true", NO_BOUNDS, NULL,
      GALE_SCOPE_TOPOLOGY, "Fail tuple trees that do not complete within the message timeout."},
     {GALE_CONF_TOPOLOGY_MAX_SPOUT_PENDING, GALE_CT_INT, NULL, 1, 10000000, NULL,

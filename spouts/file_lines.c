@@ -4,11 +4,11 @@
  * Each task reads the file named by conf "file.path" and owns the lines
  * whose (line_no - 1) % n_tasks equals its task index, so the tasks of
  * the component split the file without coordinating. That needs a file
- * every task can read whole: with more than one task, anything but a
- * regular file (a pipe, a FIFO, /dev/stdin, a socket) is refused at open,
- * because the first task would drain it and the others would see nothing
- * (the run would report done with lines missing). One task reads any
- * readable file once.
+ * every task can read whole: anything but a regular file (a pipe, a FIFO,
+ * /dev/stdin, a socket) can be read only once, so the component's first
+ * task reads all its lines and the others have none (were each to read it,
+ * the first would drain it and the run would report done with lines
+ * missing).
  *
  * Lines end with '\n'; a trailing '\r' is dropped too (CRLF files), and a
  * last line without a newline counts. A line is read into a buffer bounded
@@ -195,24 +195,23 @@ static int file_open(void **state, const gale_context_t *ctx, gale_spout_collect
     /* stat before fopen: opening a FIFO blocks until a writer comes */
     struct stat st;
     if (stat(path, &st) == 0 && S_ISDIR(st.st_mode)) {
-        GALE_ERROR(comp, task, "component '%s': file.path '%s' is a directory: name a file", comp,
-                   path);
+        gale__context_error_once(ctx, "component '%s': file.path '%s' is a directory: name a file",
+                                 comp, path);
         file_close(s);
         return GALE_EINVAL;
     }
     if (stat(path, &st) == 0 && !S_ISREG(st.st_mode) && s->n_tasks > 1) {
-        GALE_ERROR(comp, task,
-                   "component '%s': file.path '%s' is %s, not a regular file: each of the %d "
-                   "tasks reads the whole file and this can be read only once: save it to a "
-                   "file first, or give the spout one task",
-                   comp, path,
-                   S_ISFIFO(st.st_mode)   ? "a pipe or FIFO"
-                   : S_ISCHR(st.st_mode)  ? "a character device"
-                   : S_ISSOCK(st.st_mode) ? "a socket"
-                                          : "not a regular file",
-                   s->n_tasks);
-        file_close(s);
-        return GALE_EINVAL;
+        /* a pipe can be read only once: its first task reads it whole */
+        if (s->index != 0) {
+            s->eof = true;
+            *state = s;
+            return 0;
+        }
+        GALE_INFO(comp, task,
+                  "file.path '%s' is not a regular file (a pipe?): it can be read only once, so "
+                  "this task reads every line and the other %d tasks of '%s' have none",
+                  path, s->n_tasks - 1, comp);
+        s->n_tasks = 1;
     }
     s->f = fopen(path, "r");
     if (!s->f) {

@@ -18,7 +18,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
-#include <sys/stat.h>
 
 #include <gale/gale.h>
 
@@ -104,12 +103,7 @@ GALE_EXPORT int WordCountTopology(gale_submit_t *s, int argc, char **argv) {
     const char *input = gale_path_absolute(argc > 0 ? argv[0] : NULL, in_buf, sizeof in_buf);
     const char *sink = gale_path_absolute(argc > 1 ? argv[1] : NULL, sink_buf, sizeof sink_buf);
     if (input) {
-        /* Each file spout task reads the whole file and keeps its share of
-         * the lines; a pipe (`<(cmd)`, /dev/stdin) can be read only once,
-         * so one task reads it. */
-        struct stat st;
-        int tasks = stat(input, &st) == 0 && !S_ISREG(st.st_mode) ? 1 : 5;
-        gale_component_t *spout = GALE_SPOUT(b, "spout", gale_file_lines_spout, tasks);
+        gale_component_t *spout = GALE_SPOUT(b, "spout", gale_file_lines_spout, 5);
         gale_component_conf_set_str(spout, "file.path", input);
     } else {
         GALE_SPOUT(b, "spout", gale_random_sentence_spout, 5);

@@ -124,7 +124,17 @@ static int out_push(gale__exec_t *e, int lane, gale_tuple_t *t) {
         ob->items = n;
         ob->cap = ncap;
     }
-    if (ob->n == 0) e->dirty[e->n_dirty++] = lane;
+    /* listed, not n == 0: a lane drained by a pass over the list may be
+     * pushed to again before the list is compacted, and must not be
+     * listed twice (the list holds n_execs lanes) */
+    if (!ob->listed) {
+        assert(e->n_dirty < e->rt->n_execs);
+#ifndef NDEBUG
+        for (size_t i = 0; i < e->n_dirty; i++) assert(e->dirty[i] != lane);
+#endif
+        ob->listed = true;
+        e->dirty[e->n_dirty++] = lane;
+    }
     ob->items[ob->n++] = t;
     return 0;
 }
@@ -202,7 +212,6 @@ static bool ack_inline(gale__exec_t *e, int lane) {
  * gale__queue_notify afterwards. */
 static bool flush_lane(gale__exec_t *e, int lane, bool block, bool quiet) {
     assert(!(block && quiet)); /* it would wait with its consumer not told */
-    if (acks_inline(e, lane) && ack_inline(e, lane)) return true;
     gale__outbuf_t *ob = &e->out[lane];
     gale__queue_t *q = lane_queue(e->worker, lane);
     size_t off = 0;
@@ -251,8 +260,9 @@ static void notify_lanes(gale__exec_t *e, bool ackers) {
 
 /* Flush every lane with pending items; true when all drained.
  *
- * The ack messages for this worker's ackers are applied first (acking
- * inline, above), so a tree is open before its tuples reach a bolt. Then
+ * The ack messages for this worker's sleeping ackers are applied first
+ * (acking inline, above), so a tree is mostly open before its tuples reach
+ * a bolt (the acker takes its messages in any order anyway). Then
  * every lane is filled before any consumer is woken, and the ackers of
  * other workers' lanes first. On one CPU (a packed worker,
  * worker/packing.c) a woken consumer may preempt its producer at the
@@ -261,7 +271,10 @@ static void notify_lanes(gale__exec_t *e, bool ackers) {
  * acker first"). Only after the wakes does a bolt wait for room in a full
  * lane, so no consumer sleeps on tuples it was not told of while we wait. */
 static bool flush_all(gale__exec_t *e, bool block) {
-    /* ack_inline may make spout lanes dirty: n_dirty is read every turn */
+    /* Only this first pass acks inline: ack_inline pushes replies onto
+     * spout lanes (n_dirty is read every turn), and no later pass may
+     * push while it compacts the list. An acker that was awake or locked
+     * here gets its batch through its queue. */
     for (size_t i = 0; i < e->n_dirty; i++)
         if (acks_inline(e, e->dirty[i])) (void)ack_inline(e, e->dirty[i]);
     for (size_t i = 0; i < e->n_dirty; i++) flush_lane(e, e->dirty[i], false, true);
@@ -270,7 +283,10 @@ static bool flush_all(gale__exec_t *e, bool block) {
     size_t keep = 0;
     for (size_t i = 0; i < e->n_dirty; i++) {
         int lane = e->dirty[i];
-        if (e->out[lane].n && !(block && flush_lane(e, lane, true, false))) e->dirty[keep++] = lane;
+        if (e->out[lane].n && !(block && flush_lane(e, lane, true, false)))
+            e->dirty[keep++] = lane;
+        else
+            e->out[lane].listed = false;
     }
     e->n_dirty = keep;
     e->last_flush_ns = gale__now_ns();
@@ -284,8 +300,12 @@ static int out_append(gale__exec_t *e, int lane, gale_tuple_t *t) {
      * tuple (beyond the pool's classes) goes at once, so batches never hold
      * more than one of them beyond the queues' byte bounds. */
     if ((ob->n < e->rt->producer_batch && t->hdr.pool) || e->opening) return 0;
-    if (flush_lane(e, lane, !e->comp->is_spout, false)) {
+    /* ack_inline may list spout lanes (replies): not inside a pass over
+     * the list, so that is safe here */
+    if ((acks_inline(e, lane) && ack_inline(e, lane)) ||
+        flush_lane(e, lane, !e->comp->is_spout, false)) {
         /* drained: drop it from the dirty list (it is usually the last) */
+        ob->listed = false;
         for (size_t i = e->n_dirty; i-- > 0;)
             if (e->dirty[i] == lane) {
                 e->dirty[i] = e->dirty[--e->n_dirty];
@@ -847,6 +867,19 @@ const void *gale__context_resolve(const gale_context_t *ctx, const char *symbol)
     gale__rt_t *rt = ctx->task->exec->rt;
     return rt->resolve ? rt->resolve(rt->resolve_ud, symbol) : NULL;
 }
+void gale__context_error_once(const gale_context_t *ctx, const char *fmt, ...) {
+    char line[1024];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(line, sizeof line, fmt, ap);
+    va_end(ap);
+    uint64_t h = 1469598103934665603ull; /* FNV-1a */
+    for (const unsigned char *c = (const unsigned char *)line; *c; c++)
+        h = (h ^ *c) * 1099511628211ull;
+    gale__rcomp_t *comp = ctx->task->comp;
+    if (atomic_exchange(&comp->error_once_hash, h) == h) return;
+    GALE_ERROR(comp->id, ctx->task->id, "%s", line);
+}
 const gale_conf_t *gale_context_conf(const gale_context_t *ctx) {
     return ctx->task->comp->conf;
 }
@@ -1026,7 +1059,10 @@ static void execute_user(gale__exec_t *e, gale_tuple_t *t) {
         if (rc == 0) {
             gale_ack(c, t);
         } else {
-            EMIT_ERROR(tk, "execute returned %d: the input tuple is failed", rc);
+            /* Storm's FailedException: the tuple fails and no error is
+             * reported (the bolt's failed= counts it; gale_report_error
+             * reports one) */
+            GALE_DEBUG(tk->comp->id, tk->id, "execute returned %d: the input tuple is failed", rc);
             gale_fail(c, t);
         }
     }
@@ -1473,6 +1509,7 @@ void *gale__exec_main(void *arg) {
         gale__outbuf_t *ob = &e->out[e->dirty[i]];
         for (size_t k = 0; k < ob->n; k++) gale__tuple_free(ob->items[k]);
         ob->n = 0;
+        ob->listed = false;
     }
     e->n_dirty = 0;
     gale__exec_close(e);

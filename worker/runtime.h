@@ -116,6 +116,9 @@ typedef struct gale__rcomp {
     size_t n_inputs;
     int *tasks; /* sorted */
     size_t n_tasks;
+    /* hash of the last line gale__context_error_once logged: the tasks of
+     * a component that fail open alike log it once, not once each */
+    _Atomic uint64_t error_once_hash;
 } gale__rcomp_t;
 
 /* The tuple: one block from a pool, values and payload inline. */
@@ -259,6 +262,7 @@ typedef struct gale__outbuf {
     gale_tuple_t **items;
     size_t n, cap;
     bool unwoken; /* pushed quietly, its consumer not notified yet */
+    bool listed;  /* in the executor's dirty list (at most once) */
 } gale__outbuf_t;
 
 /* One task: a spout/bolt instance with its context and collector. */

@@ -402,8 +402,10 @@ typedef struct gale_spout {
  * A bolt. prepare/execute/cleanup run on the bolt's executor thread.
  * A basic bolt (basic = true) anchors every emit made during execute to
  * the input, acks the input when execute returns 0 and fails it otherwise
- * (if it acks or fails its input itself, that decides, and the runtime
- * does not release it again).
+ * (Storm's FailedException: the bolt's failed count shows it, and no error
+ * is reported unless the bolt calls gale_report_error; if it acks or fails
+ * its input itself, that decides, and the runtime does not release it
+ * again).
  * A plain bolt's execute result is ignored except for logging.
  */
 typedef struct gale_bolt {
@@ -520,9 +522,9 @@ GALE_EXPORT extern const gale_spout_t gale_test_word_spout;
  * gale.file.max.line.bytes (default 1 MiB) stops the run with an error
  * naming the file and line. How the tasks split the lines: each task
  * reads the whole file and emits the lines whose (line_no - 1) % tasks
- * equals its task index, so with several tasks file.path must be a
- * regular file (a pipe or FIFO is refused at open); one task reads any
- * file, a pipe included, once. */
+ * equals its task index. Anything but a regular file (a pipe, a FIFO,
+ * /dev/stdin) can be read only once: the first task reads all of it and
+ * the others have no lines. */
 GALE_EXPORT extern const gale_spout_t gale_file_lines_spout;
 /* Logs every tuple at INFO. */
 GALE_EXPORT extern const gale_bolt_t gale_printer_bolt;

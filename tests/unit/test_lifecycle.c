@@ -150,6 +150,16 @@ static int basic_ack_execute(void *st, const gale_tuple_t *t, gale_collector_t *
 const gale_bolt_t l_basic_ack_bolt = {
     .declare = one_field, .execute = basic_ack_execute, .basic = true};
 
+/* Basic bolt whose execute returns nonzero: Storm's FailedException. */
+static int basic_fail_execute(void *st, const gale_tuple_t *t, gale_collector_t *c) {
+    (void)st;
+    (void)t;
+    (void)c;
+    atomic_fetch_add(&executed, 1);
+    return GALE_EINVAL;
+}
+const gale_bolt_t l_basic_fail_bolt = {.execute = basic_fail_execute, .basic = true};
+
 /* Plain bolt: acks, then emits anchored to the acked input (refused),
  * then emits anchored to nothing released (accepted, unanchored). */
 static int ack_then_emit_execute(void *st, const gale_tuple_t *t, gale_collector_t *c) {
@@ -195,6 +205,25 @@ static void test_basic_bolt_acking_itself(void **s) {
      * silently (this is no error) */
     assert_int_equal(stats_of("twice").acked, 2000);
     assert_int_equal(stats_of("twice").errors, 0);
+    finish(current_rt);
+}
+
+/* A basic bolt's nonzero return fails the tuple: the spout's fail runs,
+ * the bolt's failed count shows it, and it is no reported error. */
+static void test_basic_bolt_returning_nonzero_fails_without_error(void **s) {
+    (void)s;
+    int n = 500;
+    reset(n);
+    gale_builder_t *b = gale_builder_new();
+    gale_builder_spout(b, "spout", &l_counting_spout, "l_counting_spout", 1);
+    gale_shuffle_grouping(
+        gale_builder_bolt(b, "failer", &l_basic_fail_bolt, "l_basic_fail_bolt", 2), "spout", NULL);
+    start(b, NULL);
+    assert_true(wait_until(all_emitted_settled, 30));
+    assert_int_equal(atomic_load(&failed), n);
+    assert_int_equal(atomic_load(&acked), 0);
+    assert_int_equal(stats_of("failer").failed_explicit, n);
+    assert_int_equal(stats_of("failer").errors, 0);
     finish(current_rt);
 }
 
@@ -907,6 +936,7 @@ int main(void) {
         T(test_ack_twice_and_fail_after_ack),
         T(test_flush_interval_inside_a_batch),
         T(test_basic_bolt_acking_itself),
+        T(test_basic_bolt_returning_nonzero_fails_without_error),
         T(test_emit_anchored_to_acked_input_is_refused),
         T(test_release_twice_from_another_thread),
         T(test_stop_drains_with_acking_off),
