@@ -292,14 +292,18 @@ static size_t topology_order(const gale__rt_t *rt, size_t *order) {
 /* One line per component, as a Storm user reads the UI: totals with
  * rates over the run, then the component's own summary lines (e.g. the
  * counter's merged top words). */
-static void log_summary(gale__rt_t *rt, double secs) {
+static void log_summary(gale__rt_t *rt, double secs, double stop_secs) {
     size_t *order = malloc(rt->n_comps * sizeof(size_t));
     if (!order) return;
     size_t n = topology_order(rt, order);
     if (secs < RATE_MIN_SECS)
-        GALE_INFO(NULL, 0, "summary of a %.2f s run (too short for rates per second):", secs);
+        GALE_INFO(NULL, 0,
+                  "summary of a %.2f s run (then %.2f s to stop; too short for rates per second):",
+                  secs, stop_secs);
     else
-        GALE_INFO(NULL, 0, "summary of a %.1f s run (rates per second over it):", secs);
+        GALE_INFO(NULL, 0,
+                  "summary of a %.1f s run (then %.2f s to stop; rates per second over the run):",
+                  secs, stop_secs);
     for (size_t k = 0; k < n; k++) {
         const gale__rcomp_t *c = &rt->comps[order[k]];
         gale__stats_t s;
@@ -334,7 +338,8 @@ static void log_summary(gale__rt_t *rt, double secs) {
         else if (c->is_acker) /* Storm's __acker: executes ack messages, acks trees */
             snprintf(line, sizeof line,
                      "emitted=%llu executed=%llu%s acked=%llu%s failed=%llu (executed: ack "
-                     "messages; acked, failed: spout tuple trees)",
+                     "messages; acked, failed: trees completed, or failed by a bolt; the spouts "
+                     "count timeouts)",
                      (unsigned long long)s.emitted, (unsigned long long)s.executed,
                      rate_text(r1, sizeof r1, s.executed, secs), (unsigned long long)s.acked,
                      rate_text(r2, sizeof r2, s.acked, secs),
@@ -654,8 +659,11 @@ int gale__cli_local(int argc, char **argv) {
     gale__stop_opts_t so = {.drain_ms = (int)(timeout_s * 1000 < 10000 ? timeout_s * 1000 : 10000),
                             .grace_ms = STOP_GRACE_MS,
                             .interrupted = second_signal};
-    double secs = (double)(gale__now_ns() - started) / 1e9;
-    if (gale__rt_stop_ex(rt, &so) > 0) {
+    int64_t stop_began = gale__now_ns();
+    double secs = (double)(stop_began - started) / 1e9;
+    int stuck = gale__rt_stop_ex(rt, &so);
+    double stop_secs = (double)(gale__now_ns() - stop_began) / 1e9;
+    if (stuck > 0) {
         /* Their threads still run user code: nothing of the runtime (or
          * the library) may be freed. Name them and leave. */
         for (size_t i = 0; i < rt->n_execs; i++) {
@@ -663,10 +671,10 @@ int gale__cli_local(int argc, char **argv) {
             gale__rt_describe_stuck(rt, i, err, sizeof err);
             GALE_ERROR(NULL, 0, "%s; exiting", err);
         }
-        if (opened) log_summary(rt, secs);
+        if (opened) log_summary(rt, secs, stop_secs);
         _exit(EXIT_STUCK);
     }
-    if (opened) log_summary(rt, secs);
+    if (opened) log_summary(rt, secs, stop_secs);
     gale__summary_reset();
     if (rc == 3) {
         uint64_t in_flight = pending; /* the drain may have acked some */

@@ -306,9 +306,10 @@ static void read_own_line(file_state_t *s, gale_spout_collector_t *c) {
         }
         if (n == -1) {
             s->eof = true;
-            GALE_INFO(s->comp, s->task,
-                      "reached end of '%s': %" PRIu64 " lines, %" PRIu64 " of them this task's",
-                      s->path, s->line_no, s->mine);
+            /* a task with none of the lines (more tasks than lines) keeps quiet */
+            GALE_LOG(s->mine ? GALE_LOG_INFO : GALE_LOG_DEBUG, s->comp, s->task,
+                     "reached end of '%s': %" PRIu64 " lines, %" PRIu64 " of them this task's",
+                     s->path, s->line_no, s->mine);
             return;
         }
         uint64_t line_no = ++s->line_no;

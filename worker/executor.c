@@ -1553,9 +1553,10 @@ int gale__exec_open(gale__exec_t *e, char *err, size_t errlen) {
             IN_TASK(tk, rc = e->comp->bolt->prepare(&tk->state, &blk->ctx, &blk->coll));
         }
         if (rc) {
-            snprintf(err, errlen, "component '%s' task %d: %s failed (%s): see the lines above",
-                     e->comp->id, tk->id, e->comp->is_spout ? "open" : "prepare",
-                     gale_strerror(rc));
+            /* no task: its tasks that failed alike logged the cause once,
+             * from whichever task came first (gale__context_error_once) */
+            snprintf(err, errlen, "component '%s': %s failed (%s): see its errors above",
+                     e->comp->id, e->comp->is_spout ? "open" : "prepare", gale_strerror(rc));
             free(blk);
             tk->ctx = NULL;
         }

@@ -87,7 +87,7 @@ grep -q "final top words: the=3" "$TMP/err" || fail "the counter task of 'the' l
 grep -q "(none yet)" "$TMP/err" && fail "a counter task with no words logged '(none yet)'"
 grep -qE " spout emitted=3 transferred=3 acked=3 " "$TMP/err" ||
     fail "a run under 1 s shows rates, or wrong counts: $(grep ' spout emitted=' "$TMP/err")"
-grep -qE "summary of a 0\.[0-9]+ s run \(too short for rates per second\):$" "$TMP/err" ||
+grep -qE "summary of a 0\.[0-9]+ s run \(then [0-9.]+ s to stop; too short for rates per second\):$" "$TMP/err" ||
     fail "no summary line saying the run was too short for rates"
 
 echo "check: a sink whose directory is missing says so"
