@@ -15,6 +15,7 @@
 #include <elf.h>
 #include <link.h>
 #include <errno.h>
+#include <math.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -296,6 +297,7 @@ static void log_summary(gale__rt_t *rt, double secs, double stop_secs) {
     size_t *order = malloc(rt->n_comps * sizeof(size_t));
     if (!order) return;
     size_t n = topology_order(rt, order);
+    secs = floor(secs * 100) / 100; /* 0.999 s is no "1.00 s run" too short for rates */
     if (secs < RATE_MIN_SECS)
         GALE_INFO(NULL, 0,
                   "summary of a %.2f s run (then %.2f s to stop; too short for rates per second):",
@@ -588,6 +590,7 @@ int gale__cli_local(int argc, char **argv) {
     const char *why = "ttl";
     /* progress: every 10 s once running, every 5 s while opening */
     int64_t started = gale__now_ns(), next_progress = started + 5 * 1000000000LL;
+    int64_t run_began = started;
     uint64_t last_emitted = 0, last_acked = 0;
     bool opened = false, failed = false;
     for (;;) {
@@ -616,6 +619,7 @@ int gale__cli_local(int argc, char **argv) {
             }
             if (st == 0) {
                 opened = true;
+                run_began = gale__now_ns(); /* the run's length leaves opening out */
                 next_progress = gale__now_ns() + 10 * 1000000000LL;
                 GALE_INFO(NULL, 0, "local mode: %s", until_done ? "until done" : "running");
             }
@@ -660,7 +664,7 @@ int gale__cli_local(int argc, char **argv) {
                             .grace_ms = STOP_GRACE_MS,
                             .interrupted = second_signal};
     int64_t stop_began = gale__now_ns();
-    double secs = (double)(stop_began - started) / 1e9;
+    double secs = (double)(stop_began - run_began) / 1e9;
     int stuck = gale__rt_stop_ex(rt, &so);
     double stop_secs = (double)(gale__now_ns() - stop_began) / 1e9;
     if (stuck > 0) {

@@ -200,17 +200,17 @@ static int file_open(void **state, const gale_context_t *ctx, gale_spout_collect
         file_close(s);
         return GALE_EINVAL;
     }
-    if (stat(path, &st) == 0 && !S_ISREG(st.st_mode) && s->n_tasks > 1) {
+    /* Each task decides from its own stat: a path that changes type
+     * between the tasks' opens (rm, then mkfifo) could split the lines
+     * wrongly, which a file spout cannot guard against. */
+    bool read_once = stat(path, &st) == 0 && !S_ISREG(st.st_mode) && s->n_tasks > 1;
+    if (read_once) {
         /* a pipe can be read only once: its first task reads it whole */
         if (s->index != 0) {
             s->eof = true;
             *state = s;
             return 0;
         }
-        GALE_INFO(comp, task,
-                  "file.path '%s' is not a regular file (a pipe?): it can be read only once, so "
-                  "this task reads every line and the other %d tasks of '%s' have none",
-                  path, s->n_tasks - 1, comp);
         s->n_tasks = 1;
     }
     s->f = fopen(path, "r");
@@ -225,6 +225,12 @@ static int file_open(void **state, const gale_context_t *ctx, gale_spout_collect
         return rc;
     }
     s->claimed = true;
+    if (read_once)
+        GALE_INFO(comp, task,
+                  "file.path '%s' is not a regular file (a pipe, FIFO or device): it can be read "
+                  "only once, so this task reads every line and the other %d tasks of '%s' have "
+                  "none",
+                  path, (int)gale_context_component_tasks(ctx, comp, NULL) - 1, comp);
     *state = s;
     return 0;
 }
@@ -375,7 +381,8 @@ static void warn_failing(file_state_t *s, const kept_t *k, gale_fail_reason_t wh
     s->fail_warns_skipped = 0;
     GALE_WARN(s->comp, s->task,
               "line %" PRIu64 " of '%s' failed %" PRIu64 " times (last reason: %s): it is replayed "
-              "until acked; see the errors of the bolts it goes to%s",
+              "until acked; see the failed counts and errors of the bolts it goes to (a basic "
+              "bolt's execute returning nonzero fails its input without an error)%s",
               k->key, s->path, k->fails, gale_fail_reason_str(why), more);
 }
 

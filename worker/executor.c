@@ -868,7 +868,7 @@ const void *gale__context_resolve(const gale_context_t *ctx, const char *symbol)
     return rt->resolve ? rt->resolve(rt->resolve_ud, symbol) : NULL;
 }
 void gale__context_error_once(const gale_context_t *ctx, const char *fmt, ...) {
-    char line[1024];
+    char line[4096]; /* the log's own line limit: it marks a cut with "..." */
     va_list ap;
     va_start(ap, fmt);
     vsnprintf(line, sizeof line, fmt, ap);

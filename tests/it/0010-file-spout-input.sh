@@ -25,7 +25,7 @@ run_bg 60 "$TMP/err" bash -c "exec \"\$0\" local \"\$1\" ExclamationTopology <(c
 expect_ok "$TMP/err" "pipe into ExclamationTopology"
 got=$(sort -u "$TMP/sink" | wc -l)
 [[ $got -eq 300 ]] || fail "expected all 300 lines of the pipe in the sink, got $got"
-[[ $(grep -c "is not a regular file (a pipe?): it can be read only once, so this task reads every line and the other 9 tasks of 'word' have none" "$TMP/err") -eq 1 ]] ||
+[[ $(grep -c "is not a regular file (a pipe, FIFO or device): it can be read only once, so this task reads every line and the other 9 tasks of 'word' have none" "$TMP/err") -eq 1 ]] ||
     fail "not one line saying which task reads the pipe: $(grep -c 'regular file' "$TMP/err")"
 
 echo "check: a missing input is said once, not once per task"
