@@ -194,7 +194,8 @@ static int file_open(void **state, const gale_context_t *ctx, gale_spout_collect
     s->max_line = max_line > 0 ? (size_t)max_line : 1;
     /* stat before fopen: opening a FIFO blocks until a writer comes */
     struct stat st;
-    if (stat(path, &st) == 0 && S_ISDIR(st.st_mode)) {
+    bool stated = stat(path, &st) == 0;
+    if (stated && S_ISDIR(st.st_mode)) {
         gale__context_error_once(ctx, "component '%s': file.path '%s' is a directory: name a file",
                                  comp, path);
         file_close(s);
@@ -203,7 +204,8 @@ static int file_open(void **state, const gale_context_t *ctx, gale_spout_collect
     /* Each task decides from its own stat: a path that changes type
      * between the tasks' opens (rm, then mkfifo) could split the lines
      * wrongly, which a file spout cannot guard against. */
-    bool read_once = stat(path, &st) == 0 && !S_ISREG(st.st_mode) && s->n_tasks > 1;
+    int tasks = s->n_tasks;
+    bool read_once = stated && !S_ISREG(st.st_mode) && tasks > 1;
     if (read_once) {
         /* a pipe can be read only once: its first task reads it whole */
         if (s->index != 0) {
@@ -230,7 +232,7 @@ static int file_open(void **state, const gale_context_t *ctx, gale_spout_collect
                   "file.path '%s' is not a regular file (a pipe, FIFO or device): it can be read "
                   "only once, so this task reads every line and the other %d tasks of '%s' have "
                   "none",
-                  path, (int)gale_context_component_tasks(ctx, comp, NULL) - 1, comp);
+                  path, tasks - 1, comp);
     *state = s;
     return 0;
 }

@@ -407,12 +407,7 @@ int gale__rt_new_placed(gale__rt_t **out, gale__topology_t *topo, const gale_con
         rc = GALE_ERANGE;
         goto fail;
     }
-    /* At the type's alignment (64: its queue's and pools' _Alignas field
-     * groups), which calloc does not promise (16): misaligned, each group
-     * meant to own a cache line shares one with its neighbour, and the
-     * compiler's alignment assumptions are wrong (undefined behaviour). */
-    rt->execs = aligned_alloc(_Alignof(gale__exec_t), rt->n_execs * sizeof(*rt->execs));
-    if (rt->execs) memset(rt->execs, 0, rt->n_execs * sizeof(*rt->execs));
+    rt->execs = gale__zalloc_aligned(_Alignof(gale__exec_t), rt->n_execs * sizeof(*rt->execs));
     rt->n_workers = place ? place->n_workers : (size_t)workers;
     rt->workers = calloc(rt->n_workers, sizeof(*rt->workers));
     if (!rt->execs || !rt->workers) goto fail;

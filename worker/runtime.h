@@ -53,6 +53,8 @@
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
 
 #include "common/clock.h"
 #include "common/histogram.h"
@@ -120,6 +122,18 @@ typedef struct gale__rcomp {
      * a component that fail open alike log it once, not once each */
     _Atomic uint64_t error_once_hash;
 } gale__rcomp_t;
+
+/* Zeroed memory at align (a power of two, a type's _Alignof): for
+ * structs holding the queues' and pools' _Alignas(64) field groups, which
+ * calloc's 16-byte alignment would misalign (undefined behaviour, and each
+ * group sharing a cache line with its neighbour). NULL when out of memory;
+ * free() releases it. */
+static inline void *gale__zalloc_aligned(size_t align, size_t size) {
+    size = (size + align - 1) / align * align; /* aligned_alloc wants a multiple */
+    void *p = aligned_alloc(align, size ? size : align);
+    if (p) memset(p, 0, size);
+    return p;
+}
 
 /* The tuple: one block from a pool, values and payload inline. */
 struct gale_tuple {

@@ -900,10 +900,8 @@ int gale__transfer_start(gale__rt_t *rt, gale__worker_t *w, char *err, size_t er
         int rc = make_context(rt, err, errlen);
         if (rc) return rc;
     }
-    /* aligned: its pool's remote lists keep cache lines of their own */
-    struct gale__xfer *x = aligned_alloc(_Alignof(struct gale__xfer), sizeof(*x));
+    struct gale__xfer *x = gale__zalloc_aligned(_Alignof(struct gale__xfer), sizeof(*x));
     if (!x) return GALE_ENOMEM;
-    memset(x, 0, sizeof(*x));
     w->transfer = x;
     x->w = w;
     x->stop_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
