@@ -599,28 +599,28 @@ static void describe_phase(gale__exec_t *e, const char *state, char *buf, size_t
  * next_tuple holds tuples of its own, not anyone's queue. */
 static bool what_holds(gale__rt_t *rt, char *buf, size_t len) {
     uint64_t pushes = 0, sent = 0, received = 0;
+    size_t n = 0;
     buf[0] = 0;
-    for (size_t i = 0; i < rt->n_execs; i++) {
+    for (size_t i = 0; i < rt->n_execs && !n; i++) {
         gale__exec_t *e = &rt->execs[i];
-        if (e->worker->local && !queue_quiet(&e->queue, &pushes)) {
-            snprintf(buf, len, "tuples still queued for component '%s'", e->comp->id);
-            return true;
-        }
+        if (e->worker->local && !queue_quiet(&e->queue, &pushes))
+            n = (size_t)snprintf(buf, len, "tuples still queued for component '%s'", e->comp->id);
     }
-    for (size_t w = 0; w < rt->n_workers; w++)
+    for (size_t w = 0; w < rt->n_workers && !n; w++)
         if (rt->workers[w].local && rt->workers[w].transfer &&
-            !gale__transfer_quiet(&rt->workers[w], &sent, &received, &pushes)) {
-            snprintf(buf, len, "tuples still in transfer between workers");
-            return true;
-        }
-    for (size_t i = 0; i < rt->n_execs; i++) {
+            !gale__transfer_quiet(&rt->workers[w], &sent, &received, &pushes))
+            n = (size_t)snprintf(buf, len, "tuples still in transfer between workers");
+    /* A callback that does not return is usually why a queue is not
+     * drained: named after the queue, so the line says both. */
+    for (size_t i = 0; i < rt->n_execs && n + 2 < len; i++) {
         gale__exec_t *e = &rt->execs[i];
         if (e->worker->local && atomic_load(&e->busy)) {
-            describe_phase(e, "still in", buf, len);
+            if (n) n += (size_t)snprintf(buf + n, len - n, "; ");
+            describe_phase(e, "still in", buf + n, len - n);
             return true;
         }
     }
-    return false;
+    return n > 0;
 }
 
 static bool interrupted(const gale__stop_opts_t *o) {

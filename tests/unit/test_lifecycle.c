@@ -524,14 +524,15 @@ static void release_and_finish(gale__rt_t *rt) {
 
 static void test_stuck_bolt_is_reported(void **s) {
     (void)s;
-    reset(10);
+    reset(1);
     gale_builder_t *b = gale_builder_new();
     gale_builder_spout(b, "spout", &l_counting_spout, "l_counting_spout", 1);
     gale_shuffle_grouping(GALE_BOLT(b, "stuck", l_stuck_bolt, 1), "spout", NULL);
     gale__rt_t *rt = stop_while_stuck(b);
-    /* the drain's warning names what holds it (the popped tuples wait
-     * in the executor, not in its queue) */
-    assert_int_equal(log_capture_count("; component 'stuck' task "), 1);
+    /* the drain's warning names what holds it: the one tuple is in the
+     * executor, its queue is empty */
+    assert_int_equal(log_capture_count("1 tuple tree(s) in flight; component 'stuck' task "), 1);
+    assert_int_equal(log_capture_count("queued"), 0);
     assert_int_equal(log_capture_count(" is still in execute (for "), 1);
     log_capture_stop();
     bool named = false;
@@ -544,6 +545,38 @@ static void test_stuck_bolt_is_reported(void **s) {
         if (!named) fprintf(stderr, "line: %s\n", line);
     }
     assert_true(named);
+    release_and_finish(rt);
+}
+
+/* Tuples queued behind a bolt stuck in execute: the warning names the
+ * queue and the callback that keeps it from draining. The spout emits
+ * the rest only once the first is in execute, so they are queued. */
+static void after_first_next(void *st, gale_spout_collector_t *c) {
+    if (((spout_state_t *)st)->next == 0 || atomic_load(&executed) >= 1) counting_next(st, c);
+}
+const gale_spout_t l_after_first_spout = {.declare = one_field,
+                                          .open = counting_open,
+                                          .next_tuple = after_first_next,
+                                          .ack = counting_ack,
+                                          .fail = counting_fail,
+                                          .close = counting_close};
+
+static void test_drain_names_the_stuck_bolt_behind_a_queue(void **s) {
+    (void)s;
+    reset(10);
+    gale_builder_t *b = gale_builder_new();
+    gale_builder_spout(b, "spout", &l_after_first_spout, "l_after_first_spout", 1);
+    gale_shuffle_grouping(GALE_BOLT(b, "stuck", l_stuck_bolt, 1), "spout", NULL);
+    gale__rt_t *rt = start(b, NULL);
+    assert_true(wait_until(all_emitted, 30));
+    gale__stop_opts_t o = {.drain_ms = 100, .grace_ms = 100};
+    log_capture_start();
+    assert_int_equal(gale__rt_stop_ex(rt, &o), 1);
+    assert_int_equal(log_capture_count("10 tuple tree(s) in flight; tuples still queued for "
+                                       "component 'stuck'; component 'stuck' task "),
+                     1);
+    assert_int_equal(log_capture_count(" is still in execute (for "), 1);
+    log_capture_stop();
     release_and_finish(rt);
 }
 
@@ -946,6 +979,7 @@ int main(void) {
         T(test_emit_after_deactivate_is_refused),
         T(test_stop_between_tuples),
         T(test_stuck_bolt_is_reported),
+        T(test_drain_names_the_stuck_bolt_behind_a_queue),
         T(test_drain_names_a_spout_blocked_in_next_tuple),
         T(test_stuck_open_is_reported),
         T(test_lifecycle_normal_stop),
