@@ -503,11 +503,13 @@ static bool one_executed(void) {
     return atomic_load(&executed) >= 1;
 }
 
-/* Start, wait until a component is stuck in a callback, stop with a
- * short drain and grace (one executor left stuck), its lines captured. */
-static gale__rt_t *stop_while_stuck(gale_builder_t *b) {
+/* Start, wait until a component is stuck in a callback (and `ready`),
+ * stop with a short drain and grace (one executor left stuck), its
+ * lines captured. */
+static gale__rt_t *stop_while_stuck(gale_builder_t *b, bool (*ready)(void)) {
     gale__rt_t *rt = start(b, NULL);
     assert_true(wait_until(one_executed, 30));
+    assert_true(wait_until(ready, 30));
     gale__stop_opts_t o = {.drain_ms = 100, .grace_ms = 100};
     log_capture_start();
     assert_int_equal(gale__rt_stop_ex(rt, &o), 1);
@@ -528,7 +530,7 @@ static void test_stuck_bolt_is_reported(void **s) {
     gale_builder_t *b = gale_builder_new();
     gale_builder_spout(b, "spout", &l_counting_spout, "l_counting_spout", 1);
     gale_shuffle_grouping(GALE_BOLT(b, "stuck", l_stuck_bolt, 1), "spout", NULL);
-    gale__rt_t *rt = stop_while_stuck(b);
+    gale__rt_t *rt = stop_while_stuck(b, one_executed);
     /* the drain's warning names what holds it: the one tuple is in the
      * executor, its queue is empty */
     assert_int_equal(log_capture_count("1 tuple tree(s) in flight; component 'stuck' task "), 1);
@@ -567,11 +569,7 @@ static void test_drain_names_the_stuck_bolt_behind_a_queue(void **s) {
     gale_builder_t *b = gale_builder_new();
     gale_builder_spout(b, "spout", &l_after_first_spout, "l_after_first_spout", 1);
     gale_shuffle_grouping(GALE_BOLT(b, "stuck", l_stuck_bolt, 1), "spout", NULL);
-    gale__rt_t *rt = start(b, NULL);
-    assert_true(wait_until(all_emitted, 30));
-    gale__stop_opts_t o = {.drain_ms = 100, .grace_ms = 100};
-    log_capture_start();
-    assert_int_equal(gale__rt_stop_ex(rt, &o), 1);
+    gale__rt_t *rt = stop_while_stuck(b, all_emitted);
     assert_int_equal(log_capture_count("10 tuple tree(s) in flight; tuples still queued for "
                                        "component 'stuck'; component 'stuck' task "),
                      1);
@@ -596,7 +594,7 @@ static void test_drain_names_a_spout_blocked_in_next_tuple(void **s) {
     gale_builder_t *b = gale_builder_new();
     gale_builder_spout(b, "blocked", &l_blocked_next_spout, "l_blocked_next_spout", 1);
     gale_shuffle_grouping(GALE_BOLT(b, "sink", l_sink_bolt, 1), "blocked", NULL);
-    gale__rt_t *rt = stop_while_stuck(b);
+    gale__rt_t *rt = stop_while_stuck(b, one_executed);
     assert_int_equal(log_capture_count("0 tuple tree(s) in flight; component 'blocked' task "), 1);
     assert_int_equal(log_capture_count(" is still in next_tuple (for "), 1);
     assert_int_equal(log_capture_count("queued"), 0);
