@@ -611,7 +611,8 @@ static bool what_holds(gale__rt_t *rt, char *buf, size_t len) {
             !gale__transfer_quiet(&rt->workers[w], &sent, &received, &pushes))
             n = (size_t)snprintf(buf, len, "tuples still in transfer between workers");
     /* A callback that does not return is usually why a queue is not
-     * drained: named after the queue, so the line says both. */
+     * drained: named after the queue, so the line says both (spouts
+     * have deactivated by then, so their busy flags are down). */
     for (size_t i = 0; i < rt->n_execs && n + 2 < len; i++) {
         gale__exec_t *e = &rt->execs[i];
         if (e->worker->local && atomic_load(&e->busy)) {

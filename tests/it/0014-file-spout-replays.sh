@@ -12,7 +12,7 @@ WC="$GALE_BUILD/starter/word_count.so"
 
 seq 1 20 | sed 's/^/w /' >"$TMP/in.txt"
 run_bg 60 "$TMP/err" "$GALE_BIN" local "$WC" WordCountTopology "$TMP/in.txt" /dev/full \
-    --until-done --local-ttl 4
+    --until-done --local-ttl 10
 [[ $RC -eq 3 ]] || fail "expected exit 3, got $RC"
 echo "check: a warning names the line, the file, the count and the reason"
 grep -qE "WARN .* spout:[0-9]+ line [0-9]+ of '$TMP/in.txt' failed 4 times \(last reason: failed\)" \
@@ -22,6 +22,12 @@ grep -oE "failed [0-9]+ times" "$TMP/err" | awk '{ k = $2; while (k > 1 && k % 2
     if (k != 1 || $2 < 4) { print "bad count " $2; exit 1 } }' || fail "a warning at a count that is no power of two >= 4"
 echo "check: rate-limited"
 n=$(grep -c "times (last reason:" "$TMP/err")
-# 5 spout tasks, at most one a second each over ~4 s (+1 for the edges)
-[[ $n -le 30 ]] || fail "$n repeated-failure warnings in 4 s: not rate-limited"
+# at most one a second per spout task: two in one calendar second at
+# most (a window's edges). The replay backoff (one replay a second per
+# task once lines keep failing) keeps them that far apart already; the
+# limit in warn_failing holds them back should anything replay faster
+worst=$(grep "times (last reason:" "$TMP/err" |
+    awk '{ for (i = 1; i <= NF; i++) if ($i ~ /^spout:/) k = substr($1, 1, 19) " " $i; n[k]++ }
+    END { m = 0; for (k in n) if (n[k] > m) m = n[k]; print m }')
+[[ $worst -le 2 ]] || fail "a spout task warned $worst times in one second: not rate-limited"
 echo "PASS ($n warnings)"

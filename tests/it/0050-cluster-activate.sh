@@ -106,7 +106,7 @@ wait_for 10 seen 2 "is ACTIVE: activating its spouts here" ||
     fail "not both workers logged the activation: $(grep -h "ACTIVE" "$LOGS"/*/worker.log)"
 
 echo "check: during gale kill -w the spouts are deactivated, then the topology is gone"
-g kill word-count -w 8 >/dev/null || fail "kill refused"
+g kill word-count -w 30 >/dev/null || fail "kill refused"
 settle 1 || fail "the sink kept growing during the kill's wait ($(sink_size) bytes)"
 stays "$SETTLED" "during the kill's wait"
 g list | grep -Eq "^word-count +KILLED " ||
@@ -114,5 +114,5 @@ g list | grep -Eq "^word-count +KILLED " ||
 wait_for 10 seen 2 "is KILLED: deactivating its spouts here" ||
     fail "not both workers logged the kill's deactivation"
 gone() { [[ -z "$(worker_pids "$id")" ]] && g list | grep -q "No topologies running"; }
-wait_for 30 gone || fail "after kill: workers '$(worker_pids "$id")', list '$(g list)'"
+wait_for 60 gone || fail "after kill: workers '$(worker_pids "$id")', list '$(g list)'"
 echo "PASS"

@@ -233,6 +233,13 @@ static void test_spout_wait_max_honoured(void **s) {
  * nothing to call: it sleeps until an ack, a timer or stop, instead of
  * polling at the spout wait (1 ms by default: ~1000 turns a second); the
  * acker holding the open tree sleeps too, once its reply spin is over. */
+static gale__rt_t *held_rt;
+static bool held_and_all_asleep(void) {
+    if (atomic_load(&held_emits) != 1) return false;
+    for (size_t i = 0; i < held_rt->n_execs; i++)
+        if (!gale__queue_asleep(&held_rt->execs[i].queue)) return false;
+    return true;
+}
 static void test_held_spout_sleeps(void **s) {
     (void)s;
     atomic_store(&next_calls, 0);
@@ -243,8 +250,8 @@ static void test_held_spout_sleeps(void **s) {
     gale_conf_t *c = gale_conf_new();
     gale_conf_set_int(c, GALE_CONF_TOPOLOGY_MAX_SPOUT_PENDING, 1);
     gale_conf_set_int(c, GALE_CONF_TOPOLOGY_MESSAGE_TIMEOUT_SECS, 60);
-    gale__rt_t *rt = start(b, c);
-    window(300);
+    gale__rt_t *rt = held_rt = start(b, c);
+    assert_true(wait_until(held_and_all_asleep, 30));
     gale__exec_t *sp = NULL;
     for (size_t i = 0; i < rt->n_execs; i++)
         if (rt->execs[i].comp->is_spout) sp = &rt->execs[i];
@@ -283,6 +290,12 @@ static void test_bolt_spin_then_park(void **s) {
     }
     assert_int_equal(atomic_load(&st.executed), 1);
     int64_t executed_by = gale__now_ns();
+    /* its ack has reached the spout: the acker is done with it too */
+    gale__stats_t sst = {0};
+    do {
+        gale__rt_stats(rt, "once", &sst);
+    } while (atomic_load(&sst.acked) < 1 && gale__now_ns() < deadline && !usleep(1000));
+    assert_int_equal(atomic_load(&sst.acked), 1);
     uint64_t t0[MAX_EXECS];
     snap_turns(rt, t0);
     /* spinning with nothing queued is idle to a drain: its busy flag
@@ -293,8 +306,17 @@ static void test_bolt_spin_then_park(void **s) {
         while (!rt->execs[i].comp->is_spout && atomic_load(&rt->execs[i].busy) &&
                gale__now_ns() < deadline)
             usleep(100);
+    /* 200 ms of looks, longer while the bolt has not turned 200 times
+     * (a loaded machine gives the spinner less of the CPU), but not past
+     * its spin, which ends within a second of executed_by */
+    gale__exec_t *pass = NULL;
+    for (size_t i = 0; i < rt->n_execs; i++)
+        if (strcmp(rt->execs[i].comp->id, "pass") == 0) pass = &rt->execs[i];
+    assert_non_null(pass);
+    uint64_t pass_t0 = t0[pass - rt->execs];
     int64_t t_start = gale__now_ns();
-    while (gale__now_ns() - t_start < 200 * 1000000LL) {
+    while (gale__now_ns() - t_start < 200 * 1000000LL ||
+           (turns(pass) - pass_t0 < 200 && gale__now_ns() - executed_by < 800 * 1000000LL)) {
         for (size_t i = 0; i < rt->n_execs; i++)
             if (!rt->execs[i].comp->is_spout) seen_busy += atomic_load(&rt->execs[i].busy) != 0;
         if ((++looks & 63) == 0) usleep(50); /* leave the CPU to the spinners */

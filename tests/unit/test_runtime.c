@@ -621,7 +621,7 @@ static void test_timeout_between_t_and_2t(void **s) {
     gale_builder_t *b = gale_builder_new();
     GALE_SPOUT(b, "spout", t_counting_spout, 1);
     gale_shuffle_grouping(GALE_BOLT(b, "bolt", t_drop_bolt, 1), "spout", NULL);
-    gale__rt_t *rt = start(b, conf_with(1, 1));
+    gale__rt_t *rt = start(b, conf_with(1, 2)); /* T = 2 s */
     /* trees opened inline on a sleeping acker, which nothing wakes: it
      * forgets them on its own rotation timer too */
     assert_true(wait_until(ackers_asleep, 30));
@@ -634,9 +634,11 @@ static void test_timeout_between_t_and_2t(void **s) {
     assert_int_equal(failed_failed, 0);
     for (int i = 0; i < 20; i++) {
         int64_t age = fail_ns[i] - emit_ns[i];
-        assert_true(age >= 1000000000); /* never before T */
-        /* no later than 2T; the slack covers scheduling under sanitizers */
-        assert_true(age <= 2500000000LL);
+        assert_true(age >= 2000000000LL); /* never before T */
+        /* no later than 2T; the slack covers two late wake-ups under
+         * sanitizers on a loaded machine (a third rotation, the bug this
+         * catches, would put half the runs past it) */
+        assert_true(age <= 5000000000LL);
     }
 }
 
