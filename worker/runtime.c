@@ -588,38 +588,47 @@ static void describe_phase(gale__exec_t *e, const char *state, char *buf, size_t
     int task = atomic_load_explicit(&e->phase_task, memory_order_relaxed);
     int64_t since = atomic_load_explicit(&e->phase_ns, memory_order_relaxed);
     int64_t secs = since ? (gale__now_ns() - since) / 1000000000 : 0;
-    snprintf(buf, len, "component '%s' task %d is %s %s (for %lld s)", e->comp->id,
+    snprintf(buf, len, "component '%.64s' task %d is %s %s (for %lld s)", e->comp->id,
              task ? task : e->tasks[0].id, state, names[ph >= 0 && ph < GALE__PH_COUNT ? ph : 0],
              (long long)secs);
 }
 
 /* After a drain ran out: what held it, for the warning ("" when nothing
  * is held but trees). A queue with tuples comes first (they are what is
- * dropped), then an executor still in a callback: a spout blocked in
- * next_tuple holds tuples of its own, not anyone's queue. */
+ * dropped), then an executor still in a callback, usually why the queue
+ * is not drained: the queue's own consumer if it is busy, else another
+ * one in a callback (a spout blocked in next_tuple holds tuples of its
+ * own, not anyone's queue). A deactivated spout stays busy while it
+ * holds unsent tuples and an acker is in no callback: neither is named.
+ * Ids are cut to 64 bytes so that both parts fit in 256. */
 static bool what_holds(gale__rt_t *rt, char *buf, size_t len) {
     uint64_t pushes = 0, sent = 0, received = 0;
-    size_t n = 0;
+    gale__exec_t *consumer = NULL;
+    int n = 0;
     buf[0] = 0;
-    for (size_t i = 0; i < rt->n_execs && !n; i++) {
+    for (size_t i = 0; i < rt->n_execs && !consumer; i++) {
         gale__exec_t *e = &rt->execs[i];
-        if (e->worker->local && !queue_quiet(&e->queue, &pushes))
-            n = (size_t)snprintf(buf, len, "tuples still queued for component '%s'", e->comp->id);
+        if (e->worker->local && !queue_quiet(&e->queue, &pushes)) {
+            consumer = e;
+            n = snprintf(buf, len, "tuples still queued for component '%.64s'", e->comp->id);
+        }
     }
     for (size_t w = 0; w < rt->n_workers && !n; w++)
         if (rt->workers[w].local && rt->workers[w].transfer &&
             !gale__transfer_quiet(&rt->workers[w], &sent, &received, &pushes))
-            n = (size_t)snprintf(buf, len, "tuples still in transfer between workers");
-    /* A callback that does not return is usually why a queue is not
-     * drained: named after the queue, so the line says both (spouts
-     * have deactivated by then, so their busy flags are down). */
-    for (size_t i = 0; i < rt->n_execs && n + 2 < len; i++) {
+            n = snprintf(buf, len, "tuples still in transfer between workers");
+    gale__exec_t *held = consumer && atomic_load(&consumer->busy) ? consumer : NULL;
+    for (size_t i = 0; i < rt->n_execs && !held; i++) {
         gale__exec_t *e = &rt->execs[i];
-        if (e->worker->local && atomic_load(&e->busy)) {
-            if (n) n += (size_t)snprintf(buf + n, len - n, "; ");
-            describe_phase(e, "still in", buf + n, len - n);
-            return true;
-        }
+        if (e->worker->local && atomic_load(&e->busy) &&
+            !(e->comp->is_spout && atomic_load(&e->deactivated)) &&
+            atomic_load_explicit(&e->phase, memory_order_relaxed) != GALE__PH_NONE)
+            held = e;
+    }
+    if (held && n >= 0 && (size_t)n + 2 < len) {
+        if (n) n += snprintf(buf + n, len - (size_t)n, "; ");
+        describe_phase(held, "still in", buf + n, len - (size_t)n);
+        return true;
     }
     return n > 0;
 }

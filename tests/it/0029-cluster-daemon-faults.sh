@@ -13,8 +13,9 @@
 #    (every assignment file there names only 127.0.0.3, 3 workers run on
 #    B), saying so once per lost worker; what they held is replayed;
 #  - supervisor B is killed with SIGKILL a tenth of the way through and
-#    started again at once (within nimbus.supervisor.timeout.secs and its
-#    workers' supervisor.worker.timeout.secs, 5 s on B): it adopts its
+#    started again at once (within nimbus.supervisor.timeout.secs, 30 s
+#    for this run, and its workers' supervisor.worker.timeout.secs, 30 s
+#    on B): it adopts its
 #    running workers; then nimbus is killed with SIGKILL: the
 #    workers keep filling the sink while it is down; restarted on its
 #    state dir it reassigns nothing (worker pids unchanged across both
@@ -88,6 +89,8 @@ wait_joined 3 # joined A, joined B, A is back
 # The next run restarts B and nimbus on purpose: nimbus now waits
 # longer for a supervisor, so a restart slowed by load is no loss
 kill -TERM -- "-$NIMBUS_PID"
+nimbus_gone() { ! kill -0 "$NIMBUS_PID" 2>/dev/null; }
+wait_for 20 nimbus_gone || kill -KILL -- "-$NIMBUS_PID"
 wait "$NIMBUS_PID" 2>/dev/null || true
 NIMBUS_OPTS=(-c nimbus.supervisor.timeout.secs=30)
 start_nimbus "$TMP/nimbus" "$NIMBUS_PORT" "${NIMBUS_OPTS[@]}"

@@ -71,6 +71,12 @@ wait_for() {
     done
 }
 
+# _listening DIR MARK: nimbus in DIR wrote its port and logged "listening
+# on" after line MARK of its log
+_listening() {
+    [[ -s $1/local/nimbus.port ]] &&
+        tail -n +$(($2 + 1)) "$1/logs/nimbus.log" 2>/dev/null | grep -q "listening on"
+}
 # start_nimbus DIR [PORT] [-c k=v]...: sets NIMBUS_PID and NIMBUS_PORT
 # (PORT: bind that port again, for a restart; default a free one).
 start_nimbus() {
@@ -82,12 +88,17 @@ start_nimbus() {
     fi
     mkdir -p "$dir"
     rm -f "$dir/local/nimbus.port"
+    # a restart appends to nimbus.log: wait for this nimbus's own
+    # "listening on" (logged after the port file), so that wait_joined
+    # counts the supervisors that joined it, not its predecessor
+    local mark=0
+    if [[ -f $dir/logs/nimbus.log ]]; then mark=$(wc -l <"$dir/logs/nimbus.log"); fi
     setsid "$GALE_BIN" nimbus -c "gale.local.dir=$dir/local" -c "gale.log.dir=$dir/logs" \
         -c "nimbus.port=$port" -c nimbus.monitor.freq.secs=1 "$@" >>"$dir/stdout" 2>&1 &
     NIMBUS_PID=$!
     NIMBUS_DIR=$dir
     GROUPS_STARTED+=("$NIMBUS_PID")
-    wait_for 20 test -s "$dir/local/nimbus.port" || fail "nimbus did not start: $(tail -3 "$dir/stdout")"
+    wait_for 20 _listening "$dir" "$mark" || fail "nimbus did not start: $(tail -3 "$dir/stdout")"
     NIMBUS_PORT=$(cat "$dir/local/nimbus.port")
 }
 
