@@ -14,6 +14,7 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <unistd.h>
 
 #include "common/clock.h"
@@ -72,6 +73,13 @@ static inline int harness_counter_open(void **st, const gale_context_t *ctx,
 }
 static inline void harness_counter_close(void *st) {
     free(st);
+}
+
+/* The first executor of a component (NULL: none). */
+static inline gale__exec_t *harness_exec_of(gale__rt_t *rt, const char *component) {
+    for (size_t i = 0; i < rt->n_execs; i++)
+        if (strcmp(rt->execs[i].comp->id, component) == 0) return &rt->execs[i];
+    return NULL;
 }
 
 /* true once cond() holds, false if it still does not after secs */

@@ -233,11 +233,11 @@ static void test_spout_wait_max_honoured(void **s) {
  * nothing to call: it sleeps until an ack, a timer or stop, instead of
  * polling at the spout wait (1 ms by default: ~1000 turns a second); the
  * acker holding the open tree sleeps too, once its reply spin is over. */
-static gale__rt_t *held_rt;
+static gale__rt_t *idle_rt; /* for the conditions polled */
 static bool held_and_all_asleep(void) {
     if (atomic_load(&held_emits) != 1) return false;
-    for (size_t i = 0; i < held_rt->n_execs; i++)
-        if (!gale__queue_asleep(&held_rt->execs[i].queue)) return false;
+    for (size_t i = 0; i < idle_rt->n_execs; i++)
+        if (!gale__queue_asleep(&idle_rt->execs[i].queue)) return false;
     return true;
 }
 static void test_held_spout_sleeps(void **s) {
@@ -250,7 +250,7 @@ static void test_held_spout_sleeps(void **s) {
     gale_conf_t *c = gale_conf_new();
     gale_conf_set_int(c, GALE_CONF_TOPOLOGY_MAX_SPOUT_PENDING, 1);
     gale_conf_set_int(c, GALE_CONF_TOPOLOGY_MESSAGE_TIMEOUT_SECS, 60);
-    gale__rt_t *rt = held_rt = start(b, c);
+    gale__rt_t *rt = idle_rt = start(b, c);
     assert_true(wait_until(held_and_all_asleep, 30));
     gale__exec_t *sp = NULL;
     for (size_t i = 0; i < rt->n_execs; i++)
@@ -267,6 +267,12 @@ static void test_held_spout_sleeps(void **s) {
     finish(rt);
 }
 
+static bool once_acked(void) {
+    gale__stats_t st = {0};
+    gale__rt_stats(idle_rt, "once", &st);
+    return atomic_load(&st.acked) == 1;
+}
+
 /* topology.bolt.wait.spin.micros = 1 s: after its one tuple the bolt
  * keeps polling, thousands of turns in a
  * fifth of a second where a parked one turns none; once the second since
@@ -280,7 +286,7 @@ static void test_bolt_spin_then_park(void **s) {
     gale_shuffle_grouping(GALE_BOLT(b, "pass", t_pass_bolt, 1), "once", NULL);
     gale_conf_t *c = gale_conf_new();
     gale_conf_set_int(c, GALE_CONF_TOPOLOGY_BOLT_WAIT_SPIN_MICROS, 1000000);
-    gale__rt_t *rt = start(b, c);
+    gale__rt_t *rt = idle_rt = start(b, c);
     gale__stats_t st = {0};
     int64_t deadline = gale__now_ns() + 10 * 1000000000LL;
     while (gale__now_ns() < deadline) {
@@ -291,11 +297,7 @@ static void test_bolt_spin_then_park(void **s) {
     assert_int_equal(atomic_load(&st.executed), 1);
     int64_t executed_by = gale__now_ns();
     /* its ack has reached the spout: the acker is done with it too */
-    gale__stats_t sst = {0};
-    do {
-        gale__rt_stats(rt, "once", &sst);
-    } while (atomic_load(&sst.acked) < 1 && gale__now_ns() < deadline && !usleep(1000));
-    assert_int_equal(atomic_load(&sst.acked), 1);
+    assert_true(wait_until(once_acked, 10));
     uint64_t t0[MAX_EXECS];
     snap_turns(rt, t0);
     /* spinning with nothing queued is idle to a drain: its busy flag
@@ -309,9 +311,7 @@ static void test_bolt_spin_then_park(void **s) {
     /* 200 ms of looks, longer while the bolt has not turned 200 times
      * (a loaded machine gives the spinner less of the CPU), but not past
      * its spin, which ends within a second of executed_by */
-    gale__exec_t *pass = NULL;
-    for (size_t i = 0; i < rt->n_execs; i++)
-        if (strcmp(rt->execs[i].comp->id, "pass") == 0) pass = &rt->execs[i];
+    gale__exec_t *pass = harness_exec_of(rt, "pass");
     assert_non_null(pass);
     uint64_t pass_t0 = t0[pass - rt->execs];
     int64_t t_start = gale__now_ns();

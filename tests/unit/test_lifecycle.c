@@ -911,20 +911,17 @@ static void on_alarm(int sig) {
  * left only at its end, so this wait timed out). */
 static _Atomic int fb_calls;
 static _Atomic bool fb_sink_saw_before_end, fb_batch_queued;
-static gale__exec_t *exec_of(const char *component) {
-    for (size_t i = 0; i < current_rt->n_execs; i++)
-        if (strcmp(current_rt->execs[i].comp->id, component) == 0) return &current_rt->execs[i];
-    return NULL;
-}
 static int fbatch_execute(void *st, const gale_tuple_t *t, gale_collector_t *c) {
     (void)st;
     int k = atomic_fetch_add(&fb_calls, 1) + 1;
     atomic_fetch_add(&executed, 1); /* lets l_after_first_spout emit the rest */
     int64_t deadline = gale__now_ns() + 10000000000LL;
     if (k == 1) {
-        while (gale__queue_depth(&exec_of("fbatch")->queue) < 39 && gale__now_ns() < deadline)
+        while (gale__queue_depth(&harness_exec_of(current_rt, "fbatch")->queue) < 39 &&
+               gale__now_ns() < deadline)
             usleep(1000);
-        atomic_store(&fb_batch_queued, gale__queue_depth(&exec_of("fbatch")->queue) == 39);
+        atomic_store(&fb_batch_queued,
+                     gale__queue_depth(&harness_exec_of(current_rt, "fbatch")->queue) == 39);
     } else
         usleep(5000);
     gale_value_t v = gale_int(k);
